@@ -1,0 +1,40 @@
+#pragma once
+#include <span>
+#include <vector>
+
+#include "dmacycle/analysis/fit_summary.hpp"
+
+// Eq. (3): Kohlrausch-Williams-Watts stretched exponential and its instant β and τ.
+namespace dmacycle::analysis {
+
+struct KwwFit {
+    FitSummary summary;
+    double strain_an = 0, strain_an_stderr = 0;
+    double tau_s = 0, tau_s_stderr = 0;
+    double beta = 0, beta_stderr = 0;
+    double strain_vp = 0, strain_vp_stderr = 0;  // recovery: the offset ε_vp
+    double strain_e = 0, strain_e_stderr = 0;    // creep only
+    double strain_rate_vp = 0, strain_rate_vp_stderr = 0;  // creep only, 1/s
+    double rms_residual = 0;
+};
+
+// Recovery, t' = t − t0: ε = ε_an exp(−(t'/τ)^β) + ε_vp. Starting values are found
+// automatically; no guesses are needed.
+KwwFit fit_recovery_kww(std::span<const double> time_s, std::span<const double> strain,
+                        double t0_s);
+// Creep: ε = ε_e + ε_an [1 − exp(−(t/τ)^β)] + ε̇_vp t.
+KwwFit fit_creep_kww(std::span<const double> time_s, std::span<const double> strain);
+
+struct InstantKww {
+    FitSummary summary;
+    // Time since unloading, and the local β and τ there; only where the signal-to-noise ratio
+    // makes the local slope meaningful.
+    std::vector<double> time_s, beta, tau_s;
+};
+
+// Local slope of ln ln(ε_an(0)/ε_an(t')) against ln t', with ε_an(t') = ε(t') − ε_vp taken
+// from the KWW fit.
+InstantKww instant_kww(std::span<const double> time_s, std::span<const double> strain,
+                       double t0_s, const KwwFit& fit);
+
+}  // namespace dmacycle::analysis

@@ -1,0 +1,60 @@
+#pragma once
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dmacycle/analysis/fit_summary.hpp"
+
+// Discrete relaxation-time spectrum, eq. (2) of the paper, for recovery and for creep.
+namespace dmacycle::analysis {
+
+struct SpectrumOptions {
+    int modes = 60;
+    double tau_min_s = 1e-2;
+    double tau_max_s = 1e8;
+    // Tikhonov parameter under the normalization documented in spectrum.cpp; nullopt = chosen
+    // automatically.
+    std::optional<double> lambda;
+
+    // Empty when the options are usable, otherwise what is wrong with them.
+    std::string validate() const;
+};
+
+struct SpectrumPeak {
+    double tau_s = 0;             // relaxation time at the local maximum
+    double strain = 0;            // eq. (2) strains summed over the peak
+    double strain_at_unload = 0;  // recovery: the same modes' strain still present at t0
+};
+
+struct SpectrumFit {
+    FitSummary summary;
+    std::vector<double> tau_s;
+    std::vector<double> strain;  // eq. (2) ε_i
+    // Recovery: ε_i (1 − exp(−t0/τ_i)), the strain of each mode still present at unloading:
+    // the quantity the recovery data actually determine. Creep: equal to `strain`.
+    std::vector<double> strain_at_unload;
+    std::vector<SpectrumPeak> peaks;
+    double strain_e = 0;        // creep: instantaneous elastic strain
+    double strain_vp = 0;       // recovery: ε̇_vp·t0; creep: ε̇_vp·(last time)
+    double strain_rate_vp = 0;  // 1/s; recovery: strain_vp / t0
+    // Strain held by modes with τ beyond the observed window: over the window they are
+    // indistinguishable from a constant (recovery) or a straight line (creep), so this strain
+    // and strain_vp are not separately identifiable.
+    double strain_beyond_window = 0;
+    double window_s = 0;  // length of the observed window
+    double lambda = 0;
+    double noise_estimate = 0;  // strain, from the data
+    double rms_residual = 0;
+    std::vector<double> fitted;  // model at the input times
+};
+
+// time_s: time since the start of loading, every value > t0_s (the recovery rows only).
+SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<const double> strain,
+                                  double t0_s, const SpectrumOptions& options = {});
+
+// time_s: time since loading (> 0), strain including the elastic jump.
+SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const double> strain,
+                               const SpectrumOptions& options = {});
+
+}  // namespace dmacycle::analysis
