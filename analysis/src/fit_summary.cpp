@@ -4,10 +4,14 @@ namespace dmacycle::analysis {
 
 const char* to_string(FitStatus status) {
     switch (status) {
-        case FitStatus::ok: return "ok";
-        case FitStatus::not_converged: return "not_converged";
-        case FitStatus::insufficient_data: return "insufficient_data";
-        case FitStatus::invalid_input: return "invalid_input";
+        case FitStatus::ok:
+            return "ok";
+        case FitStatus::not_converged:
+            return "not_converged";
+        case FitStatus::insufficient_data:
+            return "insufficient_data";
+        case FitStatus::invalid_input:
+            return "invalid_input";
     }
     return "unknown";
 }

@@ -39,8 +39,8 @@ std::vector<double> recovery_curve(std::span<const Line> lines, double strain_ra
     return out;
 }
 
-std::vector<double> creep_curve(std::span<const Line> lines, double strain_e,
-                                double strain_rate_vp, std::span<const double> time_s) {
+std::vector<double> creep_curve(std::span<const Line> lines, double strain_e, double strain_rate_vp,
+                                std::span<const double> time_s) {
     std::vector<double> out(time_s.size());
     for (std::size_t j = 0; j < time_s.size(); ++j) {
         out[j] = strain_e + strain_rate_vp * time_s[j];
@@ -65,11 +65,11 @@ DemoTruth demo_truth() {
     // domain.md §4: Kelvin elements 1 s to 1e6 s, 10 per decade, log-normal compliance peaks
     // (centres 1.4, 2.85, 4.2; 0.25 decade; weights 0.20, 0.35, 0.45), J_an = 2.2e-11 1/Pa,
     // loaded at σ_creep = 100 MPa; viscoplastic rate 5e-8 1/s; t0 = 8 h.
-    const std::array<LogNormalPeak, 3> peaks{{{1.4, 0.25, 0.20}, {2.85, 0.25, 0.35},
-                                              {4.2, 0.25, 0.45}}};
+    const std::array<LogNormalPeak, 3> peaks{
+        {{1.4, 0.25, 0.20}, {2.85, 0.25, 0.35}, {4.2, 0.25, 0.45}}};
     const double total_strain = 2.2e-11 * 100e6;
-    return {log_normal_spectrum(peaks, total_strain, 0.0, 6.0, 10), {1.4, 2.85, 4.2}, 5e-8,
-            8 * 3600.0};
+    return {
+        log_normal_spectrum(peaks, total_strain, 0.0, 6.0, 10), {1.4, 2.85, 4.2}, 5e-8, 8 * 3600.0};
 }
 
 }  // namespace dmacycle::analysis::synthetic

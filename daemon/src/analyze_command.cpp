@@ -1,0 +1,420 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "analysis_json.hpp"
+#include "arguments.hpp"
+#include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/daemon/csv_table.hpp"
+
+namespace dmacycle::daemon {
+namespace {
+
+// Fewer rows than this cannot support even the single-τ fit with its standard errors.
+constexpr std::size_t min_rows = 10;
+
+const char* const usage_text =
+    "usage: dmacycle analyze recovery FILE --t0 SECONDS [--lambda X] [--modes N] [--tau-min S]\n"
+    "                                      [--tau-max S] [--json]\n"
+    "       dmacycle analyze creep FILE --stress-mpa S [--lambda X] [--modes N] [--tau-min S]\n"
+    "                                  [--tau-max S] [--json]\n"
+    "       dmacycle analyze cycling FILE [--composition C --density G_PER_CM3] [--json]\n"
+    "       dmacycle analyze arrhenius FILE [--json]\n"
+    "FILE is CSV with a header: recovery/creep time_s,strain; cycling time_s,stress_mpa,strain;\n"
+    "arrhenius temperature_k,frequency_hz,tan_delta. Exit 0 ok, 1 a fit is not usable, 2 bad "
+    "input.\n";
+
+std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* pattern, ...) {
+    char buffer[512];
+    va_list args;
+    va_start(args, pattern);
+    std::vsnprintf(buffer, sizeof buffer, pattern, args);
+    va_end(args);
+    return buffer;
+}
+
+std::string single_file(const Arguments& arguments) {
+    const auto& files = arguments.positionals();
+    if (files.size() != 1) {
+        throw UsageError(files.empty() ? "missing FILE"
+                                       : "expected one FILE, got " + std::to_string(files.size()));
+    }
+    return files.front();
+}
+
+void require_rows(const CsvTable& table, std::size_t needed, const std::string& what) {
+    if (table.rows() < needed) {
+        throw InputError(table.path + ": too few " + what + " (" + std::to_string(table.rows()) +
+                         "); need at least " + std::to_string(needed));
+    }
+}
+
+analysis::SpectrumOptions spectrum_options(const Arguments& arguments) {
+    analysis::SpectrumOptions options;
+    if (const auto modes = arguments.integer("modes")) {
+        options.modes = *modes;
+    }
+    if (const auto tau_min = arguments.number("tau-min")) {
+        options.tau_min_s = *tau_min;
+    }
+    if (const auto tau_max = arguments.number("tau-max")) {
+        options.tau_max_s = *tau_max;
+    }
+    options.lambda = arguments.number("lambda");
+    if (const auto problem = options.validate(); !problem.empty()) {
+        throw UsageError(problem);
+    }
+    return options;
+}
+
+// Names every fit that is not usable on stderr; a partial result is never silent.
+int report_fits(std::ostream& err,
+                const std::vector<std::pair<std::string, analysis::FitSummary>>& fits) {
+    int code = exit_ok;
+    for (const auto& [name, summary] : fits) {
+        if (!summary.usable) {
+            err << "dmacycle: " << name << " fit not usable ("
+                << analysis::to_string(summary.status) << "): " << summary.message << "\n";
+            code = exit_fit_failed;
+        }
+    }
+    return code;
+}
+
+void print_spectrum_table(std::ostream& out, const analysis::SpectrumFit& fit, bool recovery) {
+    out << format(
+        "spectrum: %zu modes on [%.3g, %.3g] s, lambda %.3g, rms residual %.3g "
+        "(noise estimate %.3g)\n",
+        fit.tau_s.size(), fit.tau_s.empty() ? 0.0 : fit.tau_s.front(),
+        fit.tau_s.empty() ? 0.0 : fit.tau_s.back(), fit.lambda, fit.rms_residual,
+        fit.noise_estimate);
+    out << "  peak   tau_s          strain (eq. 2)   strain at unload\n";
+    for (std::size_t i = 0; i < fit.peaks.size(); ++i) {
+        const auto& peak = fit.peaks[i];
+        out << format("  %-5zu  %-13.4g  %-15.4e  %.4e\n", i + 1, peak.tau_s, peak.strain,
+                      peak.strain_at_unload);
+    }
+    if (recovery) {
+        out << format("strain_vp %.4e (rate %.4g 1/s)\n", fit.strain_vp, fit.strain_rate_vp);
+    } else {
+        out << format("strain_e %.4e, strain_rate_vp %.4g 1/s\n", fit.strain_e, fit.strain_rate_vp);
+    }
+    out << format(
+        "not identifiable from the %.4g s window: %.4e strain in modes with tau > "
+        "window (trades off against the viscoplastic term)\n",
+        fit.window_s, fit.strain_beyond_window);
+}
+
+void print_kww_table(std::ostream& out, const analysis::KwwFit& kww, bool recovery) {
+    out << format("KWW: strain_an %.4e ± %.2e, tau %.4g ± %.2g s, beta %.4f ± %.4f", kww.strain_an,
+                  kww.strain_an_stderr, kww.tau_s, kww.tau_s_stderr, kww.beta, kww.beta_stderr);
+    if (recovery) {
+        out << format(", strain_vp %.4e ± %.2e", kww.strain_vp, kww.strain_vp_stderr);
+    } else {
+        out << format(", strain_e %.4e, strain_rate_vp %.4g 1/s", kww.strain_e, kww.strain_rate_vp);
+    }
+    out << format(" [%s]\n", analysis::to_string(kww.summary.status));
+}
+
+void print_single_tau_table(std::ostream& out, const analysis::SingleTauFit& fit) {
+    out << format("single tau: tau %.4g ± %.2g s, strain_an %.4e, rms residual %.3g [%s]\n",
+                  fit.tau_s, fit.tau_s_stderr, fit.strain_an, fit.rms_residual,
+                  analysis::to_string(fit.summary.status));
+}
+
+int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const Arguments arguments(args, {"t0", "lambda", "modes", "tau-min", "tau-max"}, {"json"});
+    const auto path = single_file(arguments);
+    const auto t0_s = arguments.number("t0");
+    if (!t0_s) {
+        throw UsageError("--t0 SECONDS is required (time of unloading, from the start of loading)");
+    }
+    if (*t0_s <= 0) {
+        throw UsageError("--t0 must be > 0 s");
+    }
+    const auto options = spectrum_options(arguments);
+
+    const auto table = read_csv(path, {"time_s", "strain"});
+    require_rows(table, 1, "rows");
+    require_increasing(table, "time_s");
+    const auto& all_time = table.column("time_s");
+    const auto& all_strain = table.column("strain");
+    const auto first = static_cast<std::size_t>(
+        std::upper_bound(all_time.begin(), all_time.end(), *t0_s) - all_time.begin());
+    if (first == all_time.size()) {
+        throw InputError(
+            format("%s: no recovery rows after t0 = %g s (last time_s is %g at line "
+                   "%zu)",
+                   path.c_str(), *t0_s, all_time.back(), table.line_of_row.back()));
+    }
+    const std::vector<double> time_s(all_time.begin() + static_cast<std::ptrdiff_t>(first),
+                                     all_time.end());
+    const std::vector<double> strain(all_strain.begin() + static_cast<std::ptrdiff_t>(first),
+                                     all_strain.end());
+    if (time_s.size() < min_rows) {
+        throw InputError(
+            format("%s: too few recovery rows after t0 = %g s (%zu); need at least %zu",
+                   path.c_str(), *t0_s, time_s.size(), min_rows));
+    }
+
+    const auto spectrum = analysis::fit_recovery_spectrum(time_s, strain, *t0_s, options);
+    const auto single = analysis::fit_recovery_single_tau(time_s, strain, *t0_s);
+    const auto kww = analysis::fit_recovery_kww(time_s, strain, *t0_s);
+    const auto instant = kww.summary.usable ? analysis::instant_kww(time_s, strain, *t0_s, kww)
+                                            : analysis::InstantKww{kww.summary, {}, {}, {}};
+
+    if (arguments.flag("json")) {
+        Json doc = {{"kind", "recovery"},
+                    {"file", path},
+                    {"t0_s", *t0_s},
+                    {"points", time_s.size()},
+                    {"spectrum", spectrum_json(spectrum)},
+                    {"peaks", peaks_json(spectrum)},
+                    {"strain_vp", spectrum.strain_vp},
+                    {"strain_rate_vp", spectrum.strain_rate_vp},
+                    {"strain_beyond_window", spectrum.strain_beyond_window},
+                    {"window_s", spectrum.window_s},
+                    {"lambda", spectrum.lambda},
+                    {"noise_estimate", spectrum.noise_estimate},
+                    {"rms_residual", spectrum.rms_residual},
+                    {"single_tau", to_json(single)},
+                    {"kww", to_json(kww)},
+                    {"instant_kww", to_json(instant)}};
+        out << doc.dump(2) << "\n";
+    } else {
+        out << format("recovery: %s, %zu points after t0 = %g s\n", path.c_str(), time_s.size(),
+                      *t0_s);
+        print_spectrum_table(out, spectrum, true);
+        print_single_tau_table(out, single);
+        print_kww_table(out, kww, true);
+        if (!instant.time_s.empty()) {
+            out << format("instant KWW over t' = %.4g .. %.4g s: beta %.3f .. %.3f\n",
+                          instant.time_s.front(), instant.time_s.back(),
+                          *std::min_element(instant.beta.begin(), instant.beta.end()),
+                          *std::max_element(instant.beta.begin(), instant.beta.end()));
+        }
+    }
+    return report_fits(err, {{"spectrum", spectrum.summary},
+                             {"single-tau", single.summary},
+                             {"KWW", kww.summary},
+                             {"instant KWW", instant.summary}});
+}
+
+int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const Arguments arguments(args, {"stress-mpa", "lambda", "modes", "tau-min", "tau-max"},
+                              {"json"});
+    const auto path = single_file(arguments);
+    const auto stress_mpa = arguments.number("stress-mpa");
+    if (!stress_mpa) {
+        throw UsageError("--stress-mpa S is required (the creep stress)");
+    }
+    if (*stress_mpa <= 0) {
+        throw UsageError("--stress-mpa must be > 0");
+    }
+    const auto options = spectrum_options(arguments);
+
+    const auto table = read_csv(path, {"time_s", "strain"});
+    require_rows(table, min_rows, "rows");
+    require_increasing(table, "time_s");
+    const auto& time_s = table.column("time_s");
+    const auto& strain = table.column("strain");
+    if (time_s.front() <= 0) {
+        throw InputError(format("%s:%zu: time_s %g must be > 0 (time since loading)", path.c_str(),
+                                table.line_of_row.front(), time_s.front()));
+    }
+
+    const auto spectrum = analysis::fit_creep_spectrum(time_s, strain, options);
+    const auto single = analysis::fit_creep_single_tau(time_s, strain);
+    const auto kww = analysis::fit_creep_kww(time_s, strain);
+    const double stress_pa = *stress_mpa * 1e6;
+
+    if (arguments.flag("json")) {
+        Json doc = {{"kind", "creep"},
+                    {"file", path},
+                    {"stress_mpa", *stress_mpa},
+                    {"points", time_s.size()},
+                    {"strain_e", spectrum.strain_e},
+                    {"modulus_gpa",
+                     spectrum.strain_e > 0 ? Json(stress_pa / spectrum.strain_e / 1e9) : Json()},
+                    {"spectrum", spectrum_json(spectrum)},
+                    {"peaks", peaks_json(spectrum)},
+                    {"strain_rate_vp", spectrum.strain_rate_vp},
+                    {"strain_beyond_window", spectrum.strain_beyond_window},
+                    {"window_s", spectrum.window_s},
+                    {"lambda", spectrum.lambda},
+                    {"noise_estimate", spectrum.noise_estimate},
+                    {"rms_residual", spectrum.rms_residual},
+                    {"single_tau", to_json(single)},
+                    {"kww", to_json(kww)}};
+        out << doc.dump(2) << "\n";
+    } else {
+        out << format("creep: %s, %zu points at %g MPa\n", path.c_str(), time_s.size(),
+                      *stress_mpa);
+        print_spectrum_table(out, spectrum, false);
+        if (spectrum.strain_e > 0) {
+            out << format("apparent modulus sigma/strain_e %.4g GPa\n",
+                          stress_pa / spectrum.strain_e / 1e9);
+        }
+        print_single_tau_table(out, single);
+        print_kww_table(out, kww, false);
+    }
+    return report_fits(
+        err,
+        {{"spectrum", spectrum.summary}, {"single-tau", single.summary}, {"KWW", kww.summary}});
+}
+
+int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const Arguments arguments(args, {"composition", "density"}, {"json"});
+    const auto path = single_file(arguments);
+    const auto composition = arguments.text("composition");
+    const auto density = arguments.number("density");
+    if (composition.has_value() != density.has_value()) {
+        throw UsageError("--composition and --density go together (work done per mole needs both)");
+    }
+    analysis::WorkDoneOptions options;
+    if (composition) {
+        const auto molar_mass = analysis::molar_mass_from_composition(*composition);
+        if (!molar_mass.ok) {
+            throw UsageError("--composition '" + *composition + "': " + molar_mass.error);
+        }
+        if (*density <= 0) {
+            throw UsageError("--density must be > 0 g/cm3");
+        }
+        options.molar_mass_g_mol = molar_mass.g_mol;
+        options.density_g_cm3 = density;
+    }
+
+    const auto table = read_csv(path, {"time_s", "stress_mpa", "strain"});
+    require_rows(table, min_rows, "rows");
+    require_increasing(table, "time_s");
+    const auto result = analysis::analyze_cycling(
+        table.column("time_s"), table.column("stress_mpa"), table.column("strain"), options);
+
+    const auto optional_json = [](const std::optional<double>& value) {
+        return value ? Json(*value) : Json();
+    };
+    if (arguments.flag("json")) {
+        Json per_cycle = Json::array();
+        for (const auto& cycle : result.cycles) {
+            per_cycle.push_back(to_json(cycle));
+        }
+        Json doc = {{"kind", "cycling"},
+                    {"file", path},
+                    {"points", table.rows()},
+                    {"fit", to_json(result.summary)},
+                    {"cycles", result.cycles.size()},
+                    {"per_cycle", per_cycle},
+                    {"stress_creep_mpa", result.stress_creep_mpa},
+                    {"strain_creep", result.strain_creep},
+                    {"v_creep_j_m3", result.v_creep_j_m3},
+                    {"v_cycling_j_m3", result.v_cycling_j_m3},
+                    {"v_total_j_m3", result.v_total_j_m3},
+                    {"molar_mass_g_mol", optional_json(result.molar_mass_g_mol)},
+                    {"work_done_kj_mol", optional_json(result.work_done_kj_mol)},
+                    {"v_total_time_s", result.v_total_time_s},
+                    {"v_total_over_time_j_m3", result.v_total_over_time_j_m3}};
+        out << doc.dump(2) << "\n";
+    } else {
+        out << format("cycling: %s, %zu points, %zu complete cycles\n", path.c_str(), table.rows(),
+                      result.cycles.size());
+        out << "  cycle  t_start_s   t_end_s     strain_min   strain_max   loop J/m3    raw J/m3\n";
+        for (std::size_t i = 0; i < result.cycles.size(); ++i) {
+            const auto& c = result.cycles[i];
+            out << format("  %-5zu  %-10.1f  %-10.1f  %-11.4e  %-11.4e  %-11.4g  %.4g\n", i + 1,
+                          c.t_start_s, c.t_end_s, c.strain_min, c.strain_max, c.loop_area_j_m3,
+                          c.loop_area_raw_j_m3);
+        }
+        out << format("sigma_creep %.4g MPa, strain_creep %.4e\n", result.stress_creep_mpa,
+                      result.strain_creep);
+        out << format("v_creep %.4g J/m3, v_cycling %.4g J/m3, v_total %.4g J/m3\n",
+                      result.v_creep_j_m3, result.v_cycling_j_m3, result.v_total_j_m3);
+        if (result.work_done_kj_mol) {
+            out << format("molar mass %.3f g/mol, work done %.4g kJ/mol\n",
+                          result.molar_mass_g_mol.value_or(0.0), *result.work_done_kj_mol);
+        }
+    }
+    return report_fits(err, {{"cycling", result.summary}});
+}
+
+int analyze_arrhenius(std::span<const std::string_view> args, std::ostream& out,
+                      std::ostream& err) {
+    const Arguments arguments(args, {}, {"json"});
+    const auto path = single_file(arguments);
+    const auto table = read_csv(path, {"temperature_k", "frequency_hz", "tan_delta"});
+    require_rows(table, min_rows, "rows");
+    const auto& temperature_k = table.column("temperature_k");
+    const auto& frequency_hz = table.column("frequency_hz");
+    for (std::size_t row = 0; row < table.rows(); ++row) {
+        if (temperature_k[row] <= 0 || frequency_hz[row] <= 0) {
+            throw InputError(format("%s:%zu: %s must be > 0", path.c_str(), table.line_of_row[row],
+                                    temperature_k[row] <= 0 ? "temperature_k" : "frequency_hz"));
+        }
+    }
+    const auto result =
+        analysis::fit_arrhenius(temperature_k, frequency_hz, table.column("tan_delta"));
+
+    if (arguments.flag("json")) {
+        Json peaks = Json::array();
+        for (const auto& peak : result.peaks) {
+            peaks.push_back(to_json(peak));
+        }
+        Json doc = {{"kind", "arrhenius"},
+                    {"file", path},
+                    {"fit", to_json(result.summary)},
+                    {"peaks", peaks},
+                    {"e_beta_ev", result.e_beta_ev},
+                    {"e_beta_stderr_ev", result.e_beta_stderr_ev},
+                    {"ln_f0", result.ln_f0},
+                    {"ln_f0_stderr", result.ln_f0_stderr}};
+        out << doc.dump(2) << "\n";
+    } else {
+        out << format("arrhenius: %s, %zu frequencies\n", path.c_str(), result.peaks.size());
+        out << "  frequency_hz  beta peak temperature_k\n";
+        for (const auto& peak : result.peaks) {
+            out << format("  %-12.4g  %.2f ± %.2f\n", peak.frequency_hz, peak.temperature_k,
+                          peak.temperature_stderr_k);
+        }
+        out << format("E_beta %.4f ± %.4f eV, ln f0 %.3f ± %.3f\n", result.e_beta_ev,
+                      result.e_beta_stderr_ev, result.ln_f0, result.ln_f0_stderr);
+    }
+    return report_fits(err, {{"arrhenius", result.summary}});
+}
+
+}  // namespace
+
+int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    if (args.empty() || args.front() == "--help" || args.front() == "-h") {
+        (args.empty() ? err : out) << usage_text;
+        return args.empty() ? exit_bad_input : exit_ok;
+    }
+    const std::string kind(args.front());
+    const auto rest = args.subspan(1);
+    try {
+        if (kind == "recovery") {
+            return analyze_recovery(rest, out, err);
+        }
+        if (kind == "creep") {
+            return analyze_creep(rest, out, err);
+        }
+        if (kind == "cycling") {
+            return analyze_cycling(rest, out, err);
+        }
+        if (kind == "arrhenius") {
+            return analyze_arrhenius(rest, out, err);
+        }
+        err << "dmacycle analyze: unknown analysis '" << kind
+            << "' (recovery, creep, cycling or arrhenius)\n";
+    } catch (const InputError& error) {
+        err << "dmacycle: " << error.what() << "\n";
+    } catch (const UsageError& error) {
+        err << "dmacycle analyze " << kind << ": " << error.what()
+            << " (see dmacycle analyze --help)\n";
+    }
+    return exit_bad_input;
+}
+
+}  // namespace dmacycle::daemon

@@ -1,1 +1,259 @@
+// Runs the real `dmacycle` executable, as users and scripts do, on files written here.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dmacycle/analysis/synthetic.hpp"
+
+namespace fs = std::filesystem;
+namespace synthetic = dmacycle::analysis::synthetic;
+
+namespace {
+
+struct Run {
+    int exit_code = -1;
+    std::string out, err;
+};
+
+std::string slurp(const fs::path& path) {
+    std::ifstream file(path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+class Workspace {
+  public:
+    Workspace() {
+        std::string pattern = (fs::temp_directory_path() / "dmacycle-cli-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        dir_ = pattern;
+    }
+    ~Workspace() { fs::remove_all(dir_); }
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+
+    std::string write(const std::string& name, const std::string& content) const {
+        const auto path = dir_ / name;
+        std::ofstream(path, std::ios::binary) << content;
+        return path.string();
+    }
+
+    Run dmacycle(const std::string& args) const {
+        const auto out = dir_ / "stdout", err = dir_ / "stderr";
+        const std::string command = std::string(DMACYCLE_BIN_DIR) + "/dmacycle " + args + " >" +
+                                    out.string() + " 2>" + err.string();
+        const int status = std::system(command.c_str());
+        REQUIRE(WIFEXITED(status));
+        return {WEXITSTATUS(status), slurp(out), slurp(err)};
+    }
+
+  private:
+    fs::path dir_;
+};
+
+std::string recovery_csv(const std::vector<double>& time_s, const std::vector<double>& strain) {
+    std::ostringstream csv;
+    csv.precision(12);
+    csv << "time_s,strain\n";
+    for (std::size_t i = 0; i < time_s.size(); ++i) {
+        csv << time_s[i] << "," << strain[i] << "\n";
+    }
+    return csv.str();
+}
+
+// A refusal is exit 2, nothing on stdout and exactly one line on stderr containing `expected`.
+void check_refused(const Run& run, const std::string& expected) {
+    CAPTURE(run.err);
+    CHECK(run.exit_code == 2);
+    CHECK(run.out.empty());
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+    CHECK(run.err.find(expected) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("analyze refuses every class of malformed CSV with file, line and problem") {
+    const Workspace ws;
+    const std::string good_rows =
+        "1,0.001\n2,0.0011\n3,0.0012\n4,0.0013\n5,0.0014\n6,0.0015\n"
+        "7,0.0016\n8,0.0017\n9,0.0018\n10,0.0019\n11,0.002\n12,0.0021\n";
+    struct Case {
+        std::string name, content, expected;
+    };
+    const std::vector<Case> cases = {
+        {"empty.csv", "", "empty.csv: empty file"},
+        {"blank.csv", "\n\n# only a comment\n", "blank.csv: empty file"},
+        {"header.csv", "time,strain\n" + good_rows, "header.csv:1: wrong header 'time,strain'"},
+        {"text.csv", "time_s,strain\n1,0.001\n2,abc\n",
+         "text.csv:3: column 'strain': not a number 'abc'"},
+        {"emptycell.csv", "time_s,strain\n1,0.001\n2,\n",
+         "emptycell.csv:3: column 'strain': empty cell"},
+        {"nan.csv", "time_s,strain\n1,0.001\n2,nan\n",
+         "nan.csv:3: column 'strain': 'nan' is not a finite"},
+        {"inf.csv", "time_s,strain\n1,inf\n", "inf.csv:2: column 'strain': 'inf' is not a finite"},
+        {"ragged.csv", "time_s,strain\n1,0.001\n2,0.002,7\n",
+         "ragged.csv:3: 3 cells, but the header has 2"},
+        {"order.csv", "time_s,strain\n1,0.001\n2,0.002\n2,0.003\n" + good_rows,
+         "order.csv:4: time_s 2 does not increase"},
+        {"few.csv", "time_s,strain\n11,0.001\n12,0.002\n13,0.003\n",
+         "few.csv: too few recovery rows after t0 = 10 s (3); need at least 10"},
+        {"before.csv", "time_s,strain\n" + good_rows,
+         "before.csv: no recovery rows after t0 = 100 s (last time_s is 12 at line 13)"},
+        {"binary.csv", std::string("time_s,strain\n1,\0\n", 18), "binary.csv: binary data"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        const auto path = ws.write(c.name, c.content);
+        const double t0_s = c.name == "before.csv" ? 100 : 10;
+        const auto run = ws.dmacycle("analyze recovery " + path + " --t0 " +
+                                     std::to_string(static_cast<int>(t0_s)) + " --json");
+        check_refused(run, c.expected);
+    }
+    check_refused(ws.dmacycle("analyze recovery " + ws.write("gone.csv", "") + "-missing --t0 1"),
+                  "gone.csv-missing: cannot open file");
+}
+
+TEST_CASE("analyze refuses bad arguments with one line naming the option") {
+    const Workspace ws;
+    const auto path = ws.write("ok.csv", "time_s,strain\n1,0\n");
+    check_refused(ws.dmacycle("analyze recovery " + path), "--t0 SECONDS is required");
+    check_refused(ws.dmacycle("analyze recovery " + path + " --t0 abc"),
+                  "--t0: 'abc' is not a finite number");
+    check_refused(ws.dmacycle("analyze recovery " + path + " --t0 -5"), "--t0 must be > 0");
+    check_refused(ws.dmacycle("analyze recovery " + path + " --t0 5 --modes 1"), "modes");
+    check_refused(ws.dmacycle("analyze recovery " + path + " --t0 5 --lambda -1"), "lambda");
+    check_refused(ws.dmacycle("analyze recovery " + path + " --t0 5 --tau-min 10 --tau-max 1"),
+                  "tau");
+    check_refused(ws.dmacycle("analyze recovery " + path + " --t0 5 --bogus 1"),
+                  "unknown option --bogus");
+    check_refused(ws.dmacycle("analyze recovery --t0 5"), "missing FILE");
+    check_refused(ws.dmacycle("analyze creep " + path), "--stress-mpa S is required");
+    check_refused(ws.dmacycle("analyze cycling " + path + " --composition La30Ce30"),
+                  "--composition and --density go together");
+    check_refused(ws.dmacycle("analyze cycling " + path + " --composition Xq30 --density 6.3"),
+                  "--composition 'Xq30'");
+    check_refused(ws.dmacycle("analyze bogus " + path), "unknown analysis 'bogus'");
+}
+
+TEST_CASE("analyze creep refuses a wrong header and times that do not start after loading") {
+    const Workspace ws;
+    check_refused(ws.dmacycle("analyze creep " + ws.write("r.csv", "time_s,stress_mpa\n1,2\n") +
+                              " --stress-mpa 100"),
+                  "r.csv:1: wrong header");
+    std::string rows = "time_s,strain\n";
+    for (int i = 0; i < 12; ++i) {
+        rows += std::to_string(i) + ",0.001\n";
+    }
+    check_refused(ws.dmacycle("analyze creep " + ws.write("zero.csv", rows) + " --stress-mpa 100"),
+                  "zero.csv:2: time_s 0 must be > 0");
+}
+
+TEST_CASE("analyze recovery --json reports the documented keys and finds the true peaks") {
+    const Workspace ws;
+    const auto truth = synthetic::demo_truth();
+    std::vector<double> time_s;
+    for (int second = 1; second <= 8 * 3600; second += 2) {
+        time_s.push_back(truth.t0_s + second);
+    }
+    auto strain = synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, truth.t0_s, time_s);
+    synthetic::add_noise(strain, 1e-6, 42);
+    const auto path = ws.write("recovery.csv", recovery_csv(time_s, strain));
+
+    const auto run = ws.dmacycle("analyze recovery " + path + " --t0 28800 --json");
+    CAPTURE(run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto doc = nlohmann::json::parse(run.out);
+    for (const char* key : {"spectrum", "peaks", "strain_vp", "lambda", "rms_residual",
+                            "single_tau", "kww", "instant_kww", "strain_beyond_window"}) {
+        CAPTURE(key);
+        CHECK(doc.contains(key));
+    }
+    CHECK(doc["spectrum"]["tau_s"].size() == 60);
+    CHECK(doc["spectrum"]["strain"].size() == 60);
+    for (const char* key :
+         {"strain_an", "tau_s", "beta", "strain_vp", "beta_stderr", "tau_s_stderr"}) {
+        CAPTURE(key);
+        CHECK(doc["kww"].contains(key));
+    }
+    CHECK(doc["instant_kww"]["time_s"].size() == doc["instant_kww"]["beta"].size());
+    for (const double centre : truth.peak_log10_tau) {
+        double best = 1e9;
+        for (const auto& peak : doc["peaks"]) {
+            best = std::min(best, std::abs(std::log10(peak["tau_s"].get<double>()) - centre));
+        }
+        CAPTURE(centre);
+        CHECK(best <= 0.2);
+    }
+    CHECK(doc["rms_residual"].get<double>() <= 1.5e-6);
+
+    const auto table = ws.dmacycle("analyze recovery " + path + " --t0 28800");
+    CHECK(table.exit_code == 0);
+    CHECK(table.out.find("KWW") != std::string::npos);
+    CHECK(table.out.find("not identifiable") != std::string::npos);
+}
+
+TEST_CASE("analyze cycling --json counts complete cycles and gives work done per mole") {
+    const Workspace ws;
+    // Triangle 0-200 MPa at 50 MPa/min (period 480 s), 3.5 cycles, on a linear elastic sample
+    // with a small lag: the loops are thin but the cycle bookkeeping is exact.
+    std::ostringstream csv;
+    csv.precision(12);
+    csv << "time_s,stress_mpa,strain\n";
+    const double period_s = 480;
+    for (int i = 0; i <= static_cast<int>(3.5 * period_s); ++i) {
+        const double t = i;
+        const double phase = std::fmod(t, period_s) / period_s;
+        const double stress = phase < 0.5 ? 400 * phase : 400 * (1 - phase);
+        const double lagged = std::fmod(t + period_s - 5, period_s) / period_s;
+        const double stress_lag = lagged < 0.5 ? 400 * lagged : 400 * (1 - lagged);
+        csv << t << "," << stress << "," << (stress / 36e3 + 1e-5 * stress_lag / 200) << "\n";
+    }
+    const auto path = ws.write("cycling.csv", csv.str());
+    const auto run = ws.dmacycle("analyze cycling " + path +
+                                 " --composition La30Ce30Ni10Al20Co10 --density 6.3 --json");
+    CAPTURE(run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto doc = nlohmann::json::parse(run.out);
+    CHECK(doc["cycles"].get<int>() == 3);
+    CHECK(doc["per_cycle"].size() == 3);
+    CHECK(doc["molar_mass_g_mol"].get<double>() == doctest::Approx(100.87).epsilon(1e-3));
+    CHECK(doc["work_done_kj_mol"].get<double>() > 0);
+    for (const char* key : {"t_start_s", "t_end_s", "strain_min", "strain_max", "strain_creep",
+                            "loop_area_j_m3", "loop_area_raw_j_m3"}) {
+        CAPTURE(key);
+        CHECK(doc["per_cycle"][0].contains(key));
+    }
+}
+
+TEST_CASE("analyze arrhenius --json recovers the activation energy of shifted peaks") {
+    const Workspace ws;
+    constexpr double boltzmann_ev_k = 8.617333262e-5;
+    const double e_beta_ev = 0.85, f0_hz = 1e12;
+    std::ostringstream csv;
+    csv << "temperature_k,frequency_hz,tan_delta\n";
+    for (const double f : {1.0, 2.0, 4.0, 8.0}) {
+        const double peak_k = e_beta_ev / (boltzmann_ev_k * std::log(f0_hz / f));
+        for (double t = 300; t <= 430; t += 1) {
+            const double z = (t - peak_k) / 18;
+            csv << t << "," << f << "," << 0.01 + 0.004 * std::exp(-0.5 * z * z) << "\n";
+        }
+    }
+    const auto run =
+        ws.dmacycle("analyze arrhenius " + ws.write("tand.csv", csv.str()) + " --json");
+    CAPTURE(run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto doc = nlohmann::json::parse(run.out);
+    CHECK(doc["peaks"].size() == 4);
+    CHECK(doc["e_beta_ev"].get<double>() == doctest::Approx(e_beta_ev).epsilon(0.03));
+    CHECK(doc.contains("e_beta_stderr_ev"));
+    CHECK(doc.contains("ln_f0"));
+}

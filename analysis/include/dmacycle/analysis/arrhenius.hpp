@@ -26,7 +26,6 @@ struct ArrheniusFit {
 
 // Rows grouped by frequency; f = f0 exp(−E_β/(k_B T_p)) fitted to the peaks.
 ArrheniusFit fit_arrhenius(std::span<const double> temperature_k,
-                           std::span<const double> frequency_hz,
-                           std::span<const double> tan_delta);
+                           std::span<const double> frequency_hz, std::span<const double> tan_delta);
 
 }  // namespace dmacycle::analysis

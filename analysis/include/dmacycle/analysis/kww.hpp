@@ -12,8 +12,8 @@ struct KwwFit {
     double strain_an = 0, strain_an_stderr = 0;
     double tau_s = 0, tau_s_stderr = 0;
     double beta = 0, beta_stderr = 0;
-    double strain_vp = 0, strain_vp_stderr = 0;  // recovery: the offset ε_vp
-    double strain_e = 0, strain_e_stderr = 0;    // creep only
+    double strain_vp = 0, strain_vp_stderr = 0;            // recovery: the offset ε_vp
+    double strain_e = 0, strain_e_stderr = 0;              // creep only
     double strain_rate_vp = 0, strain_rate_vp_stderr = 0;  // creep only, 1/s
     double rms_residual = 0;
 };
@@ -34,7 +34,7 @@ struct InstantKww {
 
 // Local slope of ln ln(ε_an(0)/ε_an(t')) against ln t', with ε_an(t') = ε(t') − ε_vp taken
 // from the KWW fit.
-InstantKww instant_kww(std::span<const double> time_s, std::span<const double> strain,
-                       double t0_s, const KwwFit& fit);
+InstantKww instant_kww(std::span<const double> time_s, std::span<const double> strain, double t0_s,
+                       const KwwFit& fit);
 
 }  // namespace dmacycle::analysis

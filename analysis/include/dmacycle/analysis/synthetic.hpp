@@ -25,8 +25,8 @@ std::vector<Line> log_normal_spectrum(std::span<const LogNormalPeak> peaks, doub
 std::vector<double> recovery_curve(std::span<const Line> lines, double strain_rate_vp, double t0_s,
                                    std::span<const double> time_s);
 // Eq. (2) creep.
-std::vector<double> creep_curve(std::span<const Line> lines, double strain_e,
-                                double strain_rate_vp, std::span<const double> time_s);
+std::vector<double> creep_curve(std::span<const Line> lines, double strain_e, double strain_rate_vp,
+                                std::span<const double> time_s);
 
 // Adds seeded Gaussian noise of the given standard deviation.
 void add_noise(std::vector<double>& values, double sigma, std::uint64_t seed);

@@ -1,0 +1,38 @@
+#pragma once
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Numeric CSV tables as exported by instruments and by `dmacycle export`: one header line of
+// column names, then rows of finite numbers.
+namespace dmacycle::daemon {
+
+// The one-line reason a file was refused: "FILE:LINE: problem" (LINE omitted when it does not
+// apply).
+class InputError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct CsvTable {
+    std::string path;
+    std::vector<std::string> names;            // the requested columns, in the requested order
+    std::vector<std::vector<double>> columns;  // columns[k][row]
+    std::vector<std::size_t> line_of_row;      // 1-based file line of each row, for messages
+
+    std::size_t rows() const { return line_of_row.size(); }
+    const std::vector<double>& column(std::string_view name) const;
+};
+
+// Reads FILE and returns the required columns (the header must name each of them once; other
+// columns are ignored). Every cell of every row must be a finite number. Lines starting with '#'
+// and blank lines are skipped; CRLF and a UTF-8 byte-order mark are accepted.
+// Throws InputError naming the file, the line and the problem.
+CsvTable read_csv(const std::string& path, const std::vector<std::string>& required_columns);
+
+// Throws InputError unless `column` strictly increases down the table.
+void require_increasing(const CsvTable& table, std::string_view column);
+
+}  // namespace dmacycle::daemon

@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""Fits the real measured curves of ../shared/data/real/ with `dmacycle analyze` and with the
+scipy reference (reference_fits.py), side by side; prints the markdown of docs/validation.md.
+
+usage: scripts/reference/validate_real.py [BUILD_DIR]   (needs python3-numpy python3-scipy)
+The curves are read from shared/ (GPL-3.0, not copied into the tree); converted files go to a
+temporary folder. Duplicate time stamps in the RepTate files are averaged, since dmacycle
+requires strictly increasing time.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+import reference_fits as ref
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+REAL = os.path.join(os.path.dirname(ROOT), "shared", "data", "real")
+BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
+DMACYCLE = os.path.join(BUILD, "bin", "dmacycle")
+
+
+def read_table(path, skip):
+    rows = []
+    with open(path) as f:
+        for i, line in enumerate(f):
+            cells = line.split("\t")
+            if i < skip or len(cells) < 2:
+                continue
+            rows.append((float(cells[0]), float(cells[1])))
+    return np.array(rows)
+
+
+def merge_duplicates(data):
+    times, inverse = np.unique(data[:, 0], return_inverse=True)
+    values = np.bincount(inverse, weights=data[:, 1]) / np.bincount(inverse)
+    return times, values
+
+
+def write_csv(path, t, y):
+    with open(path, "w") as f:
+        f.write("time_s,strain\n")
+        for a, b in zip(t, y):
+            f.write(f"{a!r},{b!r}\n")
+
+
+def run(args):
+    out = subprocess.run([DMACYCLE, "analyze", *args, "--json"], capture_output=True, text=True)
+    if out.returncode not in (0, 1):
+        sys.exit(f"dmacycle failed: {out.stderr}")
+    return json.loads(out.stdout), out.stderr.strip()
+
+
+def fmt_peaks(peaks):
+    return ", ".join(f"{p[0]:.3g} s ({p[1]:.2e})" for p in peaks) or "none"
+
+
+def report(name, source, note, ours, err, reference_same_lambda, reference_auto, kww_ref, scale):
+    tau = np.array(ours["spectrum"]["tau_s"])
+    print(f"### {name}\n")
+    print(f"Source: {source}. {note}\n")
+    print("| quantity | dmacycle | scipy reference |")
+    print("|---|---|---|")
+    print(f"| points | {ours['points']} | same |")
+    print(f"| λ (automatic, same normalization) | {ours['lambda']:.3g} | {reference_auto[2]:.3g} |")
+    print(f"| RMS residual of the spectrum fit at dmacycle's λ | {ours['rms_residual'] * scale:.4g} "
+          f"| {reference_same_lambda[3] * scale:.4g} |")
+    print(f"| RMS residual at each one's automatic λ | {ours['rms_residual'] * scale:.4g} "
+          f"| {reference_auto[3] * scale:.4g} |")
+    ours_peaks = [(p["tau_s"], p["strain_at_unload"] * scale) for p in ours["peaks"]]
+    ref_peaks = [(t, a * scale) for t, a in ref.peaks(tau, reference_same_lambda[1])]
+    print(f"| spectrum peaks, τ (strain) | {fmt_peaks(ours_peaks)} | {fmt_peaks(ref_peaks)} |")
+    print(f"| strain beyond the {ours['window_s']:.4g} s window | "
+          f"{ours['strain_beyond_window'] * scale:.3e} | — |")
+    k = ours["kww"]
+    print(f"| KWW β | {k['beta']:.4f} ± {k['beta_stderr']:.4f} | {kww_ref['beta']:.4f} |")
+    print(f"| KWW τ [s] | {k['tau_s']:.4g} ± {k['tau_s_stderr']:.2g} | {kww_ref['tau_s']:.4g} |")
+    print(f"| KWW RMS residual | {k['rms_residual'] * scale:.4g} "
+          f"| {kww_ref['rms_residual'] * scale:.4g} |")
+    if err:
+        print(f"\ndmacycle said: `{err}`")
+    print()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        # Polystyrene creep compliance, 8 h at 1 Hz: strain under 1 Pa = J(t) numerically.
+        ps = read_table(os.path.join(REAL, "creep_ps130_data.csv"), skip=1)
+        t, y = merge_duplicates(ps)
+        path = os.path.join(tmp, "ps130.csv")
+        write_csv(path, t, y)
+        ours, err = run(["creep", path, "--stress-mpa", "1e-6"])
+        report("Polystyrene creep compliance at 130 °C (creep)",
+               "comphy-lab/pyRheo, `demos/data/polystyrene/creep_ps130_data.csv`",
+               "J(t) [1/Pa] read as the strain under 1 Pa; figures in 1/Pa.",
+               ours, err, ref.creep_spectrum(t, y, lam=ours["lambda"]),
+               ref.creep_spectrum(t, y), ref.kww_creep(t, y), 1.0)
+
+        creep = read_table(os.path.join(REAL, "CM3_Creep.creep"), skip=3)
+        t, y = merge_duplicates(creep)
+        path = os.path.join(tmp, "cm3_creep.csv")
+        write_csv(path, t, y)
+        ours, err = run(["creep", path, "--stress-mpa", "1e-5"])
+        report("Polyethylene melt CM3 at 150 °C, creep under 10 Pa",
+               "jorge-ramirez-upm/RepTate, `data/Creep/CM3_Creep.creep`",
+               f"{len(creep)} rows, {len(creep) - len(t)} duplicate time stamps averaged.",
+               ours, err, ref.creep_spectrum(t, y, lam=ours["lambda"]),
+               ref.creep_spectrum(t, y), ref.kww_creep(t, y), 1.0)
+
+        t0 = t[-1]
+        strain_at_unload = y[-1]
+        rec = read_table(os.path.join(REAL, "CM3_CreepRecovery.creep"), skip=3)
+        tr, gamma = merge_duplicates(rec)
+        tr, yr = t0 + tr, strain_at_unload - gamma
+        path = os.path.join(tmp, "cm3_recovery.csv")
+        write_csv(path, tr, yr)
+        ours, err = run(["recovery", path, "--t0", repr(t0)])
+        report("Polyethylene melt CM3, recovery after the creep above",
+               "jorge-ramirez-upm/RepTate, `data/Creep/CM3_CreepRecovery.creep`",
+               f"Recoverable strain γ_r(t') turned into ε = ε(t0) − γ_r with t0 = {t0:g} s and "
+               f"ε(t0) = {strain_at_unload:.4g}, the last strain of the creep file; "
+               f"{len(rec) - len(tr) + len(rec) - len(rec)} duplicate time stamps averaged.",
+               ours, err, ref.recovery_spectrum(tr, yr, t0, lam=ours["lambda"]),
+               ref.recovery_spectrum(tr, yr, t0), ref.kww_recovery(tr, yr, t0), 1.0)
+
+
+if __name__ == "__main__":
+    main()
