@@ -30,6 +30,8 @@ struct InstantKww {
     // Time since unloading, and the local β and τ there; only where the signal-to-noise ratio
     // makes the local slope meaningful.
     std::vector<double> time_s, beta, tau_s;
+    std::vector<double> beta_stderr;  // from the propagated noise, per reported window
+    double noise = 0;                 // strain noise σ estimated from the data
 };
 
 // Local slope of ln ln(ε_an(0)/ε_an(t')) against ln t', with ε_an(t') = ε(t') − ε_vp taken

@@ -1,0 +1,65 @@
+#pragma once
+#include <Eigen/Dense>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dmacycle/analysis/fit_summary.hpp"
+
+// Private: nonlinear least squares for models that are linear in most parameters,
+// y ≈ Σ_k c_k φ_k(t; θ). Shared by the single-τ and KWW fits.
+namespace dmacycle::analysis::detail {
+
+// Why a curve cannot be fitted, or nothing if it can: sizes match, at least a handful of finite
+// points, strictly increasing time, all after t0 (recovery) or at t ≥ 0 (creep, no t0).
+std::optional<FitSummary> reject_curve(std::span<const double> time_s,
+                                       std::span<const double> strain, std::optional<double> t0_s);
+
+// Times (and their logarithms, −∞ for t ≤ 0) with the measured values.
+struct Samples {
+    std::vector<double> time_s, log_time, value;
+};
+Samples make_samples(std::span<const double> time_s, std::span<const double> value);
+
+// Means over bins equally wide in ln t (empty bins skipped): a small, evenly weighted summary
+// of a long curve, cheap enough for a grid search.
+Samples log_binned(const Samples& samples, int bin_count);
+
+struct SeparableModel {
+    int linear_count = 0;
+    int nonlinear_count = 0;
+    // Fills basis (n × linear_count); if d_basis is not null, also ∂basis/∂θ_j, one
+    // n × linear_count matrix per nonlinear parameter.
+    std::function<void(const Samples&, const Eigen::VectorXd& theta, Eigen::MatrixXd& basis,
+                       std::vector<Eigen::MatrixXd>* d_basis)>
+        evaluate;
+    // Box for θ; a result at its edge is reported, not trusted.
+    Eigen::VectorXd theta_lo, theta_hi;
+};
+
+// Zeroed derivative matrices, reusing their storage between evaluations.
+void resize_zero(std::vector<Eigen::MatrixXd>& d_basis, int nonlinear_count, Eigen::Index rows,
+                 Eigen::Index cols);
+
+// Box for ln τ: three decades beyond the sampled times either way.
+Eigen::Vector2d log_tau_bounds(const Samples& samples);
+// Candidate ln τ from a decade below the first positive time to a decade above the last.
+std::vector<double> log_tau_grid(const Samples& samples, double step_decades);
+
+struct SeparableResult {
+    bool usable = false;
+    std::string message;
+    Eigen::VectorXd theta, coefficients;
+    Eigen::VectorXd theta_stderr, coefficient_stderr;
+    double rms_residual = 0;
+};
+
+// Grid search over theta_candidates (linear parameters by least squares at each) on a log-binned
+// copy of the data, Levenberg-Marquardt on the binned data, then on all points. Standard errors
+// from s²(JᵀJ)⁻¹ with s² = RSS/(N − p).
+SeparableResult fit_separable(const SeparableModel& model, const Samples& samples,
+                              std::span<const Eigen::VectorXd> theta_candidates);
+
+}  // namespace dmacycle::analysis::detail
