@@ -62,7 +62,9 @@ Json to_json(const analysis::InstantKww& instant) {
     return {{"fit", to_json(instant.summary)},
             {"time_s", instant.time_s},
             {"beta", instant.beta},
-            {"tau_s", instant.tau_s}};
+            {"tau_s", instant.tau_s},
+            {"beta_stderr", instant.beta_stderr},
+            {"noise", instant.noise}};
 }
 
 Json to_json(const analysis::CycleRecord& cycle) {

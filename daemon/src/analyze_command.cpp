@@ -164,8 +164,12 @@ int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, 
     const auto spectrum = analysis::fit_recovery_spectrum(time_s, strain, *t0_s, options);
     const auto single = analysis::fit_recovery_single_tau(time_s, strain, *t0_s);
     const auto kww = analysis::fit_recovery_kww(time_s, strain, *t0_s);
-    const auto instant = kww.summary.usable ? analysis::instant_kww(time_s, strain, *t0_s, kww)
-                                            : analysis::InstantKww{kww.summary, {}, {}, {}};
+    analysis::InstantKww instant;
+    if (kww.summary.usable) {
+        instant = analysis::instant_kww(time_s, strain, *t0_s, kww);
+    } else {
+        instant.summary = kww.summary;
+    }
 
     if (arguments.flag("json")) {
         Json doc = {{"kind", "recovery"},
