@@ -1,1 +1,288 @@
 #include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "dmacycle/analysis/synthetic.hpp"
+#include "dmacycle/analysis/work_done.hpp"
+
+using namespace dmacycle::analysis;
+
+namespace {
+
+// Burgers-type linear viscoelastic solid: spring E, Kelvin elements (τ_i, J_i) and a dashpot η,
+// driven by a stress triangle σ_min → σ_max → σ_min. Integrated with the exact update for a
+// stress linear over each step (domain.md §4), so the fine record is the model itself.
+struct Record {
+    std::vector<double> time_s, stress_mpa, strain;
+};
+
+struct Burgers {
+    double modulus_pa = 36e9;
+    std::vector<double> tau_s{10.0, 100.0, 1000.0, 1e4};
+    std::vector<double> compliance_1_pa{4e-12, 5e-12, 6e-12, 5e-12};
+    double viscosity_pa_s = 2e15;  // 5e-8 1/s at 100 MPa
+};
+
+struct Triangle {
+    double min_mpa = 0, max_mpa = 200, rate_mpa_min = 50;
+    double period_s() const { return 2 * (max_mpa - min_mpa) / rate_mpa_min * 60; }
+    double at(double t_s) const {
+        if (max_mpa == min_mpa) {
+            return min_mpa;  // pure creep
+        }
+        const double phase = t_s / period_s() - std::floor(t_s / period_s());
+        const double up = phase < 0.5 ? 2 * phase : 2 * (1 - phase);
+        return min_mpa + (max_mpa - min_mpa) * up;
+    }
+};
+
+Record simulate(const Burgers& model, const Triangle& wave, double duration_s, double step_s) {
+    Record r;
+    std::vector<double> kelvin(model.tau_s.size(), 0.0);
+    double viscous = 0.0;
+    const auto steps = static_cast<std::size_t>(std::llround(duration_s / step_s));
+    double sigma_prev_pa = wave.at(0) * 1e6;
+    for (std::size_t n = 0; n <= steps; ++n) {
+        const double t = static_cast<double>(n) * step_s;
+        const double sigma_pa = wave.at(t) * 1e6;
+        if (n > 0) {
+            const double rate = (sigma_pa - sigma_prev_pa) / step_s;
+            for (std::size_t i = 0; i < kelvin.size(); ++i) {
+                const double a = std::exp(-step_s / model.tau_s[i]);
+                kelvin[i] = a * kelvin[i] +
+                            model.compliance_1_pa[i] *
+                                (sigma_pa - a * sigma_prev_pa - rate * model.tau_s[i] * (1 - a));
+            }
+            viscous += step_s * 0.5 * (sigma_pa + sigma_prev_pa) / model.viscosity_pa_s;
+        }
+        double strain = sigma_pa / model.modulus_pa + viscous;
+        for (const double e : kelvin) {
+            strain += e;
+        }
+        r.time_s.push_back(t);
+        r.stress_mpa.push_back(sigma_pa / 1e6);
+        r.strain.push_back(strain);
+        sigma_prev_pa = sigma_pa;
+    }
+    return r;
+}
+
+// Every stride-th row of [first, last].
+Record sample(const Record& fine, std::size_t stride, std::size_t first = 0,
+              std::size_t last = std::numeric_limits<std::size_t>::max()) {
+    Record r;
+    for (std::size_t i = first; i < fine.time_s.size() && i <= last; i += stride) {
+        r.time_s.push_back(fine.time_s[i]);
+        r.stress_mpa.push_back(fine.stress_mpa[i]);
+        r.strain.push_back(fine.strain[i]);
+    }
+    return r;
+}
+
+// Force noise 1e-4 N on the paper's ribbon (0.003 MPa), strain noise 1e-6 and a few stress
+// spikes (electrical glitches).
+void add_measurement_noise(Record& r, std::uint64_t seed) {
+    synthetic::add_noise(r.stress_mpa, 0.003, seed);
+    synthetic::add_noise(r.strain, 1e-6, seed + 1);
+    std::mt19937_64 rng(seed + 2);
+    std::uniform_int_distribution<std::size_t> row(0, r.stress_mpa.size() - 1);
+    for (int k = 0; k < 20; ++k) {
+        r.stress_mpa[row(rng)] += (k % 2 == 0 ? 30.0 : -30.0);
+    }
+}
+
+// The exact cycle quantities from the fine model, with the definitions of eqs. (4)-(5).
+struct ExactCycle {
+    double area_j_m3, area_raw_j_m3, strain_creep;
+};
+
+ExactCycle exact_cycle(const Record& fine, std::size_t first, std::size_t last) {
+    const double period_s = fine.time_s[last] - fine.time_s[first];
+    const double drift = (fine.strain[last] - fine.strain[first]) / period_s;
+    double area = 0, area_raw = 0;
+    double strain_min = fine.strain[first], strain_max = fine.strain[first];
+    for (std::size_t i = first; i <= last; ++i) {
+        const std::size_t j = i == last ? first : i + 1;  // closing edge back to the start
+        const double d_raw = fine.strain[j] - fine.strain[i];
+        const double d = d_raw - drift * (fine.time_s[j] - fine.time_s[i]);
+        const double mean_pa = 0.5 * (fine.stress_mpa[i] + fine.stress_mpa[j]) * 1e6;
+        area += mean_pa * d;
+        area_raw += mean_pa * d_raw;
+        strain_min = std::min(strain_min, fine.strain[i]);
+        strain_max = std::max(strain_max, fine.strain[i]);
+    }
+    return {area, area_raw, 0.5 * (strain_min + strain_max)};
+}
+
+double rel_err(double value, double reference) {
+    return std::abs(value - reference) / std::abs(reference);
+}
+
+constexpr double fine_step_s = 0.02;
+constexpr double molar_mass_g_mol = 100.87;
+constexpr double density_g_cm3 = 6.3;
+
+}  // namespace
+
+TEST_CASE("cycling: loop areas, v_total and WD of a Burgers model within 3 %") {
+    const Triangle wave;  // 0-200 MPa at 50 MPa/min: 480 s period
+    const int full_cycles = 10;
+    const double duration_s = full_cycles * wave.period_s() + 200;  // plus a partial cycle
+    const Record fine = simulate(Burgers{}, wave, duration_s, fine_step_s);
+    Record data = sample(fine, 25);  // 2 Hz
+    add_measurement_noise(data, 42);
+
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+                                        {molar_mass_g_mol, density_g_cm3});
+    REQUIRE(wd.summary.usable);
+    REQUIRE(wd.cycles.size() == full_cycles);
+
+    const auto per_cycle = static_cast<std::size_t>(std::llround(wave.period_s() / fine_step_s));
+    double exact_cycling = 0, worst_area = 0, worst_raw = 0;
+    ExactCycle last{};
+    for (std::size_t k = 0; k < wd.cycles.size(); ++k) {
+        last = exact_cycle(fine, k * per_cycle, (k + 1) * per_cycle);
+        exact_cycling += last.area_j_m3;
+        const CycleRecord& c = wd.cycles[k];
+        CHECK(std::abs(c.t_start_s - static_cast<double>(k) * wave.period_s()) <
+              0.25);  // the corner sample itself
+        CHECK(c.stress_max_mpa == doctest::Approx(200).epsilon(0.001));
+        worst_area = std::max(worst_area, rel_err(c.loop_area_j_m3, last.area_j_m3));
+        worst_raw = std::max(worst_raw, rel_err(c.loop_area_raw_j_m3, last.area_raw_j_m3));
+        CHECK(c.loop_area_j_m3 > 0);
+        CHECK(c.loop_area_raw_j_m3 > c.loop_area_j_m3);  // the creep drift inflates the raw loop
+    }
+    const double exact_total = 100e6 * last.strain_creep + exact_cycling / 2;
+    const double exact_wd = exact_total * molar_mass_g_mol / density_g_cm3 * 1e-6 / 1000;
+    MESSAGE("worst loop-area error " << worst_area << ", raw " << worst_raw << ", v_total "
+                                     << rel_err(wd.v_total_j_m3, exact_total) << ", WD "
+                                     << rel_err(*wd.work_done_kj_mol, exact_wd) << " ("
+                                     << *wd.work_done_kj_mol << " kJ/mol)");
+    CHECK(worst_area < 0.03);
+    CHECK(worst_raw < 0.03);
+    CHECK(wd.stress_creep_mpa == doctest::Approx(100).epsilon(0.001));
+    CHECK(rel_err(wd.v_cycling_j_m3, exact_cycling) < 0.03);
+    CHECK(rel_err(wd.v_total_j_m3, exact_total) < 0.03);
+    REQUIRE(wd.work_done_kj_mol.has_value());
+    CHECK(rel_err(*wd.work_done_kj_mol, exact_wd) < 0.03);
+    CHECK(wd.v_total_over_time_j_m3.size() == full_cycles);
+    CHECK(wd.v_total_over_time_j_m3.back() == doctest::Approx(wd.v_total_j_m3));
+}
+
+TEST_CASE("cycling: partial first and last cycles are excluded") {
+    const Triangle wave;
+    const double duration_s = 10 * wave.period_s() + 300;
+    const Record fine = simulate(Burgers{}, wave, duration_s, fine_step_s);
+    // Records that start mid-ramp, rising (100 s, 33 MPa) or falling (300 s, 150 MPa), and end
+    // mid-ramp falling (last 60 s of the tenth period on cut off: 50 MPa).
+    const auto row_at = [&](double t_s) {
+        return static_cast<std::size_t>(std::llround(t_s / fine_step_s));
+    };
+    for (const double start_s : {100.0, 300.0}) {
+        CAPTURE(start_s);
+        Record data = sample(fine, 50, row_at(start_s), row_at(10 * wave.period_s() - 60));
+        add_measurement_noise(data, 7);
+        const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain);
+        REQUIRE(wd.summary.usable);
+        CHECK(wd.cycles.size() == 8);
+        CHECK(wd.cycles.front().t_start_s == doctest::Approx(wave.period_s()));
+        CHECK(wd.cycles.back().t_end_s == doctest::Approx(9 * wave.period_s()));
+        CHECK_FALSE(wd.work_done_kj_mol.has_value());
+    }
+}
+
+TEST_CASE("cycling: pure creep has no cycles and v_total = sigma * strain at the end") {
+    const Triangle hold{100, 100, 50};
+    const Record fine = simulate(Burgers{}, hold, 3600, 0.1);
+    Record data = sample(fine, 10);
+    add_measurement_noise(data, 3);
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+                                        {molar_mass_g_mol, density_g_cm3});
+    REQUIRE(wd.summary.usable);
+    CHECK(wd.cycles.empty());
+    CHECK(wd.v_cycling_j_m3 == 0);
+    const double exact_total = 100e6 * fine.strain.back();
+    CHECK(rel_err(wd.v_total_j_m3, exact_total) < 0.002);
+    CHECK(wd.v_total_over_time_j_m3.size() == 1);
+    CHECK(wd.work_done_kj_mol.has_value());
+}
+
+TEST_CASE("cycling: bad input is refused without throwing") {
+    const std::vector<double> t{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    std::vector<double> s(t.size(), 100.0), e(t.size(), 1e-3);
+    CHECK_FALSE(analyze_cycling(t, s, std::vector<double>(5, 0.0)).summary.usable);
+    CHECK_FALSE(analyze_cycling(std::vector<double>{0, 1, 2}, std::vector<double>{1, 2, 3},
+                                std::vector<double>{0, 0, 0})
+                    .summary.usable);
+    CHECK_FALSE(analyze_cycling({}, {}, {}).summary.usable);
+    s[4] = std::nan("");
+    const WorkDone nan = analyze_cycling(t, s, e);
+    CHECK_FALSE(nan.summary.usable);
+    CHECK(nan.summary.message.find("row 4") != std::string::npos);
+    s[4] = 100.0;
+    std::vector<double> backwards = t;
+    backwards[6] = 2;
+    CHECK_FALSE(analyze_cycling(backwards, s, e).summary.usable);
+    // A single rise and fall that starts and ends mid-ramp (50 → 200 → 40 MPa) holds no
+    // complete cycle.
+    std::vector<double> ramp_t, ramp_mpa;
+    for (int i = 0; i <= 310; ++i) {
+        ramp_t.push_back(i);
+        ramp_mpa.push_back(i <= 150 ? 50.0 + i : 200.0 - (i - 150));
+    }
+    const WorkDone partial =
+        analyze_cycling(ramp_t, ramp_mpa, std::vector<double>(ramp_t.size(), 1e-3));
+    CHECK_FALSE(partial.summary.usable);
+    CHECK(partial.cycles.empty());
+}
+
+TEST_CASE("cycling: 8 h at 10 Hz (288,000 rows) is analysed quickly") {
+    const Triangle wave;
+    const Record fine = simulate(Burgers{}, wave, 8 * 3600 - 0.1, 0.1);
+    Record data = fine;
+    add_measurement_noise(data, 11);
+    REQUIRE(data.time_s.size() == 288000);
+    const auto start = std::chrono::steady_clock::now();
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+                                        {molar_mass_g_mol, density_g_cm3});
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    MESSAGE("288,000 rows analysed in " << ms << " ms; WD " << *wd.work_done_kj_mol << " kJ/mol");
+    REQUIRE(wd.summary.usable);
+    // The record ends 0.1 s (0.08 MPa) short of the 60th valley: close enough to count.
+    CHECK(wd.cycles.size() == 60);
+}
+
+TEST_CASE("composition: molar mass of La30Ce30Ni10Al20Co10 and friends") {
+    const MolarMass lace = molar_mass_from_composition("La30Ce30Ni10Al20Co10");
+    REQUIRE(lace.ok);
+    CHECK(std::abs(lace.g_mol - 100.87) < 0.01);
+    // Any scale, decimals and bare symbols (amount 1).
+    CHECK(molar_mass_from_composition("La0.3Ce0.3Ni0.1Al0.2Co0.1").g_mol ==
+          doctest::Approx(lace.g_mol));
+    const MolarMass cuzr = molar_mass_from_composition("Cu46Zr46.5Al7.5");
+    REQUIRE(cuzr.ok);
+    CHECK(cuzr.g_mol == doctest::Approx((46 * 63.546 + 46.5 * 91.224 + 7.5 * 26.9815385) / 100));
+    CHECK(molar_mass_from_composition("CuZr").g_mol == doctest::Approx((63.546 + 91.224) / 2));
+    CHECK(molar_mass_from_composition("Bi").g_mol == doctest::Approx(208.9804));
+}
+
+TEST_CASE("composition: malformed formulas are refused with a precise message") {
+    const auto error_of = [](const char* formula) {
+        const MolarMass m = molar_mass_from_composition(formula);
+        CHECK_FALSE(m.ok);
+        return m.error;
+    };
+    CHECK(error_of("La30Xx10").find("'Xx'") != std::string::npos);
+    CHECK(error_of("la30Ce70").find("position 0") != std::string::npos);
+    CHECK(error_of("La30(Ce)70").find("'('") != std::string::npos);
+    CHECK(error_of("La3.0.5Ce1").find("'3.0.5'") != std::string::npos);
+    CHECK(error_of("La30Ce-5").find("'-'") != std::string::npos);
+    CHECK(error_of("La0Ce0").find("zero") != std::string::npos);
+    CHECK(error_of("").find("empty") != std::string::npos);
+    CHECK_FALSE(error_of("Cu50Zr50.").empty());
+}
