@@ -40,6 +40,8 @@ using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
 constexpr std::size_t kMinPoints = 10;
+// Beyond this the n×n normal equations, not the data, would dominate time and memory.
+constexpr int kMaxModes = 1000;
 // exp() of anything below this is zero for our purposes; skipping it also avoids denormals.
 constexpr double kExpCutoff = -700.0;
 // The smallest λ tried: its residual is the best the model achieves on these data.
@@ -102,37 +104,40 @@ std::vector<double> uniform_block_steps(std::span<const double> elapsed_s) {
     return steps;
 }
 
-// exp(−elapsed·rate) (decay) or 1 − exp(−elapsed·rate) (growth, kept to full relative precision
-// for slow modes) into `out`; elapsed is increasing, so past the cutoff the rest is the limit
-// value. exp() would dominate the fit's cost, so a uniform block is evaluated exactly at its
-// first point and from there through tabulated powers f^k of f = exp(−step·rate):
-// decay v0·f^k, growth g0 + (1 − g0)(1 − f^k); the tables cost about k roundings, k < 64.
+// Rows [first_row, first_row + out.size()) of exp(−elapsed·rate) (decay) or 1 − exp(−elapsed·rate)
+// (growth, kept to full relative precision for slow modes) into `out`; first_row is a multiple
+// of kBlockPoints. Elapsed is increasing, so past the cutoff the rest is the limit value. exp()
+// would dominate the fit's cost, so a uniform block is evaluated exactly at its first point and
+// from there through tabulated powers f^k of f = exp(−step·rate): decay v0·f^k, growth
+// g0 + (1 − g0)(1 − f^k); the tables cost about k roundings, k < 64.
 void fill_mode(std::span<const double> elapsed_s, std::span<const double> block_steps_s,
-               double rate_per_s, ModeShape shape, Eigen::Ref<VectorXd> out) {
+               double rate_per_s, ModeShape shape, std::size_t first_row,
+               Eigen::Ref<VectorXd> out) {
     const bool growth = shape == ModeShape::growth;
     const auto exact = [&](std::size_t j) {
         const double exponent = -elapsed_s[j] * rate_per_s;
         return growth ? -std::expm1(exponent) : std::exp(exponent);
     };
+    const std::size_t end_row = first_row + static_cast<std::size_t>(out.size());
     std::array<double, kBlockPoints> power{};  // f^k
     std::array<double, kBlockPoints> grown{};  // 1 − f^k, accurately
     double table_step_s = std::numeric_limits<double>::quiet_NaN();
-    for (std::size_t block = 0; block < block_steps_s.size(); ++block) {
-        const std::size_t first = block * kBlockPoints;
-        const std::size_t end = std::min(first + kBlockPoints, elapsed_s.size());
+    for (std::size_t first = first_row; first < end_row; first += kBlockPoints) {
+        const std::size_t end = std::min(first + kBlockPoints, end_row);
+        const auto at = [&](std::size_t j) { return static_cast<Index>(j - first_row); };
         if (-elapsed_s[end - 1] * rate_per_s < kExpCutoff) {
             // Partly or wholly past the cutoff: point by point, then the limit value.
             std::size_t j = first;
             for (; j < end && -elapsed_s[j] * rate_per_s >= kExpCutoff; ++j) {
-                out(static_cast<Index>(j)) = exact(j);
+                out(at(j)) = exact(j);
             }
-            out.tail(static_cast<Index>(elapsed_s.size() - j)).setConstant(growth ? 1.0 : 0.0);
+            out.tail(static_cast<Index>(end_row - j)).setConstant(growth ? 1.0 : 0.0);
             return;
         }
-        const double step_s = block_steps_s[block];
+        const double step_s = block_steps_s[first / kBlockPoints];
         if (std::isnan(step_s)) {
             for (std::size_t j = first; j < end; ++j) {
-                out(static_cast<Index>(j)) = exact(j);
+                out(at(j)) = exact(j);
             }
             continue;
         }
@@ -149,38 +154,125 @@ void fill_mode(std::span<const double> elapsed_s, std::span<const double> block_
         }
         const double anchor = exact(first);
         for (std::size_t k = 0; k < end - first; ++k) {
-            out(static_cast<Index>(first + k)) =
-                growth ? anchor + (1.0 - anchor) * grown[k] : anchor * power[k];
+            out(at(first + k)) = growth ? anchor + (1.0 - anchor) * grown[k] : anchor * power[k];
         }
     }
 }
 
-// The least-squares problem with the free (unregularized) columns F eliminated: projecting the
-// kernel and the data on the complement of span(F) leaves an NNLS problem in the amplitudes
-// alone, and the free coefficients follow from the amplitudes. Projecting the columns before
-// forming the Gram matrix also avoids the cancellation of forming KᵀK − (stuff) afterwards.
-class ProjectedProblem {
-  public:
-    // kernel N×n and data are already divided by the strain scale s.
-    ProjectedProblem(MatrixXd kernel, const MatrixXd& free_columns, const VectorXd& data)
-        : projected_kernel_(std::move(kernel)) {
-        const Eigen::HouseholderQR<MatrixXd> qr(free_columns);
-        const Index free_count = free_columns.cols();
-        free_basis_ = qr.householderQ() * MatrixXd::Identity(data.size(), free_count);
-        free_r_ = qr.matrixQR().topRows(free_count).triangularView<Eigen::Upper>();
-        free_times_kernel_ = free_basis_.transpose() * projected_kernel_;
-        projected_kernel_.noalias() -= free_basis_ * free_times_kernel_;
-        free_times_data_ = free_basis_.transpose() * data;
-        const VectorXd projected_data = data - free_basis_ * free_times_data_;
+// One kernel column: scale·shape(elapsed·rate) − F·shift, with F the free columns. Shifting a
+// column by free columns changes nothing but the free coefficients (corrected afterwards). The
+// shift is chosen so that a column nearly constant (or, in creep, nearly linear) over the window
+// is held as its small departure from that, which keeps the Gram matrix free of cancellation, and
+// so that a column that dies out is exactly zero past its cutoff, where the Gram matrix skips it.
+struct ModeColumn {
+    double rate_per_s = 0;
+    ModeShape shape = ModeShape::decay;
+    double scale = 1;
+    VectorXd shift;
+    std::size_t live_rows = 0;  // zero from this row on
+};
 
+class Kernel {
+  public:
+    Kernel(std::span<const double> elapsed_s, MatrixXd free_columns,
+           std::vector<ModeColumn> columns)
+        : elapsed_s_(elapsed_s),
+          block_steps_s_(uniform_block_steps(elapsed_s)),
+          free_columns_(std::move(free_columns)),
+          columns_(std::move(columns)) {}
+
+    Index points() const { return free_columns_.rows(); }
+    Index modes() const { return static_cast<Index>(columns_.size()); }
+    const MatrixXd& free_columns() const { return free_columns_; }
+
+    // Column i over rows [first_row, first_row + out.size()).
+    void fill(Index column, std::size_t first_row, Eigen::Ref<VectorXd> out) const {
+        const ModeColumn& mode = columns_[static_cast<std::size_t>(column)];
+        fill_mode(elapsed_s_, block_steps_s_, mode.rate_per_s, mode.shape, first_row, out);
+        out *= mode.scale;
+        if (!mode.shift.isZero(0)) {
+            out.noalias() -=
+                free_columns_.middleRows(static_cast<Index>(first_row), out.size()) * mode.shift;
+        }
+    }
+
+    // Columns before this one are zero from `row` on (they die out in order of τ).
+    Index first_live_column(std::size_t row) const {
+        Index column = 0;
+        while (column < modes() && columns_[static_cast<std::size_t>(column)].live_rows <= row) {
+            ++column;
+        }
+        return column;
+    }
+
+    // The raw kernel is this one plus F·shifts.
+    MatrixXd shifts() const {
+        MatrixXd out(free_columns_.cols(), modes());
+        for (Index i = 0; i < modes(); ++i) {
+            out.col(i) = columns_[static_cast<std::size_t>(i)].shift;
+        }
+        return out;
+    }
+
+  private:
+    std::span<const double> elapsed_s_;
+    std::vector<double> block_steps_s_;
+    MatrixXd free_columns_;
+    std::vector<ModeColumn> columns_;
+};
+
+// Rows before this one are above the exp() cutoff for the given rate.
+std::size_t rows_above_cutoff(std::span<const double> elapsed_s, double rate_per_s) {
+    const auto end = std::partition_point(elapsed_s.begin(), elapsed_s.end(),
+                                          [&](double e) { return -e * rate_per_s >= kExpCutoff; });
+    return static_cast<std::size_t>(end - elapsed_s.begin());
+}
+
+// The normal equations with the free (unregularized) columns F eliminated: on the complement of
+// span(F) the problem is an NNLS problem in the amplitudes alone, and the free coefficients
+// follow from the amplitudes. KᵀK, FᵀK and Kᵀy are accumulated over row chunks, so the N×n
+// kernel is never stored, and each chunk skips the columns that have died out.
+class NormalEquations {
+  public:
+    // data: divided by the strain scale s and centred (limits cancellation in yᵀy).
+    NormalEquations(const Kernel& kernel, const VectorXd& data) : kernel_(kernel) {
+        constexpr std::size_t kChunkRows = 8 * kBlockPoints;
+        static_assert(kChunkRows % kBlockPoints == 0, "fill_mode needs whole blocks");
+        const Index modes = kernel.modes();
+        const MatrixXd& free_columns = kernel.free_columns();
+        MatrixXd gram = MatrixXd::Zero(modes, modes);
+        free_times_kernel_ = MatrixXd::Zero(free_columns.cols(), modes);
+        VectorXd kernel_times_data = VectorXd::Zero(modes);
+        MatrixXd chunk(static_cast<Index>(kChunkRows), modes);
+        for (Index first_row = 0; first_row < data.size();
+             first_row += static_cast<Index>(kChunkRows)) {
+            const Index rows = std::min(static_cast<Index>(kChunkRows), data.size() - first_row);
+            const Index first_column =
+                kernel.first_live_column(static_cast<std::size_t>(first_row));
+            const Index live = modes - first_column;
+            for (Index i = first_column; i < modes; ++i) {
+                kernel.fill(i, static_cast<std::size_t>(first_row), chunk.col(i).head(rows));
+            }
+            const auto block = chunk.block(0, first_column, rows, live);
+            gram.bottomRightCorner(live, live)
+                .selfadjointView<Eigen::Lower>()
+                .rankUpdate(block.transpose());
+            free_times_kernel_.rightCols(live).noalias() +=
+                free_columns.middleRows(first_row, rows).transpose() * block;
+            kernel_times_data.tail(live).noalias() +=
+                block.transpose() * data.segment(first_row, rows);
+        }
+        gram = gram.selfadjointView<Eigen::Lower>();
+        free_gram_.compute(free_columns.transpose() * free_columns);
+        free_times_data_ = free_columns.transpose() * data;
+
+        // With F = QR: QᵀK = R⁻ᵀFᵀK, and FᵀF = RᵀR is the Cholesky factorization.
+        const MatrixXd basis_kernel = free_gram_.matrixL().solve(free_times_kernel_);
+        const VectorXd basis_data = free_gram_.matrixL().solve(free_times_data_);
         const auto points = static_cast<double>(data.size());
-        const Index modes = projected_kernel_.cols();
-        gram_ = MatrixXd::Zero(modes, modes);
-        gram_.selfadjointView<Eigen::Lower>().rankUpdate(projected_kernel_.transpose(),
-                                                         1.0 / points);
-        gram_.triangularView<Eigen::StrictlyUpper>() = gram_.transpose();
-        rhs_ = projected_kernel_.transpose() * projected_data / points;
-        data_mean_square_ = projected_data.squaredNorm() / points;
+        gram_ = (gram - basis_kernel.transpose() * basis_kernel) / points;
+        rhs_ = (kernel_times_data - basis_kernel.transpose() * basis_data) / points;
+        data_mean_square_ = (data.squaredNorm() - basis_data.squaredNorm()) / points;
     }
 
     Index modes() const { return gram_.cols(); }
@@ -199,24 +291,31 @@ class ProjectedProblem {
         return detail::solve_nnls_normal(hessian, rhs_, amplitude);
     }
 
+    // Least-squares coefficients of the free columns for the kernel as evaluated (shifted).
     VectorXd free_coefficients(const VectorXd& amplitude) const {
-        return free_r_.triangularView<Eigen::Upper>().solve(free_times_data_ -
-                                                            free_times_kernel_ * amplitude);
+        return free_gram_.solve(free_times_data_ - free_times_kernel_ * amplitude);
     }
 
-    // K a + F f with the optimal free coefficients f = K'a + projection of the data on span(F).
+    // K a + F f, one pass per mode in use.
     VectorXd fitted(const VectorXd& amplitude) const {
-        return projected_kernel_ * amplitude + free_basis_ * free_times_data_;
+        VectorXd out = kernel_.free_columns() * free_coefficients(amplitude);
+        VectorXd column(kernel_.points());
+        for (Index i = 0; i < modes(); ++i) {
+            if (amplitude(i) != 0) {
+                kernel_.fill(i, 0, column);
+                out += amplitude(i) * column;
+            }
+        }
+        return out;
     }
 
   private:
-    MatrixXd projected_kernel_;
-    MatrixXd free_basis_;         // orthonormal basis Q of span(F)
-    MatrixXd free_r_;             // F = QR
-    MatrixXd free_times_kernel_;  // QᵀK
-    VectorXd free_times_data_;    // Qᵀy
-    MatrixXd gram_;               // K'ᵀK'/N
-    VectorXd rhs_;                // K'ᵀy/N
+    const Kernel& kernel_;
+    MatrixXd free_times_kernel_;      // FᵀK
+    VectorXd free_times_data_;        // Fᵀy
+    Eigen::LLT<MatrixXd> free_gram_;  // FᵀF
+    MatrixXd gram_;                   // K'ᵀK'/N, K' = K projected off span(F)
+    VectorXd rhs_;                    // K'ᵀy/N
     double data_mean_square_ = 0;
 };
 
@@ -227,13 +326,13 @@ struct RegularizedSolution {
     std::string how;  // how λ was chosen, for the summary
 };
 
-RegularizedSolution solve_with_lambda(const ProjectedProblem& problem, double lambda) {
+RegularizedSolution solve_with_lambda(const NormalEquations& problem, double lambda) {
     RegularizedSolution out{VectorXd::Zero(problem.modes()), lambda, true, "lambda given"};
     out.converged = problem.solve(lambda, out.amplitude);
     return out;
 }
 
-RegularizedSolution choose_lambda(const ProjectedProblem& problem, double noise_scaled) {
+RegularizedSolution choose_lambda(const NormalEquations& problem, double noise_scaled) {
     VectorXd good = VectorXd::Zero(problem.modes());
     bool good_converged = problem.solve(kTinyLambda, good);
     double good_log10 = std::log10(kTinyLambda);
@@ -289,20 +388,27 @@ struct CoreFit {
     FitSummary summary;
 };
 
-CoreFit solve_spectrum(MatrixXd kernel, const MatrixXd& free_columns,
-                       std::span<const double> strain, const SpectrumOptions& options) {
+// F's first column must be the constant 1 (it absorbs the centring of the data).
+CoreFit solve_spectrum(const Kernel& kernel, std::span<const double> strain,
+                       const SpectrumOptions& options) {
     const Eigen::Map<const VectorXd> data(strain.data(), static_cast<Index>(strain.size()));
     const double max_abs = data.cwiseAbs().maxCoeff();
     const double scale = max_abs > 0 ? max_abs : 1.0;
+    const double mean_scaled = data.mean() / scale;
     CoreFit out;
     out.noise = estimate_noise(strain);
 
-    const ProjectedProblem problem(std::move(kernel), free_columns, data / scale);
+    const NormalEquations problem(kernel, (data / scale).array() - mean_scaled);
     RegularizedSolution solution = options.lambda ? solve_with_lambda(problem, *options.lambda)
                                                   : choose_lambda(problem, out.noise / scale);
     out.amplitude = scale * solution.amplitude;
-    out.free_coefficients = scale * problem.free_coefficients(solution.amplitude);
-    const VectorXd fitted = scale * problem.fitted(solution.amplitude);
+    // Back to the unshifted kernel and the uncentred data.
+    VectorXd free_coefficients =
+        problem.free_coefficients(solution.amplitude) - kernel.shifts() * solution.amplitude;
+    free_coefficients(0) += mean_scaled;
+    out.free_coefficients = scale * free_coefficients;
+    const VectorXd fitted =
+        scale * (problem.fitted(solution.amplitude).array() + mean_scaled).matrix();
     out.fitted.assign(fitted.begin(), fitted.end());
     out.rms = std::sqrt((fitted - data).squaredNorm() / static_cast<double>(data.size()));
     out.lambda = solution.lambda;
@@ -389,8 +495,8 @@ double strain_beyond(std::span<const double> tau_s, const VectorXd& amplitude, d
 }  // namespace
 
 std::string SpectrumOptions::validate() const {
-    if (modes < 2) {
-        return "the spectrum needs at least 2 modes";
+    if (modes < 2 || modes > kMaxModes) {
+        return "the spectrum needs 2 to 1000 modes";
     }
     if (!std::isfinite(tau_min_s) || tau_min_s <= 0) {
         return "tau_min_s must be positive and finite";
@@ -426,13 +532,20 @@ SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<cons
         t -= t0_s;
     }
     fit.tau_s = log_space(options.tau_min_s, options.tau_max_s, options.modes);
-    const auto block_steps_s = uniform_block_steps(elapsed_s);
-    MatrixXd kernel(points, options.modes);
-    for (Index i = 0; i < options.modes; ++i) {
-        fill_mode(elapsed_s, block_steps_s, 1.0 / fit.tau_s[static_cast<std::size_t>(i)],
-                  ModeShape::decay, kernel.col(i));
+    // Columns nearly constant over the window are held as their departure from the value at
+    // its middle; the others die out and are exactly zero past the exp() cutoff.
+    const double middle_s = 0.5 * (elapsed_s.front() + elapsed_s.back());
+    std::vector<ModeColumn> columns;
+    for (const double tau_s : fit.tau_s) {
+        const double at_middle = std::exp(-middle_s / tau_s);
+        const bool nearly_constant = at_middle > 0.5;
+        columns.push_back(
+            {1.0 / tau_s, ModeShape::decay, 1.0,
+             VectorXd::Constant(1, nearly_constant ? at_middle : 0.0),
+             nearly_constant ? elapsed_s.size() : rows_above_cutoff(elapsed_s, 1.0 / tau_s)});
     }
-    CoreFit core = solve_spectrum(std::move(kernel), MatrixXd::Ones(points, 1), strain, options);
+    const Kernel kernel(elapsed_s, MatrixXd::Ones(points, 1), std::move(columns));
+    CoreFit core = solve_spectrum(kernel, strain, options);
 
     fit.window_s = elapsed_s.back();
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
@@ -466,22 +579,30 @@ SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const d
     const auto points = static_cast<Index>(time_s.size());
     const double last_s = time_s.back();
     fit.tau_s = log_space(options.tau_min_s, options.tau_max_s, options.modes);
-    // Column i: (1 − exp(−t/τ_i)) / (1 − exp(−T/τ_i)), the mode's growth relative to its end.
-    const auto block_steps_s = uniform_block_steps(time_s);
-    MatrixXd kernel(points, options.modes);
-    std::vector<double> reached(fit.tau_s.size());
-    for (Index i = 0; i < options.modes; ++i) {
-        const double rate = 1.0 / fit.tau_s[static_cast<std::size_t>(i)];
-        reached[static_cast<std::size_t>(i)] = -std::expm1(-last_s * rate);
-        fill_mode(time_s, block_steps_s, rate, ModeShape::growth, kernel.col(i));
-        kernel.col(i) /= reached[static_cast<std::size_t>(i)];
-    }
     MatrixXd free_columns(points, 2);
     for (Index j = 0; j < points; ++j) {
         free_columns(j, 0) = 1.0;
         free_columns(j, 1) = time_s[static_cast<std::size_t>(j)] / last_s;
     }
-    CoreFit core = solve_spectrum(std::move(kernel), free_columns, strain, options);
+    // Column i is (1 − exp(−t/τ_i)) / reached_i, reached_i = 1 − exp(−T/τ_i). Fast modes, nearly
+    // constant over the window, are held as their departure from 1/reached_i, exactly zero past
+    // the exp() cutoff; slow ones, nearly linear, as their departure from t/T.
+    const double middle_s = 0.5 * (time_s.front() + last_s);
+    std::vector<double> reached;
+    std::vector<ModeColumn> columns;
+    for (const double tau_s : fit.tau_s) {
+        reached.push_back(-std::expm1(-last_s / tau_s));
+        if (std::exp(-middle_s / tau_s) < 0.5) {
+            columns.push_back({1.0 / tau_s, ModeShape::growth, 1.0 / reached.back(),
+                               Eigen::Vector2d(1.0 / reached.back(), 0.0),
+                               rows_above_cutoff(time_s, 1.0 / tau_s)});
+        } else {
+            columns.push_back({1.0 / tau_s, ModeShape::growth, 1.0 / reached.back(),
+                               Eigen::Vector2d(0.0, 1.0), time_s.size()});
+        }
+    }
+    const Kernel kernel(time_s, std::move(free_columns), std::move(columns));
+    CoreFit core = solve_spectrum(kernel, strain, options);
 
     fit.window_s = last_s;
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
