@@ -1,13 +1,627 @@
+// Discrete relaxation-time spectrum, eq. (2), by Tikhonov-regularized non-negative least squares.
+//
+// Unknowns. Each mode i is fitted through the strain the data actually determine, a_i:
+//   recovery  a_i = ε_i (1 − exp(−t0/τ_i))  (the mode's strain at unloading),
+//             model ε(t) = Σ a_i exp(−(t − t0)/τ_i) + c,          c = ε̇_vp t0;
+//   creep     a_i = ε_i (1 − exp(−T/τ_i))   (the strain it reaches by the last time T),
+//             model ε(t) = ε_e + Σ a_i (1 − exp(−t/τ_i)) / (1 − exp(−T/τ_i)) + ε̇_vp t.
+// For τ ≫ the window ε_i itself is ill-determined (it trades against the viscoplastic term),
+// a_i is not; a_i ≥ 0, the offset / elastic / viscoplastic terms are free and unregularized.
+//
+// λ normalization, scale-invariant: with s = max|y| over the N data points the fit minimizes
+//     (1/N) Σ_j ((model(t_j) − y_j) / s)²  +  λ Σ_i (a_i / s)²
+// so λ means the same whatever the strain unit (%, raw) and the number of points.
+// SpectrumFit::lambda reports λ in this normalization, whether given or chosen.
+//
+// Automatic λ: Morozov's discrepancy principle — the largest λ whose RMS residual stays within
+// kDiscrepancyFactor of max(noise estimated from the data, RMS of the nearly unregularized fit).
+// Unlike GCV it needs no trace of an influence matrix, which non-negativity makes ill-defined,
+// and unlike the L-curve it needs no visible corner; the residual grows monotonically with λ,
+// so a coarse log grid plus bisection in log λ finds it.
 #include "dmacycle/analysis/spectrum.hpp"
 
+#include <Eigen/Dense>
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+
+#include "dmacycle/analysis/numerics.hpp"
+#include "nnls.hpp"
+
 namespace dmacycle::analysis {
-std::string SpectrumOptions::validate() const { return {}; }
-SpectrumFit fit_recovery_spectrum(std::span<const double>, std::span<const double>, double,
-                                  const SpectrumOptions&) {
-    return {FitSummary::failure(FitStatus::invalid_input, "not implemented"), {}, {}, {}, {}};
+
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+constexpr std::size_t kMinPoints = 10;
+// Beyond this the n×n normal equations, not the data, would dominate time and memory.
+constexpr int kMaxModes = 1000;
+// exp() of anything below this is zero for our purposes; skipping it also avoids denormals.
+constexpr double kExpCutoff = -700.0;
+// The smallest λ tried: its residual is the best the model achieves on these data.
+constexpr double kTinyLambda = 1e-12;
+constexpr int kCoarseLog10LambdaFirst = -11;
+constexpr int kCoarseLog10LambdaLast = 2;
+constexpr int kBisectionSteps = 6;  // 1 decade / 2⁶ ≈ 0.016 decade
+// Allowed RMS excess over max(noise, best residual). A few per cent keeps the misfit
+// indistinguishable from the noise while giving the smoothest spectrum that fits; the noise
+// estimate itself is only good to about a per cent, so a tighter factor would chase it.
+constexpr double kDiscrepancyFactor = 1.02;
+// Local maxima below this fraction of the largest are numerically zero, not peaks.
+constexpr double kPeakRelativeFloor = 1e-3;
+
+std::optional<FitSummary> check_series(std::span<const double> time_s,
+                                       std::span<const double> strain,
+                                       const SpectrumOptions& options) {
+    if (const std::string problem = options.validate(); !problem.empty()) {
+        return FitSummary::failure(FitStatus::invalid_input, problem);
+    }
+    if (time_s.size() != strain.size()) {
+        return FitSummary::failure(FitStatus::invalid_input,
+                                   "time and strain have different lengths");
+    }
+    if (time_s.size() < kMinPoints) {
+        return FitSummary::failure(FitStatus::insufficient_data,
+                                   "a spectrum needs at least 10 points");
+    }
+    for (std::size_t j = 0; j < time_s.size(); ++j) {
+        if (!std::isfinite(time_s[j]) || !std::isfinite(strain[j])) {
+            return FitSummary::failure(FitStatus::invalid_input, "non-finite time or strain");
+        }
+        if (j > 0 && time_s[j] <= time_s[j - 1]) {
+            return FitSummary::failure(FitStatus::invalid_input, "time is not increasing");
+        }
+    }
+    return std::nullopt;
 }
-SpectrumFit fit_creep_spectrum(std::span<const double>, std::span<const double>,
-                               const SpectrumOptions&) {
-    return {FitSummary::failure(FitStatus::invalid_input, "not implemented"), {}, {}, {}, {}};
+
+enum class ModeShape { decay, growth };
+
+// Points per block of the kernel evaluation below.
+constexpr std::size_t kBlockPoints = 64;
+
+// For each block of kBlockPoints points: the sampling step when all steps inside it are equal
+// (the usual uniform sampling), NaN otherwise.
+std::vector<double> uniform_block_steps(std::span<const double> elapsed_s) {
+    std::vector<double> steps;
+    for (std::size_t first = 0; first < elapsed_s.size(); first += kBlockPoints) {
+        const std::size_t last = std::min(first + kBlockPoints, elapsed_s.size()) - 1;
+        double step_s = last > first ? elapsed_s[first + 1] - elapsed_s[first] : 0.0;
+        for (std::size_t j = first + 1; j <= last; ++j) {
+            if (elapsed_s[j] - elapsed_s[j - 1] != step_s) {
+                step_s = std::numeric_limits<double>::quiet_NaN();
+                break;
+            }
+        }
+        steps.push_back(step_s);
+    }
+    return steps;
 }
+
+// Rows [first_row, first_row + out.size()) of exp(−elapsed·rate) (decay) or 1 − exp(−elapsed·rate)
+// (growth, kept to full relative precision for slow modes) into `out`; first_row is a multiple
+// of kBlockPoints. Elapsed is increasing, so past the cutoff the rest is the limit value. exp()
+// would dominate the fit's cost, so a uniform block is evaluated exactly at its first point and
+// from there through tabulated powers f^k of f = exp(−step·rate): decay v0·f^k, growth
+// g0 + (1 − g0)(1 − f^k); the tables cost about k roundings, k < 64.
+void fill_mode(std::span<const double> elapsed_s, std::span<const double> block_steps_s,
+               double rate_per_s, ModeShape shape, std::size_t first_row,
+               Eigen::Ref<VectorXd> out) {
+    const bool growth = shape == ModeShape::growth;
+    const auto exact = [&](std::size_t j) {
+        const double exponent = -elapsed_s[j] * rate_per_s;
+        return growth ? -std::expm1(exponent) : std::exp(exponent);
+    };
+    const std::size_t end_row = first_row + static_cast<std::size_t>(out.size());
+    std::array<double, kBlockPoints> power{};  // f^k
+    std::array<double, kBlockPoints> grown{};  // 1 − f^k, accurately
+    double table_step_s = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t first = first_row; first < end_row; first += kBlockPoints) {
+        const std::size_t end = std::min(first + kBlockPoints, end_row);
+        const auto at = [&](std::size_t j) { return static_cast<Index>(j - first_row); };
+        if (-elapsed_s[end - 1] * rate_per_s < kExpCutoff) {
+            // Partly or wholly past the cutoff: point by point, then the limit value.
+            std::size_t j = first;
+            for (; j < end && -elapsed_s[j] * rate_per_s >= kExpCutoff; ++j) {
+                out(at(j)) = exact(j);
+            }
+            out.tail(static_cast<Index>(end_row - j)).setConstant(growth ? 1.0 : 0.0);
+            return;
+        }
+        const double step_s = block_steps_s[first / kBlockPoints];
+        if (std::isnan(step_s)) {
+            for (std::size_t j = first; j < end; ++j) {
+                out(at(j)) = exact(j);
+            }
+            continue;
+        }
+        if (step_s != table_step_s) {
+            const double factor = std::exp(-step_s * rate_per_s);
+            const double complement = -std::expm1(-step_s * rate_per_s);
+            power[0] = 1.0;
+            grown[0] = 0.0;
+            for (std::size_t k = 1; k < kBlockPoints; ++k) {
+                power[k] = power[k - 1] * factor;
+                grown[k] = grown[k - 1] * factor + complement;
+            }
+            table_step_s = step_s;
+        }
+        const double anchor = exact(first);
+        for (std::size_t k = 0; k < end - first; ++k) {
+            out(at(first + k)) = growth ? anchor + (1.0 - anchor) * grown[k] : anchor * power[k];
+        }
+    }
+}
+
+// One kernel column: scale·shape(elapsed·rate) − F·shift, with F the free columns. Shifting a
+// column by free columns changes nothing but the free coefficients (corrected afterwards). The
+// shift is chosen so that a column nearly constant (or, in creep, nearly linear) over the window
+// is held as its small departure from that, which keeps the Gram matrix free of cancellation, and
+// so that a column that dies out is exactly zero past its cutoff, where the Gram matrix skips it.
+struct ModeColumn {
+    double rate_per_s = 0;
+    ModeShape shape = ModeShape::decay;
+    double scale = 1;
+    VectorXd shift;
+    std::size_t live_rows = 0;  // zero from this row on
+};
+
+class Kernel {
+  public:
+    Kernel(std::span<const double> elapsed_s, MatrixXd free_columns,
+           std::vector<ModeColumn> columns)
+        : elapsed_s_(elapsed_s),
+          block_steps_s_(uniform_block_steps(elapsed_s)),
+          free_columns_(std::move(free_columns)),
+          columns_(std::move(columns)) {}
+
+    Index points() const { return free_columns_.rows(); }
+    Index modes() const { return static_cast<Index>(columns_.size()); }
+    const MatrixXd& free_columns() const { return free_columns_; }
+
+    // Column i over rows [first_row, first_row + out.size()).
+    void fill(Index column, std::size_t first_row, Eigen::Ref<VectorXd> out) const {
+        const ModeColumn& mode = columns_[static_cast<std::size_t>(column)];
+        fill_mode(elapsed_s_, block_steps_s_, mode.rate_per_s, mode.shape, first_row, out);
+        out *= mode.scale;
+        if (!mode.shift.isZero(0)) {
+            out.noalias() -=
+                free_columns_.middleRows(static_cast<Index>(first_row), out.size()) * mode.shift;
+        }
+    }
+
+    // Columns before this one are zero from `row` on (they die out in order of τ).
+    Index first_live_column(std::size_t row) const {
+        Index column = 0;
+        while (column < modes() && columns_[static_cast<std::size_t>(column)].live_rows <= row) {
+            ++column;
+        }
+        return column;
+    }
+
+    // The raw kernel is this one plus F·shifts.
+    MatrixXd shifts() const {
+        MatrixXd out(free_columns_.cols(), modes());
+        for (Index i = 0; i < modes(); ++i) {
+            out.col(i) = columns_[static_cast<std::size_t>(i)].shift;
+        }
+        return out;
+    }
+
+  private:
+    std::span<const double> elapsed_s_;
+    std::vector<double> block_steps_s_;
+    MatrixXd free_columns_;
+    std::vector<ModeColumn> columns_;
+};
+
+// Rows before this one are above the exp() cutoff for the given rate.
+std::size_t rows_above_cutoff(std::span<const double> elapsed_s, double rate_per_s) {
+    const auto end = std::partition_point(elapsed_s.begin(), elapsed_s.end(),
+                                          [&](double e) { return -e * rate_per_s >= kExpCutoff; });
+    return static_cast<std::size_t>(end - elapsed_s.begin());
+}
+
+// The normal equations with the free (unregularized) columns F eliminated: on the complement of
+// span(F) the problem is an NNLS problem in the amplitudes alone, and the free coefficients
+// follow from the amplitudes. KᵀK, FᵀK and Kᵀy are accumulated over row chunks, so the N×n
+// kernel is never stored, and each chunk skips the columns that have died out.
+class NormalEquations {
+  public:
+    // data: divided by the strain scale s and centred (limits cancellation in yᵀy).
+    NormalEquations(const Kernel& kernel, const VectorXd& data) : kernel_(kernel) {
+        constexpr std::size_t kChunkRows = 8 * kBlockPoints;
+        static_assert(kChunkRows % kBlockPoints == 0, "fill_mode needs whole blocks");
+        const Index modes = kernel.modes();
+        const MatrixXd& free_columns = kernel.free_columns();
+        MatrixXd gram = MatrixXd::Zero(modes, modes);
+        free_times_kernel_ = MatrixXd::Zero(free_columns.cols(), modes);
+        VectorXd kernel_times_data = VectorXd::Zero(modes);
+        MatrixXd chunk(static_cast<Index>(kChunkRows), modes);
+        for (Index first_row = 0; first_row < data.size();
+             first_row += static_cast<Index>(kChunkRows)) {
+            const Index rows = std::min(static_cast<Index>(kChunkRows), data.size() - first_row);
+            const Index first_column =
+                kernel.first_live_column(static_cast<std::size_t>(first_row));
+            const Index live = modes - first_column;
+            for (Index i = first_column; i < modes; ++i) {
+                kernel.fill(i, static_cast<std::size_t>(first_row), chunk.col(i).head(rows));
+            }
+            const auto block = chunk.block(0, first_column, rows, live);
+            gram.bottomRightCorner(live, live)
+                .selfadjointView<Eigen::Lower>()
+                .rankUpdate(block.transpose());
+            free_times_kernel_.rightCols(live).noalias() +=
+                free_columns.middleRows(first_row, rows).transpose() * block;
+            kernel_times_data.tail(live).noalias() +=
+                block.transpose() * data.segment(first_row, rows);
+        }
+        gram = gram.selfadjointView<Eigen::Lower>();
+        free_gram_.compute(free_columns.transpose() * free_columns);
+        free_times_data_ = free_columns.transpose() * data;
+
+        // With F = QR: QᵀK = R⁻ᵀFᵀK, and FᵀF = RᵀR is the Cholesky factorization.
+        const MatrixXd basis_kernel = free_gram_.matrixL().solve(free_times_kernel_);
+        const VectorXd basis_data = free_gram_.matrixL().solve(free_times_data_);
+        const auto points = static_cast<double>(data.size());
+        gram_ = (gram - basis_kernel.transpose() * basis_kernel) / points;
+        rhs_ = (kernel_times_data - basis_kernel.transpose() * basis_data) / points;
+        data_mean_square_ = (data.squaredNorm() - basis_data.squaredNorm()) / points;
+    }
+
+    Index modes() const { return gram_.cols(); }
+
+    // Mean square residual at amplitudes a, from the Gram form (cheap: no pass over the data).
+    double mean_square_residual(const VectorXd& amplitude) const {
+        const double value =
+            amplitude.dot(gram_ * amplitude) - 2.0 * rhs_.dot(amplitude) + data_mean_square_;
+        return std::max(value, 0.0);
+    }
+
+    // Minimizes mean square residual + λ |a|² with a ≥ 0, warm-started from `amplitude`.
+    bool solve(double lambda, VectorXd& amplitude) const {
+        MatrixXd hessian = gram_;
+        hessian.diagonal().array() += lambda;
+        return detail::solve_nnls_normal(hessian, rhs_, amplitude);
+    }
+
+    // Least-squares coefficients of the free columns for the kernel as evaluated (shifted).
+    VectorXd free_coefficients(const VectorXd& amplitude) const {
+        return free_gram_.solve(free_times_data_ - free_times_kernel_ * amplitude);
+    }
+
+    // K a + F f, one pass per mode in use.
+    VectorXd fitted(const VectorXd& amplitude) const {
+        VectorXd out = kernel_.free_columns() * free_coefficients(amplitude);
+        VectorXd column(kernel_.points());
+        for (Index i = 0; i < modes(); ++i) {
+            if (amplitude(i) != 0) {
+                kernel_.fill(i, 0, column);
+                out += amplitude(i) * column;
+            }
+        }
+        return out;
+    }
+
+  private:
+    const Kernel& kernel_;
+    MatrixXd free_times_kernel_;      // FᵀK
+    VectorXd free_times_data_;        // Fᵀy
+    Eigen::LLT<MatrixXd> free_gram_;  // FᵀF
+    MatrixXd gram_;                   // K'ᵀK'/N, K' = K projected off span(F)
+    VectorXd rhs_;                    // K'ᵀy/N
+    double data_mean_square_ = 0;
+};
+
+struct RegularizedSolution {
+    VectorXd amplitude;  // scaled by 1/s
+    double lambda = 0;
+    bool converged = true;
+    std::string how;  // how λ was chosen, for the summary
+};
+
+RegularizedSolution solve_with_lambda(const NormalEquations& problem, double lambda) {
+    RegularizedSolution out{VectorXd::Zero(problem.modes()), lambda, true, "lambda given"};
+    out.converged = problem.solve(lambda, out.amplitude);
+    return out;
+}
+
+RegularizedSolution choose_lambda(const NormalEquations& problem, double noise_scaled) {
+    VectorXd good = VectorXd::Zero(problem.modes());
+    bool good_converged = problem.solve(kTinyLambda, good);
+    double good_log10 = std::log10(kTinyLambda);
+    const double best_rms = std::sqrt(problem.mean_square_residual(good));
+    const double target_rms = kDiscrepancyFactor * std::max(noise_scaled, best_rms);
+    // Solves at 10^log10_lambda warm-started from `good`; keeps it if within the target.
+    const auto within_target = [&](double log10_lambda) {
+        VectorXd trial = good;
+        const bool converged = problem.solve(std::pow(10.0, log10_lambda), trial);
+        if (std::sqrt(problem.mean_square_residual(trial)) > target_rms) {
+            return false;
+        }
+        good = std::move(trial);
+        good_converged = converged;
+        good_log10 = log10_lambda;
+        return true;
+    };
+
+    // Coarse grid upward until the residual exceeds the target, then bisection below that.
+    std::optional<double> bad_log10;
+    for (int exponent = kCoarseLog10LambdaFirst; exponent <= kCoarseLog10LambdaLast; ++exponent) {
+        if (!within_target(exponent)) {
+            bad_log10 = exponent;
+            break;
+        }
+    }
+    if (bad_log10) {
+        double high_log10 = *bad_log10;
+        for (int step = 0; step < kBisectionSteps; ++step) {
+            const double middle_log10 = 0.5 * (good_log10 + high_log10);
+            if (!within_target(middle_log10)) {
+                high_log10 = middle_log10;
+            }
+        }
+    }
+    const double lambda = std::pow(10.0, good_log10);
+    char how[160];
+    std::snprintf(how, sizeof how,
+                  "lambda %.3g by the discrepancy principle (rms target %.3g, noise %.3g, in units "
+                  "of max|strain|)",
+                  lambda, target_rms, noise_scaled);
+    return {std::move(good), lambda, good_converged, how};
+}
+
+// Everything the recovery and creep fits share: scaling, projection, λ, residuals.
+struct CoreFit {
+    VectorXd amplitude;  // strain units
+    VectorXd free_coefficients;
+    std::vector<double> fitted;
+    double lambda = 0;
+    double noise = 0;
+    double rms = 0;
+    FitSummary summary;
+};
+
+// F's first column must be the constant 1 (it absorbs the centring of the data).
+CoreFit solve_spectrum(const Kernel& kernel, std::span<const double> strain,
+                       const SpectrumOptions& options) {
+    const Eigen::Map<const VectorXd> data(strain.data(), static_cast<Index>(strain.size()));
+    const double max_abs = data.cwiseAbs().maxCoeff();
+    const double scale = max_abs > 0 ? max_abs : 1.0;
+    const double mean_scaled = data.mean() / scale;
+    CoreFit out;
+    out.noise = estimate_noise(strain);
+
+    const NormalEquations problem(kernel, (data / scale).array() - mean_scaled);
+    RegularizedSolution solution = options.lambda ? solve_with_lambda(problem, *options.lambda)
+                                                  : choose_lambda(problem, out.noise / scale);
+    out.amplitude = scale * solution.amplitude;
+    // Back to the unshifted kernel and the uncentred data.
+    VectorXd free_coefficients =
+        problem.free_coefficients(solution.amplitude) - kernel.shifts() * solution.amplitude;
+    free_coefficients(0) += mean_scaled;
+    out.free_coefficients = scale * free_coefficients;
+    const VectorXd fitted =
+        scale * (problem.fitted(solution.amplitude).array() + mean_scaled).matrix();
+    out.fitted.assign(fitted.begin(), fitted.end());
+    out.rms = std::sqrt((fitted - data).squaredNorm() / static_cast<double>(data.size()));
+    out.lambda = solution.lambda;
+    out.summary = solution.converged
+                      ? FitSummary::success(solution.how)
+                      : FitSummary::failure(FitStatus::not_converged,
+                                            "NNLS hit its iteration cap; " + solution.how);
+    return out;
+}
+
+// Local maxima of `detect` (ignoring numerically-zero ones), each with the strains summed
+// between its bounding minima and τ refined by a parabola in log τ through its neighbours.
+std::vector<SpectrumPeak> find_peaks(const VectorXd& detect, std::span<const double> tau_s,
+                                     std::span<const double> strain,
+                                     std::span<const double> strain_at_unload, double noise) {
+    const Index n = detect.size();
+    const double largest = detect.maxCoeff();
+    if (!(largest > 0)) {
+        return {};
+    }
+    const auto value = [&](Index i) { return i < 0 || i >= n ? 0.0 : detect(i); };
+    std::vector<Index> maxima;
+    for (Index i = 0; i < n; ++i) {
+        // A plateau counts once, at its left end.
+        if (value(i) > value(i - 1) && value(i) >= value(i + 1) &&
+            value(i) >= kPeakRelativeFloor * largest) {
+            maxima.push_back(i);
+        }
+    }
+    // Bounding minimum between consecutive maxima (belongs to the left peak).
+    std::vector<Index> last_of_peak;
+    for (std::size_t k = 0; k + 1 < maxima.size(); ++k) {
+        Index lowest = maxima[k];
+        for (Index i = maxima[k]; i <= maxima[k + 1]; ++i) {
+            if (detect(i) < detect(lowest)) {
+                lowest = i;
+            }
+        }
+        last_of_peak.push_back(lowest);
+    }
+    last_of_peak.push_back(n - 1);
+
+    const double log10_step =
+        (std::log10(tau_s.back()) - std::log10(tau_s.front())) / static_cast<double>(n - 1);
+    std::vector<SpectrumPeak> peaks;
+    Index first = 0;
+    for (std::size_t k = 0; k < maxima.size(); ++k) {
+        const Index top = maxima[k];
+        SpectrumPeak peak;
+        double detected = 0;
+        for (Index i = first; i <= last_of_peak[k]; ++i) {
+            detected += detect(i);
+            peak.strain += strain[static_cast<std::size_t>(i)];
+            peak.strain_at_unload += strain_at_unload[static_cast<std::size_t>(i)];
+        }
+        first = last_of_peak[k] + 1;
+        double offset = 0;  // in grid steps
+        if (top > 0 && top + 1 < n) {
+            const double left = detect(top - 1), middle = detect(top), right = detect(top + 1);
+            const double curvature = left - 2.0 * middle + right;
+            if (curvature < 0) {
+                offset = std::clamp(0.5 * (left - right) / curvature, -0.5, 0.5);
+            }
+        }
+        peak.tau_s = tau_s[static_cast<std::size_t>(top)] * std::pow(10.0, offset * log10_step);
+        // A peak holding less strain than the noise is not evidenced by the data.
+        if (detected > noise) {
+            peaks.push_back(peak);
+        }
+    }
+    return peaks;
+}
+
+double strain_beyond(std::span<const double> tau_s, const VectorXd& amplitude, double window_s) {
+    double sum = 0;
+    for (std::size_t i = 0; i < tau_s.size(); ++i) {
+        if (tau_s[i] > window_s) {
+            sum += amplitude(static_cast<Index>(i));
+        }
+    }
+    return sum;
+}
+
+}  // namespace
+
+std::string SpectrumOptions::validate() const {
+    if (modes < 2 || modes > kMaxModes) {
+        return "the spectrum needs 2 to 1000 modes";
+    }
+    if (!std::isfinite(tau_min_s) || tau_min_s <= 0) {
+        return "tau_min_s must be positive and finite";
+    }
+    if (!std::isfinite(tau_max_s) || tau_max_s <= tau_min_s) {
+        return "tau_max_s must be finite and greater than tau_min_s";
+    }
+    if (lambda && (!std::isfinite(*lambda) || *lambda < 0)) {
+        return "lambda must be finite and non-negative";
+    }
+    return {};
+}
+
+SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<const double> strain,
+                                  double t0_s, const SpectrumOptions& options) {
+    SpectrumFit fit;
+    if (auto failure = check_series(time_s, strain, options)) {
+        fit.summary = std::move(*failure);
+        return fit;
+    }
+    if (!std::isfinite(t0_s) || t0_s <= 0) {
+        fit.summary = FitSummary::failure(FitStatus::invalid_input, "t0 must be positive");
+        return fit;
+    }
+    if (time_s.front() <= t0_s) {
+        fit.summary =
+            FitSummary::failure(FitStatus::invalid_input, "recovery times must all be after t0");
+        return fit;
+    }
+    const auto points = static_cast<Index>(time_s.size());
+    std::vector<double> elapsed_s(time_s.begin(), time_s.end());
+    for (double& t : elapsed_s) {
+        t -= t0_s;
+    }
+    fit.tau_s = log_space(options.tau_min_s, options.tau_max_s, options.modes);
+    // Columns nearly constant over the window are held as their departure from the value at
+    // its middle; the others die out and are exactly zero past the exp() cutoff.
+    const double middle_s = 0.5 * (elapsed_s.front() + elapsed_s.back());
+    std::vector<ModeColumn> columns;
+    for (const double tau_s : fit.tau_s) {
+        const double at_middle = std::exp(-middle_s / tau_s);
+        const bool nearly_constant = at_middle > 0.5;
+        columns.push_back(
+            {1.0 / tau_s, ModeShape::decay, 1.0,
+             VectorXd::Constant(1, nearly_constant ? at_middle : 0.0),
+             nearly_constant ? elapsed_s.size() : rows_above_cutoff(elapsed_s, 1.0 / tau_s)});
+    }
+    const Kernel kernel(elapsed_s, MatrixXd::Ones(points, 1), std::move(columns));
+    CoreFit core = solve_spectrum(kernel, strain, options);
+
+    fit.window_s = elapsed_s.back();
+    for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
+        const double at_unload = core.amplitude(static_cast<Index>(i));
+        fit.strain_at_unload.push_back(at_unload);
+        fit.strain.push_back(at_unload / -std::expm1(-t0_s / fit.tau_s[i]));
+    }
+    fit.strain_vp = core.free_coefficients(0);
+    fit.strain_rate_vp = fit.strain_vp / t0_s;
+    fit.strain_beyond_window = strain_beyond(fit.tau_s, core.amplitude, fit.window_s);
+    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload, core.noise);
+    fit.lambda = core.lambda;
+    fit.noise_estimate = core.noise;
+    fit.rms_residual = core.rms;
+    fit.fitted = std::move(core.fitted);
+    fit.summary = std::move(core.summary);
+    return fit;
+}
+
+SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const double> strain,
+                               const SpectrumOptions& options) {
+    SpectrumFit fit;
+    if (auto failure = check_series(time_s, strain, options)) {
+        fit.summary = std::move(*failure);
+        return fit;
+    }
+    if (time_s.front() <= 0) {
+        fit.summary = FitSummary::failure(FitStatus::invalid_input, "creep times must be > 0");
+        return fit;
+    }
+    const auto points = static_cast<Index>(time_s.size());
+    const double last_s = time_s.back();
+    fit.tau_s = log_space(options.tau_min_s, options.tau_max_s, options.modes);
+    MatrixXd free_columns(points, 2);
+    for (Index j = 0; j < points; ++j) {
+        free_columns(j, 0) = 1.0;
+        free_columns(j, 1) = time_s[static_cast<std::size_t>(j)] / last_s;
+    }
+    // Column i is (1 − exp(−t/τ_i)) / reached_i, reached_i = 1 − exp(−T/τ_i). Fast modes, nearly
+    // constant over the window, are held as their departure from 1/reached_i, exactly zero past
+    // the exp() cutoff; slow ones, nearly linear, as their departure from t/T.
+    const double middle_s = 0.5 * (time_s.front() + last_s);
+    std::vector<double> reached;
+    std::vector<ModeColumn> columns;
+    for (const double tau_s : fit.tau_s) {
+        reached.push_back(-std::expm1(-last_s / tau_s));
+        if (std::exp(-middle_s / tau_s) < 0.5) {
+            columns.push_back({1.0 / tau_s, ModeShape::growth, 1.0 / reached.back(),
+                               Eigen::Vector2d(1.0 / reached.back(), 0.0),
+                               rows_above_cutoff(time_s, 1.0 / tau_s)});
+        } else {
+            columns.push_back({1.0 / tau_s, ModeShape::growth, 1.0 / reached.back(),
+                               Eigen::Vector2d(0.0, 1.0), time_s.size()});
+        }
+    }
+    const Kernel kernel(time_s, std::move(free_columns), std::move(columns));
+    CoreFit core = solve_spectrum(kernel, strain, options);
+
+    fit.window_s = last_s;
+    for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
+        fit.strain.push_back(core.amplitude(static_cast<Index>(i)) / reached[i]);
+    }
+    fit.strain_at_unload = fit.strain;
+    fit.strain_e = core.free_coefficients(0);
+    fit.strain_vp = core.free_coefficients(1);
+    fit.strain_rate_vp = fit.strain_vp / last_s;
+    fit.strain_beyond_window = strain_beyond(fit.tau_s, core.amplitude, fit.window_s);
+    // Detected on the strain reached within the window: ε_i of modes far beyond it is
+    // ill-determined and would dominate.
+    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload, core.noise);
+    fit.lambda = core.lambda;
+    fit.noise_estimate = core.noise;
+    fit.rms_residual = core.rms;
+    fit.fitted = std::move(core.fitted);
+    fit.summary = std::move(core.summary);
+    return fit;
+}
+
 }  // namespace dmacycle::analysis

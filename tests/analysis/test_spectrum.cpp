@@ -1,1 +1,449 @@
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "dmacycle/analysis/spectrum.hpp"
+#include "dmacycle/analysis/synthetic.hpp"
+
+using namespace dmacycle::analysis;
+
+namespace {
+
+constexpr double kT0_s = 8 * 3600.0;
+constexpr double kNoise = 1e-6;
+constexpr double kRateVp = 5e-8;
+
+// 8 h of recovery at 1 Hz after 8 h under load.
+std::vector<double> recovery_times() {
+    std::vector<double> time_s;
+    for (int i = 1; i <= 28800; ++i) {
+        time_s.push_back(kT0_s + i);
+    }
+    return time_s;
+}
+
+std::vector<double> creep_times() {
+    std::vector<double> time_s;
+    for (int i = 1; i <= 28800; ++i) {
+        time_s.push_back(i);
+    }
+    return time_s;
+}
+
+std::vector<double> noisy_recovery(std::span<const synthetic::Line> lines, double rate_vp,
+                                   std::span<const double> time_s, std::uint64_t seed) {
+    auto strain = synthetic::recovery_curve(lines, rate_vp, kT0_s, time_s);
+    synthetic::add_noise(strain, kNoise, seed);
+    return strain;
+}
+
+double decades_between(double tau_a_s, double tau_b_s) {
+    return std::abs(std::log10(tau_a_s / tau_b_s));
+}
+
+double nearest_peak_decades(const SpectrumFit& fit, double tau_s) {
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& peak : fit.peaks) {
+        best = std::min(best, decades_between(peak.tau_s, tau_s));
+    }
+    return best;
+}
+
+double total_at_unload(const SpectrumFit& fit) {
+    double sum = 0;
+    for (const double a : fit.strain_at_unload) {
+        sum += a;
+    }
+    return sum;
+}
+
+// Every true peak has a fitted one within 0.2 decade; every fitted peak holding more than 5 %
+// of the strain lies within 0.3 decade of a true one.
+void check_peaks_match(const SpectrumFit& fit, std::span<const double> true_log10_tau) {
+    for (const double log10_tau : true_log10_tau) {
+        CAPTURE(log10_tau);
+        CHECK(nearest_peak_decades(fit, std::pow(10.0, log10_tau)) < 0.2);
+    }
+    const double total = total_at_unload(fit);
+    for (const auto& peak : fit.peaks) {
+        double nearest = std::numeric_limits<double>::infinity();
+        for (const double log10_tau : true_log10_tau) {
+            nearest = std::min(nearest, std::abs(std::log10(peak.tau_s) - log10_tau));
+        }
+        CAPTURE(peak.tau_s);
+        CHECK((nearest < 0.3 || peak.strain_at_unload < 0.05 * total));
+    }
+}
+
+// Sum of squared differences between neighbouring modes, relative to the squared total.
+double roughness(const SpectrumFit& fit) {
+    double sum = 0;
+    for (std::size_t i = 1; i < fit.strain_at_unload.size(); ++i) {
+        const double step = fit.strain_at_unload[i] - fit.strain_at_unload[i - 1];
+        sum += step * step;
+    }
+    const double total = total_at_unload(fit);
+    return sum / (total * total);
+}
+
+}  // namespace
+
+TEST_CASE("spectrum: recovery from discrete lines finds each line") {
+    const auto time_s = recovery_times();
+    const std::vector<synthetic::Line> lines{{30, 5e-4}, {1e3, 8e-4}, {2e4, 1e-3}};
+    const auto strain = noisy_recovery(lines, kRateVp, time_s, 11);
+
+    const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+    REQUIRE(fit.summary.usable);
+    REQUIRE(fit.peaks.size() == 3);
+    check_peaks_match(fit, std::array{std::log10(30.0), 3.0, std::log10(2e4)});
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+        const double at_unload = lines[k].strain * -std::expm1(-kT0_s / lines[k].tau_s);
+        CHECK(fit.peaks[k].strain_at_unload == doctest::Approx(at_unload).epsilon(0.1));
+    }
+    CHECK(fit.rms_residual <= 1.5 * kNoise);
+    CHECK(fit.noise_estimate == doctest::Approx(kNoise).epsilon(0.1));
+    CHECK(fit.window_s == doctest::Approx(28800));
+    // No true mode lies beyond the window, so whatever the fit puts there trades with ε̇_vp·t0.
+    CHECK(fit.strain_vp + fit.strain_beyond_window ==
+          doctest::Approx(kRateVp * kT0_s).epsilon(0.02));
+    CHECK(fit.strain_rate_vp == doctest::Approx(fit.strain_vp / kT0_s));
+}
+
+TEST_CASE("spectrum: recovery from log-normal spectra finds each peak") {
+    const auto time_s = recovery_times();
+    SUBCASE("the domain model's demo truth") {
+        const auto truth = synthetic::demo_truth();
+        const auto strain = noisy_recovery(truth.lines, truth.strain_rate_vp, time_s, 5);
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        REQUIRE(fit.summary.usable);
+        check_peaks_match(fit, truth.peak_log10_tau);
+        CHECK(fit.rms_residual <= 1.5 * kNoise);
+    }
+    SUBCASE("two broad peaks") {
+        const std::array<synthetic::LogNormalPeak, 2> shape{{{1.0, 0.3, 0.5}, {3.5, 0.3, 0.5}}};
+        const auto lines = synthetic::log_normal_spectrum(shape, 2e-3);
+        const auto strain = noisy_recovery(lines, kRateVp, time_s, 6);
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        REQUIRE(fit.summary.usable);
+        check_peaks_match(fit, std::array{1.0, 3.5});
+        CHECK(fit.rms_residual <= 1.5 * kNoise);
+    }
+}
+
+TEST_CASE("spectrum: two lines 0.9 decade apart are resolved") {
+    const auto time_s = recovery_times();
+    const std::vector<synthetic::Line> lines{{100, 1e-3}, {794, 1e-3}};
+    const auto strain = noisy_recovery(lines, kRateVp, time_s, 3);
+
+    const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+    REQUIRE(fit.summary.usable);
+    REQUIRE(fit.peaks.size() == 2);
+    CHECK(decades_between(fit.peaks[0].tau_s, 100) < 0.2);
+    CHECK(decades_between(fit.peaks[1].tau_s, 794) < 0.2);
+    CHECK(fit.peaks[0].strain == doctest::Approx(1e-3).epsilon(0.05));
+    CHECK(fit.peaks[1].strain == doctest::Approx(1e-3).epsilon(0.05));
+}
+
+TEST_CASE("spectrum: peak tau is refined between grid nodes") {
+    const auto time_s = recovery_times();
+    const double log10_step = 10.0 / 59;  // default grid: 60 modes on [1e-2, 1e8] s
+    for (const double fraction : {0.4, 0.5}) {
+        CAPTURE(fraction);
+        const double log10_tau = -2 + 25 * log10_step + fraction * log10_step;
+        const std::vector<synthetic::Line> lines{{std::pow(10.0, log10_tau), 1e-3}};
+        const auto fit =
+            fit_recovery_spectrum(time_s, noisy_recovery(lines, kRateVp, time_s, 1), kT0_s);
+        REQUIRE(fit.summary.usable);
+        REQUIRE(fit.peaks.size() == 1);
+        // The nearest grid node is min(fraction, 1 − fraction) steps away.
+        const double grid_error = std::min(fraction, 1 - fraction) * log10_step;
+        CHECK(std::abs(std::log10(fit.peaks[0].tau_s) - log10_tau) < 0.6 * grid_error);
+    }
+}
+
+TEST_CASE("spectrum: no peaks are listed for noise or numerically-zero modes") {
+    const auto time_s = recovery_times();
+    SUBCASE("pure noise on a constant") {
+        for (const std::uint64_t seed : {1, 2, 3}) {
+            std::vector<double> strain(time_s.size(), 1.4e-3);
+            synthetic::add_noise(strain, kNoise, seed);
+            SpectrumOptions barely_regularized;
+            barely_regularized.lambda = 1e-10;
+            for (const auto& options : {SpectrumOptions{}, barely_regularized}) {
+                const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s, options);
+                REQUIRE(fit.summary.usable);
+                CHECK(fit.peaks.empty());
+                CHECK(fit.strain_vp == doctest::Approx(1.4e-3).epsilon(0.01));
+            }
+        }
+    }
+    SUBCASE("noise-free demo truth") {
+        const auto truth = synthetic::demo_truth();
+        const auto strain =
+            synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, kT0_s, time_s);
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        REQUIRE(fit.summary.usable);
+        REQUIRE(fit.peaks.size() == 3);
+        check_peaks_match(fit, truth.peak_log10_tau);
+    }
+}
+
+TEST_CASE("spectrum: creep from known lines") {
+    const auto time_s = creep_times();
+    const std::vector<synthetic::Line> lines{{50, 6e-4}, {2e3, 1e-3}};
+    const double strain_e = 2.8e-3;
+    auto strain = synthetic::creep_curve(lines, strain_e, kRateVp, time_s);
+    synthetic::add_noise(strain, kNoise, 8);
+
+    const auto fit = fit_creep_spectrum(time_s, strain);
+    REQUIRE(fit.summary.usable);
+    REQUIRE(fit.peaks.size() == 2);
+    check_peaks_match(fit, std::array{std::log10(50.0), std::log10(2e3)});
+    CHECK(fit.peaks[0].strain == doctest::Approx(6e-4).epsilon(0.1));
+    CHECK(fit.peaks[1].strain == doctest::Approx(1e-3).epsilon(0.1));
+    CHECK(fit.strain_e == doctest::Approx(strain_e).epsilon(0.01));
+    CHECK(fit.strain_rate_vp == doctest::Approx(kRateVp).epsilon(0.1));
+    CHECK(fit.strain_vp == doctest::Approx(fit.strain_rate_vp * time_s.back()));
+    CHECK(fit.rms_residual <= 1.5 * kNoise);
+}
+
+TEST_CASE("spectrum: reported strains reproduce the fitted curve through eq. (2)") {
+    const auto truth = synthetic::demo_truth();
+    SUBCASE("recovery") {
+        const auto time_s = recovery_times();
+        const auto strain = noisy_recovery(truth.lines, truth.strain_rate_vp, time_s, 2);
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        REQUIRE(fit.summary.usable);
+        std::vector<synthetic::Line> reported;
+        for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
+            reported.push_back({fit.tau_s[i], fit.strain[i]});
+            CHECK(fit.strain_at_unload[i] >= 0);
+        }
+        const auto model = synthetic::recovery_curve(reported, fit.strain_rate_vp, kT0_s, time_s);
+        REQUIRE(model.size() == fit.fitted.size());
+        double worst = 0;
+        for (std::size_t j = 0; j < model.size(); ++j) {
+            worst = std::max(worst, std::abs(model[j] - fit.fitted[j]));
+        }
+        CHECK(worst < 1e-9);
+    }
+    SUBCASE("recovery, irregular sampling") {
+        // Mostly 1 Hz with displaced points, then log-spaced: uniform and irregular stretches.
+        std::vector<double> time_s;
+        for (int i = 1; i <= 3000; ++i) {
+            time_s.push_back(kT0_s + i + (i % 97 == 0 ? 0.3 : 0.0));
+        }
+        for (int i = 1; i <= 500; ++i) {
+            time_s.push_back(kT0_s + 3000 * std::pow(10.0, i / 500.0));
+        }
+        const auto strain = noisy_recovery(truth.lines, truth.strain_rate_vp, time_s, 2);
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        REQUIRE(fit.summary.usable);
+        std::vector<synthetic::Line> reported;
+        for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
+            reported.push_back({fit.tau_s[i], fit.strain[i]});
+        }
+        const auto model = synthetic::recovery_curve(reported, fit.strain_rate_vp, kT0_s, time_s);
+        double worst = 0;
+        for (std::size_t j = 0; j < model.size(); ++j) {
+            worst = std::max(worst, std::abs(model[j] - fit.fitted[j]));
+        }
+        CHECK(worst < 1e-9);
+        check_peaks_match(fit, truth.peak_log10_tau);
+    }
+    SUBCASE("creep") {
+        const auto time_s = creep_times();
+        auto strain = synthetic::creep_curve(truth.lines, 2.8e-3, kRateVp, time_s);
+        synthetic::add_noise(strain, kNoise, 2);
+        const auto fit = fit_creep_spectrum(time_s, strain);
+        REQUIRE(fit.summary.usable);
+        std::vector<synthetic::Line> reported;
+        for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
+            reported.push_back({fit.tau_s[i], fit.strain[i]});
+            CHECK(fit.strain[i] >= 0);
+        }
+        const auto model =
+            synthetic::creep_curve(reported, fit.strain_e, fit.strain_rate_vp, time_s);
+        double worst = 0;
+        for (std::size_t j = 0; j < model.size(); ++j) {
+            worst = std::max(worst, std::abs(model[j] - fit.fitted[j]));
+        }
+        CHECK(worst < 1e-9);
+    }
+}
+
+TEST_CASE("spectrum: a larger fixed lambda fits worse and smoother") {
+    const auto time_s = recovery_times();
+    const auto truth = synthetic::demo_truth();
+    const auto strain = noisy_recovery(truth.lines, truth.strain_rate_vp, time_s, 4);
+    std::vector<SpectrumFit> fits;
+    for (const double lambda : {1e-8, 1e-6, 1e-4}) {
+        SpectrumOptions options;
+        options.lambda = lambda;
+        fits.push_back(fit_recovery_spectrum(time_s, strain, kT0_s, options));
+        REQUIRE(fits.back().summary.usable);
+        CHECK(fits.back().lambda == lambda);
+    }
+    for (std::size_t k = 1; k < fits.size(); ++k) {
+        CAPTURE(k);
+        CHECK(fits[k].rms_residual > fits[k - 1].rms_residual);
+        CHECK(roughness(fits[k]) < roughness(fits[k - 1]));
+        CHECK(fits[k].peaks.size() <= fits[k - 1].peaks.size());
+    }
+}
+
+TEST_CASE("spectrum: lambda does not depend on the strain unit") {
+    const auto time_s = recovery_times();
+    const auto truth = synthetic::demo_truth();
+    const auto strain = noisy_recovery(truth.lines, truth.strain_rate_vp, time_s, 9);
+    auto strain_percent = strain;
+    for (double& value : strain_percent) {
+        value *= 100;
+    }
+    SUBCASE("automatic") {
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        const auto fit_percent = fit_recovery_spectrum(time_s, strain_percent, kT0_s);
+        REQUIRE(fit.summary.usable);
+        REQUIRE(fit_percent.summary.usable);
+        CHECK(fit_percent.lambda == doctest::Approx(fit.lambda).epsilon(1e-9));
+        REQUIRE(fit_percent.peaks.size() == fit.peaks.size());
+        for (std::size_t k = 0; k < fit.peaks.size(); ++k) {
+            CHECK(fit_percent.peaks[k].tau_s == doctest::Approx(fit.peaks[k].tau_s).epsilon(1e-6));
+            CHECK(fit_percent.peaks[k].strain ==
+                  doctest::Approx(100 * fit.peaks[k].strain).epsilon(1e-6));
+        }
+        CHECK(fit_percent.noise_estimate == doctest::Approx(100 * fit.noise_estimate));
+    }
+    SUBCASE("fixed") {
+        SpectrumOptions options;
+        options.lambda = 1e-6;
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s, options);
+        const auto fit_percent = fit_recovery_spectrum(time_s, strain_percent, kT0_s, options);
+        for (std::size_t i = 0; i < fit.strain_at_unload.size(); ++i) {
+            CHECK(fit_percent.strain_at_unload[i] ==
+                  doctest::Approx(100 * fit.strain_at_unload[i]).epsilon(1e-6).scale(1e-6));
+        }
+    }
+}
+
+TEST_CASE("spectrum: automatic lambda is stable under a change of noise seed") {
+    const auto time_s = recovery_times();
+    const auto truth = synthetic::demo_truth();
+    const auto reference = fit_recovery_spectrum(
+        time_s, noisy_recovery(truth.lines, truth.strain_rate_vp, time_s, 1), kT0_s);
+    REQUIRE(reference.summary.usable);
+    for (const std::uint64_t seed : {2, 3, 4}) {
+        CAPTURE(seed);
+        const auto fit = fit_recovery_spectrum(
+            time_s, noisy_recovery(truth.lines, truth.strain_rate_vp, time_s, seed), kT0_s);
+        REQUIRE(fit.summary.usable);
+        CHECK(std::abs(std::log10(fit.lambda / reference.lambda)) < 0.5);
+        REQUIRE(fit.peaks.size() == reference.peaks.size());
+        for (std::size_t k = 0; k < fit.peaks.size(); ++k) {
+            CHECK(decades_between(fit.peaks[k].tau_s, reference.peaks[k].tau_s) < 0.1);
+            CHECK(fit.peaks[k].strain_at_unload ==
+                  doctest::Approx(reference.peaks[k].strain_at_unload).epsilon(0.1));
+        }
+    }
+}
+
+TEST_CASE("spectrum: bad input is reported, not thrown") {
+    const auto time_s = recovery_times();
+    const auto truth = synthetic::demo_truth();
+    const auto strain = synthetic::recovery_curve(truth.lines, kRateVp, kT0_s, time_s);
+    const std::span<const double> first_five_times(time_s.data(), 5);
+    const std::span<const double> first_five_strains(strain.data(), 5);
+    const auto check_rejected = [](const SpectrumFit& fit, FitStatus status) {
+        CHECK_FALSE(fit.summary.usable);
+        CHECK(fit.summary.status == status);
+        CHECK_FALSE(fit.summary.message.empty());
+    };
+
+    SUBCASE("sizes differ") {
+        const std::span<const double> shorter(strain.data(), strain.size() - 1);
+        check_rejected(fit_recovery_spectrum(time_s, shorter, kT0_s), FitStatus::invalid_input);
+        check_rejected(fit_creep_spectrum(time_s, shorter), FitStatus::invalid_input);
+    }
+    SUBCASE("too few points") {
+        check_rejected(fit_recovery_spectrum(first_five_times, first_five_strains, kT0_s),
+                       FitStatus::insufficient_data);
+        check_rejected(fit_creep_spectrum(std::span<const double>{}, std::span<const double>{}),
+                       FitStatus::insufficient_data);
+    }
+    SUBCASE("non-finite values") {
+        auto broken = strain;
+        broken[100] = std::numeric_limits<double>::quiet_NaN();
+        check_rejected(fit_recovery_spectrum(time_s, broken, kT0_s), FitStatus::invalid_input);
+        auto broken_time = time_s;
+        broken_time[7] = std::numeric_limits<double>::infinity();
+        check_rejected(fit_recovery_spectrum(broken_time, strain, kT0_s), FitStatus::invalid_input);
+        check_rejected(fit_recovery_spectrum(time_s, strain, std::nan("")),
+                       FitStatus::invalid_input);
+    }
+    SUBCASE("times not after t0") {
+        check_rejected(fit_recovery_spectrum(time_s, strain, time_s[3]), FitStatus::invalid_input);
+        check_rejected(fit_recovery_spectrum(time_s, strain, 0.0), FitStatus::invalid_input);
+        auto from_zero = creep_times();
+        from_zero[0] = 0;
+        check_rejected(fit_creep_spectrum(from_zero, strain), FitStatus::invalid_input);
+    }
+    SUBCASE("time not increasing") {
+        auto shuffled = time_s;
+        std::swap(shuffled[10], shuffled[11]);
+        check_rejected(fit_recovery_spectrum(shuffled, strain, kT0_s), FitStatus::invalid_input);
+        auto repeated = creep_times();
+        repeated[20] = repeated[19];
+        check_rejected(fit_creep_spectrum(repeated, strain), FitStatus::invalid_input);
+    }
+    SUBCASE("invalid options") {
+        SpectrumOptions options;
+        CHECK(options.validate().empty());
+        options.modes = 1;
+        CHECK_FALSE(options.validate().empty());
+        check_rejected(fit_recovery_spectrum(time_s, strain, kT0_s, options),
+                       FitStatus::invalid_input);
+        options.modes = 100000;
+        CHECK_FALSE(options.validate().empty());
+        options = {};
+        options.tau_min_s = 0;
+        CHECK_FALSE(options.validate().empty());
+        options = {};
+        options.tau_max_s = options.tau_min_s;
+        CHECK_FALSE(options.validate().empty());
+        options = {};
+        options.lambda = -1e-6;
+        CHECK_FALSE(options.validate().empty());
+        check_rejected(fit_creep_spectrum(creep_times(), strain, options),
+                       FitStatus::invalid_input);
+        options.lambda = std::numeric_limits<double>::infinity();
+        CHECK_FALSE(options.validate().empty());
+        options.lambda = 0.0;
+        CHECK(options.validate().empty());
+    }
+}
+
+TEST_CASE("spectrum: degenerate but valid data give an empty spectrum, not a failure") {
+    std::vector<double> time_s;
+    for (int i = 1; i <= 50; ++i) {
+        time_s.push_back(kT0_s + 10.0 * i);
+    }
+    SUBCASE("all zero") {
+        const std::vector<double> strain(time_s.size(), 0.0);
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        CHECK(fit.summary.usable);
+        CHECK(fit.peaks.empty());
+        CHECK(fit.rms_residual == 0);
+    }
+    SUBCASE("constant") {
+        const std::vector<double> strain(time_s.size(), 1.5e-3);
+        const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+        CHECK(fit.summary.usable);
+        CHECK(fit.peaks.empty());
+        CHECK(fit.strain_vp == doctest::Approx(1.5e-3));
+    }
+}

@@ -14,7 +14,9 @@ struct SpectrumOptions {
     double tau_min_s = 1e-2;
     double tau_max_s = 1e8;
     // Tikhonov parameter under the normalization documented in spectrum.cpp; nullopt = chosen
-    // automatically.
+    // automatically. Scale-invariant: with s = max|strain| over the N points and a_i each mode's
+    // strain_at_unload (creep: the strain it reaches by the last time), the fit minimizes
+    //     (1/N) Σ_j ((model_j − strain_j) / s)² + λ Σ_i (a_i / s)².
     std::optional<double> lambda;
 
     // Empty when the options are usable, otherwise what is wrong with them.
@@ -43,6 +45,7 @@ struct SpectrumFit {
     // and strain_vp are not separately identifiable.
     double strain_beyond_window = 0;
     double window_s = 0;  // length of the observed window
+    // The λ used, given or chosen, in the normalization of SpectrumOptions::lambda.
     double lambda = 0;
     double noise_estimate = 0;  // strain, from the data
     double rms_residual = 0;
