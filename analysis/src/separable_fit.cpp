@@ -7,7 +7,7 @@
 namespace dmacycle::analysis::detail {
 namespace {
 
-constexpr int kMaxIterations = 100;
+constexpr int kMaxIterations = 2000;
 // Damping beyond which no step lowers the RSS any more: the minimum, to rounding.
 constexpr double kStationaryDamping = 1e12;
 constexpr double kRelativeRssTolerance = 1e-12;

@@ -62,8 +62,9 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
     out << "dmacycle demo: synthetic 0-200 MPa recovery (domain.md model), 8 h at 1 Hz after "
            "t0 = 8 h, noise 1e-6 strain\n";
     std::snprintf(line, sizeof line,
-                  "spectrum: %s, lambda %.3g, rms residual %.3g = %.2f x noise\n",
-                  spectrum.summary.message.c_str(), spectrum.lambda, spectrum.rms_residual,
+                  "spectrum: 60 modes on [1e-2, 1e8] s, automatic lambda %.3g, rms residual %.3g = "
+                  "%.2f x noise\n",
+                  spectrum.lambda, spectrum.rms_residual,
                   spectrum.rms_residual / noise_strain);
     out << line;
     out << "  true log10(tau/s)  found tau_s     error (decades)  strain\n";
