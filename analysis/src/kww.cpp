@@ -114,16 +114,8 @@ detail::SeparableResult fit_kww(const Samples& samples, Form form, KwwFit& out) 
     if (out.beta <= kBetaLo || out.beta >= kBetaHi) {
         out.summary =
             FitSummary::failure(FitStatus::not_converged, "β ran into its bound [0.05, 1.5]");
-    } else if (result.theta(0) <= model.theta_lo(0) || result.theta(0) >= model.theta_hi(0)) {
-        out.summary = FitSummary::failure(FitStatus::not_converged,
-                                          "τ is far outside the sampled time range");
-    } else if (const int k = amplitude_column(form);
-               !(std::abs(result.coefficients(k)) > 3 * result.coefficient_stderr(k))) {
-        // τ and β mean nothing when the relaxation itself is lost in the noise.
-        out.summary = FitSummary::failure(FitStatus::insufficient_data,
-                                          "no relaxation resolved above the noise");
     } else {
-        out.summary = FitSummary::success();
+        out.summary = detail::judge_relaxation(result, model, amplitude_column(form));
     }
     return result;
 }

@@ -311,4 +311,19 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
     return out;
 }
 
+FitSummary judge_relaxation(const SeparableResult& result, const SeparableModel& model,
+                            int amplitude_column) {
+    if (result.theta(0) <= model.theta_lo(0) || result.theta(0) >= model.theta_hi(0)) {
+        return FitSummary::failure(FitStatus::not_converged,
+                                   "τ is far outside the sampled time range");
+    }
+    if (!(std::abs(result.coefficients(amplitude_column)) >
+          3 * result.coefficient_stderr(amplitude_column))) {
+        // τ (and β) mean nothing when the relaxation itself is lost in the noise.
+        return FitSummary::failure(FitStatus::insufficient_data,
+                                   "no relaxation resolved above the noise");
+    }
+    return FitSummary::success();
+}
+
 }  // namespace dmacycle::analysis::detail

@@ -62,4 +62,9 @@ struct SeparableResult {
 SeparableResult fit_separable(const SeparableModel& model, const Samples& samples,
                               std::span<const Eigen::VectorXd> theta_candidates);
 
+// Verdict on a converged relaxation fit whose θ(0) is ln τ: not usable when τ ran into its bound
+// or the amplitude (coefficient `amplitude_column`) is not resolved above the noise.
+FitSummary judge_relaxation(const SeparableResult& result, const SeparableModel& model,
+                            int amplitude_column);
+
 }  // namespace dmacycle::analysis::detail

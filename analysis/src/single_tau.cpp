@@ -89,16 +89,7 @@ detail::SeparableResult fit_single(const detail::SeparableModel& model, const Sa
     }
     out.tau_s_stderr = out.tau_s * result.theta_stderr(0);
     out.strain_an_stderr = result.coefficient_stderr(amplitude_column);
-    if (result.theta(0) <= model.theta_lo(0) || result.theta(0) >= model.theta_hi(0)) {
-        out.summary = FitSummary::failure(FitStatus::not_converged,
-                                          "τ is far outside the sampled time range");
-    } else if (!(std::abs(out.strain_an) > 3 * out.strain_an_stderr)) {
-        // τ means nothing when the relaxation itself is lost in the noise.
-        out.summary = FitSummary::failure(FitStatus::insufficient_data,
-                                          "no relaxation resolved above the noise");
-    } else {
-        out.summary = FitSummary::success();
-    }
+    out.summary = detail::judge_relaxation(result, model, amplitude_column);
     return result;
 }
 

@@ -14,19 +14,21 @@ Json to_json(const analysis::SpectrumPeak& peak) {
             {"strain_at_unload", peak.strain_at_unload}};
 }
 
-Json spectrum_json(const analysis::SpectrumFit& fit) {
-    return {{"fit", to_json(fit.summary)},
-            {"tau_s", fit.tau_s},
-            {"strain", fit.strain},
-            {"strain_at_unload", fit.strain_at_unload}};
-}
-
-Json peaks_json(const analysis::SpectrumFit& fit) {
+void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
     Json peaks = Json::array();
     for (const auto& peak : fit.peaks) {
         peaks.push_back(to_json(peak));
     }
-    return peaks;
+    doc["spectrum"] = {{"fit", to_json(fit.summary)},
+                       {"tau_s", fit.tau_s},
+                       {"strain", fit.strain},
+                       {"strain_at_unload", fit.strain_at_unload}};
+    doc["peaks"] = std::move(peaks);
+    doc["strain_beyond_window"] = fit.strain_beyond_window;
+    doc["window_s"] = fit.window_s;
+    doc["lambda"] = fit.lambda;
+    doc["noise_estimate"] = fit.noise_estimate;
+    doc["rms_residual"] = fit.rms_residual;
 }
 
 Json to_json(const analysis::SingleTauFit& fit) {

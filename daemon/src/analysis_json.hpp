@@ -15,8 +15,8 @@ using Json = nlohmann::ordered_json;
 
 Json to_json(const analysis::FitSummary& summary);
 Json to_json(const analysis::SpectrumPeak& peak);
-Json spectrum_json(const analysis::SpectrumFit& fit);  // the `spectrum` object
-Json peaks_json(const analysis::SpectrumFit& fit);
+// Adds the fields every spectrum result carries: spectrum, peaks, window, λ, residuals.
+void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit);
 Json to_json(const analysis::SingleTauFit& fit);
 Json to_json(const analysis::KwwFit& fit);
 Json to_json(const analysis::InstantKww& instant);

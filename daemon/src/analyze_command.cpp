@@ -176,18 +176,12 @@ int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, 
                     {"file", path},
                     {"t0_s", *t0_s},
                     {"points", time_s.size()},
-                    {"spectrum", spectrum_json(spectrum)},
-                    {"peaks", peaks_json(spectrum)},
                     {"strain_vp", spectrum.strain_vp},
-                    {"strain_rate_vp", spectrum.strain_rate_vp},
-                    {"strain_beyond_window", spectrum.strain_beyond_window},
-                    {"window_s", spectrum.window_s},
-                    {"lambda", spectrum.lambda},
-                    {"noise_estimate", spectrum.noise_estimate},
-                    {"rms_residual", spectrum.rms_residual},
-                    {"single_tau", to_json(single)},
-                    {"kww", to_json(kww)},
-                    {"instant_kww", to_json(instant)}};
+                    {"strain_rate_vp", spectrum.strain_rate_vp}};
+        add_spectrum_fields(doc, spectrum);
+        doc["single_tau"] = to_json(single);
+        doc["kww"] = to_json(kww);
+        doc["instant_kww"] = to_json(instant);
         out << doc.dump(2) << "\n";
     } else {
         out << format("recovery: %s, %zu points after t0 = %g s\n", path.c_str(), time_s.size(),
@@ -244,16 +238,10 @@ int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std
                     {"strain_e", spectrum.strain_e},
                     {"modulus_gpa",
                      spectrum.strain_e > 0 ? Json(stress_pa / spectrum.strain_e / 1e9) : Json()},
-                    {"spectrum", spectrum_json(spectrum)},
-                    {"peaks", peaks_json(spectrum)},
-                    {"strain_rate_vp", spectrum.strain_rate_vp},
-                    {"strain_beyond_window", spectrum.strain_beyond_window},
-                    {"window_s", spectrum.window_s},
-                    {"lambda", spectrum.lambda},
-                    {"noise_estimate", spectrum.noise_estimate},
-                    {"rms_residual", spectrum.rms_residual},
-                    {"single_tau", to_json(single)},
-                    {"kww", to_json(kww)}};
+                    {"strain_rate_vp", spectrum.strain_rate_vp}};
+        add_spectrum_fields(doc, spectrum);
+        doc["single_tau"] = to_json(single);
+        doc["kww"] = to_json(kww);
         out << doc.dump(2) << "\n";
     } else {
         out << format("creep: %s, %zu points at %g MPa\n", path.c_str(), time_s.size(),

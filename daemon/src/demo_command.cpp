@@ -64,8 +64,7 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
     std::snprintf(line, sizeof line,
                   "spectrum: 60 modes on [1e-2, 1e8] s, automatic lambda %.3g, rms residual %.3g = "
                   "%.2f x noise\n",
-                  spectrum.lambda, spectrum.rms_residual,
-                  spectrum.rms_residual / noise_strain);
+                  spectrum.lambda, spectrum.rms_residual, spectrum.rms_residual / noise_strain);
     out << line;
     out << "  true log10(tau/s)  found tau_s     error (decades)  strain\n";
     bool peaks_found = spectrum.summary.usable;
