@@ -47,6 +47,9 @@ std::string single_file(const Arguments& arguments) {
 }
 
 void require_rows(const CsvTable& table, std::size_t needed, const std::string& what) {
+    if (table.rows() == 0) {
+        throw InputError(table.path + ": no data rows after the header");
+    }
     if (table.rows() < needed) {
         throw InputError(table.path + ": too few " + what + " (" + std::to_string(table.rows()) +
                          "); need at least " + std::to_string(needed));
