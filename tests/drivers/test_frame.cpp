@@ -223,3 +223,50 @@ TEST_CASE("frame serial: the same command set over a pty") {
         previous = seq;
     }
 }
+
+TEST_CASE("frame tcp: a stress program runs on the frame; *OPC? waits for the stream") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("PROG:CYCL 0,200e6,833333.333333,3");  // 0-200 MPa at 50 MPa/min, 3 cycles
+    client.send("PROG:DWEL 60");
+    client.send("STR:RATE 10");
+    client.send("STR:STAR");
+    client.send("*OPC?");
+    double peak_n = 0, t_s = 0;
+    int upward_crossings = 0;  // of 3.6 N, the cycles' mean
+    double previous_n = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const auto line = client.read_line();
+        REQUIRE(line);
+        if (*line == "1") {
+            break;
+        }
+        const auto f = split(*line);
+        REQUIRE(f.size() == 6);
+        t_s = std::stod(f[2]);
+        const double force_n = std::stod(f[3]);
+        peak_n = std::max(peak_n, force_n);
+        if (previous_n < 3.6 && force_n >= 3.6) {
+            ++upward_crossings;
+        }
+        previous_n = force_n;
+    }
+    CHECK(t_s >= 3 * 480 + 60 - 0.1);  // the reply came once the stream reached the end
+    CHECK(t_s < 3 * 480 + 60 + 30);    // and not much later (one batch of samples)
+    CHECK(peak_n == doctest::Approx(7.2).epsilon(1e-3));
+    CHECK(upward_crossings == 3);
+    client.send("PROG:CYCL 0,600e6,1e6,1");  // 21.6 N
+    client.send("PROG:CYCL 0,200e6,1e6,0.5");
+    client.send("STR:STOP");
+    // Stream lines already in flight may precede the replies.
+    std::string reply;
+    client.send("SYST:ERR?");
+    while (auto line = client.read_line()) {
+        if (!line->starts_with("S,")) {
+            reply = *line;
+            break;
+        }
+    }
+    CHECK(reply == "-222,\"Data out of range\"");
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+}

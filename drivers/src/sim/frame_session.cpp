@@ -26,6 +26,9 @@ constexpr double max_width_m = 15e-3;
 constexpr double max_thickness_m = 2e-3;
 constexpr double min_length_m = 5e-3;
 constexpr double max_length_m = 30e-3;
+// A stress program of a week of 1 s cycles still fits; beyond that a client is misbehaving.
+constexpr std::size_t max_program_segments = 1'000'000;
+constexpr double max_dwell_s = 1e7;
 
 std::string number(double value, int digits = 9) {
     std::array<char, 64> buffer{};
@@ -69,6 +72,13 @@ bool header_matches(std::string_view pattern, std::string_view given) {
     if (given.starts_with(':')) {
         given.remove_prefix(1);
     }
+    // A leading optional node, "[SOURce:]PROGram:RAMP", may be given or left out.
+    if (pattern.starts_with('[')) {
+        const auto close = pattern.find(']');
+        std::string full(pattern.substr(1, close - 1));
+        full += pattern.substr(close + 1);
+        return header_matches(full, given) || header_matches(pattern.substr(close + 1), given);
+    }
     while (true) {
         const auto p_end = pattern.find(':');
         const auto g_end = given.find(':');
@@ -104,11 +114,14 @@ std::span<const FrameSession::Command> FrameSession::table() {
         C{"SAMPle:THICkness", true, 0, &S::thickness},
         C{"SAMPle:LENGth", false, 1, &S::set_length},
         C{"SAMPle:LENGth", true, 0, &S::length},
-        C{"SOURce:STRess:RAMP", false, 2, &S::stress_ramp},
-        C{"SOURce:FORCe:RAMP", false, 2, &S::force_ramp},
-        C{"SOURce:HOLD", false, 0, &S::hold},
-        C{"SOURce:PRETension", false, 1, &S::pretension},
-        C{"SOURce:STATe", true, 0, &S::state},
+        C{"[SOURce:]STRess:RAMP", false, 2, &S::stress_ramp},
+        C{"[SOURce:]FORCe:RAMP", false, 2, &S::force_ramp},
+        C{"[SOURce:]PROGram:RAMP", false, 2, &S::program_ramp},
+        C{"[SOURce:]PROGram:DWELl", false, 1, &S::program_dwell},
+        C{"[SOURce:]PROGram:CYCLe", false, 4, &S::program_cycle},
+        C{"[SOURce:]HOLD", false, 0, &S::hold},
+        C{"[SOURce:]PRETension", false, 1, &S::pretension},
+        C{"[SOURce:]STATe", true, 0, &S::state},
         C{"MEASure", true, 0, &S::measure},
         C{"STReam:RATE", false, 1, &S::set_stream_rate},
         C{"STReam:RATE", true, 0, &S::stream_rate},
@@ -302,6 +315,54 @@ FrameReply FrameSession::stress_ramp(std::vector<double> v) {
 
 FrameReply FrameSession::force_ramp(std::vector<double> v) {
     return ramp_to_force(v[0], v[1]);
+}
+
+bool FrameSession::stress_allowed(double stress_pa) const {
+    const double force_n = stress_pa * instrument_.geometry().area_m2();
+    return force_n >= 0 && force_n <= instrument_.profile().frame.force_max_n;
+}
+
+bool FrameSession::program_fits(std::size_t more) const {
+    return instrument_.program_segments() + more <= max_program_segments;
+}
+
+FrameReply FrameSession::program_ramp(std::vector<double> v) {
+    if (!stress_allowed(v[0]) || !(v[1] > 0) || !program_fits(1)) {
+        return out_of_range();
+    }
+    if (tripped_) {
+        push_error(-221, "Settings conflict");
+        return {};
+    }
+    instrument_.append_ramp(v[0], v[1]);
+    return {};
+}
+
+FrameReply FrameSession::program_dwell(std::vector<double> v) {
+    if (!(v[0] >= 0 && v[0] <= max_dwell_s) || !program_fits(1)) {
+        return out_of_range();
+    }
+    instrument_.append_dwell(v[0]);
+    return {};
+}
+
+FrameReply FrameSession::program_cycle(std::vector<double> v) {
+    const double min_pa = v[0], max_pa = v[1], rate = v[2], count = v[3];
+    if (!stress_allowed(min_pa) || !stress_allowed(max_pa) || !(min_pa <= max_pa) || !(rate > 0) ||
+        !(count >= 1 && count == std::floor(count)) ||
+        !program_fits(2 * static_cast<std::size_t>(std::min(count, 1e7)) + 1)) {
+        return out_of_range();
+    }
+    if (tripped_) {
+        push_error(-221, "Settings conflict");
+        return {};
+    }
+    instrument_.append_ramp(min_pa, rate);
+    for (long k = 0; k < static_cast<long>(count); ++k) {
+        instrument_.append_ramp(max_pa, rate);
+        instrument_.append_ramp(min_pa, rate);
+    }
+    return {};
 }
 
 FrameReply FrameSession::hold(std::vector<double>) {

@@ -15,7 +15,6 @@ Instrument::Instrument(Profile profile, SimClock clock)
       physics_t_s_(clock.now_s()),
       rng_(profile_.noise.seed) {
     sample_.set_temperature(sample_temperature_k_);
-    ramp_start_t_s_ = physics_t_s_;
 }
 
 double Instrument::now_s() const {
@@ -34,26 +33,37 @@ void Instrument::advance_clock_to(double t_s) {
 }
 
 double Instrument::stress_at(double t_s) const {
-    if (ramp_rate_pa_s_ <= 0) {
-        return ramp_target_pa_;
+    if (program_.empty() || t_s >= program_.back().t1_s) {
+        return hold_pa_;
     }
-    const double moved = ramp_rate_pa_s_ * (t_s - ramp_start_t_s_);
-    const double gap = ramp_target_pa_ - ramp_start_pa_;
-    return std::abs(gap) <= moved ? ramp_target_pa_ : ramp_start_pa_ + std::copysign(moved, gap);
+    const auto seg = std::upper_bound(program_.begin(), program_.end(), t_s,
+                                      [](double t, const Segment& g) { return t < g.t1_s; });
+    if (t_s <= seg->t0_s) {
+        return seg->s0_pa;
+    }
+    return seg->s0_pa + (seg->s1_pa - seg->s0_pa) * (t_s - seg->t0_s) / (seg->t1_s - seg->t0_s);
+}
+
+double Instrument::program_end_s() const {
+    return program_.empty() ? clock_.now_s() : std::max(clock_.now_s(), program_.back().t1_s);
+}
+
+void Instrument::clear_program(double stress_pa) {
+    program_.clear();
+    hold_pa_ = stress_pa;
 }
 
 void Instrument::advance_to(double t_s) {
     const double max_step = std::min(profile_.max_step_s, profile_.furnace.control_period_s);
-    const double ramp_end =
-        ramp_rate_pa_s_ > 0
-            ? ramp_start_t_s_ + std::abs(ramp_target_pa_ - ramp_start_pa_) / ramp_rate_pa_s_
-            : physics_t_s_;
     const double lag = profile_.furnace.sample_lag_s;
     while (physics_t_s_ < t_s) {
         double next = std::min(t_s, physics_t_s_ + max_step);
-        // Split at the ramp's end so each step sees linear stress (exact update).
-        if (ramp_end > physics_t_s_ && ramp_end < next) {
-            next = ramp_end;
+        // Split at segment ends so each step sees linear stress (the update is exact then).
+        const auto seg = std::upper_bound(program_.begin(), program_.end(), physics_t_s_,
+                                          [](double t, const Segment& g) { return t < g.t1_s; });
+        if (seg != program_.end()) {
+            const double boundary = seg->t0_s > physics_t_s_ ? seg->t0_s : seg->t1_s;
+            next = std::min(next, boundary);
         }
         const double h = next - physics_t_s_;
         furnace_.step(h);
@@ -82,29 +92,41 @@ void Instrument::ramp_stress(double target_pa, double rate_pa_s) {
     const std::lock_guard lock(mutex_);
     const double now = clock_.now_s();
     advance_to(now);
-    ramp_start_pa_ = stress_at(now);
-    ramp_start_t_s_ = now;
-    ramp_target_pa_ = target_pa;
-    ramp_rate_pa_s_ = rate_pa_s;
+    const double from = stress_at(now);
+    clear_program(target_pa);
+    if (target_pa != from) {
+        program_.push_back({now, now + std::abs(target_pa - from) / rate_pa_s, from, target_pa});
+    }
+}
+
+void Instrument::append_ramp(double target_pa, double rate_pa_s) {
+    const std::lock_guard lock(mutex_);
+    const double start = program_end_s();
+    const double from = hold_pa_;
+    if (target_pa != from) {
+        program_.push_back(
+            {start, start + std::abs(target_pa - from) / rate_pa_s, from, target_pa});
+        hold_pa_ = target_pa;
+    }
+}
+
+void Instrument::append_dwell(double duration_s) {
+    const std::lock_guard lock(mutex_);
+    const double start = program_end_s();
+    program_.push_back({start, start + duration_s, hold_pa_, hold_pa_});
 }
 
 void Instrument::hold() {
     const std::lock_guard lock(mutex_);
     const double now = clock_.now_s();
     advance_to(now);
-    ramp_target_pa_ = stress_at(now);
-    ramp_start_pa_ = ramp_target_pa_;
-    ramp_start_t_s_ = now;
-    ramp_rate_pa_s_ = 0;
+    clear_program(stress_at(now));
 }
 
 void Instrument::step_stress(double stress_pa) {
     const std::lock_guard lock(mutex_);
-    const double now = clock_.now_s();
-    advance_to(now);
-    ramp_target_pa_ = ramp_start_pa_ = stress_pa;
-    ramp_start_t_s_ = now;
-    ramp_rate_pa_s_ = 0;
+    advance_to(clock_.now_s());
+    clear_program(stress_pa);
     sample_.set_stress(stress_pa);
 }
 
@@ -115,21 +137,22 @@ double Instrument::commanded_stress_pa() const {
 
 double Instrument::ramp_target_pa() const {
     const std::lock_guard lock(mutex_);
-    return ramp_target_pa_;
+    return hold_pa_;
 }
 
 bool Instrument::ramping() const {
     const std::lock_guard lock(mutex_);
-    return stress_at(clock_.now_s()) != ramp_target_pa_;
+    return !program_.empty() && clock_.now_s() < program_.back().t1_s;
 }
 
 double Instrument::ramp_end_s() const {
     const std::lock_guard lock(mutex_);
-    if (ramp_rate_pa_s_ <= 0) {
-        return clock_.now_s();
-    }
-    return std::max(clock_.now_s(),
-                    ramp_start_t_s_ + std::abs(ramp_target_pa_ - ramp_start_pa_) / ramp_rate_pa_s_);
+    return program_end_s();
+}
+
+std::size_t Instrument::program_segments() const {
+    const std::lock_guard lock(mutex_);
+    return program_.size();
 }
 
 void Instrument::reset_frame() {
@@ -137,9 +160,7 @@ void Instrument::reset_frame() {
     const double now = clock_.now_s();
     advance_to(now);
     geometry_ = profile_.geometry;
-    ramp_target_pa_ = ramp_start_pa_ = 0;
-    ramp_start_t_s_ = now;
-    ramp_rate_pa_s_ = 0;
+    clear_program(0);
     sample_.set_stress(0);
 }
 

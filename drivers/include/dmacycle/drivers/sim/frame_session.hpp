@@ -64,6 +64,9 @@ class FrameSession {
     FrameReply length(std::vector<double>);
     FrameReply stress_ramp(std::vector<double>);
     FrameReply force_ramp(std::vector<double>);
+    FrameReply program_ramp(std::vector<double>);
+    FrameReply program_dwell(std::vector<double>);
+    FrameReply program_cycle(std::vector<double>);
     FrameReply hold(std::vector<double>);
     FrameReply pretension(std::vector<double>);
     FrameReply state(std::vector<double>);
@@ -86,6 +89,8 @@ class FrameSession {
     FrameReply new_sample(std::vector<double>);
 
     FrameReply ramp_to_force(double target_n, double rate_n_s);
+    bool stress_allowed(double stress_pa) const;
+    bool program_fits(std::size_t more) const;
     FrameReply out_of_range();
 
     Instrument& instrument_;

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <mutex>
 #include <random>
+#include <vector>
 
 #include "dmacycle/drivers/sim/clock.hpp"
 #include "dmacycle/drivers/sim/dmta.hpp"
@@ -55,14 +56,19 @@ class Instrument {
     // --- load frame -------------------------------------------------------------------
     Geometry geometry() const;
     void set_geometry(const Geometry& geometry);
-    // Ramps the commanded stress to target at rate (> 0) from now on.
-    void ramp_stress(double target_pa, double rate_pa_s);
-    void hold();                         // stops a ramp where it is
-    void step_stress(double stress_pa);  // immediate (pre-tension)
+    // The stress program is a list of linear segments run by the frame itself, so a run at
+    // max speed does not depend on how quickly a client reacts. ramp_stress replaces it.
+    void ramp_stress(double target_pa, double rate_pa_s);  // from now on, rate > 0
+    // Append after the program's end (or now, if it has ended).
+    void append_ramp(double target_pa, double rate_pa_s);
+    void append_dwell(double duration_s);
+    void hold();                         // stops the program where it is
+    void step_stress(double stress_pa);  // immediate (pre-tension); clears the program
     double commanded_stress_pa() const;
-    double ramp_target_pa() const;
+    double ramp_target_pa() const;  // where the program ends
     bool ramping() const;
-    double ramp_end_s() const;  // when the running ramp reaches its target (now if none)
+    double ramp_end_s() const;  // when the program ends (now if it has)
+    std::size_t program_segments() const;
     // Unloads and restores the profile geometry; the sample keeps its history.
     void reset_frame();
     // A fresh ribbon from the same profile.
@@ -83,6 +89,12 @@ class Instrument {
   private:
     void advance_to(double t_s);  // physics; caller holds mutex_
     double stress_at(double t_s) const;
+    double program_end_s() const;
+    void clear_program(double stress_pa);
+
+    struct Segment {  // stress linear from (t0_s, s0_pa) to (t1_s, s1_pa)
+        double t0_s, t1_s, s0_pa, s1_pa;
+    };
 
     mutable std::mutex mutex_;
     Profile profile_;
@@ -92,11 +104,8 @@ class Instrument {
     Furnace furnace_;
     double sample_temperature_k_;
     double physics_t_s_;
-    // Stress program: linear from (ramp_start_t_s_, ramp_start_pa_) toward ramp_target_pa_.
-    double ramp_start_t_s_ = 0;
-    double ramp_start_pa_ = 0;
-    double ramp_target_pa_ = 0;
-    double ramp_rate_pa_s_ = 0;
+    std::vector<Segment> program_;  // contiguous, in time order
+    double hold_pa_ = 0;            // the stress when no program runs, and after it
     std::mt19937_64 rng_;
     std::normal_distribution<double> normal_{0.0, 1.0};
 };
