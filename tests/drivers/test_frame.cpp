@@ -149,6 +149,16 @@ TEST_CASE("frame tcp: paced clock streams in simulated time") {
     client.send("STR:STOP");
 }
 
+TEST_CASE("frame tcp: paced clock - *OPC? answers when the ramp ends in simulated time") {
+    TcpFrame frame(SimClock(1000.0));
+    auto client = LineClient::tcp(frame.port);
+    client.send("SOUR:STR:RAMP 100e6,10e6");  // 10 s simulated, 10 ms wall
+    CHECK(client.query("SOUR:STAT?").starts_with("RAMP,"));
+    CHECK(client.query("*OPC?") == "1");
+    CHECK(std::stod(client.query("SYST:TIME?")) >= 10.0);
+    CHECK(client.query("SOUR:STAT?") == "HOLD,100000000,100000000");
+}
+
 TEST_CASE("frame tcp: DMTA reports E', E'', tan delta from the model") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);

@@ -8,10 +8,13 @@
 #include <cstdint>
 #include <memory>
 
+#include "dmacycle/drivers/sim/frame_server.hpp"
 #include "dmacycle/drivers/sim/furnace_server.hpp"
 #include "dmacycle/drivers/sim/instrument.hpp"
+#include "line_client.hpp"
 
 using namespace dmacycle::drivers::sim;
+using test_support::LineClient;
 
 namespace {
 
@@ -141,17 +144,25 @@ TEST_CASE("furnace: PID drives the plant to a new setpoint and the sample lags")
     CHECK(settled.sample_temperature_k == doctest::Approx(373.15).epsilon(0.002));
 }
 
-TEST_CASE("furnace: sensor-break bit and forced exceptions on demand") {
+TEST_CASE("furnace: sensor-break bit and forced exceptions on demand via the frame's SIM:") {
     TcpFurnace furnace;
+    FrameServer frame(furnace.instrument);
+    const auto frame_port = frame.listen_tcp("127.0.0.1", 0);
+    frame.start();
+    auto control = LineClient::tcp(frame_port);
     auto ctx = connect_tcp(furnace.port);
     CHECK((read_one(ctx.get(), 75) & (1 << 5)) == 0);
-    furnace.instrument.set_furnace_sensor_break(true);
+    control.send("SIM:FURN:SBR 1");
+    CHECK(control.query("SYST:ERR?") == "0,\"No error\"");  // also: the command was handled
     CHECK((read_one(ctx.get(), 75) & (1 << 5)) != 0);
-    furnace.server.set_forced_exception(MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE);
+    CHECK(read_one(ctx.get(), 4) == 0);  // sensor break: output off
+    control.send("SIM:FURN:EXC 4");
+    CHECK(control.query("SYST:ERR?") == "0,\"No error\"");
     std::uint16_t value = 0;
     CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);
     CHECK(errno == EMBXSFAIL);
-    furnace.server.set_forced_exception(0);
+    control.send("SIM:FURN:EXC 0");
+    CHECK(control.query("SYST:ERR?") == "0,\"No error\"");
     CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == 1);
 }
 

@@ -265,6 +265,7 @@ struct FrameServer::Impl {
                 socket.set_option(tcp::no_delay(true));
                 auto connection =
                     std::make_shared<Connection<tcp::socket>>(std::move(socket), instrument);
+                std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
                 connections.push_back(connection);
                 connection->start();
                 accept(acceptor);

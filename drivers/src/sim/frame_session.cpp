@@ -138,6 +138,7 @@ std::span<const FrameSession::Command> FrameSession::table() {
         C{"SIMulate:FAULt:TRIP", false, 0, &S::fault_trip},
         C{"SIMulate:FAULt:CLEar", false, 0, &S::fault_clear},
         C{"SIMulate:FURNace:SBReak", false, 1, &S::sensor_break},
+        C{"SIMulate:FURNace:EXCeption", false, 1, &S::furnace_exception},
         C{"SIMulate:SAMPle:NEW", false, 0, &S::new_sample},
     };
     return rows;
@@ -497,6 +498,14 @@ FrameReply FrameSession::sensor_break(std::vector<double> v) {
         return out_of_range();
     }
     instrument_.set_furnace_sensor_break(v[0] == 1);
+    return {};
+}
+
+FrameReply FrameSession::furnace_exception(std::vector<double> v) {
+    if (!(v[0] >= 0 && v[0] <= 255 && v[0] == std::floor(v[0]))) {
+        return out_of_range();
+    }
+    instrument_.set_furnace_forced_exception(static_cast<int>(v[0]));
     return {};
 }
 

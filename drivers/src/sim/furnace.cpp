@@ -28,6 +28,16 @@ void Furnace::set_manual_output_percent(double percent) {
     }
 }
 
+void Furnace::set_sensor_break(bool broken) {
+    if (sensor_break_ && !broken && !manual_) {
+        integral_percent_ = output_percent_;  // resume from the break output without a kick
+    }
+    sensor_break_ = broken;
+    if (broken) {
+        output_percent_ = 0;  // Eurotherm's default sensor-break output, at once
+    }
+}
+
 std::uint16_t Furnace::status_bits() const {
     std::uint16_t bits = 0;
     if (sensor_break_) {
@@ -51,7 +61,7 @@ void Furnace::step(double h_s) {
         working_k_ = target_k_;
     }
     if (sensor_break_) {
-        output_percent_ = 0;  // Eurotherm's default sensor-break output
+        output_percent_ = 0;
     } else if (!manual_) {
         const double gain = 100.0 / p_.proportional_band_k;
         const double error = working_k_ - temperature_k_;

@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <system_error>
 #include <thread>
@@ -111,7 +110,6 @@ struct FurnaceServer::Impl {
 
     Instrument& instrument;
     int stop_fd;
-    std::atomic<int> forced_exception{0};
     std::vector<std::thread> threads;
     std::vector<Pty> ptys;
 
@@ -153,7 +151,8 @@ struct FurnaceServer::Impl {
                 modbus_set_socket(ctx, fds[i].fd);
                 const int length = modbus_receive(ctx, req);
                 if (length > 0) {
-                    answer(ctx, mapping, registers, req, length, forced_exception.load());
+                    answer(ctx, mapping, registers, req, length,
+                           instrument.furnace_forced_exception());
                     ++i;
                 } else if (length == 0) {
                     ++i;  // not for us
@@ -192,7 +191,7 @@ struct FurnaceServer::Impl {
             }
             const int length = modbus_receive(ctx, req);
             if (length > 0) {
-                answer(ctx, mapping, registers, req, length, forced_exception.load());
+                answer(ctx, mapping, registers, req, length, instrument.furnace_forced_exception());
             } else if (length < 0) {
                 modbus_flush(ctx);  // a garbled frame: resynchronise on the next one
             }
@@ -241,10 +240,6 @@ std::string FurnaceServer::open_rtu_pty() {
     impl_->threads.emplace_back(
         [this, fd = pty.master_fd, path = pty.slave_path] { impl_->serve_rtu(fd, path); });
     return pty.slave_path;
-}
-
-void FurnaceServer::set_forced_exception(int code) {
-    impl_->forced_exception = code;
 }
 
 void FurnaceServer::stop() {

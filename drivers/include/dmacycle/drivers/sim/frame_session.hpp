@@ -86,6 +86,7 @@ class FrameSession {
     FrameReply fault_trip(std::vector<double>);
     FrameReply fault_clear(std::vector<double>);
     FrameReply sensor_break(std::vector<double>);
+    FrameReply furnace_exception(std::vector<double>);
     FrameReply new_sample(std::vector<double>);
 
     FrameReply ramp_to_force(double target_n, double rate_n_s);

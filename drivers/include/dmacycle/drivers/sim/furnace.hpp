@@ -32,7 +32,7 @@ class Furnace {
     void set_manual(bool manual);
     // The output in manual mode; ignored in auto.
     void set_manual_output_percent(double percent);
-    void set_sensor_break(bool broken) { sensor_break_ = broken; }
+    void set_sensor_break(bool broken);
 
   private:
     FurnaceParams p_;

@@ -20,8 +20,6 @@ class FurnaceServer {
     std::uint16_t listen_tcp(const std::string& address, std::uint16_t port);
     // Serves RTU (unit id from the profile) on a new pty at once; returns the slave path.
     std::string open_rtu_pty();
-    // Every request answered with this Modbus exception code (0 = off): a fault on demand.
-    void set_forced_exception(int code);
     void stop();
 
   private:

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <random>
@@ -85,6 +86,9 @@ class Instrument {
     void set_furnace_manual(bool manual);
     void set_furnace_manual_output_percent(double percent);
     void set_furnace_sensor_break(bool broken);
+    // Fault on demand: every Modbus request answered with this exception code (0 = off).
+    void set_furnace_forced_exception(int code) { furnace_forced_exception_ = code; }
+    int furnace_forced_exception() const { return furnace_forced_exception_; }
 
   private:
     void advance_to(double t_s);  // physics; caller holds mutex_
@@ -106,6 +110,7 @@ class Instrument {
     double physics_t_s_;
     std::vector<Segment> program_;  // contiguous, in time order
     double hold_pa_ = 0;            // the stress when no program runs, and after it
+    std::atomic<int> furnace_forced_exception_{0};
     std::mt19937_64 rng_;
     std::normal_distribution<double> normal_{0.0, 1.0};
 };
