@@ -212,6 +212,16 @@ TrueState Instrument::true_state() {
             furnace_.temperature_k()};
 }
 
+std::vector<KelvinElement> Instrument::true_spectrum() {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    auto spectrum = sample_.spectrum_at(sample_.temperature_k());
+    for (auto& element : spectrum) {
+        element.compliance_per_pa *= sample_.compliance_scale();
+    }
+    return spectrum;
+}
+
 FurnaceView Instrument::furnace() {
     const std::lock_guard lock(mutex_);
     advance_to(clock_.now_s());

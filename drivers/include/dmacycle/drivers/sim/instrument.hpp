@@ -78,6 +78,8 @@ class Instrument {
     Measurement measure();
     DynamicModulus dynamic_modulus_at(double frequency_hz);
     TrueState true_state();
+    // The sample's spectrum now: τ_i at the sample temperature, J_i with rejuvenation.
+    std::vector<KelvinElement> true_spectrum();
 
     // --- furnace ---------------------------------------------------------------------
     FurnaceView furnace();
