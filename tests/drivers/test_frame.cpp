@@ -234,7 +234,7 @@ TEST_CASE("frame serial: the same command set over a pty") {
     }
 }
 
-TEST_CASE("frame tcp: a stress program runs on the frame; *OPC? waits for the stream") {
+TEST_CASE("frame tcp: a stress program runs on the frame and *OPC? waits for the stream") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("PROG:CYCL 0,200e6,833333.333333,3");  // 0-200 MPa at 50 MPa/min, 3 cycles

@@ -43,7 +43,7 @@ TEST_CASE("instrument noise is seeded, of the profile's size, and on a 1 nm grid
     CHECK(std::sqrt(sum_sq / n - (sum / n) * (sum / n)) == doctest::Approx(1e-4).epsilon(0.1));
 }
 
-TEST_CASE("instrument timestamps follow the simulated clock; the truth is queryable") {
+TEST_CASE("instrument timestamps follow the simulated clock and the truth is queryable") {
     Instrument instrument(default_profile(), SimClock::max_speed());
     instrument.ramp_stress(100e6, 1e6);
     CHECK(instrument.ramp_end_s() == doctest::Approx(100.0));
