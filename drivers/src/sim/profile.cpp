@@ -239,6 +239,9 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     noise.non_negative("displacement_m", p.noise.displacement_m);
     noise.non_negative("temperature_k", p.noise.temperature_k);
     noise.any("strain_drift_per_hour", p.noise.strain_drift_per_hour);
+    noise.number(
+        "dmta_relative", p.noise.dmta_relative, [](double v) { return v >= 0 && v < 0.5; },
+        "in [0, 0.5)");
     noise.finish();
 
     Section furnace = top.section("furnace");

@@ -40,6 +40,7 @@ struct Noise {
     double displacement_m = 3e-9;
     double temperature_k = 0.1;
     double strain_drift_per_hour = 0;
+    double dmta_relative = 0.005;  // on E′ and E″ each, so β peaks need a local fit
 };
 
 struct FurnaceParams {
