@@ -179,3 +179,13 @@ TEST_CASE("furnace modbus-rtu over a pty: same map, same exceptions") {
     CHECK(modbus_write_register(ctx.get(), 3, 250) == 1);  // 25.0 %
     CHECK(read_one(ctx.get(), 4) == 250);
 }
+
+TEST_CASE("furnace: a kelvin-display profile serves K with one implied decimal") {
+    auto profile = default_profile();
+    profile.furnace.kelvin_display = true;
+    Instrument instrument(profile, SimClock::max_speed());
+    FurnaceServer server(instrument);
+    auto ctx = connect_tcp(server.listen_tcp("127.0.0.1", 0));
+    CHECK(read_one(ctx.get(), 2) == 3650);
+    CHECK(read_one(ctx.get(), 1) / 10.0 == doctest::Approx(365.0).epsilon(0.002));
+}
