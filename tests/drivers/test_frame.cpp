@@ -288,6 +288,7 @@ TEST_CASE("frame tcp: an overlong line queues -223 and the connection stays up")
     auto client = LineClient::tcp(frame.port);
     client.send(std::string(10000, 'A'));
     CHECK(client.query("SYST:ERR?") == "-223,\"Too much data\"");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");  // one error, the tail ignored
     CHECK(client.query("*IDN?") == "dmacycle,SIM-DMA,SIM0001,0.1.0");
 }
 

@@ -77,7 +77,10 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         }
         if (ec == asio::error::not_found) {  // a line longer than max_line_bytes
             in_.consume(in_.size());
-            session_.push_error(-223, "Too much data");
+            if (!discarding_) {
+                session_.push_error(-223, "Too much data");
+            }
+            discarding_ = true;  // up to the end of this line, one error for all of it
             read();
             return;
         }
@@ -88,6 +91,11 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         std::string line(asio::buffers_begin(in_.data()),
                          asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(n - 1));
         in_.consume(n);
+        if (discarding_) {  // the tail of an overlong line
+            discarding_ = false;
+            read();
+            return;
+        }
         if (session_.faults().mute) {
             read();
             return;
@@ -239,6 +247,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     bool writing_ = false;
     bool closed_ = false;
     bool drop_armed_ = false;
+    bool discarding_ = false;
     std::optional<FrameReply> pending_;
     asio::steady_timer timer_;
     asio::steady_timer drop_timer_;
