@@ -115,6 +115,14 @@ TEST_CASE("without stress activation, 1 h of 100 MPa creep matches eq. (2) withi
     CHECK(worst < 1e-6);
     CHECK(worst < 1e-12);                     // in fact exact to rounding
     CHECK(sample.anelastic_strain() > 1e-3);  // and the check is not vacuous
+    // Each element on its own, as the true spectrum a fit is compared with.
+    const auto strains = sample.element_strains();
+    for (std::size_t i = 0; i < strains.size(); ++i) {
+        const auto& e = sample.params().elements[i];
+        CHECK(strains[i] ==
+              doctest::Approx(e.compliance_per_pa * stress * -std::expm1(-3600 / e.tau_s))
+                  .epsilon(1e-12));
+    }
 }
 
 TEST_CASE("a linear ramp matches the exact Kelvin response to a ramp") {

@@ -153,12 +153,6 @@ void FrameSession::push_error(int code, std::string_view message) {
     errors_.push_back(std::to_string(code) + ",\"" + std::string(message) + "\"");
 }
 
-std::vector<std::string> FrameSession::drain_errors() {
-    std::vector<std::string> out(errors_.begin(), errors_.end());
-    errors_.clear();
-    return out;
-}
-
 FrameReply FrameSession::handle(std::string_view line) {
     line = trim(line);
     if (line.empty()) {

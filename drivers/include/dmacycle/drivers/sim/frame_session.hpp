@@ -41,7 +41,6 @@ class FrameSession {
     FrameFaults& faults() { return faults_; }
     // For errors the transport detects (an overlong line); SYSTem:ERRor? reports them.
     void push_error(int code, std::string_view message);
-    std::vector<std::string> drain_errors();  // for tests
 
     struct Command;  // one row of the command table
 

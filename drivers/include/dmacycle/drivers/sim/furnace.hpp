@@ -7,9 +7,8 @@
 // limit. Kelvin inside; the register map converts to the controller's display units.
 namespace dmacycle::drivers::sim {
 
-// Eurotherm status word (tag 75) bits used here.
+// Eurotherm status word (tag 75) bits used here; loop break (bit 6) is not simulated.
 inline constexpr std::uint16_t status_sensor_break = 1U << 5;
-inline constexpr std::uint16_t status_loop_break = 1U << 6;
 inline constexpr std::uint16_t status_ramp_running = 1U << 13;
 
 class Furnace {
