@@ -52,8 +52,9 @@ class Sample {
     // need time.
     void set_stress(double stress_pa) { stress_pa_ = stress_pa; }
     // Advances by h_s with stress linear from the current value to stress_end_pa. Exact for
-    // piecewise-linear stress without stress activation; with it, τ* is taken from the state
-    // at the step start and the midpoint stress, so keep h well below the shortest τ*.
+    // piecewise-linear stress without stress activation and rejuvenation; with them, τ* and
+    // J_i are taken at the step start (τ* with the midpoint stress), so keep h well below the
+    // shortest τ*.
     void advance(double h_s, double stress_end_pa);
     void set_temperature(double temperature_k);
 
@@ -65,9 +66,8 @@ class Sample {
     double thermal_strain() const;
     double strain() const;  // total true strain, dimensionless
     std::span<const double> element_strains() const { return strains_; }
-    double dissipated_j_m3() const { return dissipated_j_m3_; }
-    // J_i now, i.e. J_i0 scaled by rejuvenation.
-    double compliance_scale() const;
+    double dissipated_j_m3() const { return dissipated_j_m3_; }  // in the Kelvin dashpots
+    double compliance_scale() const;  // J_i / J_i0 from rejuvenation (1 when off)
 
     const SampleParams& params() const { return params_; }
     // The true spectrum with τ_i(T) = τ_i exp[(Q_i/k_B)(1/T − 1/T_ref)].
