@@ -189,3 +189,15 @@ TEST_CASE("furnace: a kelvin-display profile serves K with one implied decimal")
     CHECK(read_one(ctx.get(), 2) == 3650);
     CHECK(read_one(ctx.get(), 1) / 10.0 == doctest::Approx(365.0).epsilon(0.002));
 }
+
+TEST_CASE("furnace modbus-tcp: garbage on one connection does not hurt the server") {
+    TcpFurnace furnace;
+    {
+        auto garbage = test_support::LineClient::tcp(furnace.port);
+        garbage.send(std::string("\x00\x01\x00\x00\x00\x02\x01\x2a garbage\xff\xff", 20));
+        garbage.send(std::string(300, '\x7f'));
+        garbage.read_line(std::chrono::milliseconds(200));  // whatever comes back, if anything
+    }
+    auto ctx = connect_tcp(furnace.port);
+    CHECK(read_one(ctx.get(), 1) / 10.0 == doctest::Approx(91.85).epsilon(0.005));
+}

@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <random>
+#include <string>
 #include <vector>
 
+#include "dmacycle/drivers/sim/frame_session.hpp"
 #include "dmacycle/drivers/sim/instrument.hpp"
 
 using namespace dmacycle::drivers::sim;
@@ -56,4 +59,25 @@ TEST_CASE("instrument timestamps follow the simulated clock and the truth is que
     const auto spectrum = instrument.true_spectrum();
     REQUIRE(spectrum.size() == 61);
     CHECK(spectrum.front().tau_s == doctest::Approx(1.0).epsilon(1e-3));  // at 365 K = T_ref
+}
+
+TEST_CASE("frame session: random garbage lines never throw and leave the session usable") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    FrameSession session(instrument);
+    std::mt19937 rng(3);
+    const std::string alphabet = "*?:, \t.-+eE0123456789SOURSTRAMPPROGCYCLDMTAIDNSYSERR\x01\xff";
+    for (int i = 0; i < 20000; ++i) {
+        std::string line;
+        const auto length = rng() % 40;
+        for (unsigned k = 0; k < length; ++k) {
+            line += alphabet[rng() % alphabet.size()];
+        }
+        CHECK_NOTHROW(session.handle(line));
+    }
+    int queued = 0;  // at most 16, the queue's size
+    while (queued < 20 && session.handle("SYST:ERR?").lines.at(0) != "0,\"No error\"") {
+        ++queued;
+    }
+    CHECK(queued == 16);
+    CHECK(session.handle("*IDN?").lines.at(0) == "dmacycle,SIM-DMA,SIM0001,0.1.0");
 }
