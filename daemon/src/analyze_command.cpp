@@ -29,12 +29,22 @@ const char* const usage_text =
 
 std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char* pattern, ...) {
-    char buffer[512];
     va_list args;
     va_start(args, pattern);
-    std::vsnprintf(buffer, sizeof buffer, pattern, args);
+    va_list args_again;
+    va_copy(args_again, args);
+    const int length = std::vsnprintf(nullptr, 0, pattern, args);
     va_end(args);
-    return buffer;
+    std::string text(static_cast<std::size_t>(std::max(length, 0)) + 1, '\0');
+    std::vsnprintf(text.data(), text.size(), pattern, args_again);
+    va_end(args_again);
+    text.pop_back();
+    return text;
+}
+
+// File names need not be UTF-8; JSON must be, so invalid bytes become U+FFFD.
+void print_json(std::ostream& out, const Json& doc) {
+    out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
 }
 
 std::string single_file(const Arguments& arguments) {
@@ -185,7 +195,7 @@ int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, 
         doc["single_tau"] = to_json(single);
         doc["kww"] = to_json(kww);
         doc["instant_kww"] = to_json(instant);
-        out << doc.dump(2) << "\n";
+        print_json(out, doc);
     } else {
         out << format("recovery: %s, %zu points after t0 = %g s\n", path.c_str(), time_s.size(),
                       *t0_s);
@@ -245,7 +255,7 @@ int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std
         add_spectrum_fields(doc, spectrum);
         doc["single_tau"] = to_json(single);
         doc["kww"] = to_json(kww);
-        out << doc.dump(2) << "\n";
+        print_json(out, doc);
     } else {
         out << format("creep: %s, %zu points at %g MPa\n", path.c_str(), time_s.size(),
                       *stress_mpa);
@@ -312,7 +322,7 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
                     {"work_done_kj_mol", optional_json(result.work_done_kj_mol)},
                     {"v_total_time_s", result.v_total_time_s},
                     {"v_total_over_time_j_m3", result.v_total_over_time_j_m3}};
-        out << doc.dump(2) << "\n";
+        print_json(out, doc);
     } else {
         out << format("cycling: %s, %zu points, %zu complete cycles\n", path.c_str(), table.rows(),
                       result.cycles.size());
@@ -365,18 +375,31 @@ int analyze_arrhenius(std::span<const std::string_view> args, std::ostream& out,
                     {"e_beta_stderr_ev", result.e_beta_stderr_ev},
                     {"ln_f0", result.ln_f0},
                     {"ln_f0_stderr", result.ln_f0_stderr}};
-        out << doc.dump(2) << "\n";
+        print_json(out, doc);
     } else {
         out << format("arrhenius: %s, %zu frequencies\n", path.c_str(), result.peaks.size());
         out << "  frequency_hz  beta peak temperature_k\n";
         for (const auto& peak : result.peaks) {
-            out << format("  %-12.4g  %.2f ± %.2f\n", peak.frequency_hz, peak.temperature_k,
-                          peak.temperature_stderr_k);
+            if (peak.summary.usable) {
+                out << format("  %-12.4g  %.2f ± %.2f\n", peak.frequency_hz, peak.temperature_k,
+                              peak.temperature_stderr_k);
+            } else {
+                out << format("  %-12.4g  — (%s)\n", peak.frequency_hz,
+                              peak.summary.message.c_str());
+            }
         }
-        out << format("E_beta %.4f ± %.4f eV, ln f0 %.3f ± %.3f\n", result.e_beta_ev,
-                      result.e_beta_stderr_ev, result.ln_f0, result.ln_f0_stderr);
+        if (result.summary.usable) {
+            out << format("E_beta %.4f ± %.4f eV, ln f0 %.3f ± %.3f\n", result.e_beta_ev,
+                          result.e_beta_stderr_ev, result.ln_f0, result.ln_f0_stderr);
+        } else {
+            out << "E_beta — (" << result.summary.message << ")\n";
+        }
     }
-    return report_fits(err, {{"arrhenius", result.summary}});
+    std::vector<std::pair<std::string, analysis::FitSummary>> fits{{"arrhenius", result.summary}};
+    for (const auto& peak : result.peaks) {
+        fits.emplace_back(format("beta peak at %g Hz", peak.frequency_hz), peak.summary);
+    }
+    return report_fits(err, fits);
 }
 
 }  // namespace
@@ -408,6 +431,9 @@ int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::
     } catch (const UsageError& error) {
         err << "dmacycle analyze " << kind << ": " << error.what()
             << " (see dmacycle analyze --help)\n";
+    } catch (const std::exception& error) {
+        // Out of memory on a huge file, or a library refusing data: still one line, no abort.
+        err << "dmacycle analyze " << kind << ": " << error.what() << "\n";
     }
     return exit_bad_input;
 }

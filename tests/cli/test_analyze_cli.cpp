@@ -257,3 +257,69 @@ TEST_CASE("analyze arrhenius --json recovers the activation energy of shifted pe
     CHECK(doc.contains("e_beta_stderr_ev"));
     CHECK(doc.contains("ln_f0"));
 }
+
+TEST_CASE("analyze cycling and arrhenius refuse malformed files with file, line and problem") {
+    const Workspace ws;
+    std::string cycling = "time_s,stress_mpa,strain\n";
+    for (int i = 1; i <= 12; ++i) {
+        cycling += std::to_string(i) + ",100,0.003\n";
+    }
+    check_refused(ws.dmacycle("analyze cycling " + ws.write("c1.csv", "time_s,strain\n1,2\n")),
+                  "c1.csv:1: wrong header");
+    check_refused(ws.dmacycle("analyze cycling " + ws.write("c2.csv", cycling + "13,nan,0.003\n")),
+                  "c2.csv:14: column 'stress_mpa': 'nan' is not a finite");
+    check_refused(ws.dmacycle("analyze cycling " + ws.write("c3.csv", cycling + "5,100,0.003\n")),
+                  "c3.csv:14: time_s 5 does not increase");
+    check_refused(
+        ws.dmacycle("analyze cycling " + ws.write("c4.csv", "time_s,stress_mpa,strain\n")),
+        "c4.csv: no data rows after the header");
+
+    std::string arrhenius = "temperature_k,frequency_hz,tan_delta\n";
+    for (int i = 0; i < 12; ++i) {
+        arrhenius += std::to_string(300 + i) + ",1,0.01\n";
+    }
+    check_refused(ws.dmacycle("analyze arrhenius " +
+                              ws.write("a1.csv", "temperature_k,tan_delta\n300,0.1\n")),
+                  "a1.csv:1: wrong header");
+    check_refused(ws.dmacycle("analyze arrhenius " + ws.write("a2.csv", arrhenius + "-3,1,0.01\n")),
+                  "a2.csv:14: temperature_k must be > 0");
+    check_refused(ws.dmacycle("analyze arrhenius " + ws.write("a3.csv", arrhenius + "320,1,inf\n")),
+                  "a3.csv:14: column 'tan_delta': 'inf' is not a finite");
+}
+
+TEST_CASE("analyze arrhenius names a frequency whose peak could not be located") {
+    const Workspace ws;
+    constexpr double boltzmann_ev_k = 8.617333262e-5;
+    std::ostringstream csv;
+    csv << "temperature_k,frequency_hz,tan_delta\n";
+    for (const double f : {1.0, 2.0, 4.0, 8.0}) {
+        // The 8 Hz peak lies beyond the end of the scan: no local fit is possible there.
+        const double peak_k = f < 8 ? 0.85 / (boltzmann_ev_k * std::log(1e12 / f)) : 460;
+        for (double t = 300; t <= 420; t += 1) {
+            const double z = (t - peak_k) / 18;
+            csv << t << "," << f << "," << 0.01 + 0.004 * std::exp(-0.5 * z * z) << "\n";
+        }
+    }
+    const auto run = ws.dmacycle("analyze arrhenius " + ws.write("partial.csv", csv.str()));
+    CAPTURE(run.out);
+    CHECK(run.exit_code == 1);
+    CHECK(run.err.find("beta peak at 8 Hz fit not usable") != std::string::npos);
+    CHECK(run.out.find("0.00 ± 0.00") == std::string::npos);
+}
+
+TEST_CASE("analyze --json survives a file name that is not UTF-8") {
+    const Workspace ws;
+    const auto truth = synthetic::demo_truth();
+    std::vector<double> time_s;
+    for (int second = 10; second <= 8 * 3600; second += 10) {
+        time_s.push_back(truth.t0_s + second);
+    }
+    auto strain = synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, truth.t0_s, time_s);
+    synthetic::add_noise(strain, 1e-6, 3);
+    const auto path = ws.write("bad\xff.csv", recovery_csv(time_s, strain));
+    const auto run = ws.dmacycle("analyze recovery '" + path + "' --t0 28800 --json");
+    CAPTURE(run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(nlohmann::json::parse(run.out)["file"].get<std::string>().find("bad\xEF\xBF\xBD.csv") !=
+          std::string::npos);
+}
