@@ -238,6 +238,13 @@ struct SampleStore::Item {
 };
 
 SampleStore::SampleStore(const std::string& path, StoreOptions options) : options_(options) {
+    if (options_.commit_window <= std::chrono::milliseconds(0) ||
+        options_.commit_window > std::chrono::seconds(1)) {
+        throw StoreError("commit window must be in (0, 1] s: at most 1 s of samples at risk");
+    }
+    if (options_.max_batch_rows == 0 || options_.max_pending_rows < options_.max_batch_rows) {
+        throw StoreError("need 0 < max_batch_rows <= max_pending_rows");
+    }
     const int code =
         sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     try {
@@ -249,13 +256,16 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
         exec(db_,
              options_.sync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         exec(db_, "PRAGMA foreign_keys=ON");
+        // Read and create under one write lock, so two processes opening a new file at once
+        // cannot both create the schema.
+        exec(db_, "BEGIN IMMEDIATE");
         const int version = std::stoi(query_text(db_, "PRAGMA user_version"));
         if (version == 0) {
-            exec(db_, "BEGIN IMMEDIATE");
             exec(db_, std::string(schema_sql).c_str());
             exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
-            exec(db_, "COMMIT");
-        } else if (version != store_schema_version) {
+        }
+        exec(db_, "COMMIT");
+        if (version != 0 && version != store_schema_version) {
             throw StoreError(path + ": store schema version " + std::to_string(version) +
                              " is not the version this program writes (" +
                              std::to_string(store_schema_version) + ")");
@@ -270,6 +280,7 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
         statements_ = std::make_unique<Statements>(db_);
     } catch (...) {
         statements_.reset();
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         sqlite3_close(db_);
         throw;
     }
@@ -531,7 +542,15 @@ void SampleStore::writer_loop() {
             }
         }
         if (!failure.empty()) {
+            // Nothing more is written: fail the waiting bookkeeping calls instead of hanging.
             failure_ = failure;
+            for (auto& item : queue_) {
+                if (auto* task = std::get_if<Item::Task>(&item.what)) {
+                    task->done->set_exception(
+                        std::make_exception_ptr(StoreError("store failed: " + failure)));
+                }
+            }
+            queue_.clear();
         }
         committed_.notify_all();
         if (!failure_.empty()) {

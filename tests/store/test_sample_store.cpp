@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include "dmacycle/daemon/sample_store.hpp"
 
@@ -134,6 +136,28 @@ TEST_CASE("ingest, close, reopen: every sample is stored once with its values") 
     CHECK(reader.text("SELECT json FROM results WHERE kind = 'kww'") == R"({"beta": 0.5})");
 }
 
+TEST_CASE("rows commit by themselves within the window, without a flush") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    SampleStore store(path, {.commit_window = std::chrono::milliseconds(100)});
+    const auto run = store.create_run(run_info());
+    for (int seq = 0; seq < 10; ++seq) {
+        store.append(run, sample(seq));
+    }
+    // Bounded wait, far beyond the window: this checks that a commit happens, not its timing.
+    for (int polls = 0; store.committed_seq(run) != 9 && polls < 1000; ++polls) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(store.committed_seq(run) == 9);
+    CHECK(Reader(path).number("SELECT count(*) FROM samples") == 10);
+}
+
+TEST_CASE("a commit window above 1 s is refused") {
+    TempDir dir;
+    CHECK_THROWS_AS(SampleStore(dir.file("a.db"), {.commit_window = std::chrono::seconds(5)}),
+                    StoreError);
+}
+
 TEST_CASE("re-sending the same seqs after a restart stores each once, keeping the first") {
     TempDir dir;
     const auto path = dir.file("store.db");
@@ -217,6 +241,25 @@ TEST_CASE("a file with a newer schema is refused, not modified") {
     }
     CHECK_THROWS_WITH_AS(SampleStore{path}, doctest::Contains("schema version 99"), StoreError);
     CHECK(Reader(path).number("PRAGMA user_version") == 99);
+}
+
+TEST_CASE("a file that is not a store is refused and left as it was") {
+    TempDir dir;
+    const auto path = dir.file("notes.db");
+    const std::string content = "these are my notes, not a database\n";
+    {
+        std::FILE* file = std::fopen(path.c_str(), "wb");
+        REQUIRE(file != nullptr);
+        std::fputs(content.c_str(), file);
+        std::fclose(file);
+    }
+    CHECK_THROWS_AS(SampleStore{path}, StoreError);
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    REQUIRE(file != nullptr);
+    char buffer[128] = {};
+    const auto size = std::fread(buffer, 1, sizeof buffer, file);
+    std::fclose(file);
+    CHECK(std::string(buffer, size) == content);
 }
 
 TEST_CASE("runs left running by a dead process are marked interrupted on request") {

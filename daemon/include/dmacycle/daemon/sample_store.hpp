@@ -66,7 +66,7 @@ struct CycleRow {
 
 struct StoreOptions {
     // Longest time an appended row waits before its transaction commits: the most acquisition a
-    // crash can lose. Bounded by 1 s in practice.
+    // crash can lose. At most 1 s.
     std::chrono::milliseconds commit_window{500};
     std::size_t max_batch_rows = 20000;  // a batch commits early when this full
     // Appends wait while this many rows are not yet committed (the disk stalls): memory stays
