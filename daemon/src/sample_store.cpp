@@ -137,31 +137,20 @@ class Statement {
     sqlite3_stmt* statement_ = nullptr;
 };
 
-// Formats into a fixed buffer: called once per sample on the writer thread.
-struct UtcText {
-    char text[80];  // room for any int the format could print, so no truncation is possible
-    explicit UtcText(WallClock::time_point time) {
-        const auto ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-        const std::time_t seconds = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0));
-        const long long millis = (ms % 1000 + 1000) % 1000;
-        std::tm parts{};
-        gmtime_r(&seconds, &parts);
-        std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
-                      parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
-                      parts.tm_min, parts.tm_sec, millis);
-    }
-    std::string_view view() const { return text; }
-};
-
-void require_finite(std::initializer_list<std::pair<const char*, double>> values,
-                    const std::string& what) {
+// The name of the first value that is not finite, or nullptr. Messages are built only on
+// failure: this runs once per sample.
+const char* first_non_finite(std::initializer_list<std::pair<const char*, double>> values) {
     for (const auto& [name, value] : values) {
         if (!std::isfinite(value)) {
-            throw StoreError(what + ": " + name + " is " + std::to_string(value) +
-                             "; stored values must be finite (record a sensor fault as an event)");
+            return name;
         }
     }
+    return nullptr;
+}
+
+std::string not_finite(const std::string& what, const char* name) {
+    return what + ": " + name + " is not finite; stored values must be (record a sensor fault " +
+           "as an event)";
 }
 
 }  // namespace
@@ -182,6 +171,18 @@ std::string_view to_string(RunStatus status) {
             return "interrupted";
     }
     return "?";
+}
+
+UtcText::UtcText(WallClock::time_point time) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+    const auto seconds = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+    const long long millis = (ms % 1000 + 1000) % 1000;
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    std::snprintf(text_, sizeof text_, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
+                  parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+                  parts.tm_min, parts.tm_sec, millis);
 }
 
 std::string format_utc(WallClock::time_point time) {
@@ -310,9 +311,12 @@ void SampleStore::require_run(std::int64_t run_id) const {
     }
 }
 
-void SampleStore::enqueue(Item item, std::size_t rows) {
+void SampleStore::enqueue(Item item, std::size_t rows, std::optional<std::int64_t> run_id) {
     std::unique_lock lock(mutex_);
     throw_if_failed();
+    if (run_id) {
+        require_run(*run_id);
+    }
     committed_.wait(lock,
                     [&] { return pending_rows_ < options_.max_pending_rows || !failure_.empty(); });
     throw_if_failed();
@@ -326,38 +330,31 @@ void SampleStore::enqueue(Item item, std::size_t rows) {
 }
 
 void SampleStore::append(std::int64_t run_id, const SampleRow& row) {
-    const std::string what =
-        "sample seq " + std::to_string(row.seq) + " of run " + std::to_string(run_id);
-    if (row.seq < 0) {
-        throw StoreError(what + ": seq must be ≥ 0");
+    const char* const bad = first_non_finite({{"t_s", row.t_s},
+                                              {"temperature_k", row.temperature_k},
+                                              {"force_n", row.force_n},
+                                              {"displacement_m", row.displacement_m},
+                                              {"stress_mpa", row.stress_mpa},
+                                              {"strain", row.strain}});
+    if (bad != nullptr || row.seq < 0 || row.segment.empty()) {
+        const std::string what =
+            "sample seq " + std::to_string(row.seq) + " of run " + std::to_string(run_id);
+        throw StoreError(bad != nullptr ? not_finite(what, bad)
+                         : row.seq < 0  ? what + ": seq must be >= 0"
+                                        : what + ": empty segment");
     }
-    require_finite({{"t_s", row.t_s},
-                    {"temperature_k", row.temperature_k},
-                    {"force_n", row.force_n},
-                    {"displacement_m", row.displacement_m},
-                    {"stress_mpa", row.stress_mpa},
-                    {"strain", row.strain}},
-                   what);
-    if (row.segment.empty()) {
-        throw StoreError(what + ": empty segment");
-    }
-    {
-        const std::lock_guard lock(mutex_);
-        require_run(run_id);
-    }
-    enqueue({Item::Sample{run_id, row}}, 1);
+    enqueue({Item::Sample{run_id, row}}, 1, run_id);
 }
 
 void SampleStore::append_event(std::int64_t run_id, const EventRow& event) {
-    require_finite({{"t_s", event.t_s}}, "event of run " + std::to_string(run_id));
+    const std::string what = "event of run " + std::to_string(run_id);
+    if (!std::isfinite(event.t_s)) {
+        throw StoreError(not_finite(what, "t_s"));
+    }
     if (event.kind.empty()) {
-        throw StoreError("event of run " + std::to_string(run_id) + ": empty kind");
+        throw StoreError(what + ": empty kind");
     }
-    {
-        const std::lock_guard lock(mutex_);
-        require_run(run_id);
-    }
-    enqueue({Item::Event{run_id, event}}, 1);
+    enqueue({Item::Event{run_id, event}}, 1, run_id);
 }
 
 void SampleStore::append_cycle(std::int64_t run_id, const CycleRow& cycle) {
@@ -366,18 +363,15 @@ void SampleStore::append_cycle(std::int64_t run_id, const CycleRow& cycle) {
     if (cycle.cycle < 1) {
         throw StoreError(what + ": cycles count from 1");
     }
-    require_finite({{"t_start_s", cycle.t_start_s},
-                    {"t_end_s", cycle.t_end_s},
-                    {"stress_min_mpa", cycle.stress_min_mpa},
-                    {"stress_max_mpa", cycle.stress_max_mpa},
-                    {"strain_min", cycle.strain_min},
-                    {"strain_max", cycle.strain_max}},
-                   what);
-    {
-        const std::lock_guard lock(mutex_);
-        require_run(run_id);
+    if (const char* bad = first_non_finite({{"t_start_s", cycle.t_start_s},
+                                            {"t_end_s", cycle.t_end_s},
+                                            {"stress_min_mpa", cycle.stress_min_mpa},
+                                            {"stress_max_mpa", cycle.stress_max_mpa},
+                                            {"strain_min", cycle.strain_min},
+                                            {"strain_max", cycle.strain_max}})) {
+        throw StoreError(not_finite(what, bad));
     }
-    enqueue({Item::Cycle{run_id, cycle}}, 1);
+    enqueue({Item::Cycle{run_id, cycle}}, 1, run_id);
 }
 
 void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
@@ -385,11 +379,7 @@ void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
     if (kind.empty() || json.empty()) {
         throw StoreError("result of run " + std::to_string(run_id) + ": empty kind or json");
     }
-    {
-        const std::lock_guard lock(mutex_);
-        require_run(run_id);
-    }
-    enqueue({Item::Result{run_id, kind, json, WallClock::now()}}, 1);
+    enqueue({Item::Result{run_id, kind, json, WallClock::now()}}, 1, run_id);
 }
 
 std::int64_t SampleStore::create_run(const RunInfo& info) {
@@ -420,10 +410,6 @@ std::int64_t SampleStore::create_run(const RunInfo& info) {
 }
 
 void SampleStore::set_status(std::int64_t run_id, RunStatus status) {
-    {
-        const std::lock_guard lock(mutex_);
-        require_run(run_id);
-    }
     auto done = std::make_shared<std::promise<void>>();
     auto committed = done->get_future();
     const std::string now = format_utc(WallClock::now());
@@ -441,7 +427,7 @@ void SampleStore::set_status(std::int64_t run_id, RunStatus status) {
                             update.run();
                         },
                         done}},
-            0);
+            0, run_id);
     committed.get();
 }
 

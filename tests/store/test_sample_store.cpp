@@ -204,7 +204,8 @@ TEST_CASE("bad input is refused before it is queued and stored data is untouched
     auto nan_force = sample(10);
     nan_force.force_n = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH_AS(store.append(run, nan_force),
-                         doctest::Contains("sample seq 10 of run 1: force_n is nan"), StoreError);
+                         doctest::Contains("sample seq 10 of run 1: force_n is not finite"),
+                         StoreError);
     auto infinite_strain = sample(11);
     infinite_strain.strain = std::numeric_limits<double>::infinity();
     CHECK_THROWS_AS(store.append(run, infinite_strain), StoreError);

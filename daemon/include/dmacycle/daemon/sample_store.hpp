@@ -29,6 +29,15 @@ std::string_view to_string(RunStatus status);
 using WallClock = std::chrono::system_clock;
 // ISO 8601 UTC with milliseconds, "2026-11-24T12:00:00.123Z": what the store writes.
 std::string format_utc(WallClock::time_point time);
+// The same text in a fixed buffer, for the once-per-sample path (no allocation).
+class UtcText {
+  public:
+    explicit UtcText(WallClock::time_point time);
+    std::string_view view() const { return text_; }
+
+  private:
+    char text_[80];  // room for any value the format could print, so it never truncates
+};
 
 struct RunInfo {
     std::string job_text;  // the job file as given, so the run can be reproduced
@@ -119,7 +128,8 @@ class SampleStore {
     struct Item;
     struct Statements;
 
-    void enqueue(Item item, std::size_t rows);
+    // Queues `item` (`rows` data rows; 0 for bookkeeping), after checking `run_id` is known.
+    void enqueue(Item item, std::size_t rows, std::optional<std::int64_t> run_id = std::nullopt);
     void writer_loop();
     void commit_batch(std::vector<Item>& batch);
     void require_run(std::int64_t run_id) const;
