@@ -8,7 +8,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <initializer_list>
 #include <set>
 #include <span>
@@ -141,7 +140,11 @@ class Reader {
         std::set<std::string> seen;
         for (auto it = node.begin(); it != node.end(); ++it) {
             const auto& key = it->first;
-            const std::string name = key.IsScalar() ? key.Scalar() : std::string();
+            if (!key.IsScalar()) {
+                error(key.Mark(), path, "keys must be plain names, got " + kind_of(key));
+                continue;
+            }
+            const std::string& name = key.Scalar();
             const std::string field = path.empty() ? name : path + "." + name;
             if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
                 error(key.Mark(), field.empty() ? path : field,
@@ -772,7 +775,12 @@ std::string Diagnostic::to_string(std::string_view file) const {
     if (!field.empty()) {
         text += field + ": ";
     }
-    return text + message;
+    text += message;
+    // One problem, one line: control characters quoted from the file (a multi-line scalar,
+    // binary junk) would break that.
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c >= 0 && c < ' '; }, '?');
+    return text;
 }
 
 JobFile parse_job(std::string_view yaml_text, double frame_force_limit_n) {
