@@ -139,12 +139,14 @@ class Reader {
         }
         std::set<std::string> seen;
         for (auto it = node.begin(); it != node.end(); ++it) {
-            const auto& key = it->first;
+            // Copies: yaml-cpp's iterator yields a temporary pair, so references would dangle.
+            const YAML::Node key = it->first;
+            const YAML::Node value = it->second;
             if (!key.IsScalar()) {
                 error(key.Mark(), path, "keys must be plain names, got " + kind_of(key));
                 continue;
             }
-            const std::string& name = key.Scalar();
+            const std::string name = key.Scalar();
             const std::string field = path.empty() ? name : path + "." + name;
             if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
                 error(key.Mark(), field.empty() ? path : field,
@@ -155,7 +157,7 @@ class Reader {
                 error(key.Mark(), field, "duplicate key");
                 continue;
             }
-            entries.push_back({key, it->second, field, name});
+            entries.push_back({key, value, field, name});
         }
         return entries;
     }
