@@ -320,6 +320,9 @@ void SampleStore::enqueue(Item item, std::size_t rows, std::optional<std::int64_
     committed_.wait(lock,
                     [&] { return pending_rows_ < options_.max_pending_rows || !failure_.empty(); });
     throw_if_failed();
+    if (queue_.empty()) {
+        oldest_queued_ = std::chrono::steady_clock::now();
+    }
     queue_.push_back(std::move(item));
     pending_rows_ += rows;
     ++queued_ticket_;
@@ -487,8 +490,9 @@ void SampleStore::writer_loop() {
         if (queue_.empty()) {
             return;  // stopping, and everything is committed
         }
-        // The oldest queued row has waited at most the window when this batch commits.
-        const auto deadline = std::chrono::steady_clock::now() + options_.commit_window;
+        // Counted from when the oldest queued row arrived, so it waits at most the window (plus
+        // the commit itself) even when it arrived during the previous commit.
+        const auto deadline = oldest_queued_ + options_.commit_window;
         wake_writer_.wait_until(lock, deadline, [&] {
             return stopping_ || flush_requested_ || queue_.size() >= options_.max_batch_rows ||
                    std::holds_alternative<Item::Task>(queue_.back().what);

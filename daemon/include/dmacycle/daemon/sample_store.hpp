@@ -142,6 +142,7 @@ class SampleStore {
     mutable std::mutex mutex_;
     std::condition_variable wake_writer_, committed_;
     std::vector<Item> queue_;
+    std::chrono::steady_clock::time_point oldest_queued_;  // arrival of queue_.front()
     std::size_t pending_rows_ = 0;
     std::uint64_t queued_ticket_ = 0, committed_ticket_ = 0;
     bool flush_requested_ = false, stopping_ = false;
