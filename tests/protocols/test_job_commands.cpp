@@ -1,8 +1,10 @@
 // `dmacycle validate` and `dmacycle plan`, called as the command-line tool calls them, on the
 // shipped jobs and on the invalid-job corpus.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -133,4 +135,19 @@ TEST_CASE("plan --json: one plan per sweep point") {
     CHECK(cycle["stress_max_mpa"].get<double>() == doctest::Approx(400));
     CHECK(cycle["period_s"].get<double>() == doctest::Approx(960));
     CHECK(cycle["stress_rate_mpa_min"].get<double>() == doctest::Approx(50));
+}
+
+TEST_CASE("the dmacycle executable wires validate and plan, with their exit codes") {
+    const std::string binary = std::string(DMACYCLE_BIN_DIR) + "/dmacycle";
+    const auto exit_code = [&](const std::string& args) {
+        const int status = std::system((binary + " " + args + " >/dev/null 2>&1").c_str());
+        REQUIRE(WIFEXITED(status));
+        return WEXITSTATUS(status);
+    };
+    const auto job = (source_dir / "config/jobs/mode1-0-200.yaml").string();
+    const auto bad = (source_dir / "tests/protocols/invalid/force-beyond-frame.yaml").string();
+    CHECK(exit_code("validate " + job) == cli::exit_ok);
+    CHECK(exit_code("plan " + job + " --json") == cli::exit_ok);
+    CHECK(exit_code("validate " + bad) == cli::exit_bad_input);
+    CHECK(exit_code("plan " + bad) == cli::exit_bad_input);
 }
