@@ -707,10 +707,14 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
                                            temperature_range, "the test temperature, e.g. 365 K")) {
         job.temperature_k = *value;
     }
+    std::optional<Source> tolerance_source;
     if (const Entry* equilibrate = Reader::find(entries, "equilibrate")) {
         const auto inner =
             reader.mapping(equilibrate->value, Reader::mark_of(*equilibrate), "equilibrate",
                            {"tolerance", "timeout"}, "equilibration settings");
+        if (const Entry* tolerance = Reader::find(inner, "tolerance")) {
+            tolerance_source = Source{Reader::mark_of(*tolerance), tolerance->path};
+        }
         job.equilibrate_tolerance_k =
             reader.quantity_or(inner, "tolerance", tolerance_range, job.equilibrate_tolerance_k);
         job.equilibrate_timeout_s =
@@ -723,6 +727,17 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     Source force_source{top, "limits.max_force"}, stress_source{top, "limits.max_stress"};
     if (const Entry* limits = Reader::find(entries, "limits")) {
         read_limits(reader, *limits, frame_force_limit_n, job.limits, force_source, stress_source);
+        // Equilibrated must mean inside the band, or the interlock trips as the hold starts.
+        if (job.equilibrate_tolerance_k > job.limits.temperature_band_k) {
+            const Source where =
+                tolerance_source.value_or(Source{limits->key.Mark(), "limits.temperature_band"});
+            reader.error(where.mark, where.path,
+                         "the equilibration tolerance ± " +
+                             number_text(job.equilibrate_tolerance_k) +
+                             " K is wider than limits.temperature_band ± " +
+                             number_text(job.limits.temperature_band_k) +
+                             " K (allowed range 0.05 K … the band)");
+        }
     }
     if (const Entry* analysis = Reader::find(entries, "analysis")) {
         read_analysis(reader, *analysis, job.analysis);
