@@ -252,3 +252,21 @@ cycling:
           "stress_max, stress_rate, duration)");
     CHECK(file.runs.empty());
 }
+
+TEST_CASE("every prefix of the shipped jobs is parsed without throwing, each problem located") {
+    // Truncated files are what an interrupted copy or an editor crash leaves behind.
+    for (const auto& entry : fs::directory_iterator(jobs_dir)) {
+        const std::string text = slurp(entry.path());
+        CAPTURE(entry.path());
+        for (std::size_t length = 0; length < text.size(); ++length) {
+            CAPTURE(length);
+            JobFile file;
+            REQUIRE_NOTHROW(file = parse_job(std::string_view(text).substr(0, length)));
+            CHECK(file.ok() != file.runs.empty());
+            for (const auto& error : file.errors) {
+                CHECK(error.line >= 1);
+                CHECK(error.to_string("f").find('\n') == std::string::npos);
+            }
+        }
+    }
+}
