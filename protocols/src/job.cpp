@@ -85,7 +85,10 @@ std::string kind_of(const YAML::Node& node) {
     if (node.IsNull()) {
         return "nothing";
     }
-    return "'" + node.Scalar() + "'";
+    // Long enough to recognize, short enough to keep the message on one screen line.
+    constexpr std::size_t max_shown = 40;
+    const auto& text = node.Scalar();
+    return "'" + text.substr(0, max_shown) + (text.size() > max_shown ? "...'" : "'");
 }
 
 // A value in the file, with where it came from for messages.
@@ -377,7 +380,6 @@ void read_sample(Reader& reader, const Entry& entry, Sample& sample) {
 struct CyclingPoint {
     double stress_min_pa = 0, stress_max_pa = 0, stress_rate_pa_s = 0;
     Source peak_source;
-    Source rate_source;
     std::string label;        // appended to the sample id in a sweep, e.g. "50-150"
     std::string sweep_point;  // e.g. "amplitude 50 MPa"
 };
@@ -476,13 +478,22 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
     };
     constexpr double paper_rate_pa_s = 50e6 / 60, paper_mean_pa = 100e6, paper_amplitude_pa = 100e6;
     const auto add = [&](double low, double high, double rate, const Source& peak,
-                         const Source& rate_source, std::string sweep_point) {
+                         std::string sweep_point) {
         std::string label = mpa(low) + "-" + mpa(high);
         if (section.mode == Mode::stress_rate) {
             label += "-r" + number_text(rate * 60 / 1e6);
         }
-        section.points.push_back(
-            {low, high, rate, peak, rate_source, std::move(label), std::move(sweep_point)});
+        section.points.push_back({low, high, rate, peak, std::move(label), std::move(sweep_point)});
+    };
+    const auto amplitude_above_mean = [&](double a, double mean_pa, const Source& source) {
+        if (a <= mean_pa) {
+            return false;
+        }
+        reader.error(source.mark, source.path,
+                     "amplitude " + mpa(a) + " MPa exceeds the mean " + mpa(mean_pa) +
+                         " MPa: σ_min would be below 0 (allowed range 0 MPa … " + mpa(mean_pa) +
+                         " MPa)");
+        return true;
     };
     switch (section.mode) {
         case Mode::amplitude:
@@ -503,30 +514,20 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
                 const double rate_pa_s = rate.values_si.front();
                 for (std::size_t i = 0; i < amplitude.values_si.size(); ++i) {
                     const double a = amplitude.values_si[i];
-                    if (a > mean_pa) {
-                        reader.error(amplitude.sources[i].mark, amplitude.sources[i].path,
-                                     "amplitude " + mpa(a) + " MPa exceeds the mean " +
-                                         mpa(mean_pa) +
-                                         " MPa: σ_min would be below 0 (allowed range 0 MPa … " +
-                                         mpa(mean_pa) + " MPa)");
+                    if (amplitude_above_mean(a, mean_pa, amplitude.sources[i])) {
                         ok = false;
                         continue;
                     }
                     add(mean_pa - a, mean_pa + a, rate_pa_s, amplitude.sources[i],
-                        rate.sources.front(), "amplitude " + mpa(a) + " MPa");
+                        "amplitude " + mpa(a) + " MPa");
                 }
             } else {
                 const double a = amplitude.values_si.front();
-                if (a > mean_pa) {
-                    reader.error(amplitude.sources.front().mark, amplitude.sources.front().path,
-                                 "amplitude " + mpa(a) + " MPa exceeds the mean " + mpa(mean_pa) +
-                                     " MPa: σ_min would be below 0 (allowed range 0 MPa … " +
-                                     mpa(mean_pa) + " MPa)");
+                if (amplitude_above_mean(a, mean_pa, amplitude.sources.front())) {
                     return std::nullopt;
                 }
                 for (std::size_t i = 0; i < rate.values_si.size(); ++i) {
                     add(mean_pa - a, mean_pa + a, rate.values_si[i], amplitude.sources.front(),
-                        rate.sources[i],
                         "stress rate " + number_text(rate.values_si[i] * 60 / 1e6) + " MPa/min");
                 }
             }
@@ -540,7 +541,7 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
             }
             for (std::size_t i = 0; i < mean.values_si.size(); ++i) {
                 add(0, 2 * mean.values_si[i], rate.values_si.front(), mean.sources[i],
-                    rate.sources.front(), "mean " + mpa(mean.values_si[i]) + " MPa");
+                    "mean " + mpa(mean.values_si[i]) + " MPa");
             }
             break;
         }
@@ -560,7 +561,7 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
                 return std::nullopt;
             }
             add(low.values_si.front(), high.values_si.front(), rate.values_si.front(),
-                high.sources.front(), rate.sources.front(), "");
+                high.sources.front(), "");
             break;
         }
     }
