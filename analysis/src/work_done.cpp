@@ -61,64 +61,83 @@ double median_abs_step(std::span<const double> values) {
     return median_of(std::move(steps));
 }
 
-// Replaces isolated spikes by the running median. A sample is a spike when it departs from the
-// median by much more than both the noise and the typical sample-to-sample change, so that the
-// sharp corners of the triangle wave are kept.
-std::vector<double> despike(std::span<const double> values, const std::vector<double>& median,
-                            double noise, double typical_step) {
+// Replaces isolated spikes by straight-line interpolation between the nearest good samples (the
+// running median where there is none on one side): a median would not lie on a triangle's
+// branch near a corner, where the corner fits need it. A sample is a spike when it departs from
+// the median by much more than both the noise and the typical sample-to-sample change, so that
+// the sharp corners of the triangle wave are kept.
+std::vector<double> despike(std::span<const double> time_s, std::span<const double> values,
+                            const std::vector<double>& median, double noise, double typical_step) {
     const double threshold = std::max(8.0 * noise, 3.0 * typical_step);
+    const std::size_t n = values.size();
+    std::vector<bool> spike(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        spike[i] = std::abs(values[i] - median[i]) > threshold;
+    }
     std::vector<double> out(values.begin(), values.end());
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        if (std::abs(out[i] - median[i]) > threshold) {
-            out[i] = median[i];
+    std::size_t before = n;  // last good sample so far (n: none)
+    std::size_t after = 0;   // next good sample at or after i
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!spike[i]) {
+            before = i;
+            continue;
         }
+        after = std::max(after, i);
+        while (after < n && spike[after]) {
+            ++after;
+        }
+        const double span_s = after < n && before < n ? time_s[after] - time_s[before] : 0.0;
+        out[i] = span_s > 0 ? values[before] + (values[after] - values[before]) *
+                                                   (time_s[i] - time_s[before]) / span_s
+                            : median[i];
     }
     return out;
 }
 
-struct Valley {
+// A turning point of the stress: index of the extreme sample (on the despiked stress).
+struct Turn {
     std::size_t index;
-    bool at_record_edge;  // the low excursion touches the start or end of the record
+    bool is_peak;
+    bool at_record_edge;  // the first turn or an unconfirmed last valley: maybe cut off
 };
 
-// Valleys of a triangle wave: hysteresis at 25 %/75 % of the robust range splits the record into
-// alternating low and high excursions (noise near one threshold cannot toggle the state); the
-// valley of each low excursion is the minimum of the smoothed stress, refined on the despiked
-// stress (the median filter flattens the corner of the triangle over three samples).
-std::vector<Valley> find_valleys(const std::vector<double>& smooth_mpa,
-                                 const std::vector<double>& clean_mpa, double low_mpa,
-                                 double high_mpa) {
-    std::vector<Valley> valleys;
-    bool in_low = false;
-    std::size_t low_start = 0;
-    std::size_t argmin = 0;
+// Turning points of the stress by hysteresis: an extreme is confirmed once the smoothed stress
+// has moved `threshold` away from it, so noise smaller than the threshold never makes a turn and
+// a monotone ramp into a hold makes none. The extremes are refined on the despiked stress (the
+// median filter flattens the corner of a triangle over three samples).
+std::vector<Turn> find_turns(const std::vector<double>& smooth_mpa,
+                             const std::vector<double>& clean_mpa, double threshold_mpa) {
+    std::vector<Turn> turns;
+    std::size_t argmin = 0, argmax = 0;
+    enum class Seeking { either, peak, valley } seeking = Seeking::either;
     for (std::size_t i = 0; i < smooth_mpa.size(); ++i) {
         const double s = smooth_mpa[i];
-        if (in_low) {
-            if (s > high_mpa) {
-                valleys.push_back({argmin, low_start == 0});
-                in_low = false;
-            } else if (s < smooth_mpa[argmin]) {
-                argmin = i;
-            }
-        } else if (s < low_mpa) {
-            in_low = true;
-            low_start = i;
+        argmin = s < smooth_mpa[argmin] ? i : argmin;
+        argmax = s > smooth_mpa[argmax] ? i : argmax;
+        if (seeking != Seeking::valley && s < smooth_mpa[argmax] - threshold_mpa) {
+            turns.push_back({argmax, true, seeking == Seeking::either});
+            seeking = Seeking::valley;
             argmin = i;
+        } else if (seeking != Seeking::peak && s > smooth_mpa[argmin] + threshold_mpa) {
+            turns.push_back({argmin, false, seeking == Seeking::either});
+            seeking = Seeking::peak;
+            argmax = i;
         }
     }
-    if (in_low) {
-        valleys.push_back({argmin, true});
+    // The record may end in a valley that nothing after it confirms.
+    if (seeking == Seeking::valley) {
+        turns.push_back({argmin, false, true});
     }
-    for (Valley& v : valleys) {
-        const std::size_t lo = v.index - std::min(v.index, median_half_width);
-        const std::size_t hi = std::min(clean_mpa.size() - 1, v.index + median_half_width);
-        v.index = static_cast<std::size_t>(
-            std::min_element(clean_mpa.begin() + static_cast<std::ptrdiff_t>(lo),
-                             clean_mpa.begin() + static_cast<std::ptrdiff_t>(hi) + 1) -
+    for (Turn& t : turns) {
+        const std::size_t lo = t.index - std::min(t.index, median_half_width);
+        const std::size_t hi = std::min(clean_mpa.size() - 1, t.index + median_half_width);
+        const auto first = clean_mpa.begin() + static_cast<std::ptrdiff_t>(lo);
+        const auto last = clean_mpa.begin() + static_cast<std::ptrdiff_t>(hi) + 1;
+        t.index = static_cast<std::size_t>(
+            (t.is_peak ? std::max_element(first, last) : std::min_element(first, last)) -
             clean_mpa.begin());
     }
-    return valleys;
+    return turns;
 }
 
 }  // namespace
@@ -143,62 +162,117 @@ std::string input_problem(std::span<const double> time_s, std::span<const double
     return {};
 }
 
-// ∮σ dε of the closed polygon of rows [first, last] (trapezoids, then the closing edge back to
-// the first row); positive when the strain lags the stress, i.e. for a dissipative loop. The
-// drift (strain per second) is removed from ε first.
-double loop_area_j_m3(std::span<const double> time_s, const std::vector<double>& stress_mpa,
-                      const std::vector<double>& strain, std::size_t first, std::size_t last,
-                      double drift_per_s) {
-    const auto corrected = [&](std::size_t i) {
-        return strain[i] - strain[first] - drift_per_s * (time_s[i] - time_s[first]);
+// A point of the (t, σ, ε) record, possibly between samples.
+struct Vertex {
+    double t_s, stress_mpa, strain;
+};
+
+// ∮σ dε of the closed polygon (trapezoids, then the closing edge back to the first vertex);
+// positive when the strain lags the stress, i.e. for a dissipative loop. The drift (strain per
+// second) is removed from ε first.
+double loop_area_j_m3(const std::vector<Vertex>& polygon, double drift_per_s) {
+    const Vertex& origin = polygon.front();
+    const auto corrected = [&](const Vertex& v) {
+        return v.strain - origin.strain - drift_per_s * (v.t_s - origin.t_s);
     };
     double sum_mpa = 0.0;
-    for (std::size_t i = first; i < last; ++i) {
-        sum_mpa += (stress_mpa[i] + stress_mpa[i + 1]) * (corrected(i + 1) - corrected(i));
+    for (std::size_t i = 0; i < polygon.size(); ++i) {
+        const Vertex& a = polygon[i];
+        const Vertex& b = polygon[i + 1 == polygon.size() ? 0 : i + 1];
+        sum_mpa += (a.stress_mpa + b.stress_mpa) * (corrected(b) - corrected(a));
     }
-    sum_mpa += (stress_mpa[last] + stress_mpa[first]) * (corrected(first) - corrected(last));
     return 0.5 * sum_mpa * pa_per_mpa;
 }
 
-// Value at `first` of the least-squares line through rows [first, last] (in either order).
-double line_at(std::span<const double> time_s, const std::vector<double>& y, std::size_t first,
-               std::size_t last) {
-    const std::size_t lo = std::min(first, last), hi = std::max(first, last);
+// Least-squares line through rows [lo, hi]: value at t_ref and slope.
+struct Line {
+    double at_ref, slope;
+};
+
+Line fit_line(std::span<const double> time_s, const std::vector<double>& y, std::size_t lo,
+              std::size_t hi, double t_ref) {
     const auto count = static_cast<double>(hi - lo + 1);
     double mean_t = 0, mean_y = 0;
     for (std::size_t i = lo; i <= hi; ++i) {
-        mean_t += time_s[i] - time_s[first];
+        mean_t += time_s[i] - t_ref;
         mean_y += y[i];
     }
     mean_t /= count;
     mean_y /= count;
     double stt = 0, sty = 0;
     for (std::size_t i = lo; i <= hi; ++i) {
-        const double dt = time_s[i] - time_s[first] - mean_t;
+        const double dt = time_s[i] - t_ref - mean_t;
         stt += dt * dt;
         sty += dt * (y[i] - mean_y);
     }
-    return stt > 0 ? mean_y - sty / stt * mean_t : mean_y;
+    const double slope = stt > 0 ? sty / stt : 0.0;
+    return {mean_y - slope * mean_t, slope};
 }
 
-// Strain at a valley, robust to the strain noise that would otherwise enter the drift
-// correction at full weight: the mean of lines fitted just before and just after the valley
-// (one side at the record's edges). Lines, not plain means, because the strain has a corner
-// there whose slopes differ between the first loading and later cycles.
-double corner_strain(std::span<const double> time_s, const std::vector<double>& strain,
-                     std::size_t valley, std::size_t half_window) {
+// The corner of the triangle at a turning sample, and the strain there for the drift correction.
+struct Corner {
+    Vertex vertex;
+    double drift_strain;
+};
+
+// The corner of the triangle at turning sample k: where straight lines fitted to the stress
+// before and after it intersect, so that a sample taken off the corner (sampling phase) does
+// not become a cycle boundary at a different stress. When noise has moved the extreme sample
+// off the corner, the fits are repeated around the sample nearest to the first estimate.
+// The strain there is the mean of lines fitted on both sides over a shorter window (the creep
+// strain is curved), which also averages the strain noise that would otherwise enter the drift
+// correction at full weight; lines, not means, because the strain has a kink at the corner.
+// When the lines do not meet between the sample's neighbours (rounded or flat corners, the
+// record's edges) the sample itself is the vertex and only the drift uses the fitted strain.
+Corner corner(std::span<const double> time_s, const std::vector<double>& stress_mpa,
+              const std::vector<double>& strain, std::size_t turn, std::size_t stress_window,
+              std::size_t strain_window) {
+    const std::size_t n = time_s.size();
+    std::size_t k = turn;
+    for (int pass = 0; pass < 3 && k >= 2 && k + 2 < n; ++pass) {
+        const double t_k = time_s[k];
+        const std::size_t lo = k - std::min(stress_window, k);
+        const std::size_t hi = k + std::min(stress_window, n - 1 - k);
+        const Line before = fit_line(time_s, stress_mpa, lo, k - 1, t_k);
+        const Line after = fit_line(time_s, stress_mpa, k + 1, hi, t_k);
+        const double dt = (before.at_ref - after.at_ref) / (after.slope - before.slope);
+        if (!std::isfinite(dt) || dt < time_s[lo] - t_k || dt > time_s[hi] - t_k) {
+            break;
+        }
+        if (dt >= time_s[k - 1] - t_k && dt <= time_s[k + 1] - t_k) {
+            const std::size_t s_lo = k - std::min(strain_window, k);
+            const std::size_t s_hi = k + std::min(strain_window, n - 1 - k);
+            // Sample k joins the branch it lies on, or both when within 5 % of a sample of the
+            // corner: the nearest sample shortens the extrapolation over the curved strain.
+            const bool k_before = dt >= 0.05 * (time_s[k - 1] - t_k);
+            const bool k_after = dt <= 0.05 * (time_s[k + 1] - t_k);
+            const Line strain_before = fit_line(time_s, strain, s_lo, k_before ? k : k - 1, t_k);
+            const Line strain_after = fit_line(time_s, strain, k_after ? k : k + 1, s_hi, t_k);
+            const double strain_at = 0.5 * (strain_before.at_ref + strain_before.slope * dt +
+                                            strain_after.at_ref + strain_after.slope * dt);
+            return {{t_k + dt, before.at_ref + before.slope * dt, strain_at}, strain_at};
+        }
+        const auto first = time_s.begin() + static_cast<std::ptrdiff_t>(lo);
+        const auto next =
+            std::lower_bound(first, time_s.begin() + static_cast<std::ptrdiff_t>(hi), t_k + dt);
+        k = static_cast<std::size_t>(next - time_s.begin());
+        if (next != first && t_k + dt - *(next - 1) < *next - (t_k + dt)) {
+            --k;
+        }
+    }
+    const double t_turn = time_s[turn];
     double sum = 0.0;
     int sides = 0;
-    if (valley >= 2) {
-        sum += line_at(time_s, strain, valley, valley - std::min(half_window, valley));
+    if (turn >= 2) {
+        sum += fit_line(time_s, strain, turn - std::min(strain_window, turn), turn, t_turn).at_ref;
         ++sides;
     }
-    if (valley + 2 < strain.size()) {
-        sum += line_at(time_s, strain, valley,
-                       valley + std::min(half_window, strain.size() - 1 - valley));
+    if (turn + 2 < n) {
+        sum += fit_line(time_s, strain, turn, turn + std::min(strain_window, n - 1 - turn), t_turn)
+                   .at_ref;
         ++sides;
     }
-    return sides > 0 ? sum / sides : strain[valley];
+    return {{t_turn, stress_mpa[turn], strain[turn]}, sides > 0 ? sum / sides : strain[turn]};
 }
 
 void add_work_done_per_mole(WorkDone& out, const WorkDoneOptions& options) {
@@ -217,6 +291,32 @@ void add_work_done_per_mole(WorkDone& out, const WorkDoneOptions& options) {
     out.work_done_kj_mol = out.v_total_j_m3 * molar_volume_m3_mol / 1000.0;
 }
 
+bool all_finite(const std::vector<double>& values) {
+    return std::ranges::all_of(values, [](double v) { return std::isfinite(v); });
+}
+
+// Adds the work per mole, then refuses results that overflowed (finite but huge inputs).
+WorkDone finish(WorkDone out, const WorkDoneOptions& options) {
+    add_work_done_per_mole(out, options);
+    bool finite = std::isfinite(out.stress_creep_mpa) && std::isfinite(out.strain_creep) &&
+                  std::isfinite(out.v_creep_j_m3) && std::isfinite(out.v_cycling_j_m3) &&
+                  std::isfinite(out.v_total_j_m3) &&
+                  (!out.work_done_kj_mol || std::isfinite(*out.work_done_kj_mol)) &&
+                  all_finite(out.v_total_over_time_j_m3) &&
+                  all_finite(out.v_creep_over_time_j_m3) &&
+                  all_finite(out.v_cycling_over_time_j_m3);
+    for (const CycleRecord& c : out.cycles) {
+        finite = finite && all_finite({c.t_start_s, c.t_end_s, c.stress_min_mpa, c.stress_max_mpa,
+                                       c.strain_min, c.strain_max, c.strain_creep, c.loop_area_j_m3,
+                                       c.loop_area_raw_j_m3});
+    }
+    if (!finite) {
+        return failure(FitStatus::invalid_input,
+                       "a result is not finite: stress or strain values too large");
+    }
+    return out;
+}
+
 }  // namespace
 
 WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_mpa,
@@ -230,92 +330,148 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
                                                          " rows, got " + std::to_string(n));
     }
 
-    const double stress_noise_mpa = estimate_noise(stress_mpa);
-    const double stress_step_mpa = median_abs_step(stress_mpa);
     const std::vector<double> smooth_mpa = median_filter(stress_mpa);
+    const double max_abs_mpa = std::max(std::abs(*std::ranges::max_element(stress_mpa)),
+                                        std::abs(*std::ranges::min_element(stress_mpa)));
+    // Floor: noise-free synthetic records still carry decimal rounding.
+    const double stress_noise_mpa = std::max(estimate_noise(stress_mpa), 1e-9 * max_abs_mpa);
     const std::vector<double> clean_mpa =
-        despike(stress_mpa, smooth_mpa, stress_noise_mpa, stress_step_mpa);
-    const std::vector<double> clean_strain =
-        despike(strain, median_filter(strain), estimate_noise(strain), median_abs_step(strain));
+        despike(time_s, stress_mpa, smooth_mpa, stress_noise_mpa, median_abs_step(stress_mpa));
+    const std::vector<double> clean_strain = despike(
+        time_s, strain, median_filter(strain), estimate_noise(strain), median_abs_step(strain));
 
     // Percentiles ignore the occasional spike that would stretch a min/max range.
     const double lo_mpa = quantile(stress_mpa, 0.01);
     const double range_mpa = quantile(stress_mpa, 0.99) - lo_mpa;
     const double median_mpa = quantile(stress_mpa, 0.5);
+    // A turn of the stress must exceed 20σ of its noise (noise alone practically never does),
+    // a quarter of the range (controller overshoot at a corner is no cycle) and 0.1 % of the
+    // stress (flicker of a quantised creep load is no cycle either).
+    const double turn_mpa =
+        std::max({20.0 * stress_noise_mpa, 0.25 * range_mpa, 1e-3 * std::abs(median_mpa)});
+    const std::vector<Turn> turns = find_turns(smooth_mpa, clean_mpa, turn_mpa);
 
     WorkDone out;
-    if (range_mpa < std::max(1.0, 0.02 * std::abs(median_mpa))) {
-        // Pure creep: the mean of the last samples averages the strain noise (10 samples of a
-        // creep curve move far less than the noise).
+    // Cycling needs a high excursion that comes back down; a ramp into a hold is pure creep.
+    if (std::none_of(turns.begin(), turns.end(),
+                     [&](const Turn& t) { return t.is_peak && &t != &turns.back(); })) {
+        // The hold is what follows the last departure from the final stress level (the loading
+        // ramp, if recorded). The mean of the last samples averages the strain noise (10 samples
+        // of a creep curve move far less than the noise).
         const std::size_t tail = std::min<std::size_t>(10, n);
+        const double final_mpa = quantile(stress_mpa.subspan(n - std::max(tail, n / 20)), 0.5);
+        const double band_mpa = std::max(6.0 * stress_noise_mpa, 1e-3 * std::abs(final_mpa));
+        std::size_t hold_start = n;
+        while (hold_start > 0 && std::abs(smooth_mpa[hold_start - 1] - final_mpa) <= band_mpa) {
+            --hold_start;
+        }
+        hold_start = std::min(hold_start, n - tail);
         double strain_end = 0.0;
         for (std::size_t i = n - tail; i < n; ++i) {
             strain_end += clean_strain[i];
         }
-        out.stress_creep_mpa = median_mpa;
+        out.stress_creep_mpa = quantile(stress_mpa.subspan(hold_start), 0.5);
         out.strain_creep = strain_end / static_cast<double>(tail);
         out.v_creep_j_m3 = out.stress_creep_mpa * pa_per_mpa * out.strain_creep;
         out.v_total_j_m3 = out.v_creep_j_m3;
         out.v_total_time_s = {time_s[n - 1]};
         out.v_total_over_time_j_m3 = {out.v_total_j_m3};
-        out.summary = FitSummary::success("pure creep at " + std::to_string(median_mpa) +
+        out.v_creep_over_time_j_m3 = {out.v_creep_j_m3};
+        out.v_cycling_over_time_j_m3 = {0.0};
+        out.summary = FitSummary::success("pure creep at " + std::to_string(out.stress_creep_mpa) +
                                           " MPa: no stress cycles");
-        add_work_done_per_mole(out, options);
-        return out;
+        return finish(std::move(out), options);
     }
 
-    std::vector<Valley> valleys =
-        find_valleys(smooth_mpa, clean_mpa, lo_mpa + 0.25 * range_mpa, lo_mpa + 0.75 * range_mpa);
-    // A valley at the record's edge is real only if the stress there reached the level of the
-    // other valleys; otherwise the record starts or ends mid-ramp (a partial cycle).
-    std::vector<double> interior_levels_mpa;
-    for (const Valley& v : valleys) {
-        if (!v.at_record_edge) {
-            interior_levels_mpa.push_back(clean_mpa[v.index]);
+    const std::string no_cycle = "stress varies over " + std::to_string(range_mpa) +
+                                 " MPa but the record holds no complete cycle";
+    std::vector<std::size_t> valleys;  // positions in `turns`
+    for (std::size_t k = 0; k < turns.size(); ++k) {
+        if (!turns[k].is_peak) {
+            valleys.push_back(k);
         }
+    }
+    if (valleys.size() < 2) {
+        return failure(FitStatus::insufficient_data, no_cycle);
+    }
+    // Corner fits of the stress over 5 % of a period (the branches are straight; noise needs
+    // many samples when the stress changes little between them), of the strain over 1 % (it is
+    // curved by the creep).
+    std::vector<std::size_t> spacings;
+    for (std::size_t k = 1; k < valleys.size(); ++k) {
+        spacings.push_back(turns[valleys[k]].index - turns[valleys[k - 1]].index);
+    }
+    std::nth_element(spacings.begin(), spacings.begin() + std::ssize(spacings) / 2, spacings.end());
+    const std::size_t period_rows = spacings[spacings.size() / 2];
+    const std::size_t stress_window = std::clamp<std::size_t>(period_rows / 20, 2, 500);
+    const std::size_t strain_window = std::clamp<std::size_t>(period_rows / 100, 2, 50);
+    std::vector<Corner> corners(turns.size());
+    for (std::size_t k = 0; k < turns.size(); ++k) {
+        corners[k] =
+            corner(time_s, clean_mpa, clean_strain, turns[k].index, stress_window, strain_window);
+    }
+
+    // A valley at the record's edge is real only if the stress there reached the level of the
+    // other valleys within the noise; otherwise the record starts or ends mid-ramp (a partial
+    // cycle, whose drift correction would take the strain at a different stress).
+    std::vector<double> interior_levels_mpa, edge_levels_mpa;
+    for (const std::size_t k : valleys) {
+        (turns[k].at_record_edge ? edge_levels_mpa : interior_levels_mpa)
+            .push_back(corners[k].vertex.stress_mpa);
     }
     const double valley_level_mpa = interior_levels_mpa.empty()
-                                        ? *std::min_element(clean_mpa.begin(), clean_mpa.end())
+                                        ? *std::ranges::min_element(edge_levels_mpa)
                                         : median_of(interior_levels_mpa);
-    const double level_tolerance_mpa =
-        std::max({6.0 * stress_noise_mpa, 1.5 * stress_step_mpa, 0.005 * range_mpa});
-    std::erase_if(valleys, [&](const Valley& v) {
-        return v.at_record_edge &&
-               std::abs(clean_mpa[v.index] - valley_level_mpa) > level_tolerance_mpa;
+    const double level_tolerance_mpa = std::max(6.0 * stress_noise_mpa, 1e-4 * range_mpa);
+    std::erase_if(valleys, [&](std::size_t k) {
+        return turns[k].at_record_edge &&
+               std::abs(corners[k].vertex.stress_mpa - valley_level_mpa) > level_tolerance_mpa;
     });
 
-    for (std::size_t k = 0; k + 1 < valleys.size(); ++k) {
-        const std::size_t first = valleys[k].index;
-        const std::size_t last = valleys[k + 1].index;
-        const double period_s = time_s[last] - time_s[first];
-        if (!(period_s > 0)) {
+    std::vector<Vertex> polygon;
+    for (std::size_t v = 0; v + 1 < valleys.size(); ++v) {
+        const Vertex& start = corners[valleys[v]].vertex;
+        const Vertex& end = corners[valleys[v + 1]].vertex;
+        const Vertex& peak = corners[valleys[v] + 1].vertex;
+        if (!(end.t_s > start.t_s)) {
             continue;
         }
+        // The polygon runs through the interpolated corners, not the samples nearest to them.
+        polygon.assign(1, start);
+        bool peak_added = false;
+        for (auto i = static_cast<std::size_t>(std::ranges::upper_bound(time_s, start.t_s) -
+                                               time_s.begin());
+             i < n && time_s[i] < end.t_s; ++i) {
+            if (!peak_added && time_s[i] >= peak.t_s) {
+                polygon.push_back(peak);
+                peak_added = true;
+            }
+            if (time_s[i] != peak.t_s) {
+                polygon.push_back({time_s[i], clean_mpa[i], clean_strain[i]});
+            }
+        }
+        polygon.push_back(end);
         CycleRecord c;
-        c.t_start_s = time_s[first];
-        c.t_end_s = time_s[last];
-        const auto stress_span = std::span(clean_mpa).subspan(first, last - first + 1);
-        const auto strain_span = std::span(clean_strain).subspan(first, last - first + 1);
-        const auto [smin, smax] = std::minmax_element(stress_span.begin(), stress_span.end());
-        const auto [emin, emax] = std::minmax_element(strain_span.begin(), strain_span.end());
-        c.stress_min_mpa = *smin;
-        c.stress_max_mpa = *smax;
-        c.strain_min = *emin;
-        c.strain_max = *emax;
+        c.t_start_s = start.t_s;
+        c.t_end_s = end.t_s;
+        const auto [smin, smax] =
+            std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.stress_mpa; });
+        const auto [emin, emax] =
+            std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.strain; });
+        c.stress_min_mpa = smin.stress_mpa;
+        c.stress_max_mpa = smax.stress_mpa;
+        c.strain_min = emin.strain;
+        c.strain_max = emax.strain;
         c.strain_creep = 0.5 * (c.strain_max + c.strain_min);
-        const std::size_t half_window = std::clamp<std::size_t>((last - first) / 100, 2, 50);
-        const double drift_per_s = (corner_strain(time_s, clean_strain, last, half_window) -
-                                    corner_strain(time_s, clean_strain, first, half_window)) /
-                                   period_s;
-        c.loop_area_j_m3 =
-            loop_area_j_m3(time_s, clean_mpa, clean_strain, first, last, drift_per_s);
-        c.loop_area_raw_j_m3 = loop_area_j_m3(time_s, clean_mpa, clean_strain, first, last, 0.0);
+        const double drift_per_s =
+            (corners[valleys[v + 1]].drift_strain - corners[valleys[v]].drift_strain) /
+            (end.t_s - start.t_s);
+        c.loop_area_j_m3 = loop_area_j_m3(polygon, drift_per_s);
+        c.loop_area_raw_j_m3 = loop_area_j_m3(polygon, 0.0);
         out.cycles.push_back(c);
     }
     if (out.cycles.empty()) {
-        return failure(FitStatus::insufficient_data,
-                       "stress varies over " + std::to_string(range_mpa) +
-                           " MPa but the record holds no complete cycle");
+        return failure(FitStatus::insufficient_data, no_cycle);
     }
 
     std::vector<double> mean_stresses_mpa;
@@ -328,15 +484,16 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
     for (const CycleRecord& c : out.cycles) {
         v_cycling += c.loop_area_j_m3;
         out.v_total_time_s.push_back(c.t_end_s);
-        out.v_total_over_time_j_m3.push_back(stress_creep_pa * c.strain_creep + 0.5 * v_cycling);
+        out.v_creep_over_time_j_m3.push_back(stress_creep_pa * c.strain_creep);
+        out.v_cycling_over_time_j_m3.push_back(v_cycling);
+        out.v_total_over_time_j_m3.push_back(out.v_creep_over_time_j_m3.back() + 0.5 * v_cycling);
     }
     out.strain_creep = out.cycles.back().strain_creep;
-    out.v_creep_j_m3 = stress_creep_pa * out.strain_creep;
+    out.v_creep_j_m3 = out.v_creep_over_time_j_m3.back();
     out.v_cycling_j_m3 = v_cycling;
     out.v_total_j_m3 = out.v_total_over_time_j_m3.back();
     out.summary = FitSummary::success(std::to_string(out.cycles.size()) + " complete cycles");
-    add_work_done_per_mole(out, options);
-    return out;
+    return finish(std::move(out), options);
 }
 
 }  // namespace dmacycle::analysis

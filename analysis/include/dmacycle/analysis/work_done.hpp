@@ -30,8 +30,10 @@ struct WorkDone {
     double strain_creep = 0;          // of the last cycle (pure creep: the last strain)
     double v_creep_j_m3 = 0, v_cycling_j_m3 = 0, v_total_j_m3 = 0;
     std::optional<double> molar_mass_g_mol, work_done_kj_mol;
-    // v_total after each completed cycle (pure creep: at the last sample).
+    // v_total, v_creep and the cumulative v_cycling after each completed cycle (pure creep: at
+    // the last sample).
     std::vector<double> v_total_time_s, v_total_over_time_j_m3;
+    std::vector<double> v_creep_over_time_j_m3, v_cycling_over_time_j_m3;
 };
 
 WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_mpa,
