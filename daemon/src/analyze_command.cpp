@@ -321,6 +321,8 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
                     {"molar_mass_g_mol", optional_json(result.molar_mass_g_mol)},
                     {"work_done_kj_mol", optional_json(result.work_done_kj_mol)},
                     {"v_total_time_s", result.v_total_time_s},
+                    {"v_creep_over_time_j_m3", result.v_creep_over_time_j_m3},
+                    {"v_cycling_over_time_j_m3", result.v_cycling_over_time_j_m3},
                     {"v_total_over_time_j_m3", result.v_total_over_time_j_m3}};
         print_json(out, doc);
     } else {

@@ -227,6 +227,11 @@ TEST_CASE("analyze cycling --json counts complete cycles and gives work done per
     CHECK(doc["per_cycle"].size() == 3);
     CHECK(doc["molar_mass_g_mol"].get<double>() == doctest::Approx(100.87).epsilon(1e-3));
     CHECK(doc["work_done_kj_mol"].get<double>() > 0);
+    for (const char* key : {"v_creep_over_time_j_m3", "v_cycling_over_time_j_m3",
+                            "v_total_over_time_j_m3", "v_total_time_s"}) {
+        CAPTURE(key);
+        CHECK(doc[key].size() == 3);
+    }
     for (const char* key : {"t_start_s", "t_end_s", "strain_min", "strain_max", "strain_creep",
                             "loop_area_j_m3", "loop_area_raw_j_m3"}) {
         CAPTURE(key);
