@@ -58,6 +58,7 @@ detail::SeparableModel kww_model(const Samples& samples, Form form) {
     const Eigen::Vector2d log_tau = detail::log_tau_bounds(samples);
     model.theta_lo = Eigen::Vector2d(log_tau(0), kBetaLo);
     model.theta_hi = Eigen::Vector2d(log_tau(1), kBetaHi);
+    model.bound_messages = {detail::kTauBoundMessage, "β ran into its bound [0.05, 1.5]"};
     model.evaluate = [=](const Samples& at, const Eigen::VectorXd& theta, Eigen::MatrixXd& basis,
                          std::vector<Eigen::MatrixXd>* d_basis) {
         const auto n = static_cast<Eigen::Index>(at.time_s.size());
@@ -111,12 +112,7 @@ detail::SeparableResult fit_kww(const Samples& samples, Form form, KwwFit& out) 
     }
     out.tau_s_stderr = out.tau_s * result.theta_stderr(0);
     out.beta_stderr = result.theta_stderr(1);
-    if (out.beta <= kBetaLo || out.beta >= kBetaHi) {
-        out.summary =
-            FitSummary::failure(FitStatus::not_converged, "β ran into its bound [0.05, 1.5]");
-    } else {
-        out.summary = detail::judge_relaxation(result, model, amplitude_column(form));
-    }
+    out.summary = detail::judge_relaxation(result, amplitude_column(form));
     return result;
 }
 

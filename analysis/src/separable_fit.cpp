@@ -7,7 +7,10 @@
 namespace dmacycle::analysis::detail {
 namespace {
 
-constexpr int kMaxIterations = 2000;
+// Variable projection converges in a handful of steps; the binned stage gets room for hard
+// starts (it is cheap), while the full data start next to the binned optimum and need only a few.
+constexpr int kBinnedMaxIterations = 200;
+constexpr int kFullMaxIterations = 50;
 // Damping beyond which no step lowers the RSS any more: the minimum, to rounding.
 constexpr double kStationaryDamping = 1e12;
 constexpr double kRelativeRssTolerance = 1e-12;
@@ -23,14 +26,19 @@ Eigen::Map<const Eigen::VectorXd> values_of(const Samples& samples) {
 
 // Column-pivoting QR stays accurate when a slow mode and the constant offset are nearly
 // collinear, which the normal equations would not.
-Linear solve_linear(const Eigen::MatrixXd& basis, const Eigen::VectorXd& y) {
+Linear solve_linear(const Eigen::ColPivHouseholderQR<Eigen::MatrixXd>& qr,
+                    const Eigen::MatrixXd& basis, const Eigen::VectorXd& y) {
     Linear out;
-    out.coefficients = basis.colPivHouseholderQr().solve(y);
+    out.coefficients = qr.solve(y);
     const double rss = (y - basis * out.coefficients).squaredNorm();
     if (std::isfinite(rss)) {
         out.rss = rss;
     }
     return out;
+}
+
+Linear solve_linear(const Eigen::MatrixXd& basis, const Eigen::VectorXd& y) {
+    return solve_linear(basis.colPivHouseholderQr(), basis, y);
 }
 
 struct Evaluation {
@@ -61,6 +69,30 @@ Eigen::VectorXd unit_diagonal_scale(const Eigen::MatrixXd& normal) {
     return scale;
 }
 
+// The model at θ with the linear parameters solved exactly, and what the θ step needs.
+struct Projected {
+    Evaluation evaluation;
+    Linear linear;
+    Eigen::VectorXd residual;
+    // Kaufman's Jacobian of the projected residual: −P⊥ ∂basis/∂θ_j c, P⊥ = I − basis basis⁺.
+    Eigen::MatrixXd theta_jacobian;
+};
+
+void project(const SeparableModel& model, const Samples& samples, const Eigen::VectorXd& theta,
+             Projected& out) {
+    const auto y = values_of(samples);
+    model.evaluate(samples, theta, out.evaluation.basis, &out.evaluation.d_basis);
+    const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(out.evaluation.basis);
+    out.linear = solve_linear(qr, out.evaluation.basis, y);
+    out.residual = y - out.evaluation.basis * out.linear.coefficients;
+    out.theta_jacobian.resize(out.evaluation.basis.rows(), model.nonlinear_count);
+    for (int j = 0; j < model.nonlinear_count; ++j) {
+        const Eigen::VectorXd d =
+            out.evaluation.d_basis[static_cast<std::size_t>(j)] * out.linear.coefficients;
+        out.theta_jacobian.col(j) = d - out.evaluation.basis * qr.solve(d);
+    }
+}
+
 struct LmResult {
     Eigen::VectorXd theta, coefficients;
     Evaluation evaluation;  // at theta, for the covariance
@@ -68,49 +100,60 @@ struct LmResult {
     bool converged = false;
 };
 
-// Every trial is evaluated with its derivatives: they share the model's exponentials, and an
-// accepted trial then needs no second evaluation.
+// Levenberg-Marquardt over θ alone (variable projection): the linear parameters are solved
+// exactly at every trial, so the iteration never crawls along the flat valleys where an
+// amplitude and a rate trade off, which a joint (c, θ) iteration takes thousands of steps over.
+// A θ on its bound with the gradient pointing out is held there (projected gradient), so an
+// optimum beyond the box converges on the box's face instead of creeping at the bound.
 LmResult levenberg_marquardt(const SeparableModel& model, const Samples& samples,
-                             Eigen::VectorXd theta, Eigen::VectorXd coefficients) {
-    const auto y = values_of(samples);
-    const Eigen::Index linear_count = model.linear_count;
+                             Eigen::VectorXd theta, int max_iterations) {
+    const Eigen::Index q = model.nonlinear_count;
     LmResult out;
-    Evaluation& current = out.evaluation;
-    Evaluation trial;
-    model.evaluate(samples, theta, current.basis, &current.d_basis);
-    Eigen::VectorXd residual = y - current.basis * coefficients;
-    double rss = residual.squaredNorm();
+    Projected current;
+    Projected trial;
+    project(model, samples, theta, current);
     double damping = 1e-3;
     const auto finish = [&](bool converged) {
         out.theta = std::move(theta);
-        out.coefficients = std::move(coefficients);
-        out.rss = rss;
+        out.coefficients = std::move(current.linear.coefficients);
+        out.evaluation = std::move(current.evaluation);
+        out.rss = current.linear.rss;
         out.converged = converged;
         return std::move(out);
     };
-    for (int iteration = 0; iteration < kMaxIterations; ++iteration) {
-        const Eigen::MatrixXd jac = jacobian(current, coefficients);
+    if (!std::isfinite(current.linear.rss)) {
+        return finish(false);
+    }
+    for (int iteration = 0; iteration < max_iterations; ++iteration) {
+        const Eigen::MatrixXd& jac = current.theta_jacobian;
         const Eigen::MatrixXd normal = jac.transpose() * jac;
         const Eigen::VectorXd scale = unit_diagonal_scale(normal);
-        const Eigen::MatrixXd scaled = scale.asDiagonal() * normal * scale.asDiagonal();
-        const Eigen::VectorXd scaled_gradient = scale.cwiseProduct(jac.transpose() * residual);
-        const auto identity = Eigen::MatrixXd::Identity(scaled.rows(), scaled.cols());
+        Eigen::MatrixXd scaled = scale.asDiagonal() * normal * scale.asDiagonal();
+        Eigen::VectorXd scaled_gradient = scale.cwiseProduct(jac.transpose() * current.residual);
+        for (Eigen::Index j = 0; j < q; ++j) {
+            const bool pinned = (theta(j) <= model.theta_lo(j) && scaled_gradient(j) < 0) ||
+                                (theta(j) >= model.theta_hi(j) && scaled_gradient(j) > 0);
+            if (pinned) {
+                scaled.row(j).setZero();
+                scaled.col(j).setZero();
+                scaled(j, j) = 1;
+                scaled_gradient(j) = 0;
+            }
+        }
+        if (scaled_gradient.isZero(0)) {
+            return finish(true);
+        }
+        const auto identity = Eigen::MatrixXd::Identity(q, q);
         while (true) {
             const Eigen::VectorXd step =
                 scale.cwiseProduct((scaled + damping * identity).ldlt().solve(scaled_gradient));
-            const Eigen::VectorXd trial_coefficients = coefficients + step.head(linear_count);
-            const Eigen::VectorXd trial_theta = (theta + step.tail(model.nonlinear_count))
-                                                    .cwiseMax(model.theta_lo)
-                                                    .cwiseMin(model.theta_hi);
-            model.evaluate(samples, trial_theta, trial.basis, &trial.d_basis);
-            Eigen::VectorXd trial_residual = y - trial.basis * trial_coefficients;
-            const double trial_rss = trial_residual.squaredNorm();
-            if (trial_rss < rss) {
-                const bool small_gain = rss - trial_rss <= kRelativeRssTolerance * rss;
+            const Eigen::VectorXd trial_theta =
+                (theta + step).cwiseMax(model.theta_lo).cwiseMin(model.theta_hi);
+            project(model, samples, trial_theta, trial);
+            const double rss = current.linear.rss;
+            if (trial.linear.rss < rss) {
+                const bool small_gain = rss - trial.linear.rss <= kRelativeRssTolerance * rss;
                 theta = trial_theta;
-                coefficients = trial_coefficients;
-                residual = std::move(trial_residual);
-                rss = trial_rss;
                 std::swap(current, trial);
                 damping = std::max(damping / 10, 1e-12);
                 if (small_gain) {
@@ -120,7 +163,7 @@ LmResult levenberg_marquardt(const SeparableModel& model, const Samples& samples
             }
             damping *= 10;
             if (damping > kStationaryDamping) {
-                return finish(std::isfinite(rss));
+                return finish(true);
             }
         }
     }
@@ -249,33 +292,49 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
         return out;
     }
 
+    // Fitted in units of max|value|, so that sums of squares cannot overflow; the linear
+    // parameters, their errors and the RMS scale back, θ is unaffected.
+    const double max_abs = values_of(samples).cwiseAbs().maxCoeff();
+    const double unit = max_abs > 0 ? max_abs : 1.0;
+    Samples scaled = samples;
+    for (double& v : scaled.value) {
+        v /= unit;
+    }
+
     // Starting values: the best grid point of the nonlinear parameters on the binned curve.
     constexpr int kBinCount = 128;
-    const Samples binned = log_binned(samples, kBinCount);
+    const Samples binned = log_binned(scaled, kBinCount);
     const Eigen::VectorXd binned_values = values_of(binned);
     Eigen::MatrixXd basis;
-    Linear best;
+    double best_rss = std::numeric_limits<double>::infinity();
     Eigen::VectorXd best_theta;
     for (const auto& theta : theta_candidates) {
         model.evaluate(binned, theta, basis, nullptr);
-        Linear trial = solve_linear(basis, binned_values);
-        if (trial.rss < best.rss) {
-            best = std::move(trial);
+        const double rss = solve_linear(basis, binned_values).rss;
+        if (rss < best_rss) {
+            best_rss = rss;
             best_theta = theta;
         }
     }
-    if (!std::isfinite(best.rss)) {
+    if (!std::isfinite(best_rss)) {
         out.message = "no starting values: the model is not finite on this data";
         return out;
     }
 
     // Refine on the binned curve first (cheap), so that the full data need only a few steps.
     const LmResult coarse =
-        levenberg_marquardt(model, binned, std::move(best_theta), std::move(best.coefficients));
-    const LmResult fine = levenberg_marquardt(model, samples, coarse.theta, coarse.coefficients);
+        levenberg_marquardt(model, binned, std::move(best_theta), kBinnedMaxIterations);
+    const LmResult fine = levenberg_marquardt(model, scaled, coarse.theta, kFullMaxIterations);
     out.theta = fine.theta;
-    out.coefficients = fine.coefficients;
-    out.rms_residual = std::sqrt(fine.rss / point_count);
+    out.coefficients = unit * fine.coefficients;
+    out.rms_residual = unit * std::sqrt(fine.rss / point_count);
+    for (Eigen::Index j = 0; j < model.nonlinear_count; ++j) {
+        if (fine.theta(j) <= model.theta_lo(j) || fine.theta(j) >= model.theta_hi(j)) {
+            // The optimum lies beyond the box: the value is only a bound, its error meaningless.
+            out.message = model.bound_messages[static_cast<std::size_t>(j)];
+            return out;
+        }
+    }
     if (!fine.converged) {
         out.message = "Levenberg-Marquardt did not converge";
         return out;
@@ -284,14 +343,14 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
     const Eigen::MatrixXd jac = jacobian(fine.evaluation, fine.coefficients);
     const Eigen::MatrixXd normal = jac.transpose() * jac;
     const Eigen::VectorXd scale = unit_diagonal_scale(normal);
-    const Eigen::MatrixXd scaled = scale.asDiagonal() * normal * scale.asDiagonal();
-    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(scaled);
+    const Eigen::MatrixXd scaled_normal = scale.asDiagonal() * normal * scale.asDiagonal();
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(scaled_normal);
     const auto& eigenvalues = eigen.eigenvalues();
     // The unit-diagonal scaling would hide a θ column that is only rounding (no amplitude).
     bool theta_resolved = true;
     for (Eigen::Index j = 0; j < model.nonlinear_count; ++j) {
         theta_resolved = theta_resolved &&
-                         jac.col(model.linear_count + j).norm() > 1e-9 * values_of(samples).norm();
+                         jac.col(model.linear_count + j).norm() > 1e-9 * values_of(scaled).norm();
     }
     if (!theta_resolved || eigen.info() != Eigen::Success ||
         !(eigenvalues.minCoeff() > 1e-13 * eigenvalues.maxCoeff())) {
@@ -304,19 +363,20 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
                                            eigen.eigenvectors().transpose();
     const Eigen::VectorXd stderr_all =
         (residual_variance * scaled_inverse.diagonal()).cwiseSqrt().cwiseProduct(scale);
-    out.coefficient_stderr = stderr_all.head(model.linear_count);
+    out.coefficient_stderr = unit * stderr_all.head(model.linear_count);
     out.theta_stderr = stderr_all.tail(model.nonlinear_count);
+    if (!out.theta.allFinite() || !out.coefficients.allFinite() ||
+        !out.coefficient_stderr.allFinite() || !out.theta_stderr.allFinite() ||
+        !std::isfinite(out.rms_residual)) {
+        out.message = "results beyond the floating-point range";
+        return out;
+    }
     out.usable = true;
     out.message = "converged";
     return out;
 }
 
-FitSummary judge_relaxation(const SeparableResult& result, const SeparableModel& model,
-                            int amplitude_column) {
-    if (result.theta(0) <= model.theta_lo(0) || result.theta(0) >= model.theta_hi(0)) {
-        return FitSummary::failure(FitStatus::not_converged,
-                                   "τ is far outside the sampled time range");
-    }
+FitSummary judge_relaxation(const SeparableResult& result, int amplitude_column) {
     if (!(std::abs(result.coefficients(amplitude_column)) >
           3 * result.coefficient_stderr(amplitude_column))) {
         // τ (and β) mean nothing when the relaxation itself is lost in the noise.

@@ -35,8 +35,10 @@ struct SeparableModel {
     std::function<void(const Samples&, const Eigen::VectorXd& theta, Eigen::MatrixXd& basis,
                        std::vector<Eigen::MatrixXd>* d_basis)>
         evaluate;
-    // Box for θ; a result at its edge is reported, not trusted.
+    // Box for θ; a result at its edge is reported, not trusted: bound_messages[j] says what
+    // θ_j on its bound means.
     Eigen::VectorXd theta_lo, theta_hi;
+    std::vector<std::string> bound_messages;
 };
 
 // Zeroed derivative matrices, reusing their storage between evaluations.
@@ -45,6 +47,8 @@ void resize_zero(std::vector<Eigen::MatrixXd>& d_basis, int nonlinear_count, Eig
 
 // Box for ln τ: three decades beyond the sampled times either way.
 Eigen::Vector2d log_tau_bounds(const Samples& samples);
+inline constexpr const char* kTauBoundMessage =
+    "τ ran into its bound, far outside the sampled time range";
 // Candidate ln τ from a decade below the first positive time to a decade above the last.
 std::vector<double> log_tau_grid(const Samples& samples, double step_decades);
 
@@ -57,14 +61,14 @@ struct SeparableResult {
 };
 
 // Grid search over theta_candidates (linear parameters by least squares at each) on a log-binned
-// copy of the data, Levenberg-Marquardt on the binned data, then on all points. Standard errors
-// from s²(JᵀJ)⁻¹ with s² = RSS/(N − p).
+// copy of the data, Levenberg-Marquardt with variable projection on the binned data, then on all
+// points. Not usable when θ ends on its box or any result is not finite. Standard errors from
+// s²(JᵀJ)⁻¹ with s² = RSS/(N − p).
 SeparableResult fit_separable(const SeparableModel& model, const Samples& samples,
                               std::span<const Eigen::VectorXd> theta_candidates);
 
-// Verdict on a converged relaxation fit whose θ(0) is ln τ: not usable when τ ran into its bound
-// or the amplitude (coefficient `amplitude_column`) is not resolved above the noise.
-FitSummary judge_relaxation(const SeparableResult& result, const SeparableModel& model,
-                            int amplitude_column);
+// Verdict on a usable relaxation fit: not usable when the amplitude (coefficient
+// `amplitude_column`) is not resolved above the noise.
+FitSummary judge_relaxation(const SeparableResult& result, int amplitude_column);
 
 }  // namespace dmacycle::analysis::detail

@@ -17,6 +17,7 @@ detail::SeparableModel recovery_model(const Samples& samples, double t0_s) {
     const Eigen::Vector2d bounds = detail::log_tau_bounds(samples);
     model.theta_lo = bounds.head<1>();
     model.theta_hi = bounds.tail<1>();
+    model.bound_messages = {detail::kTauBoundMessage};
     model.evaluate = [t0_s](const Samples& at, const Eigen::VectorXd& theta, Eigen::MatrixXd& basis,
                             std::vector<Eigen::MatrixXd>* d_basis) {
         const auto n = static_cast<Eigen::Index>(at.time_s.size());
@@ -48,6 +49,7 @@ detail::SeparableModel creep_model(const Samples& samples) {
     const Eigen::Vector2d bounds = detail::log_tau_bounds(samples);
     model.theta_lo = bounds.head<1>();
     model.theta_hi = bounds.tail<1>();
+    model.bound_messages = {detail::kTauBoundMessage};
     model.evaluate = [](const Samples& at, const Eigen::VectorXd& theta, Eigen::MatrixXd& basis,
                         std::vector<Eigen::MatrixXd>* d_basis) {
         const auto n = static_cast<Eigen::Index>(at.time_s.size());
@@ -89,7 +91,7 @@ detail::SeparableResult fit_single(const detail::SeparableModel& model, const Sa
     }
     out.tau_s_stderr = out.tau_s * result.theta_stderr(0);
     out.strain_an_stderr = result.coefficient_stderr(amplitude_column);
-    out.summary = detail::judge_relaxation(result, model, amplitude_column);
+    out.summary = detail::judge_relaxation(result, amplitude_column);
     return result;
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "dmacycle/analysis/kww.hpp"
@@ -188,4 +189,39 @@ TEST_CASE("KWW fits reject bad input without throwing") {
     synthetic::add_noise(flat, kNoise, 43);
     CHECK_NOTHROW(flat_fit = fit_recovery_kww(good.time_s, flat, kT0_s));
     CHECK_FALSE(flat_fit.summary.usable);
+}
+
+TEST_CASE("KWW: an optimum beyond the tau bound is reported as the bound") {
+    // Three well-separated modes: the best stretched exponential runs to τ → ∞ (β ≈ 0.13), and
+    // the fit stops on the bound instead of creeping along it to an iteration cap.
+    std::vector<double> time_s;
+    for (int i = 1; i <= 28800; ++i) {
+        time_s.push_back(kT0_s + i);
+    }
+    const std::vector<synthetic::Line> lines{{30, 3e-4}, {800, 3e-4}, {2e4, 6.3e-4}};
+    auto strain = synthetic::recovery_curve(lines, 6e-9, kT0_s, time_s);
+    synthetic::add_noise(strain, kNoise, 51);
+    const auto fit = fit_recovery_kww(time_s, strain, kT0_s);
+    CHECK_FALSE(fit.summary.usable);
+    CHECK(fit.summary.status == FitStatus::not_converged);
+    CHECK(fit.summary.message.find("bound") != std::string::npos);
+    // Three decades beyond the last time since unloading.
+    CHECK(fit.tau_s == doctest::Approx(28800 * 1e3));
+    CHECK(std::isfinite(fit.rms_residual));
+}
+
+TEST_CASE("KWW: strains near the double range are fitted in scaled units") {
+    const auto curve = kww_recovery(0.45, 2000, kNoise, 52);
+    const auto reference = fit_recovery_kww(curve.time_s, curve.strain, kT0_s);
+    auto huge = curve.strain;
+    for (double& v : huge) {
+        v *= 1e300;
+    }
+    const auto fit = fit_recovery_kww(curve.time_s, huge, kT0_s);
+    REQUIRE(reference.summary.usable);
+    REQUIRE(fit.summary.usable);
+    CHECK(fit.beta == doctest::Approx(reference.beta).epsilon(1e-6));
+    CHECK(fit.tau_s == doctest::Approx(reference.tau_s).epsilon(1e-6));
+    CHECK(fit.strain_an / 1e300 == doctest::Approx(reference.strain_an).epsilon(1e-6));
+    CHECK(fit.rms_residual / 1e300 == doctest::Approx(reference.rms_residual).epsilon(1e-6));
 }

@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "dmacycle/analysis/single_tau.hpp"
@@ -122,4 +123,39 @@ TEST_CASE("single-tau fit of pure noise reports no relaxation") {
     CHECK_NOTHROW(fit = fit_recovery_single_tau(time_s, strain, kT0_s));
     CHECK_FALSE(fit.summary.usable);
     CHECK_FALSE(fit.summary.message.empty());
+}
+
+TEST_CASE("single-tau: a straight decline reports tau on its bound") {
+    // A line is exp(−t'/τ) for τ → ∞: the optimum lies beyond the box.
+    std::vector<double> time_s, strain;
+    for (int i = 1; i <= 3000; ++i) {
+        time_s.push_back(kT0_s + i);
+        strain.push_back(2e-3 - 1e-7 * i);
+    }
+    synthetic::add_noise(strain, kNoise, 9);
+    const auto fit = fit_recovery_single_tau(time_s, strain, kT0_s);
+    CHECK_FALSE(fit.summary.usable);
+    CHECK(fit.summary.status == FitStatus::not_converged);
+    CHECK(fit.summary.message.find("bound") != std::string::npos);
+    CHECK(fit.tau_s == doctest::Approx(3000 * 1e3));
+}
+
+TEST_CASE("single-tau: strains near the double range are fitted in scaled units") {
+    std::vector<double> time_s;
+    for (int i = 1; i <= 3000; ++i) {
+        time_s.push_back(kT0_s + i);
+    }
+    const std::array<synthetic::Line, 1> line{{{800, kStrain1}}};
+    auto strain = synthetic::recovery_curve(line, kRatePerS, kT0_s, time_s);
+    synthetic::add_noise(strain, kNoise, 10);
+    const auto reference = fit_recovery_single_tau(time_s, strain, kT0_s);
+    for (double& v : strain) {
+        v *= 1e300;
+    }
+    const auto fit = fit_recovery_single_tau(time_s, strain, kT0_s);
+    REQUIRE(reference.summary.usable);
+    REQUIRE(fit.summary.usable);
+    CHECK(fit.tau_s == doctest::Approx(reference.tau_s).epsilon(1e-6));
+    CHECK(fit.strain_an / 1e300 == doctest::Approx(reference.strain_an).epsilon(1e-6));
+    CHECK(std::isfinite(fit.rms_residual));
 }

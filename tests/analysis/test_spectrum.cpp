@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "dmacycle/analysis/spectrum.hpp"
@@ -64,6 +66,7 @@ double total_at_unload(const SpectrumFit& fit) {
 // Every true peak has a fitted one within 0.2 decade; every fitted peak holding more than 5 %
 // of the strain lies within 0.3 decade of a true one.
 void check_peaks_match(const SpectrumFit& fit, std::span<const double> true_log10_tau) {
+    CHECK_FALSE(fit.misfit);
     for (const double log10_tau : true_log10_tau) {
         CAPTURE(log10_tau);
         CHECK(nearest_peak_decades(fit, std::pow(10.0, log10_tau)) < 0.2);
@@ -75,6 +78,7 @@ void check_peaks_match(const SpectrumFit& fit, std::span<const double> true_log1
             nearest = std::min(nearest, std::abs(std::log10(peak.tau_s) - log10_tau));
         }
         CAPTURE(peak.tau_s);
+        CHECK_FALSE(peak.at_grid_edge);
         CHECK((nearest < 0.3 || peak.strain_at_unload < 0.05 * total));
     }
 }
@@ -407,7 +411,10 @@ TEST_CASE("spectrum: bad input is reported, not thrown") {
         CHECK_FALSE(options.validate().empty());
         check_rejected(fit_recovery_spectrum(time_s, strain, kT0_s, options),
                        FitStatus::invalid_input);
-        options.modes = 100000;
+        options.modes = 400;
+        CHECK(options.validate().empty());
+        // Beyond this the NNLS solves of the λ search take seconds.
+        options.modes = 401;
         CHECK_FALSE(options.validate().empty());
         options = {};
         options.tau_min_s = 0;
@@ -445,5 +452,89 @@ TEST_CASE("spectrum: degenerate but valid data give an empty spectrum, not a fai
         CHECK(fit.summary.usable);
         CHECK(fit.peaks.empty());
         CHECK(fit.strain_vp == doctest::Approx(1.5e-3));
+    }
+}
+
+TEST_CASE("spectrum: a tau range that cannot hold the relaxation is not usable") {
+    // 2,000 s of recovery after 100 s of loading: the 300 s mode dominates the whole window.
+    std::vector<double> time_s;
+    for (int i = 1; i <= 2000; ++i) {
+        time_s.push_back(100.0 + i);
+    }
+    const std::vector<synthetic::Line> lines{{300, 4e-3}};
+    auto strain = synthetic::recovery_curve(lines, 1e-6, 100, time_s);
+    synthetic::add_noise(strain, kNoise, 21);
+    SpectrumOptions options;
+    options.tau_max_s = 10;
+    for (const std::optional<double> lambda : {std::optional<double>{}, std::optional(1e-8)}) {
+        CAPTURE(lambda.has_value());
+        options.lambda = lambda;
+        const auto fit = fit_recovery_spectrum(time_s, strain, 100, options);
+        CHECK(fit.misfit);
+        CHECK_FALSE(fit.summary.usable);
+        CHECK(fit.summary.status == FitStatus::not_converged);
+        CHECK(fit.summary.message.find("cannot fit") != std::string::npos);
+        REQUIRE_FALSE(fit.peaks.empty());
+        CHECK(fit.peaks.back().at_grid_edge);
+        CHECK(fit.peaks.back().tau_s == doctest::Approx(10));
+    }
+}
+
+TEST_CASE("spectrum: a peak on the end of the tau grid is flagged as a bound") {
+    const auto time_s = recovery_times();
+    const std::vector<synthetic::Line> lines{{10, 1e-3}, {1e3, 1e-3}};
+    const auto strain = noisy_recovery(lines, kRateVp, time_s, 22);
+    SpectrumOptions options;
+    options.tau_min_s = 10;
+    const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s, options);
+    REQUIRE(fit.summary.usable);
+    CHECK_FALSE(fit.misfit);
+    REQUIRE(fit.peaks.size() == 2);
+    CHECK(fit.peaks[0].at_grid_edge);
+    CHECK(fit.peaks[0].tau_s == doctest::Approx(10));
+    CHECK_FALSE(fit.peaks[1].at_grid_edge);
+    CHECK(fit.summary.message.find("only a bound") != std::string::npos);
+}
+
+TEST_CASE("spectrum: correlated noise gives a misfit warning, not a failure") {
+    const auto time_s = recovery_times();
+    const std::vector<synthetic::Line> lines{{30, 5e-4}, {1e3, 8e-4}, {2e4, 1e-3}};
+    auto strain = synthetic::recovery_curve(lines, kRateVp, kT0_s, time_s);
+    // AR(1) noise, lag-1 correlation 0.95: the second-difference estimate sees ~5x too little.
+    std::vector<double> innovation(strain.size(), 0.0);
+    synthetic::add_noise(innovation, 20 * kNoise, 23);
+    double correlated = 0;
+    for (std::size_t j = 0; j < strain.size(); ++j) {
+        correlated = 0.95 * correlated + innovation[j];
+        strain[j] += correlated;
+    }
+    const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+    CHECK(fit.misfit);
+    CHECK(fit.summary.usable);
+    CHECK(fit.summary.message.find("warning") != std::string::npos);
+}
+
+TEST_CASE("spectrum: huge strains are fitted in scaled units or reported, never inf") {
+    std::vector<double> time_s;
+    for (int i = 1; i <= 200; ++i) {
+        time_s.push_back(100.0 + i);
+    }
+    SUBCASE("1e300: finite residual") {
+        const std::vector<synthetic::Line> lines{{10, 1e300}};
+        auto strain = synthetic::recovery_curve(lines, 0, 100, time_s);
+        const auto fit = fit_recovery_spectrum(time_s, strain, 100);
+        REQUIRE(fit.summary.usable);
+        CHECK(std::isfinite(fit.rms_residual));
+        CHECK(fit.rms_residual < 1e-2 * 1e300);
+    }
+    SUBCASE("eq. (2) strains beyond the double range: not usable") {
+        // A slow mode after a short loading time holds ε_i ≫ its strain at unloading.
+        std::vector<double> strain;
+        for (const double t : time_s) {
+            strain.push_back(1e306 * (2 - 1e-3 * (t - 100)));
+        }
+        const auto fit = fit_recovery_spectrum(time_s, strain, 1.0);
+        CHECK_FALSE(fit.summary.usable);
+        CHECK(fit.summary.message.find("floating-point range") != std::string::npos);
     }
 }

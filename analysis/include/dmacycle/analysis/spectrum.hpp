@@ -27,6 +27,9 @@ struct SpectrumPeak {
     double tau_s = 0;             // relaxation time at the local maximum
     double strain = 0;            // eq. (2) strains summed over the peak
     double strain_at_unload = 0;  // recovery: the same modes' strain still present at t0
+    // The maximum is the first or last mode of the grid: the true τ may lie beyond it, so
+    // tau_s is only a bound.
+    bool at_grid_edge = false;
 };
 
 struct SpectrumFit {
@@ -49,6 +52,10 @@ struct SpectrumFit {
     double lambda = 0;
     double noise_estimate = 0;  // strain, from the data
     double rms_residual = 0;
+    // Even unregularized, the model leaves a residual well above the noise estimate (the
+    // summary message says by how much): the τ range misses relaxations, or the noise is
+    // correlated. Far above it the fit is not usable.
+    bool misfit = false;
     std::vector<double> fitted;  // model at the input times
 };
 
