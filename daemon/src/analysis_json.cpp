@@ -11,7 +11,8 @@ Json to_json(const analysis::FitSummary& summary) {
 Json to_json(const analysis::SpectrumPeak& peak) {
     return {{"tau_s", peak.tau_s},
             {"strain", peak.strain},
-            {"strain_at_unload", peak.strain_at_unload}};
+            {"strain_at_unload", peak.strain_at_unload},
+            {"at_grid_edge", peak.at_grid_edge}};
 }
 
 void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
@@ -24,6 +25,7 @@ void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
                        {"strain", fit.strain},
                        {"strain_at_unload", fit.strain_at_unload}};
     doc["peaks"] = std::move(peaks);
+    doc["misfit"] = fit.misfit;
     doc["strain_beyond_window"] = fit.strain_beyond_window;
     doc["window_s"] = fit.window_s;
     doc["lambda"] = fit.lambda;
