@@ -1,0 +1,62 @@
+#include "dmacycle/drivers/sim/clock.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace dmacycle::drivers::sim {
+
+SimClock::SimClock(double speed, double start_s)
+    : max_(false),
+      speed_(speed),
+      start_s_(start_s),
+      wall_start_(WallClock::now()),
+      manual_s_(start_s) {
+    if (!(speed > 0) || !std::isfinite(speed)) {
+        throw std::invalid_argument("clock speed must be a positive number");
+    }
+}
+
+SimClock SimClock::max_speed(double start_s) {
+    SimClock clock(1.0, start_s);
+    clock.max_ = true;
+    return clock;
+}
+
+std::optional<SimClock> SimClock::parse(std::string_view speed) {
+    if (speed == "max") {
+        return max_speed();
+    }
+    double value = 0;
+    const auto [end, ec] = std::from_chars(speed.data(), speed.data() + speed.size(), value);
+    if (ec != std::errc{} || end != speed.data() + speed.size() || !(value > 0) ||
+        !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    return SimClock(value);
+}
+
+double SimClock::now_s() const {
+    if (max_) {
+        return manual_s_;
+    }
+    const std::chrono::duration<double> elapsed = WallClock::now() - wall_start_;
+    return start_s_ + speed_ * elapsed.count();
+}
+
+void SimClock::advance_to(double t_s) {
+    if (max_ && t_s > manual_s_) {
+        manual_s_ = t_s;
+    }
+}
+
+SimClock::WallClock::time_point SimClock::wall_at(double t_s) const {
+    if (max_) {
+        return WallClock::now();
+    }
+    const std::chrono::duration<double> offset((t_s - start_s_) / speed_);
+    return wall_start_ + std::chrono::duration_cast<WallClock::duration>(offset);
+}
+
+}  // namespace dmacycle::drivers::sim

@@ -1,0 +1,339 @@
+#include "dmacycle/drivers/sim/frame_server.hpp"
+
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (GCC 12).
+#include <utility>
+
+// Asio's scheduler trips -Wnull-dereference once inlined into this file; not our code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/asio.hpp>
+#pragma GCC diagnostic pop
+
+#include <deque>
+#include <list>
+#include <thread>
+
+#include "dmacycle/drivers/sim/frame_session.hpp"
+#include "pty.hpp"
+
+namespace dmacycle::drivers::sim {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+constexpr std::size_t max_line_bytes = 4096;
+// Max speed: samples per write, so a fast consumer is not throttled by one syscall per line
+// and a slow one only ever has one batch in flight.
+constexpr int max_speed_batch = 256;
+// Paced: at most this many overdue samples per wake-up, so commands are never starved.
+constexpr int paced_catch_up = 10000;
+
+class ConnectionBase {
+  public:
+    virtual ~ConnectionBase() = default;
+    virtual void close() = 0;
+};
+
+template <class Stream>
+class Connection : public ConnectionBase, public std::enable_shared_from_this<Connection<Stream>> {
+  public:
+    Connection(Stream stream, Instrument& instrument)
+        : stream_(std::move(stream)),
+          instrument_(instrument),
+          session_(instrument),
+          in_(max_line_bytes),
+          timer_(stream_.get_executor()),
+          drop_timer_(stream_.get_executor()) {}
+
+    void start() { read(); }
+
+    void close() override {
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+        boost::system::error_code ignored;
+        timer_.cancel();
+        drop_timer_.cancel();
+        stream_.close(ignored);
+    }
+
+  private:
+    void read() {
+        if (closed_ || pending_) {
+            return;
+        }
+        asio::async_read_until(
+            stream_, in_, '\n',
+            [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                self->on_read(ec, n);
+            });
+    }
+
+    void on_read(const boost::system::error_code& ec, std::size_t n) {
+        if (closed_) {
+            return;
+        }
+        if (ec == asio::error::not_found) {  // a line longer than max_line_bytes
+            in_.consume(in_.size());
+            session_.push_error(-223, "Too much data");
+            read();
+            return;
+        }
+        if (ec) {
+            close();
+            return;
+        }
+        std::string line(asio::buffers_begin(in_.data()),
+                         asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+        in_.consume(n);
+        if (session_.faults().mute) {
+            read();
+            return;
+        }
+        FrameReply reply = session_.handle(line);
+        if (session_.faults().drop_after_s && !drop_armed_) {
+            drop_armed_ = true;
+            drop_timer_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(
+                std::chrono::duration<double>(*session_.faults().drop_after_s)));
+            drop_timer_.async_wait(
+                [self = this->shared_from_this()](const boost::system::error_code& wait_ec) {
+                    if (!wait_ec) {
+                        self->close();
+                    }
+                });
+        }
+        if (reply.not_before_s && *reply.not_before_s > instrument_.now_s()) {
+            pending_ = std::move(reply);  // reading resumes once it is sent
+        } else {
+            send(std::move(reply.lines));
+            read();
+        }
+        pump();
+    }
+
+    // Releases a due *OPC? reply, emits due stream samples and sleeps until the next event.
+    void pump() {
+        if (closed_ || session_.faults().mute) {
+            return;
+        }
+        const bool max = instrument_.clock_is_max();
+        if (pending_ && max && !session_.streaming()) {
+            instrument_.advance_clock_to(*pending_->not_before_s);
+        }
+        if (pending_ && instrument_.now_s() >= *pending_->not_before_s) {
+            send(std::move(pending_->lines));
+            pending_.reset();
+            read();
+        }
+        if (session_.streaming()) {
+            std::string batch;
+            if (max) {
+                // Max speed: the consumer sets the pace; wait for the previous batch to drain.
+                if (!writing_ && out_.empty()) {
+                    for (int i = 0; i < max_speed_batch; ++i) {
+                        batch += session_.take_sample() + '\n';
+                    }
+                }
+            } else {
+                const double now = instrument_.now_s();
+                for (int i = 0; i < paced_catch_up && session_.next_sample_s() <= now; ++i) {
+                    batch += session_.take_sample() + '\n';
+                }
+            }
+            if (!batch.empty()) {
+                enqueue(std::move(batch));
+            }
+        }
+        arm_timer(max);
+    }
+
+    void arm_timer(bool max) {
+        std::optional<double> wake_s;
+        if (pending_ && !(max && session_.streaming())) {
+            wake_s = *pending_->not_before_s;
+        }
+        if (session_.streaming() && !max) {
+            wake_s = std::min(wake_s.value_or(session_.next_sample_s()), session_.next_sample_s());
+        }
+        if (!wake_s) {
+            return;
+        }
+        timer_.expires_at(instrument_.wall_at(*wake_s));
+        timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec) {
+                self->pump();
+            }
+        });
+    }
+
+    void send(std::vector<std::string> lines) {
+        auto& faults = session_.faults();
+        std::string bytes;
+        for (auto& line : lines) {
+            if (faults.half_line) {
+                faults.half_line = false;
+                bytes += line.substr(0, line.size() / 2);  // and no terminator
+                continue;
+            }
+            if (faults.garble) {
+                faults.garble = false;
+                for (auto& c : line) {
+                    c = static_cast<char>(c ^ 0x5A);
+                }
+            }
+            bytes += line + '\n';
+        }
+        if (bytes.empty()) {
+            return;
+        }
+        if (faults.delay_s > 0) {
+            auto late = std::make_shared<asio::steady_timer>(stream_.get_executor());
+            late->expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(
+                std::chrono::duration<double>(faults.delay_s)));
+            late->async_wait([self = this->shared_from_this(), late, bytes = std::move(bytes)](
+                                 const boost::system::error_code& ec) mutable {
+                if (!ec) {
+                    self->enqueue(std::move(bytes));
+                }
+            });
+            return;
+        }
+        enqueue(std::move(bytes));
+    }
+
+    void enqueue(std::string bytes) {
+        out_.push_back(std::move(bytes));
+        if (!writing_) {
+            write_next();
+        }
+    }
+
+    void write_next() {
+        if (closed_ || out_.empty()) {
+            writing_ = false;
+            return;
+        }
+        writing_ = true;
+        asio::async_write(
+            stream_, asio::buffer(out_.front()),
+            [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                if (ec) {
+                    self->close();
+                    return;
+                }
+                self->out_.pop_front();
+                self->write_next();
+                if (!self->writing_ && self->instrument_.clock_is_max()) {
+                    self->pump();  // max speed: the consumer is ready for more
+                }
+            });
+    }
+
+    Stream stream_;
+    Instrument& instrument_;
+    FrameSession session_;
+    asio::streambuf in_;
+    std::deque<std::string> out_;
+    bool writing_ = false;
+    bool closed_ = false;
+    bool drop_armed_ = false;
+    std::optional<FrameReply> pending_;
+    asio::steady_timer timer_;
+    asio::steady_timer drop_timer_;
+};
+
+}  // namespace
+
+struct FrameServer::Impl {
+    explicit Impl(Instrument& inst) : instrument(inst) {}
+
+    Instrument& instrument;
+    asio::io_context io;
+    std::list<tcp::acceptor> acceptors;
+    std::vector<Pty> ptys;
+    std::vector<std::weak_ptr<ConnectionBase>> connections;
+    std::thread thread;
+
+    void accept(tcp::acceptor& acceptor) {
+        acceptor.async_accept(
+            [this, &acceptor](const boost::system::error_code& ec, tcp::socket socket) {
+                if (ec) {
+                    return;  // acceptor closed
+                }
+                socket.set_option(tcp::no_delay(true));
+                auto connection =
+                    std::make_shared<Connection<tcp::socket>>(std::move(socket), instrument);
+                std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
+                connections.push_back(connection);
+                connection->start();
+                accept(acceptor);
+            });
+    }
+};
+
+FrameServer::FrameServer(Instrument& instrument) : impl_(std::make_unique<Impl>(instrument)) {}
+
+FrameServer::~FrameServer() {
+    stop();
+}
+
+std::uint16_t FrameServer::listen_tcp(const std::string& address, std::uint16_t port) {
+    auto& acceptor = impl_->acceptors.emplace_back(impl_->io);
+    const tcp::endpoint endpoint(asio::ip::make_address(address), port);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen();
+    impl_->accept(acceptor);
+    return acceptor.local_endpoint().port();
+}
+
+std::string FrameServer::open_pty() {
+    Pty pty = open_raw_pty();
+    // The descriptor object owns the master from here on.
+    asio::posix::stream_descriptor master(impl_->io, pty.master_fd);
+    pty.master_fd = -1;
+    auto connection = std::make_shared<Connection<asio::posix::stream_descriptor>>(
+        std::move(master), impl_->instrument);
+    impl_->connections.push_back(connection);
+    connection->start();
+    impl_->ptys.push_back(pty);
+    return pty.slave_path;
+}
+
+void FrameServer::start() {
+    if (!impl_->thread.joinable()) {
+        impl_->thread = std::thread([this] { impl_->io.run(); });
+    }
+}
+
+void FrameServer::stop() {
+    if (!impl_) {
+        return;
+    }
+    asio::post(impl_->io, [this] {
+        for (auto& acceptor : impl_->acceptors) {
+            boost::system::error_code ignored;
+            acceptor.close(ignored);
+        }
+        for (auto& weak : impl_->connections) {
+            if (auto connection = weak.lock()) {
+                connection->close();
+            }
+        }
+        impl_->io.stop();  // abandons fault timers (late replies) instead of waiting them out
+    });
+    if (impl_->thread.joinable()) {
+        impl_->thread.join();
+    } else {
+        impl_->io.run();
+    }
+    for (auto& pty : impl_->ptys) {
+        close_pty(pty);
+    }
+    impl_->ptys.clear();
+}
+
+}  // namespace dmacycle::drivers::sim

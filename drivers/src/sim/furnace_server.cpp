@@ -1,0 +1,262 @@
+#include "dmacycle/drivers/sim/furnace_server.hpp"
+
+#include <arpa/inet.h>
+#include <modbus/modbus.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "dmacycle/drivers/sim/furnace_registers.hpp"
+#include "pty.hpp"
+
+namespace dmacycle::drivers::sim {
+namespace {
+
+[[noreturn]] void fail(const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+std::uint16_t read_u16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+
+// Answers one request: reads and writes go through the register map; libmodbus builds the
+// reply frame (MBAP or CRC) from a mapping refreshed for exactly the requested registers.
+void answer(modbus_t* ctx, modbus_mapping_t* mapping, FurnaceRegisters& registers,
+            const std::uint8_t* req, int length, int forced_exception) {
+    if (forced_exception != 0) {
+        modbus_reply_exception(ctx, req, static_cast<unsigned>(forced_exception));
+        return;
+    }
+    const int header = modbus_get_header_length(ctx);
+    if (length < header + 5) {
+        modbus_reply_exception(ctx, req, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
+        return;
+    }
+    const std::uint8_t function = req[header];
+    const std::uint16_t address = read_u16(req + header + 1);
+    RegisterStatus status = RegisterStatus::ok;
+    switch (function) {
+        case MODBUS_FC_READ_HOLDING_REGISTERS:
+        case MODBUS_FC_READ_INPUT_REGISTERS: {
+            const std::uint16_t count = read_u16(req + header + 3);
+            if (count == 0 || count > MODBUS_MAX_READ_REGISTERS) {
+                status = RegisterStatus::illegal_value;
+                break;
+            }
+            std::vector<std::uint16_t> values;
+            status = registers.read(address, count, values);
+            if (status == RegisterStatus::ok) {
+                std::uint16_t* table = function == MODBUS_FC_READ_HOLDING_REGISTERS
+                                           ? mapping->tab_registers
+                                           : mapping->tab_input_registers;
+                std::copy(values.begin(), values.end(), table + address);
+            }
+            break;
+        }
+        case MODBUS_FC_WRITE_SINGLE_REGISTER: {
+            const std::uint16_t value = read_u16(req + header + 3);
+            status = registers.write(address, std::span(&value, 1));
+            break;
+        }
+        case MODBUS_FC_WRITE_MULTIPLE_REGISTERS: {
+            const std::uint16_t count = read_u16(req + header + 3);
+            if (count == 0 || count > MODBUS_MAX_WRITE_REGISTERS ||
+                length < header + 6 + 2 * count) {
+                status = RegisterStatus::illegal_value;
+                break;
+            }
+            std::vector<std::uint16_t> values(count);
+            for (std::uint16_t i = 0; i < count; ++i) {
+                values[i] = read_u16(req + header + 6 + 2 * i);
+            }
+            status = registers.write(address, values);
+            break;
+        }
+        default:
+            modbus_reply_exception(ctx, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+            return;
+    }
+    switch (status) {
+        case RegisterStatus::ok:
+            modbus_reply(ctx, req, length, mapping);
+            break;
+        case RegisterStatus::illegal_address:
+            modbus_reply_exception(ctx, req, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+            break;
+        case RegisterStatus::illegal_value:
+            modbus_reply_exception(ctx, req, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
+            break;
+    }
+}
+
+}  // namespace
+
+struct FurnaceServer::Impl {
+    explicit Impl(Instrument& inst) : instrument(inst) {
+        stop_fd = eventfd(0, EFD_CLOEXEC);
+        if (stop_fd < 0) {
+            fail("eventfd");
+        }
+    }
+    ~Impl() { close(stop_fd); }
+
+    Instrument& instrument;
+    int stop_fd;
+    std::vector<std::thread> threads;
+    std::vector<Pty> ptys;
+
+    modbus_mapping_t* new_mapping() {
+        const unsigned size = FurnaceRegisters::highest_address() + 1U;
+        modbus_mapping_t* mapping =
+            modbus_mapping_new(0, 0, static_cast<int>(size), static_cast<int>(size));
+        if (mapping == nullptr) {
+            fail("modbus_mapping_new");
+        }
+        return mapping;
+    }
+
+    // Modbus TCP: one poll loop over the listening socket and its clients.
+    void serve_tcp(int listen_fd) {
+        modbus_t* ctx = modbus_new_tcp("127.0.0.1", 0);  // only framing; sockets are ours
+        modbus_mapping_t* mapping = new_mapping();
+        FurnaceRegisters registers(instrument);
+        std::vector<pollfd> fds{{stop_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}};
+        std::uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
+        while (true) {
+            if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
+                break;
+            }
+            if (fds[0].revents != 0) {
+                break;
+            }
+            if ((fds[1].revents & POLLIN) != 0) {
+                const int client = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+                if (client >= 0) {
+                    fds.push_back({client, POLLIN, 0});
+                }
+            }
+            for (std::size_t i = 2; i < fds.size();) {
+                if (fds[i].revents == 0) {
+                    ++i;
+                    continue;
+                }
+                modbus_set_socket(ctx, fds[i].fd);
+                const int length = modbus_receive(ctx, req);
+                if (length > 0) {
+                    answer(ctx, mapping, registers, req, length,
+                           instrument.furnace_forced_exception());
+                    ++i;
+                } else if (length == 0) {
+                    ++i;  // not for us
+                } else {
+                    close(fds[i].fd);  // closed by the client or a broken frame
+                    fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+                }
+            }
+        }
+        for (std::size_t i = 2; i < fds.size(); ++i) {
+            close(fds[i].fd);
+        }
+        close(listen_fd);
+        modbus_mapping_free(mapping);
+        modbus_free(ctx);
+    }
+
+    // Modbus RTU on the pty master. libmodbus never opens the device: we hand it the master.
+    void serve_rtu(int master_fd, const std::string& slave_path) {
+        modbus_t* ctx = modbus_new_rtu(slave_path.c_str(), 19200, 'N', 8, 1);
+        modbus_set_slave(ctx, instrument.profile().furnace.modbus_unit_id);
+        modbus_set_socket(ctx, master_fd);
+        modbus_mapping_t* mapping = new_mapping();
+        FurnaceRegisters registers(instrument);
+        std::uint8_t req[MODBUS_RTU_MAX_ADU_LENGTH];
+        std::vector<pollfd> fds{{stop_fd, POLLIN, 0}, {master_fd, POLLIN, 0}};
+        while (true) {
+            if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
+                break;
+            }
+            if (fds[0].revents != 0) {
+                break;
+            }
+            if ((fds[1].revents & POLLIN) == 0) {
+                continue;
+            }
+            const int length = modbus_receive(ctx, req);
+            if (length > 0) {
+                answer(ctx, mapping, registers, req, length, instrument.furnace_forced_exception());
+            } else if (length < 0) {
+                modbus_flush(ctx);  // a garbled frame: resynchronise on the next one
+            }
+        }
+        modbus_mapping_free(mapping);
+        modbus_free(ctx);  // does not close the master; close_pty does
+    }
+};
+
+FurnaceServer::FurnaceServer(Instrument& instrument) : impl_(std::make_unique<Impl>(instrument)) {}
+
+FurnaceServer::~FurnaceServer() {
+    stop();
+}
+
+std::uint16_t FurnaceServer::listen_tcp(const std::string& address, std::uint16_t port) {
+    // libmodbus's modbus_tcp_listen cannot bind port 0 and report it, so bind ourselves.
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fail("socket");
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+        close(fd);
+        throw std::invalid_argument("furnace: not an IPv4 address: " + address);
+    }
+    socklen_t len = sizeof addr;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        const int saved = errno;
+        close(fd);
+        errno = saved;
+        fail("furnace listen");
+    }
+    impl_->threads.emplace_back([this, fd] { impl_->serve_tcp(fd); });
+    return ntohs(addr.sin_port);
+}
+
+std::string FurnaceServer::open_rtu_pty() {
+    Pty pty = open_raw_pty();
+    impl_->ptys.push_back(pty);
+    impl_->threads.emplace_back(
+        [this, fd = pty.master_fd, path = pty.slave_path] { impl_->serve_rtu(fd, path); });
+    return pty.slave_path;
+}
+
+void FurnaceServer::stop() {
+    if (!impl_) {
+        return;
+    }
+    const std::uint64_t one = 1;
+    // An eventfd write only fails on counter overflow, impossible with one write per stop().
+    [[maybe_unused]] const auto written = write(impl_->stop_fd, &one, sizeof one);
+    for (auto& thread : impl_->threads) {
+        thread.join();
+    }
+    impl_->threads.clear();
+    for (auto& pty : impl_->ptys) {
+        close_pty(pty);
+    }
+    impl_->ptys.clear();
+}
+
+}  // namespace dmacycle::drivers::sim

@@ -1,0 +1,267 @@
+#include "dmacycle/drivers/sim/instrument.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dmacycle::drivers::sim {
+
+Instrument::Instrument(Profile profile, SimClock clock)
+    : profile_(std::move(profile)),
+      clock_(clock),
+      geometry_(profile_.geometry),
+      sample_(profile_.sample),
+      furnace_(profile_.furnace),
+      sample_temperature_k_(profile_.furnace.initial_k),
+      physics_t_s_(clock.now_s()),
+      rng_(profile_.noise.seed) {
+    sample_.set_temperature(sample_temperature_k_);
+}
+
+double Instrument::now_s() const {
+    const std::lock_guard lock(mutex_);
+    return clock_.now_s();
+}
+
+SimClock::WallClock::time_point Instrument::wall_at(double t_s) const {
+    const std::lock_guard lock(mutex_);
+    return clock_.wall_at(t_s);
+}
+
+void Instrument::advance_clock_to(double t_s) {
+    const std::lock_guard lock(mutex_);
+    clock_.advance_to(t_s);
+}
+
+double Instrument::stress_at(double t_s) const {
+    if (program_.empty() || t_s >= program_.back().t1_s) {
+        return hold_pa_;
+    }
+    const auto seg = std::upper_bound(program_.begin(), program_.end(), t_s,
+                                      [](double t, const Segment& g) { return t < g.t1_s; });
+    if (t_s <= seg->t0_s) {
+        return seg->s0_pa;
+    }
+    return seg->s0_pa + (seg->s1_pa - seg->s0_pa) * (t_s - seg->t0_s) / (seg->t1_s - seg->t0_s);
+}
+
+double Instrument::program_end_s() const {
+    return program_.empty() ? clock_.now_s() : std::max(clock_.now_s(), program_.back().t1_s);
+}
+
+void Instrument::clear_program(double stress_pa) {
+    program_.clear();
+    hold_pa_ = stress_pa;
+}
+
+void Instrument::advance_to(double t_s) {
+    const double max_step = std::min(profile_.max_step_s, profile_.furnace.control_period_s);
+    const double lag = profile_.furnace.sample_lag_s;
+    while (physics_t_s_ < t_s) {
+        double next = std::min(t_s, physics_t_s_ + max_step);
+        // Split at segment ends so each step sees linear stress (the update is exact then).
+        const auto seg = std::upper_bound(program_.begin(), program_.end(), physics_t_s_,
+                                          [](double t, const Segment& g) { return t < g.t1_s; });
+        if (seg != program_.end()) {
+            const double boundary = seg->t0_s > physics_t_s_ ? seg->t0_s : seg->t1_s;
+            next = std::min(next, boundary);
+        }
+        const double h = next - physics_t_s_;
+        furnace_.step(h);
+        sample_temperature_k_ +=
+            (furnace_.temperature_k() - sample_temperature_k_) * -std::expm1(-h / lag);
+        // Re-deriving τ_i(T) costs an exp per element; below 1 mK the shift is < 1e-4.
+        if (std::abs(sample_temperature_k_ - sample_.temperature_k()) > 1e-3) {
+            sample_.set_temperature(sample_temperature_k_);
+        }
+        sample_.advance(h, stress_at(next));
+        physics_t_s_ = next;
+    }
+}
+
+Geometry Instrument::geometry() const {
+    const std::lock_guard lock(mutex_);
+    return geometry_;
+}
+
+void Instrument::set_geometry(const Geometry& geometry) {
+    const std::lock_guard lock(mutex_);
+    geometry_ = geometry;
+}
+
+void Instrument::ramp_stress(double target_pa, double rate_pa_s) {
+    const std::lock_guard lock(mutex_);
+    const double now = clock_.now_s();
+    advance_to(now);
+    const double from = stress_at(now);
+    clear_program(target_pa);
+    if (target_pa != from) {
+        program_.push_back({now, now + std::abs(target_pa - from) / rate_pa_s, from, target_pa});
+    }
+}
+
+void Instrument::append_ramp(double target_pa, double rate_pa_s) {
+    const std::lock_guard lock(mutex_);
+    const double start = program_end_s();
+    const double from = hold_pa_;
+    if (target_pa != from) {
+        program_.push_back(
+            {start, start + std::abs(target_pa - from) / rate_pa_s, from, target_pa});
+        hold_pa_ = target_pa;
+    }
+}
+
+void Instrument::append_dwell(double duration_s) {
+    const std::lock_guard lock(mutex_);
+    const double start = program_end_s();
+    program_.push_back({start, start + duration_s, hold_pa_, hold_pa_});
+}
+
+void Instrument::hold() {
+    const std::lock_guard lock(mutex_);
+    const double now = clock_.now_s();
+    advance_to(now);
+    clear_program(stress_at(now));
+}
+
+void Instrument::step_stress(double stress_pa) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    clear_program(stress_pa);
+    sample_.set_stress(stress_pa);
+}
+
+double Instrument::commanded_stress_pa() const {
+    const std::lock_guard lock(mutex_);
+    return stress_at(clock_.now_s());
+}
+
+double Instrument::ramp_target_pa() const {
+    const std::lock_guard lock(mutex_);
+    return hold_pa_;
+}
+
+bool Instrument::ramping() const {
+    const std::lock_guard lock(mutex_);
+    return !program_.empty() && clock_.now_s() < program_.back().t1_s;
+}
+
+double Instrument::ramp_end_s() const {
+    const std::lock_guard lock(mutex_);
+    return program_end_s();
+}
+
+std::size_t Instrument::program_segments() const {
+    const std::lock_guard lock(mutex_);
+    return program_.size();
+}
+
+void Instrument::reset_frame() {
+    const std::lock_guard lock(mutex_);
+    const double now = clock_.now_s();
+    advance_to(now);
+    geometry_ = profile_.geometry;
+    clear_program(0);
+    sample_.set_stress(0);
+}
+
+void Instrument::new_sample() {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    sample_ = Sample(profile_.sample);
+    sample_.set_temperature(sample_temperature_k_);
+    sample_.set_stress(stress_at(physics_t_s_));
+}
+
+Measurement Instrument::measure_at(double t_s) {
+    const std::lock_guard lock(mutex_);
+    clock_.advance_to(t_s);
+    t_s = std::min(t_s, clock_.now_s());
+    advance_to(t_s);
+    const Noise& noise = profile_.noise;
+    const double drift = noise.strain_drift_per_hour * physics_t_s_ / 3600.0;
+    double displacement = (sample_.strain() + drift) * geometry_.gauge_length_m +
+                          noise.displacement_m * normal_(rng_);
+    if (noise.displacement_quantum_m > 0) {
+        displacement =
+            noise.displacement_quantum_m * std::round(displacement / noise.displacement_quantum_m);
+    }
+    return {t_s, sample_.stress_pa() * geometry_.area_m2() + noise.force_n * normal_(rng_),
+            displacement, sample_temperature_k_ + noise.temperature_k * normal_(rng_)};
+}
+
+Measurement Instrument::measure() {
+    return measure_at(now_s());
+}
+
+DynamicModulus Instrument::dynamic_modulus_at(double frequency_hz) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    return dynamic_modulus(profile_.dmta, profile_.sample.youngs_modulus_pa, frequency_hz,
+                           sample_temperature_k_);
+}
+
+TrueState Instrument::true_state() {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    return {physics_t_s_,
+            sample_.stress_pa(),
+            sample_.strain(),
+            sample_.anelastic_strain(),
+            sample_.viscoplastic_strain(),
+            sample_temperature_k_,
+            furnace_.temperature_k()};
+}
+
+std::vector<KelvinElement> Instrument::true_spectrum() {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    auto spectrum = sample_.spectrum_at(sample_.temperature_k());
+    for (auto& element : spectrum) {
+        element.compliance_per_pa *= sample_.compliance_scale();
+    }
+    return spectrum;
+}
+
+FurnaceView Instrument::furnace() {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    return {furnace_.temperature_k() + profile_.noise.temperature_k * normal_(rng_),
+            furnace_.target_setpoint_k(),
+            furnace_.working_setpoint_k(),
+            furnace_.output_percent(),
+            furnace_.rate_limit_k_per_min(),
+            furnace_.manual(),
+            furnace_.status_bits()};
+}
+
+void Instrument::set_furnace_setpoint_k(double t_k) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    furnace_.set_target_setpoint_k(t_k);
+}
+
+void Instrument::set_furnace_rate_limit_k_per_min(double rate) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    furnace_.set_rate_limit_k_per_min(rate);
+}
+
+void Instrument::set_furnace_manual(bool manual) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    furnace_.set_manual(manual);
+}
+
+void Instrument::set_furnace_manual_output_percent(double percent) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    furnace_.set_manual_output_percent(percent);
+}
+
+void Instrument::set_furnace_sensor_break(bool broken) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    furnace_.set_sensor_break(broken);
+}
+
+}  // namespace dmacycle::drivers::sim

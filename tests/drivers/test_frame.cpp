@@ -1,0 +1,282 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dmacycle/drivers/sim/frame_server.hpp"
+#include "dmacycle/drivers/sim/instrument.hpp"
+#include "line_client.hpp"
+
+using namespace dmacycle::drivers::sim;
+using test_support::LineClient;
+
+namespace {
+
+std::vector<std::string> split(const std::string& line, char sep = ',') {
+    std::vector<std::string> fields;
+    std::stringstream in(line);
+    std::string field;
+    while (std::getline(in, field, sep)) {
+        fields.push_back(field);
+    }
+    return fields;
+}
+
+// An instrument and its frame on a loopback port chosen by the kernel.
+struct TcpFrame {
+    explicit TcpFrame(SimClock clock = SimClock::max_speed())
+        : instrument(default_profile(), clock), server(instrument) {
+        port = server.listen_tcp("127.0.0.1", 0);
+        server.start();
+    }
+    Instrument instrument;
+    FrameServer server;
+    std::uint16_t port = 0;
+};
+
+}  // namespace
+
+TEST_CASE("frame tcp: *IDN? answers maker, model, serial, firmware") {
+    TcpFrame frame;
+    REQUIRE(frame.port != 0);
+    auto client = LineClient::tcp(frame.port);
+    const auto fields = split(client.query("*IDN?"));
+    REQUIRE(fields.size() == 4);
+    CHECK(fields[0] == "dmacycle");
+    CHECK(fields[1] == "SIM-DMA");
+    CHECK(fields[2] == "SIM0001");
+    CHECK(fields[3] == "0.1.0");
+}
+
+TEST_CASE("frame tcp: an unknown command queues -113, then the queue is empty") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("FOO:BAR 1");
+    CHECK(client.query("SYST:ERR?") == "-113,\"Undefined header\"");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    // Long forms and lower case are the same header.
+    CHECK(client.query("system:error?") == "0,\"No error\"");
+}
+
+TEST_CASE("frame tcp: out-of-range values queue -222 and the connection stays up") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("SOUR:FORC:RAMP 18.5,0.1");  // above the 18 N frame limit
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    client.send("SOUR:STR:RAMP 100e6,-1e6");  // negative rate
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    client.send("SOUR:STR:RAMP 600e6,1e6");  // 21.6 N on the default ribbon
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    client.send("STR:RATE 0");
+    client.send("SAMP:LENG 1");
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    client.send("SOUR:STR:RAMP 1e6");
+    client.send("SOUR:STR:RAMP 1e6,abc");
+    client.send("*IDN? 3");
+    CHECK(client.query("SYST:ERR?") == "-109,\"Missing parameter\"");
+    CHECK(client.query("SYST:ERR?") == "-104,\"Data type error\"");
+    CHECK(client.query("SYST:ERR?") == "-108,\"Parameter not allowed\"");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(split(client.query("*IDN?")).size() == 4);
+    CHECK(client.query("SOUR:STAT?") == "HOLD,0,0");  // nothing was applied
+}
+
+TEST_CASE("frame tcp: geometry, ramp, *OPC? and measurement agree with the sample") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("SAMP:WIDT 1.2e-3");
+    client.send("SAMP:THIC 30e-6");
+    client.send("SAMP:LENG 20e-3");
+    CHECK(client.query("SAMP:LENG?") == "0.02");
+    client.send("SOUR:PRET 0.01");
+    client.send("SOUR:STR:RAMP 100e6,833333.333333");  // 50 MPa/min
+    CHECK(client.query("*OPC?") == "1");
+    const auto t = std::stod(client.query("SYST:TIME?"));
+    // Max speed: *OPC? jumps to the ramp's end, from the pre-tension's 0.28 MPa to 100 MPa.
+    CHECK(t == doctest::Approx((100e6 - 0.01 / 3.6e-8) / 833333.333333).epsilon(1e-7));
+    const auto m = split(client.query("MEAS?"));
+    REQUIRE(m.size() == 4);
+    CHECK(std::stod(m[1]) == doctest::Approx(3.6).epsilon(1e-3));  // 100 MPa · 3.6e-8 m²
+    const auto truth = frame.instrument.true_state();
+    CHECK(std::stod(m[2]) == doctest::Approx(truth.strain * 20e-3).epsilon(1e-3));
+    CHECK(std::stod(m[3]) == doctest::Approx(365.0).epsilon(1e-3));
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+}
+
+TEST_CASE("frame tcp: streaming yields increasing sequence numbers on the sample clock") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("STR:RATE 10");
+    client.send("STR:STAR");
+    long previous_seq = -1;
+    double previous_t = -1;
+    for (int i = 0; i < 1000; ++i) {
+        const auto line = client.read_line();
+        REQUIRE(line);
+        const auto f = split(*line);
+        REQUIRE(f.size() == 6);
+        REQUIRE(f[0] == "S");
+        const long seq = std::stol(f[1]);
+        const double t = std::stod(f[2]);
+        CHECK(seq == previous_seq + 1);
+        if (previous_t >= 0) {
+            CHECK(t - previous_t == doctest::Approx(0.1).epsilon(1e-6));
+        }
+        CHECK(std::stod(f[5]) == doctest::Approx(365.0).epsilon(1e-3));
+        previous_seq = seq;
+        previous_t = t;
+    }
+    client.send("STR:STOP");
+}
+
+TEST_CASE("frame tcp: paced clock streams in simulated time") {
+    TcpFrame frame(SimClock(100.0));  // 100 simulated seconds per wall second
+    auto client = LineClient::tcp(frame.port);
+    client.send("STR:RATE 50");
+    client.send("STR:STAR");
+    const auto first = client.read_line();
+    REQUIRE(first);
+    std::optional<std::string> last;
+    for (int i = 0; i < 200; ++i) {  // 4 s simulated, about 40 ms wall
+        last = client.read_line();
+        REQUIRE(last);
+    }
+    const double span_s = std::stod(split(*last)[2]) - std::stod(split(*first)[2]);
+    CHECK(span_s == doctest::Approx(4.0).epsilon(1e-6));
+    client.send("STR:STOP");
+}
+
+TEST_CASE("frame tcp: paced clock - *OPC? answers when the ramp ends in simulated time") {
+    TcpFrame frame(SimClock(1000.0));
+    auto client = LineClient::tcp(frame.port);
+    client.send("SOUR:STR:RAMP 100e6,10e6");  // 10 s simulated, 10 ms wall
+    CHECK(client.query("SOUR:STAT?").starts_with("RAMP,"));
+    CHECK(client.query("*OPC?") == "1");
+    CHECK(std::stod(client.query("SYST:TIME?")) >= 10.0);
+    CHECK(client.query("SOUR:STAT?") == "HOLD,100000000,100000000");
+}
+
+TEST_CASE("frame tcp: DMTA reports E', E'', tan delta from the model") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("DMTA:FREQ 1");
+    const auto f = split(client.query("DMTA:MEAS?"));
+    REQUIRE(f.size() == 6);
+    const double storage = std::stod(f[3]), loss = std::stod(f[4]), tan_delta = std::stod(f[5]);
+    CHECK(tan_delta == doctest::Approx(loss / storage).epsilon(1e-5));
+    const auto model = dynamic_modulus(default_profile().dmta, 36e9, 1.0, std::stod(f[2]));
+    CHECK(storage == doctest::Approx(model.storage_pa).epsilon(1e-5));
+    client.send("DMTA:FREQ 500");
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+}
+
+TEST_CASE("frame tcp: faults on demand - half line, garbled line, late answer, drop") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("SIM:FAUL:HALF");
+    client.send("*IDN?");
+    CHECK_FALSE(client.read_line(std::chrono::milliseconds(200)));
+    const std::string idn = "dmacycle,SIM-DMA,SIM0001,0.1.0";
+    CHECK(client.pending_bytes() == idn.substr(0, idn.size() / 2));
+    client.send("SIM:FAUL:GARB");
+    const auto glued = client.query("*IDN?");  // the next line completes the half one
+    REQUIRE(glued.size() == idn.size() / 2 + idn.size());
+    CHECK(glued.substr(idn.size() / 2) != idn);
+    CHECK(client.query("*IDN?") == idn);  // one-shot faults
+    client.send("SIM:FAUL:DEL 0.3");
+    client.send("*IDN?");
+    CHECK_FALSE(client.read_line(std::chrono::milliseconds(100)));
+    CHECK(client.read_line(std::chrono::milliseconds(2000)) == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    client.send("SIM:FAUL:CLE");
+    client.send("SIM:FAUL:DROP 0.05");
+    CHECK_FALSE(client.read_line(std::chrono::milliseconds(2000)));
+    CHECK(client.peer_closed());
+    auto again = LineClient::tcp(frame.port);  // the simulator itself is still up
+    CHECK(split(again.query("*IDN?")).size() == 4);
+}
+
+TEST_CASE("frame tcp: a force-limit trip unloads and refuses ramps until *RST") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("SOUR:FORC:RAMP 3.6,1");
+    client.send("SIM:FAUL:TRIP");
+    CHECK(client.query("SOUR:STAT?") == "TRIP,0,0");
+    client.send("SOUR:FORC:RAMP 3.6,1");
+    CHECK(client.query("SYST:ERR?") == "-221,\"Settings conflict\"");
+    client.send("*RST");
+    client.send("SOUR:FORC:RAMP 3.6,1");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+}
+
+TEST_CASE("frame serial: the same command set over a pty") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    FrameServer server(instrument);
+    const std::string path = server.open_pty();
+    server.start();
+    CHECK(path.starts_with("/dev/pts/"));
+    auto client = LineClient::serial(path);
+    CHECK(split(client.query("*IDN?")).size() == 4);
+    client.send("NOPE?");
+    CHECK(client.query("SYST:ERR?") == "-113,\"Undefined header\"");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    client.send("STR:RATE 100");
+    client.send("STR:STAR");
+    long previous = -1;
+    for (int i = 0; i < 300; ++i) {
+        const auto line = client.read_line();
+        REQUIRE(line);
+        const long seq = std::stol(split(*line)[1]);
+        CHECK(seq == previous + 1);
+        previous = seq;
+    }
+}
+
+TEST_CASE("frame tcp: a stress program runs on the frame and *OPC? waits for the stream") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("PROG:CYCL 0,200e6,833333.333333,3");  // 0-200 MPa at 50 MPa/min, 3 cycles
+    client.send("PROG:DWEL 60");
+    client.send("STR:RATE 10");
+    client.send("STR:STAR");
+    client.send("*OPC?");
+    double peak_n = 0, t_s = 0;
+    int upward_crossings = 0;  // of 3.6 N, the cycles' mean
+    double previous_n = 0;
+    for (int i = 0; i < 20000; ++i) {
+        const auto line = client.read_line();
+        REQUIRE(line);
+        if (*line == "1") {
+            break;
+        }
+        const auto f = split(*line);
+        REQUIRE(f.size() == 6);
+        t_s = std::stod(f[2]);
+        const double force_n = std::stod(f[3]);
+        peak_n = std::max(peak_n, force_n);
+        if (previous_n < 3.6 && force_n >= 3.6) {
+            ++upward_crossings;
+        }
+        previous_n = force_n;
+    }
+    CHECK(t_s >= 3 * 480 + 60 - 0.1);  // the reply came once the stream reached the end
+    CHECK(t_s < 3 * 480 + 60 + 30);    // and not much later (one batch of samples)
+    CHECK(peak_n == doctest::Approx(7.2).epsilon(1e-3));
+    CHECK(upward_crossings == 3);
+    client.send("PROG:CYCL 0,600e6,1e6,1");  // 21.6 N
+    client.send("PROG:CYCL 0,200e6,1e6,0.5");
+    client.send("STR:STOP");
+    // Stream lines already in flight may precede the replies.
+    std::string reply;
+    client.send("SYST:ERR?");
+    while (auto line = client.read_line()) {
+        if (!line->starts_with("S,")) {
+            reply = *line;
+            break;
+        }
+    }
+    CHECK(reply == "-222,\"Data out of range\"");
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+}
