@@ -290,7 +290,12 @@ void Supervisor::try_connect() {
 }
 
 void Supervisor::beat(Deadline until) {
-    std::lock_guard device_lock(device_mutex_);
+    // The owner's exchange in progress is proof of life (or fails by itself); waiting for it
+    // would delay the stale check behind a stalled peer.
+    std::unique_lock device_lock(device_mutex_, std::try_to_lock);
+    if (!device_lock.owns_lock()) {
+        return;
+    }
     const LinkState now_state = state();
     if (now_state != LinkState::connected && now_state != LinkState::active) {
         return;  // the owner's call lost the link meanwhile
