@@ -92,7 +92,16 @@ std::string ModbusFurnace::identify() {
 }
 
 double ModbusFurnace::to_kelvin(double display) const {
-    return map_.unit == TemperatureUnit::celsius ? display + celsius_offset_k : display;
+    if (map_.unit == TemperatureUnit::kelvin) {
+        return display;
+    }
+    if (map_.use_float_region) {
+        return display + celsius_offset_k;
+    }
+    // 91.9 + 273.15 is 365.04999999999995 in binary: round to what the register resolves
+    // (its decimals plus the offset's two) so reports show 365.05.
+    const double scale = std::pow(10.0, map_.implied_decimals + 2);
+    return std::round((display + celsius_offset_k) * scale) / scale;
 }
 
 double ModbusFurnace::from_kelvin(double kelvin) const {

@@ -94,9 +94,8 @@ void ModbusLink::fail(std::string_view action, std::uint16_t address, std::strin
     }
     if (kind == ErrorKind::timeout) {
         message += " after " + std::to_string(timeout_.count()) + " ms";
-        if (rtu_) {
-            message += " (no reply: wrong unit id, baud rate or wiring?)";
-        }
+        message += rtu_ ? " (no reply: wrong unit id, baud rate or wiring?)"
+                        : " (no reply: wrong unit id?)";
     }
     if (kind != ErrorKind::device) {
         close();  // the next reply could belong to this request: start over on a fresh link
