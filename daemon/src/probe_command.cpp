@@ -7,6 +7,7 @@
 #include "arguments.hpp"
 #include "dmacycle/daemon/commands.hpp"
 #include "dmacycle/drivers/registry.hpp"
+#include "dmacycle/drivers/rig_profile.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -15,7 +16,7 @@ namespace drv = dmacycle::drivers;
 using nlohmann::json;
 
 constexpr const char* usage =
-    "usage: dmacycle probe [--frame URI] [--furnace URI] [--frame-model NAME] "
+    "usage: dmacycle probe [--rig FILE] [--frame URI] [--furnace URI] [--frame-model NAME] "
     "[--furnace-model NAME] [--timeout-ms N] [--json]";
 
 // One connect, one read of everything, one disconnect: what an engineer wiring a new
@@ -114,22 +115,30 @@ int run_probe(std::span<const std::string_view> args, std::ostream& out, std::os
     bool as_json = false;
     try {
         const Arguments arguments(
-            args, {"frame", "furnace", "frame-model", "furnace-model", "timeout-ms"}, {"json"});
+            args, {"rig", "frame", "furnace", "frame-model", "furnace-model", "timeout-ms"},
+            {"json"});
         if (!arguments.positionals().empty()) {
             throw UsageError("unexpected argument '" + arguments.positionals().front() + "'");
         }
-        frame.uri = arguments.text("frame").value_or("");
-        furnace.uri = arguments.text("furnace").value_or("");
+        // The rig profile first; what the command line gives overrides it.
+        if (const auto rig_path = arguments.text("rig")) {
+            const auto rig = drv::load_rig_profile(*rig_path);
+            frame = rig.frame.value_or(frame);
+            furnace = rig.furnace.value_or(furnace);
+        }
+        frame.uri = arguments.text("frame").value_or(frame.uri);
+        furnace.uri = arguments.text("furnace").value_or(furnace.uri);
         if (frame.uri.empty() && furnace.uri.empty()) {
-            throw UsageError("give --frame URI, --furnace URI or both");
+            throw UsageError("give --rig FILE, --frame URI, --furnace URI or both");
         }
-        frame.model = arguments.text("frame-model").value_or("");
-        furnace.model = arguments.text("furnace-model").value_or("");
-        const int timeout_ms = arguments.integer("timeout-ms").value_or(1000);
-        if (timeout_ms <= 0) {
-            throw UsageError("--timeout-ms must be positive");
+        frame.model = arguments.text("frame-model").value_or(frame.model);
+        furnace.model = arguments.text("furnace-model").value_or(furnace.model);
+        if (const auto timeout_ms = arguments.integer("timeout-ms")) {
+            if (*timeout_ms <= 0) {
+                throw UsageError("--timeout-ms must be positive");
+            }
+            frame.timeout = furnace.timeout = std::chrono::milliseconds(*timeout_ms);
         }
-        frame.timeout = furnace.timeout = std::chrono::milliseconds(timeout_ms);
         as_json = arguments.flag("json");
         // Bad connection strings and unknown models are usage errors, before any I/O.
         if (!frame.uri.empty()) {

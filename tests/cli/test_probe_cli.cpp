@@ -164,6 +164,32 @@ TEST_CASE("probe: frame and furnace on ptys, as text") {
     CHECK(run.out.find("  status  0x0000 (ok)\n") != std::string::npos);
 }
 
+TEST_CASE("probe --rig: devices from a rig profile, the command line overriding it") {
+    sim::Instrument instrument(sim::default_profile(), sim::SimClock(1.0));
+    sim::FrameServer frame(instrument);
+    const auto frame_port = frame.listen_tcp("127.0.0.1", 0);
+    frame.start();
+    sim::FurnaceServer furnace(instrument);
+    const auto furnace_port = furnace.listen_tcp("127.0.0.1", 0);
+    std::string pattern = (fs::temp_directory_path() / "dmacycle-rig-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    const fs::path rig = fs::path(pattern) / "rig.yaml";
+    std::ofstream(rig) << "frame:\n  uri: tcp://127.0.0.1:" << frame_port
+                       << "\nfurnace:\n  model: eurotherm-2400-float\n  uri: modbus-tcp://"
+                          "127.0.0.1:1\n";
+    const auto run =
+        run_dmacycle("probe --json --rig " + rig.string() +
+                     " --furnace modbus-tcp://127.0.0.1:" + std::to_string(furnace_port));
+    fs::remove_all(pattern);
+    CHECK(run.err == "");
+    REQUIRE(run.exit_code == 0);
+    const auto result = json::parse(run.out);
+    CHECK(result["frame"]["idn"] == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    CHECK(result["furnace"]["identity"] == "eurotherm-2400-float,unit 1");
+    // The float region: the setpoint at full resolution, 365.0 K rather than 91.9 °C.
+    CHECK(result["furnace"]["setpoint_k"].get<double>() == doctest::Approx(365.0).epsilon(1e-6));
+}
+
 TEST_CASE("probe reads a Modbus controller that is not our simulator (pymodbus)") {
     ModbusPeer peer;
     const std::string uri = peer.wait_ready();
@@ -188,7 +214,7 @@ TEST_CASE("probe reads a Modbus controller that is not our simulator (pymodbus)"
 TEST_CASE("probe: bad arguments and unreachable devices") {
     auto run = run_dmacycle("probe");
     CHECK(run.exit_code == 2);
-    CHECK(run.err.find("give --frame URI, --furnace URI or both") != std::string::npos);
+    CHECK(run.err.find("give --rig FILE, --frame URI, --furnace URI or both") != std::string::npos);
     run = run_dmacycle("probe --frame tcp://nohost");
     CHECK(run.exit_code == 2);
     CHECK(run.err == "dmacycle probe: connection string 'tcp://nohost': expected host:port\n");
