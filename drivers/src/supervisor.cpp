@@ -106,7 +106,10 @@ Supervisor::~Supervisor() {
 
 void Supervisor::start() {
     if (!thread_.joinable()) {
-        stopping_ = false;
+        {
+            std::lock_guard lock(state_mutex_);
+            stopping_ = false;
+        }
         thread_ = std::thread([this] { loop(); });
     }
 }
