@@ -9,15 +9,23 @@
 namespace dmacycle::drivers {
 namespace {
 
+std::string join(const std::vector<std::string_view>& names) {
+    std::string out;
+    for (const auto name : names) {
+        out += (out.empty() ? "" : ", ") + std::string(name);
+    }
+    return out;
+}
+
 std::unique_ptr<FrameDriver> scpi_frame(const DeviceSpec& spec, std::string_view model) {
     const FrameCommandSet* commands = find_frame_commands(model);
     if (commands == nullptr) {
-        throw DriverError(ErrorKind::config,
-                          "frame driver scpi-frame has no model '" + std::string(model) + "'");
+        throw DriverError(ErrorKind::config, "frame driver scpi-frame has no model '" +
+                                                 std::string(model) +
+                                                 "' (known: " + join(frame_command_models()) + ")");
     }
     ScpiFrameOptions options;
     options.scpi.exchange_timeout = spec.timeout;
-    options.connect_timeout = spec.timeout;
     return std::make_unique<ScpiFrame>(parse_connection_uri(spec.uri), *commands, options);
 }
 
@@ -25,7 +33,8 @@ std::unique_ptr<FurnaceDriver> modbus_furnace(const DeviceSpec& spec, std::strin
     const FurnaceRegisterMap* map = find_furnace_map(model);
     if (map == nullptr) {
         throw DriverError(ErrorKind::config, "furnace driver modbus-furnace has no model '" +
-                                                 std::string(model) + "'");
+                                                 std::string(model) +
+                                                 "' (known: " + join(furnace_map_models()) + ")");
     }
     return std::make_unique<ModbusFurnace>(parse_connection_uri(spec.uri), *map, spec.timeout);
 }
@@ -34,21 +43,19 @@ std::unique_ptr<FurnaceDriver> modbus_furnace(const DeviceSpec& spec, std::strin
 struct FrameEntry {
     std::string_view driver;
     std::string_view default_model;
-    std::vector<std::string_view> (*models)();
     std::unique_ptr<FrameDriver> (*make)(const DeviceSpec&, std::string_view);
 };
 struct FurnaceEntry {
     std::string_view driver;
     std::string_view default_model;
-    std::vector<std::string_view> (*models)();
     std::unique_ptr<FurnaceDriver> (*make)(const DeviceSpec&, std::string_view);
 };
 
 constexpr std::array<FrameEntry, 1> frame_drivers{{
-    {"scpi-frame", "dmacycle-scpi", frame_command_models, scpi_frame},
+    {"scpi-frame", "dmacycle-scpi", scpi_frame},
 }};
 constexpr std::array<FurnaceEntry, 1> furnace_drivers{{
-    {"modbus-furnace", "eurotherm-2400", furnace_map_models, modbus_furnace},
+    {"modbus-furnace", "eurotherm-2400", modbus_furnace},
 }};
 
 template <class Table>
@@ -66,17 +73,6 @@ const auto& find_driver(const Table& table, const std::string& name, const char*
                                              "' (known: " + known + ")");
 }
 
-template <class Table>
-std::vector<std::string> list(const Table& table) {
-    std::vector<std::string> out;
-    for (const auto& entry : table) {
-        for (const auto model : entry.models()) {
-            out.push_back(std::string(entry.driver) + "/" + std::string(model));
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec) {
@@ -87,14 +83,6 @@ std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec) {
 std::unique_ptr<FurnaceDriver> make_furnace(const DeviceSpec& spec) {
     const auto& entry = find_driver(furnace_drivers, spec.driver, "furnace");
     return entry.make(spec, spec.model.empty() ? entry.default_model : spec.model);
-}
-
-std::vector<std::string> known_frame_models() {
-    return list(frame_drivers);
-}
-
-std::vector<std::string> known_furnace_models() {
-    return list(furnace_drivers);
 }
 
 }  // namespace dmacycle::drivers

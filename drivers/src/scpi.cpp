@@ -107,7 +107,6 @@ std::vector<std::string> ScpiClient::take_stream_lines() {
 void ScpiClient::keep_stream_line(std::string line) {
     if (stream_.size() >= options_.max_stream_backlog) {
         stream_.pop_front();
-        ++dropped_;
     }
     stream_.push_back(std::move(line));
 }

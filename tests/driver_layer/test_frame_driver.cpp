@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "dmacycle/drivers/registry.hpp"
 #include "dmacycle/drivers/scpi_frame.hpp"
@@ -168,20 +169,43 @@ TEST_CASE("frame driver: registry picks the driver and model, and names what is 
     auto frame = make_frame({"", "", rig.start_frame_tcp(), milliseconds(500)});
     frame->connect(deadline_in(milliseconds(1000)));
     CHECK(frame->identify().starts_with("dmacycle,SIM-DMA"));
-    CHECK(error_of([] {
+    // As std::string, so that a failing CHECK prints the text rather than a pointer.
+    const auto message = [](auto fn) { return std::string(error_of(fn).what()); };
+    CHECK(message([] {
               make_frame({"gpib-frame", "", "tcp://h:1"});
-          }).what() == std::string("unknown frame driver 'gpib-frame' (known: scpi-frame)"));
-    CHECK(error_of([] {
+          }) == "unknown frame driver 'gpib-frame' (known: scpi-frame)");
+    CHECK(message([] {
               make_frame({"scpi-frame", "q800", "tcp://h:1"});
-          }).what() == std::string("frame driver scpi-frame has no model 'q800'"));
-    CHECK(std::string(error_of([] {
-                          make_frame({"", "", "modbus-tcp://h:1"});
-                      }).what())
-              .find("a line instrument needs tcp:// or serial://") != std::string::npos);
+          }) == "frame driver scpi-frame has no model 'q800' (known: dmacycle-scpi)");
+    CHECK(message([] {
+              make_frame({"", "", "modbus-tcp://h:1"});
+          }).find("a line instrument needs tcp:// or serial://") != std::string::npos);
     // Connecting to a closed port fails as a link error, promptly.
     rig.stop_frame();
     auto gone = make_frame({"", "", "tcp://127.0.0.1:" + std::to_string(rig.frame_port)});
     CHECK(error_of([&] { gone->connect(deadline_in(milliseconds(500))); }).kind() ==
           ErrorKind::link);
-    CHECK(known_frame_models() == std::vector<std::string>{"scpi-frame/dmacycle-scpi"});
+}
+
+TEST_CASE("line layer on a pty: stale bytes are flushed on open, inter-command delay kept") {
+    SimRig rig;
+    const std::string uri = rig.start_frame_pty();
+    {
+        auto frame = open_frame(uri, milliseconds(100));
+        // Every reply 0.3 s late: this command's error-query reply arrives after we left.
+        CHECK(error_of([&] { frame.command("SIM:FAULt:DELay 0.3"); }).kind() == ErrorKind::timeout);
+    }
+    std::this_thread::sleep_for(milliseconds(500));  // the late reply now waits in the pty
+    // A new link must not take that stale reply for the answer to its own questions.
+    ScpiFrameOptions options;
+    options.scpi.exchange_timeout = milliseconds(1000);
+    options.line.inter_command_delay = milliseconds(40);
+    ScpiFrame frame(parse_connection_uri(uri), *find_frame_commands("dmacycle-scpi"), options);
+    frame.connect(deadline_in(milliseconds(1000)));
+    frame.command("SIM:FAULt:CLEar");  // its own reply, 0.3 s late, still answers it
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(frame.identify() == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    CHECK(frame.query("SAMP:WIDT?") == "0.0012");
+    CHECK(frame.query("SAMP:THIC?") == "3e-05");
+    CHECK(elapsed_s(start) >= 0.08);  // three lines, at least 40 ms apart
 }

@@ -143,7 +143,10 @@ TEST_CASE("furnace driver: exception replies and registers out of range are clea
 TEST_CASE("furnace driver: unknown model and a dead endpoint") {
     CHECK(std::string(error_of([] {
                           make_furnace({"", "eurotherm-9999", "modbus-tcp://h:1"});
-                      }).what()) == "furnace driver modbus-furnace has no model 'eurotherm-9999'");
+                      }).what()) ==
+          "furnace driver modbus-furnace has no model 'eurotherm-9999' (known: eurotherm-2400, "
+          "eurotherm-3200, eurotherm-2400-float, eurotherm-3200-float, "
+          "eurotherm-2400-kelvin)");
     CHECK(contains(error_of([] {
                        make_furnace({"", "", "tcp://h:1"});
                    }),

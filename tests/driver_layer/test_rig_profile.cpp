@@ -47,7 +47,9 @@ TEST_CASE("rig profile: mistakes are named with file, line and field") {
     CHECK(error_of("furnace:\n  uri: modbus-tcp://h:1\n  timeout_ms: -5\n") ==
           "rig.yaml:3: furnace.timeout_ms: expected a positive whole number");
     CHECK(error_of("furnace:\n  model: eurotherm-9\n  uri: modbus-tcp://h:1\n") ==
-          "rig.yaml:2: furnace: furnace driver modbus-furnace has no model 'eurotherm-9'");
+          "rig.yaml:2: furnace: furnace driver modbus-furnace has no model 'eurotherm-9' "
+          "(known: eurotherm-2400, eurotherm-3200, eurotherm-2400-float, eurotherm-3200-float, "
+          "eurotherm-2400-kelvin)");
     CHECK(error_of("frame:\n  uri: tcp://h\n") ==
           "rig.yaml:2: frame: connection string 'tcp://h': expected host:port");
     CHECK(error_of("frame: [1, 2\n").starts_with("rig.yaml:"));

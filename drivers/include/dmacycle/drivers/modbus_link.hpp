@@ -24,7 +24,6 @@ class ModbusLink {
 
     void connect();
     void close() noexcept;
-    bool is_open() const { return open_; }
     int unit() const { return unit_; }
     const std::string& name() const { return name_; }
 

@@ -22,8 +22,4 @@ struct DeviceSpec {
 std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec);
 std::unique_ptr<FurnaceDriver> make_furnace(const DeviceSpec& spec);
 
-// "driver/model" for every known combination, for help texts.
-std::vector<std::string> known_frame_models();
-std::vector<std::string> known_furnace_models();
-
 }  // namespace dmacycle::drivers

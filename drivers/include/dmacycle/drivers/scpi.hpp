@@ -16,7 +16,8 @@ struct ScpiOptions {
     std::chrono::milliseconds exchange_timeout{1000};  // one question and its answer
     std::string error_query = "SYST:ERR?";
     std::string stream_prefix = "S,";
-    std::size_t max_stream_backlog = 1'000'000;  // lines held for the reader, then oldest dropped
+    // Lines held for the reader; beyond it the oldest go, which the sample numbers then show.
+    std::size_t max_stream_backlog = 1'000'000;
 };
 
 class ScpiClient {
@@ -34,8 +35,6 @@ class ScpiClient {
     std::vector<std::string> read_stream(Deadline deadline);
     // Streamed lines set aside while waiting for replies, oldest first.
     std::vector<std::string> take_stream_lines();
-    std::size_t dropped_stream_lines() const { return dropped_; }
-    const ScpiOptions& options() const { return options_; }
 
   private:
     std::string read_reply(std::string_view query, Deadline deadline);
@@ -44,7 +43,6 @@ class ScpiClient {
     LineChannel& channel_;
     ScpiOptions options_;
     std::deque<std::string> stream_;
-    std::size_t dropped_ = 0;
 };
 
 // "code,\"text\"" → code; throws protocol for anything else.

@@ -40,7 +40,6 @@ std::vector<std::string_view> frame_command_models();
 struct ScpiFrameOptions {
     ScpiOptions scpi;
     LineOptions line;
-    std::chrono::milliseconds connect_timeout{2000};
 };
 
 class ScpiFrame final : public FrameDriver,

@@ -46,7 +46,6 @@ class LineChannel {
 
     void open(Deadline deadline);
     void close() noexcept;
-    bool is_open() const { return transport_->is_open(); }
     void send(std::string_view line, Deadline deadline);
     // The next line without terminator; throws timeout (naming any partial line), link,
     // or protocol for a line longer than max_line_bytes.
