@@ -197,22 +197,32 @@ void Supervisor::emit(EventKind kind, const std::string& message, double duratio
                       duration_s, first_seq, count});
 }
 
-Clock::duration Supervisor::next_backoff() {
+void Supervisor::schedule_retry() {
+    std::lock_guard lock(state_mutex_);
     std::uniform_real_distribution<double> spread(1.0 - options_.jitter, 1.0 + options_.jitter);
-    const auto wait = std::chrono::duration_cast<Clock::duration>(backoff_ * spread(rng_));
+    next_attempt_ =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(backoff_ * spread(rng_));
     backoff_ = std::min<Clock::duration>(
         std::chrono::duration_cast<Clock::duration>(backoff_ * options_.backoff_factor),
         options_.backoff_max);
-    return wait;
 }
 
 void Supervisor::lose_link(const std::string& why) {
     device_.disconnect();
-    lost_at_ = Clock::now();
-    next_attempt_ = lost_at_;  // the first retry at once, the backoff only after it fails
-    backoff_ = options_.backoff_initial;
-    set_state(LinkState::fault);
+    {
+        std::lock_guard lock(state_mutex_);
+        lost_at_ = Clock::now();
+        next_attempt_ = lost_at_;  // the first retry at once, the backoff only after it fails
+        backoff_ = options_.backoff_initial;
+        state_ = LinkState::fault;
+    }
+    wake_.notify_all();  // the owner's call may have found it: retry without waiting a beat
     emit(EventKind::link_lost, why);
+}
+
+Clock::time_point Supervisor::retry_at() const {
+    std::lock_guard lock(state_mutex_);
+    return next_attempt_;
 }
 
 void Supervisor::loop() {
@@ -220,10 +230,10 @@ void Supervisor::loop() {
         Clock::time_point wake_at;
         const LinkState now_state = state();
         if (now_state == LinkState::disconnected || now_state == LinkState::fault) {
-            if (Clock::now() >= next_attempt_) {
+            if (Clock::now() >= retry_at()) {
                 try_connect();
             }
-            wake_at = next_attempt_;
+            wake_at = retry_at();
         } else {
             wake_at = Clock::now() + options_.heartbeat_interval;
             beat(wake_at);
@@ -261,7 +271,7 @@ void Supervisor::try_connect() {
             options_.expected_identity.empty() ? this->identity() : options_.expected_identity;
         if (!expected.empty() && identity != expected) {
             device_.disconnect();
-            next_attempt_ = Clock::now() + next_backoff();
+            schedule_retry();
             set_state(LinkState::fault);
             emit(EventKind::identity_mismatch,
                  "expected '" + expected + "', the device says '" + identity + "'");
@@ -270,22 +280,23 @@ void Supervisor::try_connect() {
         device_.reapply_settings();
     } catch (const DriverError& error) {
         device_.disconnect();
-        next_attempt_ = Clock::now() + next_backoff();
+        schedule_retry();
         emit(EventKind::connect_failed, error.what());
         return;
     }
-    const auto now = Clock::now();
-    backoff_ = options_.backoff_initial;
+    double outage_s = 0;
     {
         std::lock_guard lock(state_mutex_);
+        backoff_ = options_.backoff_initial;
         identity_ = identity;
         state_ = LinkState::connected;
+        outage_s = seconds(Clock::now() - lost_at_);
     }
     if (ever_connected_) {
         emit(EventKind::reconnected,
-             "link restored after " + std::to_string(seconds(now - lost_at_)) +
+             "link restored after " + std::to_string(outage_s) +
                  " s; connected, not active: the owner decides whether to hold or abort",
-             seconds(now - lost_at_));
+             outage_s);
     } else {
         emit(EventKind::connected, identity);
     }

@@ -151,19 +151,20 @@ class Supervisor {
     void emit(EventKind kind, const std::string& message, double duration_s = 0,
               std::uint64_t first_seq = 0, std::uint64_t count = 0);
     void set_state(LinkState state);
-    Clock::duration next_backoff();
+    void schedule_retry();  // the next attempt after the backoff, which then grows
+    Clock::time_point retry_at() const;
 
     std::string name_;
     SupervisedDevice& device_;
     SupervisorOptions options_;
     EventSink sink_;
 
-    std::mutex device_mutex_;  // serialises every exchange with the device
-    mutable std::mutex state_mutex_;
+    std::mutex device_mutex_;         // serialises every exchange with the device
+    mutable std::mutex state_mutex_;  // guards everything below but the worker-only flags
     std::condition_variable wake_;
     LinkState state_ = LinkState::disconnected;
     bool stopping_ = false;
-    bool ever_connected_ = false;
+    bool ever_connected_ = false;  // worker thread only
     bool stale_ = false;
     std::string identity_;
     std::optional<Clock::time_point> last_fresh_;
