@@ -289,3 +289,37 @@ TEST_CASE("supervision: the furnace is polled, re-applies its rate limit, and re
     REQUIRE(events.wait_for(EventKind::fresh, milliseconds(2000)));
     CHECK(supervisor.state() == LinkState::connected);  // not active until the owner says so
 }
+
+TEST_CASE("supervision: retries back off exponentially with jitter up to the cap") {
+    std::uint16_t closed_port = 0;
+    {
+        SimRig rig;
+        rig.start_frame_tcp();
+        closed_port = rig.frame_port;
+    }  // nothing listens there now
+    EventQueue events;
+    auto options = fast_options();
+    options.backoff_initial = milliseconds(20);
+    options.backoff_max = milliseconds(160);
+    FrameLink link(make_frame({"", "", "tcp://127.0.0.1:" + std::to_string(closed_port)}),
+                   [](const FrameSample&) {});
+    Supervisor supervisor("frame", link, options, events.sink());
+    supervisor.start();
+    std::vector<Clock::time_point> attempts;
+    for (int i = 0; i < 7; ++i) {
+        const auto failed = events.wait_for(EventKind::connect_failed, milliseconds(1000));
+        REQUIRE(failed);
+        CHECK(failed->state == LinkState::disconnected);  // never connected: not a fault
+        CHECK(failed->message.find("cannot connect") != std::string::npos);
+        attempts.push_back(failed->at);
+    }
+    supervisor.stop();
+    const double expected_ms[] = {20, 40, 80, 160, 160, 160};
+    for (std::size_t i = 1; i < attempts.size(); ++i) {
+        const double gap_ms =
+            std::chrono::duration<double, std::milli>(attempts[i] - attempts[i - 1]).count();
+        CAPTURE(i);
+        CHECK(gap_ms >= 0.8 * expected_ms[i - 1] - 1);
+        CHECK(gap_ms <= 1.2 * expected_ms[i - 1] + 30);  // + scheduling slack
+    }
+}
