@@ -11,7 +11,7 @@
 
 #include "dmacycle/drivers/registry.hpp"
 #include "dmacycle/drivers/scpi_frame.hpp"
-#include "dmacycle/drivers/supervisor.hpp"
+#include "dmacycle/drivers/supervised_devices.hpp"
 #include "sim_fixture.hpp"
 
 using namespace dmacycle::drivers;
