@@ -125,7 +125,8 @@ class TcpTransport final : public AsioTransport<tcp::socket> {
             close();
             throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + result.message());
         }
-        stream_.set_option(tcp::no_delay(true), result);  // one command, one segment
+        boost::system::error_code ignored;  // without it lines are only later, not wrong
+        stream_.set_option(tcp::no_delay(true), ignored);  // one command, one segment
     }
 
     void discard_input() override {

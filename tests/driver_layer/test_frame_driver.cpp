@@ -180,6 +180,11 @@ TEST_CASE("frame driver: registry picks the driver and model, and names what is 
     CHECK(message([] {
               make_frame({"", "", "modbus-tcp://h:1"});
           }).find("a line instrument needs tcp:// or serial://") != std::string::npos);
+    auto missing = make_frame({"", "", "serial:///dev/dmacycle-no-such-tty?baud=19200"});
+    const auto no_device = error_of([&] { missing->connect(deadline_in(milliseconds(500))); });
+    CHECK(no_device.kind() == ErrorKind::link);
+    CHECK(std::string(no_device.what()).find("cannot open /dev/dmacycle-no-such-tty") !=
+          std::string::npos);
     // Connecting to a closed port fails as a link error, promptly.
     rig.stop_frame();
     auto gone = make_frame({"", "", "tcp://127.0.0.1:" + std::to_string(rig.frame_port)});
