@@ -28,7 +28,8 @@ class FrameLink final : public SupervisedDevice {
 
     FrameDriver& driver() { return *driver_; }
     // Settings are remembered here and sent by reapply_settings (the supervisor's
-    // with_device, or automatically after a reconnect).
+    // with_device, or automatically after a reconnect). Call the setters before start() or
+    // inside with_device(), which serialises them with the supervisor's thread.
     void set_geometry(const FrameGeometry& geometry) { geometry_ = geometry; }
     void set_streaming(bool on, double rate_hz);
 
