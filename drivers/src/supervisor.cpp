@@ -290,6 +290,9 @@ void Supervisor::try_connect() {
         backoff_ = options_.backoff_initial;
         identity_ = identity;
         state_ = LinkState::connected;
+        if (!last_fresh_) {
+            last_fresh_ = Clock::now();  // no data within max_age of the first connect is stale
+        }
         outage_s = seconds(Clock::now() - lost_at_);
     }
     if (ever_connected_) {
@@ -324,11 +327,13 @@ void Supervisor::beat(Deadline until) {
     } catch (const DriverError& error) {
         if (error.needs_reconnect()) {
             lose_link(error.what());
-        } else {
-            emit(EventKind::device_error, error.what());
+        } else if (error.what() != repeated_error_) {
+            repeated_error_ = error.what();  // once per streak, not once per heartbeat
+            emit(EventKind::device_error, repeated_error_);
         }
         return;
     }
+    repeated_error_.clear();
     if (!fresh) {
         return;
     }

@@ -2,6 +2,7 @@
 // away and coming back, a stalled peer, identity checks, settings re-applied.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -322,4 +323,29 @@ TEST_CASE("supervision: retries back off exponentially with jitter up to the cap
         CHECK(gap_ms >= 0.8 * expected_ms[i - 1] - 1);
         CHECK(gap_ms <= 1.2 * expected_ms[i - 1] + 30);  // + scheduling slack
     }
+}
+
+TEST_CASE("supervision: furnace exception replies are device errors, the link stays, data stales") {
+    SimRig rig;
+    EventQueue events;
+    FurnaceLink link(make_furnace({"", "", rig.start_furnace_tcp(), milliseconds(300)}));
+    Supervisor supervisor("furnace", link, fast_options(), events.sink());
+    supervisor.start();
+    REQUIRE(events.wait_for(EventKind::connected, milliseconds(2000)));
+    rig.instrument.set_furnace_forced_exception(4);  // what SIM:FURNace:EXCeption 4 switches on
+    const auto refused = events.wait_for(EventKind::device_error, milliseconds(2000));
+    REQUIRE(refused);
+    CHECK(refused->message.find("(exception 4)") != std::string::npos);
+    REQUIRE(events.wait_for(EventKind::stale, milliseconds(2000)));
+    CHECK(supervisor.state() == LinkState::connected);  // a refusal is not a broken link
+    CHECK_FALSE(events.wait_for(EventKind::link_lost, milliseconds(1)));
+    // Reported once per streak, not every 50 ms heartbeat (a second one if the switch landed
+    // mid-read, naming another register).
+    const auto repeats = events.snapshot();
+    CHECK(std::count_if(repeats.begin(), repeats.end(), [](const DeviceEvent& e) {
+              return e.kind == EventKind::device_error;
+          }) <= 1);
+    rig.instrument.set_furnace_forced_exception(0);
+    REQUIRE(events.wait_for(EventKind::fresh, milliseconds(2000)));
+    CHECK_FALSE(supervisor.stale());
 }

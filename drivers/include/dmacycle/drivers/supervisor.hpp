@@ -161,6 +161,7 @@ class Supervisor {
     LinkState state_ = LinkState::disconnected;
     bool stopping_ = false;
     bool ever_connected_ = false;  // worker thread only
+    std::string repeated_error_;   // worker thread only: the device error last reported
     bool stale_ = false;
     std::string identity_;
     std::optional<Clock::time_point> last_fresh_;
