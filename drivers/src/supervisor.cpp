@@ -237,6 +237,9 @@ void Supervisor::loop() {
         } else {
             wake_at = Clock::now() + options_.heartbeat_interval;
             beat(wake_at);
+            if (state() == LinkState::fault) {
+                wake_at = retry_at();  // lost during the beat: the first retry is due at once
+            }
         }
         // Stale whatever the link does: a dead link has no fresh data either.
         {

@@ -158,7 +158,11 @@ TEST_CASE("supervision: the peer goes away and returns, reconnect within 2 s of 
     SampleLog log;
     FrameLink link(make_frame({"", "", uri, milliseconds(500)}), log.sink());
     link.set_streaming(true, rate_hz);
-    Supervisor supervisor("frame", link, fast_options(), events.sink());
+    // The production backoff (50 ms doubling to a 1 s cap, ±20 %), which sets the worst case.
+    auto options = fast_options();
+    options.backoff_initial = SupervisorOptions{}.backoff_initial;
+    options.backoff_max = SupervisorOptions{}.backoff_max;
+    Supervisor supervisor("frame", link, options, events.sink());
     supervisor.start();
     REQUIRE(events.wait_for(EventKind::connected, milliseconds(2000)));
     REQUIRE(log.wait_for(10, milliseconds(2000)));
