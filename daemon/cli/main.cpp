@@ -13,6 +13,7 @@ const char* const usage_text =
     "  analyze    fit recovery, creep, cycling or Arrhenius data from CSV files\n"
     "  validate   check job files (YAML): validate JOB.yaml [JOB.yaml ...]\n"
     "  plan       the segment plan of a job: plan JOB.yaml [--json]\n"
+    "  probe      read identity, force, temperature, setpoint and link state of instruments\n"
     "  --version  print the version\n";
 
 }  // namespace
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
     const std::span<const std::string_view> rest(args.data() + 1, args.size() - 1);
     if (command == "analyze") {
         return dmacycle::daemon::run_analyze(rest, std::cout, std::cerr);
+    }
+    if (command == "probe") {
+        return dmacycle::daemon::run_probe(rest, std::cout, std::cerr);
     }
     if (command == "demo") {
         return dmacycle::daemon::run_demo(rest, std::cout, std::cerr);

@@ -4,12 +4,14 @@
 #include <string_view>
 
 // Subcommands of the `dmacycle` command-line tool. Each returns the process exit code:
-// 0 success, 1 the analysis ran but a fit is not usable, 2 bad input or bad arguments.
+// 0 success, 1 the analysis ran but a fit is not usable, 2 bad input or bad arguments,
+// 3 a device could not be reached or read.
 namespace dmacycle::daemon {
 
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_fit_failed = 1;
 inline constexpr int exit_bad_input = 2;
+inline constexpr int exit_device_error = 3;
 
 // args: what follows `analyze` on the command line.
 int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
@@ -18,5 +20,8 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
 // of each run. Invalid jobs exit 2 with one "FILE:LINE:COLUMN: field: problem" line per problem.
 int run_validate(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int run_plan(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+
+// Connects to the frame and/or furnace once and reports identity, readings and link state.
+int run_probe(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace dmacycle::daemon

@@ -1,0 +1,117 @@
+#include "dmacycle/drivers/supervised_devices.hpp"
+
+namespace dmacycle::drivers {
+
+FrameLink::FrameLink(std::unique_ptr<FrameDriver> driver, SampleSink sink,
+                     std::chrono::milliseconds quiet_probe_after)
+    : driver_(std::move(driver)), sink_(std::move(sink)), quiet_probe_after_(quiet_probe_after) {}
+
+void FrameLink::set_streaming(bool on, double rate_hz) {
+    if (on && driver_->stream() == nullptr) {
+        throw DriverError(ErrorKind::config, "this frame model cannot stream samples");
+    }
+    streaming_ = on;
+    rate_hz_ = rate_hz;
+    sequencer_.set_rate_hz(rate_hz);
+}
+
+std::string FrameLink::connect_and_identify(Deadline deadline) {
+    driver_->connect(deadline);
+    sequencer_.new_link();
+    return driver_->identify();
+}
+
+void FrameLink::reapply_settings() {
+    if (geometry_) {
+        driver_->configure_geometry(*geometry_);
+    }
+    if (SampleStream* stream = driver_->stream()) {
+        if (streaming_) {
+            stream->set_stream_rate(rate_hz_);
+            stream->start_stream();
+            last_sample_at_ = Clock::now();
+        } else {
+            stream->stop_stream();
+        }
+    }
+}
+
+bool FrameLink::heartbeat(Deadline until, const Report& report) {
+    SampleStream* stream = driver_->stream();
+    if (!streaming_ || stream == nullptr) {
+        driver_->state();  // an answer is the proof of life
+        return true;
+    }
+    bool fresh = false;
+    for (const RawSample& raw : stream->read_samples(until)) {
+        const auto result = sequencer_.accept(raw);
+        if (result.gap) {
+            const auto& gap = *result.gap;
+            report(EventKind::sample_gap,
+                   std::to_string(gap.count) + " samples missing between t = " +
+                       std::to_string(gap.from_t_s) + " s and " + std::to_string(gap.to_t_s) +
+                       " s" + (gap.across_reconnect ? " (across a reconnect)" : ""),
+                   gap.to_t_s - gap.from_t_s, gap.first_seq, gap.count);
+        }
+        if (result.sample) {
+            fresh = true;
+            sink_(*result.sample);
+        }
+    }
+    const auto dropped = stream->malformed_samples() + sequencer_.duplicates();
+    if (dropped > reported_malformed_ + reported_duplicates_) {
+        report(EventKind::samples_dropped,
+               std::to_string(stream->malformed_samples() - reported_malformed_) +
+                   " unparseable, " +
+                   std::to_string(sequencer_.duplicates() - reported_duplicates_) + " duplicate",
+               0, 0, dropped - reported_malformed_ - reported_duplicates_);
+        reported_malformed_ = stream->malformed_samples();
+        reported_duplicates_ = sequencer_.duplicates();
+    }
+    const auto now = Clock::now();
+    if (fresh) {
+        last_sample_at_ = now;
+    } else if (now - last_sample_at_ > quiet_probe_after_) {
+        // A quiet stream may be a stalled peer: ask, so a dead link times out and is replaced.
+        driver_->state();
+        last_sample_at_ = now;
+    }
+    return fresh;
+}
+
+void FrameLink::disconnect() noexcept {
+    driver_->disconnect();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+FurnaceLink::FurnaceLink(std::unique_ptr<FurnaceDriver> driver) : driver_(std::move(driver)) {}
+
+std::optional<std::pair<FurnaceReading, Clock::time_point>> FurnaceLink::latest() const {
+    std::lock_guard lock(mutex_);
+    return latest_;
+}
+
+std::string FurnaceLink::connect_and_identify(Deadline) {
+    driver_->connect();
+    return driver_->identify();
+}
+
+void FurnaceLink::reapply_settings() {
+    if (rate_limit_) {
+        driver_->set_rate_limit_k_per_min(*rate_limit_);
+    }
+}
+
+bool FurnaceLink::heartbeat(Deadline, const Report&) {
+    const FurnaceReading reading = driver_->read();
+    std::lock_guard lock(mutex_);
+    latest_ = std::pair(reading, Clock::now());
+    return true;
+}
+
+void FurnaceLink::disconnect() noexcept {
+    driver_->disconnect();
+}
+
+}  // namespace dmacycle::drivers
