@@ -49,6 +49,16 @@ std::uint16_t Furnace::status_bits() const {
     return bits;
 }
 
+bool Furnace::settled(double tolerance_k) const {
+    const double steady_k = p_.ambient_k + p_.heating_k_per_percent * output_percent_;
+    if (std::abs(temperature_k_ - steady_k) > tolerance_k) {
+        return false;  // the plant still moves toward its steady state
+    }
+    // In auto the output itself still moves unless the loop sits on its setpoint.
+    return manual_ || sensor_break_ ||
+           (working_k_ == target_k_ && std::abs(working_k_ - temperature_k_) <= tolerance_k);
+}
+
 void Furnace::step(double h_s) {
     if (!(h_s > 0)) {
         return;

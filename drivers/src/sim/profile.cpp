@@ -208,6 +208,7 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     vp.non_negative("rate_per_s", p.spectrum.viscoplastic_rate_per_s);
     vp.positive("reference_stress_pa", p.spectrum.viscoplastic_reference_stress_pa);
     vp.positive("volume_m3", p.sample.viscoplastic_volume_m3);
+    vp.non_negative("activation_energy_ev", p.sample.viscoplastic_energy_ev);
     vp.finish();
     sample.finish();
 
