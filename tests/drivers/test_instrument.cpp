@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <random>
 #include <string>
@@ -9,6 +10,8 @@
 #include "dmacycle/drivers/sim/instrument.hpp"
 
 using namespace dmacycle::drivers::sim;
+
+TEST_SUITE_BEGIN("drivers");
 
 namespace {
 
@@ -81,3 +84,39 @@ TEST_CASE("frame session: random garbage lines never throw and leave the session
     CHECK(queued == 16);
     CHECK(session.handle("*IDN?").lines.at(0) == "dmacycle,SIM-DMA,SIM0001,0.1.0");
 }
+
+TEST_CASE("instrument: a jump of 1e6 s is cheap and, without activation, exact") {
+    auto profile = default_profile();
+    profile.sample.stress_activation = false;
+    profile.sample.rejuvenation_energy_j_m3 = 0;
+    Instrument instrument(profile, SimClock::max_speed());
+    const double stress = 100e6;
+    instrument.step_stress(stress);
+    const auto start = std::chrono::steady_clock::now();
+    instrument.measure_at(1e6);
+    const double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(wall_s < 0.5);  // was 1e7 steps of 0.1 s: about 20 s
+    const Sample reference(profile.sample);
+    double expected =
+        stress / profile.sample.youngs_modulus_pa + reference.viscoplastic_rate_per_s(stress) * 1e6;
+    for (const auto& e : profile.sample.elements) {
+        expected += e.compliance_per_pa * stress * -std::expm1(-1e6 / e.tau_s);
+    }
+    CHECK(instrument.true_state().strain == doctest::Approx(expected).epsilon(1e-9));
+}
+
+TEST_CASE("instrument: a furnace step during a long jump still settles the sample") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    instrument.set_furnace_setpoint_k(375.0);
+    const auto start = std::chrono::steady_clock::now();
+    instrument.measure_at(1e5);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+    const auto truth = instrument.true_state();
+    CHECK(truth.furnace_temperature_k == doctest::Approx(375.0).epsilon(1e-6));
+    CHECK(truth.sample_temperature_k == doctest::Approx(375.0).epsilon(1e-6));
+    // The sample's τ_i follow the temperature: shorter than at T_ref = 365 K.
+    CHECK(instrument.true_spectrum().front().tau_s < 0.9);
+}
+
+TEST_SUITE_END();

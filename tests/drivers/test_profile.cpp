@@ -6,6 +6,8 @@
 
 using namespace dmacycle::drivers::sim;
 
+TEST_SUITE_BEGIN("drivers");
+
 namespace {
 
 std::string error_of(const std::string& yaml) {
@@ -58,3 +60,5 @@ TEST_CASE("bad profiles name file, line and field") {
           "bad.yaml:2: noise.seed: must be a non-negative integer");
     CHECK_THROWS_AS(load_profile("/nonexistent/profile.yaml"), ProfileError);
 }
+
+TEST_SUITE_END();

@@ -17,6 +17,8 @@
 
 using test_support::LineClient;
 
+TEST_SUITE_BEGIN("drivers");
+
 namespace {
 
 // dmacycle-sim as a child process: stdout and stderr are read through pipes, the child is
@@ -158,3 +160,5 @@ TEST_CASE("dmacycle-sim rejects bad flags with exit code 2") {
     CHECK(sim.wait_exit() == 2);
     CHECK(sim.read_stderr().find("--speed") != std::string::npos);
 }
+
+TEST_SUITE_END();

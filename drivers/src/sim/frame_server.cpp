@@ -19,7 +19,6 @@
 #include <list>
 #include <system_error>
 #include <thread>
-#include <type_traits>
 
 #include "dmacycle/drivers/sim/frame_session.hpp"
 #include "pty.hpp"
@@ -85,10 +84,6 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         out_bytes_ = out_.empty() ? 0 : out_.front().size();
         boost::system::error_code ignored;
         stream_.cancel(ignored);  // also the pending read, which on_read re-issues
-        if constexpr (std::is_same_v<Stream, asio::posix::stream_descriptor>) {
-            // What the pty already holds for the slave side, including half a line.
-            tcflush(stream_.native_handle(), TCOFLUSH);
-        }
         if (was_pending || read_paused_) {
             read();
         }
@@ -323,6 +318,7 @@ struct FrameServer::Impl {
     struct PtyWatch {
         asio::posix::stream_descriptor inotify;
         std::weak_ptr<ConnectionBase> connection;
+        int slave_fd;  // the pty's keepalive descriptor (Pty owns it)
         std::array<char, 4096> events{};
     };
     std::list<PtyWatch> watches;
@@ -337,6 +333,9 @@ struct FrameServer::Impl {
                                       if (auto connection = w.connection.lock()) {
                                           connection->peer_closed();
                                       }
+                                      // What the slave side already holds, half a line
+                                      // included: its line discipline's and flip buffers.
+                                      tcflush(w.slave_fd, TCIFLUSH);
                                       watch(w);
                                   });
     }
@@ -393,8 +392,8 @@ std::string FrameServer::open_pty() {
         close_pty(pty);
         throw std::system_error(error, "inotify on " + pty.slave_path);
     }
-    auto& watch = impl_->watches.emplace_back(
-        Impl::PtyWatch{asio::posix::stream_descriptor(impl_->io, inotify), connection});
+    auto& watch = impl_->watches.emplace_back(Impl::PtyWatch{
+        asio::posix::stream_descriptor(impl_->io, inotify), connection, pty.slave_keepalive_fd});
     impl_->watch(watch);
     connection->start();
     impl_->ptys.push_back(pty);

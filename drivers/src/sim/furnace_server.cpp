@@ -214,9 +214,13 @@ struct FurnaceServer::Impl {
 
     // Modbus RTU on the pty master. libmodbus never opens the device: we hand it the master.
     void serve_rtu(int master_fd, const std::string& slave_path) {
-        modbus_t* ctx = modbus_new_rtu(slave_path.c_str(), 19200, 'N', 8, 1);
-        modbus_set_slave(ctx, instrument.profile().furnace.modbus_unit_id);
-        modbus_set_socket(ctx, master_fd);
+        const auto new_context = [&] {
+            modbus_t* fresh = modbus_new_rtu(slave_path.c_str(), 19200, 'N', 8, 1);
+            modbus_set_slave(fresh, instrument.profile().furnace.modbus_unit_id);
+            modbus_set_socket(fresh, master_fd);
+            return fresh;
+        };
+        modbus_t* ctx = new_context();
         modbus_mapping_t* mapping = new_mapping();
         FurnaceRegisters registers(instrument);
         std::uint8_t req[MODBUS_RTU_MAX_ADU_LENGTH];
@@ -236,6 +240,11 @@ struct FurnaceServer::Impl {
                 answer(ctx, mapping, registers, req, length, instrument.furnace_forced_exception());
             } else if (length < 0) {
                 modbus_flush(ctx);  // a garbled frame: resynchronise on the next one
+            } else {
+                // Another unit's request: libmodbus then ignores the next frame as that unit's
+                // reply, but on this point-to-point link the next frame is a request for us.
+                modbus_free(ctx);
+                ctx = new_context();
             }
         }
         modbus_mapping_free(mapping);
