@@ -203,7 +203,9 @@ TEST_CASE("furnace modbus-tcp: garbage on one connection does not hurt the serve
     TcpFurnace furnace;
     {
         auto garbage = test_support::LineClient::tcp(furnace.port);
-        garbage.send(std::string("\x00\x01\x00\x00\x00\x02\x01\x2a garbage\xff\xff", 20));
+        // A frame of an unknown function (embedded NULs: sized from the literal), then junk.
+        static constexpr char frame[] = "\x00\x01\x00\x00\x00\x02\x01\x2a garbage\xff\xff";
+        garbage.send(std::string(frame, sizeof frame - 1));
         garbage.send(std::string(300, '\x7f'));
         garbage.read_line(std::chrono::milliseconds(200));  // whatever comes back, if anything
     }

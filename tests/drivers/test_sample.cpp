@@ -295,4 +295,24 @@ TEST_CASE("viscoplastic flow speeds up when heated (Arrhenius prefactor)") {
                           std::sinh(c_hot * 100 * mpa) / std::sinh(c_ref * 100 * mpa)));
 }
 
+TEST_CASE("rejuvenation grows J_i linearly at first and saturates at (1 + m) J_i0") {
+    auto params = defaults(true);
+    params.rejuvenation_max_growth = 3.0;
+    Sample sample(params);
+    CHECK(sample.compliance_scale() == 1.0);
+    double previous = 1.0;
+    bool growing = true;
+    for (int cycle = 0; cycle < 200; ++cycle) {  // 0-600 MPa, 10 s per half cycle: fast work
+        run_cycling(sample, 0, 600 * mpa, 60 * mpa, 20, 0.05);
+        growing = growing && sample.compliance_scale() >= previous;
+        previous = sample.compliance_scale();
+    }
+    MESSAGE("dissipated ", sample.dissipated_j_m3(), " J/m3, J/J0 ", sample.compliance_scale());
+    CHECK(growing);
+    CHECK(sample.compliance_scale() > 2.0);
+    CHECK(sample.compliance_scale() < 4.0);
+    const double u = sample.dissipated_j_m3() / params.rejuvenation_energy_j_m3;
+    CHECK(sample.compliance_scale() == doctest::Approx(1 + u / (1 + u / 3.0)));
+}
+
 TEST_SUITE_END();

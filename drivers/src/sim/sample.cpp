@@ -129,9 +129,11 @@ void Sample::advance(double h_s, double stress_end_pa) {
 }
 
 double Sample::compliance_scale() const {
-    return params_.rejuvenation_energy_j_m3 > 0
-               ? 1.0 + dissipated_j_m3_ / params_.rejuvenation_energy_j_m3
-               : 1.0;
+    if (!(params_.rejuvenation_energy_j_m3 > 0)) {
+        return 1.0;
+    }
+    const double u = dissipated_j_m3_ / params_.rejuvenation_energy_j_m3;
+    return 1.0 + u / (1.0 + u / params_.rejuvenation_max_growth);
 }
 
 double Sample::anelastic_strain() const {
