@@ -43,7 +43,7 @@ struct TcpFrame {
 
 }  // namespace
 
-TEST_CASE("frame tcp: *IDN? answers maker, model, serial, firmware") {
+TEST_CASE("frame tcp: *IDN? answers maker / model / serial / firmware") {
     TcpFrame frame;
     REQUIRE(frame.port != 0);
     auto client = LineClient::tcp(frame.port);
@@ -55,7 +55,7 @@ TEST_CASE("frame tcp: *IDN? answers maker, model, serial, firmware") {
     CHECK(fields[3] == "0.1.0");
 }
 
-TEST_CASE("frame tcp: an unknown command queues -113, then the queue is empty") {
+TEST_CASE("frame tcp: an unknown command queues -113 / then the queue is empty") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("FOO:BAR 1");
@@ -89,7 +89,7 @@ TEST_CASE("frame tcp: out-of-range values queue -222 and the connection stays up
     CHECK(client.query("SOUR:STAT?") == "HOLD,0,0");  // nothing was applied
 }
 
-TEST_CASE("frame tcp: geometry, ramp, *OPC? and measurement agree with the sample") {
+TEST_CASE("frame tcp: geometry / ramp / *OPC? and measurement agree with the sample") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("SAMP:WIDT 1.2e-3");
@@ -164,7 +164,7 @@ TEST_CASE("frame tcp: paced clock - *OPC? answers when the ramp ends in simulate
     CHECK(client.query("SOUR:STAT?") == "HOLD,100000000,100000000");
 }
 
-TEST_CASE("frame tcp: DMTA reports E', E'', tan delta from the model") {
+TEST_CASE("frame tcp: DMTA reports E' / E'' / tan delta from the model") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("DMTA:FREQ 1");
@@ -179,7 +179,7 @@ TEST_CASE("frame tcp: DMTA reports E', E'', tan delta from the model") {
     CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
 }
 
-TEST_CASE("frame tcp: faults on demand - half line, garbled line, late answer, drop") {
+TEST_CASE("frame tcp: faults on demand - half line / garbled line / late answer / drop") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("SIM:FAUL:HALF");
@@ -430,7 +430,7 @@ TEST_CASE("frame tcp: jumps at max speed agree with small steps") {
     CHECK(strains[0] == doctest::Approx(strains[1]).epsilon(1e-3));
 }
 
-TEST_CASE("frame tcp: SIM:FAUL:CLE cancels a pending DROP; a new DROP replaces the old") {
+TEST_CASE("frame tcp: SIM:FAUL:CLE cancels a pending DROP - a new DROP replaces the old") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("SIM:FAUL:DROP 0.2");
@@ -446,7 +446,7 @@ TEST_CASE("frame tcp: SIM:FAUL:CLE cancels a pending DROP; a new DROP replaces t
     CHECK(client.peer_closed());
 }
 
-TEST_CASE("frame tcp: a client that does not read loses samples, not server memory") {
+TEST_CASE("frame tcp: a client that does not read loses samples / not server memory") {
     TcpFrame frame(SimClock(1000.0));
     auto client = LineClient::tcp(frame.port);
     client.send("STR:RATE 1000");  // 1e6 samples, about 50 MB, per wall second
@@ -490,7 +490,7 @@ TEST_CASE("frame serial: a client closing the port leaves no backlog for the nex
     CHECK_FALSE(second.read_line(std::chrono::milliseconds(200)));     // and the stream ended
 }
 
-TEST_CASE("frame tcp: numbers may carry a plus sign; long values are never cut") {
+TEST_CASE("frame tcp: numbers may carry a plus sign - long values are never cut") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("SAMP:LENG +20e-3");

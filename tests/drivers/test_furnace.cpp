@@ -104,7 +104,7 @@ TEST_CASE("furnace modbus-tcp: reads outside the map get exception 2") {
     CHECK(read_one(ctx.get(), 1) > 0);  // the link is fine afterwards
 }
 
-TEST_CASE("furnace modbus-tcp: writes - comms setpoint, rate limit, read-only refused") {
+TEST_CASE("furnace modbus-tcp: writes - comms setpoint / rate limit / read-only refused") {
     TcpFurnace furnace;
     auto ctx = connect_tcp(furnace.port);
     CHECK(modbus_write_register(ctx.get(), 35, 50) == 1);    // 5.0 °C/min
@@ -175,7 +175,7 @@ TEST_CASE("furnace: sensor-break bit and forced exceptions on demand via the fra
     CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == 1);
 }
 
-TEST_CASE("furnace modbus-rtu over a pty: same map, same exceptions") {
+TEST_CASE("furnace modbus-rtu over a pty: same map / same exceptions") {
     Instrument instrument(default_profile(), SimClock::max_speed());
     FurnaceServer server(instrument);
     const std::string path = server.open_rtu_pty();
@@ -231,7 +231,7 @@ int raw_exception(modbus_t* ctx, std::vector<std::uint8_t> request) {
 
 }  // namespace
 
-TEST_CASE("furnace modbus-tcp: unknown functions get exception 1, whatever their length") {
+TEST_CASE("furnace modbus-tcp: unknown functions get exception 1 / whatever their length") {
     TcpFurnace furnace;
     auto ctx = connect_tcp(furnace.port);
     CHECK(raw_exception(ctx.get(), {1, 0x41}) == 1);              // no data at all

@@ -29,7 +29,7 @@ std::vector<Measurement> record(std::uint64_t seed, int n) {
 
 }  // namespace
 
-TEST_CASE("instrument noise is seeded, of the profile's size, and on a 1 nm grid") {
+TEST_CASE("instrument noise is seeded / of the profile's size / and on a 1 nm grid") {
     const auto a = record(7, 2000), b = record(7, 2000), c = record(8, 2000);
     double sum = 0, sum_sq = 0;
     bool same = true, differs = false, on_grid = true;
@@ -85,7 +85,7 @@ TEST_CASE("frame session: random garbage lines never throw and leave the session
     CHECK(session.handle("*IDN?").lines.at(0) == "dmacycle,SIM-DMA,SIM0001,0.1.0");
 }
 
-TEST_CASE("instrument: a jump of 1e6 s is cheap and, without activation, exact") {
+TEST_CASE("instrument: a jump of 1e6 s is cheap and / without activation / exact") {
     auto profile = default_profile();
     profile.sample.stress_activation = false;
     profile.sample.rejuvenation_energy_j_m3 = 0;

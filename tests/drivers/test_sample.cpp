@@ -94,7 +94,7 @@ TEST_CASE("default spectrum: 61 elements from 1 s to 1e6 s summing to J_an") {
     CHECK(sample.viscoplastic_rate_per_s(100 * mpa) == doctest::Approx(5e-8));
 }
 
-TEST_CASE("without stress activation, 1 h of 100 MPa creep matches eq. (2) within 1e-6") {
+TEST_CASE("without stress activation / 1 h of 100 MPa creep matches eq. (2) within 1e-6") {
     Sample sample(defaults(false));
     const double stress = 100 * mpa;
     sample.set_stress(stress);

@@ -148,7 +148,7 @@ TEST_CASE("dmacycle-sim prints its endpoints when ready and serves all of them")
     CHECK(sim.terminate_and_wait() == 0);
 }
 
-TEST_CASE("dmacycle-sim rejects a bad profile with file:line and field, exit code 2") {
+TEST_CASE("dmacycle-sim rejects a bad profile with file:line and field / exit code 2") {
     SimProcess sim({"--profile", DMACYCLE_SOURCE_DIR "/tests/drivers/data/bad-profile.yaml"});
     CHECK(sim.wait_exit() == 2);
     const auto err = sim.read_stderr();
