@@ -119,4 +119,23 @@ TEST_CASE("instrument: a furnace step during a long jump still settles the sampl
     CHECK(instrument.true_spectrum().front().tau_s < 0.9);
 }
 
+TEST_CASE("instrument: an unreachable setpoint (output saturated) does not slow jumps down") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    instrument.set_furnace_setpoint_k(1200.0);  // above ambient + 100 % × 6 K/% = 898 K
+    const auto start = std::chrono::steady_clock::now();
+    instrument.measure_at(1e6);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500));
+    const auto view = instrument.furnace();
+    CHECK(view.output_percent == 100.0);
+    CHECK(instrument.true_state().furnace_temperature_k == doctest::Approx(898.15).epsilon(1e-6));
+}
+
+TEST_CASE("instrument: time far beyond any run still advances") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    instrument.advance_clock_to(1e17);  // 0.1 s steps no longer change t there
+    instrument.ramp_stress(1e6, 1e6);
+    instrument.set_furnace_setpoint_k(375.0);
+    CHECK(instrument.measure_at(1e17 + 64).t_s == 1e17 + 64);
+}
+
 TEST_SUITE_END();

@@ -97,17 +97,19 @@ void Instrument::advance_to(double t_s) {
             h = std::min(h, max_stress_step_pa / std::abs(rate));
         }
         double next = std::min(end, physics_t_s_ + std::max(control_step, h));
+        if (!(next > physics_t_s_)) {
+            next = end;  // a step below the resolution of t (t ≳ 1e15 s) would never progress
+        }
         // The furnace runs at its control period unless settled; the sample step ends early
         // once the sample temperature has moved noticeably.
         if (!furnace_.settled(settled_k) ||
             std::abs(sample_temperature_k_ - furnace_.temperature_k()) > settled_k) {
-            double t = physics_t_s_;
-            while (t < next) {
+            for (double t = physics_t_s_; t < next;) {
                 const double dt = std::min(control_step, next - t);
                 furnace_.step(dt);
                 sample_temperature_k_ +=
                     (furnace_.temperature_k() - sample_temperature_k_) * -std::expm1(-dt / lag);
-                t += dt;
+                t = t + dt > t ? t + dt : next;  // at t ≳ 1e15 s a control period adds nothing
                 if (std::abs(sample_temperature_k_ - sample_.temperature_k()) >
                     max_temperature_step_k) {
                     next = t;
