@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -54,11 +55,16 @@ class LineClient {
         }
     }
 
-    void send(const std::string& line) {
-        const std::string bytes = line + "\n";
+    void send(const std::string& line) { send_raw(line + "\n"); }
+
+    void send_raw(const std::string& bytes) {
         std::size_t sent = 0;
         while (sent < bytes.size()) {
-            const auto n = write(fd_, bytes.data() + sent, bytes.size() - sent);
+            // A socket the peer closed: an error here, not a SIGPIPE that ends the test run.
+            auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+            if (n < 0 && errno == ENOTSOCK) {
+                n = write(fd_, bytes.data() + sent, bytes.size() - sent);  // a serial port
+            }
             if (n <= 0) {
                 throw std::runtime_error("write failed");
             }
@@ -93,6 +99,29 @@ class LineClient {
             }
             buffer_.append(chunk, static_cast<std::size_t>(n));
         }
+    }
+
+    // Exactly n bytes (fewer on timeout or when the peer closed), for binary protocols.
+    std::string read_bytes(std::size_t n,
+                           std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (buffer_.size() < n) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            pollfd p{fd_, POLLIN, 0};
+            if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+                break;
+            }
+            char chunk[4096];
+            const auto got = read(fd_, chunk, sizeof chunk);
+            if (got <= 0) {
+                break;
+            }
+            buffer_.append(chunk, static_cast<std::size_t>(got));
+        }
+        std::string out = buffer_.substr(0, n);
+        buffer_.erase(0, out.size());
+        return out;
     }
 
     std::string query(const std::string& line) {

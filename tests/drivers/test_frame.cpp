@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dmacycle/drivers/sim/frame_server.hpp"
@@ -12,6 +14,8 @@
 
 using namespace dmacycle::drivers::sim;
 using test_support::LineClient;
+
+TEST_SUITE_BEGIN("drivers");
 
 namespace {
 
@@ -39,7 +43,7 @@ struct TcpFrame {
 
 }  // namespace
 
-TEST_CASE("frame tcp: *IDN? answers maker, model, serial, firmware") {
+TEST_CASE("frame tcp: *IDN? answers maker / model / serial / firmware") {
     TcpFrame frame;
     REQUIRE(frame.port != 0);
     auto client = LineClient::tcp(frame.port);
@@ -51,7 +55,7 @@ TEST_CASE("frame tcp: *IDN? answers maker, model, serial, firmware") {
     CHECK(fields[3] == "0.1.0");
 }
 
-TEST_CASE("frame tcp: an unknown command queues -113, then the queue is empty") {
+TEST_CASE("frame tcp: an unknown command queues -113 / then the queue is empty") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("FOO:BAR 1");
@@ -85,7 +89,7 @@ TEST_CASE("frame tcp: out-of-range values queue -222 and the connection stays up
     CHECK(client.query("SOUR:STAT?") == "HOLD,0,0");  // nothing was applied
 }
 
-TEST_CASE("frame tcp: geometry, ramp, *OPC? and measurement agree with the sample") {
+TEST_CASE("frame tcp: geometry / ramp / *OPC? and measurement agree with the sample") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("SAMP:WIDT 1.2e-3");
@@ -160,7 +164,7 @@ TEST_CASE("frame tcp: paced clock - *OPC? answers when the ramp ends in simulate
     CHECK(client.query("SOUR:STAT?") == "HOLD,100000000,100000000");
 }
 
-TEST_CASE("frame tcp: DMTA reports E', E'', tan delta from the model") {
+TEST_CASE("frame tcp: DMTA reports E' / E'' / tan delta from the model") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("DMTA:FREQ 1");
@@ -175,7 +179,7 @@ TEST_CASE("frame tcp: DMTA reports E', E'', tan delta from the model") {
     CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
 }
 
-TEST_CASE("frame tcp: faults on demand - half line, garbled line, late answer, drop") {
+TEST_CASE("frame tcp: faults on demand - half line / garbled line / late answer / drop") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);
     client.send("SIM:FAUL:HALF");
@@ -337,3 +341,171 @@ TEST_CASE("frame serial: the pty survives a client closing and reopening it") {
     auto second = LineClient::serial(path);
     CHECK(second.query("*IDN?") == "dmacycle,SIM-DMA,SIM0001,0.1.0");
 }
+
+namespace {
+
+double wall_seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The next non-sample line: replies interleave with stream lines.
+std::string next_reply(LineClient& client) {
+    while (auto line = client.read_line()) {
+        if (!line->starts_with("S,")) {
+            return *line;
+        }
+    }
+    return "<no reply>";
+}
+
+}  // namespace
+
+TEST_CASE("frame tcp: absurd rates and spans are refused with -222") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    for (const char* command : {
+             "SOUR:STR:RAMP 100e6,1e-290",            // 1e298 s
+             "SOUR:STR:RAMP 100e6,0.5",               // below 1 Pa/s
+             "SOUR:FORC:RAMP 3.6,1e-9",               // 0.03 Pa/s on the default ribbon
+             "SOUR:STR:RAMP 100e6,50",                // 2e6 s: beyond the 1e6 s program span
+             "PROG:DWEL 1.1e6",                       //
+             "PROG:CYCL 0,200e6,833333.333333,2100",  // 1,008,000 s
+             "STR:RATE 1e-6",                         // a sample every 11.6 days
+             "SIM:FAUL:DROP 1e300",                   //
+             "SIM:FAUL:DROP 86401",                   // more than a day
+             "SIM:FURN:EXC 12",                       // libmodbus sends codes 1-11 only
+         }) {
+        const std::string shown = command;
+        CAPTURE(shown);
+        client.send(command);
+        CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+        client.send("*RST");
+    }
+    client.send("PROG:DWEL 1e6");  // exactly the span
+    client.send("STR:RATE 1e-3");
+    client.send("SIM:FURN:EXC 11");
+    client.send("SIM:FURN:EXC 0");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+}
+
+TEST_CASE("frame tcp: a client's jump of 1e6 s returns promptly and never blocks another") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    auto other = LineClient::tcp(frame.port);
+    client.send("SOUR:STR:RAMP 100e6,833333.333333");
+    client.send("PROG:DWEL 999000");
+    client.send("SIM:FURN:SBR 1");  // the furnace cools: a changing temperature, too
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(client.query("*OPC?") == "1");
+    CHECK(other.query("*IDN?") == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    const auto m = split(client.query("MEAS?"));
+    const double wall_s = wall_seconds_since(start);
+    MESSAGE("1e6 s of creep at max speed in ", wall_s, " s wall");
+    CHECK(wall_s < 2.0);  // was about 20 s (1e7 steps of 0.1 s)
+    REQUIRE(m.size() == 4);
+    CHECK(std::stod(m[0]) == doctest::Approx(999120.0));
+    CHECK(std::stod(m[3]) == doctest::Approx(298.15).epsilon(1e-3));  // cooled to ambient
+    const auto truth = frame.instrument.true_state();
+    CHECK(truth.sample_temperature_k == doctest::Approx(298.15).epsilon(1e-6));
+    CHECK(std::stod(m[2]) == doctest::Approx(truth.strain * 10e-3).epsilon(1e-3));
+}
+
+TEST_CASE("frame tcp: jumps at max speed agree with small steps") {
+    // The same program stepped in one *OPC? jump and streamed at 10 Hz (0.1 s steps).
+    std::vector<double> strains;
+    for (const bool jump : {true, false}) {
+        TcpFrame frame;
+        auto client = LineClient::tcp(frame.port);
+        client.send("PROG:CYCL 0,200e6,833333.333333,3");
+        client.send("PROG:DWEL 3000");
+        if (!jump) {
+            client.send("STR:RATE 10");
+            client.send("STR:STAR");
+        }
+        client.send("*OPC?");
+        CHECK(next_reply(client) == "1");
+        strains.push_back(frame.instrument.true_state().anelastic_strain);
+    }
+    MESSAGE("anelastic strain: jump ", strains[0], ", streamed ", strains[1]);
+    CHECK(strains[0] == doctest::Approx(strains[1]).epsilon(1e-3));
+}
+
+TEST_CASE("frame tcp: SIM:FAUL:CLE cancels a pending DROP - a new DROP replaces the old") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("SIM:FAUL:DROP 0.2");
+    client.send("SIM:FAUL:CLE");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(client.query("*IDN?") == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    client.send("SIM:FAUL:DROP 0.2");
+    client.send("SIM:FAUL:DROP 60");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(client.query("*IDN?") == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    client.send("SIM:FAUL:DROP 0");
+    CHECK_FALSE(client.read_line(std::chrono::milliseconds(2000)));
+    CHECK(client.peer_closed());
+}
+
+TEST_CASE("frame tcp: a client that does not read loses samples / not server memory") {
+    TcpFrame frame(SimClock(1000.0));
+    auto client = LineClient::tcp(frame.port);
+    client.send("STR:RATE 1000");  // 1e6 samples, about 50 MB, per wall second
+    client.send("STR:STAR");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    client.send("STR:STOP");
+    client.send("*IDN?");
+    long previous = -1, gaps = 0, lines = 0;
+    std::string reply;
+    while (auto line = client.read_line()) {
+        if (!line->starts_with("S,")) {
+            reply = *line;
+            break;
+        }
+        const long seq = std::stol(split(*line)[1]);
+        gaps += previous >= 0 && seq != previous + 1;
+        previous = seq;
+        ++lines;
+    }
+    MESSAGE(lines, " samples received, last seq ", previous, ", gaps ", gaps);
+    CHECK(reply == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    // Dropped instead of queued without bound; the loss shows in the sequence numbers.
+    CHECK(gaps >= 1);
+}
+
+TEST_CASE("frame serial: a client closing the port leaves no backlog for the next one") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    FrameServer server(instrument);
+    const std::string path = server.open_pty();
+    server.start();
+    {
+        auto first = LineClient::serial(path);
+        first.send("STR:RATE 1000");
+        first.send("STR:STAR");
+        REQUIRE(first.read_line());  // streaming, and never read again
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto second = LineClient::serial(path);
+    CHECK(second.query("*IDN?") == "dmacycle,SIM-DMA,SIM0001,0.1.0");  // not a stale sample
+    CHECK_FALSE(second.read_line(std::chrono::milliseconds(200)));     // and the stream ended
+}
+
+TEST_CASE("frame tcp: numbers may carry a plus sign - long values are never cut") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    client.send("SAMP:LENG +20e-3");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(client.query("SAMP:LENG?") == "0.02");
+    client.send("SAMP:LENG +-20e-3");
+    client.send("SAMP:LENG ++20e-3");
+    CHECK(client.query("SYST:ERR?") == "-104,\"Data type error\"");
+    CHECK(client.query("SYST:ERR?") == "-104,\"Data type error\"");
+    frame.instrument.advance_clock_to(1e60);  // far beyond any run, but a valid double
+    const auto time = client.query("SYST:TIME?");
+    // 60 digits (the double just below 1e60), point, 6 decimals: a 64-byte buffer cut it.
+    CHECK(time.size() == 67);
+    CHECK(time.ends_with(".000000"));
+    CHECK(std::stod(time) == doctest::Approx(1e60));
+}
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "dmacycle/drivers/sim/frame_server.hpp"
 #include "dmacycle/drivers/sim/furnace_server.hpp"
@@ -15,6 +17,8 @@
 
 using namespace dmacycle::drivers::sim;
 using test_support::LineClient;
+
+TEST_SUITE_BEGIN("drivers");
 
 namespace {
 
@@ -100,7 +104,7 @@ TEST_CASE("furnace modbus-tcp: reads outside the map get exception 2") {
     CHECK(read_one(ctx.get(), 1) > 0);  // the link is fine afterwards
 }
 
-TEST_CASE("furnace modbus-tcp: writes - comms setpoint, rate limit, read-only refused") {
+TEST_CASE("furnace modbus-tcp: writes - comms setpoint / rate limit / read-only refused") {
     TcpFurnace furnace;
     auto ctx = connect_tcp(furnace.port);
     CHECK(modbus_write_register(ctx.get(), 35, 50) == 1);    // 5.0 °C/min
@@ -137,6 +141,7 @@ TEST_CASE("furnace: PID drives the plant to a new setpoint and the sample lags")
         if (std::abs(pv_c - 100.0) < 0.3 && truth.t_s > 3000) {
             break;
         }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // 10 simulated seconds
     }
     CHECK(pv_c == doctest::Approx(100.0).epsilon(0.003));
     CHECK(lagging);
@@ -161,12 +166,16 @@ TEST_CASE("furnace: sensor-break bit and forced exceptions on demand via the fra
     std::uint16_t value = 0;
     CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);
     CHECK(errno == EMBXSFAIL);
+    control.send("SIM:FURN:EXC 12");  // libmodbus cannot send it; the setting stays at 4
+    CHECK(control.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);
+    CHECK(errno == EMBXSFAIL);
     control.send("SIM:FURN:EXC 0");
     CHECK(control.query("SYST:ERR?") == "0,\"No error\"");
     CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == 1);
 }
 
-TEST_CASE("furnace modbus-rtu over a pty: same map, same exceptions") {
+TEST_CASE("furnace modbus-rtu over a pty: same map / same exceptions") {
     Instrument instrument(default_profile(), SimClock::max_speed());
     FurnaceServer server(instrument);
     const std::string path = server.open_rtu_pty();
@@ -194,10 +203,104 @@ TEST_CASE("furnace modbus-tcp: garbage on one connection does not hurt the serve
     TcpFurnace furnace;
     {
         auto garbage = test_support::LineClient::tcp(furnace.port);
-        garbage.send(std::string("\x00\x01\x00\x00\x00\x02\x01\x2a garbage\xff\xff", 20));
+        // A frame of an unknown function (embedded NULs: sized from the literal), then junk.
+        static constexpr char frame[] = "\x00\x01\x00\x00\x00\x02\x01\x2a garbage\xff\xff";
+        garbage.send(std::string(frame, sizeof frame - 1));
         garbage.send(std::string(300, '\x7f'));
         garbage.read_line(std::chrono::milliseconds(200));  // whatever comes back, if anything
     }
     auto ctx = connect_tcp(furnace.port);
     CHECK(read_one(ctx.get(), 1) / 10.0 == doctest::Approx(91.85).epsilon(0.005));
 }
+
+namespace {
+
+// A raw request (unit id, function, data) through libmodbus; the exception code of the reply,
+// 0 for a normal reply, -1 for none.
+int raw_exception(modbus_t* ctx, std::vector<std::uint8_t> request) {
+    if (modbus_send_raw_request(ctx, request.data(), static_cast<int>(request.size())) < 0) {
+        return -1;
+    }
+    std::uint8_t reply[MODBUS_TCP_MAX_ADU_LENGTH];
+    const int length = modbus_receive_confirmation(ctx, reply);
+    if (length < 9) {
+        return -1;
+    }
+    return (reply[7] & 0x80) != 0 ? reply[8] : 0;  // after the 7-byte MBAP header
+}
+
+}  // namespace
+
+TEST_CASE("furnace modbus-tcp: unknown functions get exception 1 / whatever their length") {
+    TcpFurnace furnace;
+    auto ctx = connect_tcp(furnace.port);
+    CHECK(raw_exception(ctx.get(), {1, 0x41}) == 1);              // no data at all
+    CHECK(raw_exception(ctx.get(), {1, 0x2b, 0x0e, 1, 0}) == 1);  // short device-id request
+    CHECK(raw_exception(ctx.get(), {1, 0x01, 0, 0, 0, 1}) == 1);  // coils
+    CHECK(raw_exception(ctx.get(), {1, 0x03, 0, 1, 0, 1}) == 0);  // and FC3 still works
+}
+
+TEST_CASE("furnace modbus-tcp: bad register counts get exception 3") {
+    TcpFurnace furnace;
+    auto ctx = connect_tcp(furnace.port);
+    CHECK(raw_exception(ctx.get(), {1, 0x03, 0, 1, 0, 0}) == 3);               // read 0
+    CHECK(raw_exception(ctx.get(), {1, 0x03, 0, 1, 0, 126}) == 3);             // read 126 > 125
+    CHECK(raw_exception(ctx.get(), {1, 0x03, 0, 1}) == 3);                     // no count
+    CHECK(raw_exception(ctx.get(), {1, 0x10, 0, 26, 0, 2, 2, 3, 0xe8}) == 3);  // 2 regs, 1 sent
+    // 124 > 123 registers (the data itself would not fit a TCP ADU anyway).
+    std::vector<std::uint8_t> too_many{1, 0x10, 0, 26, 0, 124, 248};
+    too_many.resize(too_many.size() + 240, 0);
+    CHECK(raw_exception(ctx.get(), too_many) == 3);
+    CHECK(read_one(ctx.get(), 2) == 919);  // nothing was written
+}
+
+TEST_CASE("furnace modbus-tcp: a multi-register write is all or nothing") {
+    TcpFurnace furnace;
+    auto ctx = connect_tcp(furnace.port);
+    // Tags 2 (target SP) and 3 (output, writable in manual only) in one FC16, in auto.
+    const std::uint16_t values[2] = {1000, 250};
+    CHECK(modbus_write_registers(ctx.get(), 2, 2, values) == -1);
+    CHECK(errno == EMBXILVAL);
+    CHECK(read_one(ctx.get(), 2) == 919);  // the valid first value was not applied either
+    CHECK(modbus_write_register(ctx.get(), 273, 1) == 1);  // manual: now both are valid
+    CHECK(modbus_write_registers(ctx.get(), 2, 2, values) == 2);
+    CHECK(read_one(ctx.get(), 2) == 1000);
+    CHECK(read_one(ctx.get(), 4) == 250);
+}
+
+TEST_CASE("furnace modbus-rtu: a request for another unit id gets no answer") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    FurnaceServer server(instrument);
+    auto ctx = connect_rtu(server.open_rtu_pty());
+    modbus_set_response_timeout(ctx.get(), 0, 300'000);
+    modbus_set_slave(ctx.get(), 2);
+    std::uint16_t value = 0;
+    CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);
+    CHECK(errno == ETIMEDOUT);
+    modbus_set_slave(ctx.get(), 1);
+    CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == 1);  // the next request is served
+}
+
+TEST_CASE("furnace modbus-tcp: a client sending slowly does not hold up another") {
+    TcpFurnace furnace;
+    // A frame dribbled a byte every 0.2 s, as over a slow gateway, from its own thread.
+    std::thread slow([port = furnace.port] {
+        auto dribbler = LineClient::tcp(port);
+        const std::uint8_t frame[] = {0, 9, 0, 0, 0, 6, 1, 3, 0, 1, 0, 1};
+        for (const auto byte : frame) {
+            dribbler.send_raw(std::string(1, static_cast<char>(byte)));
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        CHECK(dribbler.read_bytes(11).size() == 11);  // answered once whole
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // mid-frame
+    auto ctx = connect_tcp(furnace.port);
+    for (int i = 0; i < 5; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        CHECK(read_one(ctx.get(), 1) > 0);
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100));
+    }
+    slow.join();
+}
+
+TEST_SUITE_END();

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <random>
 #include <string>
@@ -9,6 +10,8 @@
 #include "dmacycle/drivers/sim/instrument.hpp"
 
 using namespace dmacycle::drivers::sim;
+
+TEST_SUITE_BEGIN("drivers");
 
 namespace {
 
@@ -26,7 +29,7 @@ std::vector<Measurement> record(std::uint64_t seed, int n) {
 
 }  // namespace
 
-TEST_CASE("instrument noise is seeded, of the profile's size, and on a 1 nm grid") {
+TEST_CASE("instrument noise is seeded / of the profile's size / and on a 1 nm grid") {
     const auto a = record(7, 2000), b = record(7, 2000), c = record(8, 2000);
     double sum = 0, sum_sq = 0;
     bool same = true, differs = false, on_grid = true;
@@ -81,3 +84,58 @@ TEST_CASE("frame session: random garbage lines never throw and leave the session
     CHECK(queued == 16);
     CHECK(session.handle("*IDN?").lines.at(0) == "dmacycle,SIM-DMA,SIM0001,0.1.0");
 }
+
+TEST_CASE("instrument: a jump of 1e6 s is cheap and / without activation / exact") {
+    auto profile = default_profile();
+    profile.sample.stress_activation = false;
+    profile.sample.rejuvenation_energy_j_m3 = 0;
+    Instrument instrument(profile, SimClock::max_speed());
+    const double stress = 100e6;
+    instrument.step_stress(stress);
+    const auto start = std::chrono::steady_clock::now();
+    instrument.measure_at(1e6);
+    const double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(wall_s < 0.5);  // was 1e7 steps of 0.1 s: about 20 s
+    const Sample reference(profile.sample);
+    double expected =
+        stress / profile.sample.youngs_modulus_pa + reference.viscoplastic_rate_per_s(stress) * 1e6;
+    for (const auto& e : profile.sample.elements) {
+        expected += e.compliance_per_pa * stress * -std::expm1(-1e6 / e.tau_s);
+    }
+    CHECK(instrument.true_state().strain == doctest::Approx(expected).epsilon(1e-9));
+}
+
+TEST_CASE("instrument: a furnace step during a long jump still settles the sample") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    instrument.set_furnace_setpoint_k(375.0);
+    const auto start = std::chrono::steady_clock::now();
+    instrument.measure_at(1e5);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+    const auto truth = instrument.true_state();
+    CHECK(truth.furnace_temperature_k == doctest::Approx(375.0).epsilon(1e-6));
+    CHECK(truth.sample_temperature_k == doctest::Approx(375.0).epsilon(1e-6));
+    // The sample's τ_i follow the temperature: shorter than at T_ref = 365 K.
+    CHECK(instrument.true_spectrum().front().tau_s < 0.9);
+}
+
+TEST_CASE("instrument: an unreachable setpoint (output saturated) does not slow jumps down") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    instrument.set_furnace_setpoint_k(1200.0);  // above ambient + 100 % × 6 K/% = 898 K
+    const auto start = std::chrono::steady_clock::now();
+    instrument.measure_at(1e6);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500));
+    const auto view = instrument.furnace();
+    CHECK(view.output_percent == 100.0);
+    CHECK(instrument.true_state().furnace_temperature_k == doctest::Approx(898.15).epsilon(1e-6));
+}
+
+TEST_CASE("instrument: time far beyond any run still advances") {
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    instrument.advance_clock_to(1e17);  // 0.1 s steps no longer change t there
+    instrument.ramp_stress(1e6, 1e6);
+    instrument.set_furnace_setpoint_k(375.0);
+    CHECK(instrument.measure_at(1e17 + 64).t_s == 1e17 + 64);
+}
+
+TEST_SUITE_END();

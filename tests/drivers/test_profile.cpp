@@ -6,6 +6,8 @@
 
 using namespace dmacycle::drivers::sim;
 
+TEST_SUITE_BEGIN("drivers");
+
 namespace {
 
 std::string error_of(const std::string& yaml) {
@@ -43,7 +45,7 @@ TEST_CASE("a partial profile changes only what it lists") {
     CHECK(p.sample.elements.size() == 61);
 }
 
-TEST_CASE("bad profiles name file, line and field") {
+TEST_CASE("bad profiles name file / line and field") {
     CHECK(error_of("sample:\n  youngs_modulus_pa: -3\n") ==
           "bad.yaml:2: sample.youngs_modulus_pa: must be > 0");
     CHECK(error_of("geometry:\n  width_m: wide\n") ==
@@ -58,3 +60,5 @@ TEST_CASE("bad profiles name file, line and field") {
           "bad.yaml:2: noise.seed: must be a non-negative integer");
     CHECK_THROWS_AS(load_profile("/nonexistent/profile.yaml"), ProfileError);
 }
+
+TEST_SUITE_END();

@@ -6,10 +6,14 @@
 #include <vector>
 
 #include "dmacycle/drivers/sim/dmta.hpp"
+#include "dmacycle/drivers/sim/frame_session.hpp"
+#include "dmacycle/drivers/sim/instrument.hpp"
 #include "dmacycle/drivers/sim/profile.hpp"
 #include "dmacycle/drivers/sim/sample.hpp"
 
 using namespace dmacycle::drivers::sim;
+
+TEST_SUITE_BEGIN("drivers");
 
 namespace {
 
@@ -90,7 +94,7 @@ TEST_CASE("default spectrum: 61 elements from 1 s to 1e6 s summing to J_an") {
     CHECK(sample.viscoplastic_rate_per_s(100 * mpa) == doctest::Approx(5e-8));
 }
 
-TEST_CASE("without stress activation, 1 h of 100 MPa creep matches eq. (2) within 1e-6") {
+TEST_CASE("without stress activation / 1 h of 100 MPa creep matches eq. (2) within 1e-6") {
     Sample sample(defaults(false));
     const double stress = 100 * mpa;
     sample.set_stress(stress);
@@ -185,11 +189,32 @@ TEST_CASE("temperature shifts τ by the Arrhenius factor and adds thermal strain
 }
 
 TEST_CASE("8 h of 0-200 MPa at 50 MPa/min: 60 cycles and a work done of 2-8e-2 kJ/mol") {
-    Sample sample(defaults(true));
-    const double rate = 50 * mpa / 60;
-    const double period_s = 2 * 200 * mpa / rate;
-    CHECK(period_s == doctest::Approx(480));
-    const auto trace = run_cycling(sample, 0, 200 * mpa, rate, 8 * 3600, 0.25);
+    // The instrument's own stress program, as a client would send it, sampled at 4 Hz.
+    Instrument instrument(default_profile(), SimClock::max_speed());
+    FrameSession session(instrument);
+    session.handle("PROG:CYCL 0,200e6,833333.333333,60");
+    REQUIRE(session.handle("SYST:ERR?").lines.at(0) == "0,\"No error\"");
+    CHECK(instrument.ramp_end_s() == doctest::Approx(8 * 3600).epsilon(1e-9));
+    const double area = instrument.geometry().area_m2();
+    Trace trace;
+    int cycles = 0;
+    bool loaded = false;  // hysteresis on the measured stress: noise cannot add cycles
+    for (long k = 0; k <= 8 * 3600 * 4; ++k) {
+        const auto m = instrument.measure_at(0.25 * static_cast<double>(k));
+        const double measured_pa = m.force_n / area;
+        if (!loaded && measured_pa > 190 * mpa) {
+            loaded = true;
+        } else if (loaded && measured_pa < 10 * mpa) {
+            loaded = false;
+            ++cycles;
+        }
+        const auto truth = instrument.true_state();
+        trace.t_s.push_back(truth.t_s);
+        trace.stress_pa.push_back(truth.stress_pa);
+        trace.strain.push_back(truth.strain);
+    }
+    CHECK(cycles == 60);
+    CHECK_FALSE(loaded);
 
     // Cycles: σ_min → σ_max → σ_min, split at the stress minima.
     std::vector<std::size_t> starts;
@@ -254,3 +279,40 @@ TEST_CASE("DMTA model puts the 1 Hz β peak of tan δ near 364 K") {
     CHECK(best_t > 350);
     CHECK(best_t < 380);
 }
+
+TEST_CASE("viscoplastic flow speeds up when heated (Arrhenius prefactor)") {
+    Sample sample(defaults(false));
+    const double at_ref = sample.viscoplastic_rate_per_s(100 * mpa);
+    sample.set_temperature(375);
+    const double hot = sample.viscoplastic_rate_per_s(100 * mpa);
+    // A(T)/A = exp[(Q/k_B)(1/T_ref − 1/T)] with Q = 1.2 eV, times sinh(c_v σ) at the new c_v.
+    const double q_over_kb = 1.2 * 1.602176634e-19 / boltzmann_j_k;
+    const double c_ref = sample.params().viscoplastic_volume_m3 / (2 * boltzmann_j_k * 365);
+    const double c_hot = sample.params().viscoplastic_volume_m3 / (2 * boltzmann_j_k * 375);
+    CHECK(hot > 2 * at_ref);
+    CHECK(hot / at_ref ==
+          doctest::Approx(std::exp(q_over_kb * (1 / 365.0 - 1 / 375.0)) *
+                          std::sinh(c_hot * 100 * mpa) / std::sinh(c_ref * 100 * mpa)));
+}
+
+TEST_CASE("rejuvenation grows J_i linearly at first and saturates at (1 + m) J_i0") {
+    auto params = defaults(true);
+    params.rejuvenation_max_growth = 3.0;
+    Sample sample(params);
+    CHECK(sample.compliance_scale() == 1.0);
+    double previous = 1.0;
+    bool growing = true;
+    for (int cycle = 0; cycle < 200; ++cycle) {  // 0-600 MPa, 10 s per half cycle: fast work
+        run_cycling(sample, 0, 600 * mpa, 60 * mpa, 20, 0.05);
+        growing = growing && sample.compliance_scale() >= previous;
+        previous = sample.compliance_scale();
+    }
+    MESSAGE("dissipated ", sample.dissipated_j_m3(), " J/m3, J/J0 ", sample.compliance_scale());
+    CHECK(growing);
+    CHECK(sample.compliance_scale() > 2.0);
+    CHECK(sample.compliance_scale() < 4.0);
+    const double u = sample.dissipated_j_m3() / params.rejuvenation_energy_j_m3;
+    CHECK(sample.compliance_scale() == doctest::Approx(1 + u / (1 + u / 3.0)));
+}
+
+TEST_SUITE_END();

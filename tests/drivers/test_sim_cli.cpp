@@ -17,6 +17,8 @@
 
 using test_support::LineClient;
 
+TEST_SUITE_BEGIN("drivers");
+
 namespace {
 
 // dmacycle-sim as a child process: stdout and stderr are read through pipes, the child is
@@ -146,7 +148,7 @@ TEST_CASE("dmacycle-sim prints its endpoints when ready and serves all of them")
     CHECK(sim.terminate_and_wait() == 0);
 }
 
-TEST_CASE("dmacycle-sim rejects a bad profile with file:line and field, exit code 2") {
+TEST_CASE("dmacycle-sim rejects a bad profile with file:line and field / exit code 2") {
     SimProcess sim({"--profile", DMACYCLE_SOURCE_DIR "/tests/drivers/data/bad-profile.yaml"});
     CHECK(sim.wait_exit() == 2);
     const auto err = sim.read_stderr();
@@ -158,3 +160,5 @@ TEST_CASE("dmacycle-sim rejects bad flags with exit code 2") {
     CHECK(sim.wait_exit() == 2);
     CHECK(sim.read_stderr().find("--speed") != std::string::npos);
 }
+
+TEST_SUITE_END();

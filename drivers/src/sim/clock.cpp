@@ -1,11 +1,20 @@
 #include "dmacycle/drivers/sim/clock.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 namespace dmacycle::drivers::sim {
+
+std::chrono::steady_clock::duration wall_duration(double seconds) {
+    constexpr double limit_s = 1e9;
+    const double clamped =
+        seconds > -limit_s ? std::min(seconds, limit_s) : -limit_s;  // NaN: -limit
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(clamped));
+}
 
 SimClock::SimClock(double speed, double start_s)
     : max_(false),
@@ -55,8 +64,7 @@ SimClock::WallClock::time_point SimClock::wall_at(double t_s) const {
     if (max_) {
         return WallClock::now();
     }
-    const std::chrono::duration<double> offset((t_s - start_s_) / speed_);
-    return wall_start_ + std::chrono::duration_cast<WallClock::duration>(offset);
+    return wall_start_ + wall_duration((t_s - start_s_) / speed_);
 }
 
 }  // namespace dmacycle::drivers::sim

@@ -9,8 +9,15 @@
 #include <boost/asio.hpp>
 #pragma GCC diagnostic pop
 
+#include <sys/inotify.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
 #include <deque>
 #include <list>
+#include <system_error>
 #include <thread>
 
 #include "dmacycle/drivers/sim/frame_session.hpp"
@@ -28,11 +35,16 @@ constexpr std::size_t max_line_bytes = 4096;
 constexpr int max_speed_batch = 256;
 // Paced: at most this many overdue samples per wake-up, so commands are never starved.
 constexpr int paced_catch_up = 10000;
+// Output waiting for a client that does not read: stream samples beyond it are dropped (the
+// sequence numbers show the gap), and commands are not read while replies exceed it.
+constexpr std::size_t max_queued_bytes = 1 << 20;
 
 class ConnectionBase {
   public:
     virtual ~ConnectionBase() = default;
     virtual void close() = 0;
+    // A serial client closed the port: nothing meant for it may reach the next one.
+    virtual void peer_closed() = 0;
 };
 
 template <class Stream>
@@ -59,9 +71,31 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         stream_.close(ignored);
     }
 
+    void peer_closed() override {
+        if (closed_) {
+            return;
+        }
+        session_.stop_streaming();
+        const bool was_pending = pending_.has_value();  // no read outstanding then
+        pending_.reset();
+        timer_.cancel();
+        // Keep only the buffer of a write in flight (cancelled below, aborted in its handler).
+        out_.erase(writing_ ? out_.begin() + 1 : out_.begin(), out_.end());
+        out_bytes_ = out_.empty() ? 0 : out_.front().size();
+        boost::system::error_code ignored;
+        stream_.cancel(ignored);  // also the pending read, which on_read re-issues
+        if (was_pending || read_paused_) {
+            read();
+        }
+    }
+
   private:
     void read() {
         if (closed_ || pending_) {
+            return;
+        }
+        read_paused_ = out_bytes_ > max_queued_bytes;  // resumed once the client reads
+        if (read_paused_) {
             return;
         }
         asio::async_read_until(
@@ -73,6 +107,10 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
 
     void on_read(const boost::system::error_code& ec, std::size_t n) {
         if (closed_) {
+            return;
+        }
+        if (ec == asio::error::operation_aborted) {  // peer_closed() cancelled it
+            read();
             return;
         }
         if (ec == asio::error::not_found) {  // a line longer than max_line_bytes
@@ -101,16 +139,18 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             return;
         }
         FrameReply reply = session_.handle(line);
-        if (session_.faults().drop_after_s && !drop_armed_) {
-            drop_armed_ = true;
-            drop_timer_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(
-                std::chrono::duration<double>(*session_.faults().drop_after_s)));
-            drop_timer_.async_wait(
-                [self = this->shared_from_this()](const boost::system::error_code& wait_ec) {
-                    if (!wait_ec) {
-                        self->close();
-                    }
-                });
+        if (session_.faults().drop_changes != drop_changes_seen_) {
+            drop_changes_seen_ = session_.faults().drop_changes;
+            drop_timer_.cancel();  // a CLEar, or a DROP replacing an earlier one
+            if (session_.faults().drop_after_s) {
+                drop_timer_.expires_after(wall_duration(*session_.faults().drop_after_s));
+                drop_timer_.async_wait(
+                    [self = this->shared_from_this()](const boost::system::error_code& wait_ec) {
+                        if (!wait_ec) {
+                            self->close();
+                        }
+                    });
+            }
         }
         if (reply.not_before_s && *reply.not_before_s > instrument_.now_s()) {
             pending_ = std::move(reply);  // reading resumes once it is sent
@@ -147,7 +187,11 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             } else {
                 const double now = instrument_.now_s();
                 for (int i = 0; i < paced_catch_up && session_.next_sample_s() <= now; ++i) {
-                    batch += session_.take_sample() + '\n';
+                    if (out_bytes_ + batch.size() < max_queued_bytes) {
+                        batch += session_.take_sample() + '\n';
+                    } else {
+                        session_.skip_sample();
+                    }
                 }
             }
             if (!batch.empty()) {
@@ -198,8 +242,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         }
         if (faults.delay_s > 0) {
             auto late = std::make_shared<asio::steady_timer>(stream_.get_executor());
-            late->expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(
-                std::chrono::duration<double>(faults.delay_s)));
+            late->expires_after(wall_duration(faults.delay_s));
             late->async_wait([self = this->shared_from_this(), late, bytes = std::move(bytes)](
                                  const boost::system::error_code& ec) mutable {
                 if (!ec) {
@@ -212,6 +255,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     }
 
     void enqueue(std::string bytes) {
+        out_bytes_ += bytes.size();
         out_.push_back(std::move(bytes));
         if (!writing_) {
             write_next();
@@ -227,12 +271,16 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         asio::async_write(
             stream_, asio::buffer(out_.front()),
             [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                if (ec) {
+                if (ec && ec != asio::error::operation_aborted) {  // aborted: peer_closed()
                     self->close();
                     return;
                 }
+                self->out_bytes_ -= self->out_.front().size();
                 self->out_.pop_front();
                 self->write_next();
+                if (self->read_paused_) {
+                    self->read();
+                }
                 if (!self->writing_ && self->instrument_.clock_is_max()) {
                     self->pump();  // max speed: the consumer is ready for more
                 }
@@ -244,9 +292,11 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     FrameSession session_;
     asio::streambuf in_;
     std::deque<std::string> out_;
+    std::size_t out_bytes_ = 0;  // in out_
     bool writing_ = false;
+    bool read_paused_ = false;
     bool closed_ = false;
-    bool drop_armed_ = false;
+    unsigned drop_changes_seen_ = 0;
     bool discarding_ = false;
     std::optional<FrameReply> pending_;
     asio::steady_timer timer_;
@@ -263,7 +313,32 @@ struct FrameServer::Impl {
     std::list<tcp::acceptor> acceptors;
     std::vector<Pty> ptys;
     std::vector<std::weak_ptr<ConnectionBase>> connections;
+    // inotify on a pty's slave path: a client closing it is otherwise invisible to the master
+    // while the keepalive descriptor holds the slave open.
+    struct PtyWatch {
+        asio::posix::stream_descriptor inotify;
+        std::weak_ptr<ConnectionBase> connection;
+        int slave_fd;  // the pty's keepalive descriptor (Pty owns it)
+        std::array<char, 4096> events{};
+    };
+    std::list<PtyWatch> watches;
     std::thread thread;
+
+    void watch(PtyWatch& w) {
+        w.inotify.async_read_some(asio::buffer(w.events),
+                                  [this, &w](const boost::system::error_code& ec, std::size_t) {
+                                      if (ec) {
+                                          return;  // closed by stop()
+                                      }
+                                      if (auto connection = w.connection.lock()) {
+                                          connection->peer_closed();
+                                      }
+                                      // What the slave side already holds, half a line
+                                      // included: its line discipline's and flip buffers.
+                                      tcflush(w.slave_fd, TCIFLUSH);
+                                      watch(w);
+                                  });
+    }
 
     void accept(tcp::acceptor& acceptor) {
         acceptor.async_accept(
@@ -307,6 +382,19 @@ std::string FrameServer::open_pty() {
     auto connection = std::make_shared<Connection<asio::posix::stream_descriptor>>(
         std::move(master), impl_->instrument);
     impl_->connections.push_back(connection);
+    const int inotify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (inotify < 0 ||
+        inotify_add_watch(inotify, pty.slave_path.c_str(), IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) < 0) {
+        const auto error = std::error_code(errno, std::generic_category());
+        if (inotify >= 0) {
+            close(inotify);
+        }
+        close_pty(pty);
+        throw std::system_error(error, "inotify on " + pty.slave_path);
+    }
+    auto& watch = impl_->watches.emplace_back(Impl::PtyWatch{
+        asio::posix::stream_descriptor(impl_->io, inotify), connection, pty.slave_keepalive_fd});
+    impl_->watch(watch);
     connection->start();
     impl_->ptys.push_back(pty);
     return pty.slave_path;
@@ -326,6 +414,10 @@ void FrameServer::stop() {
         for (auto& acceptor : impl_->acceptors) {
             boost::system::error_code ignored;
             acceptor.close(ignored);
+        }
+        for (auto& w : impl_->watches) {
+            boost::system::error_code ignored;
+            w.inotify.close(ignored);
         }
         for (auto& weak : impl_->connections) {
             if (auto connection = weak.lock()) {

@@ -5,7 +5,6 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace dmacycle::drivers::sim {
 
@@ -28,18 +27,31 @@ constexpr double min_length_m = 5e-3;
 constexpr double max_length_m = 30e-3;
 // A stress program of a week of 1 s cycles still fits; beyond that a client is misbehaving.
 constexpr std::size_t max_program_segments = 1'000'000;
-constexpr double max_dwell_s = 1e7;
+// The stress program ends at most this far ahead (11.6 days), so that a jump of simulated time
+// to its end (*OPC? at max speed) stays a bounded amount of physics.
+constexpr double max_program_span_s = 1e6;
+// Slower ramps or streams are not experiments, only ways to push time to absurd values.
+constexpr double min_stress_rate_pa_s = 1.0;
+constexpr double min_stream_rate_hz = 1e-3;
+// The link drops at most a day after SIMulate:FAULt:DROP.
+constexpr double max_drop_after_s = 86400;
+// libmodbus sends exception codes 1-11 only (modbus_reply_exception refuses larger ones).
+constexpr double max_furnace_exception = 11;
+
+// A double needs at most 309 integer digits, a sign, a point and the decimals: never cut.
+std::string to_text(double value, std::chars_format format, int precision) {
+    std::array<char, 512> buffer{};
+    const auto result =
+        std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, format, precision);
+    return std::string(buffer.data(), result.ptr);
+}
 
 std::string number(double value, int digits = 9) {
-    std::array<char, 64> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "%.*g", digits, value);
-    return buffer.data();
+    return to_text(value, std::chars_format::general, digits);
 }
 
 std::string fixed(double value, int decimals) {
-    std::array<char, 64> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, value);
-    return buffer.data();
+    return to_text(value, std::chars_format::fixed, decimals);
 }
 
 std::string_view trim(std::string_view text) {
@@ -181,7 +193,11 @@ FrameReply FrameSession::dispatch(std::string_view header, bool query, std::stri
     std::vector<double> values;
     while (!args.empty()) {
         const auto comma = args.find(',');
-        const std::string_view token = trim(args.substr(0, comma));
+        std::string_view token = trim(args.substr(0, comma));
+        // SCPI allows an explicit plus sign, from_chars does not; "+-1" stays an error.
+        if (token.size() > 1 && token.front() == '+' && token[1] != '-' && token[1] != '+') {
+            token.remove_prefix(1);
+        }
         double value = 0;
         const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
         if (token.empty() || ec != std::errc{} || end != token.data() + token.size() ||
@@ -291,15 +307,18 @@ FrameReply FrameSession::length(std::vector<double>) {
 }
 
 FrameReply FrameSession::ramp_to_force(double target_n, double rate_n_s) {
-    if (!(target_n >= 0 && target_n <= instrument_.profile().frame.force_max_n && rate_n_s > 0)) {
+    const double area = instrument_.geometry().area_m2();
+    const double target_pa = target_n / area, rate_pa_s = rate_n_s / area;
+    if (!(target_n >= 0 && target_n <= instrument_.profile().frame.force_max_n &&
+          rate_pa_s >= min_stress_rate_pa_s) ||
+        std::abs(target_pa - instrument_.commanded_stress_pa()) / rate_pa_s > max_program_span_s) {
         return out_of_range();
     }
     if (tripped_) {
         push_error(-221, "Settings conflict");  // cleared by *RST
         return {};
     }
-    const double area = instrument_.geometry().area_m2();
-    instrument_.ramp_stress(target_n / area, rate_n_s / area);
+    instrument_.ramp_stress(target_pa, rate_pa_s);
     return {};
 }
 
@@ -317,12 +336,14 @@ bool FrameSession::stress_allowed(double stress_pa) const {
     return force_n >= 0 && force_n <= instrument_.profile().frame.force_max_n;
 }
 
-bool FrameSession::program_fits(std::size_t more) const {
-    return instrument_.program_segments() + more <= max_program_segments;
+bool FrameSession::program_fits(std::size_t more, double more_s) const {
+    return instrument_.program_segments() + more <= max_program_segments &&
+           instrument_.ramp_end_s() - instrument_.now_s() + more_s <= max_program_span_s;
 }
 
 FrameReply FrameSession::program_ramp(std::vector<double> v) {
-    if (!stress_allowed(v[0]) || !(v[1] > 0) || !program_fits(1)) {
+    if (!stress_allowed(v[0]) || !(v[1] >= min_stress_rate_pa_s) ||
+        !program_fits(1, std::abs(v[0] - instrument_.ramp_target_pa()) / v[1])) {
         return out_of_range();
     }
     if (tripped_) {
@@ -334,7 +355,7 @@ FrameReply FrameSession::program_ramp(std::vector<double> v) {
 }
 
 FrameReply FrameSession::program_dwell(std::vector<double> v) {
-    if (!(v[0] >= 0 && v[0] <= max_dwell_s) || !program_fits(1)) {
+    if (!(v[0] >= 0) || !program_fits(1, v[0])) {
         return out_of_range();
     }
     instrument_.append_dwell(v[0]);
@@ -343,9 +364,13 @@ FrameReply FrameSession::program_dwell(std::vector<double> v) {
 
 FrameReply FrameSession::program_cycle(std::vector<double> v) {
     const double min_pa = v[0], max_pa = v[1], rate = v[2], count = v[3];
-    if (!stress_allowed(min_pa) || !stress_allowed(max_pa) || !(min_pa <= max_pa) || !(rate > 0) ||
-        !(count >= 1 && count == std::floor(count)) ||
-        !program_fits(2 * static_cast<std::size_t>(std::min(count, 1e7)) + 1)) {
+    if (!stress_allowed(min_pa) || !stress_allowed(max_pa) || !(min_pa <= max_pa) ||
+        !(rate >= min_stress_rate_pa_s) || !(count >= 1 && count == std::floor(count))) {
+        return out_of_range();
+    }
+    const double span_s =
+        (std::abs(min_pa - instrument_.ramp_target_pa()) + 2 * count * (max_pa - min_pa)) / rate;
+    if (!program_fits(2 * static_cast<std::size_t>(std::min(count, 1e7)) + 1, span_s)) {
         return out_of_range();
     }
     if (tripped_) {
@@ -392,7 +417,7 @@ FrameReply FrameSession::measure(std::vector<double>) {
 }
 
 FrameReply FrameSession::set_stream_rate(std::vector<double> v) {
-    if (!(v[0] > 0 && v[0] <= instrument_.profile().frame.stream_rate_max_hz)) {
+    if (!(v[0] >= min_stream_rate_hz && v[0] <= instrument_.profile().frame.stream_rate_max_hz)) {
         return out_of_range();
     }
     stream_rate_hz_ = v[0];
@@ -414,6 +439,11 @@ FrameReply FrameSession::stream_start(std::vector<double>) {
 FrameReply FrameSession::stream_stop(std::vector<double>) {
     streaming_ = false;
     return {};
+}
+
+void FrameSession::skip_sample() {
+    next_sample_s_ += 1.0 / stream_rate_hz_;
+    ++sequence_;
 }
 
 std::string FrameSession::take_sample() {
@@ -446,10 +476,11 @@ FrameReply FrameSession::dmta_measure(std::vector<double>) {
 }
 
 FrameReply FrameSession::fault_drop(std::vector<double> v) {
-    if (!(v[0] >= 0)) {
+    if (!(v[0] >= 0 && v[0] <= max_drop_after_s)) {
         return out_of_range();
     }
     faults_.drop_after_s = v[0];
+    ++faults_.drop_changes;
     return {};
 }
 
@@ -483,7 +514,9 @@ FrameReply FrameSession::fault_trip(std::vector<double>) {
 }
 
 FrameReply FrameSession::fault_clear(std::vector<double>) {
-    faults_ = {};
+    FrameFaults cleared;
+    cleared.drop_changes = faults_.drop_changes + 1;  // the transport cancels a DROP
+    faults_ = cleared;
     return {};
 }
 
@@ -496,7 +529,7 @@ FrameReply FrameSession::sensor_break(std::vector<double> v) {
 }
 
 FrameReply FrameSession::furnace_exception(std::vector<double> v) {
-    if (!(v[0] >= 0 && v[0] <= 255 && v[0] == std::floor(v[0]))) {
+    if (!(v[0] >= 0 && v[0] <= max_furnace_exception && v[0] == std::floor(v[0]))) {
         return out_of_range();
     }
     instrument_.set_furnace_forced_exception(static_cast<int>(v[0]));

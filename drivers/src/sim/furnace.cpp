@@ -49,6 +49,22 @@ std::uint16_t Furnace::status_bits() const {
     return bits;
 }
 
+bool Furnace::settled(double tolerance_k) const {
+    const double steady_k = p_.ambient_k + p_.heating_k_per_percent * output_percent_;
+    if (std::abs(temperature_k_ - steady_k) > tolerance_k) {
+        return false;  // the plant still moves toward its steady state
+    }
+    if (manual_ || sensor_break_) {
+        return true;  // the output is fixed
+    }
+    // In auto, with the plant and the working setpoint still, the error is constant, and the
+    // output then only moves through the integral: not without one, not while saturated (no
+    // wind-up), not at zero error.
+    const bool saturated = output_percent_ <= 0 || output_percent_ >= 100;
+    return working_k_ == target_k_ && (p_.integral_time_s <= 0 || saturated ||
+                                       std::abs(working_k_ - temperature_k_) <= tolerance_k);
+}
+
 void Furnace::step(double h_s) {
     if (!(h_s > 0)) {
         return;

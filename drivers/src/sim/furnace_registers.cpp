@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <utility>
 
 namespace dmacycle::drivers::sim {
 
@@ -26,59 +27,54 @@ bool scaled(Quantity q) {
 
 }  // namespace
 
-// One parameter of the map. get returns SI (K, K/min, %, raw); set receives SI and returns
-// illegal_value when the controller would refuse it; read-only tags have no set.
+// One parameter of the map. get returns SI (K, K/min, %, raw); check receives SI and says
+// whether the controller would take it (illegal_value if not), apply then sets it; read-only
+// tags have neither. Split so a multi-register write is validated whole before any of it lands.
 struct FurnaceRegisters::Tag {
     std::uint16_t tag;
     Quantity quantity;
     double (*get)(const FurnaceView&);
-    RegisterStatus (*set)(Instrument&, double);
+    bool (*check)(const Instrument&, const FurnaceView&, double);
+    void (*apply)(Instrument&, double);
 };
 
 namespace {
 
-RegisterStatus set_setpoint(Instrument& instrument, double t_k) {
-    if (!(t_k >= instrument.profile().furnace.ambient_k && t_k <= furnace_max_k)) {
-        return RegisterStatus::illegal_value;
-    }
+bool setpoint_ok(const Instrument& instrument, const FurnaceView&, double t_k) {
+    return t_k >= instrument.profile().furnace.ambient_k && t_k <= furnace_max_k;
+}
+
+void set_setpoint(Instrument& instrument, double t_k) {
     instrument.set_furnace_setpoint_k(t_k);
-    return RegisterStatus::ok;
 }
 
 // clang-format off
 const std::array<FurnaceRegisters::Tag, 10> tags{{
-    {1, Quantity::temperature, [](const FurnaceView& f) { return f.temperature_k; }, nullptr},
-    {2, Quantity::temperature, [](const FurnaceView& f) { return f.target_setpoint_k; }, set_setpoint},
+    {1, Quantity::temperature, [](const FurnaceView& f) { return f.temperature_k; }, nullptr, nullptr},
+    {2, Quantity::temperature, [](const FurnaceView& f) { return f.target_setpoint_k; }, setpoint_ok,
+     set_setpoint},
     {3, Quantity::percent, [](const FurnaceView& f) { return f.output_percent; },
+     [](const Instrument&, const FurnaceView& f, double percent) {
+         return f.manual && percent >= 0 && percent <= 100;  // only writable in manual
+     },
      [](Instrument& instrument, double percent) {
-         if (!instrument.furnace().manual || !(percent >= 0 && percent <= 100)) {
-             return RegisterStatus::illegal_value;  // the output is only writable in manual
-         }
          instrument.set_furnace_manual_output_percent(percent);
-         return RegisterStatus::ok;
      }},
-    {4, Quantity::percent, [](const FurnaceView& f) { return f.output_percent; }, nullptr},
-    {5, Quantity::temperature, [](const FurnaceView& f) { return f.working_setpoint_k; }, nullptr},
-    {26, Quantity::temperature, [](const FurnaceView& f) { return f.target_setpoint_k; }, set_setpoint},
+    {4, Quantity::percent, [](const FurnaceView& f) { return f.output_percent; }, nullptr, nullptr},
+    {5, Quantity::temperature, [](const FurnaceView& f) { return f.working_setpoint_k; }, nullptr,
+     nullptr},
+    {26, Quantity::temperature, [](const FurnaceView& f) { return f.target_setpoint_k; }, setpoint_ok,
+     set_setpoint},
     {35, Quantity::rate_per_min, [](const FurnaceView& f) { return f.rate_limit_k_per_min; },
-     [](Instrument& instrument, double rate) {
-         if (!(rate >= 0 && rate <= 999.9)) {
-             return RegisterStatus::illegal_value;
-         }
-         instrument.set_furnace_rate_limit_k_per_min(rate);
-         return RegisterStatus::ok;
-     }},
+     [](const Instrument&, const FurnaceView&, double rate) { return rate >= 0 && rate <= 999.9; },
+     [](Instrument& instrument, double rate) { instrument.set_furnace_rate_limit_k_per_min(rate); }},
     {39, Quantity::temperature_difference,
-     [](const FurnaceView& f) { return f.working_setpoint_k - f.temperature_k; }, nullptr},
-    {75, Quantity::raw, [](const FurnaceView& f) { return static_cast<double>(f.status_bits); }, nullptr},
+     [](const FurnaceView& f) { return f.working_setpoint_k - f.temperature_k; }, nullptr, nullptr},
+    {75, Quantity::raw, [](const FurnaceView& f) { return static_cast<double>(f.status_bits); },
+     nullptr, nullptr},
     {273, Quantity::raw, [](const FurnaceView& f) { return f.manual ? 1.0 : 0.0; },
-     [](Instrument& instrument, double mode) {
-         if (mode != 0 && mode != 1) {
-             return RegisterStatus::illegal_value;
-         }
-         instrument.set_furnace_manual(mode == 1);
-         return RegisterStatus::ok;
-     }},
+     [](const Instrument&, const FurnaceView&, double mode) { return mode == 0 || mode == 1; },
+     [](Instrument& instrument, double mode) { instrument.set_furnace_manual(mode == 1); }},
 }};
 // clang-format on
 
@@ -142,15 +138,9 @@ RegisterStatus FurnaceRegisters::read(std::uint16_t address, std::uint16_t count
     return RegisterStatus::ok;
 }
 
-RegisterStatus FurnaceRegisters::write_tag(const Tag& tag, double display_value) {
-    if (tag.set == nullptr) {
-        return RegisterStatus::illegal_value;  // read-only parameter
-    }
-    double si = display_value;
-    if (tag.quantity == Quantity::temperature && !kelvin_) {
-        si += celsius_offset_k;
-    }
-    return tag.set(instrument_, si);
+double FurnaceRegisters::to_si(const Tag& tag, double display_value) const {
+    return tag.quantity == Quantity::temperature && !kelvin_ ? display_value + celsius_offset_k
+                                                             : display_value;
 }
 
 RegisterStatus FurnaceRegisters::write(std::uint16_t address,
@@ -165,6 +155,9 @@ RegisterStatus FurnaceRegisters::write(std::uint16_t address,
             return RegisterStatus::illegal_address;
         }
     }
+    // Then decode and check every value, and only then apply them: all or nothing.
+    const FurnaceView view = instrument_.furnace();
+    std::vector<std::pair<const Tag*, double>> writes;
     std::size_t i = 0;
     while (i < values.size()) {
         const auto [tag, word] = locate(static_cast<std::uint16_t>(address + i));
@@ -181,9 +174,14 @@ RegisterStatus FurnaceRegisters::write(std::uint16_t address,
                                             : static_cast<double>(values[i]);
             i += 1;
         }
-        if (const auto status = write_tag(*tag, display); status != RegisterStatus::ok) {
-            return status;
+        const double si = to_si(*tag, display);
+        if (tag->check == nullptr || !tag->check(instrument_, view, si)) {
+            return RegisterStatus::illegal_value;  // read-only, or refused
         }
+        writes.emplace_back(tag, si);
+    }
+    for (const auto& [tag, si] : writes) {
+        tag->apply(instrument_, si);
     }
     return RegisterStatus::ok;
 }

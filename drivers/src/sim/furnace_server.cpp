@@ -36,11 +36,18 @@ void answer(modbus_t* ctx, modbus_mapping_t* mapping, FurnaceRegisters& register
         return;
     }
     const int header = modbus_get_header_length(ctx);
+    const std::uint8_t function = req[header];
+    // An unknown function is exception 1 whatever its length; only then is the length checked.
+    if (function != MODBUS_FC_READ_HOLDING_REGISTERS &&
+        function != MODBUS_FC_READ_INPUT_REGISTERS && function != MODBUS_FC_WRITE_SINGLE_REGISTER &&
+        function != MODBUS_FC_WRITE_MULTIPLE_REGISTERS) {
+        modbus_reply_exception(ctx, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+        return;
+    }
     if (length < header + 5) {
         modbus_reply_exception(ctx, req, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
         return;
     }
-    const std::uint8_t function = req[header];
     const std::uint16_t address = read_u16(req + header + 1);
     RegisterStatus status = RegisterStatus::ok;
     switch (function) {
@@ -80,8 +87,7 @@ void answer(modbus_t* ctx, modbus_mapping_t* mapping, FurnaceRegisters& register
             status = registers.write(address, values);
             break;
         }
-        default:
-            modbus_reply_exception(ctx, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+        default:  // excluded above
             return;
     }
     switch (status) {
@@ -96,6 +102,17 @@ void answer(modbus_t* ctx, modbus_mapping_t* mapping, FurnaceRegisters& register
             break;
     }
 }
+
+// MBAP header: transaction id, protocol id, length (of unit id + PDU), unit id.
+constexpr std::size_t mbap_length_offset = 4;
+constexpr std::size_t mbap_prefix = 6;  // the bytes before those that the length counts
+
+// One Modbus TCP client: bytes arrive whenever they do, and a frame is answered once whole,
+// so a client sending slowly never holds up another.
+struct TcpClient {
+    int fd;
+    std::vector<std::uint8_t> buffer;
+};
 
 }  // namespace
 
@@ -123,58 +140,87 @@ struct FurnaceServer::Impl {
         return mapping;
     }
 
-    // Modbus TCP: one poll loop over the listening socket and its clients.
+    // Modbus TCP: one poll loop over the listening socket and its non-blocking clients.
     void serve_tcp(int listen_fd) {
         modbus_t* ctx = modbus_new_tcp("127.0.0.1", 0);  // only framing; sockets are ours
         modbus_mapping_t* mapping = new_mapping();
         FurnaceRegisters registers(instrument);
-        std::vector<pollfd> fds{{stop_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}};
-        std::uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
+        std::vector<TcpClient> clients;
+        std::vector<pollfd> fds;
         while (true) {
+            fds.assign({{stop_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}});
+            for (const auto& client : clients) {
+                fds.push_back({client.fd, POLLIN, 0});
+            }
             if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
                 break;
             }
             if (fds[0].revents != 0) {
                 break;
             }
-            if ((fds[1].revents & POLLIN) != 0) {
-                const int client = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-                if (client >= 0) {
-                    fds.push_back({client, POLLIN, 0});
+            for (std::size_t i = clients.size(); i-- > 0;) {
+                if (fds[i + 2].revents != 0 && !serve_client(ctx, mapping, registers, clients[i])) {
+                    close(clients[i].fd);  // closed by the client, or not Modbus
+                    clients.erase(clients.begin() + static_cast<std::ptrdiff_t>(i));
                 }
             }
-            for (std::size_t i = 2; i < fds.size();) {
-                if (fds[i].revents == 0) {
-                    ++i;
-                    continue;
-                }
-                modbus_set_socket(ctx, fds[i].fd);
-                const int length = modbus_receive(ctx, req);
-                if (length > 0) {
-                    answer(ctx, mapping, registers, req, length,
-                           instrument.furnace_forced_exception());
-                    ++i;
-                } else if (length == 0) {
-                    ++i;  // not for us
-                } else {
-                    close(fds[i].fd);  // closed by the client or a broken frame
-                    fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+            if ((fds[1].revents & POLLIN) != 0) {
+                const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd >= 0) {
+                    clients.push_back({fd, {}});
                 }
             }
         }
-        for (std::size_t i = 2; i < fds.size(); ++i) {
-            close(fds[i].fd);
+        for (const auto& client : clients) {
+            close(client.fd);
         }
         close(listen_fd);
         modbus_mapping_free(mapping);
         modbus_free(ctx);
     }
 
+    // Reads what the client has sent and answers every whole frame; false: drop the client.
+    bool serve_client(modbus_t* ctx, modbus_mapping_t* mapping, FurnaceRegisters& registers,
+                      TcpClient& client) {
+        std::uint8_t chunk[MODBUS_TCP_MAX_ADU_LENGTH];
+        const auto n = recv(client.fd, chunk, sizeof chunk, 0);
+        if (n == 0) {
+            return false;
+        }
+        if (n < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+        }
+        client.buffer.insert(client.buffer.end(), chunk, chunk + n);
+        while (client.buffer.size() > mbap_length_offset + 1) {
+            const std::size_t length = read_u16(client.buffer.data() + mbap_length_offset);
+            // At least unit id and function code; at most a full ADU.
+            if (length < 2 || mbap_prefix + length > MODBUS_TCP_MAX_ADU_LENGTH) {
+                return false;
+            }
+            const std::size_t frame = mbap_prefix + length;
+            if (client.buffer.size() < frame) {
+                break;
+            }
+            // The socket is non-blocking: a reply that does not fit the send buffer of a client
+            // that never reads is lost, as on a congested gateway.
+            modbus_set_socket(ctx, client.fd);
+            answer(ctx, mapping, registers, client.buffer.data(), static_cast<int>(frame),
+                   instrument.furnace_forced_exception());
+            client.buffer.erase(client.buffer.begin(),
+                                client.buffer.begin() + static_cast<std::ptrdiff_t>(frame));
+        }
+        return true;
+    }
+
     // Modbus RTU on the pty master. libmodbus never opens the device: we hand it the master.
     void serve_rtu(int master_fd, const std::string& slave_path) {
-        modbus_t* ctx = modbus_new_rtu(slave_path.c_str(), 19200, 'N', 8, 1);
-        modbus_set_slave(ctx, instrument.profile().furnace.modbus_unit_id);
-        modbus_set_socket(ctx, master_fd);
+        const auto new_context = [&] {
+            modbus_t* fresh = modbus_new_rtu(slave_path.c_str(), 19200, 'N', 8, 1);
+            modbus_set_slave(fresh, instrument.profile().furnace.modbus_unit_id);
+            modbus_set_socket(fresh, master_fd);
+            return fresh;
+        };
+        modbus_t* ctx = new_context();
         modbus_mapping_t* mapping = new_mapping();
         FurnaceRegisters registers(instrument);
         std::uint8_t req[MODBUS_RTU_MAX_ADU_LENGTH];
@@ -194,6 +240,11 @@ struct FurnaceServer::Impl {
                 answer(ctx, mapping, registers, req, length, instrument.furnace_forced_exception());
             } else if (length < 0) {
                 modbus_flush(ctx);  // a garbled frame: resynchronise on the next one
+            } else {
+                // Another unit's request: libmodbus then ignores the next frame as that unit's
+                // reply, but on this point-to-point link the next frame is a request for us.
+                modbus_free(ctx);
+                ctx = new_context();
             }
         }
         modbus_mapping_free(mapping);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace dmacycle::drivers::sim {
 
@@ -13,6 +14,7 @@ Instrument::Instrument(Profile profile, SimClock clock)
       furnace_(profile_.furnace),
       sample_temperature_k_(profile_.furnace.initial_k),
       physics_t_s_(clock.now_s()),
+      slope_changed_s_(physics_t_s_),
       rng_(profile_.noise.seed) {
     sample_.set_temperature(sample_temperature_k_);
 }
@@ -51,30 +53,78 @@ double Instrument::program_end_s() const {
 void Instrument::clear_program(double stress_pa) {
     program_.clear();
     hold_pa_ = stress_pa;
+    slope_changed_s_ = physics_t_s_;
 }
 
+namespace {
+
+// Sample steps grow to this fraction of the time since the stress slope last changed: the
+// Kelvin update is exact for any step at fixed τ*, and τ* (stress activation) and J_i
+// (rejuvenation) drift only on the time scale of the elements still relaxing, i.e. ≳ that age.
+// Keeps a client's jump of 1e6 s at constant stress to a few hundred steps.
+constexpr double step_growth = 0.05;
+// And the stress moves at most this much per step on a ramp: c_a·Δσ ≈ 0.02 at the defaults.
+constexpr double max_stress_step_pa = 1e6;
+// The sample temperature moves at most this much within one sample step; below it τ_i(T)
+// shifts by < 1e-4 (as in set_temperature's re-derivation threshold).
+constexpr double max_temperature_step_k = 1e-3;
+// Furnace and sample this close to the setpoint (and each other) count as settled: a fixed
+// point of the PID and the lag, so the furnace need not be stepped.
+constexpr double settled_k = 1e-4;
+
+}  // namespace
+
 void Instrument::advance_to(double t_s) {
-    const double max_step = std::min(profile_.max_step_s, profile_.furnace.control_period_s);
+    const double control_step = std::min(profile_.max_step_s, profile_.furnace.control_period_s);
     const double lag = profile_.furnace.sample_lag_s;
     while (physics_t_s_ < t_s) {
-        double next = std::min(t_s, physics_t_s_ + max_step);
+        double boundary = std::numeric_limits<double>::infinity();
+        double rate = 0;
         // Split at segment ends so each step sees linear stress (the update is exact then).
         const auto seg = std::upper_bound(program_.begin(), program_.end(), physics_t_s_,
                                           [](double t, const Segment& g) { return t < g.t1_s; });
         if (seg != program_.end()) {
-            const double boundary = seg->t0_s > physics_t_s_ ? seg->t0_s : seg->t1_s;
-            next = std::min(next, boundary);
+            if (seg->t0_s > physics_t_s_) {
+                boundary = seg->t0_s;
+            } else {
+                boundary = seg->t1_s;
+                rate = (seg->s1_pa - seg->s0_pa) / (seg->t1_s - seg->t0_s);
+            }
         }
-        const double h = next - physics_t_s_;
-        furnace_.step(h);
-        sample_temperature_k_ +=
-            (furnace_.temperature_k() - sample_temperature_k_) * -std::expm1(-h / lag);
+        const double end = std::min(t_s, boundary);
+        double h = step_growth * (physics_t_s_ - slope_changed_s_);
+        if (rate != 0) {
+            h = std::min(h, max_stress_step_pa / std::abs(rate));
+        }
+        double next = std::min(end, physics_t_s_ + std::max(control_step, h));
+        if (!(next > physics_t_s_)) {
+            next = end;  // a step below the resolution of t (t ≳ 1e15 s) would never progress
+        }
+        // The furnace runs at its control period unless settled; the sample step ends early
+        // once the sample temperature has moved noticeably.
+        if (!furnace_.settled(settled_k) ||
+            std::abs(sample_temperature_k_ - furnace_.temperature_k()) > settled_k) {
+            for (double t = physics_t_s_; t < next;) {
+                const double dt = std::min(control_step, next - t);
+                furnace_.step(dt);
+                sample_temperature_k_ +=
+                    (furnace_.temperature_k() - sample_temperature_k_) * -std::expm1(-dt / lag);
+                t = t + dt > t ? t + dt : next;  // at t ≳ 1e15 s a control period adds nothing
+                if (std::abs(sample_temperature_k_ - sample_.temperature_k()) >
+                    max_temperature_step_k) {
+                    next = t;
+                }
+            }
+        }
         // Re-deriving τ_i(T) costs an exp per element; below 1 mK the shift is < 1e-4.
-        if (std::abs(sample_temperature_k_ - sample_.temperature_k()) > 1e-3) {
+        if (std::abs(sample_temperature_k_ - sample_.temperature_k()) > max_temperature_step_k) {
             sample_.set_temperature(sample_temperature_k_);
         }
-        sample_.advance(h, stress_at(next));
+        sample_.advance(next - physics_t_s_, stress_at(next));
         physics_t_s_ = next;
+        if (next == boundary) {
+            slope_changed_s_ = next;
+        }
     }
 }
 
@@ -169,6 +219,7 @@ void Instrument::new_sample() {
     advance_to(clock_.now_s());
     sample_ = Sample(profile_.sample);
     sample_.set_temperature(sample_temperature_k_);
+    slope_changed_s_ = physics_t_s_;
     sample_.set_stress(stress_at(physics_t_s_));
 }
 

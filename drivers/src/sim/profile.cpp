@@ -199,6 +199,7 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     anelastic.boolean("stress_activation", p.sample.stress_activation);
     anelastic.positive("activation_volume_m3", p.sample.activation_volume_m3);
     anelastic.non_negative("rejuvenation_energy_j_m3", p.sample.rejuvenation_energy_j_m3);
+    anelastic.positive("rejuvenation_max_growth", p.sample.rejuvenation_max_growth);
     anelastic.finish();
     if (!(p.spectrum.log10_tau_max_s > p.spectrum.log10_tau_min_s)) {
         anelastic.fail(anelastic.node()["log10_tau_max_s"], "must exceed log10_tau_min_s",
@@ -208,6 +209,7 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     vp.non_negative("rate_per_s", p.spectrum.viscoplastic_rate_per_s);
     vp.positive("reference_stress_pa", p.spectrum.viscoplastic_reference_stress_pa);
     vp.positive("volume_m3", p.sample.viscoplastic_volume_m3);
+    vp.non_negative("activation_energy_ev", p.sample.viscoplastic_energy_ev);
     vp.finish();
     sample.finish();
 

@@ -48,7 +48,8 @@ double viscoplastic_prefactor(double rate_per_s, double stress_pa, double volume
 Sample::Sample(SampleParams params)
     : params_(std::move(params)),
       strains_(params_.elements.size(), 0.0),
-      temperature_k_(params_.reference_temperature_k) {
+      temperature_k_(params_.reference_temperature_k),
+      vp_prefactor_now_per_s_(params_.viscoplastic_prefactor_per_s) {
     if (!(params_.youngs_modulus_pa > 0) || !(params_.reference_temperature_k > 0)) {
         throw std::invalid_argument("sample: modulus and reference temperature must be > 0");
     }
@@ -75,6 +76,11 @@ void Sample::set_temperature(double temperature_k) {
     }
     temperature_k_ = temperature_k;
     const auto spectrum = spectrum_at(temperature_k);
+    constexpr double ev_j = 1.602176634e-19;
+    vp_prefactor_now_per_s_ =
+        params_.viscoplastic_prefactor_per_s *
+        std::exp(params_.viscoplastic_energy_ev * ev_j / boltzmann_j_k *
+                 (1.0 / params_.reference_temperature_k - 1.0 / temperature_k));
     tau_now_s_.resize(spectrum.size());
     for (std::size_t i = 0; i < spectrum.size(); ++i) {
         tau_now_s_[i] = spectrum[i].tau_s;
@@ -83,7 +89,7 @@ void Sample::set_temperature(double temperature_k) {
 
 double Sample::viscoplastic_rate_per_s(double stress_pa) const {
     const double c_v = params_.viscoplastic_volume_m3 / (2 * boltzmann_j_k * temperature_k_);
-    return params_.viscoplastic_prefactor_per_s * std::sinh(c_v * stress_pa);
+    return vp_prefactor_now_per_s_ * std::sinh(c_v * stress_pa);
 }
 
 void Sample::advance(double h_s, double stress_end_pa) {
@@ -117,15 +123,17 @@ void Sample::advance(double h_s, double stress_end_pa) {
     // Exact ∫ A sinh(c_v σ) dt for linear σ: A h sinh(c_v σ_mid) · sinhc(c_v Δσ/2), which is
     // A[cosh(c_v σ1) − cosh(c_v σ0)]/(c_v r) without the 0/0 at r = 0.
     const double c_v = params_.viscoplastic_volume_m3 / kt2;
-    strain_vp_ += params_.viscoplastic_prefactor_per_s * h_s * std::sinh(c_v * mid) *
-                  sinhc(0.5 * c_v * (s1 - s0));
+    strain_vp_ +=
+        vp_prefactor_now_per_s_ * h_s * std::sinh(c_v * mid) * sinhc(0.5 * c_v * (s1 - s0));
     stress_pa_ = s1;
 }
 
 double Sample::compliance_scale() const {
-    return params_.rejuvenation_energy_j_m3 > 0
-               ? 1.0 + dissipated_j_m3_ / params_.rejuvenation_energy_j_m3
-               : 1.0;
+    if (!(params_.rejuvenation_energy_j_m3 > 0)) {
+        return 1.0;
+    }
+    const double u = dissipated_j_m3_ / params_.rejuvenation_energy_j_m3;
+    return 1.0 + u / (1.0 + u / params_.rejuvenation_max_growth);
 }
 
 double Sample::anelastic_strain() const {

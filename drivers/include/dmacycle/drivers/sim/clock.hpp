@@ -8,6 +8,10 @@
 // simulator is asked to move it, i.e. as fast as the consumer keeps up.
 namespace dmacycle::drivers::sim {
 
+// Seconds as a wall-clock duration, clamped to ±1e9 s (31 years) so that any double, however
+// absurd, converts without overflowing the integer tick count.
+std::chrono::steady_clock::duration wall_duration(double seconds);
+
 class SimClock {
   public:
     using WallClock = std::chrono::steady_clock;

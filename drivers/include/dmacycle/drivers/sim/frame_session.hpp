@@ -15,6 +15,7 @@ namespace dmacycle::drivers::sim {
 
 // Misbehaviour on demand (SIMulate:FAULt:...), acted out by the transport.
 struct FrameFaults {
+    unsigned drop_changes = 0;           // +1 per DROP or CLEar: the transport (re)arms or cancels
     std::optional<double> drop_after_s;  // wall seconds from the command until the link drops
     bool mute = false;                   // read commands, answer nothing
     double delay_s = 0;                  // every reply this late (wall seconds)
@@ -35,8 +36,10 @@ class FrameSession {
 
     // Streaming: samples are due every period from the moment STREam:STARt was accepted.
     bool streaming() const { return streaming_; }
+    void stop_streaming() { streaming_ = false; }
     double next_sample_s() const { return next_sample_s_; }
     std::string take_sample();  // the line of the sample due at next_sample_s()
+    void skip_sample();         // drops it unmeasured: the sequence number shows the gap
 
     FrameFaults& faults() { return faults_; }
     // For errors the transport detects (an overlong line); SYSTem:ERRor? reports them.
@@ -90,7 +93,8 @@ class FrameSession {
 
     FrameReply ramp_to_force(double target_n, double rate_n_s);
     bool stress_allowed(double stress_pa) const;
-    bool program_fits(std::size_t more) const;
+    // Room for more segments lasting more_s seconds in all.
+    bool program_fits(std::size_t more, double more_s) const;
     FrameReply out_of_range();
 
     Instrument& instrument_;

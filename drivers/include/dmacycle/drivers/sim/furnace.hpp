@@ -25,6 +25,8 @@ class Furnace {
     bool manual() const { return manual_; }
     bool sensor_break() const { return sensor_break_; }
     std::uint16_t status_bits() const;
+    // At its fixed point within tolerance_k: stepping would change nothing that matters.
+    bool settled(double tolerance_k) const;
 
     void set_target_setpoint_k(double t_k) { target_k_ = t_k; }
     void set_rate_limit_k_per_min(double rate) { rate_k_per_min_ = rate; }

@@ -26,8 +26,8 @@ class FurnaceRegisters {
     // Reads count holding registers from address; every address must be in the map.
     RegisterStatus read(std::uint16_t address, std::uint16_t count,
                         std::vector<std::uint16_t>& out);
-    // Writes consecutive registers from address: integer tags one by one, floats as whole
-    // high/low pairs.
+    // Writes consecutive registers from address: integer tags one each, floats as whole
+    // high/low pairs. All or nothing: one bad address or value and nothing is written.
     RegisterStatus write(std::uint16_t address, std::span<const std::uint16_t> values);
 
     // The highest address in the map, to size a libmodbus mapping.
@@ -36,7 +36,7 @@ class FurnaceRegisters {
     struct Tag;
 
   private:
-    RegisterStatus write_tag(const Tag& tag, double display_value);
+    double to_si(const Tag& tag, double display_value) const;
 
     Instrument& instrument_;
     bool kelvin_;

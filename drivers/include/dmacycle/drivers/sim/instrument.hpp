@@ -110,6 +110,7 @@ class Instrument {
     Furnace furnace_;
     double sample_temperature_k_;
     double physics_t_s_;
+    double slope_changed_s_;        // where the stress slope last changed: sets the step size
     std::vector<Segment> program_;  // contiguous, in time order
     double hold_pa_ = 0;            // the stress when no program runs, and after it
     std::atomic<int> furnace_forced_exception_{0};

@@ -33,11 +33,16 @@ struct SampleParams {
     double attempt_time_s = 1e-13;  // τ_0 of Q_i = k_B T_ref ln(τ_i/τ_0)
     bool stress_activation = true;
     double activation_volume_m3 = 0.2e-27;
-    // Rejuvenation: every J_i grows as J_i0 (1 + w/w_rej) with the energy w dissipated in the
-    // Kelvin elements, so larger cycling amplitudes store more anelastic strain; 0 = off.
-    double rejuvenation_energy_j_m3 = 1e7;    // estimate
-    double viscoplastic_prefactor_per_s = 0;  // A of ε̇_vp = A sinh(c_v σ)
+    // Rejuvenation: every J_i grows with the energy w dissipated in the Kelvin elements, so
+    // larger cycling amplitudes store more anelastic strain: J_i0 (1 + u/(1 + u/m)), u = w/w_rej,
+    // i.e. as 1 + w/w_rej at first and saturating at (1 + m) J_i0 (a ribbon cannot rejuvenate
+    // without bound); w_rej 0 = off. Both estimates.
+    double rejuvenation_energy_j_m3 = 1e7;
+    double rejuvenation_max_growth = 10.0;    // m
+    double viscoplastic_prefactor_per_s = 0;  // A of ε̇_vp = A sinh(c_v σ), at T_ref
     double viscoplastic_volume_m3 = 0.12e-27;
+    // A(T) = A exp[(Q_vp/k_B)(1/T_ref − 1/T)], so flow speeds up when heated (estimate).
+    double viscoplastic_energy_ev = 1.2;
 };
 
 // A such that ε̇_vp(stress_pa) = rate_per_s at temperature_k.
@@ -82,6 +87,7 @@ class Sample {
     double strain_vp_ = 0;
     double dissipated_j_m3_ = 0;
     double temperature_k_;
+    double vp_prefactor_now_per_s_;  // A(T) at temperature_k_
 };
 
 }  // namespace dmacycle::drivers::sim
