@@ -298,7 +298,8 @@ TEST_CASE("furnace modbus-tcp: a client sending slowly does not hold up another"
     for (int i = 0; i < 5; ++i) {
         const auto start = std::chrono::steady_clock::now();
         CHECK(read_one(ctx.get(), 1) > 0);
-        CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(100));
+        // Not blocked behind the dribbler, whose frame takes 2.4 s (the old server waited).
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
     }
     slow.join();
 }
