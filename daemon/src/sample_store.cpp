@@ -48,7 +48,7 @@ CREATE TABLE events (
     kind       TEXT NOT NULL,
     message    TEXT NOT NULL
 );
-CREATE INDEX events_by_run ON events (run_id, t_s);
+CREATE UNIQUE INDEX events_once ON events (run_id, t_s, kind, message);
 CREATE TABLE cycles (
     run_id         INTEGER NOT NULL REFERENCES runs(id),
     cycle          INTEGER NOT NULL,
@@ -215,7 +215,7 @@ struct SampleStore::Statements {
                  "temperature_k, force_n, displacement_m, stress_mpa, strain) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
           event(db,
-                "INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
+                "INSERT OR IGNORE INTO events (run_id, t_s, t_wall_utc, kind, message) "
                 "VALUES (?, ?, ?, ?, ?)"),
           cycle(db,
                 "INSERT OR IGNORE INTO cycles (run_id, cycle, t_start_s, t_end_s, stress_min_mpa, "
@@ -281,16 +281,24 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
         // cannot both create the schema.
         exec(db_, "BEGIN IMMEDIATE");
         const int version = std::stoi(query_text(db_, "PRAGMA user_version"));
-        if (version == 0) {
-            exec(db_, std::string(schema_sql).c_str());
-            exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
-        }
-        exec(db_, "COMMIT");
-        if (version != 0 && version != store_schema_version) {
+        if (version != 0 && version != 1 && version != store_schema_version) {
             throw StoreError(path + ": store schema version " + std::to_string(version) +
                              " is not the version this program writes (" +
                              std::to_string(store_schema_version) + ")");
         }
+        if (version == 0) {
+            exec(db_, std::string(schema_sql).c_str());
+        } else if (version == 1) {
+            // Version 1 stored a re-sent event twice: keep the first of each, then key them.
+            exec(db_,
+                 "DELETE FROM events WHERE id NOT IN (SELECT min(id) FROM events GROUP BY run_id, "
+                 "t_s, kind, message); DROP INDEX IF EXISTS events_by_run; CREATE UNIQUE INDEX "
+                 "events_once ON events (run_id, t_s, kind, message)");
+        }
+        if (version != store_schema_version) {
+            exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
+        }
+        exec(db_, "COMMIT");
         sqlite3_stmt* runs = nullptr;
         check(db_, sqlite3_prepare_v2(db_, "SELECT id FROM runs ORDER BY id", -1, &runs, nullptr),
               "list runs");

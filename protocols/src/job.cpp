@@ -686,8 +686,7 @@ void check_run(Reader& reader, const Job& job, const CyclingPoint& point,
         const double period_s = 2 * point.spread_pa / point.stress_rate_pa_s;
         if (!(period_s >= min_cycle_period_s)) {
             reader.error(point.period_source.mark, point.period_source.path,
-                         "a triangle of " + mpa(point.stress_min_pa) + " … " +
-                             mpa(point.stress_max_pa) + " MPa at " +
+                         "a triangle of σ_max − σ_min = " + mpa(point.spread_pa) + " MPa at " +
                              number_text(point.stress_rate_pa_s * 60 / 1e6) +
                              " MPa/min has a period of " + number_text(period_s) +
                              " s, shorter than the " + number_text(min_cycle_period_s) +

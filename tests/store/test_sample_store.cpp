@@ -496,3 +496,44 @@ TEST_CASE("a run is known to every thread as soon as its row is committed") {
     watcher.join();
     CHECK(refused == 0);
 }
+
+TEST_CASE("a re-sent event is stored once; version 1 files are upgraded keeping the first") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    std::int64_t run = 0;
+    const EventRow unload{12.5, WallClock::now(), "interlock", "force over limit: unloading"};
+    {
+        SampleStore store(path);
+        run = store.create_run(run_info());
+        store.append_event(run, unload);
+        store.append_event(run, unload);
+        store.append_event(run, {12.5, WallClock::now(), "interlock", "furnace to standby"});
+    }
+    {
+        SampleStore reopened(path);
+        reopened.append_event(run, unload);  // re-sent after a restart
+    }
+    {
+        Reader reader(path);
+        CHECK(reader.number("SELECT count(*) FROM events") == 2);
+    }
+    // A version 1 file: events without a key, a duplicate among them.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "DROP INDEX events_once; CREATE INDEX events_by_run ON events (run_id, "
+                         "t_s); INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
+                         "SELECT run_id, t_s, 'later', kind, message FROM events; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    {
+        SampleStore upgraded(path);
+        upgraded.append_event(run, unload);
+    }
+    Reader reader(path);
+    CHECK(reader.number("PRAGMA user_version") == store_schema_version);
+    CHECK(reader.number("SELECT count(*) FROM events") == 2);
+    CHECK(reader.number("SELECT count(*) FROM events WHERE t_wall_utc = 'later'") == 0);
+    CHECK(reader.number("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_run'") == 0);
+}

@@ -60,6 +60,7 @@ struct SampleRow {
     double strain = 0;
 };
 
+// Keyed by (run, t_s, kind, message): a re-sent event is stored once, keeping the first.
 struct EventRow {
     double t_s = 0;
     WallClock::time_point t_wall;
@@ -116,7 +117,8 @@ struct StoreOptions {
 };
 
 // The schema's version, kept in PRAGMA user_version.
-inline constexpr int store_schema_version = 1;
+// Version 1 files (events not keyed) are upgraded when opened.
+inline constexpr int store_schema_version = 2;
 // The schema (CREATE statements), for tools and benchmarks that need the same tables.
 std::string_view store_schema_sql();
 
