@@ -84,7 +84,7 @@ Plan make_plan(const Job& job, double frame_force_limit_n) {
         // slack keeps 8 h / 8 min at exactly 60 despite rounding. Checked in double before the
         // cast: a tiny period would overflow int (or be infinite).
         const double whole = std::floor(cycling.duration_s / plan.period_s + 1e-9);
-        if (!(plan.period_s >= min_cycle_period_s) || !(whole <= double(max_cycles))) {
+        if (!(plan.period_s >= min_cycle_period_s) || !(whole <= static_cast<double>(max_cycles))) {
             throw std::invalid_argument("cycling period " + std::to_string(plan.period_s) +
                                         " s or " + std::to_string(whole) +
                                         " cycles outside the plannable range (period >= " +

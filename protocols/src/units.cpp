@@ -1,11 +1,12 @@
 #include "dmacycle/protocols/units.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 
 namespace dmacycle::protocols {
 namespace {
@@ -52,13 +53,14 @@ bool is_infinity_or_nan(std::string_view text) {
     if (!text.empty() && text[0] == '.') {
         text.remove_prefix(1);
     }
-    const auto starts = [&](std::string_view word) {
-        return text.size() >= word.size() &&
-               std::equal(word.begin(), word.end(), text.begin(), [](char a, char b) {
-                   return a == std::tolower(static_cast<unsigned char>(b));
-               });
-    };
-    return starts("inf") || starts("nan");
+    std::string word;
+    for (const char c : text) {
+        if (!std::isalpha(static_cast<unsigned char>(c))) {
+            break;
+        }
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return word == "inf" || word == "infinity" || word == "nan";
 }
 
 }  // namespace
@@ -152,8 +154,10 @@ QuantityParse parse_quantity(std::string_view text, Dimension dimension) {
     const auto name = dimension_name(dimension);
     const auto example_unit = units_of(dimension).front().name;
     if (error == std::errc::result_out_of_range || is_infinity_or_nan(trimmed)) {
-        return {std::nullopt, problem.append(quoted).append(
-                                  " is not a finite number (infinite, NaN or beyond ±1.8e308)")};
+        return {std::nullopt,
+                problem.append(quoted).append(
+                    " is not a finite number within the range of a double (infinite, NaN, "
+                    "or beyond 1e±308)")};
     }
     if (trimmed.empty() || error != std::errc() || stop == begin) {
         problem.append(quoted).append(" is not a ").append(name).append(" like '");
@@ -161,6 +165,10 @@ QuantityParse parse_quantity(std::string_view text, Dimension dimension) {
             format_quantity(*to_si(1, example_unit, dimension), example_unit, dimension));
         problem.append("' (allowed units: ").append(allowed_units(dimension)).append(")");
         return {std::nullopt, problem};
+    }
+    // from_chars also reads "inf" from "infMPa", which the spelling check above does not see.
+    if (!std::isfinite(value)) {
+        return {std::nullopt, problem.append(quoted).append(" is not a finite number")};
     }
     const auto unit = trim(std::string_view(stop, static_cast<std::size_t>(end - stop)));
     if (unit.empty()) {

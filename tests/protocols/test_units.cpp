@@ -54,11 +54,12 @@ TEST_CASE("both micro signs, a leading plus, and non-finite numbers said as such
     CHECK(*parse_quantity("+.5 K", Dimension::temperature_difference).si == 0.5);
     CHECK_FALSE(parse_quantity("+ 10 min", Dimension::time).si);
     CHECK_FALSE(parse_quantity("++10 min", Dimension::time).si);
-    for (const char* text :
-         {"1e400 MPa", ".inf MPa", "-.inf MPa", "+.inf MPa", ".nan MPa", "inf MPa", "NaN MPa"}) {
+    for (const char* text : {"1e400 MPa", "1e-400 MPa", ".inf MPa", "-.inf MPa", "+.inf MPa",
+                             ".nan MPa", "inf MPa", "NaN MPa", "Infinity MPa", "infMPa"}) {
         CAPTURE(text);
         const auto parsed = parse_quantity(text, Dimension::stress);
         CHECK_FALSE(parsed.si);
         CHECK(parsed.problem.find("is not a finite number") != std::string::npos);
     }
+    CHECK_FALSE(parse_quantity("info MPa", Dimension::stress).si);
 }

@@ -1,6 +1,7 @@
 // The sample store on real SQLite files in a temporary folder, including a writer process killed
 // with SIGKILL.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -11,8 +12,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -536,4 +540,40 @@ TEST_CASE("a re-sent event is stored once; version 1 files are upgraded keeping 
     CHECK(reader.number("SELECT count(*) FROM events") == 2);
     CHECK(reader.number("SELECT count(*) FROM events WHERE t_wall_utc = 'later'") == 0);
     CHECK(reader.number("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_run'") == 0);
+}
+
+TEST_CASE("closing while commits fail gives up after close_timeout and reports the rows lost") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    sqlite3* other = nullptr;
+    const auto log_path = dir.file("stderr.txt");
+    std::optional<SampleStore> store;
+    store.emplace(path, StoreOptions{.busy_timeout = std::chrono::milliseconds(20),
+                                     .close_timeout = std::chrono::milliseconds(200)});
+    const auto run = store->create_run(run_info());
+    REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    for (std::int64_t seq = 0; seq < 7; ++seq) {
+        store->append(run, sample(seq));
+    }
+    // The report on closing goes to stderr: captured in a file.
+    std::fflush(stderr);
+    const int saved = dup(STDERR_FILENO);
+    const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(dup2(log_fd, STDERR_FILENO) == STDERR_FILENO);
+    close(log_fd);
+    const auto closing = std::chrono::steady_clock::now();
+    store.reset();
+    const auto closed = std::chrono::steady_clock::now();
+    std::fflush(stderr);
+    REQUIRE(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+    close(saved);
+    CHECK(closed - closing < std::chrono::seconds(5));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    std::ifstream log(log_path);
+    const std::string reported((std::istreambuf_iterator<char>(log)), {});
+    CHECK(reported.find("database is locked") != std::string::npos);
+    CHECK(reported.find("7 accepted rows") != std::string::npos);
+    CHECK(Reader(path).number("SELECT count(*) FROM samples") == 0);
 }
