@@ -116,23 +116,27 @@ struct StoreOptions {
     std::function<void(const StoreHealth&)> on_health_change{};
 };
 
-// The schema's version, kept in PRAGMA user_version.
-// Version 1 files (events not keyed) are upgraded when opened.
+// The schema's version, kept in PRAGMA user_version. Version 1 files (events not keyed) are
+// upgraded when opened.
 inline constexpr int store_schema_version = 2;
 // The schema (CREATE statements), for tools and benchmarks that need the same tables.
 std::string_view store_schema_sql();
 
 // Opens (creating if needed) a store in WAL mode. One writer thread owns all writes: data rows
 // are queued and committed in batches at most `commit_window` apart; run bookkeeping waits for
-// its commit. Throws StoreError when the file cannot be opened or its schema is newer.
+// its commit. Throws StoreError when the file cannot be opened or its schema is newer. Commits
+// that fail for a reason that can pass are retried, never dropped (see StoreHealth).
 class SampleStore {
   public:
     explicit SampleStore(const std::string& path, StoreOptions options = {});
-    ~SampleStore();  // commits everything queued, then closes
+    // Commits everything queued, then closes; while commits fail, retries for close_timeout and
+    // then reports on stderr how many accepted rows were not committed.
+    ~SampleStore();
     SampleStore(const SampleStore&) = delete;
     SampleStore& operator=(const SampleStore&) = delete;
 
-    // Run bookkeeping: returns once committed.
+    // Run bookkeeping: returns once committed. While commits fail, throws StoreError after
+    // stall_timeout; the change stays queued and is committed when the store recovers.
     std::int64_t create_run(const RunInfo& info);
     // `running` sets started_utc; completed/aborted/faulted/interrupted set ended_utc.
     void set_status(std::int64_t run_id, RunStatus status);
@@ -147,12 +151,14 @@ class SampleStore {
     // A result (e.g. kind "spectrum") as JSON text; storing the same kind again replaces it.
     void store_result(std::int64_t run_id, const std::string& kind, const std::string& json);
 
-    // Returns once everything queued before the call is committed.
+    // Returns once everything queued before the call is committed (throws as bookkeeping does
+    // while commits fail).
     void flush();
     // The highest seq of `run_id` committed by this store: that row and every row appended
     // before it are in the file and survive a crash of this process. nullopt: none yet.
     std::optional<std::int64_t> committed_seq(std::int64_t run_id) const;
 
+    // Whether commits are failing, why, and how many accepted rows wait.
     StoreHealth health() const;
     // Changes PRAGMA max_page_count before the next commit attempt (see StoreOptions).
     void set_max_page_count(std::uint32_t pages);
