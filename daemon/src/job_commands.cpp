@@ -30,9 +30,12 @@ std::string read_text(const std::string& path) {
     return text.str();
 }
 
-// Parses FILE; prints each problem as one "FILE:LINE:COLUMN: field: problem" line on `err`.
+// Parses FILE, with the frame limit of its instrument profile; prints each problem as one
+// "FILE:LINE:COLUMN: field: problem" line on `err`.
 std::optional<protocols::JobFile> load_job(const std::string& path, std::ostream& err) {
-    auto file = protocols::parse_job(read_text(path));
+    auto file = protocols::parse_job(read_text(path), [&](const std::string& profile) {
+        return protocols::find_profile_limit(profile, path);
+    });
     for (const auto& problem : file.errors) {
         err << problem.to_string(path) << "\n";
     }
@@ -232,7 +235,7 @@ int run_plan(std::span<const std::string_view> args, std::ostream& out, std::ost
         auto runs = nlohmann::json::array();
         for (std::size_t i = 0; i < job->runs.size(); ++i) {
             const auto& run = job->runs[i];
-            const auto plan = protocols::make_plan(run);
+            const auto plan = protocols::make_plan(run, job->frame_force_limit_n);
             if (arguments.flag("json")) {
                 runs.push_back(plan_json(run, plan));
             } else {

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
-#include <future>
+#include <utility>
 #include <variant>
 
 namespace dmacycle::daemon {
@@ -48,7 +48,7 @@ CREATE TABLE events (
     kind       TEXT NOT NULL,
     message    TEXT NOT NULL
 );
-CREATE INDEX events_by_run ON events (run_id, t_s);
+CREATE UNIQUE INDEX events_once ON events (run_id, t_s, kind, message);
 CREATE TABLE cycles (
     run_id         INTEGER NOT NULL REFERENCES runs(id),
     cycle          INTEGER NOT NULL,
@@ -69,10 +69,24 @@ CREATE TABLE results (
 ) WITHOUT ROWID;
 )sql";
 
+// A failed SQLite call with its primary result code, so the writer can tell a condition that
+// passes (another connection's lock, a full disk, an I/O error) from one that will not.
+class SqliteError : public StoreError {
+  public:
+    SqliteError(const std::string& what, int code) : StoreError(what), code_(code & 0xff) {}
+    bool passes() const {
+        return code_ == SQLITE_BUSY || code_ == SQLITE_LOCKED || code_ == SQLITE_FULL ||
+               code_ == SQLITE_IOERR || code_ == SQLITE_NOMEM || code_ == SQLITE_PROTOCOL;
+    }
+
+  private:
+    int code_;
+};
+
 void check(sqlite3* db, int code, const char* what) {
     if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
-        throw StoreError(std::string(what) + ": " +
-                         (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+        throw SqliteError(
+            std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)), code);
     }
 }
 
@@ -201,7 +215,7 @@ struct SampleStore::Statements {
                  "temperature_k, force_n, displacement_m, stress_mpa, strain) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
           event(db,
-                "INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
+                "INSERT OR IGNORE INTO events (run_id, t_s, t_wall_utc, kind, message) "
                 "VALUES (?, ?, ?, ?, ?)"),
           cycle(db,
                 "INSERT OR IGNORE INTO cycles (run_id, cycle, t_start_s, t_end_s, stress_min_mpa, "
@@ -230,10 +244,13 @@ struct SampleStore::Item {
         std::string kind, json;
         WallClock::time_point at;
     };
-    // Bookkeeping whose caller waits: `done` is fulfilled after the commit.
+    // Bookkeeping whose caller waits for its ticket to commit. `work` may run more than once (a
+    // failed commit is retried), so it owns what it uses and resets what it produces.
     struct Task {
         std::function<void(sqlite3*)> work;
-        std::shared_ptr<std::promise<void>> done;
+        // create_run: the new id, added to the known runs when committed (not later, by the
+        // caller, which another thread's append could overtake).
+        std::shared_ptr<std::int64_t> created_run;
     };
     std::variant<Sample, Event, Cycle, Result, Task> what;
 };
@@ -250,27 +267,38 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
         sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     try {
         check(db_, code, ("open " + path).c_str());
-        sqlite3_busy_timeout(db_, 5000);
+        sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
         if (query_text(db_, "PRAGMA journal_mode=WAL") != "wal") {
             throw StoreError(path + ": WAL mode unavailable (a network file system?)");
         }
         exec(db_,
              options_.sync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         exec(db_, "PRAGMA foreign_keys=ON");
+        if (options_.max_page_count > 0) {
+            exec(db_, ("PRAGMA max_page_count=" + std::to_string(options_.max_page_count)).c_str());
+        }
         // Read and create under one write lock, so two processes opening a new file at once
         // cannot both create the schema.
         exec(db_, "BEGIN IMMEDIATE");
         const int version = std::stoi(query_text(db_, "PRAGMA user_version"));
-        if (version == 0) {
-            exec(db_, std::string(schema_sql).c_str());
-            exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
-        }
-        exec(db_, "COMMIT");
-        if (version != 0 && version != store_schema_version) {
+        if (version != 0 && version != 1 && version != store_schema_version) {
             throw StoreError(path + ": store schema version " + std::to_string(version) +
                              " is not the version this program writes (" +
                              std::to_string(store_schema_version) + ")");
         }
+        if (version == 0) {
+            exec(db_, std::string(schema_sql).c_str());
+        } else if (version == 1) {
+            // Version 1 stored a re-sent event twice: keep the first of each, then key them.
+            exec(db_,
+                 "DELETE FROM events WHERE id NOT IN (SELECT min(id) FROM events GROUP BY run_id, "
+                 "t_s, kind, message); DROP INDEX IF EXISTS events_by_run; CREATE UNIQUE INDEX "
+                 "events_once ON events (run_id, t_s, kind, message)");
+        }
+        if (version != store_schema_version) {
+            exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
+        }
+        exec(db_, "COMMIT");
         sqlite3_stmt* runs = nullptr;
         check(db_, sqlite3_prepare_v2(db_, "SELECT id FROM runs ORDER BY id", -1, &runs, nullptr),
               "list runs");
@@ -311,12 +339,40 @@ void SampleStore::require_run(std::int64_t run_id) const {
     }
 }
 
-void SampleStore::enqueue(Item item, std::size_t rows, std::optional<std::int64_t> run_id) {
+template <typename Done>
+void SampleStore::wait_committed(std::unique_lock<std::mutex>& lock, Done done,
+                                 std::string_view what) {
+    const auto began = std::chrono::steady_clock::now();
+    while (!done()) {
+        throw_if_failed();
+        if (health_.ok) {
+            committed_.wait(lock);
+            continue;
+        }
+        const auto deadline = std::max(began, stall_started_) + options_.stall_timeout;
+        if (committed_.wait_until(lock, deadline) == std::cv_status::timeout && !done() &&
+            !health_.ok && std::chrono::steady_clock::now() >= deadline) {
+            char since[32];
+            std::snprintf(
+                since, sizeof since, "%.1f",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - stall_started_)
+                    .count());
+            throw StoreError(std::string(what) + " not committed: commits have been failing for " +
+                             since + " s (" + health_.error + "); it stays queued with " +
+                             std::to_string(pending_rows_) +
+                             " accepted rows, retried until committed");
+        }
+    }
+}
+
+std::uint64_t SampleStore::enqueue(Item item, std::size_t rows,
+                                   std::optional<std::int64_t> run_id) {
     std::unique_lock lock(mutex_);
     throw_if_failed();
     if (run_id) {
         require_run(*run_id);
     }
+    // Back-pressure: while the disk stalls, callers wait here rather than memory growing.
     committed_.wait(lock,
                     [&] { return pending_rows_ < options_.max_pending_rows || !failure_.empty(); });
     throw_if_failed();
@@ -330,6 +386,7 @@ void SampleStore::enqueue(Item item, std::size_t rows, std::optional<std::int64_
     if (queue_.size() == 1 || rows == 0 || queue_.size() >= options_.max_batch_rows) {
         wake_writer_.notify_one();
     }
+    return queued_ticket_;
 }
 
 void SampleStore::append(std::int64_t run_id, const SampleRow& row) {
@@ -386,80 +443,79 @@ void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
 }
 
 std::int64_t SampleStore::create_run(const RunInfo& info) {
-    std::int64_t run_id = 0;
-    auto done = std::make_shared<std::promise<void>>();
-    auto committed = done->get_future();
-    const std::string now = format_utc(WallClock::now());
-    enqueue({Item::Task{[&](sqlite3* db) {
-                            Statement insert(db,
-                                             "INSERT INTO runs (job_text, sample_id, profile, "
-                                             "software_version, instrument_identity, "
-                                             "created_utc) VALUES (?, ?, ?, ?, ?, ?)");
-                            insert.bind(1, info.job_text)
-                                .bind(2, info.sample_id)
-                                .bind(3, info.profile)
-                                .bind(4, info.software_version)
-                                .bind(5, info.instrument_identity)
-                                .bind(6, now)
-                                .run();
-                            run_id = sqlite3_last_insert_rowid(db);
-                        },
-                        done}},
-            0);
-    committed.get();
-    const std::lock_guard lock(mutex_);
-    known_runs_.insert(std::upper_bound(known_runs_.begin(), known_runs_.end(), run_id), run_id);
-    return run_id;
+    auto run_id = std::make_shared<std::int64_t>(0);
+    const auto ticket =
+        enqueue({Item::Task{[run_id, info, now = format_utc(WallClock::now())](sqlite3* db) {
+                                *run_id = 0;  // a retry after a rollback may be given another id
+                                Statement insert(db,
+                                                 "INSERT INTO runs (job_text, sample_id, profile, "
+                                                 "software_version, instrument_identity, "
+                                                 "created_utc) VALUES (?, ?, ?, ?, ?, ?)");
+                                insert.bind(1, info.job_text)
+                                    .bind(2, info.sample_id)
+                                    .bind(3, info.profile)
+                                    .bind(4, info.software_version)
+                                    .bind(5, info.instrument_identity)
+                                    .bind(6, now)
+                                    .run();
+                                *run_id = sqlite3_last_insert_rowid(db);
+                            },
+                            run_id}},
+                0);
+    std::unique_lock lock(mutex_);
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "create_run");
+    return *run_id;
 }
 
 void SampleStore::set_status(std::int64_t run_id, RunStatus status) {
-    auto done = std::make_shared<std::promise<void>>();
-    auto committed = done->get_future();
-    const std::string now = format_utc(WallClock::now());
     const char* const sql = status == RunStatus::queued
                                 ? "UPDATE runs SET status = ?1 WHERE id = ?2"
                             : status == RunStatus::running
                                 ? "UPDATE runs SET status = ?1, started_utc = ?3 WHERE id = ?2"
                                 : "UPDATE runs SET status = ?1, ended_utc = ?3 WHERE id = ?2";
-    enqueue({Item::Task{[&](sqlite3* db) {
-                            Statement update(db, sql);
-                            update.bind(1, to_string(status)).bind(2, run_id);
-                            if (status != RunStatus::queued) {
-                                update.bind(3, now);
-                            }
-                            update.run();
-                        },
-                        done}},
-            0, run_id);
-    committed.get();
+    const auto ticket =
+        enqueue({Item::Task{[sql, run_id, status, now = format_utc(WallClock::now())](sqlite3* db) {
+                                Statement update(db, sql);
+                                update.bind(1, to_string(status)).bind(2, run_id);
+                                if (status != RunStatus::queued) {
+                                    update.bind(3, now);
+                                }
+                                update.run();
+                            },
+                            nullptr}},
+                0, run_id);
+    std::unique_lock lock(mutex_);
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "set_status");
 }
 
 std::vector<std::int64_t> SampleStore::mark_interrupted() {
-    std::vector<std::int64_t> ids;
-    auto done = std::make_shared<std::promise<void>>();
-    auto committed = done->get_future();
-    const std::string now = format_utc(WallClock::now());
-    enqueue({Item::Task{[&](sqlite3* db) {
-                            sqlite3_stmt* running = nullptr;
-                            check(
-                                db,
-                                sqlite3_prepare_v2(
-                                    db, "SELECT id FROM runs WHERE status = 'running' ORDER BY id",
-                                    -1, &running, nullptr),
-                                "list running runs");
-                            while (sqlite3_step(running) == SQLITE_ROW) {
-                                ids.push_back(sqlite3_column_int64(running, 0));
-                            }
-                            sqlite3_finalize(running);
-                            Statement update(db,
-                                             "UPDATE runs SET status = 'interrupted', ended_utc = "
-                                             "? WHERE status = 'running'");
-                            update.bind(1, now).run();
-                        },
-                        done}},
-            0);
-    committed.get();
-    return ids;
+    auto ids = std::make_shared<std::vector<std::int64_t>>();
+    const auto ticket = enqueue(
+        {Item::Task{[ids, now = format_utc(WallClock::now())](sqlite3* db) {
+                        ids->clear();
+                        sqlite3_stmt* running = nullptr;
+                        check(db,
+                              sqlite3_prepare_v2(
+                                  db, "SELECT id FROM runs WHERE status = 'running' ORDER BY id",
+                                  -1, &running, nullptr),
+                              "list running runs");
+                        while (sqlite3_step(running) == SQLITE_ROW) {
+                            ids->push_back(sqlite3_column_int64(running, 0));
+                        }
+                        sqlite3_finalize(running);
+                        Statement update(db,
+                                         "UPDATE runs SET status = 'interrupted', ended_utc = "
+                                         "? WHERE status = 'running'");
+                        update.bind(1, now).run();
+                    },
+                    nullptr}},
+        0);
+    std::unique_lock lock(mutex_);
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "mark_interrupted");
+    return *ids;
 }
 
 void SampleStore::flush() {
@@ -469,8 +525,8 @@ void SampleStore::flush() {
         flush_requested_ = true;
         wake_writer_.notify_one();
     }
-    committed_.wait(lock, [&] { return committed_ticket_ >= ticket || !failure_.empty(); });
-    throw_if_failed();
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "flush");
 }
 
 std::optional<std::int64_t> SampleStore::committed_seq(std::int64_t run_id) const {
@@ -482,70 +538,144 @@ std::optional<std::int64_t> SampleStore::committed_seq(std::int64_t run_id) cons
     return it->second;
 }
 
+StoreHealth SampleStore::health() const {
+    const std::lock_guard lock(mutex_);
+    StoreHealth health = health_;
+    health.pending_rows = pending_rows_;
+    return health;
+}
+
+void SampleStore::set_max_page_count(std::uint32_t pages) {
+    {
+        const std::lock_guard lock(mutex_);
+        page_limit_request_ = pages;
+    }
+    wake_writer_.notify_one();
+}
+
 void SampleStore::writer_loop() {
+    // First retry after 10 ms (a brief lock), then doubling up to 1 s: a stalled disk is
+    // probed once a second without spinning.
+    constexpr auto first_backoff = std::chrono::milliseconds(10);
+    constexpr auto max_backoff = std::chrono::milliseconds(1000);
+    auto backoff = first_backoff;
+    // Set when closing while commits fail: after close_timeout the queue is given up.
+    auto give_up_at = std::chrono::steady_clock::time_point::max();
     std::vector<Item> batch;
     std::unique_lock lock(mutex_);
-    while (true) {
-        wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) {
-            return;  // stopping, and everything is committed
+    const auto report = [&](const StoreHealth& health) {
+        if (options_.on_health_change) {
+            lock.unlock();
+            options_.on_health_change(health);
+            lock.lock();
         }
-        // Counted from when the oldest queued row arrived, so it waits at most the window (plus
-        // the commit itself) even when it arrived during the previous commit.
-        const auto deadline = oldest_queued_ + options_.commit_window;
-        wake_writer_.wait_until(lock, deadline, [&] {
-            return stopping_ || flush_requested_ || queue_.size() >= options_.max_batch_rows ||
-                   std::holds_alternative<Item::Task>(queue_.back().what);
-        });
-        flush_requested_ = false;
-        batch.clear();
-        batch.swap(queue_);
-        const auto tickets = batch.size();
+    };
+    while (true) {
+        if (batch.empty()) {
+            wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+            if (queue_.empty()) {
+                return;  // stopping, and everything is committed
+            }
+            // Counted from when the oldest queued row arrived, so it waits at most the window
+            // (plus the commit itself) even when it arrived during the previous commit.
+            const auto deadline = oldest_queued_ + options_.commit_window;
+            wake_writer_.wait_until(lock, deadline, [&] {
+                return stopping_ || flush_requested_ || queue_.size() >= options_.max_batch_rows ||
+                       std::holds_alternative<Item::Task>(queue_.back().what);
+            });
+            flush_requested_ = false;
+            batch.swap(queue_);
+        }
+        const auto page_limit = std::exchange(page_limit_request_, std::nullopt);
         lock.unlock();
         std::string failure;
+        bool passes = false;
         try {
+            if (page_limit) {
+                exec(db_, ("PRAGMA max_page_count=" + std::to_string(*page_limit)).c_str());
+            }
             commit_batch(batch);
+        } catch (const SqliteError& error) {
+            failure = error.what();
+            passes = error.passes();
         } catch (const std::exception& error) {
             failure = error.what();
+        }
+        if (!failure.empty()) {
             sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         }
         lock.lock();
-        committed_ticket_ += tickets;
-        for (const auto& item : batch) {
-            pending_rows_ -= std::holds_alternative<Item::Task>(item.what) ? 0 : 1;
-        }
-        for (const auto& item : batch) {
-            if (const auto* sample = std::get_if<Item::Sample>(&item.what);
-                sample && failure.empty()) {
-                auto& seq = committed_seq_[sample->run_id];
-                seq = std::max(seq, sample->row.seq);
+        if (failure.empty()) {
+            committed_ticket_ += batch.size();
+            for (const auto& item : batch) {
+                if (const auto* sample = std::get_if<Item::Sample>(&item.what)) {
+                    auto& seq = committed_seq_[sample->run_id];
+                    seq = std::max(seq, sample->row.seq);
+                    --pending_rows_;
+                } else if (!std::holds_alternative<Item::Task>(item.what)) {
+                    --pending_rows_;
+                }
             }
+            batch.clear();
+            backoff = first_backoff;
+            give_up_at = std::chrono::steady_clock::time_point::max();
+            const bool recovered = !health_.ok;
+            health_ = {};
+            committed_.notify_all();
+            if (recovered) {
+                report(StoreHealth{.pending_rows = pending_rows_});
+            }
+            continue;
         }
-        for (auto& item : batch) {
-            if (auto* task = std::get_if<Item::Task>(&item.what)) {
-                if (failure.empty()) {
-                    task->done->set_value();
-                } else {
-                    task->done->set_exception(
-                        std::make_exception_ptr(StoreError("store failed: " + failure)));
+        // Runs created in the rolled-back transaction do not exist (yet): a retry may give them
+        // another id.
+        for (const auto& item : batch) {
+            const auto* task = std::get_if<Item::Task>(&item.what);
+            if (task != nullptr && task->created_run) {
+                const auto it =
+                    std::lower_bound(known_runs_.begin(), known_runs_.end(), *task->created_run);
+                if (it != known_runs_.end() && *it == *task->created_run) {
+                    known_runs_.erase(it);
                 }
             }
         }
-        if (!failure.empty()) {
-            // Nothing more is written: fail the waiting bookkeeping calls instead of hanging.
-            failure_ = failure;
-            for (auto& item : queue_) {
-                if (auto* task = std::get_if<Item::Task>(&item.what)) {
-                    task->done->set_exception(
-                        std::make_exception_ptr(StoreError("store failed: " + failure)));
-                }
-            }
+        const auto now = std::chrono::steady_clock::now();
+        if (passes && stopping_ && give_up_at == std::chrono::steady_clock::time_point::max()) {
+            give_up_at = now + options_.close_timeout;
+        }
+        if (!passes || now >= give_up_at) {
+            // Nothing more can be written: say exactly how much acquisition is lost, and fail
+            // the waiting calls instead of hanging them.
+            const auto lost = pending_rows_;
+            failure_ = failure + "; " + std::to_string(lost) +
+                       " accepted rows (samples, events, cycles, results) were not committed";
+            std::fprintf(stderr, "dmacycle store: %s\n", failure_.c_str());
+            health_.ok = false;
+            health_.error = failure_;
             queue_.clear();
-        }
-        committed_.notify_all();
-        if (!failure_.empty()) {
+            batch.clear();
+            committed_.notify_all();
             return;
         }
+        const bool started = health_.ok;
+        if (started) {
+            health_.ok = false;
+            health_.failing_since = WallClock::now();
+            stall_started_ = now;
+        }
+        health_.error = failure;
+        ++health_.failed_attempts;
+        committed_.notify_all();
+        if (started) {
+            StoreHealth copy = health_;
+            copy.pending_rows = pending_rows_;
+            report(copy);
+        }
+        // A raised page limit (the disk freed) or a caller waiting in flush is tried at once.
+        wake_writer_.wait_for(lock, backoff,
+                              [&] { return page_limit_request_.has_value() || flush_requested_; });
+        flush_requested_ = false;
+        backoff = std::min(backoff * 2, max_backoff);
     }
 }
 
@@ -597,6 +727,15 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
                         .run();
                 } else {
                     what.work(db_);
+                    if (what.created_run) {
+                        // Known before the COMMIT makes the row visible: a thread that finds the
+                        // run in the file can append to it at once. Its rows queue behind this
+                        // task, so they never commit before the run does.
+                        const std::lock_guard lock(mutex_);
+                        known_runs_.insert(std::upper_bound(known_runs_.begin(), known_runs_.end(),
+                                                            *what.created_run),
+                                           *what.created_run);
+                    }
                 }
             },
             item.what);

@@ -12,6 +12,7 @@
 #include <set>
 #include <span>
 
+#include "dmacycle/protocols/plan.hpp"
 #include "dmacycle/protocols/units.hpp"
 
 namespace dmacycle::protocols {
@@ -19,6 +20,8 @@ namespace {
 
 // More points than this is almost certainly a typo, and each point is a fresh sample.
 constexpr std::size_t max_sweep_points = 20;
+// Names and ids become file names and table keys: short enough for any file system.
+constexpr std::size_t max_name_length = 64;
 
 // An allowed range, each bound shown in its own unit so that messages read naturally
 // ("1 min … 168 h").
@@ -29,7 +32,12 @@ struct Range {
     double max_si;
     std::string_view max_unit;
 
-    bool contains(double si) const { return si >= min_si && si <= max_si; }
+    // Relative slack: a bound written in another unit ("-150 °C", "1000 MPa/min") converts to
+    // SI with rounding and must still be accepted; 1e-9 is far below any meaningful digit.
+    bool contains(double si) const {
+        constexpr double slack = 1e-9;
+        return si >= min_si - slack * std::abs(min_si) && si <= max_si + slack * std::abs(max_si);
+    }
     std::string text() const {
         return "allowed range " + format_quantity(min_si, min_unit, dimension) + " … " +
                format_quantity(max_si, max_unit, dimension);
@@ -270,7 +278,8 @@ class Reader {
         return ok ? std::optional<Swept>(result) : std::nullopt;
     }
 
-    // A plain word or name: letters, digits and . _ - only (ids end up in file names).
+    // A plain word or name (ids end up in file names): 1 to max_name_length of letters, digits
+    // and . _ -, starting with a letter or digit (so never ".", ".." or a hidden file).
     std::optional<std::string> name(const Entry& entry) {
         if (!entry.value.IsScalar() || entry.value.Scalar().empty()) {
             error(mark_of(entry), entry.path, "expected a name, got " + kind_of(entry.value));
@@ -280,9 +289,11 @@ class Reader {
         const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
         });
-        if (!plain) {
+        if (!plain || !std::isalnum(static_cast<unsigned char>(text.front())) ||
+            text.size() > max_name_length) {
             error(mark_of(entry), entry.path,
-                  "'" + text + "' may contain only letters, digits, '.', '_' and '-'");
+                  kind_of(entry.value) + " is not a name: 1 to " + std::to_string(max_name_length) +
+                      " letters, digits, '.', '_' and '-', starting with a letter or digit");
             return std::nullopt;
         }
         return text;
@@ -379,7 +390,11 @@ void read_sample(Reader& reader, const Entry& entry, Sample& sample) {
 // for the force check.
 struct CyclingPoint {
     double stress_min_pa = 0, stress_max_pa = 0, stress_rate_pa_s = 0;
+    // σ_max − σ_min as asked (2 · amplitude): an amplitude too small to change σ in double
+    // precision is not creep but a triangle too fast to run.
+    double spread_pa = 0;
     Source peak_source;
+    Source period_source;     // the swept (or deciding) parameter, for a too short period
     std::string label;        // appended to the sample id in a sweep, e.g. "50-150"
     std::string sweep_point;  // e.g. "amplitude 50 MPa"
 };
@@ -477,13 +492,14 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
         return *values;
     };
     constexpr double paper_rate_pa_s = 50e6 / 60, paper_mean_pa = 100e6, paper_amplitude_pa = 100e6;
-    const auto add = [&](double low, double high, double rate, const Source& peak,
-                         std::string sweep_point) {
+    const auto add = [&](double low, double high, double spread, double rate, const Source& peak,
+                         const Source& period, std::string sweep_point) {
         std::string label = mpa(low) + "-" + mpa(high);
         if (section.mode == Mode::stress_rate) {
             label += "-r" + number_text(rate * 60 / 1e6);
         }
-        section.points.push_back({low, high, rate, peak, std::move(label), std::move(sweep_point)});
+        section.points.push_back(
+            {low, high, rate, spread, peak, period, std::move(label), std::move(sweep_point)});
     };
     const auto amplitude_above_mean = [&](double a, double mean_pa, const Source& source) {
         if (a <= mean_pa) {
@@ -518,8 +534,8 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
                         ok = false;
                         continue;
                     }
-                    add(mean_pa - a, mean_pa + a, rate_pa_s, amplitude.sources[i],
-                        "amplitude " + mpa(a) + " MPa");
+                    add(mean_pa - a, mean_pa + a, 2 * a, rate_pa_s, amplitude.sources[i],
+                        amplitude.sources[i], "amplitude " + mpa(a) + " MPa");
                 }
             } else {
                 const double a = amplitude.values_si.front();
@@ -527,7 +543,8 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
                     return std::nullopt;
                 }
                 for (std::size_t i = 0; i < rate.values_si.size(); ++i) {
-                    add(mean_pa - a, mean_pa + a, rate.values_si[i], amplitude.sources.front(),
+                    add(mean_pa - a, mean_pa + a, 2 * a, rate.values_si[i],
+                        amplitude.sources.front(), rate.sources[i],
                         "stress rate " + number_text(rate.values_si[i] * 60 / 1e6) + " MPa/min");
                 }
             }
@@ -540,8 +557,8 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
                 return std::nullopt;
             }
             for (std::size_t i = 0; i < mean.values_si.size(); ++i) {
-                add(0, 2 * mean.values_si[i], rate.values_si.front(), mean.sources[i],
-                    "mean " + mpa(mean.values_si[i]) + " MPa");
+                add(0, 2 * mean.values_si[i], 2 * mean.values_si[i], rate.values_si.front(),
+                    mean.sources[i], mean.sources[i], "mean " + mpa(mean.values_si[i]) + " MPa");
             }
             break;
         }
@@ -560,8 +577,9 @@ std::optional<CyclingSection> read_cycling(Reader& reader, const Entry& entry) {
                                  " MPa … 5000 MPa)");
                 return std::nullopt;
             }
-            add(low.values_si.front(), high.values_si.front(), rate.values_si.front(),
-                high.sources.front(), "");
+            add(low.values_si.front(), high.values_si.front(),
+                high.values_si.front() - low.values_si.front(), rate.values_si.front(),
+                high.sources.front(), high.sources.front(), "");
             break;
         }
     }
@@ -664,10 +682,18 @@ void check_run(Reader& reader, const Job& job, const CyclingPoint& point,
                          std::to_string(stress_source.mark.line + 1) + ") " +
                          mpa(*job.limits.max_stress_pa) + " MPa");
     }
-    if (point.stress_max_pa > point.stress_min_pa) {
-        const double period_s =
-            2 * (point.stress_max_pa - point.stress_min_pa) / point.stress_rate_pa_s;
-        if (section.duration_s < period_s) {
+    if (point.spread_pa > 0) {
+        const double period_s = 2 * point.spread_pa / point.stress_rate_pa_s;
+        if (!(period_s >= min_cycle_period_s)) {
+            reader.error(point.period_source.mark, point.period_source.path,
+                         "a triangle of σ_max − σ_min = " + mpa(point.spread_pa) + " MPa at " +
+                             number_text(point.stress_rate_pa_s * 60 / 1e6) +
+                             " MPa/min has a period of " + number_text(period_s) +
+                             " s, shorter than the " + number_text(min_cycle_period_s) +
+                             " s a 10 Hz acquisition resolves (allowed range: σ_max − σ_min ≥ " +
+                             mpa(point.stress_rate_pa_s * min_cycle_period_s / 2) +
+                             " MPa at this rate, or 0 for creep)");
+        } else if (section.duration_s < period_s) {
             reader.error(section.duration_source.mark, section.duration_source.path,
                          format_quantity(section.duration_s, "min", Dimension::time) +
                              " is shorter than one cycle of " +
@@ -677,7 +703,8 @@ void check_run(Reader& reader, const Job& job, const CyclingPoint& point,
     }
 }
 
-JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limit_n) {
+JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limit_n,
+                 const ProfileResolver* resolve_profile) {
     JobFile file;
     const YAML::Mark top{};
     const auto entries =
@@ -694,6 +721,14 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     }
     if (const Entry* profile = Reader::find(entries, "profile")) {
         job.profile = reader.name(*profile).value_or("");
+        if (resolve_profile != nullptr && !job.profile.empty()) {
+            const auto found = (*resolve_profile)(job.profile);
+            if (found.force_max_n) {
+                frame_force_limit_n = *found.force_max_n;
+            } else {
+                reader.error(Reader::mark_of(*profile), profile->path, found.problem);
+            }
+        }
     } else {
         reader.missing(root.Mark(), "profile", "the instrument profile, e.g. sim-la30");
     }
@@ -726,19 +761,20 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
         reader.quantity_or(entries, "pre_tension", pre_tension_range, job.pre_tension_n);
     job.recovery_s = reader.quantity_or(entries, "recovery", run_duration_range, job.recovery_s);
     Source force_source{top, "limits.max_force"}, stress_source{top, "limits.max_stress"};
+    Source band_source{top, "limits.temperature_band"};
     if (const Entry* limits = Reader::find(entries, "limits")) {
         read_limits(reader, *limits, frame_force_limit_n, job.limits, force_source, stress_source);
-        // Equilibrated must mean inside the band, or the interlock trips as the hold starts.
-        if (job.equilibrate_tolerance_k > job.limits.temperature_band_k) {
-            const Source where =
-                tolerance_source.value_or(Source{limits->key.Mark(), "limits.temperature_band"});
-            reader.error(where.mark, where.path,
-                         "the equilibration tolerance ± " +
-                             number_text(job.equilibrate_tolerance_k) +
-                             " K is wider than limits.temperature_band ± " +
-                             number_text(job.limits.temperature_band_k) +
-                             " K (allowed range 0.05 K … the band)");
-        }
+        band_source = Source{limits->key.Mark(), "limits.temperature_band"};
+    }
+    // Equilibrated must mean inside the band (the default one too), or the interlock trips as
+    // the hold starts.
+    if (job.equilibrate_tolerance_k > job.limits.temperature_band_k) {
+        const Source where = tolerance_source.value_or(band_source);
+        reader.error(where.mark, where.path,
+                     "the equilibration tolerance ± " + number_text(job.equilibrate_tolerance_k) +
+                         " K is wider than limits.temperature_band ± " +
+                         number_text(job.limits.temperature_band_k) +
+                         " K (allowed range 0.05 K … the band)");
     }
     if (const Entry* analysis = Reader::find(entries, "analysis")) {
         read_analysis(reader, *analysis, job.analysis);
@@ -749,6 +785,7 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     } else {
         reader.missing(root.Mark(), "cycling", "mode and its parameters");
     }
+    file.frame_force_limit_n = frame_force_limit_n;
     if (!reader.errors.empty() || !cycling) {
         return file;
     }
@@ -756,6 +793,7 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
         job.name = job.sample.id;
     }
     file.sweep = cycling->sweep;
+    std::set<std::string> labels;
     for (const auto& point : cycling->points) {
         Job run = job;
         run.cycling = {cycling->mode, point.stress_min_pa, point.stress_max_pa,
@@ -764,6 +802,19 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
             run.name += "-" + point.label;
             run.sample.id += "-" + point.label;
             run.sweep_point = point.sweep_point;
+            // Each point is a fresh sample stored under its id: two points printing the same
+            // (e.g. 50 and 50.0000001 MPa) would mix two samples' data under one id.
+            if (!labels.insert(point.label).second) {
+                reader.error(point.period_source.mark, point.period_source.path,
+                             "repeats the sweep point " + point.label +
+                                 ": each point needs its own sample id");
+            }
+            if (run.sample.id.size() > max_name_length || run.name.size() > max_name_length) {
+                reader.error(point.period_source.mark, point.period_source.path,
+                             "the run's sample id " + run.sample.id + " or name " + run.name +
+                                 " exceeds " + std::to_string(max_name_length) +
+                                 " characters: shorten sample.id or name");
+            }
         }
         check_run(reader, run, point, *cycling, frame_force_limit_n, force_source, stress_source);
         file.runs.push_back(std::move(run));
@@ -801,15 +852,25 @@ std::string Diagnostic::to_string(std::string_view file) const {
     return text;
 }
 
-JobFile parse_job(std::string_view yaml_text, double frame_force_limit_n) {
+namespace {
+
+JobFile parse(std::string_view yaml_text, double frame_force_limit_n,
+              const ProfileResolver* resolve_profile) {
     Reader reader;
     JobFile file;
+    file.frame_force_limit_n = frame_force_limit_n;
     try {
-        const YAML::Node root = YAML::Load(std::string(yaml_text));
-        if (!root || root.IsNull()) {
+        // All documents, so that a second one ("---" and more) is refused, not silently ignored.
+        const auto documents = YAML::LoadAll(std::string(yaml_text));
+        const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+        if (documents.size() > 1) {
+            reader.error(documents[1].Mark(), "",
+                         "a second YAML document: a job file holds one job (remove the '---' "
+                         "and what follows, or use a sweep)");
+        } else if (!root || root.IsNull()) {
             reader.error(YAML::Mark{}, "", "empty job file: expected a job (a mapping)");
         } else {
-            file = read_job(reader, root, frame_force_limit_n);
+            file = read_job(reader, root, frame_force_limit_n, resolve_profile);
         }
     } catch (const YAML::Exception& error) {
         reader.error(error.mark, "", "YAML syntax error: " + error.msg);
@@ -833,6 +894,53 @@ JobFile parse_job(std::string_view yaml_text, double frame_force_limit_n) {
         file.runs.clear();
     }
     return file;
+}
+
+}  // namespace
+
+JobFile parse_job(std::string_view yaml_text, double frame_force_limit_n) {
+    return parse(yaml_text, frame_force_limit_n, nullptr);
+}
+
+JobFile parse_job(std::string_view yaml_text, const ProfileResolver& resolve_profile) {
+    return parse(yaml_text, default_frame_force_limit_n, &resolve_profile);
+}
+
+ProfileLimit read_profile_limit(const std::filesystem::path& profile_path) {
+    const std::string where = profile_path.string();
+    try {
+        const YAML::Node force = YAML::LoadFile(where)["frame"]["force_max_n"];
+        if (!force || !force.IsScalar()) {
+            return {std::nullopt, where + " has no frame.force_max_n"};
+        }
+        double value = 0;
+        const auto& text = force.Scalar();
+        const auto [stop, code] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (code != std::errc() || stop != text.data() + text.size() || !std::isfinite(value) ||
+            value <= 0) {
+            return {std::nullopt, where + ": frame.force_max_n '" + text +
+                                      "' is not a positive number of newtons"};
+        }
+        return {value, {}};
+    } catch (const YAML::Exception& error) {
+        return {std::nullopt, where + ": " + error.what()};
+    }
+}
+
+ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path) {
+    namespace fs = std::filesystem;
+    const std::string file_name = name + ".yaml";
+    const fs::path beside = job_path.parent_path() / ".." / "instruments" / file_name;
+    const fs::path shipped = fs::path(DMACYCLE_CONFIG_DIR) / "instruments" / file_name;
+    for (const auto& candidate : {beside, shipped}) {
+        std::error_code ignored;
+        if (fs::is_regular_file(candidate, ignored)) {
+            return read_profile_limit(candidate);
+        }
+    }
+    return {std::nullopt, "unknown instrument profile '" + name + "' (looked for " +
+                              beside.lexically_normal().string() + " and " + shipped.string() +
+                              ")"};
 }
 
 }  // namespace dmacycle::protocols

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace dmacycle::protocols {
 
@@ -79,8 +81,17 @@ Plan make_plan(const Job& job, double frame_force_limit_n) {
         plan.period_s =
             2 * (cycling.stress_max_pa - cycling.stress_min_pa) / cycling.stress_rate_pa_s;
         // Whole cycles only, so the cycling ends at σ_min as eqs. (4)/(5) assume; the relative
-        // slack keeps 8 h / 8 min at exactly 60 despite rounding.
-        plan.cycles = static_cast<int>(std::floor(cycling.duration_s / plan.period_s + 1e-9));
+        // slack keeps 8 h / 8 min at exactly 60 despite rounding. Checked in double before the
+        // cast: a tiny period would overflow int (or be infinite).
+        const double whole = std::floor(cycling.duration_s / plan.period_s + 1e-9);
+        if (!(plan.period_s >= min_cycle_period_s) || !(whole <= static_cast<double>(max_cycles))) {
+            throw std::invalid_argument("cycling period " + std::to_string(plan.period_s) +
+                                        " s or " + std::to_string(whole) +
+                                        " cycles outside the plannable range (period >= " +
+                                        std::to_string(min_cycle_period_s) + " s, at most " +
+                                        std::to_string(max_cycles) + " cycles)");
+        }
+        plan.cycles = static_cast<int>(whole);
         plan.cycling_unused_s = std::max(0.0, cycling.duration_s - plan.cycles * plan.period_s);
         append({.kind = SegmentKind::cycle,
                 .duration_s = plan.cycles * plan.period_s,

@@ -1,10 +1,12 @@
 #include "dmacycle/protocols/units.hpp"
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <string>
 
 namespace dmacycle::protocols {
 namespace {
@@ -19,8 +21,9 @@ constexpr std::array temperature_units{Unit{"K", 1.0}, Unit{"°C", 1.0, celsius_
 constexpr std::array temperature_difference_units{Unit{"K", 1.0}, Unit{"°C", 1.0},
                                                   Unit{"degC", 1.0}, Unit{"C", 1.0}};
 constexpr std::array force_units{Unit{"N", 1.0}, Unit{"mN", 1e-3}};
-constexpr std::array length_units{Unit{"mm", 1e-3}, Unit{"µm", 1e-6}, Unit{"um", 1e-6},
-                                  Unit{"m", 1.0}};
+// "µm" is MICRO SIGN (U+00B5), "μm" GREEK SMALL LETTER MU (U+03BC): keyboards produce either.
+constexpr std::array length_units{Unit{"mm", 1e-3}, Unit{"µm", 1e-6}, Unit{"μm", 1e-6},
+                                  Unit{"um", 1e-6}, Unit{"m", 1.0}};
 constexpr std::array time_units{Unit{"s", 1.0}, Unit{"min", 60.0}, Unit{"h", 3600.0}};
 constexpr std::array density_units{Unit{"g/cm3", 1e3}};
 constexpr std::array strain_units{Unit{"%", 1e-2}};
@@ -40,6 +43,24 @@ std::string_view trim(std::string_view text) {
         return {};
     }
     return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// YAML's ".inf"/".nan" spellings and C's "inf"/"nan", with a sign: not a measured value.
+bool is_infinity_or_nan(std::string_view text) {
+    if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+        text.remove_prefix(1);
+    }
+    if (!text.empty() && text[0] == '.') {
+        text.remove_prefix(1);
+    }
+    std::string word;
+    for (const char c : text) {
+        if (!std::isalpha(static_cast<unsigned char>(c))) {
+            break;
+        }
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return word == "inf" || word == "infinity" || word == "nan";
 }
 
 }  // namespace
@@ -119,8 +140,11 @@ double from_si(double si_value, std::string_view unit, Dimension dimension) {
 
 QuantityParse parse_quantity(std::string_view text, Dimension dimension) {
     const auto trimmed = trim(text);
-    const char* const begin = trimmed.data();
-    const char* const end = begin + trimmed.size();
+    const char* const end = trimmed.data() + trimmed.size();
+    // from_chars takes no '+', which people write for a positive value ("+10 min").
+    const bool plus = trimmed.size() > 1 && trimmed[0] == '+' &&
+                      (std::isdigit(static_cast<unsigned char>(trimmed[1])) || trimmed[1] == '.');
+    const char* const begin = trimmed.data() + (plus ? 1 : 0);
     double value = 0;
     const auto [stop, error] = std::from_chars(begin, end, value);
     // Messages are built by appending: g++ 12 warns falsely (-Wrestrict) on "literal" + string.
@@ -129,6 +153,12 @@ QuantityParse parse_quantity(std::string_view text, Dimension dimension) {
     std::string problem;
     const auto name = dimension_name(dimension);
     const auto example_unit = units_of(dimension).front().name;
+    if (error == std::errc::result_out_of_range || is_infinity_or_nan(trimmed)) {
+        return {std::nullopt,
+                problem.append(quoted).append(
+                    " is not a finite number within the range of a double (infinite, NaN, "
+                    "or beyond 1e±308)")};
+    }
     if (trimmed.empty() || error != std::errc() || stop == begin) {
         problem.append(quoted).append(" is not a ").append(name).append(" like '");
         problem.append(
@@ -136,6 +166,7 @@ QuantityParse parse_quantity(std::string_view text, Dimension dimension) {
         problem.append("' (allowed units: ").append(allowed_units(dimension)).append(")");
         return {std::nullopt, problem};
     }
+    // from_chars also reads "inf" from "infMPa", which the spelling check above does not see.
     if (!std::isfinite(value)) {
         return {std::nullopt, problem.append(quoted).append(" is not a finite number")};
     }

@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dmacycle/protocols/job.hpp"
 #include "dmacycle/protocols/plan.hpp"
@@ -269,4 +272,172 @@ TEST_CASE("every prefix of the shipped jobs is parsed without throwing, each pro
             }
         }
     }
+}
+
+namespace {
+
+std::string with(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+}
+
+const Diagnostic& only_error(const JobFile& file) {
+    if (file.errors.size() != 1) {
+        for (const auto& error : file.errors) {
+            MESSAGE(error.to_string("job.yaml"));
+        }
+    }
+    REQUIRE(file.errors.size() == 1);
+    return file.errors.front();
+}
+
+}  // namespace
+
+TEST_CASE("a triangle too fast for 10 Hz sampling is refused where it is set, not planned") {
+    const std::string amplitude_job = with(minimal, R"(  mode: custom
+  stress_min: 0 MPa
+  stress_max: 200 MPa
+  stress_rate: 50 MPa/min
+)",
+                                           R"(  mode: amplitude
+  mean: 100 MPa
+  amplitude: 100 MPa
+  stress_rate: 50 MPa/min
+)");
+    // 1 Pa at 999 MPa/min planned −2147483648 cycles; 1e-300 MPa an infinite count; 0.01 MPa
+    // 600,000 cycles of 0.048 s.
+    for (const auto& [amplitude, rate] : {std::pair{"1 Pa", "999 MPa/min"},
+                                          {"1e-300 MPa", "50 MPa/min"},
+                                          {"0.01 MPa", "50 MPa/min"}}) {
+        CAPTURE(amplitude);
+        const auto file = parse_job(
+            with(with(amplitude_job, "amplitude: 100 MPa", std::string("amplitude: ") + amplitude),
+                 "stress_rate: 50 MPa/min", std::string("stress_rate: ") + rate));
+        const auto& error = only_error(file);
+        CHECK(error.line == 13);
+        CHECK(error.column == 14);
+        CHECK(error.field == "cycling.amplitude");
+        CHECK(error.message.find("shorter than the 10 s") != std::string::npos);
+        CHECK(error.message.find("allowed range") != std::string::npos);
+    }
+    // The shortest allowed period: 2 × 2·A / rate = 10 s at 50 MPa/min needs A ≥ 2.0833 MPa.
+    const auto shortest =
+        parse_job(with(amplitude_job, "amplitude: 100 MPa", "amplitude: 2.1 MPa"));
+    REQUIRE(shortest.ok());
+    const auto plan = make_plan(shortest.runs.front());
+    CHECK(plan.period_s == doctest::Approx(10.08));
+    CHECK(plan.cycles == 2857);
+    // A rate sweep points at the offending rate.
+    const auto rate_sweep =
+        parse_job(with(with(with(amplitude_job, "mode: amplitude", "mode: stress_rate"),
+                            "amplitude: 100 MPa", "amplitude: 5 MPa"),
+                       "stress_rate: 50 MPa/min", "stress_rate: [50 MPa/min, 999 MPa/min]"));
+    CHECK(only_error(rate_sweep).field == "cycling.stress_rate[1]");
+    // make_plan refuses a hand-built job it cannot plan instead of overflowing.
+    Job job = shortest.runs.front();
+    job.cycling.stress_max_pa = job.cycling.stress_min_pa + 1;
+    CHECK_THROWS_AS(make_plan(job), std::invalid_argument);
+}
+
+TEST_CASE("the equilibration tolerance must fit the default band too") {
+    const auto file = parse_job(with(minimal, "temperature: 92 °C\n",
+                                     "temperature: 92 °C\nequilibrate:\n  tolerance: 5 K\n"));
+    const auto& error = only_error(file);
+    CHECK(error.field == "equilibrate.tolerance");
+    CHECK(error.line == 11);
+    CHECK(error.message.find("± 1 K") != std::string::npos);
+    CHECK(parse_job(with(minimal, "temperature: 92 °C\n",
+                         "temperature: 92 °C\nequilibrate:\n  tolerance: 1 K\n"))
+              .ok());
+}
+
+TEST_CASE("bounds written in another unit than the range's are allowed") {
+    CHECK(parse_job(with(minimal, "temperature: 92 °C", "temperature: -150 °C")).ok());
+    CHECK(parse_job(with(minimal, "temperature: 92 °C", "temperature: 600 °C")).ok());
+    CHECK(parse_job(with(minimal, "stress_rate: 50 MPa/min", "stress_rate: 1000 MPa/min")).ok());
+    CHECK(parse_job(with(minimal, "density: 6.3 g/cm3", "density: 1 g/cm3")).ok());
+    CHECK_FALSE(parse_job(with(minimal, "temperature: 92 °C", "temperature: -150.001 °C")).ok());
+    CHECK_FALSE(
+        parse_job(with(minimal, "stress_rate: 50 MPa/min", "stress_rate: 1000.001 MPa/min")).ok());
+}
+
+TEST_CASE("names and sample ids: 1 to 64 plain characters starting with a letter or digit") {
+    for (const std::string& bad : std::vector<std::string>{
+             "..", ".", ".hidden", "-R1", "_R1", std::string(65, 'a'), "R 1", "R/1", "\"\""}) {
+        CAPTURE(bad);
+        const auto file = parse_job(with(minimal, "id: R1", "id: " + bad));
+        CHECK(only_error(file).field == "sample.id");
+        CHECK_FALSE(parse_job("name: " + bad + "\n" + minimal).ok());
+    }
+    for (const std::string& good :
+         std::vector<std::string>{"R1", "1", "LCNAC-0-200", "a.b_c-d", std::string(64, 'a')}) {
+        CAPTURE(good);
+        CHECK(parse_job("name: " + good + "\n" + with(minimal, "id: R1", "id: " + good)).ok());
+    }
+}
+
+TEST_CASE("sweep points that would share a sample id are refused") {
+    const std::string sweep = with(minimal, R"(  mode: custom
+  stress_min: 0 MPa
+  stress_max: 200 MPa
+  stress_rate: 50 MPa/min
+)",
+                                   R"(  mode: amplitude
+  amplitude: [50 MPa, 50 MPa, 50.0000001 MPa]
+)");
+    const auto file = parse_job(sweep);
+    REQUIRE(file.errors.size() == 2);
+    CHECK(file.errors[0].field == "cycling.amplitude[1]");
+    CHECK(file.errors[1].field == "cycling.amplitude[2]");
+    CHECK(file.errors[0].message.find("repeats the sweep point 50-150") != std::string::npos);
+    // A long id that fits alone but not with the point's label.
+    const auto long_id =
+        parse_job(with(with(sweep, "[50 MPa, 50 MPa, 50.0000001 MPa]", "[50 MPa, 60 MPa]"),
+                       "id: R1", "id: " + std::string(60, 'a')));
+    REQUIRE(long_id.errors.size() == 2);
+    CHECK(long_id.errors[0].message.find("exceeds 64 characters") != std::string::npos);
+}
+
+TEST_CASE("a second YAML document is refused at its start") {
+    const auto file = parse_job(minimal + "---\nfoo: bar\n");
+    const auto& error = only_error(file);
+    CHECK(error.line == 16);
+    CHECK(error.message.find("second YAML document") != std::string::npos);
+}
+
+TEST_CASE("the frame limit comes from the job's instrument profile") {
+    const fs::path dir = fs::temp_directory_path() / "dmacycle-profile-test";
+    fs::remove_all(dir);
+    fs::create_directories(dir / "jobs");
+    fs::create_directories(dir / "instruments");
+    std::ofstream(dir / "instruments" / "weak.yaml") << "identity:\n  model: X\nframe:\n"
+                                                        "  force_max_n: 5.0\n";
+    std::ofstream(dir / "instruments" / "broken.yaml") << "frame:\n  force_max_n: lots\n";
+    const fs::path job_path = dir / "jobs" / "job.yaml";
+    const ProfileResolver resolve = [&](const std::string& name) {
+        return find_profile_limit(name, job_path);
+    };
+    // Beside the job: 5 N, so 200 MPa on 1.2 mm × 30 µm (7.2 N) is too much.
+    const auto weak = parse_job(with(minimal, "profile: sim-la30", "profile: weak"), resolve);
+    CHECK(only_error(weak).message.find("frame limit 5 N") != std::string::npos);
+    const auto light = parse_job(
+        with(with(minimal, "profile: sim-la30", "profile: weak"), "200 MPa", "100 MPa"), resolve);
+    REQUIRE(light.ok());
+    CHECK(light.frame_force_limit_n == 5.0);
+    CHECK(make_plan(light.runs.front(), light.frame_force_limit_n).force_limit_n == 5.0);
+    // The source tree's shipped profile when none is beside the job.
+    const auto shipped = parse_job(minimal, resolve);
+    REQUIRE(shipped.ok());
+    CHECK(shipped.frame_force_limit_n == 18.0);
+    // Unknown or unreadable: an error at the profile line.
+    const auto unknown = parse_job(with(minimal, "profile: sim-la30", "profile: nosuch"), resolve);
+    const auto& error = only_error(unknown);
+    CHECK(error.line == 1);
+    CHECK(error.column == 10);
+    CHECK(error.field == "profile");
+    CHECK(error.message.find("unknown instrument profile 'nosuch'") != std::string::npos);
+    const auto broken = parse_job(with(minimal, "profile: sim-la30", "profile: broken"), resolve);
+    CHECK(only_error(broken).message.find("not a positive number") != std::string::npos);
+    fs::remove_all(dir);
 }

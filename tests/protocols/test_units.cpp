@@ -45,3 +45,21 @@ TEST_CASE("formatting converts back from SI") {
     CHECK(format_quantity(480, "min", Dimension::time) == "8 min");
     CHECK(format_quantity(0.05, "%", Dimension::strain) == "5%");
 }
+
+TEST_CASE("both micro signs, a leading plus, and non-finite numbers said as such") {
+    // U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU look alike; keyboards give either.
+    CHECK(*parse_quantity("30 \u00b5m", Dimension::length).si == doctest::Approx(30e-6));
+    CHECK(*parse_quantity("30 \u03bcm", Dimension::length).si == doctest::Approx(30e-6));
+    CHECK(*parse_quantity("+10 min", Dimension::time).si == 600.0);
+    CHECK(*parse_quantity("+.5 K", Dimension::temperature_difference).si == 0.5);
+    CHECK_FALSE(parse_quantity("+ 10 min", Dimension::time).si);
+    CHECK_FALSE(parse_quantity("++10 min", Dimension::time).si);
+    for (const char* text : {"1e400 MPa", "1e-400 MPa", ".inf MPa", "-.inf MPa", "+.inf MPa",
+                             ".nan MPa", "inf MPa", "NaN MPa", "Infinity MPa", "infMPa"}) {
+        CAPTURE(text);
+        const auto parsed = parse_quantity(text, Dimension::stress);
+        CHECK_FALSE(parsed.si);
+        CHECK(parsed.problem.find("is not a finite number") != std::string::npos);
+    }
+    CHECK_FALSE(parse_quantity("info MPa", Dimension::stress).si);
+}

@@ -1,18 +1,25 @@
 // The sample store on real SQLite files in a temporary folder, including a writer process killed
 // with SIGKILL.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dmacycle/daemon/sample_store.hpp"
 
@@ -353,4 +360,220 @@ TEST_CASE("SIGKILL after an acknowledged commit loses no acknowledged sample") {
     CHECK(stored >= acknowledged + 1);
     CHECK(reader.number("SELECT max(seq) FROM samples") == stored - 1);
     CHECK(reader.text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a lock held longer than the busy timeout stalls commits; released, nothing is lost") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    std::vector<StoreHealth> reports;
+    std::mutex reports_mutex;
+    SampleStore store(path, {.commit_window = std::chrono::milliseconds(20),
+                             .busy_timeout = std::chrono::milliseconds(50),
+                             .stall_timeout = std::chrono::milliseconds(300),
+                             .on_health_change = [&](const StoreHealth& health) {
+                                 const std::lock_guard lock(reports_mutex);
+                                 reports.push_back(health);
+                             }});
+    const auto run = store.create_run(run_info());
+    store.append(run, sample(0));
+    store.flush();
+
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    for (std::int64_t seq = 1; seq < 200; ++seq) {
+        store.append(run, sample(seq));
+        if (seq % 20 == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(15));
+        }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto stalled = store.health();
+    CHECK_FALSE(stalled.ok);
+    CHECK(stalled.error.find("locked") != std::string::npos);
+    CHECK(stalled.pending_rows == 199);
+    CHECK(stalled.failed_attempts >= 1);
+    CHECK(store.committed_seq(run) == 0);
+    // Bookkeeping gives up waiting after stall_timeout but stays queued: it commits later.
+    CHECK_THROWS_WITH_AS(store.set_status(run, RunStatus::faulted),
+                         doctest::Contains("not committed"), StoreError);
+
+    REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(other);
+    store.append(run, sample(200));
+    store.flush();
+    CHECK(store.health().ok);
+    CHECK(store.health().pending_rows == 0);
+    CHECK(store.committed_seq(run) == 200);
+    store.set_status(run, RunStatus::completed);
+    Reader reader(path);
+    CHECK(reader.number("SELECT count(*) FROM samples") == 201);
+    CHECK(reader.number("SELECT max(seq) FROM samples") == 200);
+    CHECK(reader.text("SELECT status FROM runs") == "completed");
+    const std::lock_guard lock(reports_mutex);
+    REQUIRE(reports.size() == 2);
+    CHECK_FALSE(reports[0].ok);
+    CHECK(reports[1].ok);
+}
+
+TEST_CASE("a full disk stalls commits; once there is room again, every accepted row commits") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    std::int64_t run = 0;
+    std::uint32_t pages = 0;
+    {
+        SampleStore store(path);
+        run = store.create_run(run_info());
+    }
+    {
+        Reader reader(path);
+        pages = static_cast<std::uint32_t>(reader.number("PRAGMA page_count"));
+    }
+    // Room for a few pages more than the empty store: the rows below need hundreds.
+    SampleStore store(path, {.commit_window = std::chrono::milliseconds(20),
+                             .max_batch_rows = 1000,
+                             .max_pending_rows = 5000,
+                             .max_page_count = pages + 4});
+    constexpr std::int64_t rows = 20000;
+    std::thread producer([&] {
+        for (std::int64_t seq = 0; seq < rows; ++seq) {
+            store.append(run, sample(seq));  // blocks at max_pending_rows while the disk is full
+        }
+    });
+    while (store.health().ok || store.health().pending_rows < 5000) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const auto full = store.health();
+    CHECK(full.error.find("full") != std::string::npos);
+    CHECK(full.pending_rows == 5000);  // back-pressure holds the producer
+    store.set_max_page_count(1'000'000);
+    producer.join();
+    store.flush();
+    CHECK(store.health().ok);
+    CHECK(store.committed_seq(run) == rows - 1);
+    store.set_status(run, RunStatus::faulted);
+    Reader reader(path);
+    CHECK(reader.number("SELECT count(*) FROM samples") == rows);
+    CHECK(reader.number("SELECT max(seq) FROM samples") == rows - 1);
+    CHECK(reader.text("SELECT status FROM runs") == "faulted");
+    CHECK(reader.text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("a run is known to every thread as soon as its row is committed") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    SampleStore store(path, {.commit_window = std::chrono::milliseconds(5)});
+    std::atomic<std::int64_t> created{0};
+    std::atomic<bool> done{false};
+    int refused = 0;
+    // Another thread learns of each new run from the file, as a monitor would, and appends at
+    // once: before, create_run registered the id only after waking its own caller.
+    std::thread watcher([&] {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+        sqlite3_stmt* latest = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, "SELECT max(id) FROM runs", -1, &latest, nullptr) ==
+                SQLITE_OK);
+        std::int64_t seen = 0;
+        while (!done) {
+            std::int64_t id = 0;
+            if (sqlite3_step(latest) == SQLITE_ROW) {
+                id = sqlite3_column_int64(latest, 0);
+            }
+            sqlite3_reset(latest);
+            if (id > seen) {
+                seen = id;
+                try {
+                    store.append(id, sample(0));
+                } catch (const StoreError&) {
+                    ++refused;
+                }
+            }
+        }
+        sqlite3_finalize(latest);
+        sqlite3_close(db);
+    });
+    for (int i = 0; i < 200; ++i) {
+        created = store.create_run(run_info());
+    }
+    done = true;
+    watcher.join();
+    CHECK(refused == 0);
+}
+
+TEST_CASE("a re-sent event is stored once; version 1 files are upgraded keeping the first") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    std::int64_t run = 0;
+    const EventRow unload{12.5, WallClock::now(), "interlock", "force over limit: unloading"};
+    {
+        SampleStore store(path);
+        run = store.create_run(run_info());
+        store.append_event(run, unload);
+        store.append_event(run, unload);
+        store.append_event(run, {12.5, WallClock::now(), "interlock", "furnace to standby"});
+    }
+    {
+        SampleStore reopened(path);
+        reopened.append_event(run, unload);  // re-sent after a restart
+    }
+    {
+        Reader reader(path);
+        CHECK(reader.number("SELECT count(*) FROM events") == 2);
+    }
+    // A version 1 file: events without a key, a duplicate among them.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "DROP INDEX events_once; CREATE INDEX events_by_run ON events (run_id, "
+                         "t_s); INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
+                         "SELECT run_id, t_s, 'later', kind, message FROM events; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    {
+        SampleStore upgraded(path);
+        upgraded.append_event(run, unload);
+    }
+    Reader reader(path);
+    CHECK(reader.number("PRAGMA user_version") == store_schema_version);
+    CHECK(reader.number("SELECT count(*) FROM events") == 2);
+    CHECK(reader.number("SELECT count(*) FROM events WHERE t_wall_utc = 'later'") == 0);
+    CHECK(reader.number("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_run'") == 0);
+}
+
+TEST_CASE("closing while commits fail gives up after close_timeout and reports the rows lost") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    sqlite3* other = nullptr;
+    const auto log_path = dir.file("stderr.txt");
+    std::optional<SampleStore> store;
+    store.emplace(path, StoreOptions{.busy_timeout = std::chrono::milliseconds(20),
+                                     .close_timeout = std::chrono::milliseconds(200)});
+    const auto run = store->create_run(run_info());
+    REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    for (std::int64_t seq = 0; seq < 7; ++seq) {
+        store->append(run, sample(seq));
+    }
+    // The report on closing goes to stderr: captured in a file.
+    std::fflush(stderr);
+    const int saved = dup(STDERR_FILENO);
+    const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(dup2(log_fd, STDERR_FILENO) == STDERR_FILENO);
+    close(log_fd);
+    const auto closing = std::chrono::steady_clock::now();
+    store.reset();
+    const auto closed = std::chrono::steady_clock::now();
+    std::fflush(stderr);
+    REQUIRE(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+    close(saved);
+    CHECK(closed - closing < std::chrono::seconds(5));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    std::ifstream log(log_path);
+    const std::string reported((std::istreambuf_iterator<char>(log)), {});
+    CHECK(reported.find("database is locked") != std::string::npos);
+    CHECK(reported.find("7 accepted rows") != std::string::npos);
+    CHECK(Reader(path).number("SELECT count(*) FROM samples") == 0);
 }

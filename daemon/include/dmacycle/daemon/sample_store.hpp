@@ -2,6 +2,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,7 @@ struct SampleRow {
     double strain = 0;
 };
 
+// Keyed by (run, t_s, kind, message): a re-sent event is stored once, keeping the first.
 struct EventRow {
     double t_s = 0;
     WallClock::time_point t_wall;
@@ -73,6 +75,17 @@ struct CycleRow {
     double strain_min = 0, strain_max = 0;
 };
 
+// The writer's condition. A commit that fails for a reason that can pass (another connection's
+// lock, a full disk, an I/O error) keeps its rows and is retried with a backoff growing to 1 s;
+// appends continue until max_pending_rows are waiting, then block until the disk recovers.
+struct StoreHealth {
+    bool ok = true;                         // false while commits are failing
+    std::string error{};                    // the latest failure; empty when ok
+    WallClock::time_point failing_since{};  // first failure of the current stall
+    std::uint64_t failed_attempts = 0;      // in the current stall
+    std::size_t pending_rows = 0;  // accepted and not yet committed (none of them is dropped)
+};
+
 struct StoreOptions {
     // Longest time an appended row waits before its transaction commits: the most acquisition a
     // crash can lose. At most 1 s.
@@ -81,29 +94,49 @@ struct StoreOptions {
     // Appends wait while this many rows are not yet committed (the disk stalls): memory stays
     // bounded instead of growing with the stall.
     std::size_t max_pending_rows = 200000;
-    // false: synchronous=NORMAL. A commit survives a crash or kill of this process at once, but
-    // the WAL is fsynced only at checkpoints, so a power loss or OS crash can roll back the
-    // commits since the last checkpoint (the database stays consistent). true: synchronous=FULL,
-    // one fsync per commit (a few per second), and a power loss loses at most one window.
-    bool sync_each_commit = false;
+    // true (default): synchronous=FULL, one fsync per commit (a few per second), so a power loss
+    // or OS crash loses at most the rows of one commit window. false: synchronous=NORMAL; a
+    // commit still survives a crash or kill of this process at once, but the WAL is fsynced only
+    // at checkpoints, so a power loss can roll back the commits since the last checkpoint (the
+    // database stays consistent).
+    bool sync_each_commit = true;
+    // How long SQLite itself waits for another connection's lock before a commit attempt fails
+    // (and is retried, see StoreHealth).
+    std::chrono::milliseconds busy_timeout{5000};
+    // How long flush, set_status and mark_interrupted wait while commits are failing before they
+    // throw; what they queued stays queued and is retried. create_run waits the same.
+    std::chrono::milliseconds stall_timeout{30000};
+    // On close, how long to keep retrying failing commits before giving up on what is queued
+    // (reported on stderr with its row count).
+    std::chrono::milliseconds close_timeout{10000};
+    // SQLite's PRAGMA max_page_count for this connection; 0 leaves SQLite's default. Tests use it
+    // (and set_max_page_count) to simulate a full disk.
+    std::uint32_t max_page_count = 0;
+    // Called on the writer thread when commits start failing and when they succeed again.
+    std::function<void(const StoreHealth&)> on_health_change{};
 };
 
-// The schema's version, kept in PRAGMA user_version.
-inline constexpr int store_schema_version = 1;
+// The schema's version, kept in PRAGMA user_version. Version 1 files (events not keyed) are
+// upgraded when opened.
+inline constexpr int store_schema_version = 2;
 // The schema (CREATE statements), for tools and benchmarks that need the same tables.
 std::string_view store_schema_sql();
 
 // Opens (creating if needed) a store in WAL mode. One writer thread owns all writes: data rows
 // are queued and committed in batches at most `commit_window` apart; run bookkeeping waits for
-// its commit. Throws StoreError when the file cannot be opened or its schema is newer.
+// its commit. Throws StoreError when the file cannot be opened or its schema is newer. Commits
+// that fail for a reason that can pass are retried, never dropped (see StoreHealth).
 class SampleStore {
   public:
     explicit SampleStore(const std::string& path, StoreOptions options = {});
-    ~SampleStore();  // commits everything queued, then closes
+    // Commits everything queued, then closes; while commits fail, retries for close_timeout and
+    // then reports on stderr how many accepted rows were not committed.
+    ~SampleStore();
     SampleStore(const SampleStore&) = delete;
     SampleStore& operator=(const SampleStore&) = delete;
 
-    // Run bookkeeping: returns once committed.
+    // Run bookkeeping: returns once committed. While commits fail, throws StoreError after
+    // stall_timeout; the change stays queued and is committed when the store recovers.
     std::int64_t create_run(const RunInfo& info);
     // `running` sets started_utc; completed/aborted/faulted/interrupted set ended_utc.
     void set_status(std::int64_t run_id, RunStatus status);
@@ -118,22 +151,33 @@ class SampleStore {
     // A result (e.g. kind "spectrum") as JSON text; storing the same kind again replaces it.
     void store_result(std::int64_t run_id, const std::string& kind, const std::string& json);
 
-    // Returns once everything queued before the call is committed.
+    // Returns once everything queued before the call is committed (throws as bookkeeping does
+    // while commits fail).
     void flush();
     // The highest seq of `run_id` committed by this store: that row and every row appended
     // before it are in the file and survive a crash of this process. nullopt: none yet.
     std::optional<std::int64_t> committed_seq(std::int64_t run_id) const;
+
+    // Whether commits are failing, why, and how many accepted rows wait.
+    StoreHealth health() const;
+    // Changes PRAGMA max_page_count before the next commit attempt (see StoreOptions).
+    void set_max_page_count(std::uint32_t pages);
 
   private:
     struct Item;
     struct Statements;
 
     // Queues `item` (`rows` data rows; 0 for bookkeeping), after checking `run_id` is known.
-    void enqueue(Item item, std::size_t rows, std::optional<std::int64_t> run_id = std::nullopt);
+    // Returns its ticket: committed once committed_ticket_ reaches it.
+    std::uint64_t enqueue(Item item, std::size_t rows,
+                          std::optional<std::int64_t> run_id = std::nullopt);
     void writer_loop();
     void commit_batch(std::vector<Item>& batch);
     void require_run(std::int64_t run_id) const;
     void throw_if_failed() const;
+    // Waits on `committed_` until `done`; throws after stall_timeout of failing commits.
+    template <typename Done>
+    void wait_committed(std::unique_lock<std::mutex>& lock, Done done, std::string_view what);
 
     StoreOptions options_;
     sqlite3* db_ = nullptr;
@@ -146,7 +190,10 @@ class SampleStore {
     std::size_t pending_rows_ = 0;
     std::uint64_t queued_ticket_ = 0, committed_ticket_ = 0;
     bool flush_requested_ = false, stopping_ = false;
-    std::string failure_;  // the writer's error; every later call throws it
+    std::string failure_;  // the writer's error that cannot pass; every later call throws it
+    StoreHealth health_;
+    std::chrono::steady_clock::time_point stall_started_;  // health_.failing_since, monotonic
+    std::optional<std::uint32_t> page_limit_request_;
     std::map<std::int64_t, std::int64_t> committed_seq_;
     std::vector<std::int64_t> known_runs_;  // sorted
     std::thread writer_;

@@ -1,4 +1,6 @@
 #pragma once
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +85,9 @@ struct JobFile {
     std::vector<Job> runs;  // one, or one per sweep point (each on a fresh sample)
     bool sweep = false;
     std::vector<Diagnostic> errors;  // empty when the file is valid; then runs is not empty
+    // The limit the runs were checked against: the profile's frame when a resolver found it,
+    // else the limit passed to parse_job. Hand it to make_plan.
+    double frame_force_limit_n = default_frame_force_limit_n;
 
     bool ok() const { return errors.empty(); }
 };
@@ -92,5 +97,23 @@ struct JobFile {
 // own limits may lower but not raise.
 JobFile parse_job(std::string_view yaml_text,
                   double frame_force_limit_n = default_frame_force_limit_n);
+
+// What a job's `profile:` says about the load frame.
+struct ProfileLimit {
+    std::optional<double> force_max_n;  // set when the profile was found and read
+    std::string problem;                // otherwise why not, for a message at the profile line
+};
+using ProfileResolver = std::function<ProfileLimit(const std::string& profile)>;
+
+// As above, with the frame limit taken from the job's profile: a profile the resolver cannot
+// find or read is an error at the `profile:` line.
+JobFile parse_job(std::string_view yaml_text, const ProfileResolver& resolve_profile);
+
+// The frame limit of an instrument profile file: its frame.force_max_n (only that key is read).
+ProfileLimit read_profile_limit(const std::filesystem::path& profile_path);
+
+// Finds profile `name` for the job file at `job_path` (docs/job-files.md): first
+// <job's folder>/../instruments/NAME.yaml, then the source tree's config/instruments/NAME.yaml.
+ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path);
 
 }  // namespace dmacycle::protocols

@@ -7,6 +7,15 @@
 // The segment plan of one run: what the runner will command, in order, with exact timing.
 namespace dmacycle::protocols {
 
+// The shortest triangle period a job may ask for. Acquisition runs at 10 Hz: a 10 s period gives
+// 100 samples per cycle, 50 per ramp, so each turning point is located within 1 % of the cycle
+// and the per-cycle bookkeeping (strain min/max) sees the peak. Shorter periods also approach
+// what a DMA frame's force loop can follow at full stress amplitude.
+inline constexpr double min_cycle_period_s = 10.0;
+// The most cycles one run may plan; 168 h (the longest duration) at the shortest period is
+// 60,480, so a valid job never reaches it. make_plan refuses more rather than overflow.
+inline constexpr long long max_cycles = 100'000;
+
 enum class SegmentKind {
     equilibrate,  // bring the furnace to the test temperature; ends when within tolerance
     hold,         // isothermal hold without load, so the sample reaches thermal equilibrium
@@ -60,7 +69,9 @@ struct Plan {
     double stress_setpoint_pa(double t_s) const;
 };
 
-// The plan of a valid job (as returned by parse_job).
+// The plan of a valid job (as returned by parse_job). Throws std::invalid_argument for a
+// triangle whose period is below min_cycle_period_s or that would exceed max_cycles (a Job
+// built by hand without parse_job's checks).
 Plan make_plan(const Job& job, double frame_force_limit_n = default_frame_force_limit_n);
 
 }  // namespace dmacycle::protocols
