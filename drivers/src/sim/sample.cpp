@@ -21,20 +21,9 @@ std::vector<KelvinElement> log_normal_elements(std::span<const LogNormalPeak> pe
                                                double total_compliance_per_pa, double log10_tau_lo,
                                                double log10_tau_hi, int per_decade) {
     std::vector<KelvinElement> elements;
-    const int count = static_cast<int>(std::lround((log10_tau_hi - log10_tau_lo) * per_decade)) + 1;
-    double sum = 0;
-    for (int i = 0; i < count; ++i) {
-        const double x = log10_tau_lo + static_cast<double>(i) / per_decade;
-        double weight = 0;
-        for (const auto& peak : peaks) {
-            const double z = (x - peak.log10_tau_center) / peak.width_decades;
-            weight += peak.weight * std::exp(-0.5 * z * z);
-        }
-        elements.push_back({std::pow(10.0, x), weight});
-        sum += weight;
-    }
-    for (auto& element : elements) {
-        element.compliance_per_pa *= total_compliance_per_pa / sum;
+    for (const auto& line : analysis::synthetic::log_normal_spectrum(
+             peaks, total_compliance_per_pa, log10_tau_lo, log10_tau_hi, per_decade)) {
+        elements.push_back({line.tau_s, line.strain});
     }
     return elements;
 }

@@ -1,6 +1,7 @@
 #pragma once
 #include <span>
 #include <vector>
+#include "dmacycle/analysis/synthetic.hpp"
 
 // The simulated ribbon (domain.md §4): elastic + Kelvin spectrum + viscoplastic flow + thermal
 // expansion. Pure state and arithmetic: no clock, no noise, no I/O.
@@ -13,14 +14,11 @@ struct KelvinElement {
     double compliance_per_pa;  // J_i: the element's strain is J_i σ at equilibrium
 };
 
-struct LogNormalPeak {
-    double log10_tau_center;
-    double width_decades;
-    double weight;
-};
+using LogNormalPeak = analysis::synthetic::LogNormalPeak;
 
 // Elements on a log grid whose compliances follow log-normal peaks in log10 τ, normalised to
-// total_compliance_per_pa (the same construction as analysis::synthetic::log_normal_spectrum).
+// total_compliance_per_pa: analysis::synthetic::log_normal_spectrum's construction, so the
+// analysis tests and the simulator share one definition of the domain.md spectrum.
 std::vector<KelvinElement> log_normal_elements(std::span<const LogNormalPeak> peaks,
                                                double total_compliance_per_pa, double log10_tau_lo,
                                                double log10_tau_hi, int per_decade);
