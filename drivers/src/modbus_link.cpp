@@ -2,7 +2,10 @@
 
 #include <modbus/modbus.h>
 
+#include <algorithm>
 #include <cerrno>
+
+#include "dmacycle/drivers/transport.hpp"
 
 namespace dmacycle::drivers {
 namespace {
@@ -33,40 +36,91 @@ ErrorKind kind_of(int error) {
     return ErrorKind::link;
 }
 
+// The gap allowed between two bytes of one reply. libmodbus restarts the byte timeout on every
+// byte, so it bounds how far a trickling peer can stretch an exchange: short on TCP (a reply
+// is one segment), a few character times on RTU with a floor for the OS's scheduling.
+std::chrono::microseconds byte_timeout_for(const ConnectionUri& uri) {
+    using std::chrono::microseconds;
+    if (uri.scheme != Scheme::modbus_rtu) {
+        return std::chrono::milliseconds(50);
+    }
+    const unsigned bits = 1 + uri.serial.data_bits + (uri.serial.parity == Parity::none ? 0 : 1) +
+                          uri.serial.stop_bits;
+    const auto character = microseconds(1'000'000LL * bits / std::max(1U, uri.serial.baud));
+    return std::max<microseconds>(std::chrono::milliseconds(20), 4 * character);
+}
+
+void set_timeout(int (*setter)(_modbus*, std::uint32_t, std::uint32_t), _modbus* ctx,
+                 std::chrono::microseconds timeout) {
+    const auto us = std::max<std::int64_t>(timeout.count(), 1000);
+    setter(ctx, static_cast<std::uint32_t>(us / 1'000'000),
+           static_cast<std::uint32_t>(us % 1'000'000));
+}
+
 }  // namespace
 
 ModbusLink::ModbusLink(const ConnectionUri& uri, std::chrono::milliseconds timeout)
-    : name_(uri.text), unit_(uri.unit), timeout_(timeout), rtu_(uri.scheme == Scheme::modbus_rtu) {
+    : name_(uri.text),
+      unit_(uri.unit),
+      timeout_(timeout),
+      byte_timeout_(byte_timeout_for(uri)),
+      host_(uri.host),
+      port_(std::to_string(uri.port)),
+      rtu_(uri.scheme == Scheme::modbus_rtu) {
     if (!uri.is_modbus()) {
         throw DriverError(ErrorKind::config, "connection string '" + uri.text +
                                                  "': a Modbus device needs "
                                                  "modbus-tcp:// or modbus-rtu://");
     }
-    ctx_ = rtu_ ? modbus_new_rtu(uri.path.c_str(), static_cast<int>(uri.serial.baud),
-                                 parity_letter(uri.serial.parity),
-                                 static_cast<int>(uri.serial.data_bits),
-                                 static_cast<int>(uri.serial.stop_bits))
-                : modbus_new_tcp_pi(uri.host.c_str(), std::to_string(uri.port).c_str());
-    if (ctx_ == nullptr) {
-        throw DriverError(ErrorKind::config,
-                          "connection string '" + uri.text + "': " + modbus_strerror(errno));
+    if (rtu_) {
+        ctx_ = modbus_new_rtu(
+            uri.path.c_str(), static_cast<int>(uri.serial.baud), parity_letter(uri.serial.parity),
+            static_cast<int>(uri.serial.data_bits), static_cast<int>(uri.serial.stop_bits));
+        if (ctx_ == nullptr) {
+            throw DriverError(ErrorKind::config,
+                              "connection string '" + uri.text + "': " + modbus_strerror(errno));
+        }
+        set_timeout(modbus_set_byte_timeout, ctx_, byte_timeout_);
+        modbus_set_slave(ctx_, unit_);
     }
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout_).count();
-    modbus_set_response_timeout(ctx_, static_cast<std::uint32_t>(us / 1'000'000),
-                                static_cast<std::uint32_t>(us % 1'000'000));
-    // A reply's bytes may arrive in pieces; a stalled half reply still ends at the timeout.
-    modbus_set_byte_timeout(ctx_, static_cast<std::uint32_t>(us / 1'000'000),
-                            static_cast<std::uint32_t>(us % 1'000'000));
+}
+
+void ModbusLink::new_context(const std::string& host) {
+    if (ctx_ != nullptr) {
+        modbus_free(ctx_);
+    }
+    // libmodbus calls getaddrinfo on connect, which is instant for the numeric host given here.
+    ctx_ = modbus_new_tcp_pi(host.c_str(), port_.c_str());
+    if (ctx_ == nullptr) {
+        throw DriverError(ErrorKind::config, name_ + ": " + modbus_strerror(errno));
+    }
+    set_timeout(modbus_set_byte_timeout, ctx_, byte_timeout_);
     modbus_set_slave(ctx_, unit_);
 }
 
 ModbusLink::~ModbusLink() {
     close();
-    modbus_free(ctx_);
+    if (ctx_ != nullptr) {
+        modbus_free(ctx_);
+    }
 }
 
 void ModbusLink::connect() {
+    connect(deadline_in(timeout_));
+}
+
+void ModbusLink::connect(Deadline deadline) {
     close();
+    if (!rtu_) {
+        new_context(resolve_host(host_, deadline, name_).front());
+    }
+    const auto left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) {
+        throw DriverError(ErrorKind::timeout, name_ + ": no time left to connect");
+    }
+    // libmodbus bounds its TCP connect by the response timeout.
+    set_timeout(modbus_set_response_timeout, ctx_,
+                std::chrono::duration_cast<std::chrono::microseconds>(left));
     if (modbus_connect(ctx_) != 0) {
         throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + modbus_strerror(errno));
     }
@@ -103,33 +157,59 @@ void ModbusLink::fail(std::string_view action, std::uint16_t address, std::strin
     throw DriverError(kind, message);
 }
 
-std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t count,
-                                            std::string_view what) {
+Deadline ModbusLink::begin_request(Deadline deadline, std::string_view what) {
     if (!open_) {
         throw DriverError(ErrorKind::link, name_ + ": not connected");
     }
+    const Deadline request_deadline = std::min(deadline, deadline_in(timeout_));
+    const auto left = request_deadline - Clock::now();
+    if (left <= Clock::duration::zero()) {
+        throw DriverError(ErrorKind::timeout, name_ + ": no time left for " + std::string(what) +
+                                                  " before the deadline");
+    }
+    set_timeout(modbus_set_response_timeout, ctx_,
+                std::chrono::duration_cast<std::chrono::microseconds>(left));
+    return request_deadline;
+}
+
+void ModbusLink::end_request(Deadline request_deadline, std::string_view action,
+                             std::uint16_t address, std::string_view what) {
+    // Each byte within the byte timeout keeps libmodbus reading: a trickled reply can end
+    // past the deadline, and such a peer would slow every exchange, so it counts as a timeout.
+    if (Clock::now() > request_deadline + byte_timeout_) {
+        close();
+        throw DriverError(ErrorKind::timeout,
+                          name_ + ": " + std::string(action) + " " + std::string(what) +
+                              " at register " + std::to_string(address) +
+                              ": the reply ended after the deadline (bytes trickling in)");
+    }
+}
+
+std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t count,
+                                            std::string_view what, Deadline deadline) {
     if (count == 0 || count > MODBUS_MAX_READ_REGISTERS) {
         throw DriverError(ErrorKind::config, name_ + ": cannot read " + std::to_string(count) +
                                                  " registers of " + std::string(what));
     }
+    const Deadline request_deadline = begin_request(deadline, what);
     std::vector<std::uint16_t> values(count);
     if (modbus_read_registers(ctx_, address, count, values.data()) != count) {
         fail("reading", address, what);
     }
+    end_request(request_deadline, "reading", address, what);
     return values;
 }
 
 void ModbusLink::write(std::uint16_t address, std::span<const std::uint16_t> values,
-                       std::string_view what) {
-    if (!open_) {
-        throw DriverError(ErrorKind::link, name_ + ": not connected");
-    }
+                       std::string_view what, Deadline deadline) {
+    const Deadline request_deadline = begin_request(deadline, what);
     const int count = static_cast<int>(values.size());
     const int written = count == 1 ? modbus_write_register(ctx_, address, values[0])
                                    : modbus_write_registers(ctx_, address, count, values.data());
     if (written != count) {
         fail("writing", address, what);
     }
+    end_request(request_deadline, "writing", address, what);
 }
 
 }  // namespace dmacycle::drivers

@@ -1,5 +1,7 @@
 #include "dmacycle/drivers/supervised_devices.hpp"
 
+#include <algorithm>
+
 namespace dmacycle::drivers {
 
 FrameLink::FrameLink(std::unique_ptr<FrameDriver> driver, SampleSink sink,
@@ -85,15 +87,20 @@ void FrameLink::disconnect() noexcept {
 
 // ---------------------------------------------------------------------------------------------
 
-FurnaceLink::FurnaceLink(std::unique_ptr<FurnaceDriver> driver) : driver_(std::move(driver)) {}
+FurnaceLink::FurnaceLink(std::unique_ptr<FurnaceDriver> driver)
+    : FurnaceLink(std::move(driver), std::chrono::milliseconds(500)) {}
+
+FurnaceLink::FurnaceLink(std::unique_ptr<FurnaceDriver> driver,
+                         std::chrono::milliseconds reading_budget)
+    : driver_(std::move(driver)), reading_budget_(reading_budget) {}
 
 std::optional<std::pair<FurnaceReading, Clock::time_point>> FurnaceLink::latest() const {
     std::lock_guard lock(mutex_);
     return latest_;
 }
 
-std::string FurnaceLink::connect_and_identify(Deadline) {
-    driver_->connect();
+std::string FurnaceLink::connect_and_identify(Deadline deadline) {
+    driver_->connect(deadline);  // reads the device: a peer that only accepts fails here
     return driver_->identify();
 }
 
@@ -103,8 +110,10 @@ void FurnaceLink::reapply_settings() {
     }
 }
 
-bool FurnaceLink::heartbeat(Deadline, const Report&) {
-    const FurnaceReading reading = driver_->read();
+bool FurnaceLink::heartbeat(Deadline until, const Report&) {
+    // A whole reading (four requests) within the budget, however slow the peer, so stop() and
+    // the owner's calls wait for one budget at most; until the next beat if that is later.
+    const FurnaceReading reading = driver_->read(std::max(until, deadline_in(reading_budget_)));
     std::lock_guard lock(mutex_);
     latest_ = std::pair(reading, Clock::now());
     return true;

@@ -57,6 +57,8 @@ class FrameLink final : public SupervisedDevice {
 class FurnaceLink final : public SupervisedDevice {
   public:
     explicit FurnaceLink(std::unique_ptr<FurnaceDriver> driver);
+    // reading_budget: how long one heartbeat's reading may take (500 ms by default).
+    FurnaceLink(std::unique_ptr<FurnaceDriver> driver, std::chrono::milliseconds reading_budget);
 
     FurnaceDriver& driver() { return *driver_; }
     void set_rate_limit_k_per_min(double rate) { rate_limit_ = rate; }
@@ -70,6 +72,7 @@ class FurnaceLink final : public SupervisedDevice {
 
   private:
     std::unique_ptr<FurnaceDriver> driver_;
+    std::chrono::milliseconds reading_budget_;
     std::optional<double> rate_limit_;
     mutable std::mutex mutex_;
     std::optional<std::pair<FurnaceReading, Clock::time_point>> latest_;

@@ -147,7 +147,8 @@ class Supervisor {
     void emit(EventKind kind, const std::string& message, double duration_s = 0,
               std::uint64_t first_seq = 0, std::uint64_t count = 0);
     void set_state(LinkState state);
-    void schedule_retry();  // the next attempt after the backoff, which then grows
+    void schedule_retry();         // the next attempt after the backoff, which then grows
+    void schedule_retry_locked();  // the same, caller holds state_mutex_
     Clock::time_point retry_at() const;
 
     std::string name_;
@@ -160,6 +161,8 @@ class Supervisor {
     std::condition_variable wake_;
     LinkState state_ = LinkState::disconnected;
     bool stopping_ = false;
+    bool wake_requested_ = false;  // the worker should look at the state before its next beat
+    bool link_proven_ = false;     // fresh data since the last connect
     bool ever_connected_ = false;  // worker thread only
     std::string repeated_error_;   // worker thread only: the device error last reported
     bool stale_ = false;
