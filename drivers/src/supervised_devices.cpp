@@ -18,8 +18,13 @@ void FrameLink::set_streaming(bool on, double rate_hz) {
 }
 
 std::string FrameLink::connect_and_identify(Deadline deadline) {
+    if (SampleStream* stream = driver_->stream()) {
+        // Good samples the old link delivered before it failed: still the old link's.
+        auto pending = stream->take_pending_samples();
+        carried_.insert(carried_.end(), pending.begin(), pending.end());
+    }
     driver_->connect(deadline);
-    sequencer_.new_link();
+    link_changed_ = true;  // the sequencer learns it after the carried samples
     return driver_->identify();
 }
 
@@ -38,15 +43,18 @@ void FrameLink::reapply_settings() {
     }
 }
 
-bool FrameLink::heartbeat(Deadline until, const Report& report) {
-    SampleStream* stream = driver_->stream();
-    if (!streaming_ || stream == nullptr) {
-        driver_->state();  // an answer is the proof of life
-        return true;
-    }
+bool FrameLink::deliver(const std::vector<RawSample>& samples, const Report& report) {
     bool fresh = false;
-    for (const RawSample& raw : stream->read_samples(until)) {
+    for (const RawSample& raw : samples) {
         const auto result = sequencer_.accept(raw);
+        if (result.new_epoch) {
+            report(EventKind::instrument_clock_reset,
+                   "instrument clock or sample numbers jumped to t = " +
+                       std::to_string(raw.value.t_s) + " s, sample " +
+                       std::to_string(raw.link_seq) + ": a new epoch from seq " +
+                       std::to_string(result.sample->seq),
+                   0, result.sample->seq, 0);
+        }
         if (result.gap) {
             const auto& gap = *result.gap;
             report(EventKind::sample_gap,
@@ -60,6 +68,22 @@ bool FrameLink::heartbeat(Deadline until, const Report& report) {
             sink_(*result.sample);
         }
     }
+    return fresh;
+}
+
+bool FrameLink::heartbeat(Deadline until, const Report& report) {
+    bool fresh = deliver(carried_, report);
+    carried_.clear();
+    if (link_changed_) {
+        sequencer_.new_link();
+        link_changed_ = false;
+    }
+    SampleStream* stream = driver_->stream();
+    if (!streaming_ || stream == nullptr) {
+        driver_->state();  // an answer is the proof of life
+        return true;
+    }
+    fresh = deliver(stream->read_samples(until), report) || fresh;
     const auto dropped = stream->malformed_samples() + sequencer_.duplicates();
     if (dropped > reported_malformed_ + reported_duplicates_) {
         report(EventKind::samples_dropped,

@@ -51,6 +51,8 @@ const char* to_string(EventKind kind) {
             return "activated";
         case EventKind::deactivated:
             return "deactivated";
+        case EventKind::instrument_clock_reset:
+            return "instrument_clock_reset";
     }
     return "?";
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "dmacycle/drivers/furnace_driver.hpp"
 #include "dmacycle/drivers/load_frame.hpp"
@@ -39,6 +40,8 @@ class FrameLink final : public SupervisedDevice {
     void disconnect() noexcept override;
 
   private:
+    bool deliver(const std::vector<RawSample>& samples, const Report& report);
+
     std::unique_ptr<FrameDriver> driver_;
     SampleSink sink_;
     std::chrono::milliseconds quiet_probe_after_;
@@ -46,6 +49,8 @@ class FrameLink final : public SupervisedDevice {
     bool streaming_ = false;
     double rate_hz_ = 10.0;
     SampleSequencer sequencer_;
+    std::vector<RawSample> carried_;  // from the link before the last connect
+    bool link_changed_ = false;
     std::uint64_t reported_malformed_ = 0;
     std::uint64_t reported_duplicates_ = 0;
     Clock::time_point last_sample_at_{};

@@ -36,6 +36,8 @@ enum class EventKind {
     device_error,       // the device refused something during supervision
     activated,
     deactivated,
+    instrument_clock_reset,  // the instrument's clock or numbering restarted or jumped: a new
+                             // epoch; samples kept, seq continues (no gap can be counted)
 };
 const char* to_string(EventKind kind);
 
