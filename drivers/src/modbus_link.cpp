@@ -1,9 +1,11 @@
 #include "dmacycle/drivers/modbus_link.hpp"
 
 #include <modbus/modbus.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "dmacycle/drivers/transport.hpp"
 
@@ -48,6 +50,16 @@ std::chrono::microseconds byte_timeout_for(const ConnectionUri& uri) {
                           uri.serial.stop_bits;
     const auto character = microseconds(1'000'000LL * bits / std::max(1U, uri.serial.baud));
     return std::max<microseconds>(std::chrono::milliseconds(20), 4 * character);
+}
+
+// Dialling a free loopback port from the ephemeral range can connect the socket to itself
+// (TCP simultaneous open), which would then hold the port the peer needs.
+bool connected_to_itself(int fd) {
+    sockaddr_storage local{}, remote{};
+    socklen_t local_size = sizeof local, remote_size = sizeof remote;
+    return ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) == 0 &&
+           ::getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_size) == 0 &&
+           local_size == remote_size && std::memcmp(&local, &remote, local_size) == 0;
 }
 
 void set_timeout(int (*setter)(_modbus*, std::uint32_t, std::uint32_t), _modbus* ctx,
@@ -125,6 +137,10 @@ void ModbusLink::connect(Deadline deadline) {
         throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + modbus_strerror(errno));
     }
     open_ = true;
+    if (!rtu_ && connected_to_itself(modbus_get_socket(ctx_))) {
+        close();  // see connected_to_itself
+        throw DriverError(ErrorKind::link, name_ + ": cannot connect: connected to itself");
+    }
     if (rtu_) {
         modbus_flush(ctx_);  // bytes left on the line from before belong to nobody
     }

@@ -119,6 +119,13 @@ class TcpTransport final : public AsioTransport<tcp::socket> {
             close();
             throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + result.message());
         }
+        // Dialling a free loopback port from the ephemeral range can connect the socket to
+        // itself (TCP simultaneous open), which would then hold the port the peer needs.
+        boost::system::error_code local_ec, remote_ec;
+        if (stream_.local_endpoint(local_ec) == stream_.remote_endpoint(remote_ec) && !local_ec) {
+            close();
+            throw DriverError(ErrorKind::link, name_ + ": cannot connect: connected to itself");
+        }
         boost::system::error_code ignored;  // without it lines are only later, not wrong
         stream_.set_option(tcp::no_delay(true), ignored);  // one command, one segment
     }
