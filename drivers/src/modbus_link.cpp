@@ -163,9 +163,16 @@ void ModbusLink::fail(std::string_view action, std::uint16_t address, std::strin
         message += " (exception " + std::to_string(error - MODBUS_ENOBASE) + ")";
     }
     if (kind == ErrorKind::timeout) {
-        message += " after " + std::to_string(timeout_.count()) + " ms";
-        message += rtu_ ? " (no reply: wrong unit id, baud rate or wiring?)"
-                        : " (no reply: wrong unit id?)";
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                                request_started_);
+        message += " after " + std::to_string(took.count()) + " ms";
+        // Before the response timeout, only the byte timeout ends a request: a reply began.
+        if (took < request_timeout_) {
+            message += " (the reply stopped part-way)";
+        } else {
+            message += rtu_ ? " (no reply: wrong unit id, baud rate or wiring?)"
+                            : " (no reply: wrong unit id?)";
+        }
     }
     if (kind != ErrorKind::device) {
         close();  // the next reply could belong to this request: start over on a fresh link
@@ -183,6 +190,8 @@ Deadline ModbusLink::begin_request(Deadline deadline, std::string_view what) {
         throw DriverError(ErrorKind::timeout, name_ + ": no time left for " + std::string(what) +
                                                   " before the deadline");
     }
+    request_started_ = Clock::now();
+    request_timeout_ = std::chrono::duration_cast<std::chrono::milliseconds>(left);
     set_timeout(modbus_set_response_timeout, ctx_,
                 std::chrono::duration_cast<std::chrono::microseconds>(left));
     return request_deadline;

@@ -50,6 +50,8 @@ class ModbusLink {
     int unit_;
     std::chrono::milliseconds timeout_;
     std::chrono::microseconds byte_timeout_;
+    Clock::time_point request_started_{};         // of the request in progress, for messages
+    std::chrono::milliseconds request_timeout_{};  // its response timeout
     std::string host_;  // as given: a name is resolved again on every connect
     std::string port_;
     bool rtu_;
