@@ -126,6 +126,8 @@ TEST_CASE("name resolution: a stalled name server costs the deadline, not its ow
         CHECK(error.kind() == ErrorKind::timeout);
         CHECK(std::string(error.what()).find("resolving") != std::string::npos);
     }
+    MESSAGE("a 2 s name lookup ended the connect after " << elapsed_s(start)
+                                                         << " s (deadline 0.2 s)");
     CHECK(within_deadline(elapsed_s(start), 0.2));
     CHECK(elapsed_s(start) < 1.5);  // the lookup itself takes 2 s
 
@@ -206,6 +208,8 @@ TEST_CASE("trickling Modbus peer: a reply stretched byte by byte is a timeout ne
         CHECK(error.kind() == ErrorKind::timeout);
         CHECK(error.needs_reconnect());
     }
+    MESSAGE("a Modbus reply trickled at 30 ms per byte failed after " << elapsed_s(start)
+                                                                      << " s (deadline 0.2 s)");
     CHECK(within_deadline(elapsed_s(start), 0.2));
 }
 
@@ -219,6 +223,7 @@ TEST_CASE("flapping peer: a furnace that accepts and drops is retried with a gro
     std::this_thread::sleep_for(milliseconds(2000));
     supervisor.stop();
     // Backoff 50, 100, 200, 400, 800 ms (× 0.8–1.2): about six attempts in 2 s, never a storm.
+    MESSAGE("furnace: " << peer.accepted() << " connections to a close-on-connect peer in 2 s");
     CHECK(peer.accepted() >= 2);
     CHECK(peer.accepted() <= 12);
     for (const auto& e : events.snapshot()) {
@@ -249,6 +254,7 @@ TEST_CASE("flapping peer: a frame that answers its identity and then drops is no
     supervisor.stop();
     // The identity answered, so each attempt "connects"; without data the link is not proven
     // and the backoff keeps growing: ~6 attempts in 2 s (10,000 before the fix).
+    MESSAGE("frame: " << peer.accepted() << " connections to a peer that drops after *IDN? in 2 s");
     CHECK(peer.accepted() >= 2);
     CHECK(peer.accepted() <= 12);
 }
