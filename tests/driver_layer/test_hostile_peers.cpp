@@ -329,3 +329,74 @@ TEST_CASE("supervision: an instrument clock restarted across a reconnect is a ne
     }
     CHECK(samples.back().value.t_s < 100);  // samples from the restarted clock arrived
 }
+
+TEST_CASE("supervision: a furnace that answers slowly cannot hold stop() beyond one reading") {
+    // Answers the connect's map check at once, then every reply one byte per 40 ms (within
+    // the byte timeout): 0.44 s a request, 1.8 s for the four of a reading. The reading
+    // budget (500 ms) ends the heartbeat, so stop() does not wait for all four.
+    std::atomic<bool> heartbeat_started{false};
+    HostilePeer peer([&](int fd, int, const std::atomic<bool>& stop) {
+        for (int request_count = 0; !stop; ++request_count) {
+            std::array<unsigned char, 12> request{};
+            std::size_t got = 0;
+            while (!stop && got < request.size()) {
+                pollfd p{fd, POLLIN, 0};
+                if (::poll(&p, 1, 20) > 0) {
+                    const auto n = ::read(fd, request.data() + got, request.size() - got);
+                    if (n <= 0) {
+                        return;
+                    }
+                    got += static_cast<std::size_t>(n);
+                }
+            }
+            const unsigned address = (request[8] << 8) | request[9];
+            const unsigned count = (request[10] << 8) | request[11];
+            // PV 91.9 °C in both regions (integer tag 1, float at 0x8002), zeros elsewhere.
+            std::string data(2 * count, '\0');
+            if (address == 1) {
+                data = std::string("\x03\x97", 2);
+            } else if (address == 0x8002) {
+                data = std::string("\x42\xb7\xcc\xcd", 4);
+            }
+            const auto length = static_cast<unsigned char>(3 + data.size());
+            std::string reply{static_cast<char>(request[0]),
+                              static_cast<char>(request[1]),
+                              0,
+                              0,
+                              0,
+                              static_cast<char>(length),
+                              static_cast<char>(request[6]),
+                              3,
+                              static_cast<char>(data.size())};
+            reply += data;
+            if (request_count < 2) {
+                test_support::send_all(fd, reply);
+                continue;
+            }
+            heartbeat_started = true;
+            for (const char byte : reply) {
+                if (stop || !test_support::send_all(fd, std::string(1, byte))) {
+                    return;
+                }
+                test_support::pause(milliseconds(40), stop);
+            }
+        }
+    });
+    FurnaceLink furnace(make_furnace(
+        {"", "", "modbus-tcp://127.0.0.1:" + std::to_string(peer.port()), milliseconds(2000)}));
+    EventQueue events;
+    Supervisor supervisor("furnace", furnace, SupervisorOptions{}, events.sink());
+    supervisor.start();
+    REQUIRE(events.wait_for(EventKind::connected, milliseconds(3000)));
+    const auto until = deadline_in(milliseconds(3000));
+    while (!heartbeat_started && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(milliseconds(1));
+    }
+    REQUIRE(heartbeat_started);
+    const auto start = std::chrono::steady_clock::now();
+    supervisor.stop();
+    MESSAGE("stop() during a trickled reading took " << elapsed_s(start) << " s (budget 0.5 s)");
+    // Budget, then the rest of the trickled reply in progress (libmodbus reads on while bytes
+    // keep coming): ~0.9 s here; the four requests of a reading took 1.8 s before.
+    CHECK(elapsed_s(start) < 1.5);
+}
