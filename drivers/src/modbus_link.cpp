@@ -38,18 +38,11 @@ ErrorKind kind_of(int error) {
     return ErrorKind::link;
 }
 
-// The gap allowed between two bytes of one reply. libmodbus restarts the byte timeout on every
-// byte, so it bounds how far a trickling peer can stretch an exchange: short on TCP (a reply
-// is one segment), a few character times on RTU with a floor for the OS's scheduling.
-std::chrono::microseconds byte_timeout_for(const ConnectionUri& uri) {
-    using std::chrono::microseconds;
-    if (uri.scheme != Scheme::modbus_rtu) {
-        return std::chrono::milliseconds(50);
-    }
-    const unsigned bits = 1 + uri.serial.data_bits + (uri.serial.parity == Parity::none ? 0 : 1) +
-                          uri.serial.stop_bits;
-    const auto character = microseconds(1'000'000LL * bits / std::max(1U, uri.serial.baud));
-    return std::max<microseconds>(std::chrono::milliseconds(20), 4 * character);
+// libmodbus restarts its byte timeout on every byte, so a peer trickling its reply stretched
+// each request far past the response timeout. With the byte timeout off, libmodbus requires
+// the whole reply within the response timeout instead, which is what a deadline means.
+void disable_byte_timeout(_modbus* ctx) {
+    modbus_set_byte_timeout(ctx, 0, 0);
 }
 
 // Dialling a free loopback port from the ephemeral range can connect the socket to itself
@@ -75,7 +68,6 @@ ModbusLink::ModbusLink(const ConnectionUri& uri, std::chrono::milliseconds timeo
     : name_(uri.text),
       unit_(uri.unit),
       timeout_(timeout),
-      byte_timeout_(byte_timeout_for(uri)),
       host_(uri.host),
       port_(std::to_string(uri.port)),
       rtu_(uri.scheme == Scheme::modbus_rtu) {
@@ -92,7 +84,7 @@ ModbusLink::ModbusLink(const ConnectionUri& uri, std::chrono::milliseconds timeo
             throw DriverError(ErrorKind::config,
                               "connection string '" + uri.text + "': " + modbus_strerror(errno));
         }
-        set_timeout(modbus_set_byte_timeout, ctx_, byte_timeout_);
+        disable_byte_timeout(ctx_);
         modbus_set_slave(ctx_, unit_);
     }
 }
@@ -106,7 +98,7 @@ void ModbusLink::new_context(const std::string& host) {
     if (ctx_ == nullptr) {
         throw DriverError(ErrorKind::config, name_ + ": " + modbus_strerror(errno));
     }
-    set_timeout(modbus_set_byte_timeout, ctx_, byte_timeout_);
+    disable_byte_timeout(ctx_);
     modbus_set_slave(ctx_, unit_);
 }
 
@@ -163,16 +155,11 @@ void ModbusLink::fail(std::string_view action, std::uint16_t address, std::strin
         message += " (exception " + std::to_string(error - MODBUS_ENOBASE) + ")";
     }
     if (kind == ErrorKind::timeout) {
-        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                                                request_started_);
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - request_started_);
         message += " after " + std::to_string(took.count()) + " ms";
-        // Before the response timeout, only the byte timeout ends a request: a reply began.
-        if (took < request_timeout_) {
-            message += " (the reply stopped part-way)";
-        } else {
-            message += rtu_ ? " (no reply: wrong unit id, baud rate or wiring?)"
-                            : " (no reply: wrong unit id?)";
-        }
+        message += rtu_ ? " (no complete reply: wrong unit id, baud rate or wiring?)"
+                        : " (no complete reply: wrong unit id?)";
     }
     if (kind != ErrorKind::device) {
         close();  // the next reply could belong to this request: start over on a fresh link
@@ -180,7 +167,7 @@ void ModbusLink::fail(std::string_view action, std::uint16_t address, std::strin
     throw DriverError(kind, message);
 }
 
-Deadline ModbusLink::begin_request(Deadline deadline, std::string_view what) {
+void ModbusLink::begin_request(Deadline deadline, std::string_view what) {
     if (!open_) {
         throw DriverError(ErrorKind::link, name_ + ": not connected");
     }
@@ -191,23 +178,8 @@ Deadline ModbusLink::begin_request(Deadline deadline, std::string_view what) {
                                                   " before the deadline");
     }
     request_started_ = Clock::now();
-    request_timeout_ = std::chrono::duration_cast<std::chrono::milliseconds>(left);
     set_timeout(modbus_set_response_timeout, ctx_,
                 std::chrono::duration_cast<std::chrono::microseconds>(left));
-    return request_deadline;
-}
-
-void ModbusLink::end_request(Deadline request_deadline, std::string_view action,
-                             std::uint16_t address, std::string_view what) {
-    // Each byte within the byte timeout keeps libmodbus reading: a trickled reply can end
-    // past the deadline, and such a peer would slow every exchange, so it counts as a timeout.
-    if (Clock::now() > request_deadline + byte_timeout_) {
-        close();
-        throw DriverError(ErrorKind::timeout,
-                          name_ + ": " + std::string(action) + " " + std::string(what) +
-                              " at register " + std::to_string(address) +
-                              ": the reply ended after the deadline (bytes trickling in)");
-    }
 }
 
 std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t count,
@@ -216,25 +188,23 @@ std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t
         throw DriverError(ErrorKind::config, name_ + ": cannot read " + std::to_string(count) +
                                                  " registers of " + std::string(what));
     }
-    const Deadline request_deadline = begin_request(deadline, what);
+    begin_request(deadline, what);
     std::vector<std::uint16_t> values(count);
     if (modbus_read_registers(ctx_, address, count, values.data()) != count) {
         fail("reading", address, what);
     }
-    end_request(request_deadline, "reading", address, what);
     return values;
 }
 
 void ModbusLink::write(std::uint16_t address, std::span<const std::uint16_t> values,
                        std::string_view what, Deadline deadline) {
-    const Deadline request_deadline = begin_request(deadline, what);
+    begin_request(deadline, what);
     const int count = static_cast<int>(values.size());
     const int written = count == 1 ? modbus_write_register(ctx_, address, values[0])
                                    : modbus_write_registers(ctx_, address, count, values.data());
     if (written != count) {
         fail("writing", address, what);
     }
-    end_request(request_deadline, "writing", address, what);
 }
 
 }  // namespace dmacycle::drivers

@@ -12,9 +12,9 @@
 struct _modbus;  // libmodbus's context; its header stays out of ours
 
 // A Modbus master through libmodbus on modbus-tcp:// or modbus-rtu://, holding registers only.
-// Every request is bounded by the response timeout or the deadline given, whichever is
-// earlier; a reply whose bytes trickle in is cut by a short byte timeout, and one that still
-// ends after the deadline counts as a timeout. Errors name the register and what it is.
+// Every request, the whole reply included however its bytes trickle in, is bounded by the
+// response timeout or the deadline given, whichever is earlier. Errors name the register and
+// what it is.
 namespace dmacycle::drivers {
 
 class ModbusLink {
@@ -39,20 +39,17 @@ class ModbusLink {
 
   private:
     void new_context(const std::string& host);
-    // The response timeout for a request starting now: the earlier of timeout_ and deadline.
-    Deadline begin_request(Deadline deadline, std::string_view what);
-    void end_request(Deadline request_deadline, std::string_view action, std::uint16_t address,
-                     std::string_view what);
+    // Sets the response timeout for a request starting now: to the earlier of timeout_ and
+    // deadline (throws timeout when no time is left).
+    void begin_request(Deadline deadline, std::string_view what);
     [[noreturn]] void fail(std::string_view action, std::uint16_t address, std::string_view what);
 
     _modbus* ctx_ = nullptr;
     std::string name_;
     int unit_;
     std::chrono::milliseconds timeout_;
-    std::chrono::microseconds byte_timeout_;
-    Clock::time_point request_started_{};         // of the request in progress, for messages
-    std::chrono::milliseconds request_timeout_{};  // its response timeout
-    std::string host_;  // as given: a name is resolved again on every connect
+    Clock::time_point request_started_{};  // of the request in progress, for messages
+    std::string host_;                     // as given: a name is resolved again on every connect
     std::string port_;
     bool rtu_;
     bool open_ = false;
