@@ -55,11 +55,11 @@ bool connected_to_itself(int fd) {
            local_size == remote_size && std::memcmp(&local, &remote, local_size) == 0;
 }
 
-void set_timeout(int (*setter)(_modbus*, std::uint32_t, std::uint32_t), _modbus* ctx,
-                 std::chrono::microseconds timeout) {
-    const auto us = std::max<std::int64_t>(timeout.count(), 1000);
-    setter(ctx, static_cast<std::uint32_t>(us / 1'000'000),
-           static_cast<std::uint32_t>(us % 1'000'000));
+void set_response_timeout(_modbus* ctx, Clock::duration timeout) {
+    const auto us = std::max<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(timeout).count(), 1000);
+    modbus_set_response_timeout(ctx, static_cast<std::uint32_t>(us / 1'000'000),
+                                static_cast<std::uint32_t>(us % 1'000'000));
 }
 
 }  // namespace
@@ -123,8 +123,7 @@ void ModbusLink::connect(Deadline deadline) {
         throw DriverError(ErrorKind::timeout, name_ + ": no time left to connect");
     }
     // libmodbus bounds its TCP connect by the response timeout.
-    set_timeout(modbus_set_response_timeout, ctx_,
-                std::chrono::duration_cast<std::chrono::microseconds>(left));
+    set_response_timeout(ctx_, left);
     if (modbus_connect(ctx_) != 0) {
         throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + modbus_strerror(errno));
     }
@@ -178,8 +177,7 @@ void ModbusLink::begin_request(Deadline deadline, std::string_view what) {
                                                   " before the deadline");
     }
     request_started_ = Clock::now();
-    set_timeout(modbus_set_response_timeout, ctx_,
-                std::chrono::duration_cast<std::chrono::microseconds>(left));
+    set_response_timeout(ctx_, left);
 }
 
 std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t count,
