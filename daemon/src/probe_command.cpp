@@ -58,7 +58,7 @@ json probe_furnace(const drv::DeviceSpec& spec) {
     json out{{"uri", spec.uri}};
     try {
         auto furnace = drv::make_furnace(spec);
-        furnace->connect(drv::deadline_in(spec.timeout));
+        furnace->connect_by(drv::deadline_in(spec.timeout));
         out["identity"] = furnace->identify();
         const auto r = furnace->read();
         furnace->disconnect();

@@ -80,10 +80,10 @@ ModbusFurnace::ModbusFurnace(const ConnectionUri& uri, const FurnaceRegisterMap&
     : map_(map), timeout_(timeout), link_(uri, timeout) {}
 
 void ModbusFurnace::connect() {
-    connect(deadline_in(timeout_));
+    connect_by(deadline_in(timeout_));
 }
 
-void ModbusFurnace::connect(Deadline deadline) {
+void ModbusFurnace::connect_by(Deadline deadline) {
     map_checked_ = false;
     link_.connect(deadline);
     check_map(deadline);
@@ -179,10 +179,10 @@ void ModbusFurnace::write_value(std::uint16_t address, double value, std::string
 }
 
 FurnaceReading ModbusFurnace::read() {
-    return read(Deadline::max());
+    return read_by(Deadline::max());
 }
 
-FurnaceReading ModbusFurnace::read(Deadline deadline) {
+FurnaceReading ModbusFurnace::read_by(Deadline deadline) {
     FurnaceReading reading;
     reading.temperature_k = to_kelvin(read_value(map_.process_value, "process value", deadline));
     reading.target_setpoint_k =

@@ -124,7 +124,7 @@ std::optional<std::pair<FurnaceReading, Clock::time_point>> FurnaceLink::latest(
 }
 
 std::string FurnaceLink::connect_and_identify(Deadline deadline) {
-    driver_->connect(deadline);  // reads the device: a peer that only accepts fails here
+    driver_->connect_by(deadline);  // reads the device: a peer that only accepts fails here
     return driver_->identify();
 }
 
@@ -137,7 +137,7 @@ void FurnaceLink::reapply_settings() {
 bool FurnaceLink::heartbeat(Deadline until, const Report&) {
     // A whole reading (four requests) within the budget, however slow the peer, so stop() and
     // the owner's calls wait for one budget at most; until the next beat if that is later.
-    const FurnaceReading reading = driver_->read(std::max(until, deadline_in(reading_budget_)));
+    const FurnaceReading reading = driver_->read_by(std::max(until, deadline_in(reading_budget_)));
     std::lock_guard lock(mutex_);
     latest_ = std::pair(reading, Clock::now());
     return true;

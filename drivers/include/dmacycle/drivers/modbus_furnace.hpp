@@ -47,13 +47,13 @@ class ModbusFurnace final : public FurnaceDriver {
 
     void connect() override;  // within the timeout
     // Connects and checks the map (check_map): a peer that only accepts is not connected.
-    void connect(Deadline deadline) override;
+    void connect_by(Deadline deadline) override;
     void disconnect() noexcept override;
     // Model and unit, once check_map passed on this link: these maps have no ident register
     // (Eurotherm's instrument ident, tag 122, is not served by every controller or the sim).
     std::string identify() override;
     FurnaceReading read() override;  // each register within the timeout
-    FurnaceReading read(Deadline deadline) override;
+    FurnaceReading read_by(Deadline deadline) override;
     void write_setpoint_k(double setpoint_k) override;
     void set_rate_limit_k_per_min(double rate_k_per_min) override;
 
