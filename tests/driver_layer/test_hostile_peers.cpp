@@ -261,7 +261,12 @@ TEST_CASE("flapping peer: a frame that answers its identity and then drops is no
 
 TEST_CASE("sample stream: a garbled line is counted and the good lines around it are kept") {
     HostilePeer peer([](int fd, int, const std::atomic<bool>& stop) {
+        std::string buffer, line;
+        // After STReam:STARt and its error query (connecting flushes what came before).
+        while (test_support::read_line(fd, buffer, line, stop) && line != "SYST:ERR?") {
+        }
         test_support::send_all(fd,
+                               "0,\"No error\"\n"
                                "S,0,1.00,1,2,300\n"
                                "\xff\xfe garbage\n"
                                "S,1.5,1.02,1,2,300\n"  // not a whole number
@@ -273,6 +278,7 @@ TEST_CASE("sample stream: a garbled line is counted and the good lines around it
     auto frame =
         make_frame({"", "", "tcp://127.0.0.1:" + std::to_string(peer.port()), milliseconds(500)});
     frame->connect(deadline_in(milliseconds(500)));
+    frame->stream()->start_stream();
     std::vector<RawSample> samples;
     const auto until = deadline_in(milliseconds(2000));
     while (samples.size() < 2 && std::chrono::steady_clock::now() < until) {
@@ -398,4 +404,25 @@ TEST_CASE("supervision: a furnace that answers slowly cannot hold stop() beyond 
     MESSAGE("stop() during a trickled reading took " << elapsed_s(start) << " s (budget 0.5 s)");
     // ~0.5 s; the four requests of a reading took 1.8 s before.
     CHECK(elapsed_s(start) < 0.5 * 2 + 0.5);
+}
+
+TEST_CASE("sample stream: samples set aside during a reply are handed over, not dropped") {
+    HostilePeer peer([](int fd, int, const std::atomic<bool>& stop) {
+        std::string buffer, line;
+        while (test_support::read_line(fd, buffer, line, stop)) {
+            if (line == "SOURce:STATe?") {  // two samples overtake the reply
+                test_support::send_all(fd, "S,7,1.14,1,2,300\nS,8,1.16,1,2,300\nHOLD,0,0\n");
+            }
+        }
+    });
+    auto frame =
+        make_frame({"", "", "tcp://127.0.0.1:" + std::to_string(peer.port()), milliseconds(500)});
+    frame->connect(deadline_in(milliseconds(500)));
+    CHECK(frame->state().mode == "HOLD");
+    // The link fails now; whoever reconnects takes what the old link had delivered first.
+    const auto pending = frame->stream()->take_pending_samples();
+    REQUIRE(pending.size() == 2);
+    CHECK(pending[0].link_seq == 7);
+    CHECK(pending[1].link_seq == 8);
+    CHECK(frame->stream()->take_pending_samples().empty());
 }
