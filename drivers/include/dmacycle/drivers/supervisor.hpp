@@ -78,8 +78,9 @@ class SupervisedDevice {
     virtual ~SupervisedDevice() = default;
     virtual std::string connect_and_identify(Deadline deadline) = 0;
     virtual void reapply_settings() = 0;
-    // One liveness exchange or stream read lasting until `until` at most; true if fresh data
-    // came. Throws DriverError when the link fails.
+    // One liveness exchange or stream read: a stream read waits until `until`, an exchange
+    // may take its own bounded timeout (stop() waits for it). True if fresh data came.
+    // Throws DriverError when the link fails.
     virtual bool heartbeat(Deadline until, const Report& report) = 0;
     virtual void disconnect() noexcept = 0;
 };
