@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "arguments.hpp"
 #include "dmacycle/daemon/commands.hpp"
@@ -18,6 +19,14 @@ using nlohmann::json;
 constexpr const char* usage =
     "usage: dmacycle probe [--rig FILE] [--frame URI] [--furnace URI] [--frame-model NAME] "
     "[--furnace-model NAME] [--timeout-ms N] [--json]";
+
+// A device that failed shows why, and nothing read before the failure (an identity from a
+// link that then faulted would vouch for a device that was never read).
+void fault(json& out, const char* kind, std::string_view message) {
+    json failed{{"uri", out.at("uri")}, {"link", "fault"}, {"error_kind", kind}};
+    failed["error"] = drv::printable(message, 400);
+    out = std::move(failed);
+}
 
 // One connect, one read of everything, one disconnect: what an engineer wiring a new
 // instrument wants to see. Failures are reported per device, with the driver's message.
@@ -38,9 +47,9 @@ json probe_frame(const drv::DeviceSpec& spec) {
         out["mode"] = state.mode;
         out["stress_pa"] = state.stress_pa;
     } catch (const drv::DriverError& error) {
-        out["link"] = "fault";
-        out["error_kind"] = drv::to_string(error.kind());
-        out["error"] = error.what();
+        fault(out, drv::to_string(error.kind()), error.what());
+    } catch (const std::exception& error) {
+        fault(out, "internal", error.what());
     }
     return out;
 }
@@ -49,7 +58,7 @@ json probe_furnace(const drv::DeviceSpec& spec) {
     json out{{"uri", spec.uri}};
     try {
         auto furnace = drv::make_furnace(spec);
-        furnace->connect();
+        furnace->connect_by(drv::deadline_in(spec.timeout));
         out["identity"] = furnace->identify();
         const auto r = furnace->read();
         furnace->disconnect();
@@ -63,9 +72,9 @@ json probe_furnace(const drv::DeviceSpec& spec) {
                          {"ramp_running", r.status.ramp_running},
                          {"remote_setpoint_fail", r.status.remote_setpoint_fail}};
     } catch (const drv::DriverError& error) {
-        out["link"] = "fault";
-        out["error_kind"] = drv::to_string(error.kind());
-        out["error"] = error.what();
+        fault(out, drv::to_string(error.kind()), error.what());
+    } catch (const std::exception& error) {
+        fault(out, "internal", error.what());
     }
     return out;
 }
@@ -150,25 +159,31 @@ int run_probe(std::span<const std::string_view> args, std::ostream& out, std::os
     } catch (const UsageError& error) {
         err << "dmacycle probe: " << error.what() << " (" << usage << ")\n";
         return exit_bad_input;
-    } catch (const drv::DriverError& error) {
-        err << "dmacycle probe: " << error.what() << "\n";
+    } catch (const std::exception& error) {  // DriverError: a bad connection string or model
+        err << "dmacycle probe: " << drv::printable(error.what(), 400) << "\n";
         return exit_bad_input;
     }
 
-    json result = json::object();
     bool all_ok = true;
-    if (!frame.uri.empty()) {
-        result["frame"] = probe_frame(frame);
-        all_ok = all_ok && result["frame"]["link"] == "connected";
-    }
-    if (!furnace.uri.empty()) {
-        result["furnace"] = probe_furnace(furnace);
-        all_ok = all_ok && result["furnace"]["link"] == "connected";
-    }
-    if (as_json) {
-        out << result.dump(2) << "\n";
-    } else {
-        print_text(result, out);
+    try {
+        json result = json::object();
+        if (!frame.uri.empty()) {
+            result["frame"] = probe_frame(frame);
+            all_ok = all_ok && result["frame"]["link"] == "connected";
+        }
+        if (!furnace.uri.empty()) {
+            result["furnace"] = probe_furnace(furnace);
+            all_ok = all_ok && result["furnace"]["link"] == "connected";
+        }
+        if (as_json) {
+            // Messages are sanitised already; replace is the guard that keeps dump() from throwing.
+            out << result.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+        } else {
+            print_text(result, out);
+        }
+    } catch (const std::exception& error) {  // one line and a status, never an abort
+        err << "dmacycle probe: " << drv::printable(error.what(), 400) << "\n";
+        return exit_device_error;
     }
     return all_ok ? exit_ok : exit_device_error;
 }

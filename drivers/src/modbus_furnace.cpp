@@ -77,17 +77,45 @@ std::vector<std::string_view> furnace_map_models() {
 
 ModbusFurnace::ModbusFurnace(const ConnectionUri& uri, const FurnaceRegisterMap& map,
                              std::chrono::milliseconds timeout)
-    : map_(map), link_(uri, timeout) {}
+    : map_(map), timeout_(timeout), link_(uri, timeout) {}
 
 void ModbusFurnace::connect() {
-    link_.connect();
+    connect_by(deadline_in(timeout_));
+}
+
+void ModbusFurnace::connect_by(Deadline deadline) {
+    map_checked_ = false;
+    link_.connect(deadline);
+    check_map(deadline);
 }
 
 void ModbusFurnace::disconnect() noexcept {
     link_.close();
+    map_checked_ = false;
+}
+
+void ModbusFurnace::check_map(Deadline deadline) {
+    const double integer = read_integer(map_.process_value, "process value", deadline);
+    const double floating =
+        read_float(map_.process_value, "process value (float region)", deadline);
+    // Two reads a moment apart: the PV may move by its noise, never by a factor of ten.
+    constexpr double tolerance = 1.0;
+    if (!(std::abs(integer - floating) <= tolerance)) {
+        link_.close();
+        throw DriverError(ErrorKind::protocol,
+                          link_.name() + ": not a " + std::string(map_.model) +
+                              " register map: PV " + std::to_string(integer) + " at tag " +
+                              std::to_string(map_.process_value) + " but " +
+                              std::to_string(floating) +
+                              " in the float region (implied decimals or word order?)");
+    }
+    map_checked_ = true;
 }
 
 std::string ModbusFurnace::identify() {
+    if (!map_checked_) {
+        check_map(deadline_in(timeout_));
+    }
     return std::string(map_.model) + ",unit " + std::to_string(link_.unit());
 }
 
@@ -108,17 +136,23 @@ double ModbusFurnace::from_kelvin(double kelvin) const {
     return map_.unit == TemperatureUnit::celsius ? kelvin - celsius_offset_k : kelvin;
 }
 
-double ModbusFurnace::read_value(std::uint16_t address, std::string_view what) {
-    if (map_.use_float_region) {
-        const auto at = static_cast<std::uint16_t>(map_.float_base + 2 * address);
-        const auto words = link_.read(at, 2, what);
-        const auto [hi, lo] = map_.word_order == WordOrder::high_first
-                                  ? std::pair(words[0], words[1])
-                                  : std::pair(words[1], words[0]);
-        return static_cast<double>(std::bit_cast<float>((std::uint32_t{hi} << 16) | lo));
-    }
-    const auto raw = static_cast<std::int16_t>(link_.read(address, 1, what)[0]);
+double ModbusFurnace::read_integer(std::uint16_t address, std::string_view what,
+                                   Deadline deadline) {
+    const auto raw = static_cast<std::int16_t>(link_.read(address, 1, what, deadline)[0]);
     return raw / std::pow(10.0, map_.implied_decimals);
+}
+
+double ModbusFurnace::read_float(std::uint16_t address, std::string_view what, Deadline deadline) {
+    const auto at = static_cast<std::uint16_t>(map_.float_base + 2 * address);
+    const auto words = link_.read(at, 2, what, deadline);
+    const auto [hi, lo] = map_.word_order == WordOrder::high_first ? std::pair(words[0], words[1])
+                                                                   : std::pair(words[1], words[0]);
+    return static_cast<double>(std::bit_cast<float>((std::uint32_t{hi} << 16) | lo));
+}
+
+double ModbusFurnace::read_value(std::uint16_t address, std::string_view what, Deadline deadline) {
+    return map_.use_float_region ? read_float(address, what, deadline)
+                                 : read_integer(address, what, deadline);
 }
 
 void ModbusFurnace::write_value(std::uint16_t address, double value, std::string_view what) {
@@ -145,11 +179,17 @@ void ModbusFurnace::write_value(std::uint16_t address, double value, std::string
 }
 
 FurnaceReading ModbusFurnace::read() {
+    return read_by(Deadline::max());
+}
+
+FurnaceReading ModbusFurnace::read_by(Deadline deadline) {
     FurnaceReading reading;
-    reading.temperature_k = to_kelvin(read_value(map_.process_value, "process value"));
-    reading.target_setpoint_k = to_kelvin(read_value(map_.target_setpoint, "target setpoint"));
-    reading.working_setpoint_k = to_kelvin(read_value(map_.working_setpoint, "working setpoint"));
-    const std::uint16_t word = link_.read(map_.status, 1, "status word")[0];
+    reading.temperature_k = to_kelvin(read_value(map_.process_value, "process value", deadline));
+    reading.target_setpoint_k =
+        to_kelvin(read_value(map_.target_setpoint, "target setpoint", deadline));
+    reading.working_setpoint_k =
+        to_kelvin(read_value(map_.working_setpoint, "working setpoint", deadline));
+    const std::uint16_t word = link_.read(map_.status, 1, "status word", deadline)[0];
     reading.status = {word, bit(word, map_.sensor_break_bit), bit(word, map_.loop_break_bit),
                       bit(word, map_.ramp_running_bit), bit(word, map_.remote_fail_bit)};
     return reading;

@@ -1,8 +1,13 @@
 #include "dmacycle/drivers/modbus_link.hpp"
 
 #include <modbus/modbus.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+
+#include "dmacycle/drivers/transport.hpp"
 
 namespace dmacycle::drivers {
 namespace {
@@ -33,44 +38,100 @@ ErrorKind kind_of(int error) {
     return ErrorKind::link;
 }
 
+// libmodbus restarts its byte timeout on every byte, so a peer trickling its reply stretched
+// each request far past the response timeout. With the byte timeout off, libmodbus requires
+// the whole reply within the response timeout instead, which is what a deadline means.
+void disable_byte_timeout(_modbus* ctx) {
+    modbus_set_byte_timeout(ctx, 0, 0);
+}
+
+// Dialling a free loopback port from the ephemeral range can connect the socket to itself
+// (TCP simultaneous open), which would then hold the port the peer needs.
+bool connected_to_itself(int fd) {
+    sockaddr_storage local{}, remote{};
+    socklen_t local_size = sizeof local, remote_size = sizeof remote;
+    return ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) == 0 &&
+           ::getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_size) == 0 &&
+           local_size == remote_size && std::memcmp(&local, &remote, local_size) == 0;
+}
+
+void set_response_timeout(_modbus* ctx, Clock::duration timeout) {
+    const auto us = std::max<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(timeout).count(), 1000);
+    modbus_set_response_timeout(ctx, static_cast<std::uint32_t>(us / 1'000'000),
+                                static_cast<std::uint32_t>(us % 1'000'000));
+}
+
 }  // namespace
 
 ModbusLink::ModbusLink(const ConnectionUri& uri, std::chrono::milliseconds timeout)
-    : name_(uri.text), unit_(uri.unit), timeout_(timeout), rtu_(uri.scheme == Scheme::modbus_rtu) {
+    : name_(uri.text),
+      unit_(uri.unit),
+      timeout_(timeout),
+      host_(uri.host),
+      port_(std::to_string(uri.port)),
+      rtu_(uri.scheme == Scheme::modbus_rtu) {
     if (!uri.is_modbus()) {
         throw DriverError(ErrorKind::config, "connection string '" + uri.text +
                                                  "': a Modbus device needs "
                                                  "modbus-tcp:// or modbus-rtu://");
     }
-    ctx_ = rtu_ ? modbus_new_rtu(uri.path.c_str(), static_cast<int>(uri.serial.baud),
-                                 parity_letter(uri.serial.parity),
-                                 static_cast<int>(uri.serial.data_bits),
-                                 static_cast<int>(uri.serial.stop_bits))
-                : modbus_new_tcp_pi(uri.host.c_str(), std::to_string(uri.port).c_str());
-    if (ctx_ == nullptr) {
-        throw DriverError(ErrorKind::config,
-                          "connection string '" + uri.text + "': " + modbus_strerror(errno));
+    if (rtu_) {
+        ctx_ = modbus_new_rtu(
+            uri.path.c_str(), static_cast<int>(uri.serial.baud), parity_letter(uri.serial.parity),
+            static_cast<int>(uri.serial.data_bits), static_cast<int>(uri.serial.stop_bits));
+        if (ctx_ == nullptr) {
+            throw DriverError(ErrorKind::config,
+                              "connection string '" + uri.text + "': " + modbus_strerror(errno));
+        }
+        disable_byte_timeout(ctx_);
+        modbus_set_slave(ctx_, unit_);
     }
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout_).count();
-    modbus_set_response_timeout(ctx_, static_cast<std::uint32_t>(us / 1'000'000),
-                                static_cast<std::uint32_t>(us % 1'000'000));
-    // A reply's bytes may arrive in pieces; a stalled half reply still ends at the timeout.
-    modbus_set_byte_timeout(ctx_, static_cast<std::uint32_t>(us / 1'000'000),
-                            static_cast<std::uint32_t>(us % 1'000'000));
+}
+
+void ModbusLink::new_context(const std::string& host) {
+    if (ctx_ != nullptr) {
+        modbus_free(ctx_);
+    }
+    // libmodbus calls getaddrinfo on connect, which is instant for the numeric host given here.
+    ctx_ = modbus_new_tcp_pi(host.c_str(), port_.c_str());
+    if (ctx_ == nullptr) {
+        throw DriverError(ErrorKind::config, name_ + ": " + modbus_strerror(errno));
+    }
+    disable_byte_timeout(ctx_);
     modbus_set_slave(ctx_, unit_);
 }
 
 ModbusLink::~ModbusLink() {
     close();
-    modbus_free(ctx_);
+    if (ctx_ != nullptr) {
+        modbus_free(ctx_);
+    }
 }
 
 void ModbusLink::connect() {
+    connect(deadline_in(timeout_));
+}
+
+void ModbusLink::connect(Deadline deadline) {
     close();
+    if (!rtu_) {
+        new_context(resolve_host(host_, deadline, name_).front());
+    }
+    const auto left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) {
+        throw DriverError(ErrorKind::timeout, name_ + ": no time left to connect");
+    }
+    // libmodbus bounds its TCP connect by the response timeout.
+    set_response_timeout(ctx_, left);
     if (modbus_connect(ctx_) != 0) {
         throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + modbus_strerror(errno));
     }
     open_ = true;
+    if (!rtu_ && connected_to_itself(modbus_get_socket(ctx_))) {
+        close();  // see connected_to_itself
+        throw DriverError(ErrorKind::link, name_ + ": cannot connect: connected to itself");
+    }
     if (rtu_) {
         modbus_flush(ctx_);  // bytes left on the line from before belong to nobody
     }
@@ -93,9 +154,11 @@ void ModbusLink::fail(std::string_view action, std::uint16_t address, std::strin
         message += " (exception " + std::to_string(error - MODBUS_ENOBASE) + ")";
     }
     if (kind == ErrorKind::timeout) {
-        message += " after " + std::to_string(timeout_.count()) + " ms";
-        message += rtu_ ? " (no reply: wrong unit id, baud rate or wiring?)"
-                        : " (no reply: wrong unit id?)";
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - request_started_);
+        message += " after " + std::to_string(took.count()) + " ms";
+        message += rtu_ ? " (no complete reply: wrong unit id, baud rate or wiring?)"
+                        : " (no complete reply: wrong unit id?)";
     }
     if (kind != ErrorKind::device) {
         close();  // the next reply could belong to this request: start over on a fresh link
@@ -103,15 +166,27 @@ void ModbusLink::fail(std::string_view action, std::uint16_t address, std::strin
     throw DriverError(kind, message);
 }
 
-std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t count,
-                                            std::string_view what) {
+void ModbusLink::begin_request(Deadline deadline, std::string_view what) {
     if (!open_) {
         throw DriverError(ErrorKind::link, name_ + ": not connected");
     }
+    const Deadline request_deadline = std::min(deadline, deadline_in(timeout_));
+    const auto left = request_deadline - Clock::now();
+    if (left <= Clock::duration::zero()) {
+        throw DriverError(ErrorKind::timeout, name_ + ": no time left for " + std::string(what) +
+                                                  " before the deadline");
+    }
+    request_started_ = Clock::now();
+    set_response_timeout(ctx_, left);
+}
+
+std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t count,
+                                            std::string_view what, Deadline deadline) {
     if (count == 0 || count > MODBUS_MAX_READ_REGISTERS) {
         throw DriverError(ErrorKind::config, name_ + ": cannot read " + std::to_string(count) +
                                                  " registers of " + std::string(what));
     }
+    begin_request(deadline, what);
     std::vector<std::uint16_t> values(count);
     if (modbus_read_registers(ctx_, address, count, values.data()) != count) {
         fail("reading", address, what);
@@ -120,10 +195,8 @@ std::vector<std::uint16_t> ModbusLink::read(std::uint16_t address, std::uint16_t
 }
 
 void ModbusLink::write(std::uint16_t address, std::span<const std::uint16_t> values,
-                       std::string_view what) {
-    if (!open_) {
-        throw DriverError(ErrorKind::link, name_ + ": not connected");
-    }
+                       std::string_view what, Deadline deadline) {
+    begin_request(deadline, what);
     const int count = static_cast<int>(values.size());
     const int written = count == 1 ? modbus_write_register(ctx_, address, values[0])
                                    : modbus_write_registers(ctx_, address, count, values.data());

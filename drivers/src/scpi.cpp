@@ -1,31 +1,9 @@
 #include "dmacycle/drivers/scpi.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <cmath>
 
 namespace dmacycle::drivers {
-namespace {
-
-// Replies are echoed in messages: keep them short and printable (garbled bytes are not).
-std::string printable(std::string_view text) {
-    std::string out;
-    for (const char c : text.substr(0, 80)) {
-        if (std::isprint(static_cast<unsigned char>(c)) != 0) {
-            out += c;
-        } else {
-            constexpr char hex[] = "0123456789abcdef";
-            const auto byte = static_cast<unsigned char>(c);
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0xF];
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 ScpiClient::ScpiClient(LineChannel& channel, ScpiOptions options)
     : channel_(channel), options_(std::move(options)) {}
 
@@ -69,8 +47,8 @@ void ScpiClient::command(std::string_view command) {
             break;
         }
     }
-    throw DriverError(ErrorKind::device,
-                      channel_.name() + ": '" + std::string(command) + "' refused: " + first);
+    throw DriverError(ErrorKind::device, channel_.name() + ": '" + std::string(command) +
+                                             "' refused: " + printable(first));
 }
 
 std::vector<std::string> ScpiClient::read_stream(Deadline deadline) {
@@ -88,9 +66,11 @@ std::vector<std::string> ScpiClient::read_stream(Deadline deadline) {
             }
             throw;
         }
+        // A garbled line (or a late reply) costs itself, not the good lines around it: the
+        // sample numbers show the loss and the count says why.
         if (!line.starts_with(options_.stream_prefix)) {
-            throw DriverError(ErrorKind::protocol, channel_.name() + ": unexpected line '" +
-                                                       printable(line) + "' in the sample stream");
+            ++unexpected_stream_lines_;
+            continue;
         }
         lines.push_back(std::move(line));
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace dmacycle::drivers {
@@ -82,7 +83,9 @@ ScpiFrame::ScpiFrame(const ConnectionUri& uri, const FrameCommandSet& commands,
 
 void ScpiFrame::connect(Deadline deadline) {
     channel_.open(deadline);
-    scpi_.take_stream_lines();  // anything held from the previous link is not from this one
+    // Anything still held is from the previous link; its owner took what it wanted
+    // (take_pending_samples) and must not see it as this link's.
+    scpi_.take_stream_lines();
 }
 
 void ScpiFrame::disconnect() noexcept {
@@ -194,6 +197,10 @@ void ScpiFrame::stop_stream() {
     scpi_.take_stream_lines();  // samples already on their way when the stream stopped
 }
 
+std::vector<RawSample> ScpiFrame::take_pending_samples() {
+    return parse_samples(scpi_.take_stream_lines());
+}
+
 std::vector<RawSample> ScpiFrame::read_samples(Deadline deadline) {
     return parse_samples(scpi_.read_stream(deadline));
 }
@@ -210,7 +217,10 @@ std::vector<RawSample> ScpiFrame::parse_samples(const std::vector<std::string>& 
             ++malformed_;
             continue;
         }
-        if (v[0] < 0) {
+        // A whole number that a double holds exactly; anything else is a garbled line (and
+        // casting an out-of-range double to an integer is undefined).
+        constexpr double max_link_seq = 9007199254740992.0;  // 2^53
+        if (!(v[0] >= 0 && v[0] <= max_link_seq) || std::floor(v[0]) != v[0]) {
             ++malformed_;
             continue;
         }

@@ -1,5 +1,7 @@
 #include "dmacycle/drivers/supervised_devices.hpp"
 
+#include <algorithm>
+
 namespace dmacycle::drivers {
 
 FrameLink::FrameLink(std::unique_ptr<FrameDriver> driver, SampleSink sink,
@@ -16,8 +18,13 @@ void FrameLink::set_streaming(bool on, double rate_hz) {
 }
 
 std::string FrameLink::connect_and_identify(Deadline deadline) {
+    if (SampleStream* stream = driver_->stream()) {
+        // Good samples the old link delivered before it failed: still the old link's.
+        auto pending = stream->take_pending_samples();
+        carried_.insert(carried_.end(), pending.begin(), pending.end());
+    }
     driver_->connect(deadline);
-    sequencer_.new_link();
+    link_changed_ = true;  // the sequencer learns it after the carried samples
     return driver_->identify();
 }
 
@@ -36,15 +43,18 @@ void FrameLink::reapply_settings() {
     }
 }
 
-bool FrameLink::heartbeat(Deadline until, const Report& report) {
-    SampleStream* stream = driver_->stream();
-    if (!streaming_ || stream == nullptr) {
-        driver_->state();  // an answer is the proof of life
-        return true;
-    }
+bool FrameLink::deliver(const std::vector<RawSample>& samples, const Report& report) {
     bool fresh = false;
-    for (const RawSample& raw : stream->read_samples(until)) {
+    for (const RawSample& raw : samples) {
         const auto result = sequencer_.accept(raw);
+        if (result.new_epoch) {
+            report(EventKind::instrument_clock_reset,
+                   "instrument clock or sample numbers jumped to t = " +
+                       std::to_string(raw.value.t_s) + " s, sample " +
+                       std::to_string(raw.link_seq) + ": a new epoch from seq " +
+                       std::to_string(result.sample->seq),
+                   0, result.sample->seq, 0);
+        }
         if (result.gap) {
             const auto& gap = *result.gap;
             report(EventKind::sample_gap,
@@ -58,6 +68,22 @@ bool FrameLink::heartbeat(Deadline until, const Report& report) {
             sink_(*result.sample);
         }
     }
+    return fresh;
+}
+
+bool FrameLink::heartbeat(Deadline until, const Report& report) {
+    bool fresh = deliver(carried_, report);
+    carried_.clear();
+    if (link_changed_) {
+        sequencer_.new_link();
+        link_changed_ = false;
+    }
+    SampleStream* stream = driver_->stream();
+    if (!streaming_ || stream == nullptr) {
+        driver_->state();  // an answer is the proof of life
+        return true;
+    }
+    fresh = deliver(stream->read_samples(until), report) || fresh;
     const auto dropped = stream->malformed_samples() + sequencer_.duplicates();
     if (dropped > reported_malformed_ + reported_duplicates_) {
         report(EventKind::samples_dropped,
@@ -85,15 +111,20 @@ void FrameLink::disconnect() noexcept {
 
 // ---------------------------------------------------------------------------------------------
 
-FurnaceLink::FurnaceLink(std::unique_ptr<FurnaceDriver> driver) : driver_(std::move(driver)) {}
+FurnaceLink::FurnaceLink(std::unique_ptr<FurnaceDriver> driver)
+    : FurnaceLink(std::move(driver), std::chrono::milliseconds(500)) {}
+
+FurnaceLink::FurnaceLink(std::unique_ptr<FurnaceDriver> driver,
+                         std::chrono::milliseconds reading_budget)
+    : driver_(std::move(driver)), reading_budget_(reading_budget) {}
 
 std::optional<std::pair<FurnaceReading, Clock::time_point>> FurnaceLink::latest() const {
     std::lock_guard lock(mutex_);
     return latest_;
 }
 
-std::string FurnaceLink::connect_and_identify(Deadline) {
-    driver_->connect();
+std::string FurnaceLink::connect_and_identify(Deadline deadline) {
+    driver_->connect_by(deadline);  // reads the device: a peer that only accepts fails here
     return driver_->identify();
 }
 
@@ -103,8 +134,10 @@ void FurnaceLink::reapply_settings() {
     }
 }
 
-bool FurnaceLink::heartbeat(Deadline, const Report&) {
-    const FurnaceReading reading = driver_->read();
+bool FurnaceLink::heartbeat(Deadline until, const Report&) {
+    // A whole reading (four requests) within the budget, however slow the peer, so stop() and
+    // the owner's calls wait for one budget at most; until the next beat if that is later.
+    const FurnaceReading reading = driver_->read_by(std::max(until, deadline_in(reading_budget_)));
     std::lock_guard lock(mutex_);
     latest_ = std::pair(reading, Clock::now());
     return true;

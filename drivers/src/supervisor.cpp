@@ -51,6 +51,8 @@ const char* to_string(EventKind kind) {
             return "activated";
         case EventKind::deactivated:
             return "deactivated";
+        case EventKind::instrument_clock_reset:
+            return "instrument_clock_reset";
     }
     return "?";
 }
@@ -199,6 +201,10 @@ void Supervisor::emit(EventKind kind, const std::string& message, double duratio
 
 void Supervisor::schedule_retry() {
     std::lock_guard lock(state_mutex_);
+    schedule_retry_locked();
+}
+
+void Supervisor::schedule_retry_locked() {
     std::uniform_real_distribution<double> spread(1.0 - options_.jitter, 1.0 + options_.jitter);
     next_attempt_ =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(backoff_ * spread(rng_));
@@ -212,11 +218,18 @@ void Supervisor::lose_link(const std::string& why) {
     {
         std::lock_guard lock(state_mutex_);
         lost_at_ = Clock::now();
-        next_attempt_ = lost_at_;  // the first retry at once, the backoff only after it fails
-        backoff_ = options_.backoff_initial;
+        if (link_proven_) {
+            next_attempt_ = lost_at_;  // a link that worked is retried at once
+        } else {
+            // Lost before any data came (a peer that accepts, then drops): this is a failed
+            // connect, and the backoff keeps growing, or a flapping peer gets a retry storm.
+            schedule_retry_locked();
+        }
+        link_proven_ = false;
         state_ = LinkState::fault;
+        wake_requested_ = true;  // an owner's call may have found it: do not wait a beat
     }
-    wake_.notify_all();  // the owner's call may have found it: retry without waiting a beat
+    wake_.notify_all();
     emit(EventKind::link_lost, why);
 }
 
@@ -258,7 +271,9 @@ void Supervisor::loop() {
                 wake_at = std::min(wake_at,
                                    *last_fresh_ + options_.max_age + std::chrono::milliseconds(1));
             }
-            if (wake_.wait_until(lock, wake_at, [this] { return stopping_; })) {
+            wake_.wait_until(lock, wake_at, [this] { return stopping_ || wake_requested_; });
+            wake_requested_ = false;
+            if (stopping_) {
                 return;
             }
         }
@@ -290,7 +305,6 @@ void Supervisor::try_connect() {
     double outage_s = 0;
     {
         std::lock_guard lock(state_mutex_);
-        backoff_ = options_.backoff_initial;
         identity_ = identity;
         state_ = LinkState::connected;
         if (!last_fresh_) {
@@ -343,6 +357,9 @@ void Supervisor::beat(Deadline until) {
     bool was_stale = false;
     {
         std::lock_guard lock(state_mutex_);
+        // Data proves the link: only now does the backoff start again from its first step.
+        link_proven_ = true;
+        backoff_ = options_.backoff_initial;
         last_fresh_ = Clock::now();
         was_stale = stale_;
         stale_ = false;

@@ -1,9 +1,14 @@
 #include "dmacycle/drivers/transport.hpp"
 
+#include <netdb.h>
 #include <termios.h>
 
+#include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "asio.hpp"
 
@@ -94,27 +99,16 @@ class AsioTransport : public Transport {
 class TcpTransport final : public AsioTransport<tcp::socket> {
   public:
     explicit TcpTransport(const ConnectionUri& uri)
-        : AsioTransport(uri.text), host_(uri.host), port_(uri.port), resolver_(io_) {}
+        : AsioTransport(uri.text), host_(uri.host), port_(uri.port) {}
 
     void open(Deadline deadline) override {
         close();
+        std::vector<tcp::endpoint> endpoints;
+        for (const auto& address : resolve_host(host_, deadline, name_)) {
+            endpoints.emplace_back(asio::ip::make_address(address), port_);
+        }
         boost::system::error_code result;
         bool done = false;
-        tcp::resolver::results_type endpoints;
-        resolving_ = true;
-        resolver_.async_resolve(host_, std::to_string(port_),
-                                [&](const boost::system::error_code& ec, auto found) {
-                                    result = ec;
-                                    endpoints = std::move(found);
-                                    done = true;
-                                });
-        run(done, deadline, "resolve");
-        resolving_ = false;
-        if (result) {
-            throw DriverError(ErrorKind::link,
-                              name_ + ": cannot resolve '" + host_ + "': " + result.message());
-        }
-        done = false;
         asio::async_connect(stream_, endpoints,
                             [&](const boost::system::error_code& ec, const tcp::endpoint&) {
                                 result = ec;
@@ -124,6 +118,13 @@ class TcpTransport final : public AsioTransport<tcp::socket> {
         if (result) {
             close();
             throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + result.message());
+        }
+        // Dialling a free loopback port from the ephemeral range can connect the socket to
+        // itself (TCP simultaneous open), which would then hold the port the peer needs.
+        boost::system::error_code local_ec, remote_ec;
+        if (stream_.local_endpoint(local_ec) == stream_.remote_endpoint(remote_ec) && !local_ec) {
+            close();
+            throw DriverError(ErrorKind::link, name_ + ": cannot connect: connected to itself");
         }
         boost::system::error_code ignored;  // without it lines are only later, not wrong
         stream_.set_option(tcp::no_delay(true), ignored);  // one command, one segment
@@ -138,18 +139,8 @@ class TcpTransport final : public AsioTransport<tcp::socket> {
     }
 
   private:
-    void cancel() override {
-        if (resolving_) {
-            resolver_.cancel();
-        } else {
-            AsioTransport::cancel();
-        }
-    }
-
     std::string host_;
     std::uint16_t port_;
-    tcp::resolver resolver_;
-    bool resolving_ = false;
 };
 
 class SerialTransport final : public AsioTransport<asio::serial_port> {
@@ -206,6 +197,62 @@ class SerialTransport final : public AsioTransport<asio::serial_port> {
 };
 
 }  // namespace
+
+std::vector<std::string> resolve_host(const std::string& host, Deadline deadline,
+                                      const std::string& name) {
+    boost::system::error_code ec;
+    if (const auto literal = asio::ip::make_address(host, ec); !ec) {
+        return {literal.to_string()};
+    }
+    // getaddrinfo cannot be cancelled, so it runs on its own thread, which owns its share of
+    // the result: on a timeout the lookup is abandoned and finishes (harmlessly) later.
+    struct Lookup {
+        std::mutex mutex;
+        std::condition_variable done_cv;
+        bool done = false;
+        int status = 0;
+        std::vector<std::string> found;
+    };
+    auto lookup = std::make_shared<Lookup>();
+    std::thread([lookup, host] {
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_ADDRCONFIG;
+        addrinfo* list = nullptr;
+        const int status = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
+        std::vector<std::string> found;
+        for (const addrinfo* a = status == 0 ? list : nullptr; a != nullptr; a = a->ai_next) {
+            std::array<char, NI_MAXHOST> text{};
+            if (::getnameinfo(a->ai_addr, a->ai_addrlen, text.data(), text.size(), nullptr, 0,
+                              NI_NUMERICHOST) == 0 &&
+                std::find(found.begin(), found.end(), text.data()) == found.end()) {
+                found.emplace_back(text.data());
+            }
+        }
+        if (list != nullptr) {
+            ::freeaddrinfo(list);
+        }
+        {
+            std::lock_guard lock(lookup->mutex);
+            lookup->status = status;
+            lookup->found = std::move(found);
+            lookup->done = true;
+        }
+        lookup->done_cv.notify_all();
+    }).detach();
+    std::unique_lock lock(lookup->mutex);
+    if (!lookup->done_cv.wait_until(lock, deadline, [&] { return lookup->done; })) {
+        throw DriverError(ErrorKind::timeout,
+                          name + ": resolving '" + host + "' did not finish before the deadline");
+    }
+    if (lookup->status != 0 || lookup->found.empty()) {
+        throw DriverError(
+            ErrorKind::link,
+            name + ": cannot resolve '" + host +
+                "': " + (lookup->status != 0 ? ::gai_strerror(lookup->status) : "no address"));
+    }
+    return lookup->found;
+}
 
 std::unique_ptr<Transport> make_transport(const ConnectionUri& uri) {
     switch (uri.scheme) {
@@ -281,7 +328,7 @@ std::string LineChannel::read_line(Deadline deadline) {
             if (error.kind() == ErrorKind::timeout && !buffer_.empty()) {
                 throw DriverError(ErrorKind::timeout, std::string(error.what()) +
                                                           " with a partial line pending: '" +
-                                                          buffer_.substr(0, 64) + "'");
+                                                          printable(buffer_, 64) + "'");
             }
             throw;
         }

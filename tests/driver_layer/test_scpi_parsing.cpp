@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <string_view>
 
 #include "dmacycle/drivers/scpi.hpp"
 
@@ -46,5 +47,17 @@ TEST_CASE("scpi parsing: error-queue replies") {
          {"", "0", "0,", "0,No error", "x,\"a\"", "0 ,\"a\"", "0,\"a", "1.5,\"a\"", ",\"a\""}) {
         CAPTURE(bad);
         CHECK_THROWS_AS(parse_scpi_error_code(bad, "q"), DriverError);
+    }
+}
+
+TEST_CASE("printable: peer bytes in messages are ASCII, escaped and bounded") {
+    CHECK(printable("HOLD,1,2") == "HOLD,1,2");
+    CHECK(printable(std::string_view("a\xff\x00\n\x7f", 5)) == "a\\xff\\x00\\x0a\\x7f");
+    CHECK(printable(std::string(100, 'x'), 10) == std::string(10, 'x') + "...");
+    try {
+        parse_scpi_error_code("\xc3\x28", "SYST:ERR?");
+        FAIL("not an error-queue reply");
+    } catch (const DriverError& error) {
+        CHECK(std::string(error.what()).find("got '\\xc3('") != std::string::npos);
     }
 }

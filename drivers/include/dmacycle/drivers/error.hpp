@@ -2,6 +2,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 // What every transport, codec and driver throws, and the clock their deadlines are on.
 namespace dmacycle::drivers {
@@ -22,6 +23,10 @@ enum class ErrorKind {
 };
 
 const char* to_string(ErrorKind kind);
+
+// Peer text for a message: at most max_chars characters, anything but printable ASCII as
+// \xNN, so garbled bytes never reach a log line or a JSON string as invalid UTF-8.
+std::string printable(std::string_view text, std::size_t max_chars = 80);
 
 class DriverError : public std::runtime_error {
   public:

@@ -27,9 +27,14 @@ class FurnaceDriver {
   public:
     virtual ~FurnaceDriver() = default;
     virtual void connect() = 0;
+    // Connect and prove the device answers, by deadline; drivers that cannot bound it connect().
+    // Named apart from connect() so a driver overriding only connect() hides nothing.
+    virtual void connect_by(Deadline) { connect(); }
     virtual void disconnect() noexcept = 0;
     virtual std::string identify() = 0;
     virtual FurnaceReading read() = 0;
+    // The whole reading by deadline; drivers that cannot bound it read().
+    virtual FurnaceReading read_by(Deadline) { return read(); }
     // The comms (remote) setpoint: for setpoints that change often (no EEPROM wear).
     virtual void write_setpoint_k(double setpoint_k) = 0;
     // 0 turns the limit off.

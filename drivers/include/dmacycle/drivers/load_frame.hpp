@@ -62,6 +62,9 @@ class SampleStream {
     // parse are counted in malformed_samples() and skipped: the sequence gap shows the loss.
     virtual std::vector<RawSample> read_samples(Deadline deadline) = 0;
     virtual std::uint64_t malformed_samples() const = 0;
+    // Samples received on the link that just failed but not yet read (set aside while waiting
+    // for a reply): call before connecting again, so they are not lost with the old link.
+    virtual std::vector<RawSample> take_pending_samples() { return {}; }
 };
 
 class Oscillation {

@@ -45,21 +45,34 @@ class ModbusFurnace final : public FurnaceDriver {
     ModbusFurnace(const ConnectionUri& uri, const FurnaceRegisterMap& map,
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
 
-    void connect() override;
+    void connect() override;  // within the timeout
+    // Connects and checks the map (check_map): a peer that only accepts is not connected.
+    void connect_by(Deadline deadline) override;
     void disconnect() noexcept override;
-    std::string identify() override;  // model and unit: these maps have no ident register
-    FurnaceReading read() override;
+    // Model and unit, once check_map passed on this link: these maps have no ident register
+    // (Eurotherm's instrument ident, tag 122, is not served by every controller or the sim).
+    std::string identify() override;
+    FurnaceReading read() override;  // each register within the timeout
+    FurnaceReading read_by(Deadline deadline) override;
     void write_setpoint_k(double setpoint_k) override;
     void set_rate_limit_k_per_min(double rate_k_per_min) override;
 
   private:
-    double read_value(std::uint16_t address, std::string_view what);
+    // PV from the integer region and from the float region must agree: proves the device
+    // answers, and that its implied decimals and word order are this map's.
+    void check_map(Deadline deadline);
+    double read_value(std::uint16_t address, std::string_view what,
+                      Deadline deadline = Deadline::max());
+    double read_integer(std::uint16_t address, std::string_view what, Deadline deadline);
+    double read_float(std::uint16_t address, std::string_view what, Deadline deadline);
     void write_value(std::uint16_t address, double value, std::string_view what);
     double to_kelvin(double display) const;
     double from_kelvin(double kelvin) const;
 
     const FurnaceRegisterMap& map_;
+    std::chrono::milliseconds timeout_;
     ModbusLink link_;
+    bool map_checked_ = false;
 };
 
 }  // namespace dmacycle::drivers

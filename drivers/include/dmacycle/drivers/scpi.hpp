@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <string>
 #include <string_view>
@@ -30,9 +31,10 @@ class ScpiClient {
     // Sends command, then pops the error queue until "0,...": throws device naming the
     // command and the instrument's first error.
     void command(std::string_view command);
-    // Waits until deadline for streamed lines; returns what arrived (maybe nothing). A reply
-    // line arriving here is unexpected: protocol error.
+    // Waits until deadline for streamed lines; returns what arrived (maybe nothing). Other
+    // lines arriving here (garbled, late replies) are dropped and counted.
     std::vector<std::string> read_stream(Deadline deadline);
+    std::uint64_t unexpected_stream_lines() const { return unexpected_stream_lines_; }
     // Streamed lines set aside while waiting for replies, oldest first.
     std::vector<std::string> take_stream_lines();
 
@@ -43,6 +45,7 @@ class ScpiClient {
     LineChannel& channel_;
     ScpiOptions options_;
     std::deque<std::string> stream_;
+    std::uint64_t unexpected_stream_lines_ = 0;
 };
 
 // "code,\"text\"" → code; throws protocol for anything else.

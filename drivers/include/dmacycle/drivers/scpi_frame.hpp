@@ -73,7 +73,10 @@ class ScpiFrame final : public FrameDriver,
     void start_stream() override;
     void stop_stream() override;
     std::vector<RawSample> read_samples(Deadline deadline) override;
-    std::uint64_t malformed_samples() const override { return malformed_; }
+    std::uint64_t malformed_samples() const override {
+        return malformed_ + scpi_.unexpected_stream_lines();
+    }
+    std::vector<RawSample> take_pending_samples() override;
 
     void set_oscillation_frequency(double frequency_hz) override;
     DmtaMeasurement measure_dynamic() override;

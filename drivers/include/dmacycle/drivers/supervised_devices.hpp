@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "dmacycle/drivers/furnace_driver.hpp"
 #include "dmacycle/drivers/load_frame.hpp"
@@ -39,6 +40,8 @@ class FrameLink final : public SupervisedDevice {
     void disconnect() noexcept override;
 
   private:
+    bool deliver(const std::vector<RawSample>& samples, const Report& report);
+
     std::unique_ptr<FrameDriver> driver_;
     SampleSink sink_;
     std::chrono::milliseconds quiet_probe_after_;
@@ -46,6 +49,8 @@ class FrameLink final : public SupervisedDevice {
     bool streaming_ = false;
     double rate_hz_ = 10.0;
     SampleSequencer sequencer_;
+    std::vector<RawSample> carried_;  // from the link before the last connect
+    bool link_changed_ = false;
     std::uint64_t reported_malformed_ = 0;
     std::uint64_t reported_duplicates_ = 0;
     Clock::time_point last_sample_at_{};
@@ -57,6 +62,8 @@ class FrameLink final : public SupervisedDevice {
 class FurnaceLink final : public SupervisedDevice {
   public:
     explicit FurnaceLink(std::unique_ptr<FurnaceDriver> driver);
+    // reading_budget: how long one heartbeat's reading may take (500 ms by default).
+    FurnaceLink(std::unique_ptr<FurnaceDriver> driver, std::chrono::milliseconds reading_budget);
 
     FurnaceDriver& driver() { return *driver_; }
     void set_rate_limit_k_per_min(double rate) { rate_limit_ = rate; }
@@ -70,6 +77,7 @@ class FurnaceLink final : public SupervisedDevice {
 
   private:
     std::unique_ptr<FurnaceDriver> driver_;
+    std::chrono::milliseconds reading_budget_;
     std::optional<double> rate_limit_;
     mutable std::mutex mutex_;
     std::optional<std::pair<FurnaceReading, Clock::time_point>> latest_;

@@ -36,6 +36,8 @@ enum class EventKind {
     device_error,       // the device refused something during supervision
     activated,
     deactivated,
+    instrument_clock_reset,  // the instrument's clock or numbering restarted or jumped: a new
+                             // epoch; samples kept, seq continues (no gap can be counted)
 };
 const char* to_string(EventKind kind);
 
@@ -76,8 +78,9 @@ class SupervisedDevice {
     virtual ~SupervisedDevice() = default;
     virtual std::string connect_and_identify(Deadline deadline) = 0;
     virtual void reapply_settings() = 0;
-    // One liveness exchange or stream read lasting until `until` at most; true if fresh data
-    // came. Throws DriverError when the link fails.
+    // One liveness exchange or stream read: a stream read waits until `until`, an exchange
+    // may take its own bounded timeout (stop() waits for it). True if fresh data came.
+    // Throws DriverError when the link fails.
     virtual bool heartbeat(Deadline until, const Report& report) = 0;
     virtual void disconnect() noexcept = 0;
 };
@@ -147,7 +150,8 @@ class Supervisor {
     void emit(EventKind kind, const std::string& message, double duration_s = 0,
               std::uint64_t first_seq = 0, std::uint64_t count = 0);
     void set_state(LinkState state);
-    void schedule_retry();  // the next attempt after the backoff, which then grows
+    void schedule_retry();         // the next attempt after the backoff, which then grows
+    void schedule_retry_locked();  // the same, caller holds state_mutex_
     Clock::time_point retry_at() const;
 
     std::string name_;
@@ -160,6 +164,8 @@ class Supervisor {
     std::condition_variable wake_;
     LinkState state_ = LinkState::disconnected;
     bool stopping_ = false;
+    bool wake_requested_ = false;  // the worker should look at the state before its next beat
+    bool link_proven_ = false;     // fresh data since the last connect
     bool ever_connected_ = false;  // worker thread only
     std::string repeated_error_;   // worker thread only: the device error last reported
     bool stale_ = false;

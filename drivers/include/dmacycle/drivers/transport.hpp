@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dmacycle/drivers/connection_uri.hpp"
 #include "dmacycle/drivers/error.hpp"
@@ -26,6 +27,13 @@ class Transport {
     virtual void discard_input() = 0;
     virtual const std::string& name() const = 0;  // the connection string, for messages
 };
+
+// The numeric addresses of host. An IP literal is returned as it is, without any lookup; a
+// name goes to the system resolver on a thread of its own that is abandoned at the deadline
+// (getaddrinfo cannot be cancelled), so a stalled DNS server costs no more than the deadline.
+// Throws timeout, or link when the name does not resolve; name prefixes the messages.
+std::vector<std::string> resolve_host(const std::string& host, Deadline deadline,
+                                      const std::string& name);
 
 // tcp:// or serial:// (throws config for a Modbus scheme: libmodbus owns those links).
 std::unique_ptr<Transport> make_transport(const ConnectionUri& uri);
