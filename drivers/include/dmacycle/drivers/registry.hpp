@@ -1,0 +1,29 @@
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dmacycle/drivers/furnace_driver.hpp"
+#include "dmacycle/drivers/load_frame.hpp"
+
+// The one table of device drivers (registry.cpp). An instrument profile names a driver, a
+// model (a row of that driver's command or register table) and a connection string.
+namespace dmacycle::drivers {
+
+struct DeviceSpec {
+    std::string driver;                       // "" = the default driver for the device kind
+    std::string model;                        // "" = the driver's default model
+    std::string uri;                          // connection string
+    std::chrono::milliseconds timeout{1000};  // one exchange
+};
+
+// Throw DriverError(config) naming an unknown driver, model or a bad connection string.
+std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec);
+std::unique_ptr<FurnaceDriver> make_furnace(const DeviceSpec& spec);
+
+// "driver/model" for every known combination, for help texts.
+std::vector<std::string> known_frame_models();
+std::vector<std::string> known_furnace_models();
+
+}  // namespace dmacycle::drivers

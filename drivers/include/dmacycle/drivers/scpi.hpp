@@ -1,0 +1,56 @@
+#pragma once
+#include <chrono>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dmacycle/drivers/transport.hpp"
+
+// SCPI-style command/response over a LineChannel (docs/frame-protocol.md): every command is
+// followed by an error-queue query, and streamed lines (a configurable prefix, "S," here) that
+// arrive between replies are set aside for the stream reader instead of being taken as replies.
+namespace dmacycle::drivers {
+
+struct ScpiOptions {
+    std::chrono::milliseconds exchange_timeout{1000};  // one question and its answer
+    std::string error_query = "SYST:ERR?";
+    std::string stream_prefix = "S,";
+    std::size_t max_stream_backlog = 1'000'000;  // lines held for the reader, then oldest dropped
+};
+
+class ScpiClient {
+  public:
+    ScpiClient(LineChannel& channel, ScpiOptions options = {});
+
+    // The reply to query; throws timeout/link/protocol (garbled lines do not look like replies
+    // reliably, so callers parse and report what they got).
+    std::string query(std::string_view query);
+    // Sends command, then pops the error queue until "0,...": throws device naming the
+    // command and the instrument's first error.
+    void command(std::string_view command);
+    // Waits until deadline for streamed lines; returns what arrived (maybe nothing). A reply
+    // line arriving here is unexpected: protocol error.
+    std::vector<std::string> read_stream(Deadline deadline);
+    // Streamed lines set aside while waiting for replies, oldest first.
+    std::vector<std::string> take_stream_lines();
+    std::size_t dropped_stream_lines() const { return dropped_; }
+    const ScpiOptions& options() const { return options_; }
+
+  private:
+    std::string read_reply(std::string_view query, Deadline deadline);
+    void keep_stream_line(std::string line);
+
+    LineChannel& channel_;
+    ScpiOptions options_;
+    std::deque<std::string> stream_;
+    std::size_t dropped_ = 0;
+};
+
+// "code,\"text\"" → code; throws protocol for anything else.
+int parse_scpi_error_code(std::string_view reply, std::string_view where);
+// Comma-separated decimal numbers, exactly count of them; throws protocol naming where.
+std::vector<double> parse_numbers(std::string_view reply, std::size_t count,
+                                  std::string_view where);
+
+}  // namespace dmacycle::drivers

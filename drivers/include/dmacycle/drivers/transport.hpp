@@ -1,0 +1,65 @@
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "dmacycle/drivers/connection_uri.hpp"
+#include "dmacycle/drivers/error.hpp"
+
+// Byte transports (Boost.Asio) and the line layer around them. Every call that waits takes a
+// deadline and throws DriverError(timeout) when it passes; nothing here blocks without one.
+namespace dmacycle::drivers {
+
+class Transport {
+  public:
+    virtual ~Transport() = default;
+    virtual void open(Deadline deadline) = 0;
+    virtual void close() noexcept = 0;
+    virtual bool is_open() const = 0;
+    virtual void write(std::string_view bytes, Deadline deadline) = 0;
+    // At least one byte, or throws (timeout, or link when the peer closed).
+    virtual std::size_t read_some(std::span<char> into, Deadline deadline) = 0;
+    // Drops whatever has arrived but not been read (stale replies from before a reconnect).
+    virtual void discard_input() = 0;
+    virtual const std::string& name() const = 0;  // the connection string, for messages
+};
+
+// tcp:// or serial:// (throws config for a Modbus scheme: libmodbus owns those links).
+std::unique_ptr<Transport> make_transport(const ConnectionUri& uri);
+
+// The layer every line protocol shares, so no driver repeats it: terminator on send, framing
+// and CR stripping on receive, flushing stale input on open, and a minimum gap between
+// commands for instruments that need one.
+struct LineOptions {
+    std::string terminator = "\n";
+    std::chrono::milliseconds inter_command_delay{0};
+    bool flush_on_open = true;
+    std::size_t max_line_bytes = 4096;
+};
+
+class LineChannel {
+  public:
+    LineChannel(std::unique_ptr<Transport> transport, LineOptions options = {});
+
+    void open(Deadline deadline);
+    void close() noexcept;
+    bool is_open() const { return transport_->is_open(); }
+    void send(std::string_view line, Deadline deadline);
+    // The next line without terminator; throws timeout (naming any partial line), link,
+    // or protocol for a line longer than max_line_bytes.
+    std::string read_line(Deadline deadline);
+    // A complete line already received, without waiting.
+    bool has_buffered_line() const;
+    const std::string& name() const { return transport_->name(); }
+
+  private:
+    std::unique_ptr<Transport> transport_;
+    LineOptions options_;
+    std::string buffer_;
+    Clock::time_point last_send_{};
+};
+
+}  // namespace dmacycle::drivers

@@ -1,0 +1,158 @@
+#include "dmacycle/drivers/scpi.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+namespace dmacycle::drivers {
+namespace {
+
+// Replies are echoed in messages: keep them short and printable (garbled bytes are not).
+std::string printable(std::string_view text) {
+    std::string out;
+    for (const char c : text.substr(0, 80)) {
+        if (std::isprint(static_cast<unsigned char>(c)) != 0) {
+            out += c;
+        } else {
+            constexpr char hex[] = "0123456789abcdef";
+            const auto byte = static_cast<unsigned char>(c);
+            out += "\\x";
+            out += hex[byte >> 4];
+            out += hex[byte & 0xF];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+ScpiClient::ScpiClient(LineChannel& channel, ScpiOptions options)
+    : channel_(channel), options_(std::move(options)) {}
+
+std::string ScpiClient::query(std::string_view query) {
+    const Deadline deadline = deadline_in(options_.exchange_timeout);
+    channel_.send(query, deadline);
+    return read_reply(query, deadline);
+}
+
+std::string ScpiClient::read_reply(std::string_view query, Deadline deadline) {
+    while (true) {
+        std::string line;
+        try {
+            line = channel_.read_line(deadline);
+        } catch (const DriverError& error) {
+            throw DriverError(error.kind(), std::string(error.what()) +
+                                                " (waiting for the reply to '" +
+                                                std::string(query) + "')");
+        }
+        if (line.starts_with(options_.stream_prefix)) {
+            keep_stream_line(std::move(line));
+            continue;
+        }
+        return line;
+    }
+}
+
+void ScpiClient::command(std::string_view command) {
+    const Deadline deadline = deadline_in(options_.exchange_timeout);
+    channel_.send(command, deadline);
+    channel_.send(options_.error_query, deadline);
+    const std::string first = read_reply(options_.error_query, deadline);
+    const int code = parse_scpi_error_code(first, channel_.name() + ": " + options_.error_query);
+    if (code == 0) {
+        return;
+    }
+    // Empty the rest of the queue so the next command starts clean; bounded by the queue size.
+    for (int i = 0; i < 32; ++i) {
+        const std::string more = query(options_.error_query);
+        if (parse_scpi_error_code(more, channel_.name() + ": " + options_.error_query) == 0) {
+            break;
+        }
+    }
+    throw DriverError(ErrorKind::device,
+                      channel_.name() + ": '" + std::string(command) + "' refused: " + first);
+}
+
+std::vector<std::string> ScpiClient::read_stream(Deadline deadline) {
+    std::vector<std::string> lines = take_stream_lines();
+    // Wait only when nothing is at hand; then take every complete line already received.
+    bool wait = lines.empty();
+    while (wait || channel_.has_buffered_line()) {
+        wait = false;
+        std::string line;
+        try {
+            line = channel_.read_line(deadline);
+        } catch (const DriverError& error) {
+            if (error.kind() == ErrorKind::timeout) {
+                return lines;  // a quiet stream is not an error here: staleness is the caller's
+            }
+            throw;
+        }
+        if (!line.starts_with(options_.stream_prefix)) {
+            throw DriverError(ErrorKind::protocol, channel_.name() + ": unexpected line '" +
+                                                       printable(line) + "' in the sample stream");
+        }
+        lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
+std::vector<std::string> ScpiClient::take_stream_lines() {
+    std::vector<std::string> lines(std::make_move_iterator(stream_.begin()),
+                                   std::make_move_iterator(stream_.end()));
+    stream_.clear();
+    return lines;
+}
+
+void ScpiClient::keep_stream_line(std::string line) {
+    if (stream_.size() >= options_.max_stream_backlog) {
+        stream_.pop_front();
+        ++dropped_;
+    }
+    stream_.push_back(std::move(line));
+}
+
+int parse_scpi_error_code(std::string_view reply, std::string_view where) {
+    int code = 0;
+    const auto comma = reply.find(',');
+    const auto [end, ec] = std::from_chars(reply.data(), reply.data() + reply.size(), code);
+    if (ec != std::errc() || comma == std::string_view::npos || end != reply.data() + comma ||
+        reply.size() < comma + 3 || reply[comma + 1] != '"' || reply.back() != '"') {
+        throw DriverError(
+            ErrorKind::protocol,
+            std::string(where) + ": expected code,\"text\", got '" + printable(reply) + "'");
+    }
+    return code;
+}
+
+std::vector<double> parse_numbers(std::string_view reply, std::size_t count,
+                                  std::string_view where) {
+    std::vector<double> values;
+    std::string_view rest = reply;
+    while (true) {
+        const auto comma = rest.find(',');
+        const std::string_view field = rest.substr(0, comma);
+        double value = 0;
+        const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+        if (field.empty() || ec != std::errc() || end != field.data() + field.size() ||
+            !std::isfinite(value)) {
+            throw DriverError(ErrorKind::protocol,
+                              std::string(where) + ": field " + std::to_string(values.size() + 1) +
+                                  " is not a number in '" + printable(reply) + "'");
+        }
+        values.push_back(value);
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        rest = rest.substr(comma + 1);
+    }
+    if (values.size() != count) {
+        throw DriverError(ErrorKind::protocol, std::string(where) + ": expected " +
+                                                   std::to_string(count) + " numbers, got " +
+                                                   std::to_string(values.size()) + " in '" +
+                                                   printable(reply) + "'");
+    }
+    return values;
+}
+
+}  // namespace dmacycle::drivers
