@@ -11,6 +11,8 @@ const char* const usage_text =
     "commands:\n"
     "  demo       the main job on synthetic data with known truth, and a verdict\n"
     "  analyze    fit recovery, creep, cycling or Arrhenius data from CSV files\n"
+    "  validate   check job files (YAML): validate JOB.yaml [JOB.yaml ...]\n"
+    "  plan       the segment plan of a job: plan JOB.yaml [--json]\n"
     "  --version  print the version\n";
 
 }  // namespace
@@ -28,6 +30,12 @@ int main(int argc, char** argv) {
     }
     if (command == "demo") {
         return dmacycle::daemon::run_demo(rest, std::cout, std::cerr);
+    }
+    if (command == "validate") {
+        return dmacycle::daemon::run_validate(rest, std::cout, std::cerr);
+    }
+    if (command == "plan") {
+        return dmacycle::daemon::run_plan(rest, std::cout, std::cerr);
     }
     if (command == "--version") {
         std::cout << "dmacycle " << DMACYCLE_VERSION << "\n";

@@ -14,5 +14,9 @@ inline constexpr int exit_bad_input = 2;
 // args: what follows `analyze` on the command line.
 int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+// Job files: `validate JOB.yaml...` checks them, `plan JOB.yaml [--json]` prints the segment plan
+// of each run. Invalid jobs exit 2 with one "FILE:LINE:COLUMN: field: problem" line per problem.
+int run_validate(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+int run_plan(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace dmacycle::daemon

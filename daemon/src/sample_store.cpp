@@ -1,0 +1,607 @@
+#include "dmacycle/daemon/sample_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <future>
+#include <variant>
+
+namespace dmacycle::daemon {
+namespace {
+
+constexpr std::string_view schema_sql = R"sql(
+CREATE TABLE runs (
+    id                  INTEGER PRIMARY KEY,
+    job_text            TEXT NOT NULL,
+    sample_id           TEXT NOT NULL,
+    profile             TEXT NOT NULL,
+    software_version    TEXT NOT NULL,
+    instrument_identity TEXT NOT NULL,
+    status              TEXT NOT NULL DEFAULT 'queued' CHECK (status IN
+                        ('queued', 'running', 'completed', 'aborted', 'faulted', 'interrupted')),
+    created_utc         TEXT NOT NULL,
+    started_utc         TEXT,
+    ended_utc           TEXT
+);
+CREATE TABLE samples (
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    seq            INTEGER NOT NULL,
+    t_s            REAL NOT NULL,
+    t_wall_utc     TEXT NOT NULL,
+    segment        TEXT NOT NULL,
+    temperature_k  REAL NOT NULL,
+    force_n        REAL NOT NULL,
+    displacement_m REAL NOT NULL,
+    stress_mpa     REAL NOT NULL,
+    strain         REAL NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES runs(id),
+    t_s        REAL NOT NULL,
+    t_wall_utc TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    message    TEXT NOT NULL
+);
+CREATE INDEX events_by_run ON events (run_id, t_s);
+CREATE TABLE cycles (
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    cycle          INTEGER NOT NULL,
+    t_start_s      REAL NOT NULL,
+    t_end_s        REAL NOT NULL,
+    stress_min_mpa REAL NOT NULL,
+    stress_max_mpa REAL NOT NULL,
+    strain_min     REAL NOT NULL,
+    strain_max     REAL NOT NULL,
+    PRIMARY KEY (run_id, cycle)
+) WITHOUT ROWID;
+CREATE TABLE results (
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    kind        TEXT NOT NULL,
+    json        TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    PRIMARY KEY (run_id, kind)
+) WITHOUT ROWID;
+)sql";
+
+void check(sqlite3* db, int code, const char* what) {
+    if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
+        throw StoreError(std::string(what) + ": " +
+                         (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+    }
+}
+
+void exec(sqlite3* db, const char* sql) {
+    check(db, sqlite3_exec(db, sql, nullptr, nullptr, nullptr), sql);
+}
+
+// The first column of the first row of `sql` as text ("" when there is none).
+std::string query_text(sqlite3* db, const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    check(db, sqlite3_prepare_v2(db, sql, -1, &statement, nullptr), sql);
+    std::string text;
+    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
+        text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    return text;
+}
+
+// One prepared statement, reset after each use.
+class Statement {
+  public:
+    Statement(sqlite3* db, const char* sql) : db_(db) {
+        check(db, sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement_, nullptr),
+              sql);
+    }
+    ~Statement() { sqlite3_finalize(statement_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, std::int64_t value) {
+        check(db_, sqlite3_bind_int64(statement_, index, value), "bind");
+        return *this;
+    }
+    Statement& bind(int index, double value) {
+        check(db_, sqlite3_bind_double(statement_, index, value), "bind");
+        return *this;
+    }
+    Statement& bind(int index, std::string_view text) {
+        check(db_,
+              sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
+                                SQLITE_TRANSIENT),
+              "bind");
+        return *this;
+    }
+    // Runs to completion; returns the first column of the first row when there is one.
+    std::optional<std::int64_t> run() {
+        const int code = sqlite3_step(statement_);
+        std::optional<std::int64_t> value;
+        if (code == SQLITE_ROW) {
+            value = sqlite3_column_int64(statement_, 0);
+            while (sqlite3_step(statement_) == SQLITE_ROW) {
+            }
+        }
+        sqlite3_reset(statement_);
+        check(db_, code, sqlite3_sql(statement_));
+        return value;
+    }
+
+  private:
+    sqlite3* db_;
+    sqlite3_stmt* statement_ = nullptr;
+};
+
+// The name of the first value that is not finite, or nullptr. Messages are built only on
+// failure: this runs once per sample.
+const char* first_non_finite(std::initializer_list<std::pair<const char*, double>> values) {
+    for (const auto& [name, value] : values) {
+        if (!std::isfinite(value)) {
+            return name;
+        }
+    }
+    return nullptr;
+}
+
+std::string not_finite(const std::string& what, const char* name) {
+    return what + ": " + name + " is not finite; stored values must be (record a sensor fault " +
+           "as an event)";
+}
+
+}  // namespace
+
+std::string_view to_string(RunStatus status) {
+    switch (status) {
+        case RunStatus::queued:
+            return "queued";
+        case RunStatus::running:
+            return "running";
+        case RunStatus::completed:
+            return "completed";
+        case RunStatus::aborted:
+            return "aborted";
+        case RunStatus::faulted:
+            return "faulted";
+        case RunStatus::interrupted:
+            return "interrupted";
+    }
+    return "?";
+}
+
+UtcText::UtcText(WallClock::time_point time) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+    const auto seconds = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+    const long long millis = (ms % 1000 + 1000) % 1000;
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    std::snprintf(text_, sizeof text_, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
+                  parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+                  parts.tm_min, parts.tm_sec, millis);
+}
+
+std::string format_utc(WallClock::time_point time) {
+    return std::string(UtcText(time).view());
+}
+
+std::string_view store_schema_sql() {
+    return schema_sql;
+}
+
+struct SampleStore::Statements {
+    Statement sample, event, cycle, result;
+    explicit Statements(sqlite3* db)
+        : sample(db,
+                 "INSERT OR IGNORE INTO samples (run_id, seq, t_s, t_wall_utc, segment, "
+                 "temperature_k, force_n, displacement_m, stress_mpa, strain) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+          event(db,
+                "INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
+                "VALUES (?, ?, ?, ?, ?)"),
+          cycle(db,
+                "INSERT OR IGNORE INTO cycles (run_id, cycle, t_start_s, t_end_s, stress_min_mpa, "
+                "stress_max_mpa, strain_min, strain_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+          result(db,
+                 "INSERT OR REPLACE INTO results (run_id, kind, json, created_utc) "
+                 "VALUES (?, ?, ?, ?)") {}
+};
+
+// What the writer thread executes, in the order it was queued.
+struct SampleStore::Item {
+    struct Sample {
+        std::int64_t run_id;
+        SampleRow row;
+    };
+    struct Event {
+        std::int64_t run_id;
+        EventRow row;
+    };
+    struct Cycle {
+        std::int64_t run_id;
+        CycleRow row;
+    };
+    struct Result {
+        std::int64_t run_id;
+        std::string kind, json;
+        WallClock::time_point at;
+    };
+    // Bookkeeping whose caller waits: `done` is fulfilled after the commit.
+    struct Task {
+        std::function<void(sqlite3*)> work;
+        std::shared_ptr<std::promise<void>> done;
+    };
+    std::variant<Sample, Event, Cycle, Result, Task> what;
+};
+
+SampleStore::SampleStore(const std::string& path, StoreOptions options) : options_(options) {
+    if (options_.commit_window <= std::chrono::milliseconds(0) ||
+        options_.commit_window > std::chrono::seconds(1)) {
+        throw StoreError("commit window must be in (0, 1] s: at most 1 s of samples at risk");
+    }
+    if (options_.max_batch_rows == 0 || options_.max_pending_rows < options_.max_batch_rows) {
+        throw StoreError("need 0 < max_batch_rows <= max_pending_rows");
+    }
+    const int code =
+        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    try {
+        check(db_, code, ("open " + path).c_str());
+        sqlite3_busy_timeout(db_, 5000);
+        if (query_text(db_, "PRAGMA journal_mode=WAL") != "wal") {
+            throw StoreError(path + ": WAL mode unavailable (a network file system?)");
+        }
+        exec(db_,
+             options_.sync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        exec(db_, "PRAGMA foreign_keys=ON");
+        // Read and create under one write lock, so two processes opening a new file at once
+        // cannot both create the schema.
+        exec(db_, "BEGIN IMMEDIATE");
+        const int version = std::stoi(query_text(db_, "PRAGMA user_version"));
+        if (version == 0) {
+            exec(db_, std::string(schema_sql).c_str());
+            exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
+        }
+        exec(db_, "COMMIT");
+        if (version != 0 && version != store_schema_version) {
+            throw StoreError(path + ": store schema version " + std::to_string(version) +
+                             " is not the version this program writes (" +
+                             std::to_string(store_schema_version) + ")");
+        }
+        sqlite3_stmt* runs = nullptr;
+        check(db_, sqlite3_prepare_v2(db_, "SELECT id FROM runs ORDER BY id", -1, &runs, nullptr),
+              "list runs");
+        while (sqlite3_step(runs) == SQLITE_ROW) {
+            known_runs_.push_back(sqlite3_column_int64(runs, 0));
+        }
+        sqlite3_finalize(runs);
+        statements_ = std::make_unique<Statements>(db_);
+    } catch (...) {
+        statements_.reset();
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_close(db_);
+        throw;
+    }
+    writer_ = std::thread([this] { writer_loop(); });
+}
+
+SampleStore::~SampleStore() {
+    {
+        const std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_writer_.notify_one();
+    writer_.join();
+    statements_.reset();
+    sqlite3_close(db_);
+}
+
+void SampleStore::throw_if_failed() const {
+    if (!failure_.empty()) {
+        throw StoreError("store failed: " + failure_);
+    }
+}
+
+void SampleStore::require_run(std::int64_t run_id) const {
+    if (!std::binary_search(known_runs_.begin(), known_runs_.end(), run_id)) {
+        throw StoreError("no run " + std::to_string(run_id) + " in the store");
+    }
+}
+
+void SampleStore::enqueue(Item item, std::size_t rows, std::optional<std::int64_t> run_id) {
+    std::unique_lock lock(mutex_);
+    throw_if_failed();
+    if (run_id) {
+        require_run(*run_id);
+    }
+    committed_.wait(lock,
+                    [&] { return pending_rows_ < options_.max_pending_rows || !failure_.empty(); });
+    throw_if_failed();
+    if (queue_.empty()) {
+        oldest_queued_ = std::chrono::steady_clock::now();
+    }
+    queue_.push_back(std::move(item));
+    pending_rows_ += rows;
+    ++queued_ticket_;
+    // A task's caller waits for its commit, so it does not wait for the window.
+    if (queue_.size() == 1 || rows == 0 || queue_.size() >= options_.max_batch_rows) {
+        wake_writer_.notify_one();
+    }
+}
+
+void SampleStore::append(std::int64_t run_id, const SampleRow& row) {
+    const char* const bad = first_non_finite({{"t_s", row.t_s},
+                                              {"temperature_k", row.temperature_k},
+                                              {"force_n", row.force_n},
+                                              {"displacement_m", row.displacement_m},
+                                              {"stress_mpa", row.stress_mpa},
+                                              {"strain", row.strain}});
+    if (bad != nullptr || row.seq < 0 || row.segment.empty()) {
+        const std::string what =
+            "sample seq " + std::to_string(row.seq) + " of run " + std::to_string(run_id);
+        throw StoreError(bad != nullptr ? not_finite(what, bad)
+                         : row.seq < 0  ? what + ": seq must be >= 0"
+                                        : what + ": empty segment");
+    }
+    enqueue({Item::Sample{run_id, row}}, 1, run_id);
+}
+
+void SampleStore::append_event(std::int64_t run_id, const EventRow& event) {
+    const std::string what = "event of run " + std::to_string(run_id);
+    if (!std::isfinite(event.t_s)) {
+        throw StoreError(not_finite(what, "t_s"));
+    }
+    if (event.kind.empty()) {
+        throw StoreError(what + ": empty kind");
+    }
+    enqueue({Item::Event{run_id, event}}, 1, run_id);
+}
+
+void SampleStore::append_cycle(std::int64_t run_id, const CycleRow& cycle) {
+    const std::string what =
+        "cycle " + std::to_string(cycle.cycle) + " of run " + std::to_string(run_id);
+    if (cycle.cycle < 1) {
+        throw StoreError(what + ": cycles count from 1");
+    }
+    if (const char* bad = first_non_finite({{"t_start_s", cycle.t_start_s},
+                                            {"t_end_s", cycle.t_end_s},
+                                            {"stress_min_mpa", cycle.stress_min_mpa},
+                                            {"stress_max_mpa", cycle.stress_max_mpa},
+                                            {"strain_min", cycle.strain_min},
+                                            {"strain_max", cycle.strain_max}})) {
+        throw StoreError(not_finite(what, bad));
+    }
+    enqueue({Item::Cycle{run_id, cycle}}, 1, run_id);
+}
+
+void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
+                               const std::string& json) {
+    if (kind.empty() || json.empty()) {
+        throw StoreError("result of run " + std::to_string(run_id) + ": empty kind or json");
+    }
+    enqueue({Item::Result{run_id, kind, json, WallClock::now()}}, 1, run_id);
+}
+
+std::int64_t SampleStore::create_run(const RunInfo& info) {
+    std::int64_t run_id = 0;
+    auto done = std::make_shared<std::promise<void>>();
+    auto committed = done->get_future();
+    const std::string now = format_utc(WallClock::now());
+    enqueue({Item::Task{[&](sqlite3* db) {
+                            Statement insert(db,
+                                             "INSERT INTO runs (job_text, sample_id, profile, "
+                                             "software_version, instrument_identity, "
+                                             "created_utc) VALUES (?, ?, ?, ?, ?, ?)");
+                            insert.bind(1, info.job_text)
+                                .bind(2, info.sample_id)
+                                .bind(3, info.profile)
+                                .bind(4, info.software_version)
+                                .bind(5, info.instrument_identity)
+                                .bind(6, now)
+                                .run();
+                            run_id = sqlite3_last_insert_rowid(db);
+                        },
+                        done}},
+            0);
+    committed.get();
+    const std::lock_guard lock(mutex_);
+    known_runs_.insert(std::upper_bound(known_runs_.begin(), known_runs_.end(), run_id), run_id);
+    return run_id;
+}
+
+void SampleStore::set_status(std::int64_t run_id, RunStatus status) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto committed = done->get_future();
+    const std::string now = format_utc(WallClock::now());
+    const char* const sql = status == RunStatus::queued
+                                ? "UPDATE runs SET status = ?1 WHERE id = ?2"
+                            : status == RunStatus::running
+                                ? "UPDATE runs SET status = ?1, started_utc = ?3 WHERE id = ?2"
+                                : "UPDATE runs SET status = ?1, ended_utc = ?3 WHERE id = ?2";
+    enqueue({Item::Task{[&](sqlite3* db) {
+                            Statement update(db, sql);
+                            update.bind(1, to_string(status)).bind(2, run_id);
+                            if (status != RunStatus::queued) {
+                                update.bind(3, now);
+                            }
+                            update.run();
+                        },
+                        done}},
+            0, run_id);
+    committed.get();
+}
+
+std::vector<std::int64_t> SampleStore::mark_interrupted() {
+    std::vector<std::int64_t> ids;
+    auto done = std::make_shared<std::promise<void>>();
+    auto committed = done->get_future();
+    const std::string now = format_utc(WallClock::now());
+    enqueue({Item::Task{[&](sqlite3* db) {
+                            sqlite3_stmt* running = nullptr;
+                            check(
+                                db,
+                                sqlite3_prepare_v2(
+                                    db, "SELECT id FROM runs WHERE status = 'running' ORDER BY id",
+                                    -1, &running, nullptr),
+                                "list running runs");
+                            while (sqlite3_step(running) == SQLITE_ROW) {
+                                ids.push_back(sqlite3_column_int64(running, 0));
+                            }
+                            sqlite3_finalize(running);
+                            Statement update(db,
+                                             "UPDATE runs SET status = 'interrupted', ended_utc = "
+                                             "? WHERE status = 'running'");
+                            update.bind(1, now).run();
+                        },
+                        done}},
+            0);
+    committed.get();
+    return ids;
+}
+
+void SampleStore::flush() {
+    std::unique_lock lock(mutex_);
+    const auto ticket = queued_ticket_;
+    if (committed_ticket_ < ticket) {
+        flush_requested_ = true;
+        wake_writer_.notify_one();
+    }
+    committed_.wait(lock, [&] { return committed_ticket_ >= ticket || !failure_.empty(); });
+    throw_if_failed();
+}
+
+std::optional<std::int64_t> SampleStore::committed_seq(std::int64_t run_id) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = committed_seq_.find(run_id);
+    if (it == committed_seq_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void SampleStore::writer_loop() {
+    std::vector<Item> batch;
+    std::unique_lock lock(mutex_);
+    while (true) {
+        wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) {
+            return;  // stopping, and everything is committed
+        }
+        // Counted from when the oldest queued row arrived, so it waits at most the window (plus
+        // the commit itself) even when it arrived during the previous commit.
+        const auto deadline = oldest_queued_ + options_.commit_window;
+        wake_writer_.wait_until(lock, deadline, [&] {
+            return stopping_ || flush_requested_ || queue_.size() >= options_.max_batch_rows ||
+                   std::holds_alternative<Item::Task>(queue_.back().what);
+        });
+        flush_requested_ = false;
+        batch.clear();
+        batch.swap(queue_);
+        const auto tickets = batch.size();
+        lock.unlock();
+        std::string failure;
+        try {
+            commit_batch(batch);
+        } catch (const std::exception& error) {
+            failure = error.what();
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        lock.lock();
+        committed_ticket_ += tickets;
+        for (const auto& item : batch) {
+            pending_rows_ -= std::holds_alternative<Item::Task>(item.what) ? 0 : 1;
+        }
+        for (const auto& item : batch) {
+            if (const auto* sample = std::get_if<Item::Sample>(&item.what);
+                sample && failure.empty()) {
+                auto& seq = committed_seq_[sample->run_id];
+                seq = std::max(seq, sample->row.seq);
+            }
+        }
+        for (auto& item : batch) {
+            if (auto* task = std::get_if<Item::Task>(&item.what)) {
+                if (failure.empty()) {
+                    task->done->set_value();
+                } else {
+                    task->done->set_exception(
+                        std::make_exception_ptr(StoreError("store failed: " + failure)));
+                }
+            }
+        }
+        if (!failure.empty()) {
+            // Nothing more is written: fail the waiting bookkeeping calls instead of hanging.
+            failure_ = failure;
+            for (auto& item : queue_) {
+                if (auto* task = std::get_if<Item::Task>(&item.what)) {
+                    task->done->set_exception(
+                        std::make_exception_ptr(StoreError("store failed: " + failure)));
+                }
+            }
+            queue_.clear();
+        }
+        committed_.notify_all();
+        if (!failure_.empty()) {
+            return;
+        }
+    }
+}
+
+void SampleStore::commit_batch(std::vector<Item>& batch) {
+    exec(db_, "BEGIN IMMEDIATE");
+    for (auto& item : batch) {
+        std::visit(
+            [&](auto& what) {
+                using T = std::decay_t<decltype(what)>;
+                if constexpr (std::is_same_v<T, Item::Sample>) {
+                    const auto& row = what.row;
+                    const UtcText wall(row.t_wall);
+                    statements_->sample.bind(1, what.run_id)
+                        .bind(2, row.seq)
+                        .bind(3, row.t_s)
+                        .bind(4, wall.view())
+                        .bind(5, std::string_view(row.segment))
+                        .bind(6, row.temperature_k)
+                        .bind(7, row.force_n)
+                        .bind(8, row.displacement_m)
+                        .bind(9, row.stress_mpa)
+                        .bind(10, row.strain)
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Event>) {
+                    const UtcText wall(what.row.t_wall);
+                    statements_->event.bind(1, what.run_id)
+                        .bind(2, what.row.t_s)
+                        .bind(3, wall.view())
+                        .bind(4, std::string_view(what.row.kind))
+                        .bind(5, std::string_view(what.row.message))
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Cycle>) {
+                    const auto& row = what.row;
+                    statements_->cycle.bind(1, what.run_id)
+                        .bind(2, row.cycle)
+                        .bind(3, row.t_start_s)
+                        .bind(4, row.t_end_s)
+                        .bind(5, row.stress_min_mpa)
+                        .bind(6, row.stress_max_mpa)
+                        .bind(7, row.strain_min)
+                        .bind(8, row.strain_max)
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Result>) {
+                    const UtcText at(what.at);
+                    statements_->result.bind(1, what.run_id)
+                        .bind(2, std::string_view(what.kind))
+                        .bind(3, std::string_view(what.json))
+                        .bind(4, at.view())
+                        .run();
+                } else {
+                    what.work(db_);
+                }
+            },
+            item.what);
+    }
+    exec(db_, "COMMIT");
+}
+
+}  // namespace dmacycle::daemon

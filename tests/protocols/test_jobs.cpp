@@ -1,0 +1,272 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "dmacycle/protocols/job.hpp"
+#include "dmacycle/protocols/plan.hpp"
+
+namespace fs = std::filesystem;
+using namespace dmacycle::protocols;
+
+namespace {
+
+std::string slurp(const fs::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    std::ostringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+const fs::path jobs_dir = fs::path(DMACYCLE_SOURCE_DIR) / "config" / "jobs";
+
+JobFile shipped(const std::string& name) {
+    auto file = parse_job(slurp(jobs_dir / name));
+    for (const auto& error : file.errors) {
+        FAIL_CHECK(error.to_string(name));
+    }
+    REQUIRE(file.ok());
+    return file;
+}
+
+// The minimal valid job; tests change one thing at a time.
+const std::string minimal = R"(profile: sim-la30
+sample:
+  id: R1
+  composition: La30Ce30Ni10Al20Co10
+  density: 6.3 g/cm3
+  width: 1.2 mm
+  thickness: 30 µm
+  gauge_length: 10 mm
+temperature: 92 °C
+cycling:
+  mode: custom
+  stress_min: 0 MPa
+  stress_max: 200 MPa
+  stress_rate: 50 MPa/min
+)";
+
+}  // namespace
+
+TEST_CASE("every shipped job file validates") {
+    int files = 0;
+    for (const auto& entry : fs::directory_iterator(jobs_dir)) {
+        if (entry.path().extension() != ".yaml") {
+            continue;
+        }
+        CAPTURE(entry.path());
+        const auto file = parse_job(slurp(entry.path()));
+        for (const auto& error : file.errors) {
+            FAIL_CHECK(error.to_string(entry.path().string()));
+        }
+        CHECK_FALSE(file.runs.empty());
+        ++files;
+    }
+    CHECK(files >= 7);
+}
+
+TEST_CASE("the main job: 365 K, 0-200 MPa at 50 MPa/min, 60 cycles, 7.2 N") {
+    const auto file = shipped("mode1-0-200.yaml");
+    REQUIRE(file.runs.size() == 1);
+    CHECK_FALSE(file.sweep);
+    const Job& job = file.runs.front();
+    CHECK(job.sample.id == "LCNAC-0-200");
+    CHECK(job.profile == "sim-la30");
+    CHECK(job.temperature_k == 365.0);
+    CHECK(job.sample.width_m == doctest::Approx(1.2e-3));
+    CHECK(job.sample.thickness_m == doctest::Approx(30e-6));
+    CHECK(job.sample.density_kg_m3 == doctest::Approx(6300));
+    CHECK(job.cycling.stress_min_pa == 0.0);
+    CHECK(job.cycling.stress_max_pa == doctest::Approx(200e6));
+    CHECK(job.cycling.stress_rate_pa_s == doctest::Approx(50e6 / 60));
+    CHECK(job.limits.max_strain == doctest::Approx(0.05));
+    CHECK_FALSE(job.analysis.lambda);
+
+    const Plan plan = make_plan(job);
+    CHECK(plan.period_s == doctest::Approx(480));
+    CHECK(plan.cycles == 60);
+    CHECK(plan.cycling_unused_s == doctest::Approx(0).epsilon(1e-9));
+    CHECK(plan.peak_force_n == doctest::Approx(7.2));
+    CHECK(plan.force_limit_n == 18.0);
+    // hold 10 min + 8 h cycling + 8 h recovery; σ_min = 0 needs no load or unload ramp.
+    CHECK(plan.duration_s == doctest::Approx(600 + 2 * 28800));
+    CHECK(plan.max_duration_s == doctest::Approx(plan.duration_s + 3600));
+    REQUIRE(plan.segments.size() == 5);
+    CHECK(plan.segments[0].kind == SegmentKind::equilibrate);
+    CHECK(plan.segments[0].tolerance_k == 0.5);
+    CHECK(plan.segments[1].kind == SegmentKind::hold);
+    CHECK(plan.segments[1].duration_s == 600);
+    CHECK(plan.segments[2].kind == SegmentKind::pre_tension);
+    CHECK(plan.segments[2].force_n == 0.01);
+    CHECK(plan.segments[3].kind == SegmentKind::cycle);
+    CHECK(plan.segments[3].start_s == 600);
+    CHECK(plan.segments[3].duration_s == doctest::Approx(28800));
+    CHECK(plan.segments[4].kind == SegmentKind::recovery);
+    CHECK(plan.segments[4].start_s == doctest::Approx(600 + 28800));
+    CHECK(plan.segments[4].duration_s == 28800);
+}
+
+TEST_CASE("the stress setpoint follows the triangle and never drops below the pre-tension") {
+    const Plan plan = make_plan(shipped("mode1-0-200.yaml").runs.front());
+    const double cycle_start_s = 600, pre_pa = 0.01 / 3.6e-8;
+    CHECK(plan.pre_tension_stress_pa == doctest::Approx(pre_pa));
+    CHECK(plan.stress_setpoint_pa(300) == doctest::Approx(pre_pa));  // hold
+    CHECK(plan.stress_setpoint_pa(cycle_start_s) == doctest::Approx(pre_pa));
+    CHECK(plan.stress_setpoint_pa(cycle_start_s + 120) == doctest::Approx(100e6));
+    CHECK(plan.stress_setpoint_pa(cycle_start_s + 240) == doctest::Approx(200e6));
+    CHECK(plan.stress_setpoint_pa(cycle_start_s + 360) == doctest::Approx(100e6));
+    CHECK(plan.stress_setpoint_pa(cycle_start_s + 59 * 480 + 240) == doctest::Approx(200e6));
+    CHECK(plan.stress_setpoint_pa(cycle_start_s + 28800 + 10) == doctest::Approx(pre_pa));
+}
+
+TEST_CASE("creep (100-100): load ramp, constant stress, unload ramp, no cycles") {
+    const Job job = shipped("mode1-100-100.yaml").runs.front();
+    CHECK(job.cycling.creep());
+    const Plan plan = make_plan(job);
+    CHECK(plan.cycles == 0);
+    REQUIRE(plan.segments.size() == 7);
+    const double pre_pa = 0.01 / 3.6e-8, ramp_s = (100e6 - pre_pa) / (50e6 / 60);
+    CHECK(plan.segments[3].kind == SegmentKind::load);
+    CHECK(plan.segments[3].duration_s == doctest::Approx(ramp_s));
+    CHECK(plan.segments[4].kind == SegmentKind::creep);
+    CHECK(plan.segments[4].duration_s == 28800);
+    CHECK(plan.stress_setpoint_pa(plan.segments[4].start_s + 1000) == doctest::Approx(100e6));
+    CHECK(plan.segments[5].kind == SegmentKind::unload);
+    CHECK(plan.segments[5].duration_s == doctest::Approx(ramp_s));
+    CHECK(plan.segments[6].kind == SegmentKind::recovery);
+    CHECK(plan.duration_s == doctest::Approx(600 + 2 * ramp_s + 2 * 28800));
+    CHECK(plan.peak_force_n == doctest::Approx(3.6));
+}
+
+TEST_CASE("one job per mode: the mode's parameters resolve to σ_min, σ_max and rate") {
+    const Job rate = shipped("mode2-rate-50.yaml").runs.front();
+    CHECK(rate.cycling.mode == Mode::stress_rate);
+    CHECK(rate.cycling.stress_min_pa == 0.0);
+    CHECK(rate.cycling.stress_max_pa == doctest::Approx(200e6));
+    CHECK(make_plan(rate).cycles == 60);
+
+    const Job mean = shipped("mode3-0-400.yaml").runs.front();
+    CHECK(mean.cycling.mode == Mode::mean_stress);
+    CHECK(mean.cycling.stress_min_pa == 0.0);
+    CHECK(mean.cycling.stress_max_pa == doctest::Approx(400e6));
+    const Plan plan = make_plan(mean);
+    CHECK(plan.period_s == doctest::Approx(960));
+    CHECK(plan.cycles == 30);
+    CHECK(plan.peak_force_n == doctest::Approx(14.4));
+    CHECK(plan.force_limit_n == 16.0);  // the job's own, lower limit
+}
+
+TEST_CASE("sweeps expand into one run per point, each on its own sample") {
+    const auto amplitude = shipped("mode1-sweep.yaml");
+    CHECK(amplitude.sweep);
+    REQUIRE(amplitude.runs.size() == 3);
+    CHECK(amplitude.runs[0].sample.id == "LCNAC-m1-100-100");
+    CHECK(amplitude.runs[1].sample.id == "LCNAC-m1-50-150");
+    CHECK(amplitude.runs[2].sample.id == "LCNAC-m1-0-200");
+    CHECK(make_plan(amplitude.runs[0]).cycles == 0);
+    CHECK(make_plan(amplitude.runs[1]).cycles == 120);
+    CHECK(make_plan(amplitude.runs[2]).cycles == 60);
+
+    const auto rate = shipped("mode2-sweep.yaml");
+    REQUIRE(rate.runs.size() == 5);
+    const int expected_cycles[] = {15, 30, 60, 120, 240};  // 12.5 … 200 MPa/min, 0-200 MPa
+    for (std::size_t i = 0; i < rate.runs.size(); ++i) {
+        CHECK(rate.runs[i].cycling.stress_max_pa == doctest::Approx(200e6));
+        CHECK(make_plan(rate.runs[i]).cycles == expected_cycles[i]);
+    }
+    CHECK(rate.runs[0].sample.id == "LCNAC-m2-0-200-r12.5");
+
+    const auto mean = shipped("mode3-sweep.yaml");
+    REQUIRE(mean.runs.size() == 4);
+    const double expected_max_mpa[] = {50, 100, 200, 400};
+    for (std::size_t i = 0; i < mean.runs.size(); ++i) {
+        CHECK(mean.runs[i].cycling.stress_min_pa == 0.0);
+        CHECK(mean.runs[i].cycling.stress_max_pa == doctest::Approx(expected_max_mpa[i] * 1e6));
+    }
+    CHECK(mean.runs[3].sample.id == "LCNAC-m3-0-400");
+}
+
+TEST_CASE("defaults: hold 600 s, pre-tension 0.01 N, cycling and recovery 8 h, frame 18 N") {
+    const auto file = parse_job(minimal);
+    REQUIRE(file.ok());
+    const Job& job = file.runs.front();
+    CHECK(job.temperature_k == doctest::Approx(365.15));
+    CHECK(job.hold_s == 600);
+    CHECK(job.pre_tension_n == 0.01);
+    CHECK(job.cycling.duration_s == 28800);
+    CHECK(job.recovery_s == 28800);
+    CHECK(job.limits.max_force_n == 18.0);
+    CHECK(job.name == "R1");
+}
+
+TEST_CASE("a duration that is not a whole number of cycles runs whole cycles only") {
+    const auto file = parse_job(minimal + "  duration: 20 min\n");
+    REQUIRE(file.ok());
+    const Plan plan = make_plan(file.runs.front());
+    CHECK(plan.cycles == 2);
+    CHECK(plan.cycling_unused_s == doctest::Approx(240));
+}
+
+TEST_CASE("the frame limit is exact at the boundary and lowered by the profile's frame") {
+    // 500 MPa on 1.2 mm × 30 µm is exactly 18 N.
+    std::string at_limit = minimal;
+    at_limit.replace(at_limit.find("200 MPa"), 7, "500 MPa");
+    CHECK(parse_job(at_limit).ok());
+    const auto weaker_frame = parse_job(minimal, 5.0);
+    REQUIRE_FALSE(weaker_frame.ok());
+    CHECK(weaker_frame.errors.front().field == "cycling.stress_max");
+    CHECK(weaker_frame.errors.front().message.find("frame limit 5 N") != std::string::npos);
+}
+
+TEST_CASE("all problems are collected, in file order, each with line and column") {
+    const auto file = parse_job(R"(profile: sim la30
+sample:
+  id: R1
+  composition: La30Ce30Ni10Al20Co10
+  density: 6.3
+  width: 1.2 mm
+  thickness: 30 µm
+  gauge_length: 10 mm
+temperature: 365
+cycling:
+  mode: custom
+  stress_min: 0 MPa
+  stress_max: 200 MPa
+  stress_rate: 50 MPa/min
+  colour: red
+)");
+    REQUIRE(file.errors.size() == 4);
+    CHECK(file.errors[0].line == 1);
+    CHECK(file.errors[0].field == "profile");
+    CHECK(file.errors[1].line == 5);
+    CHECK(file.errors[1].column == 12);
+    CHECK(file.errors[1].field == "sample.density");
+    CHECK(file.errors[2].field == "temperature");
+    CHECK(file.errors[3].line == 15);
+    CHECK(file.errors[3].column == 3);
+    CHECK(file.errors[3].field == "cycling.colour");
+    CHECK(file.errors[3].to_string("job.yaml") ==
+          "job.yaml:15:3: cycling.colour: unknown key 'colour' (allowed: mode, stress_min, "
+          "stress_max, stress_rate, duration)");
+    CHECK(file.runs.empty());
+}
+
+TEST_CASE("every prefix of the shipped jobs is parsed without throwing, each problem located") {
+    // Truncated files are what an interrupted copy or an editor crash leaves behind.
+    for (const auto& entry : fs::directory_iterator(jobs_dir)) {
+        const std::string text = slurp(entry.path());
+        CAPTURE(entry.path());
+        for (std::size_t length = 0; length < text.size(); ++length) {
+            CAPTURE(length);
+            JobFile file;
+            REQUIRE_NOTHROW(file = parse_job(std::string_view(text).substr(0, length)));
+            CHECK(file.ok() != file.runs.empty());
+            for (const auto& error : file.errors) {
+                CHECK(error.line >= 1);
+                CHECK(error.to_string("f").find('\n') == std::string::npos);
+            }
+        }
+    }
+}
