@@ -13,6 +13,7 @@ const char* const usage_text =
     "  analyze    fit recovery, creep, cycling or Arrhenius data from CSV files\n"
     "  validate   check job files (YAML): validate JOB.yaml [JOB.yaml ...]\n"
     "  plan       the segment plan of a job: plan JOB.yaml [--json]\n"
+    "  run        run a job: run JOB.yaml --db FILE [--speed X|max] [--json]\n"
     "  --version  print the version\n";
 
 }  // namespace
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
     }
     if (command == "plan") {
         return dmacycle::daemon::run_plan(rest, std::cout, std::cerr);
+    }
+    if (command == "run") {
+        return dmacycle::daemon::run_run(rest, std::cout, std::cerr);
     }
     if (command == "--version") {
         std::cout << "dmacycle " << DMACYCLE_VERSION << "\n";

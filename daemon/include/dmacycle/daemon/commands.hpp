@@ -10,6 +10,7 @@ namespace dmacycle::daemon {
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_fit_failed = 1;
 inline constexpr int exit_bad_input = 2;
+inline constexpr int exit_run_faulted = 3;  // `run`: a run ended faulted (interlock, link, device)
 
 // args: what follows `analyze` on the command line.
 int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
@@ -18,5 +19,9 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
 // of each run. Invalid jobs exit 2 with one "FILE:LINE:COLUMN: field: problem" line per problem.
 int run_validate(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int run_plan(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+// `run JOB.yaml --db FILE [--speed X|max] [--json]`: runs each run of the job on the instrument of
+// its profile (a `driver: sim` profile: the simulator in-process on loopback ports), storing into
+// FILE; docs/runner.md. A refused job exits 2 and writes nothing.
+int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace dmacycle::daemon
