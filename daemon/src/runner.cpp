@@ -30,17 +30,31 @@ bool is_loading(SegmentKind kind) {
            kind == SegmentKind::unload;
 }
 
+std::int64_t step_for(double ratio) {
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(ratio)));
+}
+
 std::string fixed(double value, int decimals) {
     char text[64];
     std::snprintf(text, sizeof text, "%.*f", decimals, value);
     return text;
 }
 
-// What the analysis needs, copied out of the acquisition when the recovery has ended.
+// What the analysis needs, kept during the acquisition and handed over when the recovery has
+// ended. Its size is bounded whatever the run's length (so is the fits' memory): the recovery's
+// first `analysis_full_rate_s` at the full sample rate, then every `recovery_step`-th sample so
+// that at most `analysis_max_points` remain; the cycling every `cycling_step`-th sample, as
+// long as a cycle keeps `min_points_per_cycle`. Every sample is in the store regardless.
+constexpr double analysis_full_rate_s = 600;
+constexpr double analysis_max_points = 40000;
+constexpr double min_points_per_cycle = 200;
+
 struct AnalysisInput {
     std::vector<double> cycling_t_s, cycling_stress_mpa, cycling_strain;
     std::vector<double> recovery_t_s, recovery_strain;  // time since the start of loading
     double t0_s = 0;                                    // loading time: recovery starts here
+    std::int64_t cycling_step = 1, recovery_step = 1;
+    std::int64_t cycling_seen = 0, recovery_seen = 0;
 };
 
 class Run {
@@ -62,6 +76,19 @@ class Run {
             }
             if (segment.kind == SegmentKind::recovery) {
                 recovery_start_s_ = segment.start_s;
+                const double full_points = analysis_full_rate_s * options.sample_rate_hz;
+                data_.recovery_step =
+                    step_for((segment.duration_s * options.sample_rate_hz - full_points) /
+                             (analysis_max_points - full_points));
+            }
+            if (segment.kind == SegmentKind::cycle || segment.kind == SegmentKind::creep) {
+                const double samples = segment.duration_s * options.sample_rate_hz;
+                double step = samples / analysis_max_points;
+                if (segment.kind == SegmentKind::cycle) {
+                    step = std::min(
+                        step, segment.period_s * options.sample_rate_hz / min_points_per_cycle);
+                }
+                data_.cycling_step = step_for(step);
             }
         }
     }
@@ -247,12 +274,17 @@ void Run::on_sample(const drv::FrameSample& sample) {
                 track_cycle_locked(plan_t_s, row, *segment);
                 [[fallthrough]];
             case SegmentKind::creep:
-                data_.cycling_t_s.push_back(plan_t_s);
-                data_.cycling_stress_mpa.push_back(row.stress_mpa);
-                data_.cycling_strain.push_back(row.strain);
+                if (data_.cycling_seen++ % data_.cycling_step == 0) {
+                    data_.cycling_t_s.push_back(plan_t_s);
+                    data_.cycling_stress_mpa.push_back(row.stress_mpa);
+                    data_.cycling_strain.push_back(row.strain);
+                }
                 break;
             case SegmentKind::recovery:
-                if (plan_t_s > recovery_start_s_) {  // the fits need t > t0
+                // The fits need t > t0.
+                if (plan_t_s > recovery_start_s_ &&
+                    (plan_t_s - recovery_start_s_ < analysis_full_rate_s ||
+                     data_.recovery_seen++ % data_.recovery_step == 0)) {
                     data_.recovery_t_s.push_back(plan_t_s - load_start_s_);
                     data_.recovery_strain.push_back(row.strain);
                 }
@@ -529,6 +561,8 @@ void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
     const auto spectrum = analysis::fit_recovery_spectrum(t, strain, input.t0_s, spectrum_options);
     Json doc = {{"t0_s", input.t0_s},
                 {"points", t.size()},
+                {"full_rate_s", analysis_full_rate_s},
+                {"sample_step_after", input.recovery_step},
                 {"strain_vp", spectrum.strain_vp},
                 {"strain_rate_vp", spectrum.strain_rate_vp}};
     add_spectrum_fields(doc, spectrum);
@@ -564,6 +598,7 @@ void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
     }
     outcome.results["work_done"] = Json{{"fit", to_json(work.summary)},
                                         {"points", input.cycling_t_s.size()},
+                                        {"sample_step", input.cycling_step},
                                         {"cycles", work.cycles.size()},
                                         {"per_cycle", per_cycle},
                                         {"stress_creep_mpa", work.stress_creep_mpa},
@@ -583,6 +618,10 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
     supervision.max_age =
         std::chrono::milliseconds(static_cast<long long>(job_.limits.stale_link_s * 1000));
     supervision.connect_timeout = options_.connect_timeout;
+    // The furnace changes slowly: a poll every 100 ms is plenty, whatever the frame needs.
+    drv::SupervisorOptions furnace_supervision = supervision;
+    furnace_supervision.heartbeat_interval =
+        std::max(options_.heartbeat_interval, std::chrono::milliseconds(100));
     const auto device_sink = [this](const drv::DeviceEvent& e) { on_device_event(e); };
     std::string setup_error;
     try {
@@ -597,8 +636,8 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
     }
     if (setup_error.empty()) {
         frame_ = std::make_unique<drv::Supervisor>("frame", *frame_link_, supervision, device_sink);
-        furnace_ =
-            std::make_unique<drv::Supervisor>("furnace", *furnace_link_, supervision, device_sink);
+        furnace_ = std::make_unique<drv::Supervisor>("furnace", *furnace_link_, furnace_supervision,
+                                                     device_sink);
     }
     // The frame streams from connecting on: at --speed max that is what moves time, and the
     // sink needs the run id, so the furnace comes up first and the run is created in between.
