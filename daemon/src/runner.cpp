@@ -23,6 +23,8 @@ using protocols::SegmentKind;
 // The pre-tension is a step in the plan; the frame gets it as a ramp this short at the end of
 // the hold, so every later segment starts exactly where the plan says.
 constexpr double pre_tension_step_s = 1e-3;
+// How long the safe state keeps trying to reach a device whose link is down.
+constexpr std::chrono::seconds safe_state_retry{10};
 
 // Segments in which the frame follows a stress command the sample must carry.
 bool is_loading(SegmentKind kind) {
@@ -125,6 +127,8 @@ class Run {
     bool wait_for_end();
     void stop_stream_and_drain();
     void safe_state();
+    template <class F>
+    bool with_retries(drv::Supervisor& device, F&& step, std::string& failure);
     void analyse(const AnalysisInput& input, RunOutcome& outcome);
 
     const protocols::Job& job_;
@@ -181,7 +185,17 @@ void Run::event_locked(double t_s, const std::string& kind, const std::string& m
     if (run_id_ < 0) {
         early_events_.push_back(row);
     } else {
-        store_.append_event(run_id_, row);
+        try {
+            store_.append_event(run_id_, row);
+        } catch (const StoreError& error) {
+            // Called from the supervisors' threads too: a failing store ends the run, never
+            // the process.
+            if (!latched_) {
+                latched_ = true;
+                latched_reason_ = std::string("store: ") + error.what();
+                changed_.notify_all();
+            }
+        }
     }
     if (options_.on_event) {
         options_.on_event(t_s, kind, message);
@@ -490,8 +504,15 @@ bool Run::wait_for_end() {
                 return true;
             }
         }
-        // The frame trips by itself on a force over its limit: poll its state.
-        const auto state = frame_->with_device([&] { return frame_link_->driver().state(); });
+        // The frame trips by itself on a force over its limit: poll its state. A poll that
+        // fails is the link failing, often before the stale-data check notices.
+        drv::FrameState state;
+        try {
+            state = frame_->with_device([&] { return frame_link_->driver().state(); });
+        } catch (const drv::DriverError& error) {
+            latch(std::string("link lost: frame: ") + error.what());
+            return false;
+        }
         if (state.mode == "TRIP") {
             latch("frame tripped: force limit (" + fixed(plan_.frame_force_limit_n, 1) +
                   " N) exceeded, the frame unloaded itself");
@@ -521,32 +542,58 @@ void Run::stop_stream_and_drain() {
     });
 }
 
+// Retries each step while the link comes back (a stale or lost link is often why we are here),
+// for at most `safe_state_retry` of wall time.
+template <class F>
+bool Run::with_retries(drv::Supervisor& device, F&& step, std::string& failure) {
+    const auto give_up = drv::Clock::now() + safe_state_retry;
+    while (true) {
+        try {
+            device.with_device(step);
+            return true;
+        } catch (const drv::DriverError& error) {
+            failure = error.what();
+        }
+        if (drv::Clock::now() >= give_up) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
 void Run::safe_state() {
     const double floor_pa = plan_.pre_tension_stress_pa;
-    try {
-        const auto state = frame_->with_device([&] { return frame_link_->driver().state(); });
-        if (state.mode == "TRIP") {
-            event(last_run_t_s_, "safe_state",
-                  "unload: the frame tripped and unloaded itself to 0 N; left tripped for the "
-                  "operator");
-        } else {
-            frame_->with_device([&] {
-                frame_link_->driver().ramp_stress(floor_pa, job_.cycling.stress_rate_pa_s);
-            });
-            event(last_run_t_s_, "safe_state",
-                  "unload: ramp to the pre-tension " + fixed(job_.pre_tension_n, 4) + " N at " +
-                      fixed(job_.cycling.stress_rate_pa_s * 60 / 1e6, 2) + " MPa/min");
-        }
-    } catch (const drv::DriverError& error) {
-        event(last_run_t_s_, "safe_state", std::string("unload failed: ") + error.what());
+    std::string failure;
+    bool tripped = false;
+    const bool unloaded = with_retries(
+        *frame_,
+        [&] {
+            auto& frame = frame_link_->driver();
+            tripped = frame.state().mode == "TRIP";
+            if (!tripped) {
+                frame.ramp_stress(floor_pa, job_.cycling.stress_rate_pa_s);
+            }
+        },
+        failure);
+    if (!unloaded) {
+        event(last_run_t_s_, "safe_state", "unload failed: " + failure);
+    } else if (tripped) {
+        event(last_run_t_s_, "safe_state",
+              "unload: the frame tripped and unloaded itself to 0 N; left tripped for the "
+              "operator");
+    } else {
+        event(last_run_t_s_, "safe_state",
+              "unload: ramp to the pre-tension " + fixed(job_.pre_tension_n, 4) + " N at " +
+                  fixed(job_.cycling.stress_rate_pa_s * 60 / 1e6, 2) + " MPa/min");
     }
-    try {
-        furnace_->with_device(
-            [&] { furnace_link_->driver().write_setpoint_k(options_.standby_temperature_k); });
+    if (with_retries(
+            *furnace_,
+            [&] { furnace_link_->driver().write_setpoint_k(options_.standby_temperature_k); },
+            failure)) {
         event(last_run_t_s_, "safe_state",
               "furnace to standby: setpoint " + fixed(options_.standby_temperature_k, 2) + " K");
-    } catch (const drv::DriverError& error) {
-        event(last_run_t_s_, "safe_state", std::string("furnace standby failed: ") + error.what());
+    } else {
+        event(last_run_t_s_, "safe_state", "furnace standby failed: " + failure);
     }
 }
 
@@ -662,8 +709,8 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
     store_.set_status(run_id_, RunStatus::running);
 
     bool completed = false;
-    std::thread analysis;
     AnalysisInput input;
+    std::jthread analysis;  // declared after what it uses; joins even if a store call throws
     try {
         if (furnace_up && connect(*frame_, "frame") && equilibrate()) {
             event(last_run_t_s_, "identity", "frame: " + frame_->identity());
@@ -675,7 +722,7 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
                     input.t0_s = recovery_start_s_ - load_start_s_;
                 }
                 // The fits run beside the end of the acquisition, not after it.
-                analysis = std::thread([&] { analyse(input, outcome); });
+                analysis = std::jthread([&] { analyse(input, outcome); });
                 completed = true;
             }
         }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -75,7 +76,8 @@ inline int connect_loopback(std::uint16_t port) {
 inline void send_frame_line(std::uint16_t port, const std::string& line) {
     const int fd = connect_loopback(port);
     const std::string text = line + "\n";
-    const bool sent = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const bool sent =
+        ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
     ::close(fd);
     if (!sent) {
         throw std::runtime_error("cannot send '" + line + "'");
@@ -122,6 +124,9 @@ class WireTap {
     WireTap& operator=(const WireTap&) = delete;
 
     std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+    // The connections open now stop forwarding either way (a peer that went silent, cable
+    // still in); new connections work.
+    void stall_open_connections() { stall_below_ = connections_.load(); }
     std::vector<std::int64_t> sample_seqs() const {
         std::lock_guard lock(mutex_);
         return seqs_;
@@ -136,17 +141,21 @@ class WireTap {
             }
             no_delay(client);
             const int upstream = connect_loopback(target_port_);
+            const int id = connections_++;
             std::lock_guard lock(mutex_);
             open_fds_.push_back(client);
             open_fds_.push_back(upstream);
-            pumps_.emplace_back([this, client, upstream] { pump(client, upstream, false); });
-            pumps_.emplace_back([this, client, upstream] { pump(upstream, client, true); });
+            pumps_.emplace_back([=, this] { pump(id, client, upstream, false); });
+            pumps_.emplace_back([=, this] { pump(id, upstream, client, true); });
         }
     }
-    void pump(int from, int to, bool from_simulator) {
+    void pump(int id, int from, int to, bool from_simulator) {
         char chunk[1 << 16];
         std::string line;
         while (true) {
+            while (id < stall_below_ && !stopping_) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
             const auto n = ::read(from, chunk, sizeof chunk);
             if (n <= 0) {
                 break;
@@ -164,7 +173,8 @@ class WireTap {
                     line.clear();
                 }
             }
-            if (::write(to, chunk, static_cast<std::size_t>(n)) != n) {
+            // MSG_NOSIGNAL: a peer that has gone is a closed pump, not a SIGPIPE.
+            if (::send(to, chunk, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) {
                 break;
             }
         }
@@ -175,6 +185,7 @@ class WireTap {
     int listen_fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stopping_{false};
+    std::atomic<int> connections_{0}, stall_below_{0};
     std::thread acceptor_;
     mutable std::mutex mutex_;
     std::vector<int> open_fds_;

@@ -238,3 +238,48 @@ TEST_CASE(
           0);
     CHECK(db.number("SELECT count(*) FROM results" + where_run(id)) == 0);
 }
+
+TEST_CASE("runner: a frame link gone silent mid-cycle trips the stale-link interlock") {
+    TempDir dir;
+    const std::string text = shipped_job("mode1-0-200.yaml", {{"recovery: 8 h", "recovery: 1 h"}});
+    const auto file = dmacycle::protocols::parse_job(text);
+    REQUIRE(file.ok());
+    Rig rig;
+    // The runner's frame connection stops passing bytes once the frame is cycling; the runner
+    // must notice within the job's stale_link (2 s), reconnect and drive to the safe state.
+    std::thread silence([&] {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (rig.instrument.commanded_stress_pa() < 50e6 &&
+               std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        rig.tap->stall_open_connections();
+    });
+    RunOutcome outcome;
+    {
+        dmacycle::daemon::SampleStore store((dir.path / "runs.db").string());
+        outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+                                                rig.furnace_spec());
+    }
+    silence.join();
+    Db db(dir.path / "runs.db");
+    const auto id = outcome.run_id;
+    CHECK(outcome.status == RunStatus::faulted);
+    CHECK(db.value("SELECT status FROM runs WHERE id = " + std::to_string(id)) == "faulted");
+    // Whichever notices first: no fresh samples for 2 s, or the runner's state poll timing out.
+    INFO(outcome.message);
+    CHECK((outcome.message.starts_with("stale link: frame") ||
+           outcome.message.starts_with("link lost: frame")));
+    CHECK(db.number("SELECT count(*) FROM events" + where_run(id, " AND kind = 'interlock'")) == 1);
+    CHECK(db.number("SELECT count(*) FROM events" +
+                    where_run(id, " AND kind = 'safe_state' AND message LIKE 'unload: ramp%'")) ==
+          1);
+    // The unload reached the frame over a new connection.
+    CHECK(rig.instrument.ramp_target_pa() == doctest::Approx(0.01 / 3.6e-8));
+    CHECK(rig.instrument.furnace().target_setpoint_k == doctest::Approx(298.15));
+    // What arrived before the silence is stored, numbered without duplicates.
+    const auto seqs = db.seqs(id);
+    CHECK(!seqs.empty());
+    CHECK(std::adjacent_find(seqs.begin(), seqs.end()) == seqs.end());
+    CHECK(db.number("SELECT count(*) FROM results" + where_run(id)) == 0);
+}
