@@ -104,9 +104,10 @@ class Run {
 
     // --- helpers; `lock` variants expect mutex_ held -------------------------------------
     void event_locked(double t_s, const std::string& kind, const std::string& message);
-    void event(double t_s, const std::string& kind, const std::string& message) {
+    // At the latest sample's time.
+    void event(const std::string& kind, const std::string& message) {
         std::lock_guard lock(mutex_);
-        event_locked(t_s, kind, message);
+        event_locked(last_run_t_s_, kind, message);
     }
     void latch_locked(double t_s, const std::string& what);
     void latch(const std::string& what) {
@@ -393,7 +394,7 @@ bool Run::connect(drv::Supervisor& supervisor, const char* name) {
 
 bool Run::equilibrate() {
     furnace_->with_active([&] { furnace_link_->driver().write_setpoint_k(job_.temperature_k); });
-    event(last_run_t_s_, "segment",
+    event("segment",
           "equilibrate started: furnace setpoint " + fixed(job_.temperature_k, 2) + " K");
     std::optional<double> started_s;
     std::unique_lock lock(mutex_);
@@ -533,8 +534,7 @@ void Run::stop_stream_and_drain() {
     frame_->with_device([&] { frame_link_->driver().stream()->stop_stream(); });
     const drv::SupervisedDevice::Report report =
         [&](drv::EventKind kind, const std::string& message, double, std::uint64_t, std::uint64_t) {
-            event(last_run_t_s_, "link",
-                  std::string("frame: ") + drv::to_string(kind) + ": " + message);
+            event("link", std::string("frame: ") + drv::to_string(kind) + ": " + message);
         };
     frame_->with_device([&] {
         frame_link_->heartbeat(drv::Clock::now(), report);
@@ -576,24 +576,24 @@ void Run::safe_state() {
         },
         failure);
     if (!unloaded) {
-        event(last_run_t_s_, "safe_state", "unload failed: " + failure);
+        event("safe_state", "unload failed: " + failure);
     } else if (tripped) {
-        event(last_run_t_s_, "safe_state",
+        event("safe_state",
               "unload: the frame tripped and unloaded itself to 0 N; left tripped for the "
               "operator");
     } else {
-        event(last_run_t_s_, "safe_state",
-              "unload: ramp to the pre-tension " + fixed(job_.pre_tension_n, 4) + " N at " +
-                  fixed(job_.cycling.stress_rate_pa_s * 60 / 1e6, 2) + " MPa/min");
+        event("safe_state", "unload: ramp to the pre-tension " + fixed(job_.pre_tension_n, 4) +
+                                " N at " + fixed(job_.cycling.stress_rate_pa_s * 60 / 1e6, 2) +
+                                " MPa/min");
     }
     if (with_retries(
             *furnace_,
             [&] { furnace_link_->driver().write_setpoint_k(options_.standby_temperature_k); },
             failure)) {
-        event(last_run_t_s_, "safe_state",
+        event("safe_state",
               "furnace to standby: setpoint " + fixed(options_.standby_temperature_k, 2) + " K");
     } else {
-        event(last_run_t_s_, "safe_state", "furnace standby failed: " + failure);
+        event("safe_state", "furnace standby failed: " + failure);
     }
 }
 
@@ -713,7 +713,7 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
     std::jthread analysis;  // declared after what it uses; joins even if a store call throws
     try {
         if (furnace_up && connect(*frame_, "frame") && equilibrate()) {
-            event(last_run_t_s_, "identity", "frame: " + frame_->identity());
+            event("identity", "frame: " + frame_->identity());
             upload_program();
             if (wait_for_end()) {
                 {
@@ -736,7 +736,7 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
         try {
             stop_stream_and_drain();
         } catch (const drv::DriverError& error) {
-            event(last_run_t_s_, "link", std::string("stopping the stream: ") + error.what());
+            event("link", std::string("stopping the stream: ") + error.what());
         }
     }
     if (frame_) {
@@ -748,7 +748,7 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
         for (const auto& [kind, json] : outcome.results) {
             store_.store_result(run_id_, kind, json);
         }
-        event(last_run_t_s_, "analysis", "results stored");
+        event("analysis", "results stored");
     }
     store_.flush();
     std::lock_guard lock(mutex_);
