@@ -429,7 +429,7 @@ bool Run::equilibrate() {
 
 // The whole stress program goes to the frame at once, so the frame times every segment itself
 // (exact in instrument time at any speed). The stream is paused meanwhile: at --speed max the
-// clock only moves while samples are read, so the program's start is the time measured here.
+// clock only moves while samples are read, so nothing happens between the readings below.
 void Run::upload_program() {
     const double floor_pa = plan_.pre_tension_stress_pa;
     frame_->with_active([&] {
@@ -441,11 +441,15 @@ void Run::upload_program() {
                                    "frame: this model cannot run a stress program");
         }
         stream->stop_stream();
-        const double start_s = frame.measure().t_s;
         const double step_s = std::min(pre_tension_step_s, job_.hold_s);
         frame.pretension(step_s > 0 ? 0.0 : job_.pre_tension_n);  // unloaded (or at once)
+        // Plan time 0 is when the frame takes the hold's dwell (the program is empty, so it
+        // starts then): bracketed by two readings of the instrument clock, equal at max speed,
+        // one exchange apart at a paced speed.
+        const double before_s = frame.measure().t_s;
+        program->program_dwell(job_.hold_s - step_s);
+        const double start_s = (before_s + frame.measure().t_s) / 2;
         if (step_s > 0) {
-            program->program_dwell(job_.hold_s - step_s);
             program->program_ramp(floor_pa, floor_pa / step_s);
         }
         for (const auto& segment : plan_.segments) {
