@@ -23,6 +23,9 @@ using protocols::SegmentKind;
 // The pre-tension is a step in the plan; the frame gets it as a ramp this short at the end of
 // the hold, so every later segment starts exactly where the plan says.
 constexpr double pre_tension_step_s = 1e-3;
+// The frame reports instrument time in µs (docs/frame-protocol.md); whole ticks divided by this
+// give exact boundaries (600 s is 6e8 / 1e6 exactly, not 6e8 · 1e-6).
+constexpr double instrument_ticks_per_s = 1e6;
 // How long the safe state keeps trying to reach a device whose link is down.
 constexpr std::chrono::seconds safe_state_retry{10};
 
@@ -157,7 +160,8 @@ class Run {
     std::optional<double> latest_temperature_k_;
     bool program_started_ = false;
     double program_start_s_ = 0;  // instrument time of plan time 0 (start of the hold)
-    bool acquiring_ = true;       // false once the stream is being stopped: no more interlocks
+    bool uploading_ = false;
+    bool acquiring_ = true;  // false once the stream is being stopped: no more interlocks
     bool latched_ = false;
     std::string latched_reason_;
     const protocols::Segment* current_segment_ = nullptr;
@@ -221,7 +225,9 @@ void Run::on_device_event(const drv::DeviceEvent& event) {
         message += ": " + event.message;
     }
     event_locked(last_run_t_s_, "link", message);
-    if (event.kind == drv::EventKind::stale && run_id_ >= 0) {
+    // During the upload the stream is paused on purpose and every exchange proves the link
+    // alive (a dead one fails the upload): no stale data there.
+    if (event.kind == drv::EventKind::stale && run_id_ >= 0 && !uploading_) {
         latch_locked(last_run_t_s_, "stale link: " + message);
     }
 }
@@ -247,7 +253,10 @@ void Run::on_sample(const drv::FrameSample& sample) {
     row.strain = m.displacement_m / job_.sample.gauge_length_m;
     last_run_t_s_ = row.t_s;
 
-    const double plan_t_s = m.t_s - program_start_s_;
+    // At the instrument clock's resolution, so a sample due exactly at a segment's boundary
+    // belongs to the segment starting there, not to whichever side rounding puts it.
+    const double plan_t_s =
+        std::round((m.t_s - program_start_s_) * instrument_ticks_per_s) / instrument_ticks_per_s;
     const protocols::Segment* segment = nullptr;
     if (latched_) {
         row.segment = "safe_state";
@@ -432,6 +441,10 @@ bool Run::equilibrate() {
 // clock only moves while samples are read, so nothing happens between the readings below.
 void Run::upload_program() {
     const double floor_pa = plan_.pre_tension_stress_pa;
+    {
+        std::lock_guard lock(mutex_);
+        uploading_ = true;
+    }
     frame_->with_active([&] {
         auto& frame = frame_link_->driver();
         auto* stream = frame.stream();
@@ -486,12 +499,11 @@ void Run::upload_program() {
                     break;
             }
         }
-        {
-            std::lock_guard lock(mutex_);
-            program_start_s_ = start_s;
-            program_started_ = true;
-        }
         stream->start_stream();
+        std::lock_guard lock(mutex_);
+        program_start_s_ = start_s;
+        program_started_ = true;
+        uploading_ = false;
     });
 }
 
