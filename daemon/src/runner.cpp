@@ -165,6 +165,7 @@ class Run {
     bool latched_ = false;
     std::string latched_reason_;
     const protocols::Segment* current_segment_ = nullptr;
+    double segment_min_k_ = 0, segment_max_k_ = 0;  // temperatures seen in the current segment
     bool in_equilibrate_ = true;
     std::uint64_t samples_ = 0;
     std::int64_t first_seq_ = 0, last_seq_ = -1;
@@ -274,9 +275,12 @@ void Run::on_sample(const drv::FrameSample& sample) {
             if (current_segment_->kind == SegmentKind::cycle) {
                 close_cycle_locked();
             }
+            // The record that the temperature stayed in the band (the interlock enforces it).
             event_locked(run_time_locked(current_segment_->end_s()), "segment",
-                         std::string(to_string(current_segment_->kind)) + " ended");
+                         std::string(to_string(current_segment_->kind)) + " ended: temperature " +
+                             fixed(segment_min_k_, 2) + "-" + fixed(segment_max_k_, 2) + " K");
         }
+        segment_min_k_ = segment_max_k_ = row.temperature_k;
         if (current_segment_ != nullptr && current_segment_->kind == SegmentKind::hold) {
             event_locked(run_time_locked(current_segment_->end_s()), "segment",
                          "pre_tension " + fixed(job_.pre_tension_n, 4) + " N (" +
@@ -291,6 +295,8 @@ void Run::on_sample(const drv::FrameSample& sample) {
         current_segment_ = segment;
     }
 
+    segment_min_k_ = std::min(segment_min_k_, row.temperature_k);
+    segment_max_k_ = std::max(segment_max_k_, row.temperature_k);
     check_interlocks_locked(row, plan_t_s, segment);
     if (segment != nullptr && !latched_) {
         switch (segment->kind) {

@@ -67,6 +67,10 @@ std::string where_run(std::int64_t run_id, const std::string& more = "") {
     return " WHERE run_id = " + std::to_string(run_id) + more;
 }
 
+bool db_has_no_results(const std::filesystem::path& path, std::int64_t run_id) {
+    return Db(path).number("SELECT count(*) FROM results" + where_run(run_id)) == 0;
+}
+
 // What every completed run shows: status, segments in order, recovery at the pre-tension,
 // results stored and usable.
 void check_completed_run(const Db& db, const Finished& done, double temperature_k) {
@@ -142,6 +146,8 @@ TEST_CASE("runner: mode1-0-200 in full: hold, pre-tension, 60 cycles, recovery, 
     }
     CHECK(found == expected.size());
     CHECK(db.number("SELECT count(*) FROM events" + where_run(id, " AND kind = 'interlock'")) == 0);
+    CHECK(db.value("SELECT message FROM events" + where_run(id, " AND message LIKE 'hold ended%'"))
+              .starts_with("hold ended: temperature 36"));
 }
 
 TEST_CASE("runner: 100-100 creep, shortened to 1 h + 1 h") {
@@ -282,4 +288,54 @@ TEST_CASE("runner: a frame link gone silent mid-cycle trips the stale-link inter
     CHECK(!seqs.empty());
     CHECK(std::adjacent_find(seqs.begin(), seqs.end()) == seqs.end());
     CHECK(db.number("SELECT count(*) FROM results" + where_run(id)) == 0);
+}
+
+TEST_CASE("runner: the job's strain limit trips at the first peak: unloaded to the pre-tension") {
+    TempDir dir;
+    // 200 MPa is 0.56 % of elastic strain on this ribbon.
+    const auto done = run_job(
+        shipped_job("mode1-0-200.yaml",
+                    {{"max_strain: 5 %", "max_strain: 0.3 %"}, {"recovery: 8 h", "recovery: 1 h"}}),
+        dir.path / "runs.db");
+    Db db(dir.path / "runs.db");
+    const auto id = done.outcome.run_id;
+    CHECK(done.outcome.status == RunStatus::faulted);
+    CHECK(done.outcome.message.starts_with("strain 0.00"));
+    CHECK(done.outcome.cycles == 0);
+    CHECK(db.number("SELECT count(*) FROM events" +
+                    where_run(id, " AND kind = 'safe_state' AND message LIKE 'unload: ramp%'")) ==
+          1);
+    check_exactly_once(db, done);
+    // The samples after the interlock are kept, tagged as such.
+    CHECK(db.number("SELECT count(*) FROM samples" + where_run(id, " AND segment = 'safe_state'")) >
+          0);
+}
+
+TEST_CASE("runner: a furnace sensor break during the hold trips an interlock") {
+    TempDir dir;
+    const std::string text = shipped_job("mode1-0-200.yaml", {{"recovery: 8 h", "recovery: 1 h"}});
+    const auto file = dmacycle::protocols::parse_job(text);
+    REQUIRE(file.ok());
+    Rig rig;
+    dmacycle::daemon::RunnerOptions options;
+    std::atomic<bool> broken{false};
+    options.on_event = [&](double, const std::string& kind, const std::string& message) {
+        if (kind == "segment" && message == "hold started" && !broken.exchange(true)) {
+            send_frame_line(rig.frame_port, "SIMulate:FURNace:SBReak 1");
+        }
+    };
+    RunOutcome outcome;
+    {
+        dmacycle::daemon::SampleStore store((dir.path / "runs.db").string());
+        outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+                                                rig.furnace_spec(), options);
+    }
+    REQUIRE(broken);
+    CHECK(outcome.status == RunStatus::faulted);
+    // The status bit, or the temperature leaving the band as the furnace cools.
+    INFO(outcome.message);
+    CHECK((outcome.message == "furnace: sensor break" ||
+           outcome.message.starts_with("temperature ")));
+    CHECK(outcome.cycles < 60);
+    CHECK(db_has_no_results(dir.path / "runs.db", outcome.run_id));
 }
