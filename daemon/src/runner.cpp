@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -698,7 +699,6 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
             drv::make_frame(frame_spec), [this](const drv::FrameSample& s) { on_sample(s); });
         frame_link_->set_geometry(
             {job_.sample.width_m, job_.sample.thickness_m, job_.sample.gauge_length_m});
-        frame_link_->set_streaming(true, options_.sample_rate_hz);
         furnace_link_ = std::make_unique<drv::FurnaceLink>(drv::make_furnace(furnace_spec));
     } catch (const drv::DriverError& error) {
         setup_error = error.what();
@@ -708,13 +708,15 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
         furnace_ = std::make_unique<drv::Supervisor>("furnace", *furnace_link_, furnace_supervision,
                                                      device_sink);
     }
-    // The frame streams from connecting on: at --speed max that is what moves time, and the
-    // sink needs the run id, so the furnace comes up first and the run is created in between.
-    const bool furnace_up = setup_error.empty() && connect(*furnace_, "furnace");
+    // Both devices come up (and say who they are) before the run exists; the frame streams
+    // only once it does, since every sample needs the run id.
+    const bool devices_up =
+        setup_error.empty() && connect(*furnace_, "furnace") && connect(*frame_, "frame");
 
     RunInfo info{job_text_, job_.sample.id, job_.profile, DMACYCLE_VERSION, ""};
-    if (furnace_up) {
-        info.instrument_identity = "furnace: " + furnace_->identity();
+    if (setup_error.empty()) {
+        info.instrument_identity =
+            "frame: " + frame_->identity() + "; furnace: " + furnace_->identity();
     }
     {
         std::lock_guard lock(mutex_);
@@ -734,8 +736,14 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
     AnalysisInput input;
     std::jthread analysis;  // declared after what it uses; joins even if a store call throws
     try {
-        if (furnace_up && connect(*frame_, "frame") && equilibrate()) {
-            event("identity", "frame: " + frame_->identity());
+        if (devices_up) {
+            // At --speed max, streaming is what moves the instrument's time.
+            frame_->with_device([&] {
+                frame_link_->set_streaming(true, options_.sample_rate_hz);
+                frame_link_->reapply_settings();
+            });
+        }
+        if (devices_up && equilibrate()) {
             upload_program();
             if (wait_for_end()) {
                 {

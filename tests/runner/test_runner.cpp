@@ -79,6 +79,8 @@ void check_completed_run(const Db& db, const Finished& done, double temperature_
     REQUIRE(done.outcome.status == RunStatus::completed);
     CHECK(db.value("SELECT status FROM runs WHERE id = " + std::to_string(id)) == "completed");
     CHECK(!db.value("SELECT ended_utc FROM runs WHERE id = " + std::to_string(id)).empty());
+    CHECK(db.value("SELECT instrument_identity FROM runs WHERE id = " + std::to_string(id)) ==
+          "frame: dmacycle,SIM-DMA,SIM0001,0.1.0; furnace: eurotherm-2400,unit 1");
     check_exactly_once(db, done);
 
     // Hold: at least 600 s of instrument time, every reading within ±1 K.
