@@ -106,7 +106,7 @@ class Run {
     void on_sample(const drv::FrameSample& sample);
     void on_device_event(const drv::DeviceEvent& event);
 
-    // --- helpers; `lock` variants expect mutex_ held -------------------------------------
+    // --- helpers; the `_locked` ones expect mutex_ held ------------------------------------
     void event_locked(double t_s, const std::string& kind, const std::string& message);
     // At the latest sample's time.
     void event(const std::string& kind, const std::string& message) {
@@ -167,7 +167,6 @@ class Run {
     std::string latched_reason_;
     const protocols::Segment* current_segment_ = nullptr;
     double segment_min_k_ = 0, segment_max_k_ = 0;  // temperatures seen in the current segment
-    bool in_equilibrate_ = true;
     std::uint64_t samples_ = 0;
     std::int64_t first_seq_ = 0, last_seq_ = -1;
     // Per-cycle bookkeeping of the cycle in progress.
@@ -337,29 +336,28 @@ void Run::on_sample(const drv::FrameSample& sample) {
 void Run::check_interlocks_locked(const SampleRow& row, double plan_t_s,
                                   const protocols::Segment* segment) {
     const auto& limits = job_.limits;
-    const std::string at = " at t = " + fixed(row.t_s, 1) + " s";
+    const auto trip = [&](const std::string& what) {
+        latch_locked(row.t_s, what + " at t = " + fixed(row.t_s, 1) + " s");
+    };
     if (row.force_n > plan_.force_limit_n) {
-        latch_locked(row.t_s, "force " + fixed(row.force_n, 4) + " N above the limit " +
-                                  fixed(plan_.force_limit_n, 3) + " N" + at);
+        trip("force " + fixed(row.force_n, 4) + " N above the limit " +
+             fixed(plan_.force_limit_n, 3) + " N");
     } else if (limits.max_stress_pa && row.stress_mpa * 1e6 > *limits.max_stress_pa) {
-        latch_locked(row.t_s, "stress " + fixed(row.stress_mpa, 2) + " MPa above the limit " +
-                                  fixed(*limits.max_stress_pa / 1e6, 2) + " MPa" + at);
+        trip("stress " + fixed(row.stress_mpa, 2) + " MPa above the limit " +
+             fixed(*limits.max_stress_pa / 1e6, 2) + " MPa");
     } else if (std::abs(row.strain) > limits.max_strain) {
-        latch_locked(row.t_s, "strain " + fixed(row.strain, 5) + " beyond the limit " +
-                                  fixed(limits.max_strain, 5) + at);
+        trip("strain " + fixed(row.strain, 5) + " beyond the limit " + fixed(limits.max_strain, 5));
     } else if (segment != nullptr && is_loading(segment->kind) &&
                std::abs(row.stress_mpa * 1e6 - plan_.stress_setpoint_pa(plan_t_s)) >
                    tracking_tolerance_pa_) {
-        latch_locked(row.t_s, "load lost: stress " + fixed(row.stress_mpa, 2) +
-                                  " MPa against the commanded " +
-                                  fixed(plan_.stress_setpoint_pa(plan_t_s) / 1e6, 2) +
-                                  " MPa (the frame tripped or the ribbon broke)" + at);
+        trip("load lost: stress " + fixed(row.stress_mpa, 2) + " MPa against the commanded " +
+             fixed(plan_.stress_setpoint_pa(plan_t_s) / 1e6, 2) +
+             " MPa (the frame tripped or the ribbon broke)");
     } else if (segment != nullptr && segment->kind != SegmentKind::recovery &&
                std::abs(row.temperature_k - job_.temperature_k) > limits.temperature_band_k) {
-        latch_locked(row.t_s, "temperature " + fixed(row.temperature_k, 2) + " K outside " +
-                                  fixed(job_.temperature_k, 2) + " ± " +
-                                  fixed(limits.temperature_band_k, 2) + " K during " +
-                                  std::string(to_string(segment->kind)) + at);
+        trip("temperature " + fixed(row.temperature_k, 2) + " K outside " +
+             fixed(job_.temperature_k, 2) + " ± " + fixed(limits.temperature_band_k, 2) +
+             " K during " + std::string(to_string(segment->kind)));
     }
 }
 
