@@ -172,7 +172,9 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
             // The job's force must also fit the frame the profile describes.
             job_file = protocols::parse_job(text, profile.frame.force_max_n);
             if (job_file.ok()) {
-                SampleStore store(*db);
+                // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows
+                // (33 min at 10 Hz) keep the queue to a few MB; appends then wait for commits.
+                SampleStore store(*db, StoreOptions{.max_pending_rows = 20000});
                 SimInstrument instrument(profile, *clock);
                 drivers::DeviceSpec frame;
                 frame.uri = instrument.frame_uri;
