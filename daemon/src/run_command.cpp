@@ -226,6 +226,10 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
         err << "dmacycle run: " << error.what() << " (" << run_usage << ")\n";
     } catch (const StoreError& error) {
         err << "dmacycle run: store: " << error.what() << "\n";
+    } catch (const std::exception& error) {
+        // Not the input's fault (e.g. no loopback port for the simulator): the run did not run.
+        err << "dmacycle run: " << error.what() << "\n";
+        return exit_run_faulted;
     }
     return exit_bad_input;
 }

@@ -10,7 +10,8 @@ namespace dmacycle::daemon {
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_fit_failed = 1;
 inline constexpr int exit_bad_input = 2;
-inline constexpr int exit_run_faulted = 3;  // `run`: a run ended faulted (interlock, link, device)
+// `run`: a run ended faulted (interlock, link, device), or could not start.
+inline constexpr int exit_run_faulted = 3;
 
 // args: what follows `analyze` on the command line.
 int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
