@@ -14,6 +14,7 @@ const char* const usage_text =
     "  validate   check job files (YAML): validate JOB.yaml [JOB.yaml ...]\n"
     "  plan       the segment plan of a job: plan JOB.yaml [--json]\n"
     "  probe      read identity, force, temperature, setpoint and link state of instruments\n"
+    "  run        run a job: run JOB.yaml --db FILE [--speed X|max] [--json]\n"
     "  --version  print the version\n";
 
 }  // namespace
@@ -40,6 +41,9 @@ int main(int argc, char** argv) {
     }
     if (command == "plan") {
         return dmacycle::daemon::run_plan(rest, std::cout, std::cerr);
+    }
+    if (command == "run") {
+        return dmacycle::daemon::run_run(rest, std::cout, std::cerr);
     }
     if (command == "--version") {
         std::cout << "dmacycle " << DMACYCLE_VERSION << "\n";

@@ -193,8 +193,9 @@ void ScpiFrame::start_stream() {
 
 void ScpiFrame::stop_stream() {
     require(commands_.stream_stop, "sample stream");
+    // Samples already on their way when the stream stopped stay set aside for read_samples:
+    // the instrument sent them, so the owner must be able to store them.
     scpi_.command(commands_.stream_stop);
-    scpi_.take_stream_lines();  // samples already on their way when the stream stopped
 }
 
 std::vector<RawSample> ScpiFrame::take_pending_samples() {

@@ -42,7 +42,7 @@ class AsioTransport : public Transport {
                               result = ec;
                               done = true;
                           });
-        run(done, deadline, "write");
+        run(done, result, deadline, "write");
         if (result) {
             close();
             throw DriverError(ErrorKind::link, name_ + ": write failed: " + result.message());
@@ -60,7 +60,7 @@ class AsioTransport : public Transport {
                                     got = n;
                                     done = true;
                                 });
-        run(done, deadline, "read");
+        run(done, result, deadline, "read");
         if (result) {
             close();
             const bool closed =
@@ -73,14 +73,20 @@ class AsioTransport : public Transport {
     }
 
   protected:
-    void run(bool& done, Deadline deadline, const char* what) {
+    void run(bool& done, const boost::system::error_code& result, Deadline deadline,
+             const char* what) {
         io_.restart();
         while (!done && io_.run_one_until(deadline) > 0) {
         }
         if (!done) {
             cancel();
             io_.restart();
-            io_.run();  // completes the cancelled operation with operation_aborted
+            io_.run();  // completes the cancelled operation, usually with operation_aborted
+            // It may have finished before the cancel reached it (a read with its bytes): then
+            // it succeeded, and reporting a timeout would lose what it read.
+            if (result != asio::error::operation_aborted) {
+                return;
+            }
             throw DriverError(ErrorKind::timeout, name_ + ": " + what + " timed out");
         }
     }
@@ -114,7 +120,7 @@ class TcpTransport final : public AsioTransport<tcp::socket> {
                                 result = ec;
                                 done = true;
                             });
-        run(done, deadline, "connect");
+        run(done, result, deadline, "connect");
         if (result) {
             close();
             throw DriverError(ErrorKind::link, name_ + ": cannot connect: " + result.message());

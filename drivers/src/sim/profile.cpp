@@ -160,6 +160,12 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     Profile p;
     p.source = source;
     Section top(root, "", source);
+    // Instrument profiles name their driver; this parser reads only simulated instruments.
+    std::string driver = "sim";
+    top.text("driver", driver);
+    if (driver != "sim") {
+        top.fail(top.node()["driver"], "a simulator profile needs driver: sim", "driver");
+    }
 
     Section id = top.section("identity");
     id.text("maker", p.identity.maker);

@@ -1,0 +1,237 @@
+// `dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]`: one job (or each point of a sweep)
+// run in the foreground on the instrument its profile names; docs/runner.md.
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "analysis_json.hpp"
+#include "arguments.hpp"
+#include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/runner.hpp"
+#include "dmacycle/drivers/sim/frame_server.hpp"
+#include "dmacycle/drivers/sim/furnace_server.hpp"
+#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/drivers/sim/profile.hpp"
+#include "dmacycle/protocols/plan.hpp"
+
+namespace dmacycle::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+namespace sim = dmacycle::drivers::sim;
+
+const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]";
+
+std::string read_text(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw InputError(path + ": cannot open the job file");
+    }
+    std::ostringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+// The profile `name` is config/instruments/NAME.yaml: first beside the job's own config tree
+// (JOB_DIR/../instruments), then in the source tree's config directory.
+fs::path find_profile(const std::string& job_path, const std::string& name) {
+    const fs::path job_dir = fs::absolute(job_path).parent_path();
+    const std::vector<fs::path> candidates = {
+        job_dir.parent_path() / "instruments" / (name + ".yaml"),
+        fs::path(DMACYCLE_CONFIG_DIR) / "instruments" / (name + ".yaml")};
+    for (const auto& path : candidates) {
+        if (fs::is_regular_file(path)) {
+            return path;
+        }
+    }
+    std::string tried;
+    for (const auto& path : candidates) {
+        tried += (tried.empty() ? "" : ", ") + path.string();
+    }
+    throw InputError(job_path + ": profile '" + name + "' not found (looked for " + tried + ")");
+}
+
+// The simulated instrument on loopback ports, for the production drivers to talk to.
+struct SimInstrument {
+    SimInstrument(sim::Profile profile, sim::SimClock clock)
+        : instrument(std::move(profile), clock), frame(instrument), furnace(instrument) {
+        frame_uri = "tcp://127.0.0.1:" + std::to_string(frame.listen_tcp("127.0.0.1", 0));
+        frame.start();
+        furnace_uri =
+            "modbus-tcp://127.0.0.1:" + std::to_string(furnace.listen_tcp("127.0.0.1", 0));
+    }
+    sim::Instrument instrument;
+    sim::FrameServer frame;
+    sim::FurnaceServer furnace;
+    std::string frame_uri, furnace_uri;
+};
+
+[[gnu::format(printf, 1, 2)]] std::string format(const char* pattern, ...) {
+    char text[128];
+    va_list values;
+    va_start(values, pattern);
+    std::vsnprintf(text, sizeof text, pattern, values);
+    va_end(values);
+    return text;
+}
+
+void print_summary(std::ostream& out, const protocols::Job& job, const protocols::Plan& plan,
+                   const RunOutcome& outcome) {
+    out << "run " << outcome.run_id << " " << job.name << " (sample " << job.sample.id
+        << "): " << to_string(outcome.status);
+    if (outcome.status != RunStatus::completed) {
+        out << ": " << outcome.message;
+    }
+    out << "\n  segments:";
+    for (const auto& segment : plan.segments) {
+        out << " " << to_string(segment.kind);
+    }
+    out << "\n  samples " << outcome.samples << " (seq " << outcome.first_seq << "-"
+        << outcome.last_seq << "), cycles " << outcome.cycles << "\n";
+    const auto result = [&](const char* kind) {
+        const auto found = outcome.results.find(kind);
+        return found == outcome.results.end() ? Json() : Json::parse(found->second);
+    };
+    if (const auto work = result("work_done"); !work.is_null()) {
+        out << "  work done: "
+            << (work["work_done_kj_mol"].is_number()
+                    ? format("%.4g kJ/mol", work["work_done_kj_mol"].get<double>())
+                    : std::string("n/a"))
+            << format(", v_total %.4g J/m3\n", work["v_total_j_m3"].get<double>());
+    }
+    if (const auto spectrum = result("spectrum"); !spectrum.is_null()) {
+        out << "  spectrum peaks:";
+        for (const auto& peak : spectrum["peaks"]) {
+            out << format(" tau %.3g s", peak["tau_s"].get<double>())
+                << format(" (strain %.3g)", peak["strain"].get<double>());
+        }
+        out << "\n";
+    }
+    if (const auto kww = result("kww"); !kww.is_null()) {
+        out << format("  KWW: beta %.3f", kww["beta"].get<double>())
+            << format(", tau %.4g s", kww["tau_s"].get<double>())
+            << (kww["fit"]["usable"].get<bool>() ? "" : " (not usable)") << "\n";
+    }
+}
+
+Json outcome_json(const protocols::Job& job, const RunOutcome& outcome) {
+    Json results = Json::object();
+    for (const auto& [kind, json] : outcome.results) {
+        results[kind] = Json::parse(json);
+    }
+    return {{"run_id", outcome.run_id},
+            {"job", job.name},
+            {"sample", job.sample.id},
+            {"sweep_point", job.sweep_point},
+            {"status", to_string(outcome.status)},
+            {"message", outcome.message},
+            {"samples", outcome.samples},
+            {"first_seq", outcome.first_seq},
+            {"last_seq", outcome.last_seq},
+            {"cycles", outcome.cycles},
+            {"interlocks", outcome.interlocks},
+            {"results", results}};
+}
+
+}  // namespace
+
+int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    try {
+        const Arguments arguments(args, {"db", "speed"}, {"json"});
+        if (arguments.positionals().size() != 1) {
+            throw UsageError(arguments.positionals().empty() ? "missing JOB.yaml"
+                                                             : "one JOB.yaml at a time");
+        }
+        const std::string path = arguments.positionals().front();
+        const auto db = arguments.text("db");
+        if (!db || db->empty()) {
+            throw UsageError("missing --db FILE");
+        }
+        const std::string speed_text = arguments.text("speed").value_or("1");
+        const auto clock = sim::SimClock::parse(speed_text);
+        if (!clock) {
+            throw UsageError("--speed must be a positive number or 'max', not '" + speed_text +
+                             "'");
+        }
+
+        // Everything is checked before the database is opened: a refused job writes nothing.
+        const std::string text = read_text(path);
+        auto job_file = protocols::parse_job(text);
+        if (job_file.ok()) {
+            const auto profile_path = find_profile(path, job_file.runs.front().profile);
+            sim::Profile profile;
+            try {
+                profile = sim::load_profile(profile_path);
+            } catch (const sim::ProfileError& error) {
+                throw InputError(error.what());
+            }
+            // The job's force must also fit the frame the profile describes.
+            job_file = protocols::parse_job(text, profile.frame.force_max_n);
+            if (job_file.ok()) {
+                // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows
+                // (33 min at 10 Hz) keep the queue to a few MB; appends then wait for commits.
+                SampleStore store(*db, StoreOptions{.max_pending_rows = 20000});
+                SimInstrument instrument(profile, *clock);
+                drivers::DeviceSpec frame;
+                frame.uri = instrument.frame_uri;
+                drivers::DeviceSpec furnace;
+                furnace.model = profile.furnace.kelvin_display ? "eurotherm-2400-kelvin" : "";
+                furnace.uri = instrument.furnace_uri;
+                std::mutex out_mutex;
+                RunnerOptions options;
+                if (!arguments.flag("json")) {
+                    options.on_event = [&](double t_s, const std::string& kind,
+                                           const std::string& message) {
+                        std::lock_guard lock(out_mutex);
+                        out << format("[%10.1f s] ", t_s) << kind << ": " << message << "\n";
+                    };
+                }
+                Json runs = Json::array();
+                bool all_completed = true;
+                for (std::size_t i = 0; i < job_file.runs.size(); ++i) {
+                    const auto& job = job_file.runs[i];
+                    if (i > 0) {
+                        instrument.instrument.new_sample();  // each sweep point: a fresh ribbon
+                    }
+                    if (!arguments.flag("json")) {
+                        out << "run " << (i + 1) << "/" << job_file.runs.size() << ": " << job.name
+                            << (job.sweep_point.empty() ? "" : " " + job.sweep_point) << ", sample "
+                            << job.sample.id << "\n";
+                    }
+                    const auto outcome = execute_run(job, text, store, frame, furnace, options);
+                    all_completed = all_completed && outcome.status == RunStatus::completed;
+                    if (arguments.flag("json")) {
+                        runs.push_back(outcome_json(job, outcome));
+                    } else {
+                        print_summary(out, job, protocols::make_plan(job), outcome);
+                    }
+                }
+                if (arguments.flag("json")) {
+                    out << Json{{"file", path}, {"db", *db}, {"runs", runs}}.dump(2) << "\n";
+                }
+                return all_completed ? exit_ok : exit_run_faulted;
+            }
+        }
+        for (const auto& problem : job_file.errors) {
+            err << problem.to_string(path) << "\n";
+        }
+        return exit_bad_input;
+    } catch (const InputError& error) {
+        err << error.what() << "\n";
+    } catch (const UsageError& error) {
+        err << "dmacycle run: " << error.what() << " (" << run_usage << ")\n";
+    } catch (const StoreError& error) {
+        err << "dmacycle run: store: " << error.what() << "\n";
+    } catch (const std::exception& error) {
+        // Not the input's fault (e.g. no loopback port for the simulator): the run did not run.
+        err << "dmacycle run: " << error.what() << "\n";
+        return exit_run_faulted;
+    }
+    return exit_bad_input;
+}
+
+}  // namespace dmacycle::daemon

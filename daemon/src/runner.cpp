@@ -1,0 +1,803 @@
+#include "dmacycle/daemon/runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "analysis_json.hpp"
+#include "dmacycle/analysis/kww.hpp"
+#include "dmacycle/analysis/single_tau.hpp"
+#include "dmacycle/analysis/spectrum.hpp"
+#include "dmacycle/analysis/work_done.hpp"
+#include "dmacycle/drivers/supervisor.hpp"
+#include "dmacycle/protocols/plan.hpp"
+
+namespace dmacycle::daemon {
+namespace {
+
+namespace drv = dmacycle::drivers;
+using protocols::SegmentKind;
+
+// The pre-tension is a step in the plan; the frame gets it as a ramp this short at the end of
+// the hold, so every later segment starts exactly where the plan says.
+constexpr double pre_tension_step_s = 1e-3;
+// The frame reports instrument time in µs (docs/frame-protocol.md); whole ticks divided by this
+// give exact boundaries (600 s is 6e8 / 1e6 exactly, not 6e8 · 1e-6).
+constexpr double instrument_ticks_per_s = 1e6;
+// How long the safe state keeps trying to reach a device whose link is down.
+constexpr std::chrono::seconds safe_state_retry{10};
+
+// Segments in which the frame follows a stress command the sample must carry.
+bool is_loading(SegmentKind kind) {
+    return kind == SegmentKind::load || kind == SegmentKind::cycle || kind == SegmentKind::creep ||
+           kind == SegmentKind::unload;
+}
+
+std::int64_t step_for(double ratio) {
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(ratio)));
+}
+
+std::string fixed(double value, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
+// What the analysis needs, kept during the acquisition and handed over when the recovery has
+// ended. Its size is bounded whatever the run's length (so is the fits' memory): the recovery's
+// first `analysis_full_rate_s` at the full sample rate, then every `recovery_step`-th sample so
+// that at most `analysis_max_points` remain; the cycling every `cycling_step`-th sample, as
+// long as a cycle keeps `min_points_per_cycle`. Every sample is in the store regardless.
+constexpr double analysis_full_rate_s = 600;
+constexpr double analysis_max_points = 40000;
+constexpr double min_points_per_cycle = 200;
+
+struct AnalysisInput {
+    std::vector<double> cycling_t_s, cycling_stress_mpa, cycling_strain;
+    std::vector<double> recovery_t_s, recovery_strain;  // time since the start of loading
+    double t0_s = 0;                                    // loading time: recovery starts here
+    std::int64_t cycling_step = 1, recovery_step = 1;
+    std::int64_t cycling_seen = 0, recovery_seen = 0;
+};
+
+class Run {
+  public:
+    Run(const protocols::Job& job, const std::string& job_text, SampleStore& store,
+        const RunnerOptions& options)
+        : job_(job),
+          job_text_(job_text),
+          store_(store),
+          options_(options),
+          plan_(protocols::make_plan(job)),
+          // Measured stress this far from the command means the load is gone (a trip seen on
+          // another connection, a broken ribbon) or the frame cannot follow.
+          tracking_tolerance_pa_(std::max(0.1 * plan_.peak_stress_pa, 1e6)) {
+        for (const auto& segment : plan_.segments) {
+            if (segment.kind == SegmentKind::load || segment.kind == SegmentKind::cycle ||
+                segment.kind == SegmentKind::creep) {
+                load_start_s_ = std::min(load_start_s_, segment.start_s);
+            }
+            if (segment.kind == SegmentKind::recovery) {
+                recovery_start_s_ = segment.start_s;
+                const double full_points = analysis_full_rate_s * options.sample_rate_hz;
+                data_.recovery_step =
+                    step_for((segment.duration_s * options.sample_rate_hz - full_points) /
+                             (analysis_max_points - full_points));
+            }
+            if (segment.kind == SegmentKind::cycle || segment.kind == SegmentKind::creep) {
+                const double samples = segment.duration_s * options.sample_rate_hz;
+                double step = samples / analysis_max_points;
+                if (segment.kind == SegmentKind::cycle) {
+                    step = std::min(
+                        step, segment.period_s * options.sample_rate_hz / min_points_per_cycle);
+                }
+                data_.cycling_step = step_for(step);
+            }
+        }
+    }
+
+    RunOutcome execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec& furnace_spec);
+
+  private:
+    // --- called from the supervisors' threads (and the drain) -----------------------------
+    void on_sample(const drv::FrameSample& sample);
+    void on_device_event(const drv::DeviceEvent& event);
+
+    // --- helpers; the `_locked` ones expect mutex_ held ------------------------------------
+    void event_locked(double t_s, const std::string& kind, const std::string& message);
+    // At the latest sample's time.
+    void event(const std::string& kind, const std::string& message) {
+        std::lock_guard lock(mutex_);
+        event_locked(last_run_t_s_, kind, message);
+    }
+    void latch_locked(double t_s, const std::string& what);
+    void latch(const std::string& what) {
+        std::lock_guard lock(mutex_);
+        latch_locked(last_run_t_s_, what);
+    }
+    const protocols::Segment* segment_at(double plan_t_s) const;
+    void check_interlocks_locked(const SampleRow& row, double plan_t_s,
+                                 const protocols::Segment* segment);
+    void track_cycle_locked(double plan_t_s, const SampleRow& row,
+                            const protocols::Segment& segment);
+    void close_cycle_locked();
+    double run_time_locked(double plan_t_s) const { return plan_t_s + program_start_s_ - t_first_; }
+
+    bool connect(drv::Supervisor& supervisor, const char* name);
+    bool equilibrate();
+    void upload_program();
+    bool wait_for_end();
+    void stop_stream_and_drain();
+    void safe_state();
+    template <class F>
+    bool with_retries(drv::Supervisor& device, F&& step, std::string& failure);
+    void analyse(const AnalysisInput& input, RunOutcome& outcome);
+
+    const protocols::Job& job_;
+    const std::string& job_text_;
+    SampleStore& store_;
+    const RunnerOptions& options_;
+    const protocols::Plan plan_;
+    const double tracking_tolerance_pa_;
+    double load_start_s_ = 1e300;
+    double recovery_start_s_ = 0;
+
+    std::unique_ptr<drv::FrameLink> frame_link_;
+    std::unique_ptr<drv::FurnaceLink> furnace_link_;
+    std::unique_ptr<drv::Supervisor> frame_;
+    std::unique_ptr<drv::Supervisor> furnace_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::int64_t run_id_ = -1;
+    std::vector<EventRow> early_events_;  // before the run exists (connecting)
+    bool have_first_ = false;
+    double t_first_ = 0;     // instrument time of the first sample: the run's t_s = 0
+    double latest_t_s_ = 0;  // instrument time of the latest sample
+    double last_run_t_s_ = 0;
+    std::optional<double> latest_temperature_k_;
+    bool program_started_ = false;
+    double program_start_s_ = 0;  // instrument time of plan time 0 (start of the hold)
+    bool uploading_ = false;
+    bool acquiring_ = true;  // false once the stream is being stopped: no more interlocks
+    bool latched_ = false;
+    std::string latched_reason_;
+    const protocols::Segment* current_segment_ = nullptr;
+    double segment_min_k_ = 0, segment_max_k_ = 0;  // temperatures seen in the current segment
+    std::uint64_t samples_ = 0;
+    std::int64_t first_seq_ = 0, last_seq_ = -1;
+    // Per-cycle bookkeeping of the cycle in progress.
+    std::int64_t cycle_index_ = -1;
+    CycleRow cycle_;
+    int cycles_done_ = 0;
+    AnalysisInput data_;
+    std::vector<std::string> interlocks_;
+};
+
+const protocols::Segment* Run::segment_at(double plan_t_s) const {
+    for (const auto& segment : plan_.segments) {
+        if (segment.duration_s > 0 && plan_t_s >= segment.start_s && plan_t_s < segment.end_s()) {
+            return &segment;
+        }
+    }
+    return nullptr;
+}
+
+void Run::event_locked(double t_s, const std::string& kind, const std::string& message) {
+    EventRow row{t_s, WallClock::now(), kind, message};
+    if (run_id_ < 0) {
+        early_events_.push_back(row);
+    } else {
+        try {
+            store_.append_event(run_id_, row);
+        } catch (const StoreError& error) {
+            // Called from the supervisors' threads too: a failing store ends the run, never
+            // the process.
+            if (!latched_) {
+                latched_ = true;
+                latched_reason_ = std::string("store: ") + error.what();
+                changed_.notify_all();
+            }
+        }
+    }
+    if (options_.on_event) {
+        options_.on_event(t_s, kind, message);
+    }
+}
+
+void Run::latch_locked(double t_s, const std::string& what) {
+    if (latched_ || !acquiring_) {
+        return;
+    }
+    latched_ = true;
+    latched_reason_ = what;
+    interlocks_.push_back(what);
+    event_locked(t_s, "interlock", what);
+    changed_.notify_all();
+}
+
+void Run::on_device_event(const drv::DeviceEvent& event) {
+    std::lock_guard lock(mutex_);
+    std::string message = event.device + ": " + drv::to_string(event.kind);
+    if (!event.message.empty()) {
+        message += ": " + event.message;
+    }
+    event_locked(last_run_t_s_, "link", message);
+    // During the upload the stream is paused on purpose and every exchange proves the link
+    // alive (a dead one fails the upload): no stale data there.
+    if (event.kind == drv::EventKind::stale && run_id_ >= 0 && !uploading_) {
+        latch_locked(last_run_t_s_, "stale link: " + message);
+    }
+}
+
+void Run::on_sample(const drv::FrameSample& sample) {
+    std::lock_guard lock(mutex_);
+    const auto& m = sample.value;
+    if (!have_first_) {
+        have_first_ = true;
+        t_first_ = m.t_s;
+        first_seq_ = static_cast<std::int64_t>(sample.seq);
+    }
+    latest_t_s_ = m.t_s;
+    latest_temperature_k_ = m.temperature_k;
+    SampleRow row;
+    row.seq = static_cast<std::int64_t>(sample.seq);
+    row.t_s = m.t_s - t_first_;
+    row.t_wall = WallClock::now();
+    row.temperature_k = m.temperature_k;
+    row.force_n = m.force_n;
+    row.displacement_m = m.displacement_m;
+    row.stress_mpa = m.force_n / plan_.cross_section_m2 / 1e6;
+    row.strain = m.displacement_m / job_.sample.gauge_length_m;
+    last_run_t_s_ = row.t_s;
+
+    // At the instrument clock's resolution, so a sample due exactly at a segment's boundary
+    // belongs to the segment starting there, not to whichever side rounding puts it.
+    const double plan_t_s =
+        std::round((m.t_s - program_start_s_) * instrument_ticks_per_s) / instrument_ticks_per_s;
+    const protocols::Segment* segment = nullptr;
+    if (latched_) {
+        row.segment = "safe_state";
+    } else if (!program_started_ || plan_t_s < 0) {
+        row.segment = "equilibrate";
+    } else if (plan_t_s >= plan_.duration_s) {
+        row.segment = "after_plan";
+    } else {
+        segment = segment_at(plan_t_s);
+        row.segment = segment != nullptr ? std::string(to_string(segment->kind)) : "after_plan";
+    }
+
+    if (segment != current_segment_ && program_started_ && plan_t_s >= 0 && !latched_) {
+        if (current_segment_ != nullptr) {
+            if (current_segment_->kind == SegmentKind::cycle) {
+                close_cycle_locked();
+            }
+            // The record that the temperature stayed in the band (the interlock enforces it).
+            event_locked(run_time_locked(current_segment_->end_s()), "segment",
+                         std::string(to_string(current_segment_->kind)) + " ended: temperature " +
+                             fixed(segment_min_k_, 2) + "-" + fixed(segment_max_k_, 2) + " K");
+        }
+        segment_min_k_ = segment_max_k_ = row.temperature_k;
+        if (current_segment_ != nullptr && current_segment_->kind == SegmentKind::hold) {
+            event_locked(run_time_locked(current_segment_->end_s()), "segment",
+                         "pre_tension " + fixed(job_.pre_tension_n, 4) + " N (" +
+                             fixed(plan_.pre_tension_stress_pa / 1e6, 3) + " MPa)");
+        }
+        if (segment != nullptr) {
+            event_locked(run_time_locked(segment->start_s), "segment",
+                         std::string(to_string(segment->kind)) + " started");
+        } else if (current_segment_ != nullptr) {
+            changed_.notify_all();  // the plan's end
+        }
+        current_segment_ = segment;
+    }
+
+    segment_min_k_ = std::min(segment_min_k_, row.temperature_k);
+    segment_max_k_ = std::max(segment_max_k_, row.temperature_k);
+    check_interlocks_locked(row, plan_t_s, segment);
+    if (segment != nullptr && !latched_) {
+        switch (segment->kind) {
+            case SegmentKind::cycle:
+                track_cycle_locked(plan_t_s, row, *segment);
+                [[fallthrough]];
+            case SegmentKind::creep:
+                if (data_.cycling_seen++ % data_.cycling_step == 0) {
+                    data_.cycling_t_s.push_back(plan_t_s);
+                    data_.cycling_stress_mpa.push_back(row.stress_mpa);
+                    data_.cycling_strain.push_back(row.strain);
+                }
+                break;
+            case SegmentKind::recovery:
+                // The fits need t > t0.
+                if (plan_t_s > recovery_start_s_ &&
+                    (plan_t_s - recovery_start_s_ < analysis_full_rate_s ||
+                     data_.recovery_seen++ % data_.recovery_step == 0)) {
+                    data_.recovery_t_s.push_back(plan_t_s - load_start_s_);
+                    data_.recovery_strain.push_back(row.strain);
+                }
+                break;
+            default:
+                break;
+        }
+    }
+    try {
+        store_.append(run_id_, row);
+    } catch (const StoreError& error) {
+        latch_locked(row.t_s, std::string("store: ") + error.what());
+        return;
+    }
+    ++samples_;
+    last_seq_ = row.seq;
+}
+
+void Run::check_interlocks_locked(const SampleRow& row, double plan_t_s,
+                                  const protocols::Segment* segment) {
+    const auto& limits = job_.limits;
+    const auto trip = [&](const std::string& what) {
+        latch_locked(row.t_s, what + " at t = " + fixed(row.t_s, 1) + " s");
+    };
+    if (row.force_n > plan_.force_limit_n) {
+        trip("force " + fixed(row.force_n, 4) + " N above the limit " +
+             fixed(plan_.force_limit_n, 3) + " N");
+    } else if (limits.max_stress_pa && row.stress_mpa * 1e6 > *limits.max_stress_pa) {
+        trip("stress " + fixed(row.stress_mpa, 2) + " MPa above the limit " +
+             fixed(*limits.max_stress_pa / 1e6, 2) + " MPa");
+    } else if (std::abs(row.strain) > limits.max_strain) {
+        trip("strain " + fixed(row.strain, 5) + " beyond the limit " + fixed(limits.max_strain, 5));
+    } else if (segment != nullptr && is_loading(segment->kind) &&
+               std::abs(row.stress_mpa * 1e6 - plan_.stress_setpoint_pa(plan_t_s)) >
+                   tracking_tolerance_pa_) {
+        trip("load lost: stress " + fixed(row.stress_mpa, 2) + " MPa against the commanded " +
+             fixed(plan_.stress_setpoint_pa(plan_t_s) / 1e6, 2) +
+             " MPa (the frame tripped or the ribbon broke)");
+    } else if (segment != nullptr && segment->kind != SegmentKind::recovery &&
+               std::abs(row.temperature_k - job_.temperature_k) > limits.temperature_band_k) {
+        trip("temperature " + fixed(row.temperature_k, 2) + " K outside " +
+             fixed(job_.temperature_k, 2) + " ± " + fixed(limits.temperature_band_k, 2) +
+             " K during " + std::string(to_string(segment->kind)));
+    }
+}
+
+void Run::track_cycle_locked(double plan_t_s, const SampleRow& row,
+                             const protocols::Segment& segment) {
+    const auto index = static_cast<std::int64_t>((plan_t_s - segment.start_s) / segment.period_s);
+    if (index != cycle_index_) {
+        close_cycle_locked();
+        cycle_index_ = index;
+        cycle_ = CycleRow{};
+        cycle_.cycle = index + 1;
+        cycle_.t_start_s =
+            run_time_locked(segment.start_s + static_cast<double>(index) * segment.period_s);
+        cycle_.t_end_s = cycle_.t_start_s + segment.period_s;
+        cycle_.stress_min_mpa = cycle_.stress_max_mpa = row.stress_mpa;
+        cycle_.strain_min = cycle_.strain_max = row.strain;
+        return;
+    }
+    cycle_.stress_min_mpa = std::min(cycle_.stress_min_mpa, row.stress_mpa);
+    cycle_.stress_max_mpa = std::max(cycle_.stress_max_mpa, row.stress_mpa);
+    cycle_.strain_min = std::min(cycle_.strain_min, row.strain);
+    cycle_.strain_max = std::max(cycle_.strain_max, row.strain);
+}
+
+// The cycle in progress is complete once a sample past its end has arrived.
+void Run::close_cycle_locked() {
+    if (cycle_index_ < 0) {
+        return;
+    }
+    store_.append_cycle(run_id_, cycle_);
+    ++cycles_done_;
+    cycle_index_ = -1;
+}
+
+bool Run::connect(drv::Supervisor& supervisor, const char* name) {
+    supervisor.start();
+    const auto deadline = drv::Clock::now() + options_.connect_timeout;
+    while (drv::Clock::now() < deadline) {
+        if (supervisor.state() == drv::LinkState::connected && supervisor.activate()) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    latch(std::string(name) + ": no link within " +
+          std::to_string(options_.connect_timeout.count()) + " ms");
+    return false;
+}
+
+bool Run::equilibrate() {
+    furnace_->with_active([&] { furnace_link_->driver().write_setpoint_k(job_.temperature_k); });
+    event("segment",
+          "equilibrate started: furnace setpoint " + fixed(job_.temperature_k, 2) + " K");
+    std::optional<double> started_s;
+    std::unique_lock lock(mutex_);
+    while (!latched_) {
+        if (have_first_) {
+            if (!started_s) {
+                started_s = latest_t_s_;
+            }
+            const auto reading = furnace_link_->latest();
+            const double tolerance_k = job_.equilibrate_tolerance_k;
+            if (reading && latest_temperature_k_ &&
+                std::abs(reading->first.temperature_k - job_.temperature_k) <= tolerance_k &&
+                std::abs(*latest_temperature_k_ - job_.temperature_k) <= tolerance_k) {
+                event_locked(last_run_t_s_, "segment",
+                             "equilibrate ended: furnace " +
+                                 fixed(reading->first.temperature_k, 2) + " K, sample " +
+                                 fixed(*latest_temperature_k_, 2) + " K");
+                return true;
+            }
+            if (latest_t_s_ - *started_s > job_.equilibrate_timeout_s) {
+                latch_locked(last_run_t_s_, "equilibration: not within ± " + fixed(tolerance_k, 2) +
+                                                " K of " + fixed(job_.temperature_k, 2) +
+                                                " K after " + fixed(job_.equilibrate_timeout_s, 0) +
+                                                " s");
+                break;
+            }
+        }
+        changed_.wait_for(lock, std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+// The whole stress program goes to the frame at once, so the frame times every segment itself
+// (exact in instrument time at any speed). The stream is paused meanwhile: at --speed max the
+// clock only moves while samples are read, so nothing happens between the readings below.
+void Run::upload_program() {
+    const double floor_pa = plan_.pre_tension_stress_pa;
+    {
+        std::lock_guard lock(mutex_);
+        uploading_ = true;
+    }
+    frame_->with_active([&] {
+        auto& frame = frame_link_->driver();
+        auto* stream = frame.stream();
+        auto* program = frame.program();
+        if (program == nullptr) {
+            throw drv::DriverError(drv::ErrorKind::config,
+                                   "frame: this model cannot run a stress program");
+        }
+        stream->stop_stream();
+        const double step_s = std::min(pre_tension_step_s, job_.hold_s);
+        frame.pretension(step_s > 0 ? 0.0 : job_.pre_tension_n);  // unloaded (or at once)
+        // Plan time 0 is when the frame takes the hold's dwell (the program is empty, so it
+        // starts then): bracketed by two readings of the instrument clock, equal at max speed,
+        // one exchange apart at a paced speed.
+        const double before_s = frame.measure().t_s;
+        program->program_dwell(job_.hold_s - step_s);
+        const double start_s = (before_s + frame.measure().t_s) / 2;
+        if (step_s > 0) {
+            program->program_ramp(floor_pa, floor_pa / step_s);
+        }
+        for (const auto& segment : plan_.segments) {
+            switch (segment.kind) {
+                case SegmentKind::load:
+                case SegmentKind::unload:
+                    program->program_ramp(segment.stress_end_pa, segment.stress_rate_pa_s);
+                    break;
+                case SegmentKind::creep:
+                    program->program_dwell(segment.duration_s);
+                    break;
+                case SegmentKind::cycle:
+                    if (segment.stress_min_pa >= floor_pa) {
+                        program->program_cycle(segment.stress_min_pa, segment.stress_max_pa,
+                                               segment.stress_rate_pa_s, segment.cycles);
+                    } else {
+                        // σ_min below the pre-tension: the plan's triangle is clipped there, a
+                        // dwell at the pre-tension where the nominal wave is below it.
+                        const double dwell_s =
+                            (floor_pa - segment.stress_min_pa) / segment.stress_rate_pa_s;
+                        program->program_dwell(dwell_s);
+                        for (int k = 0; k < segment.cycles; ++k) {
+                            program->program_ramp(segment.stress_max_pa, segment.stress_rate_pa_s);
+                            program->program_ramp(floor_pa, segment.stress_rate_pa_s);
+                            // The end of this cycle's clipped bottom and the start of the next.
+                            program->program_dwell(k + 1 < segment.cycles ? 2 * dwell_s : dwell_s);
+                        }
+                    }
+                    break;
+                case SegmentKind::recovery:
+                    program->program_dwell(segment.duration_s);
+                    break;
+                default:
+                    break;
+            }
+        }
+        stream->start_stream();
+        std::lock_guard lock(mutex_);
+        program_start_s_ = start_s;
+        program_started_ = true;
+        uploading_ = false;
+    });
+}
+
+bool Run::wait_for_end() {
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            changed_.wait_for(lock, std::chrono::milliseconds(20), [&] {
+                return latched_ || latest_t_s_ - program_start_s_ >= plan_.duration_s;
+            });
+            if (latched_) {
+                return false;
+            }
+            if (latest_t_s_ - program_start_s_ >= plan_.duration_s) {
+                return true;
+            }
+        }
+        // The frame trips by itself on a force over its limit: poll its state. A poll that
+        // fails is the link failing, often before the stale-data check notices.
+        drv::FrameState state;
+        try {
+            state = frame_->with_device([&] { return frame_link_->driver().state(); });
+        } catch (const drv::DriverError& error) {
+            latch(std::string("link lost: frame: ") + error.what());
+            return false;
+        }
+        if (state.mode == "TRIP") {
+            latch("frame tripped: force limit (" + fixed(plan_.frame_force_limit_n, 1) +
+                  " N) exceeded, the frame unloaded itself");
+        }
+        if (const auto reading = furnace_link_->latest();
+            reading && reading->first.status.sensor_break) {
+            latch("furnace: sensor break");
+        }
+    }
+}
+
+// Samples the instrument sent before the stop are still handed over and stored.
+void Run::stop_stream_and_drain() {
+    {
+        std::lock_guard lock(mutex_);
+        acquiring_ = false;
+    }
+    frame_->with_device([&] { frame_link_->driver().stream()->stop_stream(); });
+    const drv::SupervisedDevice::Report report =
+        [&](drv::EventKind kind, const std::string& message, double, std::uint64_t, std::uint64_t) {
+            event("link", std::string("frame: ") + drv::to_string(kind) + ": " + message);
+        };
+    frame_->with_device([&] {
+        frame_link_->heartbeat(drv::Clock::now(), report);
+        frame_link_->set_streaming(false, options_.sample_rate_hz);
+    });
+}
+
+// Retries each step while the link comes back (a stale or lost link is often why we are here),
+// for at most `safe_state_retry` of wall time.
+template <class F>
+bool Run::with_retries(drv::Supervisor& device, F&& step, std::string& failure) {
+    const auto give_up = drv::Clock::now() + safe_state_retry;
+    while (true) {
+        try {
+            device.with_device(step);
+            return true;
+        } catch (const drv::DriverError& error) {
+            failure = error.what();
+        }
+        if (drv::Clock::now() >= give_up) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+void Run::safe_state() {
+    const double floor_pa = plan_.pre_tension_stress_pa;
+    std::string failure;
+    bool tripped = false;
+    const bool unloaded = with_retries(
+        *frame_,
+        [&] {
+            auto& frame = frame_link_->driver();
+            tripped = frame.state().mode == "TRIP";
+            if (!tripped) {
+                frame.ramp_stress(floor_pa, job_.cycling.stress_rate_pa_s);
+            }
+        },
+        failure);
+    if (!unloaded) {
+        event("safe_state", "unload failed: " + failure);
+    } else if (tripped) {
+        event("safe_state",
+              "unload: the frame tripped and unloaded itself to 0 N; left tripped for the "
+              "operator");
+    } else {
+        event("safe_state", "unload: ramp to the pre-tension " + fixed(job_.pre_tension_n, 4) +
+                                " N at " + fixed(job_.cycling.stress_rate_pa_s * 60 / 1e6, 2) +
+                                " MPa/min");
+    }
+    if (with_retries(
+            *furnace_,
+            [&] { furnace_link_->driver().write_setpoint_k(options_.standby_temperature_k); },
+            failure)) {
+        event("safe_state",
+              "furnace to standby: setpoint " + fixed(options_.standby_temperature_k, 2) + " K");
+    } else {
+        event("safe_state", "furnace standby failed: " + failure);
+    }
+}
+
+void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
+    analysis::SpectrumOptions spectrum_options;
+    spectrum_options.modes = job_.analysis.spectrum_modes;
+    spectrum_options.tau_min_s = job_.analysis.tau_min_s;
+    spectrum_options.tau_max_s = job_.analysis.tau_max_s;
+    spectrum_options.lambda = job_.analysis.lambda;
+    const auto& t = input.recovery_t_s;
+    const auto& strain = input.recovery_strain;
+    const auto spectrum = analysis::fit_recovery_spectrum(t, strain, input.t0_s, spectrum_options);
+    Json doc = {{"t0_s", input.t0_s},
+                {"points", t.size()},
+                {"full_rate_s", analysis_full_rate_s},
+                {"sample_step_after", input.recovery_step},
+                {"strain_vp", spectrum.strain_vp},
+                {"strain_rate_vp", spectrum.strain_rate_vp}};
+    add_spectrum_fields(doc, spectrum);
+    doc.erase("fitted");  // one value per sample: the samples are in the store already
+    outcome.results["spectrum"] = doc.dump();
+
+    const auto kww = analysis::fit_recovery_kww(t, strain, input.t0_s);
+    outcome.results["kww"] = to_json(kww).dump();
+    analysis::InstantKww instant;
+    if (kww.summary.usable) {
+        instant = analysis::instant_kww(t, strain, input.t0_s, kww);
+    } else {
+        instant.summary = kww.summary;
+    }
+    outcome.results["instant_kww"] = to_json(instant).dump();
+    outcome.results["single_tau"] =
+        to_json(analysis::fit_recovery_single_tau(t, strain, input.t0_s)).dump();
+
+    analysis::WorkDoneOptions work_options;
+    const auto molar_mass = analysis::molar_mass_from_composition(job_.sample.composition);
+    if (molar_mass.ok) {
+        work_options.molar_mass_g_mol = molar_mass.g_mol;
+        work_options.density_g_cm3 = job_.sample.density_kg_m3 / 1000.0;
+    }
+    const auto work = analysis::analyze_cycling(input.cycling_t_s, input.cycling_stress_mpa,
+                                                input.cycling_strain, work_options);
+    const auto optional_json = [](const std::optional<double>& value) {
+        return value ? Json(*value) : Json();
+    };
+    Json per_cycle = Json::array();
+    for (const auto& cycle : work.cycles) {
+        per_cycle.push_back(to_json(cycle));
+    }
+    outcome.results["work_done"] = Json{{"fit", to_json(work.summary)},
+                                        {"points", input.cycling_t_s.size()},
+                                        {"sample_step", input.cycling_step},
+                                        {"cycles", work.cycles.size()},
+                                        {"per_cycle", per_cycle},
+                                        {"stress_creep_mpa", work.stress_creep_mpa},
+                                        {"strain_creep", work.strain_creep},
+                                        {"v_creep_j_m3", work.v_creep_j_m3},
+                                        {"v_cycling_j_m3", work.v_cycling_j_m3},
+                                        {"v_total_j_m3", work.v_total_j_m3},
+                                        {"molar_mass_g_mol", optional_json(work.molar_mass_g_mol)},
+                                        {"work_done_kj_mol", optional_json(work.work_done_kj_mol)}}
+                                       .dump();
+}
+
+RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec& furnace_spec) {
+    RunOutcome outcome;
+    drv::SupervisorOptions supervision;
+    supervision.heartbeat_interval = options_.heartbeat_interval;
+    supervision.max_age =
+        std::chrono::milliseconds(static_cast<long long>(job_.limits.stale_link_s * 1000));
+    supervision.connect_timeout = options_.connect_timeout;
+    // The furnace changes slowly: a poll every 100 ms is plenty, whatever the frame needs.
+    drv::SupervisorOptions furnace_supervision = supervision;
+    furnace_supervision.heartbeat_interval =
+        std::max(options_.heartbeat_interval, std::chrono::milliseconds(100));
+    const auto device_sink = [this](const drv::DeviceEvent& e) { on_device_event(e); };
+    std::string setup_error;
+    try {
+        frame_link_ = std::make_unique<drv::FrameLink>(
+            drv::make_frame(frame_spec), [this](const drv::FrameSample& s) { on_sample(s); });
+        frame_link_->set_geometry(
+            {job_.sample.width_m, job_.sample.thickness_m, job_.sample.gauge_length_m});
+        furnace_link_ = std::make_unique<drv::FurnaceLink>(drv::make_furnace(furnace_spec));
+    } catch (const drv::DriverError& error) {
+        setup_error = error.what();
+    }
+    if (setup_error.empty()) {
+        frame_ = std::make_unique<drv::Supervisor>("frame", *frame_link_, supervision, device_sink);
+        furnace_ = std::make_unique<drv::Supervisor>("furnace", *furnace_link_, furnace_supervision,
+                                                     device_sink);
+    }
+    // Both devices come up (and say who they are) before the run exists; the frame streams
+    // only once it does, since every sample needs the run id.
+    const bool devices_up =
+        setup_error.empty() && connect(*furnace_, "furnace") && connect(*frame_, "frame");
+
+    RunInfo info{job_text_, job_.sample.id, job_.profile, DMACYCLE_VERSION, ""};
+    if (setup_error.empty()) {
+        info.instrument_identity =
+            "frame: " + frame_->identity() + "; furnace: " + furnace_->identity();
+    }
+    {
+        std::lock_guard lock(mutex_);
+        run_id_ = store_.create_run(info);
+        outcome.run_id = run_id_;
+        for (const auto& row : early_events_) {
+            store_.append_event(run_id_, row);
+        }
+        early_events_.clear();
+        if (!setup_error.empty()) {
+            latch_locked(0, setup_error);
+        }
+    }
+    store_.set_status(run_id_, RunStatus::running);
+
+    bool completed = false;
+    AnalysisInput input;
+    std::jthread analysis;  // declared after what it uses; joins even if a store call throws
+    try {
+        if (devices_up) {
+            // At --speed max, streaming is what moves the instrument's time.
+            frame_->with_device([&] {
+                frame_link_->set_streaming(true, options_.sample_rate_hz);
+                frame_link_->reapply_settings();
+            });
+        }
+        if (devices_up && equilibrate()) {
+            upload_program();
+            if (wait_for_end()) {
+                {
+                    std::lock_guard lock(mutex_);
+                    input = std::move(data_);
+                    input.t0_s = recovery_start_s_ - load_start_s_;
+                }
+                // The fits run beside the end of the acquisition, not after it.
+                analysis = std::jthread([&] { analyse(input, outcome); });
+                completed = true;
+            }
+        }
+    } catch (const drv::DriverError& error) {
+        latch(std::string("driver: ") + error.what());
+    }
+    if (frame_ && frame_->state() != drv::LinkState::disconnected) {
+        if (!completed) {
+            safe_state();
+        }
+        try {
+            stop_stream_and_drain();
+        } catch (const drv::DriverError& error) {
+            event("link", std::string("stopping the stream: ") + error.what());
+        }
+    }
+    if (frame_) {
+        frame_->stop();
+        furnace_->stop();
+    }
+    if (analysis.joinable()) {
+        analysis.join();
+        for (const auto& [kind, json] : outcome.results) {
+            store_.store_result(run_id_, kind, json);
+        }
+        event("analysis", "results stored");
+    }
+    store_.flush();
+    std::lock_guard lock(mutex_);
+    outcome.status = completed ? RunStatus::completed : RunStatus::faulted;
+    outcome.message = completed ? "completed" : latched_reason_;
+    outcome.samples = samples_;
+    outcome.first_seq = first_seq_;
+    outcome.last_seq = last_seq_;
+    outcome.cycles = cycles_done_;
+    outcome.interlocks = interlocks_;
+    store_.set_status(run_id_, outcome.status);
+    return outcome;
+}
+
+}  // namespace
+
+RunOutcome execute_run(const protocols::Job& job, const std::string& job_text, SampleStore& store,
+                       const drivers::DeviceSpec& frame, const drivers::DeviceSpec& furnace,
+                       const RunnerOptions& options) {
+    Run run(job, job_text, store, options);
+    return run.execute(frame, furnace);
+}
+
+}  // namespace dmacycle::daemon
