@@ -12,6 +12,8 @@
 #include "dmacycle/analysis/single_tau.hpp"
 #include "dmacycle/analysis/spectrum.hpp"
 #include "dmacycle/analysis/work_done.hpp"
+#include "dmacycle/drivers/sample_sequencer.hpp"
+#include "dmacycle/drivers/supervised_devices.hpp"
 #include "dmacycle/drivers/supervisor.hpp"
 #include "dmacycle/protocols/plan.hpp"
 
