@@ -239,7 +239,9 @@ InstantKww instant_kww(std::span<const double> time_s, std::span<const double> s
         }
         const double slope = (sum_xy - sum_w * mean_x * mean_y) / spread_xx;
         const double slope_stderr = 1 / std::sqrt(spread_xx);
-        if (!(slope > 0) || slope_stderr > kMaxBetaStderr) {
+        // Below the fit's own β bound a local slope is no stretched exponential (it is where the
+        // fitted ε_an(0) misses the fastest modes), and τ = t'·exp(−y/β) would explode.
+        if (!(slope >= kBetaLo) || slope_stderr > kMaxBetaStderr) {
             continue;
         }
         const double y_at_centre = mean_y - slope * mean_x;

@@ -424,7 +424,7 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
                                         : median_of(interior_levels_mpa);
     const double level_tolerance_mpa = std::max(6.0 * stress_noise_mpa, 1e-4 * range_mpa);
     std::erase_if(valleys, [&](std::size_t k) {
-        return turns[k].at_record_edge &&
+        return turns[k].at_record_edge && !options.edges_are_valleys &&
                std::abs(corners[k].vertex.stress_mpa - valley_level_mpa) > level_tolerance_mpa;
     });
 

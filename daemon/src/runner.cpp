@@ -652,6 +652,7 @@ void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
         to_json(analysis::fit_recovery_single_tau(t, strain, input.t0_s)).dump();
 
     analysis::WorkDoneOptions work_options;
+    work_options.edges_are_valleys = true;  // by the plan, cycling starts and ends at σ_min
     const auto molar_mass = analysis::molar_mass_from_composition(job_.sample.composition);
     if (molar_mass.ok) {
         work_options.molar_mass_g_mol = molar_mass.g_mol;

@@ -447,3 +447,28 @@ TEST_CASE("composition: malformed formulas are refused with a precise message") 
     CHECK(error_of("").find("empty") != std::string::npos);
     CHECK_FALSE(error_of("Cu50Zr50.").empty());
 }
+
+TEST_CASE("a record cut at the valleys of a clipped triangle keeps its edge cycles when told so") {
+    // 0-200 MPa at 50 MPa/min clipped at the 0.28 MPa pre-tension, as a runner commands it:
+    // the interior valleys' interpolated corners lie near 0 MPa, the record's edges at 0.28.
+    constexpr double period_s = 480, floor_mpa = 0.28, modulus_mpa = 36e3;
+    std::vector<double> time_s, stress_mpa, strain;
+    for (int i = 0; i <= 10 * 480 * 2; ++i) {
+        const double t = 0.5 * i;
+        const double phase = std::fmod(t, period_s) / period_s;
+        const double triangle = phase < 0.5 ? 400 * phase : 400 * (1 - phase);
+        const double stress = std::max(triangle, floor_mpa);
+        time_s.push_back(t);
+        stress_mpa.push_back(stress);
+        strain.push_back(stress / modulus_mpa);
+    }
+    const auto guessed = analyze_cycling(time_s, stress_mpa, strain);
+    WorkDoneOptions told;
+    told.edges_are_valleys = true;
+    const auto kept = analyze_cycling(time_s, stress_mpa, strain, told);
+    REQUIRE(kept.summary.usable);
+    CHECK(guessed.cycles.size() < 10);  // unsure edges are dropped without the hint
+    CHECK(kept.cycles.size() == 10);
+    CHECK(kept.cycles.front().t_start_s == doctest::Approx(0.0).epsilon(1e-9));
+    CHECK(kept.cycles.back().t_end_s == doctest::Approx(4800.0));
+}

@@ -21,6 +21,11 @@ struct CycleRecord {
 struct WorkDoneOptions {
     std::optional<double> molar_mass_g_mol;
     std::optional<double> density_g_cm3;
+    // The record starts and ends at valleys of the triangle (a runner cutting its cycling
+    // segment out of the plan knows this): the edge valleys are kept even where the stress there
+    // differs from the interpolated corners of the interior ones, as when the triangle is
+    // clipped at the pre-tension.
+    bool edges_are_valleys = false;
 };
 
 struct WorkDone {
