@@ -48,7 +48,7 @@ def wall_times(argv, runs):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = os.path.join(tmp, "recovery.csv")
-        subprocess.run([DMACYCLE, "demo", "--write-csv", csv_path], stdout=subprocess.DEVNULL)
+        subprocess.run([DMACYCLE, "demo", "--synthetic", "--write-csv", csv_path], stdout=subprocess.DEVNULL)
         rows = sum(1 for _ in open(csv_path)) - 1
         command = [DMACYCLE, "analyze", "recovery", csv_path, "--t0", "28800", "--json"]
         wall_times(command, 3)  # warm the page cache

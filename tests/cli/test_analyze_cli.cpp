@@ -328,3 +328,22 @@ TEST_CASE("analyze --json survives a file name that is not UTF-8") {
     CHECK(nlohmann::json::parse(run.out)["file"].get<std::string>().find("bad\xEF\xBF\xBD.csv") !=
           std::string::npos);
 }
+
+TEST_CASE(
+    "demo runs the main job on the simulator and the synthetic analysis, each with a verdict") {
+    const Workspace ws;
+    const auto full = ws.dmacycle("demo");
+    CAPTURE(full.out);
+    CAPTURE(full.err);
+    CHECK(full.exit_code == 0);
+    CHECK(full.out.find("60 cycles") != std::string::npos);
+    CHECK(full.out.find("verdict: PASS") != std::string::npos);
+
+    const auto csv = ws.write("demo.csv", "");
+    const auto synthetic = ws.dmacycle("demo --synthetic --write-csv " + csv);
+    CHECK(synthetic.exit_code == 0);
+    CHECK(synthetic.out.find("verdict: PASS") != std::string::npos);
+    CHECK(slurp(csv).rfind("time_s,strain\n", 0) == 0);
+
+    check_refused(ws.dmacycle("demo --write-csv " + csv), "--write-csv goes with --synthetic");
+}
