@@ -209,6 +209,15 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
                     } else {
                         print_summary(out, job, protocols::make_plan(job), outcome);
                     }
+                    if (outcome.status != RunStatus::completed) {
+                        // The operator decides what follows a fault (docs/runner.md): the next
+                        // point would heat and load again.
+                        if (i + 1 < job_file.runs.size()) {
+                            err << "dmacycle run: sweep stopped after run " << (i + 1) << " of "
+                                << job_file.runs.size() << ": " << outcome.message << "\n";
+                        }
+                        break;
+                    }
                 }
                 if (arguments.flag("json")) {
                     out << Json{{"file", path}, {"db", *db}, {"runs", runs}}.dump(2) << "\n";

@@ -134,6 +134,8 @@ class Run {
     bool wait_for_end();
     void stop_stream_and_drain();
     void safe_state();
+    // Nobody wants a sample annealing at the test temperature after its run has ended.
+    void furnace_to_standby(const std::string& event_kind);
     template <class F>
     bool with_retries(drv::Supervisor& device, F&& step, std::string& failure);
     void analyse(const AnalysisInput& input, RunOutcome& outcome);
@@ -609,14 +611,19 @@ void Run::safe_state() {
                                 " N at " + fixed(job_.cycling.stress_rate_pa_s * 60 / 1e6, 2) +
                                 " MPa/min");
     }
+    furnace_to_standby("safe_state");
+}
+
+void Run::furnace_to_standby(const std::string& event_kind) {
+    std::string failure;
     if (with_retries(
             *furnace_,
             [&] { furnace_link_->driver().write_setpoint_k(options_.standby_temperature_k); },
             failure)) {
-        event("safe_state",
+        event(event_kind,
               "furnace to standby: setpoint " + fixed(options_.standby_temperature_k, 2) + " K");
     } else {
-        event("safe_state", "furnace standby failed: " + failure);
+        event(event_kind, "furnace standby failed: " + failure);
     }
 }
 
@@ -763,6 +770,8 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
     if (frame_ && frame_->state() != drv::LinkState::disconnected) {
         if (!completed) {
             safe_state();
+        } else {
+            furnace_to_standby("end");
         }
         try {
             stop_stream_and_drain();
@@ -774,23 +783,38 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
         frame_->stop();
         furnace_->stop();
     }
-    if (analysis.joinable()) {
-        analysis.join();
-        for (const auto& [kind, json] : outcome.results) {
-            store_.store_result(run_id_, kind, json);
+    std::string store_failure;
+    try {
+        if (analysis.joinable()) {
+            analysis.join();
+            for (const auto& [kind, json] : outcome.results) {
+                store_.store_result(run_id_, kind, json);
+            }
+            event("analysis", "results stored");
         }
-        event("analysis", "results stored");
+        store_.flush();
+    } catch (const StoreError& error) {
+        // The samples the store accepted are committed or counted by the store itself; the run
+        // cannot be called completed when its results or last rows did not reach the file.
+        store_failure = std::string("store: ") + error.what();
+        completed = false;
     }
-    store_.flush();
     std::lock_guard lock(mutex_);
     outcome.status = completed ? RunStatus::completed : RunStatus::faulted;
-    outcome.message = completed ? "completed" : latched_reason_;
+    outcome.message = completed               ? "completed"
+                      : store_failure.empty() ? latched_reason_
+                                              : store_failure;
     outcome.samples = samples_;
     outcome.first_seq = first_seq_;
     outcome.last_seq = last_seq_;
     outcome.cycles = cycles_done_;
     outcome.interlocks = interlocks_;
-    store_.set_status(run_id_, outcome.status);
+    try {
+        store_.set_status(run_id_, outcome.status);
+    } catch (const StoreError& error) {
+        outcome.status = RunStatus::faulted;
+        outcome.message += std::string("; status not recorded: ") + error.what();
+    }
     return outcome;
 }
 

@@ -146,3 +146,35 @@ TEST_CASE("run: the executable runs a shortened sweep at max speed, one fresh sa
         CHECK(seqs.back() == static_cast<std::int64_t>(seqs.size()) - 1);
     }
 }
+
+TEST_CASE("run: a sweep stops at the first run that faults, and a completed run ends at standby") {
+    TempDir dir;
+    fs::create_directories(dir.path / "jobs");
+    // 100 MPa is 0.28 % of elastic strain: the first point (100-100 creep) trips a 0.3 % limit
+    // as its anelastic strain grows, and the two points after it must not start.
+    write_file(dir.path / "jobs" / "sweep.yaml",
+               shipped_job("mode1-sweep.yaml",
+                           {{"duration: 8 h", "duration: 1 h"},
+                            {"recovery: 8 h", "recovery: 1 h\nlimits:\n  max_strain: 0.3 %"}}));
+    const auto db = dir.path / "runs.db";
+    const auto result = run_executable((dir.path / "jobs" / "sweep.yaml").string() + " --db " +
+                                       db.string() + " --speed max --json");
+    CHECK(result.code == 3);
+    const auto doc = Json::parse(result.out);
+    REQUIRE(doc["runs"].size() == 1);
+    CHECK(doc["runs"][0]["status"] == "faulted");
+    Db store(db);
+    CHECK(store.number("SELECT count(*) FROM runs") == 1);
+
+    // The shipped single job, shortened, completes and leaves the furnace at standby.
+    write_file(dir.path / "jobs" / "one.yaml",
+               shipped_job("mode1-0-200.yaml", {{"duration: 8 h", "duration: 1 h"},
+                                                {"recovery: 8 h", "recovery: 1 h"}}));
+    const auto one = run_executable((dir.path / "jobs" / "one.yaml").string() + " --db " +
+                                    (dir.path / "one.db").string() + " --speed max --json");
+    REQUIRE(one.code == 0);
+    Db single(dir.path / "one.db");
+    CHECK(
+        single.number("SELECT count(*) FROM events WHERE kind = 'end' AND message LIKE 'furnace to "
+                      "standby%'") == 1);
+}
