@@ -79,6 +79,20 @@ struct SimInstrument {
     return text;
 }
 
+// The fits of a completed run that are not usable, by kind: a run can complete its acquisition
+// and still leave a fit the scientist must not trust.
+std::vector<std::string> unusable_fits(const RunOutcome& outcome) {
+    std::vector<std::string> kinds;
+    for (const auto& [kind, text] : outcome.results) {
+        const auto doc = Json::parse(text);
+        const auto& fit = doc.contains("spectrum") ? doc["spectrum"]["fit"] : doc["fit"];
+        if (fit.is_object() && fit.value("usable", false) == false) {
+            kinds.push_back(kind);
+        }
+    }
+    return kinds;
+}
+
 void print_summary(std::ostream& out, const protocols::Job& job, const protocols::Plan& plan,
                    const RunOutcome& outcome) {
     out << "run " << outcome.run_id << " " << job.name << " (sample " << job.sample.id
@@ -115,6 +129,13 @@ void print_summary(std::ostream& out, const protocols::Job& job, const protocols
         out << format("  KWW: beta %.3f", kww["beta"].get<double>())
             << format(", tau %.4g s", kww["tau_s"].get<double>())
             << (kww["fit"]["usable"].get<bool>() ? "" : " (not usable)") << "\n";
+    }
+    if (const auto unusable = unusable_fits(outcome); !unusable.empty()) {
+        out << "  fits not usable:";
+        for (const auto& kind : unusable) {
+            out << " " << kind;
+        }
+        out << " (their results say why)\n";
     }
 }
 
@@ -192,6 +213,7 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
                 }
                 Json runs = Json::array();
                 bool all_completed = true;
+                bool fits_usable = true;
                 for (std::size_t i = 0; i < job_file.runs.size(); ++i) {
                     const auto& job = job_file.runs[i];
                     if (i > 0) {
@@ -204,6 +226,7 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
                     }
                     const auto outcome = execute_run(job, text, store, frame, furnace, options);
                     all_completed = all_completed && outcome.status == RunStatus::completed;
+                    fits_usable = fits_usable && unusable_fits(outcome).empty();
                     if (arguments.flag("json")) {
                         runs.push_back(outcome_json(job, outcome));
                     } else {
@@ -222,7 +245,10 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
                 if (arguments.flag("json")) {
                     out << Json{{"file", path}, {"db", *db}, {"runs", runs}}.dump(2) << "\n";
                 }
-                return all_completed ? exit_ok : exit_run_faulted;
+                if (!all_completed) {
+                    return exit_run_faulted;
+                }
+                return fits_usable ? exit_ok : exit_fit_failed;
             }
         }
         for (const auto& problem : job_file.errors) {
