@@ -79,6 +79,13 @@ struct SimInstrument {
     return text;
 }
 
+// Sequence numbers the instrument reported as sent but the store never got (link gaps): the
+// driver numbers samples across reconnects, so every hole in first..last is a lost sample.
+std::int64_t missing_samples(const RunOutcome& outcome) {
+    const std::int64_t expected = outcome.last_seq - outcome.first_seq + 1;
+    return std::max<std::int64_t>(expected - static_cast<std::int64_t>(outcome.samples), 0);
+}
+
 // The fits of a completed run that are not usable, by kind: a run can complete its acquisition
 // and still leave a fit the scientist must not trust.
 std::vector<std::string> unusable_fits(const RunOutcome& outcome) {
@@ -105,7 +112,8 @@ void print_summary(std::ostream& out, const protocols::Job& job, const protocols
         out << " " << to_string(segment.kind);
     }
     out << "\n  samples " << outcome.samples << " (seq " << outcome.first_seq << "-"
-        << outcome.last_seq << "), cycles " << outcome.cycles << "\n";
+        << outcome.last_seq << ", " << missing_samples(outcome) << " missing), cycles "
+        << outcome.cycles << "\n";
     const auto result = [&](const char* kind) {
         const auto found = outcome.results.find(kind);
         return found == outcome.results.end() ? Json() : Json::parse(found->second);
@@ -152,6 +160,7 @@ Json outcome_json(const protocols::Job& job, const RunOutcome& outcome) {
             {"message", outcome.message},
             {"samples", outcome.samples},
             {"first_seq", outcome.first_seq},
+            {"missing_samples", missing_samples(outcome)},
             {"last_seq", outcome.last_seq},
             {"cycles", outcome.cycles},
             {"interlocks", outcome.interlocks},

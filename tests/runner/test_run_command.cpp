@@ -128,6 +128,7 @@ TEST_CASE("run: the executable runs a shortened sweep at max speed, one fresh sa
     std::vector<std::string> samples;
     for (const auto& run : doc["runs"]) {
         CHECK(run["status"] == "completed");
+        CHECK(run["missing_samples"] == 0);
         CHECK(run["results"]["kww"]["fit"]["usable"] == true);
         CHECK(run["results"]["spectrum"]["spectrum"]["fit"]["usable"] == true);
         CHECK(run["results"]["work_done"]["work_done_kj_mol"].is_number());
