@@ -1,12 +1,12 @@
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "analysis_json.hpp"
 #include "arguments.hpp"
+#include "cli_text.hpp"
 #include "dmacycle/daemon/commands.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
 
@@ -26,21 +26,6 @@ const char* const usage_text =
     "FILE is CSV with a header: recovery/creep time_s,strain; cycling time_s,stress_mpa,strain;\n"
     "arrhenius temperature_k,frequency_hz,tan_delta. Exit 0 ok, 1 a fit is not usable, 2 bad "
     "input.\n";
-
-std::string format(const char* pattern, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* pattern, ...) {
-    va_list args;
-    va_start(args, pattern);
-    va_list args_again;
-    va_copy(args_again, args);
-    const int length = std::vsnprintf(nullptr, 0, pattern, args);
-    va_end(args);
-    std::string text(static_cast<std::size_t>(std::max(length, 0)) + 1, '\0');
-    std::vsnprintf(text.data(), text.size(), pattern, args_again);
-    va_end(args_again);
-    text.pop_back();
-    return text;
-}
 
 // File names need not be UTF-8; JSON must be, so invalid bytes become U+FFFD.
 void print_json(std::ostream& out, const Json& doc) {

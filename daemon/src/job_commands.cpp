@@ -2,12 +2,11 @@
 // without touching an instrument.
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "arguments.hpp"
+#include "cli_text.hpp"
 #include "dmacycle/daemon/commands.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/protocols/job.hpp"
@@ -20,20 +19,10 @@ namespace {
 namespace protocols = dmacycle::protocols;
 using protocols::Dimension;
 
-std::string read_text(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        throw InputError(path + ": cannot open the job file");
-    }
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
 // Parses FILE, with the frame limit of its instrument profile; prints each problem as one
 // "FILE:LINE:COLUMN: field: problem" line on `err`.
 std::optional<protocols::JobFile> load_job(const std::string& path, std::ostream& err) {
-    auto file = protocols::parse_job(read_text(path), [&](const std::string& profile) {
+    auto file = protocols::parse_job(read_job_text(path), [&](const std::string& profile) {
         return protocols::find_profile_limit(profile, path);
     });
     for (const auto& problem : file.errors) {

@@ -1,14 +1,12 @@
 // `dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]`: one job (or each point of a sweep)
 // run in the foreground on the instrument its profile names; docs/runner.md.
-#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "analysis_json.hpp"
 #include "arguments.hpp"
+#include "cli_text.hpp"
 #include "dmacycle/daemon/commands.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/daemon/runner.hpp"
@@ -26,31 +24,14 @@ namespace sim = dmacycle::drivers::sim;
 
 const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]";
 
-std::string read_text(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        throw InputError(path + ": cannot open the job file");
-    }
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
-// The profile `name` is config/instruments/NAME.yaml: first beside the job's own config tree
-// (JOB_DIR/../instruments), then in the source tree's config directory.
+// The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
-    const fs::path job_dir = fs::absolute(job_path).parent_path();
-    const std::vector<fs::path> candidates = {
-        job_dir.parent_path() / "instruments" / (name + ".yaml"),
-        fs::path(DMACYCLE_CONFIG_DIR) / "instruments" / (name + ".yaml")};
-    for (const auto& path : candidates) {
-        if (fs::is_regular_file(path)) {
-            return path;
-        }
+    if (auto path = protocols::find_profile(name, job_path)) {
+        return *path;
     }
     std::string tried;
-    for (const auto& path : candidates) {
-        tried += (tried.empty() ? "" : ", ") + path.string();
+    for (const auto& path : protocols::profile_candidates(name, job_path)) {
+        tried += (tried.empty() ? "" : ", ") + path.lexically_normal().string();
     }
     throw InputError(job_path + ": profile '" + name + "' not found (looked for " + tried + ")");
 }
@@ -69,15 +50,6 @@ struct SimInstrument {
     sim::FurnaceServer furnace;
     std::string frame_uri, furnace_uri;
 };
-
-[[gnu::format(printf, 1, 2)]] std::string format(const char* pattern, ...) {
-    char text[128];
-    va_list values;
-    va_start(values, pattern);
-    std::vsnprintf(text, sizeof text, pattern, values);
-    va_end(values);
-    return text;
-}
 
 // Sequence numbers the instrument reported as sent but the store never got (link gaps): the
 // driver numbers samples across reconnects, so every hole in first..last is a lost sample.
@@ -189,7 +161,7 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
         }
 
         // Everything is checked before the database is opened: a refused job writes nothing.
-        const std::string text = read_text(path);
+        const std::string text = read_job_text(path);
         auto job_file = protocols::parse_job(text);
         if (job_file.ok()) {
             const auto profile_path = find_profile(path, job_file.runs.front().profile);

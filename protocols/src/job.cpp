@@ -927,20 +927,33 @@ ProfileLimit read_profile_limit(const std::filesystem::path& profile_path) {
     }
 }
 
-ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path) {
+std::vector<std::filesystem::path> profile_candidates(const std::string& name,
+                                                      const std::filesystem::path& job_path) {
     namespace fs = std::filesystem;
     const std::string file_name = name + ".yaml";
-    const fs::path beside = job_path.parent_path() / ".." / "instruments" / file_name;
-    const fs::path shipped = fs::path(DMACYCLE_CONFIG_DIR) / "instruments" / file_name;
-    for (const auto& candidate : {beside, shipped}) {
+    return {job_path.parent_path() / ".." / "instruments" / file_name,
+            fs::path(DMACYCLE_CONFIG_DIR) / "instruments" / file_name};
+}
+
+std::optional<std::filesystem::path> find_profile(const std::string& name,
+                                                  const std::filesystem::path& job_path) {
+    for (const auto& candidate : profile_candidates(name, job_path)) {
         std::error_code ignored;
-        if (fs::is_regular_file(candidate, ignored)) {
-            return read_profile_limit(candidate);
+        if (std::filesystem::is_regular_file(candidate, ignored)) {
+            return candidate;
         }
     }
+    return std::nullopt;
+}
+
+ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path) {
+    if (const auto path = find_profile(name, job_path)) {
+        return read_profile_limit(*path);
+    }
+    const auto candidates = profile_candidates(name, job_path);
     return {std::nullopt, "unknown instrument profile '" + name + "' (looked for " +
-                              beside.lexically_normal().string() + " and " + shipped.string() +
-                              ")"};
+                              candidates[0].lexically_normal().string() + " and " +
+                              candidates[1].string() + ")"};
 }
 
 }  // namespace dmacycle::protocols

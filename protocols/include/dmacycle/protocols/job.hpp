@@ -112,8 +112,16 @@ JobFile parse_job(std::string_view yaml_text, const ProfileResolver& resolve_pro
 // The frame limit of an instrument profile file: its frame.force_max_n (only that key is read).
 ProfileLimit read_profile_limit(const std::filesystem::path& profile_path);
 
-// Finds profile `name` for the job file at `job_path` (docs/job-files.md): first
-// <job's folder>/../instruments/NAME.yaml, then the source tree's config/instruments/NAME.yaml.
+// Where profile `name` may be for the job file at `job_path`, in the order searched
+// (docs/job-files.md): <job's folder>/../instruments/NAME.yaml, then the source tree's
+// config/instruments/NAME.yaml.
+std::vector<std::filesystem::path> profile_candidates(const std::string& name,
+                                                      const std::filesystem::path& job_path);
+// The first candidate that exists, if any.
+std::optional<std::filesystem::path> find_profile(const std::string& name,
+                                                  const std::filesystem::path& job_path);
+
+// The frame limit of the profile find_profile() picks.
 ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path);
 
 }  // namespace dmacycle::protocols
