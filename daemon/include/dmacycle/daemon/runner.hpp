@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dmacycle/daemon/run_control.hpp"
 #include "dmacycle/daemon/sample_store.hpp"
 #include "dmacycle/drivers/registry.hpp"
 #include "dmacycle/protocols/job.hpp"
@@ -26,6 +27,8 @@ struct RunnerOptions {
     // Progress lines (segment starts and ends, interlocks, analysis); called from the runner's
     // threads, so it must be quick and thread-safe.
     std::function<void(double t_s, const std::string& kind, const std::string& message)> on_event;
+    // Pause/resume/abort requests and live progress (run_control.hpp); null: none.
+    RunControl* control = nullptr;
 };
 
 struct RunOutcome {

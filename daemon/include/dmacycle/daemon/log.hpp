@@ -1,0 +1,25 @@
+#pragma once
+#include <string_view>
+
+// The service's log: one line per message on stderr, prefixed "<N>" with the syslog priority,
+// which journald reads as the line's priority (sd-daemon(3)); on a terminal the prefix is
+// harmless. Thread-safe: each line is written with one write(2).
+namespace dmacycle::daemon::log {
+
+enum class Priority { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+
+void write(Priority priority, std::string_view message);
+inline void error(std::string_view message) {
+    write(Priority::error, message);
+}
+inline void warning(std::string_view message) {
+    write(Priority::warning, message);
+}
+inline void notice(std::string_view message) {
+    write(Priority::notice, message);
+}
+inline void info(std::string_view message) {
+    write(Priority::info, message);
+}
+
+}  // namespace dmacycle::daemon::log
