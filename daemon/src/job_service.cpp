@@ -320,6 +320,7 @@ void JobService::Impl::recover() {
             safe_state(run_id, t_s);
         }
     }
+    store->flush();  // the record of the gap is in the file before anything else runs
     if (interrupted.empty() && !jobs.empty()) {
         log::warning("a job was running but no run was: the instrument is left as it is");
     }
@@ -481,19 +482,21 @@ void JobService::Impl::run_job(std::int64_t job_id, const std::string& text) {
         log::info(job_tag + ": run " + std::to_string(outcome.run_id) + " " +
                   std::string(to_string(outcome.status)) + ": " + outcome.message);
         const auto abort_reason = control->abort_reason();
-        if (abort_reason == service_stopped) {
+        if (abort_reason == service_stopped && outcome.status != RunStatus::completed) {
             // Not the operator's abort: the run ends `interrupted`, the job too.
             status = "interrupted";
             message = "interrupted: " + service_stopped;
             try {
                 store->set_status(outcome.run_id, RunStatus::interrupted);
                 event(outcome.run_id, 0, "interrupted", "interrupted: " + service_stopped);
+                store->flush();
             } catch (const StoreError& error) {
                 log::error(job_tag + ": " + error.what());
             }
             break;
         }
-        if (outcome.status != RunStatus::completed || abort_reason) {
+        if (outcome.status != RunStatus::completed ||
+            (abort_reason && abort_reason != service_stopped)) {
             // A sweep stops at its first run that did not complete (docs/runner.md).
             status = abort_reason ? "aborted" : "faulted";
             message = abort_reason ? *abort_reason : outcome.message;
