@@ -117,7 +117,7 @@ const std::string sim_instrument =
 
 }  // namespace
 
-TEST_CASE("service config: the shipped file and relative paths") {
+TEST_CASE("config: the shipped file and relative paths") {
     const auto shipped = dmacycle::daemon::load_service_config(fs::path(DMACYCLE_SOURCE_DIR) /
                                                                "config" / "dmacycled.yaml");
     CHECK(shipped.listen == "127.0.0.1:8470");
@@ -142,7 +142,7 @@ TEST_CASE("service config: the shipped file and relative paths") {
     CHECK(!config.frame);
 }
 
-TEST_CASE("service config: every error names file line and field") {
+TEST_CASE("config: every error names file line and field") {
     CHECK(config_error(sim_instrument + "databse: x.db\n") ==
           "d.yaml:3: databse: unknown key (expected one of: listen, database, spool, tokens, "
           "instrument, sample_rate, limits, spool_poll)");
@@ -182,7 +182,7 @@ TEST_CASE("service config: every error names file line and field") {
     CHECK(config_error("instrument:\n  rig: " + rig + "\n") == "");
 }
 
-TEST_CASE("service: a valid job runs to completion and answers as documented") {
+TEST_CASE("a valid job runs to completion and answers as documented") {
     const ServiceDir dir;
     JobService service(dir.config());
     const auto submitted = service.submit(short_job(), "api:alice");
@@ -272,7 +272,7 @@ TEST_CASE("service: a valid job runs to completion and answers as documented") {
     CHECK(!list["jobs"][0].contains("runs"));
 }
 
-TEST_CASE("service: two jobs run in the order submitted and a queued job can be cancelled") {
+TEST_CASE("two jobs run in the order submitted and a queued job can be cancelled") {
     const ServiceDir dir;
     JobService service(dir.config());
     const auto first = service.submit(short_job("first"), "api:a")["job_id"].get<std::int64_t>();
@@ -299,7 +299,7 @@ TEST_CASE("service: two jobs run in the order submitted and a queued job can be 
     CHECK(Db(dir.db).number("SELECT count(*) FROM runs") == 2);
 }
 
-TEST_CASE("service: an invalid or oversize job is refused and nothing is queued") {
+TEST_CASE("an invalid or oversize job is refused and nothing is queued") {
     const ServiceDir dir("limits: {max_job_bytes: 4000}\n");
     JobService service(dir.config());
     std::string bad = short_job();
@@ -333,7 +333,7 @@ TEST_CASE("service: an invalid or oversize job is refused and nothing is queued"
     CHECK(Db(dir.db).number("SELECT count(*) FROM runs") == 0);
 }
 
-TEST_CASE("service: the spool folder accepts, rejects and leaves what is being written") {
+TEST_CASE("the spool folder accepts, rejects and leaves what is being written") {
     const ServiceDir dir("limits: {max_job_bytes: 4000}\n");
     JobService service(dir.config());
     service.scan_spool();  // creates the folders
@@ -354,12 +354,12 @@ TEST_CASE("service: the spool folder accepts, rejects and leaves what is being w
     bad.replace(bad.find("thickness: 30 µm"), 16, "thickness: 30 parsecs");
     put("bad.yaml", bad);
     put("big.yaml", std::string(4001, '#'));
-    put("fresh.yaml", short_job("fresh"), false);
     put("notes.txt", "not a job");
     write_file(dir.dir.path / "outside.yaml", short_job("outside"));
     fs::create_symlink(dir.dir.path / "outside.yaml", dir.spool / "link.yaml");
     // A name already in rejected/ is never overwritten.
     write_file(dir.spool / "rejected" / "bad.yaml", "earlier");
+    put("fresh.yaml", short_job("fresh"), false);  // last: just written when the pass looks
 
     service.scan_spool();
     const auto jobs = service.list_jobs()["jobs"];
@@ -392,7 +392,7 @@ TEST_CASE("service: the spool folder accepts, rejects and leaves what is being w
     CHECK(!fs::exists(dir.spool / "fresh.yaml"));
 }
 
-TEST_CASE("service: a restart marks the run left running interrupted and goes on") {
+TEST_CASE("a restart marks the run left running interrupted and goes on") {
     const ServiceDir dir;
     { JobService first(dir.config()); }  // creates the tables
     const std::string text = short_job("crashed");
@@ -458,4 +458,26 @@ TEST_CASE("service: a restart marks the run left running interrupted and goes on
     CHECK(next["run_ids"][0].get<std::int64_t>() > run_id);
     CHECK(Db(dir.db).number("SELECT count(*) FROM samples WHERE run_id = " +
                             std::to_string(run_id)) == 500);
+}
+
+TEST_CASE("a stop leaves queued jobs queued and the next start runs them") {
+    const ServiceDir dir;
+    std::int64_t first = 0, second = 0;
+    {
+        JobService service(dir.config());
+        first = service.submit(short_job("first"), "api:a")["job_id"].get<std::int64_t>();
+        second = service.submit(short_job("second"), "api:a")["job_id"].get<std::int64_t>();
+    }
+    {
+        Db db(dir.db);
+        // The first job either finished or was stopped; the second never started.
+        const auto status = db.value("SELECT status FROM jobs WHERE id = " + std::to_string(first));
+        CHECK((status == "completed" || status == "interrupted" || status == "queued"));
+        CHECK(db.value("SELECT status FROM jobs WHERE id = " + std::to_string(second)) == "queued");
+        CHECK(db.number("SELECT count(*) FROM runs WHERE status = 'running'") == 0);
+    }
+    JobService service(dir.config());
+    CHECK(wait_job(service, second)["status"] == "completed");
+    CHECK(Db(dir.db).number("SELECT count(*) FROM job_runs WHERE job_id = " +
+                            std::to_string(second)) == 1);
 }
