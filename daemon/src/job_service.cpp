@@ -1061,20 +1061,26 @@ void JobService::scan_spool() {
         return;
     }
     std::lock_guard lock(impl_->spool_mutex);
-    for (const auto* sub : {"", "accepted", "rejected"}) {
-        const fs::path dir = spool / sub;
-        if (!fs::exists(dir)) {
-            fs::create_directories(dir);
-            fs::permissions(dir,
-                            fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
-        }
-    }
     std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(spool)) {
-        const auto name = entry.path().filename().string();
-        if (entry.path().extension() == ".yaml" && name.front() != '.') {
-            files.push_back(entry.path());
+    try {
+        for (const auto* sub : {"", "accepted", "rejected"}) {
+            const fs::path dir = spool / sub;
+            if (!fs::exists(dir)) {
+                fs::create_directories(dir);
+                fs::permissions(
+                    dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+            }
         }
+        for (const auto& entry : fs::directory_iterator(spool)) {
+            const auto name = entry.path().filename().string();
+            if (entry.path().extension() == ".yaml" && name.front() != '.') {
+                files.push_back(entry.path());
+            }
+        }
+    } catch (const fs::filesystem_error& error) {
+        // The folder may come back (a mount, a permission fixed): the next pass tries again.
+        log::error(std::string("spool: ") + error.what());
+        return;
     }
     std::sort(files.begin(), files.end());  // a stable, predictable order within one pass
     for (const auto& path : files) {
