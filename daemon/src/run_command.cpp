@@ -15,6 +15,7 @@
 #include "dmacycle/drivers/sim/instrument.hpp"
 #include "dmacycle/drivers/sim/profile.hpp"
 #include "dmacycle/protocols/plan.hpp"
+#include "sim_instrument.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -35,21 +36,6 @@ fs::path find_profile(const std::string& job_path, const std::string& name) {
     }
     throw InputError(job_path + ": profile '" + name + "' not found (looked for " + tried + ")");
 }
-
-// The simulated instrument on loopback ports, for the production drivers to talk to.
-struct SimInstrument {
-    SimInstrument(sim::Profile profile, sim::SimClock clock)
-        : instrument(std::move(profile), clock), frame(instrument), furnace(instrument) {
-        frame_uri = "tcp://127.0.0.1:" + std::to_string(frame.listen_tcp("127.0.0.1", 0));
-        frame.start();
-        furnace_uri =
-            "modbus-tcp://127.0.0.1:" + std::to_string(furnace.listen_tcp("127.0.0.1", 0));
-    }
-    sim::Instrument instrument;
-    sim::FrameServer frame;
-    sim::FurnaceServer furnace;
-    std::string frame_uri, furnace_uri;
-};
 
 // Sequence numbers the instrument reported as sent but the store never got (link gaps): the
 // driver numbers samples across reconnects, so every hole in first..last is a lost sample.

@@ -1,0 +1,1099 @@
+// JobService: the persistent queue, the executor, restart recovery and the queries of the HTTP
+// API (docs/service.md, docs/api.md, docs/store-schema.md "Service tables").
+#include "dmacycle/daemon/job_service.hpp"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/log.hpp"
+#include "dmacycle/daemon/runner.hpp"
+#include "dmacycle/protocols/plan.hpp"
+#include "service_sql.hpp"
+#include "sim_instrument.hpp"
+
+namespace dmacycle::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr const char* service_schema = R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  source TEXT NOT NULL,
+  job_text TEXT NOT NULL,
+  runs_planned INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'completed', 'faulted',
+                                         'aborted', 'cancelled', 'interrupted')),
+  message TEXT NOT NULL DEFAULT '',
+  submitted_utc TEXT NOT NULL,
+  started_utc TEXT,
+  ended_utc TEXT);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, id);
+CREATE TABLE IF NOT EXISTS job_runs (
+  job_id INTEGER NOT NULL REFERENCES jobs (id),
+  run_id INTEGER NOT NULL UNIQUE REFERENCES runs (id),
+  point INTEGER NOT NULL,
+  PRIMARY KEY (job_id, point));
+COMMIT;
+)sql";
+
+const char* const job_statuses[] = {"queued",  "running", "paused",    "completed",
+                                    "faulted", "aborted", "cancelled", "interrupted"};
+
+// What a stop of the service says to the run in progress; the run then ends `interrupted`.
+const std::string service_stopped = "service stopped";
+
+// A connection timeout for the safe state after a restart: the devices may be off or gone.
+constexpr std::chrono::seconds safe_state_connect_timeout{5};
+
+// Files younger than this may still be being written (docs/service.md, "Spool folder").
+constexpr auto spool_settle_time = std::chrono::seconds(1);
+
+std::string now_utc() {
+    return format_utc(WallClock::now());
+}
+
+std::string fixed(double value, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
+Json text_or_null(const SqlRow& row, int column) {
+    return row.null(column) ? Json(nullptr) : Json(row.text(column));
+}
+
+// `name` if free in `dir`, else name-1, name-2, … before the extension: never overwrite.
+fs::path free_name(const fs::path& dir, const std::string& name) {
+    fs::path candidate = dir / name;
+    const fs::path stem = fs::path(name).stem();
+    const fs::path extension = fs::path(name).extension();
+    for (int n = 1; fs::exists(fs::symlink_status(candidate)) ||
+                    fs::exists(fs::symlink_status(candidate.string() + ".error"));
+         ++n) {
+        candidate = dir / (stem.string() + "-" + std::to_string(n) + extension.string());
+    }
+    return candidate;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+    std::FILE* file = std::fopen(path.c_str(), "wx");  // x: never replaces a file
+    if (file == nullptr) {
+        throw std::runtime_error("cannot create " + path.string());
+    }
+    std::fwrite(text.data(), 1, text.size(), file);
+    std::fclose(file);
+}
+
+struct CurrentJob {
+    std::int64_t job_id = 0;
+    std::shared_ptr<RunControl> control;  // of the run in progress; null between runs
+    std::int64_t run_id = -1;             // -1 until the run row exists
+};
+
+}  // namespace
+
+struct JobService::Impl {
+    explicit Impl(ServiceConfig service_config);
+    ~Impl();
+
+    protocols::JobFile parse(const std::string& text) const;
+    Json submit(const std::string& text, const std::string& source, const std::string& file_name);
+    void recover();
+    void safe_state(std::int64_t run_id, double t_s);
+    void event(std::int64_t run_id, double t_s, const std::string& kind,
+               const std::string& message);
+    void executor_loop();
+    void run_job(std::int64_t job_id, const std::string& text);
+    void watch_run_id(std::stop_token stop, std::int64_t job_id, std::size_t point,
+                      std::int64_t baseline, const RunControl& control);
+    void link_run(std::int64_t job_id, std::int64_t run_id, std::size_t point);
+    void finish_job(std::int64_t job_id, const std::string& status, const std::string& message);
+    std::string job_status(std::int64_t job_id, const std::string& stored) const;
+    Json job_json(std::int64_t job_id, bool details) const;
+    Json run_summary(std::int64_t run_id) const;  // samples, first_seq, last_seq
+    void spool_file(const fs::path& path);
+    void reject(const fs::path& path, const std::string& name, const std::string& why);
+
+    ServiceConfig config;
+    std::unique_ptr<SimInstrument> sim;  // before the store: it outlives every run
+    drivers::DeviceSpec frame, furnace;
+    std::unique_ptr<SampleStore> store;
+    // The service's own connections: writes (jobs, job_runs) and reads, each behind its lock,
+    // so queries never wait for a write of this process (WAL: nor for the store's writer).
+    std::unique_ptr<SqlConnection> writer, reader;
+    mutable std::mutex write_mutex, read_mutex;
+    mutable std::map<std::int64_t, std::int64_t> ended_run_samples;  // metrics, under read_mutex
+
+    mutable std::mutex mutex;  // current, stopping, job state changes
+    std::condition_variable wake;
+    std::optional<CurrentJob> current;
+    bool stopping = false;
+    bool work = true;  // jobs may be queued
+    int runs_started = 0;
+    std::mutex spool_mutex;
+    std::thread executor;
+};
+
+JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_config)) {
+    if (config.database.empty()) {
+        throw InputError("dmacycled: no database configured (config 'database' or --db)");
+    }
+    if (!config.simulate_profile.empty()) {
+        drivers::sim::Profile profile;
+        try {
+            profile = drivers::sim::load_profile(config.simulate_profile);
+        } catch (const drivers::sim::ProfileError& error) {
+            throw InputError(error.what());
+        }
+        const auto clock = drivers::sim::SimClock::parse(config.simulate_speed);
+        if (!clock) {
+            throw InputError("simulate speed '" + config.simulate_speed +
+                             "': expected a positive number or max");
+        }
+        const bool kelvin = profile.furnace.kelvin_display;
+        sim = std::make_unique<SimInstrument>(std::move(profile), *clock);
+        frame.uri = sim->frame_uri;
+        furnace.model = kelvin ? "eurotherm-2400-kelvin" : "";
+        furnace.uri = sim->furnace_uri;
+    } else if (config.frame && config.furnace) {
+        frame = *config.frame;
+        furnace = *config.furnace;
+    } else {
+        throw InputError("dmacycled: no instrument configured (simulate or rig)");
+    }
+    // As `dmacycle run`: at high speed the acquisition outruns the writer; 20,000 uncommitted
+    // rows keep the queue to a few MB, then appends wait for commits.
+    store = std::make_unique<SampleStore>(config.database.string(),
+                                          StoreOptions{.max_pending_rows = 20000});
+    writer = std::make_unique<SqlConnection>(config.database);
+    writer->exec(service_schema);
+    reader = std::make_unique<SqlConnection>(config.database);
+    recover();
+    executor = std::thread([this] { executor_loop(); });
+}
+
+JobService::Impl::~Impl() {
+    {
+        std::lock_guard lock(mutex);
+        stopping = true;
+        if (current && current->control) {
+            current->control->request_abort(service_stopped);
+        }
+    }
+    wake.notify_all();
+    executor.join();
+}
+
+protocols::JobFile JobService::Impl::parse(const std::string& text) const {
+    // The job's profile from the service's own config folder, as `dmacycle run` finds it next
+    // to the job file: its frame's force limit validates the job.
+    const protocols::ProfileResolver resolve = [this](const std::string& name) {
+        const fs::path path = config.config_dir / "instruments" / (name + ".yaml");
+        std::error_code ignored;
+        if (!fs::is_regular_file(path, ignored)) {
+            return protocols::ProfileLimit{std::nullopt, "unknown instrument profile '" + name +
+                                                             "' (no " + path.string() + ")"};
+        }
+        return protocols::read_profile_limit(path);
+    };
+    return protocols::parse_job(text, resolve);
+}
+
+Json JobService::Impl::submit(const std::string& text, const std::string& source,
+                              const std::string& file_name) {
+    if (text.size() > config.max_job_bytes) {
+        throw ApiError(413, file_name + ": " + std::to_string(text.size()) +
+                                " bytes, over the limit of " +
+                                std::to_string(config.max_job_bytes) + " (max_job_bytes)");
+    }
+    const auto file = parse(text);
+    if (!file.ok()) {
+        std::vector<std::string> details;
+        for (const auto& problem : file.errors) {
+            details.push_back(problem.to_string(file_name));
+        }
+        throw ApiError(422,
+                       file_name + ": invalid job file (" + std::to_string(details.size()) +
+                           " problem" + (details.size() == 1 ? "" : "s") + ")",
+                       std::move(details));
+    }
+    const std::string& name = file.runs.front().name;
+    std::int64_t job_id = 0, ahead = 0;
+    {
+        // Under `mutex` so the position counts the queue as the executor sees it.
+        std::lock_guard lock(mutex);
+        {
+            std::lock_guard write(write_mutex);
+            writer->run(
+                "INSERT INTO jobs (name, source, job_text, runs_planned, status, submitted_utc) "
+                "VALUES (?, ?, ?, ?, 'queued', ?)",
+                {name, source, text, static_cast<std::int64_t>(file.runs.size()), now_utc()});
+            job_id = writer->last_insert_id();
+            writer->query("SELECT count(*) FROM jobs WHERE status = 'queued' AND id < ?", {job_id},
+                          [&](const SqlRow& row) { ahead = row.integer(0); });
+        }
+        ahead += current ? 1 : 0;
+        work = true;
+    }
+    wake.notify_all();
+    log::info("job " + std::to_string(job_id) + " " + name + " queued from " + source + " (" +
+              std::to_string(file.runs.size()) + " run" + (file.runs.size() == 1 ? "" : "s") + ")");
+    return {{"job_id", job_id},
+            {"name", name},
+            {"runs", file.runs.size()},
+            {"status", "queued"},
+            {"position", ahead}};
+}
+
+// --- restart --------------------------------------------------------------------------------
+
+void JobService::Impl::event(std::int64_t run_id, double t_s, const std::string& kind,
+                             const std::string& message) {
+    store->append_event(run_id, {t_s, WallClock::now(), kind, message});
+    log::notice("run " + std::to_string(run_id) + ": " + kind + ": " + message);
+}
+
+void JobService::Impl::recover() {
+    struct LastSample {
+        double t_s = 0;
+        std::string t_wall_utc;
+    };
+    std::map<std::int64_t, std::optional<LastSample>> last;  // of each run left running
+    {
+        std::lock_guard read(read_mutex);
+        std::vector<std::int64_t> running;
+        reader->query("SELECT id FROM runs WHERE status = 'running'", {},
+                      [&](const SqlRow& row) { running.push_back(row.integer(0)); });
+        for (const auto id : running) {
+            last[id];
+            reader->query(
+                "SELECT t_s, t_wall_utc FROM samples WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+                {id}, [&](const SqlRow& row) {
+                    last[id] = LastSample{row.real(0), row.text(1)};
+                });
+        }
+    }
+    const auto interrupted = store->mark_interrupted();
+    const std::string restarted = now_utc();
+    std::vector<std::int64_t> jobs;  // left running or paused
+    {
+        std::lock_guard write(write_mutex);
+        writer->query("SELECT id FROM jobs WHERE status IN ('running', 'paused') ORDER BY id", {},
+                      [&](const SqlRow& row) { jobs.push_back(row.integer(0)); });
+        for (const auto run_id : interrupted) {
+            // The process may have died before it linked its run: the job it was running.
+            if (!jobs.empty()) {
+                writer->run(
+                    "INSERT OR IGNORE INTO job_runs (job_id, run_id, point) SELECT ?, ?, "
+                    "coalesce(max(point) + 1, 0) FROM job_runs WHERE job_id = ?",
+                    {jobs.back(), run_id, jobs.back()});
+            }
+        }
+        writer->run(
+            "UPDATE jobs SET status = 'interrupted', ended_utc = ?, message = ? WHERE status IN "
+            "('running', 'paused')",
+            {restarted, "interrupted: the service stopped during this job; restarted at " +
+                            restarted + " (its runs show what was done)"});
+    }
+    for (const auto job_id : jobs) {
+        log::notice("job " + std::to_string(job_id) + ": interrupted (found running at start)");
+    }
+    for (const auto run_id : interrupted) {
+        const auto found = last.find(run_id);
+        const auto& sample = found != last.end() ? found->second : std::nullopt;
+        const double t_s = sample ? sample->t_s : 0.0;
+        event(run_id, t_s, "interrupted",
+              sample ? "interrupted: the service stopped at " + sample->t_wall_utc + " (t_s " +
+                           fixed(sample->t_s, 1) + " s); restarted at " + restarted
+                     : "interrupted: the service stopped before the first sample; restarted "
+                       "at " +
+                           restarted);
+        if (run_id == interrupted.back()) {
+            // Only the latest run can have had the instrument; never resume cycling.
+            safe_state(run_id, t_s);
+        }
+    }
+    store->flush();  // the record of the gap is in the file before anything else runs
+    if (interrupted.empty() && !jobs.empty()) {
+        log::warning("a job was running but no run was: the instrument is left as it is");
+    }
+}
+
+void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
+    std::string text, sample_id;
+    {
+        std::lock_guard read(read_mutex);
+        reader->query("SELECT job_text, sample_id FROM runs WHERE id = ?", {run_id},
+                      [&](const SqlRow& row) {
+                          text = row.text(0);
+                          sample_id = row.text(1);
+                      });
+    }
+    const auto file = parse(text);
+    const protocols::Job* job = nullptr;
+    for (const auto& point : file.runs) {
+        if (job == nullptr || point.sample.id == sample_id) {
+            job = &point;
+        }
+    }
+    std::string frame_note;
+    try {
+        auto driver = drivers::make_frame(frame);
+        driver->connect(drivers::deadline_in(safe_state_connect_timeout));
+        if (driver->state().mode == "TRIP") {
+            frame_note = "the frame tripped and unloaded itself; left tripped for the operator";
+        } else if (job == nullptr) {
+            driver->hold();
+            frame_note = "frame held where it is (the run's job text does not parse: " +
+                         (file.errors.empty() ? std::string("no runs")
+                                              : file.errors.front().to_string("job.yaml")) +
+                         ")";
+        } else {
+            const auto plan = protocols::make_plan(*job, file.frame_force_limit_n);
+            driver->configure_geometry(
+                {job->sample.width_m, job->sample.thickness_m, job->sample.gauge_length_m});
+            driver->ramp_stress(plan.pre_tension_stress_pa, job->cycling.stress_rate_pa_s);
+            frame_note = "unload: ramp to the pre-tension " + fixed(job->pre_tension_n, 4) +
+                         " N (" + fixed(plan.pre_tension_stress_pa / 1e6, 3) + " MPa) at " +
+                         fixed(job->cycling.stress_rate_pa_s * 60 / 1e6, 2) + " MPa/min";
+        }
+        driver->disconnect();
+    } catch (const std::exception& error) {
+        frame_note = std::string("unload failed: ") + error.what();
+    }
+    std::string furnace_note;
+    const RunnerOptions defaults;
+    try {
+        auto driver = drivers::make_furnace(furnace);
+        driver->connect_by(drivers::deadline_in(safe_state_connect_timeout));
+        driver->write_setpoint_k(defaults.standby_temperature_k);
+        furnace_note =
+            "furnace to standby: setpoint " + fixed(defaults.standby_temperature_k, 2) + " K";
+        driver->disconnect();
+    } catch (const std::exception& error) {
+        furnace_note = std::string("furnace standby failed: ") + error.what();
+    }
+    event(run_id, t_s, "safe_state", "after restart: " + frame_note);
+    event(run_id, t_s, "safe_state", "after restart: " + furnace_note);
+}
+
+// --- executor -------------------------------------------------------------------------------
+
+void JobService::Impl::executor_loop() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+        if (!work) {
+            wake.wait(lock, [&] { return stopping || work; });
+            continue;
+        }
+        std::optional<std::pair<std::int64_t, std::string>> next;
+        try {
+            std::lock_guard write(write_mutex);
+            writer->query(
+                "SELECT id, job_text FROM jobs WHERE status = 'queued' ORDER BY id "
+                "LIMIT 1",
+                {}, [&](const SqlRow& row) { next.emplace(row.integer(0), row.text(1)); });
+            if (next) {
+                writer->run("UPDATE jobs SET status = 'running', started_utc = ? WHERE id = ?",
+                            {now_utc(), next->first});
+            }
+        } catch (const StoreError& error) {
+            log::error(std::string("job queue: ") + error.what() + " (retrying in 1 s)");
+            wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
+            continue;
+        }
+        if (!next) {
+            work = false;
+            continue;
+        }
+        current = CurrentJob{next->first, nullptr, -1};
+        lock.unlock();
+        run_job(next->first, next->second);
+        lock.lock();
+        current.reset();
+    }
+}
+
+void JobService::Impl::run_job(std::int64_t job_id, const std::string& text) {
+    const std::string job_tag = "job " + std::to_string(job_id);
+    const auto file = parse(text);
+    if (!file.ok()) {
+        // The profile changed since the job was queued.
+        finish_job(job_id, "faulted",
+                   "the job no longer validates: " + file.errors.front().to_string("job.yaml"));
+        return;
+    }
+    std::string status = "completed", message = "completed";
+    for (std::size_t i = 0; i < file.runs.size(); ++i) {
+        const auto& job = file.runs[i];
+        auto control = std::make_shared<RunControl>();
+        {
+            std::lock_guard lock(mutex);
+            if (stopping) {
+                status = "interrupted";
+                message = "interrupted: the service stopped before run " + std::to_string(i + 1) +
+                          " of " + std::to_string(file.runs.size());
+                break;
+            }
+            current->control = control;
+            current->run_id = -1;
+        }
+        if (runs_started++ > 0 && sim) {
+            sim->instrument.new_sample();  // every run a fresh ribbon
+        }
+        log::info(job_tag + ": run " + std::to_string(i + 1) + "/" +
+                  std::to_string(file.runs.size()) + " " + job.name +
+                  (job.sweep_point.empty() ? "" : " " + job.sweep_point) + ", sample " +
+                  job.sample.id);
+        RunnerOptions options;
+        options.sample_rate_hz = config.sample_rate_hz;
+        options.control = control.get();
+        options.on_event = [job_tag](double t_s, const std::string& kind,
+                                     const std::string& text_) {
+            log::info(job_tag + ": [" + fixed(t_s, 1) + " s] " + kind + ": " + text_);
+        };
+        std::int64_t baseline = 0;
+        RunOutcome outcome;
+        try {
+            {
+                std::lock_guard read(read_mutex);
+                reader->query("SELECT coalesce(max(id), 0) FROM runs", {},
+                              [&](const SqlRow& row) { baseline = row.integer(0); });
+            }
+            std::jthread watcher(
+                [&](std::stop_token stop) { watch_run_id(stop, job_id, i, baseline, *control); });
+            outcome = execute_run(job, text, *store, frame, furnace, options);
+            watcher.request_stop();
+            watcher.join();
+            link_run(job_id, outcome.run_id, i);
+        } catch (const std::exception& error) {
+            status = "faulted";
+            message = std::string("the run could not be recorded: ") + error.what();
+            log::error(job_tag + ": " + message);
+            break;
+        }
+        log::info(job_tag + ": run " + std::to_string(outcome.run_id) + " " +
+                  std::string(to_string(outcome.status)) + ": " + outcome.message);
+        const auto abort_reason = control->abort_reason();
+        if (abort_reason == service_stopped && outcome.status != RunStatus::completed) {
+            // Not the operator's abort: the run ends `interrupted`, the job too.
+            status = "interrupted";
+            message = "interrupted: " + service_stopped;
+            try {
+                store->set_status(outcome.run_id, RunStatus::interrupted);
+                event(outcome.run_id, 0, "interrupted", "interrupted: " + service_stopped);
+                store->flush();
+            } catch (const StoreError& error) {
+                log::error(job_tag + ": " + error.what());
+            }
+            break;
+        }
+        if (outcome.status != RunStatus::completed ||
+            (abort_reason && abort_reason != service_stopped)) {
+            // A sweep stops at its first run that did not complete (docs/runner.md).
+            status = abort_reason ? "aborted" : "faulted";
+            message = abort_reason ? *abort_reason : outcome.message;
+            break;
+        }
+    }
+    finish_job(job_id, status, message);
+}
+
+// The run's id as soon as its row exists, so the job shows it while it runs and a crash leaves
+// the link: from the run's progress when the runner reports it, else the first run created
+// after `baseline` (the executor is the only one creating runs here).
+void JobService::Impl::watch_run_id(std::stop_token stop, std::int64_t job_id, std::size_t point,
+                                    std::int64_t baseline, const RunControl& control) {
+    while (!stop.stop_requested()) {
+        std::int64_t run_id = control.progress().run_id;
+        try {
+            if (run_id < 0) {
+                std::lock_guard read(read_mutex);
+                reader->query("SELECT min(id) FROM runs WHERE id > ?", {baseline},
+                              [&](const SqlRow& row) {
+                                  if (!row.null(0)) {
+                                      run_id = row.integer(0);
+                                  }
+                              });
+            }
+            if (run_id >= 0) {
+                link_run(job_id, run_id, point);
+                return;
+            }
+        } catch (const StoreError& error) {
+            log::warning(std::string("job queue: ") + error.what());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+void JobService::Impl::link_run(std::int64_t job_id, std::int64_t run_id, std::size_t point) {
+    {
+        std::lock_guard write(write_mutex);
+        writer->run("INSERT OR IGNORE INTO job_runs (job_id, run_id, point) VALUES (?, ?, ?)",
+                    {job_id, run_id, static_cast<std::int64_t>(point)});
+    }
+    std::lock_guard lock(mutex);
+    if (current && current->job_id == job_id) {
+        current->run_id = run_id;
+    }
+}
+
+void JobService::Impl::finish_job(std::int64_t job_id, const std::string& status,
+                                  const std::string& message) {
+    // Retried: a job left `running` would be called interrupted at the next start.
+    for (int attempt = 0;; ++attempt) {
+        try {
+            std::lock_guard write(write_mutex);
+            writer->run("UPDATE jobs SET status = ?, message = ?, ended_utc = ? WHERE id = ?",
+                        {status, message, now_utc(), job_id});
+            break;
+        } catch (const StoreError& error) {
+            log::error("job " + std::to_string(job_id) + ": status not recorded: " + error.what());
+            if (attempt == 10) {
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
+    log::info("job " + std::to_string(job_id) + " " + status + ": " + message);
+}
+
+// --- queries --------------------------------------------------------------------------------
+
+std::string JobService::Impl::job_status(std::int64_t job_id, const std::string& stored) const {
+    std::lock_guard lock(mutex);
+    if (stored == "running" && current && current->job_id == job_id && current->control &&
+        current->control->progress().paused) {
+        return "paused";
+    }
+    return stored;
+}
+
+Json JobService::Impl::run_summary(std::int64_t run_id) const {
+    Json summary;
+    reader->query("SELECT count(*), min(seq), max(seq) FROM samples WHERE run_id = ?", {run_id},
+                  [&](const SqlRow& row) {
+                      summary["samples"] = row.integer(0);
+                      summary["first_seq"] = row.null(1) ? Json(nullptr) : Json(row.integer(1));
+                      summary["last_seq"] = row.null(2) ? Json(nullptr) : Json(row.integer(2));
+                  });
+    return summary;
+}
+
+Json JobService::Impl::job_json(std::int64_t job_id, bool details) const {
+    Json job;
+    std::string stored;
+    {
+        std::lock_guard read(read_mutex);
+        reader->query(
+            "SELECT name, source, status, submitted_utc, started_utc, ended_utc, message, "
+            "runs_planned FROM jobs WHERE id = ?",
+            {job_id}, [&](const SqlRow& row) {
+                stored = row.text(2);
+                job = {{"job_id", job_id},
+                       {"name", row.text(0)},
+                       {"source", row.text(1)},
+                       {"status", stored},
+                       {"submitted_utc", row.text(3)},
+                       {"started_utc", text_or_null(row, 4)},
+                       {"ended_utc", text_or_null(row, 5)},
+                       {"message", row.text(6)},
+                       {"runs_planned", row.integer(7)},
+                       {"run_ids", Json::array()}};
+            });
+        if (job.is_null()) {
+            throw ApiError(404, "no job " + std::to_string(job_id));
+        }
+        if (details) {
+            job["runs"] = Json::array();
+            std::string text;
+            reader->query("SELECT job_text FROM jobs WHERE id = ?", {job_id},
+                          [&](const SqlRow& row) { text = row.text(0); });
+            const auto file = parse(text);
+            reader->query(
+                "SELECT r.id, r.status, r.sample_id, r.started_utc, r.ended_utc, j.point FROM "
+                "job_runs j JOIN runs r ON r.id = j.run_id WHERE j.job_id = ? ORDER BY j.point",
+                {job_id}, [&](const SqlRow& row) {
+                    const auto point = static_cast<std::size_t>(row.integer(5));
+                    job["run_ids"].push_back(row.integer(0));
+                    job["runs"].push_back(
+                        {{"run_id", row.integer(0)},
+                         {"status", row.text(1)},
+                         {"sample", row.text(2)},
+                         {"sweep_point",
+                          point < file.runs.size() ? file.runs[point].sweep_point : ""},
+                         {"started_utc", text_or_null(row, 3)},
+                         {"ended_utc", text_or_null(row, 4)}});
+                });
+            for (auto& run : job["runs"]) {
+                const auto summary = run_summary(run["run_id"].get<std::int64_t>());
+                run["samples"] = summary["samples"];
+                run["last_seq"] = summary["last_seq"];
+            }
+        } else {
+            reader->query("SELECT run_id FROM job_runs WHERE job_id = ? ORDER BY point", {job_id},
+                          [&](const SqlRow& row) { job["run_ids"].push_back(row.integer(0)); });
+        }
+    }
+    job["status"] = job_status(job_id, stored);
+    if (details) {
+        job["progress"] = nullptr;
+        std::lock_guard lock(mutex);
+        if (current && current->job_id == job_id && current->control) {
+            const auto p = current->control->progress();
+            job["progress"] = {{"run_id", p.run_id >= 0 ? p.run_id : current->run_id},
+                               {"segment", p.segment},
+                               {"cycle", p.cycle},
+                               {"cycles_total", p.cycles_total},
+                               {"t_s", p.t_s},
+                               {"plan_t_s", p.plan_t_s},
+                               {"plan_duration_s", p.plan_duration_s},
+                               {"temperature_k", p.temperature_k},
+                               {"stress_mpa", p.stress_mpa},
+                               {"strain", p.strain},
+                               {"paused", p.paused},
+                               {"pause_pending", p.pause_pending}};
+        }
+    }
+    return job;
+}
+
+// --- spool ----------------------------------------------------------------------------------
+
+void JobService::Impl::reject(const fs::path& path, const std::string& name,
+                              const std::string& why) {
+    const fs::path target = free_name(config.spool / "rejected", name);
+    fs::rename(path, target);
+    write_text(target.string() + ".error", why + "\n");
+    log::warning("spool: " + name + " rejected (" + target.filename().string() + ".error)");
+}
+
+void JobService::Impl::spool_file(const fs::path& path) {
+    const std::string name = path.filename().string();
+    const auto status = fs::symlink_status(path);
+    if (fs::is_symlink(status)) {
+        // Moving the link moves the link itself; its target is never read.
+        reject(path, name,
+               name +
+                   ": a symbolic link; refused (spool files must be regular files, written "
+                   "then renamed into the folder)");
+        return;
+    }
+    if (!fs::is_regular_file(status)) {
+        return;
+    }
+    if (fs::file_time_type::clock::now() - fs::last_write_time(path) < spool_settle_time) {
+        return;  // may still be being written: the next pass takes it
+    }
+    const auto size = fs::file_size(path);
+    if (size > config.max_job_bytes) {
+        reject(path, name,
+               name + ": " + std::to_string(size) + " bytes, over the limit of " +
+                   std::to_string(config.max_job_bytes) + " (max_job_bytes)");
+        return;
+    }
+    std::string text;
+    {
+        std::FILE* file = std::fopen(path.c_str(), "rb");
+        if (file == nullptr) {
+            log::warning("spool: cannot read " + name + " (next pass)");
+            return;
+        }
+        text.resize(size);
+        text.resize(std::fread(text.data(), 1, size, file));
+        std::fclose(file);
+    }
+    Json accepted;
+    try {
+        accepted = submit(text, "spool:" + name, name);
+    } catch (const ApiError& error) {
+        std::string why = error.what();
+        for (const auto& line : error.details()) {
+            why += "\n" + line;
+        }
+        reject(path, name, why);
+        return;
+    }
+    const auto job_id = accepted["job_id"].get<std::int64_t>();
+    try {
+        fs::rename(path, free_name(config.spool / "accepted", std::to_string(job_id) + "-" + name));
+    } catch (const fs::filesystem_error& error) {
+        // Left in the folder it would be submitted again at the next pass.
+        std::lock_guard write(write_mutex);
+        writer->run(
+            "UPDATE jobs SET status = 'cancelled', ended_utc = ?, message = ? WHERE id = "
+            "? AND status = 'queued'",
+            {now_utc(), std::string("spool: the file could not be moved: ") + error.what(),
+             job_id});
+        log::error("spool: " + name + ": " + error.what() + "; job " + std::to_string(job_id) +
+                   " cancelled");
+    }
+}
+
+// --- public ---------------------------------------------------------------------------------
+
+namespace {
+
+// A failing store answers 503 (docs/api.md), never a crash of the request.
+template <class F>
+auto store_call(F&& call) {
+    try {
+        return call();
+    } catch (const StoreError& error) {
+        throw ApiError(503, std::string("store: ") + error.what());
+    }
+}
+
+}  // namespace
+
+JobService::JobService(ServiceConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+JobService::~JobService() = default;
+
+Json JobService::submit(const std::string& job_text, const std::string& source) {
+    return store_call([&] { return impl_->submit(job_text, source, "job.yaml"); });
+}
+
+Json JobService::list_jobs() const {
+    return store_call([&] {
+        std::vector<std::int64_t> ids;
+        {
+            std::lock_guard read(impl_->read_mutex);
+            impl_->reader->query("SELECT id FROM jobs ORDER BY id DESC", {},
+                                 [&](const SqlRow& row) { ids.push_back(row.integer(0)); });
+        }
+        Json jobs = Json::array();
+        for (const auto id : ids) {
+            jobs.push_back(impl_->job_json(id, false));
+        }
+        return Json{{"jobs", jobs}};
+    });
+}
+
+Json JobService::job(std::int64_t job_id) const {
+    return store_call([&] { return impl_->job_json(job_id, true); });
+}
+
+Json JobService::pause(std::int64_t job_id) {
+    return store_call([&] {
+        const auto job = impl_->job_json(job_id, false);
+        std::string why;
+        {
+            std::lock_guard lock(impl_->mutex);
+            const auto& current = impl_->current;
+            if (!current || current->job_id != job_id || !current->control) {
+                throw ApiError(409, "job " + std::to_string(job_id) + " is " +
+                                        job["status"].get<std::string>() + ", not cycling");
+            }
+            if (!current->control->request_pause(why)) {
+                throw ApiError(409, why);
+            }
+        }
+        log::info("job " + std::to_string(job_id) + ": pause requested");
+        return impl_->job_json(job_id, true);
+    });
+}
+
+Json JobService::resume(std::int64_t job_id) {
+    return store_call([&] {
+        const auto job = impl_->job_json(job_id, false);
+        std::string why;
+        {
+            std::lock_guard lock(impl_->mutex);
+            const auto& current = impl_->current;
+            if (!current || current->job_id != job_id || !current->control) {
+                throw ApiError(409, "job " + std::to_string(job_id) + " is " +
+                                        job["status"].get<std::string>() + ", not paused");
+            }
+            if (!current->control->request_resume(why)) {
+                throw ApiError(409, why);
+            }
+        }
+        log::info("job " + std::to_string(job_id) + ": resume requested");
+        return impl_->job_json(job_id, true);
+    });
+}
+
+Json JobService::abort(std::int64_t job_id, const std::string& who) {
+    return store_call([&] {
+        impl_->job_json(job_id, false);  // 404 when unknown
+        const std::string reason = "aborted by " + who;
+        {
+            std::lock_guard lock(impl_->mutex);
+            auto& current = impl_->current;
+            if (current && current->job_id == job_id) {
+                if (current->control) {
+                    current->control->request_abort(reason);
+                }
+            } else {
+                int changed = 0;
+                {
+                    std::lock_guard write(impl_->write_mutex);
+                    changed = impl_->writer->run(
+                        "UPDATE jobs SET status = 'cancelled', ended_utc = ?, message = ? WHERE "
+                        "id = ? AND status = 'queued'",
+                        {now_utc(), "cancelled by " + who, job_id});
+                }
+                if (changed == 0) {
+                    std::string status;
+                    std::lock_guard read(impl_->read_mutex);
+                    impl_->reader->query("SELECT status FROM jobs WHERE id = ?", {job_id},
+                                         [&](const SqlRow& row) { status = row.text(0); });
+                    throw ApiError(409, "job " + std::to_string(job_id) + " has ended (" + status +
+                                            "); nothing to abort");
+                }
+            }
+        }
+        log::info("job " + std::to_string(job_id) + ": " + reason);
+        return impl_->job_json(job_id, true);
+    });
+}
+
+Json JobService::run(std::int64_t run_id) const {
+    return store_call([&] {
+        std::lock_guard read(impl_->read_mutex);
+        auto& db = *impl_->reader;
+        Json run;
+        db.query(
+            "SELECT r.status, r.sample_id, r.profile, r.created_utc, r.started_utc, r.ended_utc, "
+            "j.job_id FROM runs r LEFT JOIN job_runs j ON j.run_id = r.id WHERE r.id = ?",
+            {run_id}, [&](const SqlRow& row) {
+                run = {{"run_id", run_id},
+                       {"job_id", row.null(6) ? Json(nullptr) : Json(row.integer(6))},
+                       {"status", row.text(0)},
+                       {"sample", row.text(1)},
+                       {"profile", row.text(2)},
+                       {"created_utc", text_or_null(row, 3)},
+                       {"started_utc", text_or_null(row, 4)},
+                       {"ended_utc", text_or_null(row, 5)}};
+            });
+        if (run.is_null()) {
+            throw ApiError(404, "no run " + std::to_string(run_id));
+        }
+        run.update(impl_->run_summary(run_id));
+        db.query("SELECT count(*) FROM cycles WHERE run_id = ?", {run_id},
+                 [&](const SqlRow& row) { run["cycles"] = row.integer(0); });
+        run["events"] = Json::array();
+        db.query(
+            "SELECT t_s, t_wall_utc, kind, message FROM events WHERE run_id = ? ORDER BY "
+            "t_s, id",
+            {run_id}, [&](const SqlRow& row) {
+                run["events"].push_back({{"t_s", row.real(0)},
+                                         {"t_wall_utc", row.text(1)},
+                                         {"kind", row.text(2)},
+                                         {"message", row.text(3)}});
+            });
+        return run;
+    });
+}
+
+Json JobService::samples(std::int64_t run_id, std::int64_t since_seq, std::int64_t limit,
+                         std::int64_t every) const {
+    if (limit < 1 || limit > 100000) {
+        throw ApiError(400, "limit must be 1 to 100000, not " + std::to_string(limit));
+    }
+    if (every < 1) {
+        throw ApiError(400, "every must be 1 or more, not " + std::to_string(every));
+    }
+    return store_call([&] {
+        std::lock_guard read(impl_->read_mutex);
+        auto& db = *impl_->reader;
+        bool known = false;
+        db.query("SELECT 1 FROM runs WHERE id = ?", {run_id}, [&](const SqlRow&) { known = true; });
+        if (!known) {
+            throw ApiError(404, "no run " + std::to_string(run_id));
+        }
+        Json rows = Json::array();
+        std::int64_t next_since = since_seq;
+        bool more = false;
+        // The primary key (run_id, seq) serves the range; one row past the limit says `more`.
+        db.query(
+            "SELECT seq, t_s, t_wall_utc, segment, temperature_k, force_n, displacement_m, "
+            "stress_mpa, strain FROM samples WHERE run_id = ? AND seq > ? AND seq % ? = 0 "
+            "ORDER BY seq LIMIT ?",
+            {run_id, since_seq, every, limit + 1}, [&](const SqlRow& row) {
+                if (static_cast<std::int64_t>(rows.size()) == limit) {
+                    more = true;
+                    return;
+                }
+                next_since = row.integer(0);
+                rows.push_back({row.integer(0), row.real(1), row.text(2), row.text(3), row.real(4),
+                                row.real(5), row.real(6), row.real(7), row.real(8)});
+            });
+        return Json{{"run_id", run_id},
+                    {"columns",
+                     {"seq", "t_s", "t_wall_utc", "segment", "temperature_k", "force_n",
+                      "displacement_m", "stress_mpa", "strain"}},
+                    {"rows", rows},
+                    {"next_since", next_since},
+                    {"more", more}};
+    });
+}
+
+Json JobService::results(std::int64_t run_id) const {
+    return store_call([&] {
+        std::lock_guard read(impl_->read_mutex);
+        bool known = false;
+        impl_->reader->query("SELECT 1 FROM runs WHERE id = ?", {run_id},
+                             [&](const SqlRow&) { known = true; });
+        if (!known) {
+            throw ApiError(404, "no run " + std::to_string(run_id));
+        }
+        Json results = Json::object();
+        impl_->reader->query("SELECT kind, json FROM results WHERE run_id = ? ORDER BY kind",
+                             {run_id}, [&](const SqlRow& row) {
+                                 results[row.text(0)] = Json::parse(row.text(1), nullptr, false);
+                             });
+        return Json{{"run_id", run_id}, {"results", results}};
+    });
+}
+
+Json JobService::health() const {
+    const auto store = impl_->store->health();
+    Json answer = {
+        {"status", store.ok ? "ok" : "degraded"},
+        {"version", DMACYCLE_VERSION},
+        {"store", {{"ok", store.ok}, {"error", store.error}, {"pending_rows", store.pending_rows}}},
+        {"instrument", impl_->sim ? "simulated" : "rig"},
+        {"running_job", nullptr},
+        {"queued_jobs", 0}};
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (impl_->current) {
+            answer["running_job"] = impl_->current->job_id;
+        }
+    }
+    try {
+        std::lock_guard read(impl_->read_mutex);
+        impl_->reader->query("SELECT count(*) FROM jobs WHERE status = 'queued'", {},
+                             [&](const SqlRow& row) { answer["queued_jobs"] = row.integer(0); });
+    } catch (const StoreError& error) {
+        answer["status"] = "degraded";
+        answer["store"]["ok"] = false;
+        answer["store"]["error"] = error.what();
+    }
+    return answer;
+}
+
+std::string JobService::metrics() const {
+    return store_call([&] {
+        std::map<std::string, std::int64_t> by_status;
+        for (const auto* status : job_statuses) {
+            by_status[status] = 0;
+        }
+        std::optional<CurrentJob> current;
+        bool paused = false;
+        {
+            std::lock_guard lock(impl_->mutex);
+            current = impl_->current;
+            paused = current && current->control && current->control->progress().paused;
+        }
+        std::int64_t samples = 0, last_seq = -1;
+        {
+            std::lock_guard read(impl_->read_mutex);
+            auto& db = *impl_->reader;
+            db.query("SELECT status, count(*) FROM jobs GROUP BY status", {},
+                     [&](const SqlRow& row) { by_status[row.text(0)] = row.integer(1); });
+            if (paused) {
+                --by_status["running"];
+                ++by_status["paused"];
+            }
+            // Ended runs never change: counted once. Running ones are counted each time.
+            std::vector<std::pair<std::int64_t, bool>> runs;
+            db.query("SELECT id, status IN ('running', 'queued') FROM runs", {},
+                     [&](const SqlRow& row) { runs.emplace_back(row.integer(0), row.integer(1)); });
+            for (const auto& [id, live] : runs) {
+                const auto cached = impl_->ended_run_samples.find(id);
+                if (cached != impl_->ended_run_samples.end()) {
+                    samples += cached->second;
+                    continue;
+                }
+                std::int64_t count = 0;
+                db.query("SELECT count(*) FROM samples WHERE run_id = ?", {id},
+                         [&](const SqlRow& row) { count = row.integer(0); });
+                samples += count;
+                if (!live) {
+                    impl_->ended_run_samples[id] = count;
+                }
+            }
+            if (current && current->run_id >= 0) {
+                db.query("SELECT max(seq) FROM samples WHERE run_id = ?", {current->run_id},
+                         [&](const SqlRow& row) { last_seq = row.null(0) ? -1 : row.integer(0); });
+            }
+        }
+        const auto store = impl_->store->health();
+        std::string text =
+            "# HELP dmacycle_jobs Jobs in the queue's table by status.\n"
+            "# TYPE dmacycle_jobs gauge\n";
+        for (const auto& [status, count] : by_status) {
+            text += "dmacycle_jobs{status=\"" + status + "\"} " + std::to_string(count) + "\n";
+        }
+        const auto metric = [&](const char* name, const char* type, const char* help,
+                                const std::string& value) {
+            text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
+                    "\n" + name + " " + value + "\n";
+        };
+        metric("dmacycle_samples_stored_total", "counter", "Samples in the store, all runs.",
+               std::to_string(samples));
+        metric("dmacycle_store_ok", "gauge", "1 while store commits succeed.",
+               store.ok ? "1" : "0");
+        metric("dmacycle_store_pending_rows", "gauge", "Rows accepted and not yet committed.",
+               std::to_string(store.pending_rows));
+        metric("dmacycle_run_paused", "gauge", "1 while the current run holds paused.",
+               paused ? "1" : "0");
+        metric("dmacycle_run_last_seq", "gauge",
+               "Latest stored sample of the current run (-1: none).", std::to_string(last_seq));
+        return text;
+    });
+}
+
+void JobService::scan_spool() {
+    const auto& spool = impl_->config.spool;
+    if (spool.empty()) {
+        return;
+    }
+    std::lock_guard lock(impl_->spool_mutex);
+    std::vector<fs::path> files;
+    try {
+        for (const auto* sub : {"", "accepted", "rejected"}) {
+            const fs::path dir = spool / sub;
+            if (!fs::exists(dir)) {
+                fs::create_directories(dir);
+                fs::permissions(
+                    dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+            }
+        }
+        for (const auto& entry : fs::directory_iterator(spool)) {
+            const auto name = entry.path().filename().string();
+            if (entry.path().extension() == ".yaml" && name.front() != '.') {
+                files.push_back(entry.path());
+            }
+        }
+    } catch (const fs::filesystem_error& error) {
+        // The folder may come back (a mount, a permission fixed): the next pass tries again.
+        log::error(std::string("spool: ") + error.what());
+        return;
+    }
+    std::sort(files.begin(), files.end());  // a stable, predictable order within one pass
+    for (const auto& path : files) {
+        try {
+            store_call([&] {
+                impl_->spool_file(path);
+                return 0;
+            });
+        } catch (const std::exception& error) {
+            // One bad file (or a failing store) must not stop the pass or the service.
+            log::error("spool: " + path.filename().string() + ": " + error.what());
+        }
+    }
+}
+
+}  // namespace dmacycle::daemon

@@ -1,0 +1,483 @@
+// The service's back end: JobService on a real SQLite file in a temporary folder, the simulator
+// in-process at max speed, short jobs.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../runner/runner_rig.hpp"
+#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/job_service.hpp"
+#include "dmacycle/daemon/sample_store.hpp"
+
+using dmacycle::daemon::ApiError;
+using dmacycle::daemon::InputError;
+using dmacycle::daemon::JobService;
+using dmacycle::daemon::ServiceConfig;
+using Json = nlohmann::json;
+using runner_test::Db;
+using runner_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_file(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+// The shipped job cut short: no hold, 1 h of cycling, 1 h of recovery.
+std::string short_job(const std::string& name = "short-1") {
+    return runner_test::shipped_job("mode1-0-200.yaml", {{"name: mode1-0-200", "name: " + name},
+                                                         {"hold: 10 min", "hold: 0 s"},
+                                                         {"duration: 8 h", "duration: 1 h"},
+                                                         {"recovery: 8 h", "recovery: 1 h"}});
+}
+
+// A config folder as installed: dmacycled.yaml, instruments/, a spool folder.
+struct ServiceDir {
+    TempDir dir;
+    fs::path config_path = dir.path / "dmacycled.yaml";
+    fs::path db = dir.path / "store.db";
+    fs::path spool = dir.path / "spool";
+
+    explicit ServiceDir(const std::string& extra = "") {
+        fs::create_directories(dir.path / "instruments");
+        fs::copy_file(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments" / "sim-la30.yaml",
+                      dir.path / "instruments" / "sim-la30.yaml");
+        write_file(config_path,
+                   "listen: 127.0.0.1:0\n"
+                   "database: store.db\n"
+                   "spool: spool\n"
+                   "tokens: tokens.yaml\n"
+                   "instrument:\n"
+                   "  simulate: {profile: instruments/sim-la30.yaml, speed: max}\n"
+                   "sample_rate: 2\n" +
+                       extra);
+    }
+    ServiceConfig config() const { return dmacycle::daemon::load_service_config(config_path); }
+};
+
+// SQL string literal body: quotes doubled.
+std::string quoted(std::string text) {
+    for (auto at = text.find('\''); at != std::string::npos; at = text.find('\'', at + 2)) {
+        text.insert(at, 1, '\'');
+    }
+    return text;
+}
+
+bool finished(const std::string& status) {
+    return status != "queued" && status != "running" && status != "paused";
+}
+
+// Polls until the job has ended (no timing assertion: the deadline only stops a hung test).
+Json wait_job(const JobService& service, std::int64_t job_id) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    while (true) {
+        auto job = service.job(job_id);
+        if (finished(job["status"]) || std::chrono::steady_clock::now() > give_up) {
+            return job;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+// The status and details of what `call` throws (0 when it does not throw ApiError).
+template <class F>
+std::pair<int, std::vector<std::string>> api_error(F&& call) {
+    try {
+        call();
+    } catch (const ApiError& error) {
+        return {error.status(), error.details()};
+    }
+    return {0, {}};
+}
+
+std::string config_error(const std::string& text) {
+    TempDir dir;
+    fs::create_directories(dir.path / "instruments");
+    fs::copy_file(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments" / "sim-la30.yaml",
+                  dir.path / "instruments" / "sim-la30.yaml");
+    write_file(dir.path / "d.yaml", text);
+    try {
+        dmacycle::daemon::load_service_config(dir.path / "d.yaml");
+    } catch (const InputError& error) {
+        const std::string message = error.what();
+        const auto at = message.find("d.yaml:");
+        return at == std::string::npos ? message : message.substr(at);
+    }
+    return "";
+}
+
+const std::string sim_instrument =
+    "instrument:\n  simulate: {profile: instruments/sim-la30.yaml, speed: max}\n";
+
+}  // namespace
+
+TEST_CASE("config: the shipped file and relative paths") {
+    const auto shipped = dmacycle::daemon::load_service_config(fs::path(DMACYCLE_SOURCE_DIR) /
+                                                               "config" / "dmacycled.yaml");
+    CHECK(shipped.listen == "127.0.0.1:8470");
+    CHECK(shipped.database == "/var/lib/dmacycled/dmacycle.db");
+    CHECK(shipped.spool == "/var/lib/dmacycled/spool");
+    CHECK(shipped.tokens.filename() == "tokens.yaml");
+    CHECK(shipped.tokens.parent_path() == fs::path(DMACYCLE_SOURCE_DIR) / "config");
+    CHECK(shipped.simulate_profile.filename() == "sim-la30.yaml");
+    CHECK(shipped.simulate_speed == "1");
+    CHECK(shipped.max_job_bytes == 262144);
+    CHECK(shipped.spool_poll == std::chrono::milliseconds(500));
+
+    const ServiceDir dir(
+        "limits: {max_request_bytes: 2000, max_job_bytes: 1000}\nspool_poll: 50\n");
+    const auto config = dir.config();
+    CHECK(config.database == dir.db);
+    CHECK(config.spool == dir.spool);
+    CHECK(config.sample_rate_hz == 2.0);
+    CHECK(config.max_request_bytes == 2000);
+    CHECK(config.max_job_bytes == 1000);
+    CHECK(config.spool_poll == std::chrono::milliseconds(50));
+    CHECK(!config.frame);
+}
+
+TEST_CASE("config: every error names file line and field") {
+    CHECK(config_error(sim_instrument + "databse: x.db\n") ==
+          "d.yaml:3: databse: unknown key (expected one of: listen, database, spool, tokens, "
+          "instrument, sample_rate, limits, spool_poll)");
+    CHECK(config_error("listen: localhost\n" + sim_instrument) ==
+          "d.yaml:1: listen: 'localhost': expected ADDR:PORT, e.g. 127.0.0.1:8470 (port 0: any "
+          "free)");
+    CHECK(
+        config_error("listen: 127.0.0.1:70000\n" + sim_instrument).rfind("d.yaml:1: listen:", 0) ==
+        0);
+    CHECK(config_error("database: x.db\n") ==
+          "d.yaml:1: instrument: missing (simulate: {profile, speed} or rig: PATH)");
+    CHECK(config_error(
+              "instrument:\n  rig: r.yaml\n  simulate: {profile: instruments/sim-la30.yaml}\n") ==
+          "d.yaml:2: instrument: either simulate or rig, not both");
+    CHECK(config_error("instrument:\n  simulate: {profile: instruments/sim-la30.yaml, speed: "
+                       "fast}\n") ==
+          "d.yaml:2: instrument.simulate.speed: 'fast': expected a positive number or max");
+    CHECK(
+        config_error("instrument:\n  simulate: {profile: instruments/sim-la30.yaml, sped: 1}\n") ==
+        "d.yaml:2: instrument.simulate.sped: unknown key (expected one of: profile, speed)");
+    CHECK(config_error("instrument:\n  simulate:\n    profile: nowhere.yaml\n")
+              .rfind("d.yaml:3: instrument.simulate.profile: ", 0) == 0);
+    CHECK(
+        config_error("instrument:\n  rig: nowhere.yaml\n").rfind("d.yaml:2: instrument.rig: ", 0) ==
+        0);
+    CHECK(config_error(sim_instrument + "limits:\n  max_job_bytes: 0\n") ==
+          "d.yaml:4: limits.max_job_bytes: '0': expected a whole number from 1 to 1073741824");
+    CHECK(config_error(sim_instrument + "sample_rate: -1\n") ==
+          "d.yaml:3: sample_rate: '-1': expected a positive number");
+    CHECK(config_error(sim_instrument + "spool_poll: [1]\n") ==
+          "d.yaml:3: spool_poll: expected a non-empty value");
+    CHECK(config_error("listen: [\n").rfind("d.yaml:", 0) == 0);
+
+    // A rig file with both devices is read with the drivers' parser.
+    const std::string rig =
+        (fs::path(DMACYCLE_SOURCE_DIR) / "config" / "rigs" / "sim-loopback.yaml").string();
+    CHECK(config_error("instrument:\n  rig: " + rig + "\n") == "");
+}
+
+TEST_CASE("a valid job runs to completion and answers as documented") {
+    const ServiceDir dir;
+    JobService service(dir.config());
+    const auto submitted = service.submit(short_job(), "api:alice");
+    CHECK(submitted["name"] == "short-1");
+    CHECK(submitted["runs"] == 1);
+    CHECK(submitted["status"] == "queued");
+    CHECK(submitted["position"] == 0);
+    const auto job_id = submitted["job_id"].get<std::int64_t>();
+
+    const auto job = wait_job(service, job_id);
+    INFO(job.dump(2));
+    REQUIRE(job["status"] == "completed");
+    CHECK(job["source"] == "api:alice");
+    CHECK(job["message"] == "completed");
+    CHECK(job["runs_planned"] == 1);
+    CHECK(job["submitted_utc"].is_string());
+    CHECK(job["started_utc"].is_string());
+    CHECK(job["ended_utc"].is_string());
+    CHECK(job["progress"].is_null());
+    REQUIRE(job["run_ids"].size() == 1);
+    REQUIRE(job["runs"].size() == 1);
+    const auto run_id = job["run_ids"][0].get<std::int64_t>();
+    const auto& run_entry = job["runs"][0];
+    CHECK(run_entry["run_id"] == run_id);
+    CHECK(run_entry["status"] == "completed");
+    CHECK(run_entry["sample"] == "LCNAC-0-200");
+    CHECK(run_entry["sweep_point"] == "");
+    CHECK(run_entry["samples"].get<std::int64_t>() > 1000);
+    CHECK(run_entry["last_seq"].get<std::int64_t>() + 1 >=
+          run_entry["samples"].get<std::int64_t>());
+
+    const auto run = service.run(run_id);
+    CHECK(run["job_id"] == job_id);
+    CHECK(run["status"] == "completed");
+    CHECK(run["profile"] == "sim-la30");
+    CHECK(run["samples"] == run_entry["samples"]);
+    CHECK(run["first_seq"] == 0);
+    CHECK(run["cycles"].get<int>() > 0);
+    CHECK(!run["events"].empty());
+    CHECK(run["events"][0].contains("t_wall_utc"));
+
+    const auto results = service.results(run_id);
+    CHECK(results["results"].contains("spectrum"));
+    CHECK(results["results"].contains("work_done"));
+
+    const auto page = service.samples(run_id, -1, 10, 1);
+    CHECK(page["columns"].size() == 9);
+    REQUIRE(page["rows"].size() == 10);
+    CHECK(page["rows"][0][0] == 0);
+    CHECK(page["rows"][9][0] == 9);
+    CHECK(page["next_since"] == 9);
+    CHECK(page["more"] == true);
+    const auto every = service.samples(run_id, 9, 5, 100);
+    REQUIRE(every["rows"].size() == 5);
+    for (const auto& row : every["rows"]) {
+        CHECK(row[0].get<std::int64_t>() % 100 == 0);
+    }
+    CHECK(every["rows"][0][0] == 100);
+    const auto last = run["last_seq"].get<std::int64_t>();
+    const auto tail = service.samples(run_id, last - 3, 100, 1);
+    CHECK(tail["rows"].size() == 3);
+    CHECK(tail["more"] == false);
+    CHECK(tail["next_since"] == last);
+    CHECK(api_error([&] { service.samples(run_id, -1, 100001, 1); }).first == 400);
+    CHECK(api_error([&] { service.samples(run_id + 100, -1, 10, 1); }).first == 404);
+    CHECK(api_error([&] { service.run(run_id + 100); }).first == 404);
+    CHECK(api_error([&] { service.results(run_id + 100); }).first == 404);
+    CHECK(api_error([&] { service.job(job_id + 100); }).first == 404);
+    CHECK(api_error([&] { service.abort(job_id, "bob"); }).first == 409);
+    CHECK(api_error([&] { service.pause(job_id); }).first == 409);
+    CHECK(api_error([&] { service.resume(job_id); }).first == 409);
+
+    const auto health = service.health();
+    CHECK(health["status"] == "ok");
+    CHECK(health["instrument"] == "simulated");
+    CHECK(health["running_job"].is_null());
+    CHECK(health["queued_jobs"] == 0);
+    const auto metrics = service.metrics();
+    CHECK(metrics.find("dmacycle_jobs{status=\"completed\"} 1\n") != std::string::npos);
+    CHECK(metrics.find("dmacycle_samples_stored_total " + run["samples"].dump() + "\n") !=
+          std::string::npos);
+    CHECK(metrics.find("dmacycle_store_ok 1\n") != std::string::npos);
+
+    const auto list = service.list_jobs();
+    REQUIRE(list["jobs"].size() == 1);
+    CHECK(list["jobs"][0]["run_ids"] == job["run_ids"]);
+    CHECK(!list["jobs"][0].contains("runs"));
+}
+
+TEST_CASE("two jobs run in the order submitted and a queued job can be cancelled") {
+    const ServiceDir dir;
+    JobService service(dir.config());
+    const auto first = service.submit(short_job("first"), "api:a")["job_id"].get<std::int64_t>();
+    const auto second = service.submit(short_job("second"), "api:b");
+    const auto third = service.submit(short_job("third"), "api:c")["job_id"].get<std::int64_t>();
+    CHECK(second["position"] == 1);  // the first job runs (or waits) ahead of it
+    // The first job takes seconds; the third cannot have started yet.
+    const auto cancelled = service.abort(third, "carol");
+    CHECK(cancelled["status"] == "cancelled");
+    CHECK(cancelled["message"] == "cancelled by carol");
+    CHECK(api_error([&] { service.abort(third, "carol"); }).first == 409);
+    CHECK(api_error([&] { service.abort(third + 1, "carol"); }).first == 404);
+
+    const auto a = wait_job(service, first);
+    const auto b = wait_job(service, second["job_id"].get<std::int64_t>());
+    CHECK(a["status"] == "completed");
+    CHECK(b["status"] == "completed");
+    CHECK(a["run_ids"][0].get<std::int64_t>() < b["run_ids"][0].get<std::int64_t>());
+    CHECK(a["ended_utc"].get<std::string>() <= b["started_utc"].get<std::string>());
+    CHECK(service.job(third)["run_ids"].empty());
+    const auto list = service.list_jobs()["jobs"];
+    REQUIRE(list.size() == 3);
+    CHECK(list[0]["job_id"] == third);  // newest first
+    CHECK(Db(dir.db).number("SELECT count(*) FROM runs") == 2);
+}
+
+TEST_CASE("an invalid or oversize job is refused and nothing is queued") {
+    const ServiceDir dir("limits: {max_job_bytes: 4000}\n");
+    JobService service(dir.config());
+    std::string bad = short_job();
+    bad.replace(bad.find("thickness: 30 µm"), 16, "thickness: 30 parsecs");
+    const auto [status, details] = api_error([&] { service.submit(bad, "api:alice"); });
+    CHECK(status == 422);
+    REQUIRE(details.size() == 1);
+    CHECK(details[0].rfind("job.yaml:12:14: sample.thickness: ", 0) == 0);
+
+    const auto unknown = api_error([&] {
+        service.submit(runner_test::shipped_job("mode1-0-200.yaml",
+                                                {{"profile: sim-la30", "profile: nowhere"}}),
+                       "api:alice");
+    });
+    CHECK(unknown.first == 422);
+    REQUIRE(unknown.second.size() == 1);
+    CHECK(unknown.second[0].rfind("job.yaml:5:10: profile: unknown instrument profile 'nowhere'",
+                                  0) == 0);
+    // Over the frame's force limit of the profile in the service's own folder.
+    const auto force = api_error([&] {
+        service.submit(
+            runner_test::shipped_job("mode1-0-200.yaml", {{"max_force: 18 N", "max_force: 19 N"}}),
+            "api:alice");
+    });
+    CHECK(force.first == 422);
+
+    const auto oversize = api_error([&] { service.submit(std::string(4001, '#'), "api:alice"); });
+    CHECK(oversize.first == 413);
+    CHECK(service.list_jobs()["jobs"].empty());
+    CHECK(Db(dir.db).number("SELECT count(*) FROM jobs") == 0);
+    CHECK(Db(dir.db).number("SELECT count(*) FROM runs") == 0);
+}
+
+TEST_CASE("the spool folder accepts, rejects and leaves what is being written") {
+    const ServiceDir dir("limits: {max_job_bytes: 4000}\n");
+    JobService service(dir.config());
+    service.scan_spool();  // creates the folders
+    CHECK(fs::is_directory(dir.spool / "accepted"));
+    CHECK(fs::is_directory(dir.spool / "rejected"));
+    CHECK((fs::status(dir.spool / "rejected").permissions() & fs::perms::others_all) ==
+          fs::perms::none);
+
+    const auto settled = fs::file_time_type::clock::now() - std::chrono::seconds(5);
+    const auto put = [&](const std::string& name, const std::string& text, bool old = true) {
+        write_file(dir.spool / name, text);
+        if (old) {
+            fs::last_write_time(dir.spool / name, settled);
+        }
+    };
+    put("good.yaml", short_job("spooled"));
+    std::string bad = short_job();
+    bad.replace(bad.find("thickness: 30 µm"), 16, "thickness: 30 parsecs");
+    put("bad.yaml", bad);
+    put("big.yaml", std::string(4001, '#'));
+    put("notes.txt", "not a job");
+    write_file(dir.dir.path / "outside.yaml", short_job("outside"));
+    fs::create_symlink(dir.dir.path / "outside.yaml", dir.spool / "link.yaml");
+    // A name already in rejected/ is never overwritten.
+    write_file(dir.spool / "rejected" / "bad.yaml", "earlier");
+    put("fresh.yaml", short_job("fresh"), false);  // last: just written when the pass looks
+
+    service.scan_spool();
+    const auto jobs = service.list_jobs()["jobs"];
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0]["source"] == "spool:good.yaml");
+    const auto job_id = jobs[0]["job_id"].get<std::int64_t>();
+    CHECK(fs::is_regular_file(dir.spool / "accepted" / (std::to_string(job_id) + "-good.yaml")));
+    CHECK(!fs::exists(dir.spool / "good.yaml"));
+
+    CHECK(runner_test::read_file(dir.spool / "rejected" / "bad.yaml") == "earlier");
+    const auto error = runner_test::read_file(dir.spool / "rejected" / "bad-1.yaml.error");
+    CHECK(error.find("\nbad.yaml:12:14: sample.thickness: ") != std::string::npos);
+    CHECK(fs::exists(dir.spool / "rejected" / "bad-1.yaml"));
+    CHECK(runner_test::read_file(dir.spool / "rejected" / "big.yaml.error")
+              .find("4001 bytes, over the limit of 4000") != std::string::npos);
+    CHECK(fs::is_symlink(dir.spool / "rejected" / "link.yaml"));
+    CHECK(
+        runner_test::read_file(dir.spool / "rejected" / "link.yaml.error").find("symbolic link") !=
+        std::string::npos);
+    CHECK(fs::exists(dir.dir.path / "outside.yaml"));  // the target is untouched
+    CHECK(fs::exists(dir.spool / "fresh.yaml"));       // left for the next pass
+    CHECK(fs::exists(dir.spool / "notes.txt"));
+
+    const auto done = wait_job(service, job_id);
+    CHECK(done["status"] == "completed");
+
+    fs::last_write_time(dir.spool / "fresh.yaml", settled);
+    service.scan_spool();
+    CHECK(service.list_jobs()["jobs"].size() == 2);
+    CHECK(!fs::exists(dir.spool / "fresh.yaml"));
+}
+
+TEST_CASE("a restart marks the run left running interrupted and goes on") {
+    const ServiceDir dir;
+    { JobService first(dir.config()); }  // creates the tables
+    const std::string text = short_job("crashed");
+    std::int64_t run_id = 0;
+    {
+        dmacycle::daemon::SampleStore store(dir.db.string());
+        run_id = store.create_run({text, "LCNAC-0-200", "sim-la30", "test", "sim"});
+        store.set_status(run_id, dmacycle::daemon::RunStatus::running);
+        const auto start = dmacycle::daemon::WallClock::now();
+        for (int seq = 0; seq < 500; ++seq) {
+            dmacycle::daemon::SampleRow row;
+            row.seq = seq;
+            row.t_s = seq * 0.5;
+            row.t_wall = start + std::chrono::milliseconds(seq * 500);
+            row.segment = "cycle";
+            row.temperature_k = 365;
+            row.force_n = 3;
+            row.stress_mpa = 80;
+            store.append(run_id, row);
+        }
+        store.flush();
+    }
+    {
+        // The dead service's queue: its job running, linked to the run, and one queued.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db.c_str(), &db) == SQLITE_OK);
+        const std::string sql =
+            "INSERT INTO jobs (id, name, source, job_text, runs_planned, status, submitted_utc, "
+            "started_utc) VALUES (1, 'crashed', 'api:a', 'x', 1, 'running', 't', 't'), "
+            "(2, 'next', 'api:a', '" +
+            quoted(short_job("next")) +
+            "', 1, 'queued', 't', NULL);"
+            "INSERT INTO job_runs VALUES (1, " +
+            std::to_string(run_id) + ", 0);";
+        CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+
+    JobService service(dir.config());
+    const auto crashed = service.job(1);
+    CHECK(crashed["status"] == "interrupted");
+    CHECK(crashed["run_ids"] == Json::array({run_id}));
+    const auto run = service.run(run_id);
+    CHECK(run["status"] == "interrupted");
+    CHECK(run["samples"] == 500);
+    CHECK(run["last_seq"] == 499);
+    std::vector<std::string> messages;
+    for (const auto& event : run["events"]) {
+        messages.push_back(event["kind"].get<std::string>() + ": " +
+                           event["message"].get<std::string>());
+    }
+    INFO(run["events"].dump(2));
+    REQUIRE(messages.size() == 3);
+    CHECK(messages[0].rfind("interrupted: interrupted: the service stopped at ", 0) == 0);
+    CHECK(messages[0].find("(t_s 249.5 s); restarted at ") != std::string::npos);
+    CHECK(messages[1].rfind("safe_state: after restart: unload: ramp to the pre-tension 0.0100 N",
+                            0) == 0);
+    CHECK(messages[2] == "safe_state: after restart: furnace to standby: setpoint 298.15 K");
+    CHECK(run["events"][0]["t_s"] == 249.5);
+
+    const auto next = wait_job(service, 2);
+    CHECK(next["status"] == "completed");
+    CHECK(next["run_ids"][0].get<std::int64_t>() > run_id);
+    CHECK(Db(dir.db).number("SELECT count(*) FROM samples WHERE run_id = " +
+                            std::to_string(run_id)) == 500);
+}
+
+TEST_CASE("a stop leaves queued jobs queued and the next start runs them") {
+    const ServiceDir dir;
+    std::int64_t first = 0, second = 0;
+    {
+        JobService service(dir.config());
+        first = service.submit(short_job("first"), "api:a")["job_id"].get<std::int64_t>();
+        second = service.submit(short_job("second"), "api:a")["job_id"].get<std::int64_t>();
+    }
+    {
+        Db db(dir.db);
+        // The first job either finished or was stopped; the second never started.
+        const auto status = db.value("SELECT status FROM jobs WHERE id = " + std::to_string(first));
+        CHECK((status == "completed" || status == "interrupted" || status == "queued"));
+        CHECK(db.value("SELECT status FROM jobs WHERE id = " + std::to_string(second)) == "queued");
+        CHECK(db.number("SELECT count(*) FROM runs WHERE status = 'running'") == 0);
+    }
+    JobService service(dir.config());
+    CHECK(wait_job(service, second)["status"] == "completed");
+    CHECK(Db(dir.db).number("SELECT count(*) FROM job_runs WHERE job_id = " +
+                            std::to_string(second)) == 1);
+}
