@@ -11,6 +11,7 @@
 #include "dmacycle/daemon/run_control.hpp"
 #include "dmacycle/daemon/runner.hpp"
 #include "dmacycle/protocols/job.hpp"
+#include "dmacycle/protocols/plan.hpp"
 #include "runner_rig.hpp"
 
 using namespace runner_test;
@@ -143,9 +144,9 @@ std::string mode1_short() {
     return shipped_job("mode1-0-200.yaml", {{"recovery: 8 h", "recovery: 1 h"}});
 }
 
-}  // namespace
-
-TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume completes the plan") {
+// A pause after cycle k ≥ 2, held until the runner's samples show σ_creep, then resumed: the
+// run completes with the plan's cycles, the pause's samples apart.
+void check_pause_and_resume(const std::string& text, int cycles, double period_s, double peak_mpa) {
     TempDir dir;
     Rig rig;
     Operator op;
@@ -160,7 +161,7 @@ TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume comp
         std::string why;
         CHECK(c.request_resume(why));
     });
-    const auto done = run_with(op, mode1_short(), dir.path / "runs.db", rig);
+    const auto done = run_with(op, text, dir.path / "runs.db", rig);
     REQUIRE(op.steps_done == 2);
     Db db(dir.path / "runs.db");
     const auto id = done.outcome.run_id;
@@ -170,15 +171,23 @@ TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume comp
 
     // Plan time stood still while paused.
     CHECK(seen_paused.cycle >= 2);
-    CHECK(seen_paused.plan_t_s == doctest::Approx(600 + 480.0 * seen_paused.cycle).epsilon(1e-6));
+    CHECK(seen_paused.cycles_total == cycles);
+    const auto plan = dmacycle::protocols::make_plan(dmacycle::protocols::parse_job(text).runs[0]);
+    const auto cycling = std::find_if(
+        plan.segments.begin(), plan.segments.end(),
+        [](const auto& g) { return g.kind == dmacycle::protocols::SegmentKind::cycle; });
+    REQUIRE(cycling != plan.segments.end());
+    CHECK(seen_paused.plan_duration_s == doctest::Approx(plan.duration_s));
+    CHECK(seen_paused.plan_t_s ==
+          doctest::Approx(cycling->start_s + period_s * seen_paused.cycle).epsilon(1e-6));
 
     // Every planned cycle, once, each a whole period; the analysis saw the same cycles.
-    CHECK(done.outcome.cycles == 60);
-    CHECK(count(db, id, "cycles", "") == 60);
-    CHECK(db.number("SELECT count(DISTINCT cycle) FROM cycles" + where_run(id)) == 60);
+    CHECK(done.outcome.cycles == cycles);
+    CHECK(count(db, id, "cycles", "") == cycles);
+    CHECK(db.number("SELECT count(DISTINCT cycle) FROM cycles" + where_run(id)) == cycles);
     CHECK(db.number("SELECT min(t_end_s - t_start_s) FROM cycles" + where_run(id)) ==
-          doctest::Approx(480.0));
-    CHECK(db.number("SELECT min(stress_max_mpa) FROM cycles" + where_run(id)) > 195.0);
+          doctest::Approx(period_s));
+    CHECK(db.number("SELECT min(stress_max_mpa) FROM cycles" + where_run(id)) > peak_mpa - 5);
     // Cycles do not overlap the pause: the one after it starts once the wave restarted.
     CHECK(db.number("SELECT count(*) FROM cycles a JOIN cycles b ON b.run_id = a.run_id AND "
                     "b.cycle = a.cycle + 1 WHERE a.run_id = " +
@@ -187,7 +196,7 @@ TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume comp
     CHECK(std::abs(cycle_samples - 288000) <= 1);
     const auto work = nlohmann::json::parse(
         db.value("SELECT json FROM results" + where_run(id, " AND kind = 'work_done'")));
-    CHECK(work["cycles"] == 60);
+    CHECK(work["cycles"] == cycles);
     CHECK(work["fit"]["usable"] == true);
     CHECK(count(db, id, "samples", " AND segment = 'recovery'") >= 36000);
 
@@ -196,6 +205,9 @@ TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume comp
     CHECK(count(db, id, "samples", " AND segment = 'paused' AND abs(stress_mpa - 100) < 1") > 0);
     CHECK(db.number("SELECT max(stress_mpa) FROM samples" +
                     where_run(id, " AND segment = 'paused'")) < 102);
+    CHECK(db.number("SELECT min(stress_mpa) FROM samples" +
+                    where_run(id, " AND segment = 'paused'")) <
+          200 - peak_mpa + 2);  // back to σ_min (mean 100 MPa) or the pre-tension
     // Between the two: the pause starts at a boundary and ends when the wave restarts there.
     const double pause_start =
         db.number("SELECT min(t_s) FROM samples" + where_run(id, " AND segment = 'paused'"));
@@ -215,6 +227,21 @@ TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume comp
     CHECK(last.plan_t_s == doctest::Approx(last.plan_duration_s));
     std::string why;
     CHECK(!op.control.request_pause(why));  // the run has ended
+}
+
+}  // namespace
+
+TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume completes the plan") {
+    // 0-200 MPa: σ_min below the pre-tension, the frame's wave is clipped there.
+    check_pause_and_resume(mode1_short(), 60, 480, 200);
+}
+
+TEST_CASE("run control: pause and resume with the whole triangle above the pre-tension") {
+    // 50-150 MPa, period 4 min: the frame runs PROG:CYCL for the cycles left.
+    check_pause_and_resume(
+        shipped_job("mode1-0-200.yaml", {{"amplitude: 100 MPa", "amplitude: 50 MPa"},
+                                         {"recovery: 8 h", "recovery: 1 h"}}),
+        120, 240, 150);
 }
 
 TEST_CASE("run control: abort mid-cycling ends the run aborted through the safe state") {
