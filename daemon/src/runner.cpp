@@ -31,6 +31,9 @@ constexpr double pre_tension_step_s = 1e-3;
 constexpr double instrument_ticks_per_s = 1e6;
 // How long the safe state keeps trying to reach a device whose link is down.
 constexpr std::chrono::seconds safe_state_retry{10};
+// Progress goes to RunControl at most this often (and at every change of segment): at --speed
+// max samples arrive by the hundred thousand per second.
+constexpr std::chrono::milliseconds progress_interval{20};
 
 // Segments in which the frame follows a stress command the sample must carry.
 bool is_loading(SegmentKind kind) {
@@ -89,6 +92,9 @@ class Run {
                     step_for((segment.duration_s * options.sample_rate_hz - full_points) /
                              (analysis_max_points - full_points));
             }
+            if (segment.kind == SegmentKind::cycle && cycling_ == nullptr) {
+                cycling_ = &segment;
+            }
             if (segment.kind == SegmentKind::cycle || segment.kind == SegmentKind::creep) {
                 const double samples = segment.duration_s * options.sample_rate_hz;
                 double step = samples / analysis_max_points;
@@ -121,17 +127,35 @@ class Run {
         latch_locked(last_run_t_s_, what);
     }
     const protocols::Segment* segment_at(double plan_t_s) const;
-    void check_interlocks_locked(const SampleRow& row, double plan_t_s,
-                                 const protocols::Segment* segment);
+    // setpoint_pa: the commanded stress when the frame follows one; band_segment: the segment
+    // named when the temperature leaves the band ("" = no band).
+    void check_interlocks_locked(const SampleRow& row, std::optional<double> setpoint_pa,
+                                 const std::string& band_segment);
     void track_cycle_locked(double plan_t_s, const SampleRow& row,
                             const protocols::Segment& segment);
     void close_cycle_locked();
-    double run_time_locked(double plan_t_s) const { return plan_t_s + program_start_s_ - t_first_; }
+    double run_time_locked(double plan_t_s) const {
+        return plan_t_s + program_start_s_ + paused_s_ - t_first_;
+    }
+    bool plan_ended_locked() const {
+        return program_started_ && !pause_ &&
+               latest_t_s_ - program_start_s_ - paused_s_ >= plan_.duration_s;
+    }
+    void check_abort_locked();
+    void report_progress_locked(const SampleRow& row, double plan_t_s, bool paused, bool force);
 
     bool connect(drv::Supervisor& supervisor, const char* name);
     bool equilibrate();
     void upload_program();
+    // The plan's stress program from the end of cycle `cycles_done` of the cycling on (0: from
+    // the end of the hold), appended to the frame's program.
+    void program_plan(drv::StressProgram& program, int cycles_done) const;
     bool wait_for_end();
+    // edit(FrameDriver&, StressProgram&) → bool, on the frame with its stream stopped.
+    template <class F>
+    bool edit_program(F&& edit);
+    void start_pause();
+    void resume();
     void stop_stream_and_drain();
     void safe_state();
     // Nobody wants a sample annealing at the test temperature after its run has ended.
@@ -148,6 +172,7 @@ class Run {
     const double tracking_tolerance_pa_;
     double load_start_s_ = 1e300;
     double recovery_start_s_ = 0;
+    const protocols::Segment* cycling_ = nullptr;  // the plan's cycle segment, if any
 
     std::unique_ptr<drv::FrameLink> frame_link_;
     std::unique_ptr<drv::FurnaceLink> furnace_link_;
@@ -179,7 +204,45 @@ class Run {
     int cycles_done_ = 0;
     AnalysisInput data_;
     std::vector<std::string> interlocks_;
+    bool aborted_ = false;  // the latch is the operator's abort, not an interlock
+
+    // A pause at a cycle boundary (docs/runner.md): the frame's program is cut at the boundary,
+    // ramps to σ_creep and holds; on resume it ramps back to where the wave left off and runs
+    // the rest of the plan. Plan time stands still meanwhile.
+    struct Pause {
+        double boundary_plan_s = 0;   // where the plan stands while paused
+        int cycles_done = 0;          // cycles of the plan before the boundary
+        double from_s = 0;            // instrument time of the boundary
+        double boundary_pa = 0;       // the wave's stress there (σ_min, or the pre-tension)
+        double creep_pa = 0;          // σ_creep, held
+        std::optional<double> cut_s;  // resumed: the frame left the hold at this instant,
+        double cut_pa = 0;            // at this stress,
+        double until_s = 0;           // and is back at boundary_pa, the wave going on, here
+    };
+    double pause_setpoint_pa(const Pause& pause, double t_s) const;
+    std::optional<Pause> pause_;
+    double paused_s_ = 0;  // instrument time of the pauses behind us: plan time excludes it
+
+    bool accepting_pause_ = false;
+    drv::Clock::time_point progress_due_{};
+    std::string progress_segment_;
+    SampleRow last_row_;
+    double last_plan_t_s_ = 0;
+    bool last_paused_ = false;
 };
+
+double Run::pause_setpoint_pa(const Pause& pause, double t_s) const {
+    const double rate = cycling_->stress_rate_pa_s;
+    if (pause.cut_s && t_s >= *pause.cut_s) {
+        const double span_s = pause.until_s - *pause.cut_s;
+        const double done = span_s > 0 ? std::min(1.0, (t_s - *pause.cut_s) / span_s) : 1.0;
+        return pause.cut_pa + (pause.boundary_pa - pause.cut_pa) * done;
+    }
+    const double moved_pa = std::max(0.0, t_s - pause.from_s) * rate;
+    return pause.creep_pa >= pause.boundary_pa
+               ? std::min(pause.creep_pa, pause.boundary_pa + moved_pa)
+               : std::max(pause.creep_pa, pause.boundary_pa - moved_pa);
+}
 
 const protocols::Segment* Run::segment_at(double plan_t_s) const {
     for (const auto& segment : plan_.segments) {
@@ -260,11 +323,27 @@ void Run::on_sample(const drv::FrameSample& sample) {
 
     // At the instrument clock's resolution, so a sample due exactly at a segment's boundary
     // belongs to the segment starting there, not to whichever side rounding puts it.
-    const double plan_t_s =
-        std::round((m.t_s - program_start_s_) * instrument_ticks_per_s) / instrument_ticks_per_s;
+    const auto to_plan_time = [&] {
+        return std::round((m.t_s - program_start_s_ - paused_s_) * instrument_ticks_per_s) /
+               instrument_ticks_per_s;
+    };
+    double plan_t_s = to_plan_time();
+    bool paused = false;
+    if (pause_ && program_started_ && plan_t_s >= pause_->boundary_plan_s) {
+        if (pause_->cut_s && std::round((m.t_s - pause_->until_s) * instrument_ticks_per_s) >= 0) {
+            // The wave goes on from the boundary: plan time as if there had been no pause.
+            paused_s_ += pause_->until_s - pause_->from_s;
+            pause_.reset();
+            plan_t_s = to_plan_time();
+        } else {
+            paused = true;
+        }
+    }
     const protocols::Segment* segment = nullptr;
     if (latched_) {
         row.segment = "safe_state";
+    } else if (paused) {
+        row.segment = "paused";
     } else if (!program_started_ || plan_t_s < 0) {
         row.segment = "equilibrate";
     } else if (plan_t_s >= plan_.duration_s) {
@@ -274,7 +353,10 @@ void Run::on_sample(const drv::FrameSample& sample) {
         row.segment = segment != nullptr ? std::string(to_string(segment->kind)) : "after_plan";
     }
 
-    if (segment != current_segment_ && program_started_ && plan_t_s >= 0 && !latched_) {
+    if (paused && !latched_) {
+        close_cycle_locked();  // the boundary completed it
+    }
+    if (segment != current_segment_ && program_started_ && plan_t_s >= 0 && !latched_ && !paused) {
         if (current_segment_ != nullptr) {
             if (current_segment_->kind == SegmentKind::cycle) {
                 close_cycle_locked();
@@ -301,7 +383,21 @@ void Run::on_sample(const drv::FrameSample& sample) {
 
     segment_min_k_ = std::min(segment_min_k_, row.temperature_k);
     segment_max_k_ = std::max(segment_max_k_, row.temperature_k);
-    check_interlocks_locked(row, plan_t_s, segment);
+    std::optional<double> setpoint_pa;
+    std::string band_segment;
+    if (paused) {
+        // The interlocks stay: the load must follow the pause's own program.
+        setpoint_pa = pause_setpoint_pa(*pause_, m.t_s);
+        band_segment = row.segment;
+    } else if (segment != nullptr) {
+        if (is_loading(segment->kind)) {
+            setpoint_pa = plan_.stress_setpoint_pa(plan_t_s);
+        }
+        if (segment->kind != SegmentKind::recovery) {
+            band_segment = to_string(segment->kind);
+        }
+    }
+    check_interlocks_locked(row, setpoint_pa, band_segment);
     if (segment != nullptr && !latched_) {
         switch (segment->kind) {
             case SegmentKind::cycle:
@@ -335,10 +431,71 @@ void Run::on_sample(const drv::FrameSample& sample) {
     }
     ++samples_;
     last_seq_ = row.seq;
+    if (options_.control != nullptr) {
+        report_progress_locked(row, plan_t_s, paused, false);
+    }
 }
 
-void Run::check_interlocks_locked(const SampleRow& row, double plan_t_s,
-                                  const protocols::Segment* segment) {
+void Run::report_progress_locked(const SampleRow& row, double plan_t_s, bool paused, bool force) {
+    // Pauses are taken at a cycle boundary still ahead: from the cycle segment only, and one
+    // at a time.
+    const bool accepting = !latched_ && !pause_ && row.segment == "cycle";
+    paused = paused && pause_;
+    if (accepting != accepting_pause_) {
+        accepting_pause_ = accepting;
+        options_.control->set_accepting_pause(accepting);
+    }
+    const auto now = drv::Clock::now();
+    if (!force && now < progress_due_ && row.segment == progress_segment_) {
+        last_row_ = row;
+        last_plan_t_s_ = plan_t_s;
+        last_paused_ = paused;
+        return;
+    }
+    progress_due_ = now + progress_interval;
+    progress_segment_ = row.segment;
+    RunProgress progress;
+    progress.run_id = run_id_;
+    progress.segment = row.segment;
+    if (cycling_ != nullptr) {
+        progress.cycles_total = cycling_->cycles;
+        if (paused) {
+            progress.cycle = pause_->cycles_done;
+        } else if (row.segment == "cycle") {
+            progress.cycle = static_cast<int>(cycle_index_ + 1);
+        }
+    }
+    progress.last_seq = last_seq_;
+    progress.t_s = row.t_s;
+    progress.plan_t_s = paused             ? pause_->boundary_plan_s
+                        : program_started_ ? std::clamp(plan_t_s, 0.0, plan_.duration_s)
+                                           : 0.0;
+    progress.plan_duration_s = plan_.duration_s;
+    progress.temperature_k = row.temperature_k;
+    progress.stress_mpa = row.stress_mpa;
+    progress.strain = row.strain;
+    progress.paused = paused;
+    options_.control->update(progress);
+    last_row_ = row;
+    last_plan_t_s_ = plan_t_s;
+    last_paused_ = paused;
+}
+
+void Run::check_abort_locked() {
+    if (options_.control == nullptr || latched_) {
+        return;
+    }
+    if (const auto reason = options_.control->abort_reason()) {
+        latched_ = true;
+        aborted_ = true;
+        latched_reason_ = "aborted: " + *reason;
+        event_locked(last_run_t_s_, "operator", latched_reason_);
+        changed_.notify_all();
+    }
+}
+
+void Run::check_interlocks_locked(const SampleRow& row, std::optional<double> setpoint_pa,
+                                  const std::string& band_segment) {
     const auto& limits = job_.limits;
     const auto trip = [&](const std::string& what) {
         latch_locked(row.t_s, what + " at t = " + fixed(row.t_s, 1) + " s");
@@ -351,17 +508,15 @@ void Run::check_interlocks_locked(const SampleRow& row, double plan_t_s,
              fixed(*limits.max_stress_pa / 1e6, 2) + " MPa");
     } else if (std::abs(row.strain) > limits.max_strain) {
         trip("strain " + fixed(row.strain, 5) + " beyond the limit " + fixed(limits.max_strain, 5));
-    } else if (segment != nullptr && is_loading(segment->kind) &&
-               std::abs(row.stress_mpa * 1e6 - plan_.stress_setpoint_pa(plan_t_s)) >
-                   tracking_tolerance_pa_) {
+    } else if (setpoint_pa &&
+               std::abs(row.stress_mpa * 1e6 - *setpoint_pa) > tracking_tolerance_pa_) {
         trip("load lost: stress " + fixed(row.stress_mpa, 2) + " MPa against the commanded " +
-             fixed(plan_.stress_setpoint_pa(plan_t_s) / 1e6, 2) +
-             " MPa (the frame tripped or the ribbon broke)");
-    } else if (segment != nullptr && segment->kind != SegmentKind::recovery &&
+             fixed(*setpoint_pa / 1e6, 2) + " MPa (the frame tripped or the ribbon broke)");
+    } else if (!band_segment.empty() &&
                std::abs(row.temperature_k - job_.temperature_k) > limits.temperature_band_k) {
         trip("temperature " + fixed(row.temperature_k, 2) + " K outside " +
              fixed(job_.temperature_k, 2) + " ± " + fixed(limits.temperature_band_k, 2) +
-             " K during " + std::string(to_string(segment->kind)));
+             " K during " + band_segment);
     }
 }
 
@@ -416,7 +571,11 @@ bool Run::equilibrate() {
           "equilibrate started: furnace setpoint " + fixed(job_.temperature_k, 2) + " K");
     std::optional<double> started_s;
     std::unique_lock lock(mutex_);
-    while (!latched_) {
+    while (true) {
+        check_abort_locked();
+        if (latched_) {
+            break;
+        }
         if (have_first_) {
             if (!started_s) {
                 started_s = latest_t_s_;
@@ -474,40 +633,7 @@ void Run::upload_program() {
         if (step_s > 0) {
             program->program_ramp(floor_pa, floor_pa / step_s);
         }
-        for (const auto& segment : plan_.segments) {
-            switch (segment.kind) {
-                case SegmentKind::load:
-                case SegmentKind::unload:
-                    program->program_ramp(segment.stress_end_pa, segment.stress_rate_pa_s);
-                    break;
-                case SegmentKind::creep:
-                    program->program_dwell(segment.duration_s);
-                    break;
-                case SegmentKind::cycle:
-                    if (segment.stress_min_pa >= floor_pa) {
-                        program->program_cycle(segment.stress_min_pa, segment.stress_max_pa,
-                                               segment.stress_rate_pa_s, segment.cycles);
-                    } else {
-                        // σ_min below the pre-tension: the plan's triangle is clipped there, a
-                        // dwell at the pre-tension where the nominal wave is below it.
-                        const double dwell_s =
-                            (floor_pa - segment.stress_min_pa) / segment.stress_rate_pa_s;
-                        program->program_dwell(dwell_s);
-                        for (int k = 0; k < segment.cycles; ++k) {
-                            program->program_ramp(segment.stress_max_pa, segment.stress_rate_pa_s);
-                            program->program_ramp(floor_pa, segment.stress_rate_pa_s);
-                            // The end of this cycle's clipped bottom and the start of the next.
-                            program->program_dwell(k + 1 < segment.cycles ? 2 * dwell_s : dwell_s);
-                        }
-                    }
-                    break;
-                case SegmentKind::recovery:
-                    program->program_dwell(segment.duration_s);
-                    break;
-                default:
-                    break;
-            }
-        }
+        program_plan(*program, 0);
         stream->start_stream();
         std::lock_guard lock(mutex_);
         program_start_s_ = start_s;
@@ -516,18 +642,79 @@ void Run::upload_program() {
     });
 }
 
+void Run::program_plan(drv::StressProgram& program, int cycles_done) const {
+    const double floor_pa = plan_.pre_tension_stress_pa;
+    bool from_here = cycles_done == 0;
+    for (const auto& segment : plan_.segments) {
+        if (!from_here && &segment != cycling_) {
+            continue;
+        }
+        from_here = true;
+        switch (segment.kind) {
+            case SegmentKind::load:
+            case SegmentKind::unload:
+                program.program_ramp(segment.stress_end_pa, segment.stress_rate_pa_s);
+                break;
+            case SegmentKind::creep:
+                program.program_dwell(segment.duration_s);
+                break;
+            case SegmentKind::cycle: {
+                const int cycles = segment.cycles - (&segment == cycling_ ? cycles_done : 0);
+                if (cycles <= 0) {
+                    break;
+                }
+                if (segment.stress_min_pa >= floor_pa) {
+                    program.program_cycle(segment.stress_min_pa, segment.stress_max_pa,
+                                          segment.stress_rate_pa_s, cycles);
+                } else {
+                    // σ_min below the pre-tension: the plan's triangle is clipped there, a
+                    // dwell at the pre-tension where the nominal wave is below it.
+                    const double dwell_s =
+                        (floor_pa - segment.stress_min_pa) / segment.stress_rate_pa_s;
+                    program.program_dwell(dwell_s);
+                    for (int k = 0; k < cycles; ++k) {
+                        program.program_ramp(segment.stress_max_pa, segment.stress_rate_pa_s);
+                        program.program_ramp(floor_pa, segment.stress_rate_pa_s);
+                        // The end of this cycle's clipped bottom and the start of the next.
+                        program.program_dwell(k + 1 < cycles ? 2 * dwell_s : dwell_s);
+                    }
+                }
+                break;
+            }
+            case SegmentKind::recovery:
+                program.program_dwell(segment.duration_s);
+                break;
+            default:
+                break;
+        }
+    }
+}
+
+// Also the pause's hold: the plan cannot end while paused.
 bool Run::wait_for_end() {
     while (true) {
         {
             std::unique_lock lock(mutex_);
-            changed_.wait_for(lock, std::chrono::milliseconds(20), [&] {
-                return latched_ || latest_t_s_ - program_start_s_ >= plan_.duration_s;
-            });
+            changed_.wait_for(lock, std::chrono::milliseconds(20),
+                              [&] { return latched_ || plan_ended_locked(); });
+            check_abort_locked();
             if (latched_) {
                 return false;
             }
-            if (latest_t_s_ - program_start_s_ >= plan_.duration_s) {
+            if (plan_ended_locked()) {
                 return true;
+            }
+        }
+        if (options_.control != nullptr) {
+            switch (options_.control->take_pending()) {
+                case RunControl::Pending::pause:
+                    start_pause();
+                    break;
+                case RunControl::Pending::resume:
+                    resume();
+                    break;
+                case RunControl::Pending::none:
+                    break;
             }
         }
         // The frame trips by itself on a force over its limit: poll its state. A poll that
@@ -548,6 +735,142 @@ bool Run::wait_for_end() {
             latch("furnace: sensor break");
         }
     }
+}
+
+// Changes to the running program go with the stream stopped, as the upload does: at --speed max
+// the frame's clock then stands still, so a cut and the segments appended after it meet
+// exactly; at a paced speed the margins of the callers cover the exchanges.
+template <class F>
+bool Run::edit_program(F&& edit) {
+    {
+        std::lock_guard lock(mutex_);
+        uploading_ = true;
+    }
+    try {
+        const bool done = frame_->with_active([&] {
+            auto& frame = frame_link_->driver();
+            frame.stream()->stop_stream();
+            const bool edited = edit(frame, *frame.program());
+            frame.stream()->start_stream();
+            return edited;
+        });
+        std::lock_guard lock(mutex_);
+        uploading_ = false;
+        return done;
+    } catch (...) {
+        std::lock_guard lock(mutex_);
+        uploading_ = false;
+        throw;
+    }
+}
+
+// The frame's clock runs ahead of the samples read (at --speed max by what the sockets buffer),
+// so the boundary is chosen after the frame's own time, with a margin of a few exchanges; a
+// refused cut (the clock passed the boundary meanwhile) moves on to the next boundary.
+void Run::start_pause() {
+    if (cycling_ == nullptr) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (pause_) {
+            return;  // one at a time: RunControl refuses a second one already
+        }
+    }
+    const double rate = cycling_->stress_rate_pa_s;
+    const double floor_pa = plan_.pre_tension_stress_pa;
+    Pause pause;
+    pause.boundary_pa = std::max(cycling_->stress_min_pa, floor_pa);
+    pause.creep_pa = std::max((cycling_->stress_min_pa + cycling_->stress_max_pa) / 2, floor_pa);
+    const bool taken = edit_program([&](drv::FrameDriver& frame, drv::StressProgram& program) {
+        double plan_zero_s = 0;  // instrument time of plan time 0, pauses included
+        {
+            std::lock_guard lock(mutex_);
+            plan_zero_s = program_start_s_ + paused_s_;
+        }
+        const double first_s = frame.measure().t_s;
+        double now_s = frame.measure().t_s;
+        double margin_s = 4 * (now_s - first_s);
+        for (int k = 1; k <= cycling_->cycles;) {
+            const double boundary_plan_s = cycling_->start_s + k * cycling_->period_s;
+            const double boundary_s = plan_zero_s + boundary_plan_s;
+            if (boundary_s <= now_s + margin_s) {
+                ++k;
+                continue;
+            }
+            if (program.program_cut(boundary_s)) {
+                pause.boundary_plan_s = boundary_plan_s;
+                pause.cycles_done = k;
+                pause.from_s = boundary_s;
+                {
+                    std::lock_guard lock(mutex_);
+                    pause_ = pause;
+                }
+                // The frame holds σ_creep once the ramp ends, as long as it takes.
+                program.program_ramp(pause.creep_pa, rate);
+                return true;
+            }
+            margin_s = std::max(2 * margin_s, 1e-3);
+            now_s = frame.measure().t_s;
+        }
+        return false;
+    });
+    std::lock_guard lock(mutex_);
+    if (taken) {
+        event_locked(pause.from_s - t_first_, "pause",
+                     "pause after cycle " + std::to_string(pause.cycles_done) + " of " +
+                         std::to_string(cycling_->cycles) + " at instrument time " +
+                         fixed(pause.from_s, 3) + " s: ramp to σ_creep " +
+                         fixed(pause.creep_pa / 1e6, 2) + " MPa and hold");
+    } else {
+        event_locked(last_run_t_s_, "pause",
+                     "pause not taken: the frame has passed the last cycle boundary");
+    }
+}
+
+// Leaves the hold at an instant just ahead of the frame's clock (never before the boundary,
+// should the frame not have reached it yet), ramps back to the wave's stress at the boundary
+// and appends the rest of the plan from there, as upload_program would have.
+void Run::resume() {
+    std::optional<Pause> pause;
+    {
+        std::lock_guard lock(mutex_);
+        pause = pause_;
+    }
+    if (!pause || pause->cut_s) {
+        return;  // not paused, or resuming already
+    }
+    const double rate = cycling_->stress_rate_pa_s;
+    edit_program([&](drv::FrameDriver& frame, drv::StressProgram& program) {
+        const double first_s = frame.measure().t_s;
+        double now_s = frame.measure().t_s;
+        double margin_s = 4 * (now_s - first_s);
+        while (true) {
+            const double cut_s = std::max(now_s + margin_s, pause->from_s);
+            if (program.program_cut(cut_s)) {
+                pause->cut_pa = pause_setpoint_pa(*pause, cut_s);
+                pause->cut_s = cut_s;
+                pause->until_s = cut_s + std::abs(pause->cut_pa - pause->boundary_pa) / rate;
+                {
+                    std::lock_guard lock(mutex_);
+                    pause_ = pause;
+                }
+                program.program_ramp(pause->boundary_pa, rate);
+                program_plan(program, pause->cycles_done);
+                return true;
+            }
+            margin_s = std::max(2 * margin_s, 1e-3);
+            now_s = frame.measure().t_s;
+        }
+    });
+    std::lock_guard lock(mutex_);
+    event_locked(*pause->cut_s - t_first_, "resume",
+                 "resume at instrument time " + fixed(*pause->cut_s, 3) + " s: ramp from " +
+                     fixed(pause->cut_pa / 1e6, 2) + " MPa back to " +
+                     fixed(pause->boundary_pa / 1e6, 2) + " MPa, cycle " +
+                     std::to_string(pause->cycles_done + 1) + " from instrument time " +
+                     fixed(pause->until_s, 3) + " s (paused " +
+                     fixed(pause->until_s - pause->from_s, 1) + " s)");
 }
 
 // Samples the instrument sent before the stop are still handed over and stored.
@@ -800,7 +1123,15 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
         completed = false;
     }
     std::lock_guard lock(mutex_);
-    outcome.status = completed ? RunStatus::completed : RunStatus::faulted;
+    if (options_.control != nullptr) {
+        if (samples_ > 0) {
+            report_progress_locked(last_row_, last_plan_t_s_, last_paused_, true);
+        }
+        options_.control->set_accepting_pause(false);
+    }
+    outcome.status = completed                           ? RunStatus::completed
+                     : aborted_ && store_failure.empty() ? RunStatus::aborted
+                                                         : RunStatus::faulted;
     outcome.message = completed               ? "completed"
                       : store_failure.empty() ? latched_reason_
                                               : store_failure;

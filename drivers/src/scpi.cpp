@@ -32,13 +32,17 @@ std::string ScpiClient::read_reply(std::string_view query, Deadline deadline) {
 }
 
 void ScpiClient::command(std::string_view command) {
+    command_unless(command, 0);
+}
+
+bool ScpiClient::command_unless(std::string_view command, int accepted_refusal) {
     const Deadline deadline = deadline_in(options_.exchange_timeout);
     channel_.send(command, deadline);
     channel_.send(options_.error_query, deadline);
     const std::string first = read_reply(options_.error_query, deadline);
     const int code = parse_scpi_error_code(first, channel_.name() + ": " + options_.error_query);
     if (code == 0) {
-        return;
+        return true;
     }
     // Empty the rest of the queue so the next command starts clean; bounded by the queue size.
     for (int i = 0; i < 32; ++i) {
@@ -46,6 +50,9 @@ void ScpiClient::command(std::string_view command) {
         if (parse_scpi_error_code(more, channel_.name() + ": " + options_.error_query) == 0) {
             break;
         }
+    }
+    if (code == accepted_refusal) {
+        return false;
     }
     throw DriverError(ErrorKind::device, channel_.name() + ": '" + std::string(command) +
                                              "' refused: " + printable(first));

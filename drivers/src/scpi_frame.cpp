@@ -26,6 +26,7 @@ constexpr std::array<FrameCommandSet, 1> frame_models{{
      .program_ramp = "SOURce:PROGram:RAMP {},{}",
      .program_dwell = "SOURce:PROGram:DWELl {}",
      .program_cycle = "SOURce:PROGram:CYCLe {},{},{},{}",
+     .program_cut = "SOURce:PROGram:CUT {}",
      .stream_rate = "STReam:RATE {}",
      .stream_start = "STReam:STARt",
      .stream_stop = "STReam:STOP",
@@ -179,6 +180,11 @@ void ScpiFrame::program_cycle(double min_pa, double max_pa, double rate_pa_s, in
     require(commands_.program_cycle, "stress program");
     scpi_.command(fill_command(commands_.program_cycle,
                                {min_pa, max_pa, rate_pa_s, static_cast<double>(count)}));
+}
+
+bool ScpiFrame::program_cut(double t_s) {
+    require(commands_.program_cut, "program cut");
+    return scpi_.command_unless(fill_command(commands_.program_cut, {t_s}), -222);
 }
 
 void ScpiFrame::set_stream_rate(double rate_hz) {

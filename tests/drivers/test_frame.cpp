@@ -287,6 +287,41 @@ TEST_CASE("frame tcp: a stress program runs on the frame and *OPC? waits for the
     CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
 }
 
+TEST_CASE("frame tcp: PROG:CUT ends the program at an instant and holds there / not in the past") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    const double t0 = std::stod(client.query("SYST:TIME?"));
+    client.send("PROG:RAMP 100e6,1e6");  // 100 s up
+    client.send("PROG:DWEL 1000");
+    client.send("PROG:RAMP 0,1e6");
+    client.send("PROG:CUT " + std::to_string(t0 + 50));  // mid-ramp: 50 MPa from then on
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(frame.instrument.ramp_end_s() == doctest::Approx(t0 + 50));
+    CHECK(frame.instrument.ramp_target_pa() == doctest::Approx(50e6));
+    client.send("PROG:RAMP 80e6,1e6");  // appended at the cut: 30 s
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(frame.instrument.ramp_end_s() == doctest::Approx(t0 + 80));
+    CHECK(client.query("*OPC?") == "1");
+    CHECK(std::stod(client.query("SYST:TIME?")) == doctest::Approx(t0 + 80));
+    CHECK(frame.instrument.commanded_stress_pa() == doctest::Approx(80e6));
+    // The past is refused whole: nothing changes.
+    client.send("PROG:CUT " + std::to_string(t0 + 10));
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    CHECK(frame.instrument.ramp_end_s() == doctest::Approx(t0 + 80));
+    // After the program's end: it holds its final stress until the cut, then goes on from there.
+    client.send("PROG:CUT " + std::to_string(t0 + 200));
+    client.send("PROG:RAMP 0,1e6");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(frame.instrument.ramp_end_s() == doctest::Approx(t0 + 280));
+    frame.instrument.advance_clock_to(t0 + 150);
+    CHECK(frame.instrument.commanded_stress_pa() == doctest::Approx(80e6));
+    frame.instrument.advance_clock_to(t0 + 240);
+    CHECK(frame.instrument.commanded_stress_pa() == doctest::Approx(40e6));
+    // Beyond the program span limit.
+    client.send("PROG:CUT 1e9");
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+}
+
 TEST_CASE("frame tcp: an overlong line queues -223 and the connection stays up") {
     TcpFrame frame;
     auto client = LineClient::tcp(frame.port);

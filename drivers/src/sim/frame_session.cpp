@@ -131,6 +131,7 @@ std::span<const FrameSession::Command> FrameSession::table() {
         C{"[SOURce:]PROGram:RAMP", false, 2, &S::program_ramp},
         C{"[SOURce:]PROGram:DWELl", false, 1, &S::program_dwell},
         C{"[SOURce:]PROGram:CYCLe", false, 4, &S::program_cycle},
+        C{"[SOURce:]PROGram:CUT", false, 1, &S::program_cut},
         C{"[SOURce:]HOLD", false, 0, &S::hold},
         C{"[SOURce:]PRETension", false, 1, &S::pretension},
         C{"[SOURce:]STATe", true, 0, &S::state},
@@ -381,6 +382,15 @@ FrameReply FrameSession::program_cycle(std::vector<double> v) {
     for (long k = 0; k < static_cast<long>(count); ++k) {
         instrument_.append_ramp(max_pa, rate);
         instrument_.append_ramp(min_pa, rate);
+    }
+    return {};
+}
+
+FrameReply FrameSession::program_cut(std::vector<double> v) {
+    // A hold up to t_s counts against the span like a dwell; a t_s in the past is refused by
+    // the instrument, under its lock, so a clock moving meanwhile cannot slip past the check.
+    if (!(v[0] - instrument_.now_s() <= max_program_span_s) || !instrument_.cut_program(v[0])) {
+        return out_of_range();
     }
     return {};
 }

@@ -166,6 +166,28 @@ void Instrument::append_dwell(double duration_s) {
     program_.push_back({start, start + duration_s, hold_pa_, hold_pa_});
 }
 
+bool Instrument::cut_program(double t_s) {
+    const std::lock_guard lock(mutex_);
+    const double now = clock_.now_s();
+    if (!(t_s >= now)) {
+        return false;
+    }
+    const double stress_pa = stress_at(t_s);
+    while (!program_.empty() && program_.back().t0_s >= t_s) {
+        program_.pop_back();
+    }
+    if (!program_.empty() && program_.back().t1_s > t_s) {
+        program_.back().t1_s = t_s;
+        program_.back().s1_pa = stress_pa;
+    }
+    hold_pa_ = stress_pa;
+    const double end_s = program_end_s();
+    if (end_s < t_s) {
+        program_.push_back({end_s, t_s, stress_pa, stress_pa});
+    }
+    return true;
+}
+
 void Instrument::hold() {
     const std::lock_guard lock(mutex_);
     const double now = clock_.now_s();

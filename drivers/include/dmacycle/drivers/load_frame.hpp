@@ -50,6 +50,11 @@ class StressProgram {
     virtual void program_ramp(double target_pa, double rate_pa_s) = 0;
     virtual void program_dwell(double duration_s) = 0;
     virtual void program_cycle(double min_pa, double max_pa, double rate_pa_s, int count) = 0;
+    // Makes the program end at instrument time t_s (docs/frame-protocol.md, PROGram:CUT): the
+    // part after t_s is dropped and the stress there held; appended segments start at t_s.
+    // false when the frame refused because t_s has passed (its clock may run ahead of the
+    // samples read so far): nothing changed, try a later instant.
+    virtual bool program_cut(double t_s) = 0;
 };
 
 class SampleStream {

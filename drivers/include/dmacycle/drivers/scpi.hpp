@@ -31,6 +31,8 @@ class ScpiClient {
     // Sends command, then pops the error queue until "0,...": throws device naming the
     // command and the instrument's first error.
     void command(std::string_view command);
+    // The same, but a refusal with code `accepted_refusal` returns false instead of throwing.
+    bool command_unless(std::string_view command, int accepted_refusal);
     // Waits until deadline for streamed lines; returns what arrived (maybe nothing). Other
     // lines arriving here (garbled, late replies) are dropped and counted.
     std::vector<std::string> read_stream(Deadline deadline);

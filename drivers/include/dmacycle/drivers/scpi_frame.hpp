@@ -26,6 +26,7 @@ struct FrameCommandSet {
     std::string_view program_ramp;
     std::string_view program_dwell;
     std::string_view program_cycle;  // min_pa,max_pa,rate_pa_s,count ("" = no program)
+    std::string_view program_cut;    // t_s; refused with -222 when t_s has passed
     std::string_view stream_rate;    // "" = no stream
     std::string_view stream_start;
     std::string_view stream_stop;
@@ -68,6 +69,7 @@ class ScpiFrame final : public FrameDriver,
     void program_ramp(double target_pa, double rate_pa_s) override;
     void program_dwell(double duration_s) override;
     void program_cycle(double min_pa, double max_pa, double rate_pa_s, int count) override;
+    bool program_cut(double t_s) override;
 
     void set_stream_rate(double rate_hz) override;
     void start_stream() override;

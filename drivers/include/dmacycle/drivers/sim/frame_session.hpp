@@ -69,6 +69,7 @@ class FrameSession {
     FrameReply program_ramp(std::vector<double>);
     FrameReply program_dwell(std::vector<double>);
     FrameReply program_cycle(std::vector<double>);
+    FrameReply program_cut(std::vector<double>);
     FrameReply hold(std::vector<double>);
     FrameReply pretension(std::vector<double>);
     FrameReply state(std::vector<double>);

@@ -63,6 +63,10 @@ class Instrument {
     // Append after the program's end (or now, if it has ended).
     void append_ramp(double target_pa, double rate_pa_s);
     void append_dwell(double duration_s);
+    // Makes the program end at t_s: what follows t_s is dropped, the stress there is held, and
+    // a program that ended earlier holds its final stress until t_s; what is appended next
+    // starts at t_s. false (nothing changed) when t_s is in the past.
+    bool cut_program(double t_s);
     void hold();                         // stops the program where it is
     void step_stress(double stress_pa);  // immediate (pre-tension); clears the program
     double commanded_stress_pa() const;
