@@ -69,6 +69,11 @@ void RunControl::set_accepting_pause(bool cycling) {
     accepting_pause_ = cycling;
 }
 
+void RunControl::pause_not_taken() {
+    std::lock_guard lock(mutex_);
+    progress_.pause_pending = false;
+}
+
 void RunControl::update(const RunProgress& progress) {
     std::lock_guard lock(mutex_);
     // The request flags belong to this side; the runner reports everything else.

@@ -825,6 +825,9 @@ void Run::start_pause() {
     } else {
         event_locked(last_run_t_s_, "pause",
                      "pause not taken: the frame has passed the last cycle boundary");
+        if (options_.control != nullptr) {
+            options_.control->pause_not_taken();
+        }
     }
 }
 

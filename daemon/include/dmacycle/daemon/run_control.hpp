@@ -43,6 +43,7 @@ class RunControl {
     std::optional<std::string> abort_reason() const;
     Pending take_pending();  // the pause/resume request not yet acted on (cleared by the call)
     void set_accepting_pause(bool cycling);  // whether request_pause can be accepted now
+    void pause_not_taken();  // an accepted pause found no boundary left: no longer pending
     void update(const RunProgress& progress);
 
   private:
