@@ -97,7 +97,8 @@ TEST_SUITE("client") {
         const auto listed = daemon.dmacycle("list --json");
         REQUIRE(listed.exit_code == 0);
         std::vector<std::int64_t> ids;
-        for (const auto& entry : json::parse(listed.out)["jobs"]) {
+        const auto jobs = json::parse(listed.out);
+        for (const auto& entry : jobs["jobs"]) {
             ids.push_back(entry["job_id"].get<std::int64_t>());
         }
         CHECK(ids == std::vector<std::int64_t>{second, first});  // newest first
