@@ -1,9 +1,11 @@
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -144,6 +146,31 @@ void write_file(const std::filesystem::path& path, const std::string& text, mode
     }
 }
 
+volatile std::sig_atomic_t demo_interrupted = 0;
+
+// Ctrl-C or SIGTERM while the demo waits: noted, so the demo stops its daemon and removes its
+// folder on the way out instead of dying with them left behind.
+class InterruptGuard {
+  public:
+    InterruptGuard() {
+        struct sigaction action {};
+        action.sa_handler = [](int) { demo_interrupted = 1; };
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    ~InterruptGuard() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+  private:
+    struct sigaction old_int_ {
+    }, old_term_{};
+};
+
 // The summary and verdict of the demo's one run, from GET /api/v1/runs/ID and its results.
 int report_run(const nlohmann::json& run, const nlohmann::json& results, std::ostream& out) {
     const auto& work = results.value("work_done", nlohmann::json::object());
@@ -213,6 +240,7 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
                      std::ostream& err) {
     const std::filesystem::path config_dir(DMACYCLE_CONFIG_DIR);
     const auto job_path = config_dir / "jobs" / "mode1-0-200.yaml";
+    const InterruptGuard interrupts;
     std::optional<TempFolder> folder;
     std::optional<DaemonChild> daemon;
     try {
@@ -255,6 +283,9 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
         const auto job = wait_for_job(
             client, job_id, demo_job_timeout, std::chrono::milliseconds(200),
             [&](const nlohmann::json& polled) {
+                if (demo_interrupted) {
+                    throw std::runtime_error("interrupted; stopping dmacycled");
+                }
                 const auto progress = polled.value("progress", nlohmann::json());
                 if (progress.is_object() && progress.value("segment", "") != segment) {
                     segment = progress.value("segment", "");

@@ -4,6 +4,9 @@
 // unreachable server.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
+#include <cerrno>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,6 +15,7 @@
 
 #include "daemon_fixture.hpp"
 
+namespace fs = std::filesystem;
 using client_test::DaemonFixture;
 using client_test::Run;
 using nlohmann::json;
@@ -182,6 +186,31 @@ TEST_SUITE("client") {
                 .string());
         CHECK(invalid.exit_code == 2);
         CHECK(invalid.err.find("temperature") != std::string::npos);
+    }
+
+    TEST_CASE("demo runs the main job through a dmacycled of its own and stops it") {
+        std::string pattern = (fs::temp_directory_path() / "dmacycle-demo-test-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        const fs::path dir = pattern;
+        const auto db = dir / "demo.db";
+        const auto out = dir / "demo.out";
+        const int status = std::system((std::string(DMACYCLE_BIN_DIR) + "/dmacycle demo --db " +
+                                        db.string() + " >" + out.string() + " 2>&1")
+                                           .c_str());
+        const auto text = client_test::slurp(out);
+        INFO(text);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        CHECK(text.find("60 cycles") != std::string::npos);
+        CHECK(text.find("verdict: PASS") != std::string::npos);
+        CHECK(fs::file_size(db) > 0);
+        // The daemon it started is gone (reaped, so not even a zombie is left).
+        const auto at = text.find("dmacycled (pid ");
+        REQUIRE(at != std::string::npos);
+        const pid_t pid = std::stoi(text.substr(at + 15));
+        CHECK(kill(pid, 0) == -1);
+        CHECK(errno == ESRCH);
+        fs::remove_all(dir);
     }
 
     TEST_CASE("a stopped server: exit 3, cannot reach") {
