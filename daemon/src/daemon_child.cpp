@@ -87,13 +87,13 @@ DaemonChild::DaemonChild(const fs::path& executable, const std::vector<std::stri
     constexpr std::string_view ready = "listening http://";
     const auto deadline = std::chrono::steady_clock::now() + ready_within;
     while (true) {
+        // The line may carry a log prefix; the URL runs to the end of its word.
         const std::string text = read_file(output_);
-        for (std::size_t at = text.find(ready); at != std::string::npos;
-             at = text.find(ready, at + 1)) {
-            const bool line_start = at == 0 || text[at - 1] == '\n';
-            const auto end = text.find('\n', at);
-            if (line_start && end != std::string::npos) {
-                url_ = text.substr(at + ready.size() - 7, end - at - ready.size() + 7);
+        if (const auto at = text.find(ready); at != std::string::npos) {
+            const auto url_at = at + ready.size() - std::string_view("http://").size();
+            const auto end = text.find_first_of(" \t\r\n", url_at);
+            if (end != std::string::npos && text.find('\n', url_at) != std::string::npos) {
+                url_ = text.substr(url_at, end - url_at);
                 return;
             }
         }
