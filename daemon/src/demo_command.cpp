@@ -252,21 +252,15 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
                        "\"\n    scopes: [read, submit, control]\n",
                    0600);
         const auto db = db_path ? std::filesystem::absolute(*db_path) : dir / "demo.db";
-        write_file(
-            dir / "dmacycled.yaml",
-            "# dmacycle demo: the simulated instrument as fast as it goes\n"
-            "listen: 127.0.0.1:0\n"
-            "database: " +
-                nlohmann::json(db.string()).dump() +
-                "\n"
-                "tokens: tokens.yaml\n"
-                "instrument:\n"
-                "  simulate:\n"
-                "    profile: " +
-                nlohmann::json((config_dir / "instruments" / "sim-la30.yaml").string()).dump() +
-                "\n"
-                "    speed: max\n",
-            0600);
+        std::ostringstream config;  // JSON strings are YAML strings: paths quoted safely
+        config << "# dmacycle demo: the simulated instrument as fast as it goes\n"
+               << "listen: 127.0.0.1:0\n"
+               << "database: " << nlohmann::json(db.string()).dump() << "\n"
+               << "tokens: tokens.yaml\n"
+               << "instrument:\n  simulate:\n    profile: "
+               << nlohmann::json((config_dir / "instruments" / "sim-la30.yaml").string()).dump()
+               << "\n    speed: max\n";
+        write_file(dir / "dmacycled.yaml", config.str(), 0600);
         daemon.emplace(dmacycled_beside_self(),
                        std::vector<std::string>{"--config", (dir / "dmacycled.yaml").string()},
                        dir / "dmacycled.log", std::chrono::seconds(60));
@@ -331,6 +325,11 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
         return code;
     } catch (const std::exception& error) {
         err << "dmacycle demo: " << error.what() << "\n";
+        if (const auto* refused = dynamic_cast<const ClientError*>(&error)) {
+            for (const auto& detail : refused->details()) {
+                err << detail << "\n";
+            }
+        }
         if (daemon) {
             err << "dmacycled's log (end):\n" << daemon->output_tail();
         }
