@@ -1,12 +1,13 @@
 // The `dmacycle` client of dmacycled: submit, list, status, wait, pause, resume, abort, export
 // (docs/cli.md), over the HTTP API (docs/api.md).
-#include <stdlib.h>
-
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
