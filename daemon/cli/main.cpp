@@ -1,5 +1,6 @@
 #include <iostream>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dmacycle/daemon/commands.hpp"
@@ -9,12 +10,27 @@ namespace {
 const char* const usage_text =
     "usage: dmacycle <command> [args]\n"
     "commands:\n"
-    "  demo       the main job on synthetic data with known truth, and a verdict\n"
+    "  demo       the main job through dmacycled on the simulated instrument, and a verdict\n"
+    "             (demo [--db FILE]; demo --synthetic [--write-csv FILE]: fits on synthetic\n"
+    "             data with known truth)\n"
     "  analyze    fit recovery, creep, cycling or Arrhenius data from CSV files\n"
     "  validate   check job files (YAML): validate JOB.yaml [JOB.yaml ...]\n"
     "  plan       the segment plan of a job: plan JOB.yaml [--json]\n"
     "  probe      read identity, force, temperature, setpoint and link state of instruments\n"
     "  run        run a job: run JOB.yaml --db FILE [--speed X|max] [--json]\n"
+    "client of dmacycled (--server URL or DMACYCLE_SERVER, default http://127.0.0.1:8470;\n"
+    "--token-file FILE or DMACYCLE_TOKEN):\n"
+    "  submit     submit JOB.yaml [--wait [--timeout S]] [--json]\n"
+    "  list       the jobs, newest first: list [--json]\n"
+    "  status     status JOB [--json]\n"
+    "  wait       wait until a job ends: wait JOB [--timeout S] [--json]\n"
+    "  pause      pause JOB (at the next cycle boundary, holding at sigma_creep)\n"
+    "  resume     resume JOB\n"
+    "  abort      abort JOB (safe unload; a queued job is cancelled)\n"
+    "  export     export RUN --out FILE.csv [--every K] [--results FILE.json]\n"
+    "exit codes: 0 ok; 1 a fit is not usable; 2 bad input or arguments, or the server refused\n"
+    "the request (token, scope, invalid job); 3 a device or the server cannot be reached or\n"
+    "failed, or a job ended other than completed\n"
     "  --version  print the version\n";
 
 }  // namespace
@@ -27,6 +43,17 @@ int main(int argc, char** argv) {
     }
     const auto command = args.front();
     const std::span<const std::string_view> rest(args.data() + 1, args.size() - 1);
+    using Command = int (*)(std::span<const std::string_view>, std::ostream&, std::ostream&);
+    const std::pair<std::string_view, Command> client_commands[] = {
+        {"submit", dmacycle::daemon::run_submit}, {"list", dmacycle::daemon::run_list},
+        {"status", dmacycle::daemon::run_status}, {"wait", dmacycle::daemon::run_wait},
+        {"pause", dmacycle::daemon::run_pause},   {"resume", dmacycle::daemon::run_resume},
+        {"abort", dmacycle::daemon::run_abort},   {"export", dmacycle::daemon::run_export}};
+    for (const auto& [name, run] : client_commands) {
+        if (command == name) {
+            return run(rest, std::cout, std::cerr);
+        }
+    }
     if (command == "analyze") {
         return dmacycle::daemon::run_analyze(rest, std::cout, std::cerr);
     }

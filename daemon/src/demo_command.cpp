@@ -1,6 +1,11 @@
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,7 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "api_client.hpp"
 #include "arguments.hpp"
+#include "cli_text.hpp"
+#include "daemon_child.hpp"
 #include "dmacycle/analysis/kww.hpp"
 #include "dmacycle/analysis/spectrum.hpp"
 #include "dmacycle/analysis/synthetic.hpp"
@@ -22,6 +30,8 @@ namespace {
 constexpr double noise_strain = 1e-6;
 constexpr double peak_tolerance_decades = 0.2;
 constexpr double residual_tolerance = 1.5;  // × noise
+// The simulated job takes seconds at --speed max; this only stops a stuck demo.
+constexpr std::chrono::seconds demo_job_timeout{300};
 
 // The analysis half of the main job alone: the recovery after an 8-hour 0-200 MPa run, made
 // from the domain.md model with known truth, so the fits can be judged against it.
@@ -100,41 +110,90 @@ int run_synthetic_demo(const std::optional<std::string>& csv_path, std::ostream&
     return pass ? exit_ok : exit_fit_failed;
 }
 
-// The main job end to end: config/jobs/mode1-0-200.yaml on the simulated instrument at
-// `--speed max` through the production drivers into a temporary SQLite file, then a verdict.
-int run_simulated_demo(std::ostream& out, std::ostream& err) {
-    const auto job = std::filesystem::path(DMACYCLE_CONFIG_DIR) / "jobs" / "mode1-0-200.yaml";
-    std::string dir_template =
-        (std::filesystem::temp_directory_path() / "dmacycle-demo-XXXXXX").string();
-    if (mkdtemp(dir_template.data()) == nullptr) {
-        err << "dmacycle demo: cannot create a temporary folder\n";
-        return exit_bad_input;
+// A mkdtemp folder, removed with everything in it when the demo ends.
+class TempFolder {
+  public:
+    TempFolder() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "dmacycle-demo-XXXXXX").string();
+        if (mkdtemp(pattern.data()) == nullptr) {
+            throw std::runtime_error("cannot create a temporary folder in " +
+                                     std::filesystem::temp_directory_path().string());
+        }
+        path_ = pattern;
     }
-    const std::filesystem::path dir(dir_template);
-    const std::string db = (dir / "demo.db").string();
-    const std::string job_text = job.string();
-    const std::vector<std::string_view> args{job_text, "--db", db, "--speed", "max", "--json"};
-    std::ostringstream report;
-    out << "dmacycle demo: " << job_text
-        << " on the simulated instrument at --speed max (10 min hold, 8 h of 0-200 MPa "
-           "cycling, 8 h of recovery, 10 Hz)\n";
-    const int code = run_run(args, report, err);
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-    if (code != exit_ok && code != exit_fit_failed) {  // an unusable fit shows in the verdict
-        err << "dmacycle demo: the run did not complete (exit " << code << ")\n";
-        return code;
+    ~TempFolder() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
     }
-    const auto run = nlohmann::json::parse(report.str())["runs"].at(0);
-    const auto& results = run["results"];
-    const auto& work = results["work_done"];
-    const auto& kww = results["kww"];
-    const auto& spectrum = results["spectrum"];
+    TempFolder(const TempFolder&) = delete;
+    TempFolder& operator=(const TempFolder&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+void write_file(const std::filesystem::path& path, const std::string& text, mode_t mode) {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
+    const bool written =
+        fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (!written) {
+        throw std::runtime_error("cannot write " + path.string());
+    }
+}
+
+volatile std::sig_atomic_t demo_interrupted = 0;
+
+// Ctrl-C or SIGTERM while the demo waits: noted, so the demo stops its daemon and removes its
+// folder on the way out instead of dying with them left behind.
+class InterruptGuard {
+  public:
+    InterruptGuard() {
+        struct sigaction action {};
+        action.sa_handler = [](int) { demo_interrupted = 1; };
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    ~InterruptGuard() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+  private:
+    struct sigaction old_int_ {
+    }, old_term_{};
+};
+
+// The summary and verdict of the demo's one run, from GET /api/v1/runs/ID and its results.
+int report_run(const nlohmann::json& run, const nlohmann::json& results, std::ostream& out) {
+    const auto& work = results.value("work_done", nlohmann::json::object());
+    const auto& kww = results.value("kww", nlohmann::json::object());
+    const auto& spectrum = results.value("spectrum", nlohmann::json::object());
+    out << "segments:";
+    for (const auto& event : run.value("events", nlohmann::json::array())) {
+        const auto message = event.value("message", "");
+        const std::string_view started = " started";
+        if (event.value("kind", "") == "segment" && message.size() > started.size() &&
+            message.compare(message.size() - started.size(), started.size(), started) == 0) {
+            out << " " << message.substr(0, message.size() - started.size());
+        }
+    }
+    const auto samples = run.value("samples", 0LL);
+    const auto first_seq = run.value("first_seq", 0LL);
+    const auto last_seq = run.value("last_seq", -1LL);
+    const auto missing = std::max(last_seq - first_seq + 1 - samples, 0LL);
     char line[256];
-    std::snprintf(line, sizeof line, "status %s; %lld samples stored (seq %lld-%lld); %d cycles\n",
-                  run["status"].get<std::string>().c_str(), run["samples"].get<long long>(),
-                  run["first_seq"].get<long long>(), run["last_seq"].get<long long>(),
-                  run["cycles"].get<int>());
+    std::snprintf(line, sizeof line,
+                  "\nstatus %s; %lld samples stored (seq %lld-%lld, %lld missing); %d cycles\n",
+                  run.value("status", "?").c_str(), samples, first_seq, last_seq, missing,
+                  run.value("cycles", 0));
     out << line;
     const double wd = work.value("work_done_kj_mol", 0.0);
     std::snprintf(line, sizeof line,
@@ -145,9 +204,9 @@ int run_simulated_demo(std::ostream& out, std::ostream& err) {
     out << line;
     out << "spectrum peaks (profile's log-normal centres 10^1.4, 10^2.85, 10^4.2 s, reshaped by "
            "stress-assisted activation and rejuvenation):";
-    for (const auto& peak : spectrum["peaks"]) {
-        std::snprintf(line, sizeof line, " %.3g s (%.2e)", peak["tau_s"].get<double>(),
-                      peak["strain"].get<double>());
+    for (const auto& peak : spectrum.value("peaks", nlohmann::json::array())) {
+        std::snprintf(line, sizeof line, " %.3g s (%.2e)", peak.value("tau_s", 0.0),
+                      peak.value("strain", 0.0));
         out << line;
     }
     std::snprintf(line, sizeof line, "\nKWW: beta %.3f ± %.3f, tau %.4g ± %.2g s\n",
@@ -155,13 +214,14 @@ int run_simulated_demo(std::ostream& out, std::ostream& err) {
                   kww.value("tau_s_stderr", 0.0));
     out << line;
 
-    const bool complete =
-        run["status"] == "completed" && run["cycles"] == 60 && work.value("cycles", 0) == 60 &&
-        run["last_seq"].get<long long>() - run["first_seq"].get<long long>() + 1 ==
-            run["samples"].get<long long>();
+    const auto usable = [](const nlohmann::json& doc) {
+        return doc.is_object() && doc.contains("fit") && doc["fit"].value("usable", false);
+    };
+    const bool complete = run.value("status", "") == "completed" && run.value("cycles", 0) == 60 &&
+                          work.value("cycles", 0) == 60 && missing == 0 && samples > 0;
     const bool wd_ok = wd >= 2e-2 && wd <= 8e-2;
-    const bool fits_ok = spectrum["spectrum"]["fit"]["usable"] == true &&
-                         kww["fit"]["usable"] == true && work["fit"]["usable"] == true;
+    const bool fits_ok =
+        usable(spectrum.value("spectrum", nlohmann::json::object())) && usable(kww) && usable(work);
     const bool pass = complete && wd_ok && fits_ok;
     std::snprintf(line, sizeof line,
                   "verdict: %s — %s, work done %s the domain.md range 2-8e-2 kJ/mol, fits %s\n",
@@ -173,27 +233,136 @@ int run_simulated_demo(std::ostream& out, std::ostream& err) {
     return pass ? exit_ok : exit_fit_failed;
 }
 
+// The main job end to end through the service: dmacycled (beside this executable) as a child
+// with the simulated instrument at --speed max and a throwaway token, config/jobs/mode1-0-200.yaml
+// submitted through the HTTP API, waited for, its run and results fetched, then a verdict.
+int run_service_demo(const std::optional<std::string>& db_path, std::ostream& out,
+                     std::ostream& err) {
+    const std::filesystem::path config_dir(DMACYCLE_CONFIG_DIR);
+    const auto job_path = config_dir / "jobs" / "mode1-0-200.yaml";
+    const InterruptGuard interrupts;
+    std::optional<TempFolder> folder;
+    std::optional<DaemonChild> daemon;
+    try {
+        folder.emplace();
+        const auto& dir = folder->path();
+        const std::string token = random_token();
+        write_file(dir / "tokens.yaml",
+                   "tokens:\n  - name: demo\n    token: \"" + token +
+                       "\"\n    scopes: [read, submit, control]\n",
+                   0600);
+        const auto db = db_path ? std::filesystem::absolute(*db_path) : dir / "demo.db";
+        std::ostringstream config;  // JSON strings are YAML strings: paths quoted safely
+        config << "# dmacycle demo: the simulated instrument as fast as it goes\n"
+               << "listen: 127.0.0.1:0\n"
+               << "database: " << nlohmann::json(db.string()).dump() << "\n"
+               << "tokens: tokens.yaml\n"
+               << "instrument:\n  simulate:\n    profile: "
+               << nlohmann::json((config_dir / "instruments" / "sim-la30.yaml").string()).dump()
+               << "\n    speed: max\n";
+        write_file(dir / "dmacycled.yaml", config.str(), 0600);
+        daemon.emplace(dmacycled_beside_self(),
+                       std::vector<std::string>{"--config", (dir / "dmacycled.yaml").string()},
+                       dir / "dmacycled.log", std::chrono::seconds(60));
+        out << "dmacycle demo: dmacycled (pid " << daemon->pid() << ") listening on "
+            << daemon->url() << ", simulated instrument at --speed max, store " << db.string()
+            << "\n";
+        const ApiClient client(parse_server_url(daemon->url()), token);
+        const auto submitted = client.post("/api/v1/jobs", read_job_text(job_path.string()));
+        const auto job_id = submitted.at("job_id").get<std::int64_t>();
+        out << "submitted " << job_path.string() << " as job " << job_id
+            << " (10 min hold, 8 h of 0-200 MPa cycling, 8 h of recovery, 10 Hz); waiting\n";
+        const auto started = std::chrono::steady_clock::now();
+        std::string segment;
+        const auto job = wait_for_job(
+            client, job_id, demo_job_timeout, std::chrono::milliseconds(200),
+            [&](const nlohmann::json& polled) {
+                if (demo_interrupted) {
+                    throw std::runtime_error("interrupted; stopping dmacycled");
+                }
+                const auto progress = polled.value("progress", nlohmann::json());
+                if (progress.is_object() && progress.value("segment", "") != segment) {
+                    segment = progress.value("segment", "");
+                    char line[128];
+                    std::snprintf(
+                        line, sizeof line, "  %5.1f s  %s\n",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count(),
+                        segment.c_str());
+                    out << line << std::flush;
+                }
+            });
+        if (!job) {
+            throw std::runtime_error("job " + std::to_string(job_id) + " did not end within " +
+                                     std::to_string(demo_job_timeout.count()) + " s");
+        }
+        const auto status = job->value("status", "");
+        out << "job " << job_id << " " << status
+            << format(" after %.1f s",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                          .count());
+        if (const auto message = job->value("message", ""); !message.empty()) {
+            out << ": " << message;
+        }
+        out << "\n";
+        const auto& run_ids = job->value("run_ids", nlohmann::json::array());
+        if (run_ids.empty()) {
+            throw std::runtime_error("job " + std::to_string(job_id) + " has no run");
+        }
+        const auto run_id = run_ids.front().dump();
+        const auto run = client.get("/api/v1/runs/" + run_id);
+        const auto results = client.get("/api/v1/runs/" + run_id + "/results")
+                                 .value("results", nlohmann::json::object());
+        const int code = report_run(run, results, out);
+        const int stop_status = daemon->stop();
+        if (!WIFEXITED(stop_status) || WEXITSTATUS(stop_status) != 0) {
+            err << "dmacycle demo: dmacycled did not stop cleanly on SIGTERM; its log:\n"
+                << daemon->output_tail();
+        }
+        if (status != "completed") {
+            return exit_run_faulted;
+        }
+        return code;
+    } catch (const std::exception& error) {
+        err << "dmacycle demo: " << error.what() << "\n";
+        if (const auto* refused = dynamic_cast<const ClientError*>(&error)) {
+            for (const auto& detail : refused->details()) {
+                err << detail << "\n";
+            }
+        }
+        if (daemon) {
+            err << "dmacycled's log (end):\n" << daemon->output_tail();
+        }
+        return exit_device_error;
+    }
+}
+
 }  // namespace
 
 int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    std::optional<std::string> csv_path;
+    std::optional<std::string> csv_path, db_path;
     bool synthetic = false;
     try {
-        const Arguments arguments(args, {"write-csv"}, {"synthetic"});
+        const Arguments arguments(args, {"write-csv", "db"}, {"synthetic"});
         if (!arguments.positionals().empty()) {
             throw UsageError("unexpected argument '" + arguments.positionals().front() + "'");
         }
         csv_path = arguments.text("write-csv");
+        db_path = arguments.text("db");
         synthetic = arguments.flag("synthetic");
         if (csv_path && !synthetic) {
             throw UsageError("--write-csv goes with --synthetic");
         }
+        if (db_path && synthetic) {
+            throw UsageError("--db does not go with --synthetic");
+        }
     } catch (const UsageError& error) {
         err << "dmacycle demo: " << error.what()
-            << " (usage: dmacycle demo [--synthetic [--write-csv FILE]])\n";
+            << " (usage: dmacycle demo [--db FILE] | dmacycle demo --synthetic [--write-csv "
+               "FILE])\n";
         return exit_bad_input;
     }
-    return synthetic ? run_synthetic_demo(csv_path, out, err) : run_simulated_demo(out, err);
+    return synthetic ? run_synthetic_demo(csv_path, out, err) : run_service_demo(db_path, out, err);
 }
 
 }  // namespace dmacycle::daemon

@@ -1,0 +1,226 @@
+// The `dmacycle` client executable against dmacycled started as a child process (the simulated
+// instrument in the daemon, loopback port 0, a fresh SQLite file): submit, wait, status, list,
+// abort and export as users run them, and the exit codes for a missing token or scope and an
+// unreachable server.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "daemon_fixture.hpp"
+
+namespace fs = std::filesystem;
+using client_test::DaemonFixture;
+using client_test::Run;
+using nlohmann::json;
+
+namespace {
+
+// The main job shortened to 2 cycles and 10 min of recovery: seconds at --speed max.
+const std::vector<std::pair<std::string, std::string>> short_job{
+    {"duration: 8 h", "duration: 16 min"}, {"recovery: 8 h", "recovery: 10 min"}};
+
+std::int64_t submitted_id(const Run& run) {
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    return json::parse(run.out).at("job_id").get<std::int64_t>();
+}
+
+std::size_t count_lines(const std::string& text) {
+    std::size_t lines = 0;
+    for (const char c : text) {
+        lines += c == '\n';
+    }
+    return lines;
+}
+
+}  // namespace
+
+TEST_SUITE("client") {
+    TEST_CASE("a job submitted through the CLI runs; wait, status and export agree") {
+        DaemonFixture daemon("max");
+        INFO(daemon.log());
+        const auto id = submitted_id(daemon.dmacycle(
+            "submit " + daemon.job("mode1-0-200.yaml", short_job).string() + " --json"));
+
+        const auto waited = daemon.dmacycle("wait " + std::to_string(id) + " --timeout 300 --json");
+        INFO(waited.err);
+        REQUIRE(waited.exit_code == 0);
+        const auto job = json::parse(waited.out);
+        CHECK(job["status"] == "completed");
+        REQUIRE(job["run_ids"].size() == 1);
+        const auto run_id = job["run_ids"][0].get<std::int64_t>();
+        const auto samples = job["runs"][0]["samples"].get<std::int64_t>();
+        CHECK(samples > 0);
+
+        const auto status = daemon.dmacycle("status " + std::to_string(id));
+        CHECK(status.exit_code == 0);
+        CHECK(status.out.find("job " + std::to_string(id) + " mode1-0-200: completed") == 0);
+
+        const auto csv = daemon.dir() / "run.csv";
+        const auto results = daemon.dir() / "results.json";
+        const auto exported = daemon.dmacycle("export " + std::to_string(run_id) + " --out " +
+                                              csv.string() + " --results " + results.string());
+        INFO(exported.err);
+        REQUIRE(exported.exit_code == 0);
+        const auto text = client_test::slurp(csv);
+        CHECK(text.rfind("seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,"
+                         "stress_mpa,strain\n",
+                         0) == 0);
+        CHECK(count_lines(text) == static_cast<std::size_t>(samples) + 1);
+        CHECK(json::parse(client_test::slurp(results))["results"].contains("kww"));
+
+        // --every 10: exactly the rows whose seq is a multiple of 10.
+        std::size_t tenths = 0;
+        std::istringstream rows(text);
+        std::string row;
+        std::getline(rows, row);  // the header
+        while (std::getline(rows, row)) {
+            tenths += std::stoll(row.substr(0, row.find(','))) % 10 == 0;
+        }
+        const auto decimated = daemon.dmacycle("export " + std::to_string(run_id) + " --out " +
+                                               csv.string() + " --every 10");
+        REQUIRE(decimated.exit_code == 0);
+        CHECK(count_lines(client_test::slurp(csv)) == tenths + 1);
+    }
+
+    TEST_CASE("list shows both jobs and the second runs after the first") {
+        DaemonFixture daemon("max");
+        INFO(daemon.log());
+        const auto job = daemon.job("mode1-0-200.yaml", short_job);
+        const auto first = submitted_id(daemon.dmacycle("submit " + job.string() + " --json"));
+        const auto second = submitted_id(daemon.dmacycle("submit " + job.string() + " --json"));
+        CHECK(second != first);
+
+        const auto listed = daemon.dmacycle("list --json");
+        REQUIRE(listed.exit_code == 0);
+        std::vector<std::int64_t> ids;
+        const auto jobs = json::parse(listed.out);
+        for (const auto& entry : jobs["jobs"]) {
+            ids.push_back(entry["job_id"].get<std::int64_t>());
+        }
+        CHECK(ids == std::vector<std::int64_t>{second, first});  // newest first
+        const auto table = daemon.dmacycle("list");
+        CHECK(table.exit_code == 0);
+        CHECK(table.out.find(" " + std::to_string(first) + "  ") != std::string::npos);
+        CHECK(table.out.find(" " + std::to_string(second) + "  ") != std::string::npos);
+
+        const auto done =
+            daemon.dmacycle("wait " + std::to_string(second) + " --timeout 300 --json");
+        INFO(done.err);
+        REQUIRE(done.exit_code == 0);
+        const auto first_job =
+            json::parse(daemon.dmacycle("status " + std::to_string(first) + " --json").out);
+        const auto second_job = json::parse(done.out);
+        CHECK(first_job["status"] == "completed");
+        // ISO 8601 UTC stamps of one format compare as text.
+        CHECK(second_job["started_utc"].get<std::string>() >=
+              first_job["ended_utc"].get<std::string>());
+    }
+
+    TEST_CASE("abort through the CLI: a running job ends aborted, a queued one cancelled") {
+        DaemonFixture daemon("20");  // slow enough that the 16 h job is still running
+        INFO(daemon.log());
+        const auto job = daemon.job("mode1-0-200.yaml", {});
+        const auto running = submitted_id(daemon.dmacycle("submit " + job.string() + " --json"));
+        const auto queued = submitted_id(daemon.dmacycle("submit " + job.string() + " --json"));
+        for (int i = 0; i < 600; ++i) {
+            const auto status = daemon.dmacycle("status " + std::to_string(running) + " --json");
+            REQUIRE(status.exit_code == 0);
+            if (json::parse(status.out)["status"] != "queued") {
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+
+        const auto cancelled = daemon.dmacycle("abort " + std::to_string(queued));
+        INFO(cancelled.err);
+        CHECK(cancelled.exit_code == 0);
+        CHECK(cancelled.out.find("cancelled") != std::string::npos);
+
+        const auto aborted = daemon.dmacycle("abort " + std::to_string(running));
+        INFO(aborted.err);
+        CHECK(aborted.exit_code == 0);
+        const auto waited =
+            daemon.dmacycle("wait " + std::to_string(running) + " --timeout 120 --json");
+        CHECK(waited.exit_code == 3);
+        CHECK(json::parse(waited.out)["status"] == "aborted");
+        CHECK(waited.err.find("ended aborted") != std::string::npos);
+
+        // A finished job cannot be aborted again: 409, exit 2.
+        const auto again = daemon.dmacycle("abort " + std::to_string(running));
+        CHECK(again.exit_code == 2);
+    }
+
+    TEST_CASE("no token or a token without the scope: exit 2 saying which") {
+        DaemonFixture daemon("max");
+        INFO(daemon.log());
+        const auto none = daemon.dmacycle("list", "");
+        CHECK(none.exit_code == 2);
+        CHECK(none.err.find("no token was given: use --token-file FILE or set DMACYCLE_TOKEN") !=
+              std::string::npos);
+
+        const auto job = daemon.job("mode1-0-200.yaml", short_job);
+        const auto reader = daemon.dmacycle("submit " + job.string(),
+                                            "--token-file " + daemon.read_token().string());
+        CHECK(reader.exit_code == 2);
+        CHECK(reader.err.find("lacks the 'submit' scope") != std::string::npos);
+        CHECK(reader.err.find(client_test::slurp(daemon.read_token()).substr(0, 48)) ==
+              std::string::npos);
+        // Nothing was queued.
+        const auto listed =
+            daemon.dmacycle("list --json", "--token-file " + daemon.read_token().string());
+        REQUIRE(listed.exit_code == 0);
+        CHECK(json::parse(listed.out)["jobs"].empty());
+
+        // An invalid job file: 422, its problems one per line, exit 2.
+        const auto invalid = daemon.dmacycle(
+            "submit " +
+            daemon.job("mode1-0-200.yaml", {{"temperature: 365 K", "temperature: 365 MPa"}})
+                .string());
+        CHECK(invalid.exit_code == 2);
+        CHECK(invalid.err.find("temperature") != std::string::npos);
+    }
+
+    TEST_CASE("demo runs the main job through a dmacycled of its own and stops it") {
+        std::string pattern = (fs::temp_directory_path() / "dmacycle-demo-test-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        const fs::path dir = pattern;
+        const auto db = dir / "demo.db";
+        const auto out = dir / "demo.out";
+        const int status = std::system((std::string(DMACYCLE_BIN_DIR) + "/dmacycle demo --db " +
+                                        db.string() + " >" + out.string() + " 2>&1")
+                                           .c_str());
+        const auto text = client_test::slurp(out);
+        INFO(text);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        CHECK(text.find("60 cycles") != std::string::npos);
+        CHECK(text.find("verdict: PASS") != std::string::npos);
+        CHECK(fs::file_size(db) > 0);
+        // The daemon it started is gone (reaped, so not even a zombie is left).
+        const auto at = text.find("dmacycled (pid ");
+        REQUIRE(at != std::string::npos);
+        const pid_t pid = std::stoi(text.substr(at + 15));
+        CHECK(kill(pid, 0) == -1);
+        CHECK(errno == ESRCH);
+        fs::remove_all(dir);
+    }
+
+    TEST_CASE("a stopped server: exit 3, cannot reach") {
+        DaemonFixture daemon("max");
+        const std::string url = daemon.url();
+        daemon.stop();
+        const auto result = std::system(("env -u DMACYCLE_TOKEN " + std::string(DMACYCLE_BIN_DIR) +
+                                         "/dmacycle list --server " + url + " 2>/dev/null")
+                                            .c_str());
+        CHECK(WIFEXITED(result));
+        CHECK(WEXITSTATUS(result) == 3);
+    }
+}
