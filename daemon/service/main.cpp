@@ -19,6 +19,7 @@
 #include "../src/arguments.hpp"
 #include "../src/http_server.hpp"
 #include "../src/tokens.hpp"
+#include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/daemon/job_service.hpp"
 #include "dmacycle/daemon/log.hpp"
 #include "options.hpp"
