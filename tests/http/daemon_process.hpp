@@ -30,7 +30,7 @@ inline const std::string submitter_token = "submitter-0123456789abcdef0123456789
 
 struct DaemonOptions {
     std::string speed = "max";  // simulated instrument clock: "max" or a factor
-    // Lines added to the config file (e.g. "max_job_bytes: 1000").
+    // Lines added at the end of the config file (e.g. "limits: {max_job_bytes: 1000}\n").
     std::string extra_config;
     // Flags added to the command line.
     std::vector<std::string> extra_args;
@@ -45,14 +45,15 @@ class DaemonProcess {
         // Job files name their profile (sim-la30); it is looked up beside the config file.
         fs::copy(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments", dir_ / "instruments");
         write(dir_ / "dmacycled.yaml",
-              "# written by tests/http/daemon_process.hpp\n"
+              "# written by tests/http/daemon_process.hpp; the format: config/dmacycled.yaml\n"
               "listen: 127.0.0.1:0\n"
               "database: runs.db\n"
               "spool: spool\n"
               "tokens: tokens.yaml\n"
-              "simulate:\n"
-              "  profile: instruments/sim-la30.yaml\n"
-              "  speed: " +
+              "instrument:\n"
+              "  simulate:\n"
+              "    profile: instruments/sim-la30.yaml\n"
+              "    speed: " +
                   options.speed + "\n" + options.extra_config);
         write(dir_ / "tokens.yaml",
               "tokens:\n"
