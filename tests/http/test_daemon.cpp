@@ -245,3 +245,51 @@ TEST_CASE("dmacycled: submit, list, show, samples and results through HTTP") {
           std::string::npos);
     CHECK(daemon.stop() == 0);
 }
+
+TEST_CASE("dmacycled: keep-alive serves several requests on one connection") {
+    DaemonProcess daemon;
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), daemon.port()));
+    beast::flat_buffer buffer;
+    for (int i = 0; i < 3; ++i) {
+        http::request<http::empty_body> req{http::verb::get, "/api/v1/jobs", 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::authorization, "Bearer " + reader_token);
+        http::write(stream, req);
+        http::response<http::string_body> response;
+        http::read(stream, buffer, response);
+        CHECK(response.result_int() == 200);
+        CHECK(response.keep_alive());
+    }
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("dmacycled: 50 clients polling at once all get their answers") {
+    DaemonProcess daemon;
+    const auto port = daemon.port();
+    REQUIRE(post(port, "/api/v1/jobs", submitter_token, short_job()).status == 201);
+    constexpr int clients = 50, polls = 20;
+    std::vector<std::thread> threads;
+    std::vector<int> ok(clients, 0);
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            for (int i = 0; i < polls; ++i) {
+                const auto target = i % 2 ? std::string("/api/v1/jobs/1")
+                                          : std::string("/api/v1/runs/1/samples?limit=1000");
+                const auto status = get(port, target, reader_token).status;
+                // The run may not exist yet while the job is queued.
+                ok[c] += status == 200 || (status == 404 && i % 2 == 0);
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    for (int c = 0; c < clients; ++c) {
+        CHECK(ok[c] == polls);
+    }
+    CHECK(get(port, "/healthz").status == 200);
+    CHECK(daemon.stop() == 0);
+}
