@@ -103,7 +103,7 @@ TEST_CASE("dmacycled: a missing config file and a readable tokens file are refus
     CHECK(result.out.find(admin_token) == std::string::npos);
 }
 
-TEST_CASE("dmacycled: 401 and 403 refused and audited without the token; healthz needs none") {
+TEST_CASE("dmacycled: 401 and 403 refused and audited without the token and healthz needs none") {
     DaemonProcess daemon;
     const auto port = daemon.port();
     CHECK(get(port, "/healthz").status == 200);
