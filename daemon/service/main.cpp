@@ -1,0 +1,181 @@
+// dmacycled: the service (docs/service.md). One event loop runs the HTTP server, the spool
+// timer, the watchdog and the signals; JobService runs the jobs on its own thread.
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "../src/arguments.hpp"
+#include "../src/http_server.hpp"
+#include "../src/tokens.hpp"
+#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/job_service.hpp"
+#include "dmacycle/daemon/log.hpp"
+#include "options.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace svc = dmacycle::daemon;
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_bad_config = 2;
+
+// Calls `tick` every `period` on the event loop, for as long as the loop runs.
+class Ticker {
+  public:
+    Ticker(asio::io_context& io, std::chrono::steady_clock::duration period,
+           std::function<void()> tick)
+        : timer_(io), period_(period), tick_(std::move(tick)) {
+        arm();
+    }
+    void cancel() { timer_.cancel(); }
+
+  private:
+    void arm() {
+        timer_.expires_after(period_);
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            tick_();
+            arm();
+        });
+    }
+    asio::steady_timer timer_;
+    std::chrono::steady_clock::duration period_;
+    std::function<void()> tick_;
+};
+
+std::string url_of(const asio::ip::tcp::endpoint& endpoint) {
+    std::ostringstream url;
+    url << "http://";
+    if (endpoint.address().is_v6()) {
+        url << "[" << endpoint.address().to_string() << "]";
+    } else {
+        url << endpoint.address().to_string();
+    }
+    url << ":" << endpoint.port();
+    return url.str();
+}
+
+int serve(const svc::ServiceOptions& options) {
+    svc::ServiceConfig config;
+    std::optional<svc::TokenStore> tokens;
+    asio::ip::tcp::endpoint listen;
+    try {
+        config = svc::load_service_config(options.config);
+        svc::apply_overrides(config, options);
+        if (config.tokens.empty()) {
+            throw svc::InputError(options.config +
+                                  ": tokens: no tokens file (set 'tokens:' or --tokens); "
+                                  "the API needs one");
+        }
+        tokens = svc::TokenStore::load(config.tokens);
+        listen = svc::parse_listen_address(config.listen, "listen");
+    } catch (const std::exception& error) {
+        svc::log::error(std::string("dmacycled: ") + error.what());
+        return exit_bad_config;
+    }
+
+    asio::io_context io;
+    std::unique_ptr<svc::JobService> jobs;
+    std::optional<svc::HttpServer> server;
+    try {
+        jobs = std::make_unique<svc::JobService>(config);
+        svc::HttpLimits limits;
+        limits.max_request_bytes = config.max_request_bytes;
+        server.emplace(io, *jobs, *tokens, listen, limits);
+    } catch (const std::exception& error) {
+        svc::log::error(std::string("dmacycled: cannot start: ") + error.what());
+        return exit_failed;
+    }
+
+    const auto url = url_of(server->local_endpoint());
+    std::cout << "listening " << url << std::endl;  // flushed: tests and scripts wait for it
+    svc::log::notice("dmacycled " DMACYCLE_VERSION ": listening " + url);
+    sd_notify(0, ("READY=1\nSTATUS=listening " + url).c_str());
+
+    // The watchdog is fed from the event loop itself, so a loop stuck in a handler stops
+    // feeding it and systemd restarts the service.
+    std::optional<Ticker> watchdog;
+    std::uint64_t watchdog_us = 0;
+    if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
+        watchdog.emplace(io, std::chrono::microseconds(watchdog_us / 2),
+                         [] { sd_notify(0, "WATCHDOG=1"); });
+    }
+    std::optional<Ticker> spool;
+    if (!config.spool.empty()) {
+        spool.emplace(io, config.spool_poll, [&jobs] {
+            try {
+                jobs->scan_spool();
+            } catch (const std::exception& error) {
+                svc::log::error(std::string("spool: ") + error.what());
+            }
+        });
+    }
+
+    asio::signal_set signals(io, SIGTERM, SIGINT);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) {
+            return;
+        }
+        svc::log::notice(std::string("dmacycled: ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+                         ": stopping");
+        sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+        server->stop();
+        if (watchdog) {
+            watchdog->cancel();
+        }
+        if (spool) {
+            spool->cancel();
+        }
+        io.stop();
+    });
+
+    try {
+        io.run();
+    } catch (const std::exception& error) {
+        // Handlers catch what they expect; anything else is a bug to restart from.
+        svc::log::error(std::string("dmacycled: event loop failed: ") + error.what());
+        server->stop();
+        jobs.reset();
+        return exit_failed;
+    }
+    // A run in progress goes to the safe state and ends `interrupted` here.
+    jobs.reset();
+    svc::log::notice("dmacycled: stopped");
+    return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string_view> args(argv + 1, argv + argc);
+    svc::ServiceOptions options;
+    try {
+        options = svc::parse_service_options(args);
+    } catch (const svc::UsageError& error) {
+        std::cerr << "dmacycled: " << error.what() << "\n" << svc::dmacycled_usage;
+        return exit_bad_config;
+    }
+    if (options.help) {
+        std::cout << svc::dmacycled_usage;
+        return exit_ok;
+    }
+    // Writing to a client that went away must be an error to handle, not a signal that kills.
+    std::signal(SIGPIPE, SIG_IGN);
+    return serve(options);
+}
