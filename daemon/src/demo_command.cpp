@@ -257,6 +257,8 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
                << "listen: 127.0.0.1:0\n"
                << "database: " << nlohmann::json(db.string()).dump() << "\n"
                << "tokens: tokens.yaml\n"
+               << "profiles: " << nlohmann::json((config_dir / "instruments").string()).dump()
+               << "\n"
                << "instrument:\n  simulate:\n    profile: "
                << nlohmann::json((config_dir / "instruments" / "sim-la30.yaml").string()).dump()
                << "\n    speed: max\n";

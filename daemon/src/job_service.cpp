@@ -192,10 +192,10 @@ JobService::Impl::~Impl() {
 }
 
 protocols::JobFile JobService::Impl::parse(const std::string& text) const {
-    // The job's profile from the service's own config folder, as `dmacycle run` finds it next
-    // to the job file: its frame's force limit validates the job.
+    // The job's profile from the service's profiles folder (as `dmacycle run` finds it next to
+    // the job file): its frame's force limit validates the job.
     const protocols::ProfileResolver resolve = [this](const std::string& name) {
-        const fs::path path = config.config_dir / "instruments" / (name + ".yaml");
+        const fs::path path = config.profiles / (name + ".yaml");
         std::error_code ignored;
         if (!fs::is_regular_file(path, ignored)) {
             return protocols::ProfileLimit{std::nullopt, "unknown instrument profile '" + name +

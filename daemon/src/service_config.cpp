@@ -171,8 +171,8 @@ ServiceConfig load_service_config(const fs::path& path) {
         reader.fail(root, "<top>", "expected a mapping (listen, database, instrument, ...)");
     }
     reader.only(root, "",
-                {"listen", "database", "spool", "tokens", "instrument", "sample_rate", "limits",
-                 "spool_poll"});
+                {"listen", "database", "spool", "tokens", "profiles", "instrument", "sample_rate",
+                 "limits", "spool_poll"});
 
     ServiceConfig config;
     const fs::path dir = fs::absolute(path).parent_path();
@@ -189,6 +189,10 @@ ServiceConfig load_service_config(const fs::path& path) {
     }
     if (const YAML::Node tokens = root["tokens"]) {
         config.tokens = reader.path(tokens, "tokens", dir);
+    }
+    config.profiles = dir / "instruments";
+    if (const YAML::Node profiles = root["profiles"]) {
+        config.profiles = reader.path(profiles, "profiles", dir);
     }
     if (const YAML::Node instrument = root["instrument"]) {
         read_instrument(reader, instrument, dir, config);

@@ -55,7 +55,11 @@ class DaemonFixture {
               "listen: 127.0.0.1:0\n"
               "database: store.db\n"
               "tokens: tokens.yaml\n"
-              "instrument:\n"
+              "profiles: " +
+                  nlohmann::json((fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments").string())
+                      .dump() +
+                  "\n"
+                  "instrument:\n"
               "  simulate:\n"
               "    profile: " +
                   nlohmann::json(

@@ -144,7 +144,7 @@ TEST_CASE("config: the shipped file and relative paths") {
 
 TEST_CASE("config: every error names file line and field") {
     CHECK(config_error(sim_instrument + "databse: x.db\n") ==
-          "d.yaml:3: databse: unknown key (expected one of: listen, database, spool, tokens, "
+          "d.yaml:3: databse: unknown key (expected one of: listen, database, spool, tokens, profiles, "
           "instrument, sample_rate, limits, spool_poll)");
     CHECK(config_error("listen: localhost\n" + sim_instrument) ==
           "d.yaml:1: listen: 'localhost': expected ADDR:PORT, e.g. 127.0.0.1:8470 (port 0: any "

@@ -39,6 +39,8 @@ struct ServiceConfig {
     std::filesystem::path database;         // the SQLite store (runs, samples, jobs)
     std::filesystem::path spool;            // empty: no spool folder
     std::filesystem::path tokens;           // bearer tokens file (docs/service.md)
+    // Where the instrument profiles that jobs name (`profile: NAME`) are: NAME.yaml there.
+    std::filesystem::path profiles;  // default: instruments/ beside the config file
     // The instrument: either simulated in-process (profile + speed; "max" or a factor) or the
     // frame and furnace of a rig file (config/rigs/*.yaml).
     std::filesystem::path simulate_profile;  // non-empty: simulate
