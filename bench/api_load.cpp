@@ -3,8 +3,13 @@
 // seconds (default 60), each on its own keep-alive connection. Prints the latency percentiles
 // per route and checks that no sample was lost: every client saw a gap-free sequence, and the
 // store holds every sequence number from the first to the last. docs/benchmarks.md records it.
+// Before the load the store is seeded with a finished job whose run holds BACKLOG samples
+// (default 750,000: an overnight run at 10 Hz), and the clients poll that job's status too, so
+// the cost of a status query on a large run shows.
 //
-//   bench_api_load [CLIENTS] [SECONDS]
+//   bench_api_load [CLIENTS] [SECONDS] [BACKLOG]
+// The daemon is the build's dmacycled, or the binary the environment's DMACYCLED names (to
+// compare two builds).
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -18,6 +23,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -52,6 +58,7 @@ Daemon start_daemon(const fs::path& dir, double rate_hz) {
         << "listen: 127.0.0.1:0\n"
         << "database: " << (dir / "bench.db").string() << "\n"
         << "tokens: tokens.yaml\n"
+        << "profiles: " << (config_dir / "instruments").string() << "\n"
         << "sample_rate: " << rate_hz << "\n"
         << "instrument:\n  simulate:\n    profile: "
         << (config_dir / "instruments/sim-la30.yaml").string() << "\n    speed: 1\n";
@@ -59,7 +66,8 @@ Daemon start_daemon(const fs::path& dir, double rate_hz) {
     if (::pipe(out) != 0) {
         throw std::runtime_error("pipe");
     }
-    const std::string binary = DMACYCLE_BIN_DIR "/dmacycled";
+    const char* const chosen = std::getenv("DMACYCLED");
+    const std::string binary = chosen != nullptr ? chosen : DMACYCLE_BIN_DIR "/dmacycled";
     const std::string config = (dir / "dmacycled.yaml").string();
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -85,6 +93,67 @@ Daemon start_daemon(const fs::path& dir, double rate_hz) {
     const std::string address = line.substr(prefix.size());
     const auto colon = address.rfind(':');
     return {pid, address.substr(0, colon), address.substr(colon + 1)};
+}
+
+void sql(sqlite3* db, const std::string& text) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        const std::string what = message != nullptr ? message : "?";
+        sqlite3_free(message);
+        throw std::runtime_error("seeding the store: " + what);
+    }
+}
+
+// A finished job of `rows` samples written straight into the daemon's store (schema and all
+// made by the daemon at its start, nothing queued yet); returns the job's id.
+std::int64_t seed_finished_job(const fs::path& db_path, const std::string& job_text,
+                               std::int64_t rows) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+        throw std::runtime_error("cannot open " + db_path.string());
+    }
+    sqlite3_busy_timeout(db, 5000);
+    const std::string now = "'2026-11-28T00:00:00.000Z'";
+    std::string quoted;
+    for (const char c : job_text) {
+        quoted += c;
+        if (c == '\'') {
+            quoted += c;
+        }
+    }
+    sql(db, "BEGIN IMMEDIATE");
+    sql(db,
+        "INSERT INTO runs (job_text, sample_id, profile, software_version, instrument_identity, "
+        "status, created_utc, started_utc, ended_utc) VALUES ('" +
+            quoted + "', 'seeded', 'sim-la30', 'bench', 'bench', 'completed', " + now + ", " + now +
+            ", " + now + ")");
+    const auto run_id = sqlite3_last_insert_rowid(db);
+    sql(db,
+        "INSERT INTO jobs (name, source, job_text, runs_planned, status, message, submitted_utc, "
+        "started_utc, ended_utc) VALUES ('seeded', 'bench', '" +
+            quoted + "', 1, 'completed', 'completed', " + now + ", " + now + ", " + now + ")");
+    const auto job_id = sqlite3_last_insert_rowid(db);
+    sql(db, "INSERT INTO job_runs (job_id, run_id, point) VALUES (" + std::to_string(job_id) +
+                ", " + std::to_string(run_id) + ", 0)");
+    const std::string insert_sql =
+        "INSERT INTO samples (run_id, seq, t_s, t_wall_utc, segment, temperature_k, force_n, "
+        "displacement_m, stress_mpa, strain) VALUES (?, ?, ?, " +
+        now + ", 'cycle', 523.15, 0.1, 1e-6, 100.0, 0.001)";
+    sqlite3_stmt* insert = nullptr;
+    sqlite3_prepare_v2(db, insert_sql.c_str(), -1, &insert, nullptr);
+    for (std::int64_t seq = 0; seq < rows; ++seq) {
+        sqlite3_bind_int64(insert, 1, run_id);
+        sqlite3_bind_int64(insert, 2, seq);
+        sqlite3_bind_double(insert, 3, static_cast<double>(seq) * 0.1);
+        if (sqlite3_step(insert) != SQLITE_DONE) {
+            throw std::runtime_error(std::string("seeding the store: ") + sqlite3_errmsg(db));
+        }
+        sqlite3_reset(insert);
+    }
+    sqlite3_finalize(insert);
+    sql(db, "COMMIT");
+    sqlite3_close(db);
+    return job_id;
 }
 
 // One keep-alive connection.
@@ -136,6 +205,7 @@ double percentile(std::vector<double>& values, double p) {
 int main(int argc, char** argv) {
     const int clients = argc > 1 ? std::stoi(argv[1]) : 50;
     const double seconds = argc > 2 ? std::stod(argv[2]) : 60;
+    const std::int64_t backlog = argc > 3 ? std::stoll(argv[3]) : 750000;
     const double rate_hz = 100;
     const fs::path dir =
         fs::temp_directory_path() / ("dmacycle-api-load-" + std::to_string(::getpid()));
@@ -144,6 +214,7 @@ int main(int argc, char** argv) {
 
     std::ifstream job_file(DMACYCLE_SOURCE_DIR "/config/jobs/mode1-0-200.yaml");
     const std::string job_text((std::istreambuf_iterator<char>(job_file)), {});
+    const auto seeded_job = seed_finished_job(dir / "bench.db", job_text, backlog);
     Client control(daemon);
     const auto job_id =
         control.request(http::verb::post, "/api/v1/jobs", job_text)["job_id"].get<std::int64_t>();
@@ -157,15 +228,16 @@ int main(int argc, char** argv) {
     }
 
     std::mutex mutex;
-    std::vector<double> status_ms, samples_ms;
+    std::vector<double> status_ms, samples_ms, seeded_ms;
     std::atomic<std::int64_t> gaps{0}, errors{0}, rows_seen{0};
     std::atomic<bool> stop{false};
     const std::string job_path = "/api/v1/jobs/" + std::to_string(job_id);
+    const std::string seeded_path = "/api/v1/jobs/" + std::to_string(seeded_job);
     const std::string samples_path = "/api/v1/runs/" + std::to_string(run_id) + "/samples?since=";
     std::vector<std::thread> threads;
     for (int i = 0; i < clients; ++i) {
         threads.emplace_back([&] {
-            std::vector<double> my_status, my_samples;
+            std::vector<double> my_status, my_samples, my_seeded;
             std::int64_t since = -1;
             try {
                 Client client(daemon);
@@ -179,6 +251,11 @@ int main(int argc, char** argv) {
                     const auto page =
                         client.request(http::verb::get, samples_path + std::to_string(since));
                     my_samples.push_back(
+                        std::chrono::duration<double, std::milli>(SteadyClock::now() - start)
+                            .count());
+                    start = SteadyClock::now();
+                    client.request(http::verb::get, seeded_path);
+                    my_seeded.push_back(
                         std::chrono::duration<double, std::milli>(SteadyClock::now() - start)
                             .count());
                     for (const auto& row : page["rows"]) {
@@ -198,6 +275,7 @@ int main(int argc, char** argv) {
             std::lock_guard lock(mutex);
             status_ms.insert(status_ms.end(), my_status.begin(), my_status.end());
             samples_ms.insert(samples_ms.end(), my_samples.begin(), my_samples.end());
+            seeded_ms.insert(seeded_ms.end(), my_seeded.begin(), my_seeded.end());
         });
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -205,9 +283,11 @@ int main(int argc, char** argv) {
     for (auto& thread : threads) {
         thread.join();
     }
-    control.request(http::verb::post, job_path + "/abort");
+    // A new connection: the daemon closes one idle for 30 s (http_server.hpp read_timeout).
+    Client closing(daemon);
+    closing.request(http::verb::post, job_path + "/abort");
     while (true) {
-        const auto status = control.request(http::verb::get, job_path)["status"].get<std::string>();
+        const auto status = closing.request(http::verb::get, job_path)["status"].get<std::string>();
         if (status != "running" && status != "paused") {
             break;
         }
@@ -230,7 +310,8 @@ int main(int argc, char** argv) {
     sqlite3_finalize(query);
     sqlite3_close(db);
 
-    const double requests = static_cast<double>(status_ms.size() + samples_ms.size());
+    const double requests =
+        static_cast<double>(status_ms.size() + samples_ms.size() + seeded_ms.size());
     std::printf("clients %d for %.0f s, acquisition %.0f Hz (simulated instrument, speed 1)\n",
                 clients, seconds, rate_hz);
     std::printf("requests %.0f (%.0f/s), client errors %lld\n", requests, requests / seconds,
@@ -241,6 +322,9 @@ int main(int argc, char** argv) {
     std::printf("GET new samples: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
                 percentile(samples_ms, 0.5), percentile(samples_ms, 0.99),
                 percentile(samples_ms, 1.0));
+    std::printf("GET finished job (%lld samples): p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+                static_cast<long long>(backlog), percentile(seeded_ms, 0.5),
+                percentile(seeded_ms, 0.99), percentile(seeded_ms, 1.0));
     std::printf("rows seen by clients %lld, gaps seen %lld\n",
                 static_cast<long long>(rows_seen.load()), static_cast<long long>(gaps.load()));
     std::printf("stored %lld samples, seq %lld-%lld, missing %lld\n",
