@@ -91,6 +91,16 @@ void write_text(const fs::path& path, const std::string& text) {
     std::fclose(file);
 }
 
+// The samples of one run counted so far: every row with seq <= last_seq. A run's rows are
+// committed in seq order (one runner appending in stream order, one writer committing in
+// append order), so a later count only needs the rows past last_seq.
+struct SampleTally {
+    std::int64_t count = 0;
+    std::int64_t first_seq = -1;  // -1: no row yet (seq counts from 0)
+    std::int64_t last_seq = -1;
+    bool final = false;  // the run had ended before the count: no row comes any more
+};
+
 struct CurrentJob {
     std::int64_t job_id = 0;
     std::shared_ptr<RunControl> control;  // of the run in progress; null between runs
@@ -117,7 +127,9 @@ struct JobService::Impl {
     void finish_job(std::int64_t job_id, const std::string& status, const std::string& message);
     std::string job_status(std::int64_t job_id, const std::string& stored) const;
     Json job_json(std::int64_t job_id, bool details) const;
-    Json run_summary(std::int64_t run_id) const;  // samples, first_seq, last_seq
+    const SampleTally& tally(std::int64_t run_id) const;  // under read_mutex
+    Json run_summary(std::int64_t run_id) const;          // samples, first_seq, last_seq
+    const std::vector<std::string>& sweep_points(std::int64_t job_id) const;  // under read_mutex
     void spool_file(const fs::path& path);
     void reject(const fs::path& path, const std::string& name, const std::string& why);
 
@@ -129,7 +141,9 @@ struct JobService::Impl {
     // so queries never wait for a write of this process (WAL: nor for the store's writer).
     std::unique_ptr<SqlConnection> writer, reader;
     mutable std::mutex write_mutex, read_mutex;
-    mutable std::map<std::int64_t, std::int64_t> ended_run_samples;  // metrics, under read_mutex
+    // Under read_mutex: a status query costs O(log n) on a run of n samples, not O(n).
+    mutable std::map<std::int64_t, SampleTally> tallies;
+    mutable std::map<std::int64_t, std::vector<std::string>> job_sweep_points;  // of valid jobs
 
     mutable std::mutex mutex;  // current, stopping, job state changes
     std::condition_variable wake;
@@ -577,15 +591,56 @@ std::string JobService::Impl::job_status(std::int64_t job_id, const std::string&
     return stored;
 }
 
-Json JobService::Impl::run_summary(std::int64_t run_id) const {
-    Json summary;
-    reader->query("SELECT count(*), min(seq), max(seq) FROM samples WHERE run_id = ?", {run_id},
-                  [&](const SqlRow& row) {
-                      summary["samples"] = row.integer(0);
-                      summary["first_seq"] = row.null(1) ? Json(nullptr) : Json(row.integer(1));
-                      summary["last_seq"] = row.null(2) ? Json(nullptr) : Json(row.integer(2));
+const SampleTally& JobService::Impl::tally(std::int64_t run_id) const {
+    auto& tally = tallies[run_id];
+    if (tally.final) {
+        return tally;
+    }
+    // The status first: a run seen ended has committed its last row before this count.
+    bool ended = false;
+    reader->query("SELECT status NOT IN ('queued', 'running') FROM runs WHERE id = ?", {run_id},
+                  [&](const SqlRow& row) { ended = row.integer(0) != 0; });
+    // A range of the primary key (run_id, seq): only the rows committed since the last call.
+    reader->query("SELECT count(*), min(seq), max(seq) FROM samples WHERE run_id = ? AND seq > ?",
+                  {run_id, tally.last_seq}, [&](const SqlRow& row) {
+                      tally.count += row.integer(0);
+                      if (!row.null(1)) {
+                          tally.first_seq = tally.first_seq < 0 ? row.integer(1) : tally.first_seq;
+                          tally.last_seq = row.integer(2);
+                      }
                   });
-    return summary;
+    tally.final = ended;
+    return tally;
+}
+
+Json JobService::Impl::run_summary(std::int64_t run_id) const {
+    const auto& counted = tally(run_id);
+    const auto seq = [](std::int64_t value) { return value < 0 ? Json(nullptr) : Json(value); };
+    return {{"samples", counted.count},
+            {"first_seq", seq(counted.first_seq)},
+            {"last_seq", seq(counted.last_seq)}};
+}
+
+// A job's text never changes: parsed once for its sweep points, not at every status query.
+const std::vector<std::string>& JobService::Impl::sweep_points(std::int64_t job_id) const {
+    const auto cached = job_sweep_points.find(job_id);
+    if (cached != job_sweep_points.end()) {
+        return cached->second;
+    }
+    std::string text;
+    reader->query("SELECT job_text FROM jobs WHERE id = ?", {job_id},
+                  [&](const SqlRow& row) { text = row.text(0); });
+    const auto file = parse(text);
+    if (!file.ok()) {
+        // A profile gone since: nothing cached, so a fixed profile shows the points again.
+        static const std::vector<std::string> none;
+        return none;
+    }
+    std::vector<std::string> points;
+    for (const auto& run : file.runs) {
+        points.push_back(run.sweep_point);
+    }
+    return job_sweep_points.emplace(job_id, std::move(points)).first->second;
 }
 
 Json JobService::Impl::job_json(std::int64_t job_id, bool details) const {
@@ -614,10 +669,7 @@ Json JobService::Impl::job_json(std::int64_t job_id, bool details) const {
         }
         if (details) {
             job["runs"] = Json::array();
-            std::string text;
-            reader->query("SELECT job_text FROM jobs WHERE id = ?", {job_id},
-                          [&](const SqlRow& row) { text = row.text(0); });
-            const auto file = parse(text);
+            const auto& points = sweep_points(job_id);
             reader->query(
                 "SELECT r.id, r.status, r.sample_id, r.started_utc, r.ended_utc, j.point FROM "
                 "job_runs j JOIN runs r ON r.id = j.run_id WHERE j.job_id = ? ORDER BY j.point",
@@ -628,8 +680,7 @@ Json JobService::Impl::job_json(std::int64_t job_id, bool details) const {
                         {{"run_id", row.integer(0)},
                          {"status", row.text(1)},
                          {"sample", row.text(2)},
-                         {"sweep_point",
-                          point < file.runs.size() ? file.runs[point].sweep_point : ""},
+                         {"sweep_point", point < points.size() ? points[point] : ""},
                          {"started_utc", text_or_null(row, 3)},
                          {"ended_utc", text_or_null(row, 4)}});
                 });
@@ -1006,27 +1057,14 @@ std::string JobService::metrics() const {
                 --by_status["running"];
                 ++by_status["paused"];
             }
-            // Ended runs never change: counted once. Running ones are counted each time.
-            std::vector<std::pair<std::int64_t, bool>> runs;
-            db.query("SELECT id, status IN ('running', 'queued') FROM runs", {},
-                     [&](const SqlRow& row) { runs.emplace_back(row.integer(0), row.integer(1)); });
-            for (const auto& [id, live] : runs) {
-                const auto cached = impl_->ended_run_samples.find(id);
-                if (cached != impl_->ended_run_samples.end()) {
-                    samples += cached->second;
-                    continue;
-                }
-                std::int64_t count = 0;
-                db.query("SELECT count(*) FROM samples WHERE run_id = ?", {id},
-                         [&](const SqlRow& row) { count = row.integer(0); });
-                samples += count;
-                if (!live) {
-                    impl_->ended_run_samples[id] = count;
-                }
+            std::vector<std::int64_t> runs;
+            db.query("SELECT id FROM runs", {},
+                     [&](const SqlRow& row) { runs.push_back(row.integer(0)); });
+            for (const auto id : runs) {
+                samples += impl_->tally(id).count;
             }
             if (current && current->run_id >= 0) {
-                db.query("SELECT max(seq) FROM samples WHERE run_id = ?", {current->run_id},
-                         [&](const SqlRow& row) { last_seq = row.null(0) ? -1 : row.integer(0); });
+                last_seq = impl_->tally(current->run_id).last_seq;
             }
         }
         const auto store = impl_->store->health();

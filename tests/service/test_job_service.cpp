@@ -144,7 +144,8 @@ TEST_CASE("config: the shipped file and relative paths") {
 
 TEST_CASE("config: every error names file line and field") {
     CHECK(config_error(sim_instrument + "databse: x.db\n") ==
-          "d.yaml:3: databse: unknown key (expected one of: listen, database, spool, tokens, profiles, "
+          "d.yaml:3: databse: unknown key (expected one of: listen, database, spool, tokens, "
+          "profiles, "
           "instrument, sample_rate, limits, spool_poll)");
     CHECK(config_error("listen: localhost\n" + sim_instrument) ==
           "d.yaml:1: listen: 'localhost': expected ADDR:PORT, e.g. 127.0.0.1:8470 (port 0: any "
@@ -480,4 +481,82 @@ TEST_CASE("a stop leaves queued jobs queued and the next start runs them") {
     CHECK(wait_job(service, second)["status"] == "completed");
     CHECK(Db(dir.db).number("SELECT count(*) FROM job_runs WHERE job_id = " +
                             std::to_string(second)) == 1);
+}
+
+namespace {
+
+// The value of a Prometheus line `name value` (-2 when missing).
+std::int64_t metric_value(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -2 : std::stoll(text.substr(at + name.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("sample counts are exact while a run acquires and after it ends") {
+    const ServiceDir dir;
+    JobService service(dir.config());
+    const auto job_id = service.submit(short_job(), "api:a")["job_id"].get<std::int64_t>();
+    Db db(dir.db);
+    const auto stored = [&](std::int64_t run_id) {
+        return static_cast<std::int64_t>(
+            db.number("SELECT count(*) FROM samples WHERE run_id = " + std::to_string(run_id)));
+    };
+    // Counted incrementally: each answer lies between the store's counts just before and just
+    // after it, and never goes down.
+    std::int64_t previous = 0, polls_running = 0;
+    while (true) {
+        const auto ids = service.job(job_id)["run_ids"];
+        if (!ids.empty()) {
+            const auto run_id = ids[0].get<std::int64_t>();
+            const auto before = stored(run_id);
+            const auto job = service.job(job_id);
+            const auto run = service.run(run_id);
+            const auto metrics = service.metrics();
+            const auto after = stored(run_id);
+            INFO("before " << before << ", after " << after);
+            const auto in_job = job["runs"][0]["samples"].get<std::int64_t>();
+            const auto in_run = run["samples"].get<std::int64_t>();
+            const auto in_metrics = metric_value(metrics, "dmacycle_samples_stored_total");
+            CHECK(before <= in_job);
+            CHECK(in_job <= in_run);
+            CHECK(in_run <= in_metrics);
+            CHECK(in_metrics <= after);
+            CHECK(previous <= in_job);
+            previous = in_run;
+            if (in_run > 0) {
+                CHECK(run["last_seq"].get<std::int64_t>() - run["first_seq"].get<std::int64_t>() +
+                          1 ==
+                      in_run);
+            }
+            polls_running += job["status"] == "running" ? 1 : 0;
+            if (finished(job["status"])) {
+                break;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    MESSAGE(polls_running << " polls while the run acquired");
+
+    const auto job = service.job(job_id);
+    REQUIRE(job["status"] == "completed");
+    const auto run_id = job["run_ids"][0].get<std::int64_t>();
+    const auto total = stored(run_id);
+    CHECK(total > 1000);
+    CHECK(job["runs"][0]["samples"] == total);
+    CHECK(job["runs"][0]["last_seq"] == db.number("SELECT max(seq) FROM samples"));
+    const auto run = service.run(run_id);
+    CHECK(run["samples"] == total);
+    CHECK(run["first_seq"] == db.number("SELECT min(seq) FROM samples"));
+    CHECK(metric_value(service.metrics(), "dmacycle_samples_stored_total") == total);
+
+    // A second run adds its own samples to the total; a fresh service counts the same.
+    const auto second = service.submit(short_job("second"), "api:a")["job_id"].get<std::int64_t>();
+    REQUIRE(wait_job(service, second)["status"] == "completed");
+    const auto all = static_cast<std::int64_t>(db.number("SELECT count(*) FROM samples"));
+    CHECK(all > total);
+    CHECK(metric_value(service.metrics(), "dmacycle_samples_stored_total") == all);
+    const auto second_run = service.job(second)["run_ids"][0].get<std::int64_t>();
+    CHECK(service.run(second_run)["samples"] == stored(second_run));
+    CHECK(service.run(run_id)["samples"] == total);
 }
