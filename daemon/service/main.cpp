@@ -101,7 +101,7 @@ int serve(const svc::ServiceOptions& options) {
         limits.max_request_bytes = config.max_request_bytes;
         server.emplace(io, *jobs, *tokens, listen, limits);
     } catch (const svc::InputError& error) {
-        svc::log::error(std::string("dmacycled: ") + error.what());
+        svc::log::error(error.what());  // "dmacycled: …" already
         return exit_bad_config;
     } catch (const std::exception& error) {
         svc::log::error(std::string("dmacycled: cannot start: ") + error.what());
