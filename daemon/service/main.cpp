@@ -94,39 +94,23 @@ int serve(const svc::ServiceOptions& options) {
     std::unique_ptr<svc::JobService> jobs;
     std::optional<svc::HttpServer> server;
     try {
+        // First the lock and the store (a second dmacycled stops here), then the listener: a
+        // failure of either leaves the instrument and the queue untouched.
         jobs = std::make_unique<svc::JobService>(config);
         svc::HttpLimits limits;
         limits.max_request_bytes = config.max_request_bytes;
         server.emplace(io, *jobs, *tokens, listen, limits);
+    } catch (const svc::InputError& error) {
+        svc::log::error(error.what());  // "dmacycled: …" already
+        return exit_bad_config;
     } catch (const std::exception& error) {
         svc::log::error(std::string("dmacycled: cannot start: ") + error.what());
         return exit_failed;
     }
 
-    const auto url = url_of(server->local_endpoint());
-    std::cout << "listening " << url << std::endl;  // flushed: tests and scripts wait for it
-    svc::log::notice("dmacycled " DMACYCLE_VERSION ": listening " + url);
-    sd_notify(0, ("READY=1\nSTATUS=listening " + url).c_str());
-
-    // The watchdog is fed from the event loop itself, so a loop stuck in a handler stops
-    // feeding it and systemd restarts the service.
-    std::optional<Ticker> watchdog;
-    std::uint64_t watchdog_us = 0;
-    if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
-        watchdog.emplace(io, std::chrono::microseconds(watchdog_us / 2),
-                         [] { sd_notify(0, "WATCHDOG=1"); });
-    }
-    std::optional<Ticker> spool;
-    if (!config.spool.empty()) {
-        spool.emplace(io, config.spool_poll, [&jobs] {
-            try {
-                jobs->scan_spool();
-            } catch (const std::exception& error) {
-                svc::log::error(std::string("spool: ") + error.what());
-            }
-        });
-    }
-
+    std::optional<Ticker> watchdog, spool;
+    // Before start(): a SIGTERM during the recovery waits here and then stops the service
+    // through the safe path instead of killing it.
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) {
@@ -144,6 +128,36 @@ int serve(const svc::ServiceOptions& options) {
         }
         io.stop();
     });
+    try {
+        jobs->start();
+    } catch (const std::exception& error) {
+        svc::log::error(std::string("dmacycled: cannot start: ") + error.what());
+        server->stop();
+        jobs.reset();
+        return exit_failed;
+    }
+
+    const auto url = url_of(server->local_endpoint());
+    std::cout << "listening " << url << std::endl;  // flushed: tests and scripts wait for it
+    svc::log::notice("dmacycled " DMACYCLE_VERSION ": listening " + url);
+    sd_notify(0, ("READY=1\nSTATUS=listening " + url).c_str());
+
+    // The watchdog is fed from the event loop itself, so a loop stuck in a handler stops
+    // feeding it and systemd restarts the service.
+    std::uint64_t watchdog_us = 0;
+    if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
+        watchdog.emplace(io, std::chrono::microseconds(watchdog_us / 2),
+                         [] { sd_notify(0, "WATCHDOG=1"); });
+    }
+    if (!config.spool.empty()) {
+        spool.emplace(io, config.spool_poll, [&jobs] {
+            try {
+                jobs->scan_spool();
+            } catch (const std::exception& error) {
+                svc::log::error(std::string("spool: ") + error.what());
+            }
+        });
+    }
 
     try {
         io.run();

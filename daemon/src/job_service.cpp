@@ -2,9 +2,19 @@
 // API (docs/service.md, docs/api.md, docs/store-schema.md "Service tables").
 #include "dmacycle/daemon/job_service.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "dmacycle/daemon/csv_table.hpp"
@@ -54,6 +64,10 @@ constexpr std::chrono::seconds safe_state_connect_timeout{5};
 
 // Files younger than this may still be being written (docs/service.md, "Spool folder").
 constexpr auto spool_settle_time = std::chrono::seconds(1);
+
+bool finished_status(const std::string& status) {
+    return status != "queued" && status != "running" && status != "paused";
+}
 
 std::string now_utc() {
     return format_utc(WallClock::now());
@@ -105,7 +119,53 @@ struct CurrentJob {
     std::int64_t job_id = 0;
     std::shared_ptr<RunControl> control;  // of the run in progress; null between runs
     std::int64_t run_id = -1;             // -1 until the run row exists
+    // An accepted abort, kept for the runs not started yet (control is null between runs).
+    std::optional<std::string> abort_reason;
 };
+
+// An exclusive lock on DATABASE.lock for the service's life: a second dmacycled on the same
+// store stops before it touches the store or the instrument.
+class StoreLock {
+  public:
+    explicit StoreLock(const fs::path& database) {
+        const std::string path = database.string() + ".lock";
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        if (fd_ < 0) {
+            throw InputError("dmacycled: cannot open " + path + ": " + std::strerror(errno));
+        }
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            const int error = errno;
+            ::close(fd_);
+            throw InputError(error == EWOULDBLOCK
+                                 ? "dmacycled: " + path + " is locked: another dmacycled uses " +
+                                       database.string()
+                                 : "dmacycled: cannot lock " + path + ": " + std::strerror(error));
+        }
+    }
+    ~StoreLock() { ::close(fd_); }
+    StoreLock(const StoreLock&) = delete;
+    StoreLock& operator=(const StoreLock&) = delete;
+
+  private:
+    int fd_ = -1;
+};
+
+class FileDescriptor {
+  public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() { ::close(fd_); }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+std::string over_limit(const std::string& name, std::uint64_t bytes, std::size_t limit) {
+    return name + ": " + std::to_string(bytes) + " bytes, over the limit of " +
+           std::to_string(limit) + " (max_job_bytes)";
+}
 
 }  // namespace
 
@@ -113,13 +173,21 @@ struct JobService::Impl {
     explicit Impl(ServiceConfig service_config);
     ~Impl();
 
+    void start();
     protocols::JobFile parse(const std::string& text) const;
+    protocols::JobFile validate(const std::string& text, const std::string& file_name) const;
+    std::int64_t insert_locked(const protocols::JobFile& file, const std::string& text,
+                               const std::string& source, std::int64_t job_id, std::int64_t& ahead);
+    void queued(std::int64_t job_id, const protocols::JobFile& file, const std::string& source);
     Json submit(const std::string& text, const std::string& source, const std::string& file_name);
+    bool abort_current(std::int64_t job_id, const std::string& reason);
     void recover();
+    void recover_spool();
     void safe_state(std::int64_t run_id, double t_s);
     void event(std::int64_t run_id, double t_s, const std::string& kind,
                const std::string& message);
     void executor_loop();
+    bool claim(std::int64_t job_id);
     void run_job(std::int64_t job_id, const std::string& text);
     void watch_run_id(std::stop_token stop, std::int64_t job_id, std::size_t point,
                       std::int64_t baseline, const RunControl& control);
@@ -133,6 +201,7 @@ struct JobService::Impl {
     void spool_file(const fs::path& path);
     void reject(const fs::path& path, const std::string& name, const std::string& why);
 
+    std::optional<StoreLock> store_lock;  // first: held until everything else is gone
     ServiceConfig config;
     std::unique_ptr<SimInstrument> sim;  // before the store: it outlives every run
     drivers::DeviceSpec frame, furnace;
@@ -152,6 +221,7 @@ struct JobService::Impl {
     bool work = true;  // jobs may be queued
     int runs_started = 0;
     std::mutex spool_mutex;
+    std::set<std::string> spool_warned;  // files whose problem was logged (under spool_mutex)
     std::thread executor;
 };
 
@@ -159,6 +229,7 @@ JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_
     if (config.database.empty()) {
         throw InputError("dmacycled: no database configured (config 'database' or --db)");
     }
+    store_lock.emplace(config.database);
     if (!config.simulate_profile.empty()) {
         drivers::sim::Profile profile;
         try {
@@ -189,7 +260,14 @@ JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_
     writer = std::make_unique<SqlConnection>(config.database);
     writer->exec(service_schema);
     reader = std::make_unique<SqlConnection>(config.database);
+}
+
+void JobService::Impl::start() {
+    if (executor.joinable()) {
+        return;
+    }
     recover();
+    recover_spool();
     executor = std::thread([this] { executor_loop(); });
 }
 
@@ -202,7 +280,9 @@ JobService::Impl::~Impl() {
         }
     }
     wake.notify_all();
-    executor.join();
+    if (executor.joinable()) {
+        executor.join();
+    }
 }
 
 protocols::JobFile JobService::Impl::parse(const std::string& text) const {
@@ -220,14 +300,12 @@ protocols::JobFile JobService::Impl::parse(const std::string& text) const {
     return protocols::parse_job(text, resolve);
 }
 
-Json JobService::Impl::submit(const std::string& text, const std::string& source,
-                              const std::string& file_name) {
+protocols::JobFile JobService::Impl::validate(const std::string& text,
+                                              const std::string& file_name) const {
     if (text.size() > config.max_job_bytes) {
-        throw ApiError(413, file_name + ": " + std::to_string(text.size()) +
-                                " bytes, over the limit of " +
-                                std::to_string(config.max_job_bytes) + " (max_job_bytes)");
+        throw ApiError(413, over_limit(file_name, text.size(), config.max_job_bytes));
     }
-    const auto file = parse(text);
+    auto file = parse(text);
     if (!file.ok()) {
         std::vector<std::string> details;
         for (const auto& problem : file.errors) {
@@ -238,32 +316,68 @@ Json JobService::Impl::submit(const std::string& text, const std::string& source
                            " problem" + (details.size() == 1 ? "" : "s") + ")",
                        std::move(details));
     }
-    const std::string& name = file.runs.front().name;
-    std::int64_t job_id = 0, ahead = 0;
+    return file;
+}
+
+// Under write_mutex. `job_id` 0: the next free id. The position counts the jobs ahead as the
+// executor sees them: the one it runs (stored `running`) and those queued before.
+std::int64_t JobService::Impl::insert_locked(const protocols::JobFile& file,
+                                             const std::string& text, const std::string& source,
+                                             std::int64_t job_id, std::int64_t& ahead) {
+    writer->run(
+        "INSERT INTO jobs (id, name, source, job_text, runs_planned, status, submitted_utc) "
+        "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+        {job_id == 0 ? SqlValue(nullptr) : SqlValue(job_id), file.runs.front().name, source, text,
+         static_cast<std::int64_t>(file.runs.size()), now_utc()});
+    job_id = writer->last_insert_id();
+    writer->query(
+        "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running', 'paused') AND id < ?",
+        {job_id}, [&](const SqlRow& row) { ahead = row.integer(0); });
+    return job_id;
+}
+
+void JobService::Impl::queued(std::int64_t job_id, const protocols::JobFile& file,
+                              const std::string& source) {
     {
-        // Under `mutex` so the position counts the queue as the executor sees it.
         std::lock_guard lock(mutex);
-        {
-            std::lock_guard write(write_mutex);
-            writer->run(
-                "INSERT INTO jobs (name, source, job_text, runs_planned, status, submitted_utc) "
-                "VALUES (?, ?, ?, ?, 'queued', ?)",
-                {name, source, text, static_cast<std::int64_t>(file.runs.size()), now_utc()});
-            job_id = writer->last_insert_id();
-            writer->query("SELECT count(*) FROM jobs WHERE status = 'queued' AND id < ?", {job_id},
-                          [&](const SqlRow& row) { ahead = row.integer(0); });
-        }
-        ahead += current ? 1 : 0;
         work = true;
     }
     wake.notify_all();
-    log::info("job " + std::to_string(job_id) + " " + name + " queued from " + source + " (" +
-              std::to_string(file.runs.size()) + " run" + (file.runs.size() == 1 ? "" : "s") + ")");
+    log::info("job " + std::to_string(job_id) + " " + file.runs.front().name + " queued from " +
+              source + " (" + std::to_string(file.runs.size()) + " run" +
+              (file.runs.size() == 1 ? "" : "s") + ")");
+}
+
+Json JobService::Impl::submit(const std::string& text, const std::string& source,
+                              const std::string& file_name) {
+    const auto file = validate(text, file_name);
+    std::int64_t job_id = 0, ahead = 0;
+    {
+        std::lock_guard write(write_mutex);
+        job_id = insert_locked(file, text, source, 0, ahead);
+    }
+    queued(job_id, file, source);
     return {{"job_id", job_id},
-            {"name", name},
+            {"name", file.runs.front().name},
             {"runs", file.runs.size()},
             {"status", "queued"},
             {"position", ahead}};
+}
+
+// The operator's abort of the job the executor holds (false: not the current job). Kept in
+// `current` too, so a job between runs (or not started yet) starts no further run.
+bool JobService::Impl::abort_current(std::int64_t job_id, const std::string& reason) {
+    std::lock_guard lock(mutex);
+    if (!current || current->job_id != job_id) {
+        return false;
+    }
+    if (!current->abort_reason) {
+        current->abort_reason = reason;
+    }
+    if (current->control) {
+        current->control->request_abort(reason);
+    }
+    return true;
 }
 
 // --- restart --------------------------------------------------------------------------------
@@ -294,13 +408,19 @@ void JobService::Impl::recover() {
                 });
         }
     }
-    const auto interrupted = store->mark_interrupted();
     const std::string restarted = now_utc();
     std::vector<std::int64_t> jobs;  // left running or paused
     {
         std::lock_guard write(write_mutex);
         writer->query("SELECT id FROM jobs WHERE status IN ('running', 'paused') ORDER BY id", {},
                       [&](const SqlRow& row) { jobs.push_back(row.integer(0)); });
+    }
+    if (last.empty() && jobs.empty()) {
+        return;  // a clean stop: nothing to write
+    }
+    const auto interrupted = store->mark_interrupted();
+    {
+        std::lock_guard write(write_mutex);
         for (const auto run_id : interrupted) {
             // The process may have died before it linked its run: the job it was running.
             if (!jobs.empty()) {
@@ -350,7 +470,9 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
                           sample_id = row.text(1);
                       });
     }
-    const auto file = parse(text);
+    // Not against today's profiles: the safe state needs only the pre-tension and the stress
+    // rate, and a profile changed since must not leave the frame held at the run's stress.
+    const auto file = protocols::parse_job(text, std::numeric_limits<double>::infinity());
     const protocols::Job* job = nullptr;
     for (const auto& point : file.runs) {
         if (job == nullptr || point.sample.id == sample_id) {
@@ -400,12 +522,17 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
 
 // --- executor -------------------------------------------------------------------------------
 
+// Never holds `mutex` across SQL: the queries of the API need it, and SQL may wait seconds
+// behind the store writer's commits.
 void JobService::Impl::executor_loop() {
-    std::unique_lock lock(mutex);
-    while (!stopping) {
-        if (!work) {
+    while (true) {
+        {
+            std::unique_lock lock(mutex);
             wake.wait(lock, [&] { return stopping || work; });
-            continue;
+            if (stopping) {
+                return;
+            }
+            work = false;  // a submit from here on sets it again
         }
         std::optional<std::pair<std::int64_t, std::string>> next;
         try {
@@ -414,24 +541,49 @@ void JobService::Impl::executor_loop() {
                 "SELECT id, job_text FROM jobs WHERE status = 'queued' ORDER BY id "
                 "LIMIT 1",
                 {}, [&](const SqlRow& row) { next.emplace(row.integer(0), row.text(1)); });
-            if (next) {
-                writer->run("UPDATE jobs SET status = 'running', started_utc = ? WHERE id = ?",
-                            {now_utc(), next->first});
-            }
         } catch (const StoreError& error) {
             log::error(std::string("job queue: ") + error.what() + " (retrying in 1 s)");
+            std::unique_lock lock(mutex);
+            work = true;
             wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
             continue;
         }
         if (!next) {
-            work = false;
             continue;
         }
-        current = CurrentJob{next->first, nullptr, -1};
-        lock.unlock();
-        run_job(next->first, next->second);
-        lock.lock();
+        {
+            std::lock_guard lock(mutex);
+            if (stopping) {
+                return;
+            }
+            // From here an abort of this job is kept for it, claimed or not yet.
+            current = CurrentJob{next->first, nullptr, -1, std::nullopt};
+            work = true;  // more may be queued
+        }
+        if (claim(next->first)) {
+            run_job(next->first, next->second);
+        }
+        std::lock_guard lock(mutex);
         current.reset();
+    }
+}
+
+// Marks the job running if it is still queued (false: cancelled meanwhile, or stopping).
+bool JobService::Impl::claim(std::int64_t job_id) {
+    while (true) {
+        try {
+            std::lock_guard write(write_mutex);
+            return writer->run(
+                       "UPDATE jobs SET status = 'running', started_utc = ? WHERE id = ? AND "
+                       "status = 'queued'",
+                       {now_utc(), job_id}) == 1;
+        } catch (const StoreError& error) {
+            log::error(std::string("job queue: ") + error.what() + " (retrying in 1 s)");
+        }
+        std::unique_lock lock(mutex);
+        if (wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+            return false;
+        }
     }
 }
 
@@ -454,6 +606,11 @@ void JobService::Impl::run_job(std::int64_t job_id, const std::string& text) {
                 status = "interrupted";
                 message = "interrupted: the service stopped before run " + std::to_string(i + 1) +
                           " of " + std::to_string(file.runs.size());
+                break;
+            }
+            if (current->abort_reason) {
+                status = "aborted";
+                message = *current->abort_reason;
                 break;
             }
             current->control = control;
@@ -496,24 +653,27 @@ void JobService::Impl::run_job(std::int64_t job_id, const std::string& text) {
         log::info(job_tag + ": run " + std::to_string(outcome.run_id) + " " +
                   std::string(to_string(outcome.status)) + ": " + outcome.message);
         const auto abort_reason = control->abort_reason();
-        if (abort_reason == service_stopped && outcome.status != RunStatus::completed) {
-            // Not the operator's abort: the run ends `interrupted`, the job too.
+        if (outcome.status == RunStatus::aborted && abort_reason == service_stopped) {
+            // Not the operator's abort: the run ends `interrupted`, the job too. The event goes
+            // at the last sample's time, after what the run recorded.
             status = "interrupted";
             message = "interrupted: " + service_stopped;
             try {
                 store->set_status(outcome.run_id, RunStatus::interrupted);
-                event(outcome.run_id, 0, "interrupted", "interrupted: " + service_stopped);
+                event(outcome.run_id, control->progress().t_s, "interrupted",
+                      "interrupted: " + service_stopped);
                 store->flush();
             } catch (const StoreError& error) {
                 log::error(job_tag + ": " + error.what());
             }
             break;
         }
-        if (outcome.status != RunStatus::completed ||
-            (abort_reason && abort_reason != service_stopped)) {
-            // A sweep stops at its first run that did not complete (docs/runner.md).
-            status = abort_reason ? "aborted" : "faulted";
-            message = abort_reason ? *abort_reason : outcome.message;
+        if (outcome.status != RunStatus::completed) {
+            // A sweep stops at its first run that did not complete (docs/runner.md). A fault
+            // stays a fault even when an abort came after it.
+            const bool aborted = outcome.status == RunStatus::aborted && abort_reason;
+            status = aborted ? "aborted" : "faulted";
+            message = aborted ? *abort_reason : outcome.message;
             break;
         }
     }
@@ -729,42 +889,68 @@ void JobService::Impl::reject(const fs::path& path, const std::string& name,
 
 void JobService::Impl::spool_file(const fs::path& path) {
     const std::string name = path.filename().string();
-    const auto status = fs::symlink_status(path);
-    if (fs::is_symlink(status)) {
-        // Moving the link moves the link itself; its target is never read.
-        reject(path, name,
-               name +
-                   ": a symbolic link; refused (spool files must be regular files, written "
-                   "then renamed into the folder)");
+    // One open, then only the descriptor: the name cannot be swapped for a link or a FIFO
+    // between the checks and the read. O_NONBLOCK: opening a FIFO never waits for a writer.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        const int error = errno;
+        if (error == ELOOP) {
+            // Moving the link moves the link itself; its target is never read.
+            reject(path, name,
+                   name +
+                       ": a symbolic link; refused (spool files must be regular files, written "
+                       "then renamed into the folder)");
+        } else if (error == EACCES) {
+            reject(path, name,
+                   name + ": not readable by dmacycled (" + std::strerror(error) +
+                       "); make it readable and put it back");
+        } else if (error == ENXIO) {
+            reject(path, name, name + ": not a regular file; refused");
+        } else if (error != ENOENT) {
+            throw std::runtime_error(std::string("cannot open: ") + std::strerror(error));
+        }
         return;
     }
-    if (!fs::is_regular_file(status)) {
+    const FileDescriptor file(fd);
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+        throw std::runtime_error(std::string("cannot stat: ") + std::strerror(errno));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        reject(path, name, name + ": not a regular file; refused");
         return;
     }
-    if (fs::file_time_type::clock::now() - fs::last_write_time(path) < spool_settle_time) {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    const auto age = std::chrono::seconds(now.tv_sec - info.st_mtim.tv_sec) +
+                     std::chrono::nanoseconds(now.tv_nsec - info.st_mtim.tv_nsec);
+    if (age < spool_settle_time) {
         return;  // may still be being written: the next pass takes it
     }
-    const auto size = fs::file_size(path);
-    if (size > config.max_job_bytes) {
-        reject(path, name,
-               name + ": " + std::to_string(size) + " bytes, over the limit of " +
-                   std::to_string(config.max_job_bytes) + " (max_job_bytes)");
+    if (static_cast<std::uint64_t>(info.st_size) > config.max_job_bytes) {
+        reject(path, name, over_limit(name, info.st_size, config.max_job_bytes));
         return;
     }
-    std::string text;
-    {
-        std::FILE* file = std::fopen(path.c_str(), "rb");
-        if (file == nullptr) {
-            log::warning("spool: cannot read " + name + " (next pass)");
-            return;
+    // One byte past the limit tells a file that grew since fstat.
+    std::string text(config.max_job_bytes + 1, '\0');
+    std::size_t length = 0;
+    while (length < text.size()) {
+        const auto got = ::read(fd, text.data() + length, text.size() - length);
+        if (got < 0 && errno == EINTR) {
+            continue;
         }
-        text.resize(size);
-        text.resize(std::fread(text.data(), 1, size, file));
-        std::fclose(file);
+        if (got < 0) {
+            throw std::runtime_error(std::string("cannot read: ") + std::strerror(errno));
+        }
+        if (got == 0) {
+            break;
+        }
+        length += static_cast<std::size_t>(got);
     }
-    Json accepted;
+    text.resize(length);
+    protocols::JobFile job_file;
     try {
-        accepted = submit(text, "spool:" + name, name);
+        job_file = validate(text, name);
     } catch (const ApiError& error) {
         std::string why = error.what();
         for (const auto& line : error.details()) {
@@ -773,19 +959,76 @@ void JobService::Impl::spool_file(const fs::path& path) {
         reject(path, name, why);
         return;
     }
-    const auto job_id = accepted["job_id"].get<std::int64_t>();
-    try {
-        fs::rename(path, free_name(config.spool / "accepted", std::to_string(job_id) + "-" + name));
-    } catch (const fs::filesystem_error& error) {
-        // Left in the folder it would be submitted again at the next pass.
+    // The file leaves the spool under a private name (accepted/.ID-NAME) before its job row
+    // exists: a crash in between leaves it to recover_spool, never to a second submission.
+    const std::string source = "spool:" + name;
+    std::int64_t job_id = 0, ahead = 0;
+    fs::path pending;
+    {
         std::lock_guard write(write_mutex);
-        writer->run(
-            "UPDATE jobs SET status = 'cancelled', ended_utc = ?, message = ? WHERE id = "
-            "? AND status = 'queued'",
-            {now_utc(), std::string("spool: the file could not be moved: ") + error.what(),
-             job_id});
-        log::error("spool: " + name + ": " + error.what() + "; job " + std::to_string(job_id) +
-                   " cancelled");
+        writer->query("SELECT coalesce(max(id), 0) + 1 FROM jobs", {},
+                      [&](const SqlRow& row) { job_id = row.integer(0); });
+        pending = config.spool / "accepted" / ("." + std::to_string(job_id) + "-" + name);
+        fs::rename(path, pending);
+        try {
+            insert_locked(job_file, text, source, job_id, ahead);
+        } catch (...) {
+            std::error_code ignored;
+            fs::rename(pending, path, ignored);  // back for the next pass
+            throw;
+        }
+    }
+    queued(job_id, job_file, source);
+    const fs::path target =
+        free_name(config.spool / "accepted", std::to_string(job_id) + "-" + name);
+    std::error_code error;
+    fs::rename(pending, target, error);
+    if (error) {
+        log::error("spool: " + name + ": job " + std::to_string(job_id) + " queued, but " +
+                   pending.string() + " not renamed: " + error.message() +
+                   " (the next start does it)");
+    }
+}
+
+// Files a crash left under their private name in accepted/: the job row exists → the final
+// name; it does not → back into the spool, to be submitted by the next pass.
+void JobService::Impl::recover_spool() {
+    const fs::path accepted = config.spool / "accepted";
+    std::error_code ignored;
+    if (config.spool.empty() || !fs::is_directory(accepted, ignored)) {
+        return;
+    }
+    std::vector<std::pair<std::int64_t, std::string>> pending;  // job id, spool name
+    for (const auto& entry : fs::directory_iterator(accepted)) {
+        const std::string file = entry.path().filename().string();
+        const auto dash = file.find('-');
+        if (file.front() != '.' || dash == std::string::npos || dash < 2 || dash > 18 ||
+            dash + 1 == file.size() ||
+            !std::all_of(file.begin() + 1, file.begin() + static_cast<std::ptrdiff_t>(dash),
+                         [](char c) { return c >= '0' && c <= '9'; })) {
+            continue;
+        }
+        pending.emplace_back(std::stoll(file.substr(1, dash - 1)), file.substr(dash + 1));
+    }
+    for (const auto& [job_id, name] : pending) {
+        bool queued = false;
+        {
+            std::lock_guard read(read_mutex);
+            reader->query("SELECT 1 FROM jobs WHERE id = ?", {job_id},
+                          [&](const SqlRow&) { queued = true; });
+        }
+        const fs::path from = accepted / ("." + std::to_string(job_id) + "-" + name);
+        const fs::path to = queued ? free_name(accepted, std::to_string(job_id) + "-" + name)
+                                   : free_name(config.spool, name);
+        try {
+            fs::rename(from, to);
+            log::notice("spool: " + from.filename().string() + " left by a stop: " +
+                        (queued ? "job " + std::to_string(job_id) + " was queued; now "
+                                : std::string("not queued; back as ")) +
+                        to.string());
+        } catch (const fs::filesystem_error& error) {
+            log::error(std::string("spool: ") + error.what());
+        }
     }
 }
 
@@ -806,6 +1049,10 @@ auto store_call(F&& call) {
 }  // namespace
 
 JobService::JobService(ServiceConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+void JobService::start() {
+    impl_->start();
+}
 
 JobService::~JobService() = default;
 
@@ -877,30 +1124,35 @@ Json JobService::abort(std::int64_t job_id, const std::string& who) {
     return store_call([&] {
         impl_->job_json(job_id, false);  // 404 when unknown
         const std::string reason = "aborted by " + who;
-        {
-            std::lock_guard lock(impl_->mutex);
-            auto& current = impl_->current;
-            if (current && current->job_id == job_id) {
-                if (current->control) {
-                    current->control->request_abort(reason);
-                }
-            } else {
-                int changed = 0;
-                {
-                    std::lock_guard write(impl_->write_mutex);
-                    changed = impl_->writer->run(
-                        "UPDATE jobs SET status = 'cancelled', ended_utc = ?, message = ? WHERE "
-                        "id = ? AND status = 'queued'",
-                        {now_utc(), "cancelled by " + who, job_id});
-                }
-                if (changed == 0) {
-                    std::string status;
-                    std::lock_guard read(impl_->read_mutex);
-                    impl_->reader->query("SELECT status FROM jobs WHERE id = ?", {job_id},
-                                         [&](const SqlRow& row) { status = row.text(0); });
-                    throw ApiError(409, "job " + std::to_string(job_id) + " has ended (" + status +
-                                            "); nothing to abort");
-                }
+        // Twice at most: the executor may take the job between the check and the cancel.
+        for (int attempt = 0;; ++attempt) {
+            if (impl_->abort_current(job_id, reason)) {
+                break;
+            }
+            int changed = 0;
+            {
+                std::lock_guard write(impl_->write_mutex);
+                changed = impl_->writer->run(
+                    "UPDATE jobs SET status = 'cancelled', ended_utc = ?, message = ? WHERE "
+                    "id = ? AND status = 'queued'",
+                    {now_utc(), "cancelled by " + who, job_id});
+            }
+            if (changed > 0) {
+                break;
+            }
+            std::string status;
+            {
+                std::lock_guard read(impl_->read_mutex);
+                impl_->reader->query("SELECT status FROM jobs WHERE id = ?", {job_id},
+                                     [&](const SqlRow& row) { status = row.text(0); });
+            }
+            if (finished_status(status)) {
+                throw ApiError(409, "job " + std::to_string(job_id) + " has ended (" + status +
+                                        "); nothing to abort");
+            }
+            if (attempt > 0) {
+                throw ApiError(409, "job " + std::to_string(job_id) + " is " + status +
+                                        " but not run by this service");
             }
         }
         log::info("job " + std::to_string(job_id) + ": " + reason);
@@ -1121,15 +1373,24 @@ void JobService::scan_spool() {
         return;
     }
     std::sort(files.begin(), files.end());  // a stable, predictable order within one pass
+    auto& warned = impl_->spool_warned;
+    std::erase_if(warned, [&](const std::string& name) {
+        return std::none_of(files.begin(), files.end(),
+                            [&](const fs::path& path) { return path.filename() == name; });
+    });
     for (const auto& path : files) {
+        const std::string name = path.filename().string();
         try {
             store_call([&] {
                 impl_->spool_file(path);
                 return 0;
             });
         } catch (const std::exception& error) {
-            // One bad file (or a failing store) must not stop the pass or the service.
-            log::error("spool: " + path.filename().string() + ": " + error.what());
+            // One bad file (or a failing store) must not stop the pass or the service; a file
+            // that stays is logged once, not at every pass.
+            if (warned.insert(name).second) {
+                log::error("spool: " + name + ": " + error.what() + " (left in the spool)");
+            }
         }
     }
 }

@@ -558,6 +558,14 @@ bool Run::connect(drv::Supervisor& supervisor, const char* name) {
         if (supervisor.state() == drv::LinkState::connected && supervisor.activate()) {
             return true;
         }
+        {
+            // An abort (or a stop of the service) does not wait out the connection timeout.
+            std::lock_guard lock(mutex_);
+            check_abort_locked();
+            if (aborted_) {
+                return false;
+            }
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     latch(std::string(name) + ": no link within " +

@@ -314,3 +314,23 @@ TEST_CASE("run control: pause is refused outside cycling / an abort at the run's
     check_safe_state(db2, aborted, rig2, "early");
     CHECK(aborted.outcome.cycles == 0);
 }
+
+TEST_CASE("run control: an abort ends a run still connecting to a device that never answers") {
+    TempDir dir;
+    Rig rig;
+    const auto file = dmacycle::protocols::parse_job(mode1_short());
+    REQUIRE(file.ok());
+    RunControl control;
+    control.request_abort("stopped while connecting");
+    dmacycle::daemon::RunnerOptions options;
+    options.control = &control;
+    options.connect_timeout = std::chrono::seconds(30);  // never reached when the abort is seen
+    dmacycle::drivers::DeviceSpec nowhere;
+    nowhere.uri = "modbus-tcp://127.0.0.1:1";  // nothing listens on port 1
+    dmacycle::daemon::SampleStore store((dir.path / "runs.db").string());
+    const auto outcome = dmacycle::daemon::execute_run(file.runs[0], mode1_short(), store,
+                                                       rig.frame_spec(), nowhere, options);
+    INFO(outcome.message);
+    CHECK(outcome.status == RunStatus::aborted);
+    CHECK(outcome.message.find("stopped while connecting") != std::string::npos);
+}

@@ -2,6 +2,7 @@
 // in-process at max speed, short jobs.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
@@ -115,6 +116,36 @@ std::string config_error(const std::string& text) {
 const std::string sim_instrument =
     "instrument:\n  simulate: {profile: instruments/sim-la30.yaml, speed: max}\n";
 
+// A run a dead service left `running`, with 500 samples (t_s 0 to 249.5).
+std::int64_t left_running(const fs::path& db, const std::string& text) {
+    dmacycle::daemon::SampleStore store(db.string());
+    const auto run_id = store.create_run({text, "LCNAC-0-200", "sim-la30", "test", "sim"});
+    store.set_status(run_id, dmacycle::daemon::RunStatus::running);
+    const auto start = dmacycle::daemon::WallClock::now();
+    for (int seq = 0; seq < 500; ++seq) {
+        dmacycle::daemon::SampleRow row;
+        row.seq = seq;
+        row.t_s = seq * 0.5;
+        row.t_wall = start + std::chrono::milliseconds(seq * 500);
+        row.segment = "cycle";
+        row.temperature_k = 365;
+        row.force_n = 3;
+        row.stress_mpa = 80;
+        store.append(run_id, row);
+    }
+    store.flush();
+    return run_id;
+}
+
+std::vector<std::string> event_lines(const Json& run) {
+    std::vector<std::string> lines;
+    for (const auto& event : run["events"]) {
+        lines.push_back(event["kind"].get<std::string>() + ": " +
+                        event["message"].get<std::string>());
+    }
+    return lines;
+}
+
 }  // namespace
 
 TEST_CASE("config: the shipped file and relative paths") {
@@ -186,6 +217,7 @@ TEST_CASE("config: every error names file line and field") {
 TEST_CASE("a valid job runs to completion and answers as documented") {
     const ServiceDir dir;
     JobService service(dir.config());
+    service.start();
     const auto submitted = service.submit(short_job(), "api:alice");
     CHECK(submitted["name"] == "short-1");
     CHECK(submitted["runs"] == 1);
@@ -276,6 +308,7 @@ TEST_CASE("a valid job runs to completion and answers as documented") {
 TEST_CASE("two jobs run in the order submitted and a queued job can be cancelled") {
     const ServiceDir dir;
     JobService service(dir.config());
+    service.start();
     const auto first = service.submit(short_job("first"), "api:a")["job_id"].get<std::int64_t>();
     const auto second = service.submit(short_job("second"), "api:b");
     const auto third = service.submit(short_job("third"), "api:c")["job_id"].get<std::int64_t>();
@@ -303,6 +336,7 @@ TEST_CASE("two jobs run in the order submitted and a queued job can be cancelled
 TEST_CASE("an invalid or oversize job is refused and nothing is queued") {
     const ServiceDir dir("limits: {max_job_bytes: 4000}\n");
     JobService service(dir.config());
+    service.start();
     std::string bad = short_job();
     bad.replace(bad.find("thickness: 30 µm"), 16, "thickness: 30 parsecs");
     const auto [status, details] = api_error([&] { service.submit(bad, "api:alice"); });
@@ -337,6 +371,7 @@ TEST_CASE("an invalid or oversize job is refused and nothing is queued") {
 TEST_CASE("the spool folder accepts, rejects and leaves what is being written") {
     const ServiceDir dir("limits: {max_job_bytes: 4000}\n");
     JobService service(dir.config());
+    service.start();
     service.scan_spool();  // creates the folders
     CHECK(fs::is_directory(dir.spool / "accepted"));
     CHECK(fs::is_directory(dir.spool / "rejected"));
@@ -396,26 +431,7 @@ TEST_CASE("the spool folder accepts, rejects and leaves what is being written") 
 TEST_CASE("a restart marks the run left running interrupted and goes on") {
     const ServiceDir dir;
     { JobService first(dir.config()); }  // creates the tables
-    const std::string text = short_job("crashed");
-    std::int64_t run_id = 0;
-    {
-        dmacycle::daemon::SampleStore store(dir.db.string());
-        run_id = store.create_run({text, "LCNAC-0-200", "sim-la30", "test", "sim"});
-        store.set_status(run_id, dmacycle::daemon::RunStatus::running);
-        const auto start = dmacycle::daemon::WallClock::now();
-        for (int seq = 0; seq < 500; ++seq) {
-            dmacycle::daemon::SampleRow row;
-            row.seq = seq;
-            row.t_s = seq * 0.5;
-            row.t_wall = start + std::chrono::milliseconds(seq * 500);
-            row.segment = "cycle";
-            row.temperature_k = 365;
-            row.force_n = 3;
-            row.stress_mpa = 80;
-            store.append(run_id, row);
-        }
-        store.flush();
-    }
+    const std::int64_t run_id = left_running(dir.db, short_job("crashed"));
     {
         // The dead service's queue: its job running, linked to the run, and one queued.
         sqlite3* db = nullptr;
@@ -433,6 +449,8 @@ TEST_CASE("a restart marks the run left running interrupted and goes on") {
     }
 
     JobService service(dir.config());
+
+    service.start();
     const auto crashed = service.job(1);
     CHECK(crashed["status"] == "interrupted");
     CHECK(crashed["run_ids"] == Json::array({run_id}));
@@ -466,6 +484,7 @@ TEST_CASE("a stop leaves queued jobs queued and the next start runs them") {
     std::int64_t first = 0, second = 0;
     {
         JobService service(dir.config());
+        service.start();
         first = service.submit(short_job("first"), "api:a")["job_id"].get<std::int64_t>();
         second = service.submit(short_job("second"), "api:a")["job_id"].get<std::int64_t>();
     }
@@ -478,6 +497,7 @@ TEST_CASE("a stop leaves queued jobs queued and the next start runs them") {
         CHECK(db.number("SELECT count(*) FROM runs WHERE status = 'running'") == 0);
     }
     JobService service(dir.config());
+    service.start();
     CHECK(wait_job(service, second)["status"] == "completed");
     CHECK(Db(dir.db).number("SELECT count(*) FROM job_runs WHERE job_id = " +
                             std::to_string(second)) == 1);
@@ -496,6 +516,7 @@ std::int64_t metric_value(const std::string& text, const std::string& name) {
 TEST_CASE("sample counts are exact while a run acquires and after it ends") {
     const ServiceDir dir;
     JobService service(dir.config());
+    service.start();
     const auto job_id = service.submit(short_job(), "api:a")["job_id"].get<std::int64_t>();
     Db db(dir.db);
     const auto stored = [&](std::int64_t run_id) {
@@ -559,4 +580,147 @@ TEST_CASE("sample counts are exact while a run acquires and after it ends") {
     const auto second_run = service.job(second)["run_ids"][0].get<std::int64_t>();
     CHECK(service.run(second_run)["samples"] == stored(second_run));
     CHECK(service.run(run_id)["samples"] == total);
+
+TEST_CASE("a second service on the same store is refused and nothing moves before start") {
+    const ServiceDir dir;
+    { JobService tables(dir.config()); }
+    const std::int64_t run_id = left_running(dir.db, short_job("crashed"));
+    JobService service(dir.config());
+    const auto queued = service.submit(short_job("waiting"), "api:a")["job_id"].get<std::int64_t>();
+    // Constructed, not started: the run left running and the queued job are as they were.
+    CHECK(Db(dir.db).value("SELECT status FROM runs WHERE id = " + std::to_string(run_id)) ==
+          "running");
+    CHECK(Db(dir.db).number("SELECT count(*) FROM events") == 0);
+
+    std::string refused;
+    try {
+        JobService second(dir.config());
+        second.start();
+    } catch (const InputError& error) {
+        refused = error.what();
+    }
+    CHECK(refused.find("store.db.lock is locked: another dmacycled uses") != std::string::npos);
+    CHECK(Db(dir.db).value("SELECT status FROM runs WHERE id = " + std::to_string(run_id)) ==
+          "running");
+    CHECK(Db(dir.db).value("SELECT status FROM jobs WHERE id = " + std::to_string(queued)) ==
+          "queued");
+
+    service.start();
+    CHECK(service.run(run_id)["status"] == "interrupted");
+    CHECK(wait_job(service, queued)["status"] == "completed");
+}
+
+TEST_CASE("an abort before the job's first run is kept and no run starts") {
+    const ServiceDir dir;
+    JobService service(dir.config());
+    const auto job_id = service.submit(short_job("held"), "api:a")["job_id"].get<std::int64_t>();
+    // Another connection holds the write lock: the executor takes the job but waits to mark it
+    // running, with no run (and no RunControl) yet.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(dir.db.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    service.start();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (service.health()["running_job"] != job_id &&
+           std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    const auto answer = service.abort(job_id, "tester");
+    CHECK(answer["job_id"] == job_id);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+
+    const auto job = wait_job(service, job_id);
+    CHECK(job["status"] == "aborted");
+    CHECK(job["message"] == "aborted by tester");
+    CHECK(job["run_ids"].empty());
+    CHECK(Db(dir.db).number("SELECT count(*) FROM runs") == 0);
+}
+
+TEST_CASE("a stop during a run ends it interrupted with the event last") {
+    const ServiceDir dir;
+    std::int64_t job_id = 0, run_id = -1;
+    {
+        JobService service(dir.config());
+        service.start();
+        job_id = service.submit(short_job("stopped"), "api:a")["job_id"].get<std::int64_t>();
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        while (std::chrono::steady_clock::now() < give_up) {
+            const auto job = service.job(job_id);
+            const auto& progress = job["progress"];
+            if (finished(job["status"]) ||
+                (progress.is_object() && progress["t_s"].get<double>() > 10)) {
+                REQUIRE(job["status"] == "running");
+                run_id = progress["run_id"].get<std::int64_t>();
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+    REQUIRE(run_id >= 0);
+    JobService service(dir.config());
+    service.start();
+    CHECK(service.job(job_id)["status"] == "interrupted");
+    const auto run = service.run(run_id);
+    CHECK(run["status"] == "interrupted");
+    INFO(run["events"].dump(2));
+    REQUIRE(!run["events"].empty());
+    const auto& last = run["events"].back();
+    CHECK(last["kind"] == "interrupted");
+    CHECK(last["t_s"].get<double>() > 10);
+}
+
+TEST_CASE("the safe state after a restart does not need the job's profile any more") {
+    const ServiceDir dir;
+    { JobService tables(dir.config()); }
+    const std::int64_t run_id = left_running(
+        dir.db,
+        runner_test::shipped_job("mode1-0-200.yaml", {{"profile: sim-la30", "profile: retired"}}));
+    JobService service(dir.config());
+    service.start();
+    const auto lines = event_lines(service.run(run_id));
+    INFO(service.run(run_id)["events"].dump(2));
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[1].rfind("safe_state: after restart: unload: ramp to the pre-tension 0.0100 N",
+                         0) == 0);
+}
+
+TEST_CASE("a FIFO in the spool is refused without waiting for a writer") {
+    const ServiceDir dir;
+    JobService service(dir.config());
+    service.start();
+    service.scan_spool();  // creates the folders
+    REQUIRE(::mkfifo((dir.spool / "pipe.yaml").c_str(), 0600) == 0);
+    service.scan_spool();
+    CHECK(!fs::exists(fs::symlink_status(dir.spool / "pipe.yaml")));
+    CHECK(fs::is_fifo(fs::symlink_status(dir.spool / "rejected" / "pipe.yaml")));
+    CHECK(runner_test::read_file(dir.spool / "rejected" / "pipe.yaml.error")
+              .find("pipe.yaml: not a regular file") != std::string::npos);
+    CHECK(service.list_jobs()["jobs"].empty());
+}
+
+TEST_CASE("start settles spool files a stop left half-accepted") {
+    const ServiceDir dir;
+    JobService service(dir.config());
+    service.scan_spool();  // creates the folders
+    const auto queued =
+        service.submit(short_job("done"), "spool:done.yaml")["job_id"].get<std::int64_t>();
+    const auto accepted = dir.spool / "accepted";
+    // Job `queued` exists: its file only missed the final rename. Job 7 was never inserted.
+    write_file(accepted / ("." + std::to_string(queued) + "-done.yaml"), short_job("done"));
+    write_file(accepted / ".7-lost.yaml", short_job("lost"));
+    fs::last_write_time(accepted / ".7-lost.yaml",
+                        fs::file_time_type::clock::now() - std::chrono::seconds(5));
+    service.start();
+    CHECK(fs::exists(accepted / (std::to_string(queued) + "-done.yaml")));
+    CHECK(!fs::exists(accepted / ("." + std::to_string(queued) + "-done.yaml")));
+    CHECK(!fs::exists(accepted / ".7-lost.yaml"));
+    REQUIRE(fs::exists(dir.spool / "lost.yaml"));
+    service.scan_spool();
+    const auto jobs = service.list_jobs()["jobs"];
+    REQUIRE(jobs.size() == 2);
+    CHECK(jobs[0]["source"] == "spool:lost.yaml");
+    const auto lost = jobs[0]["job_id"].get<std::int64_t>();
+    CHECK(fs::exists(accepted / (std::to_string(lost) + "-lost.yaml")));
+    CHECK(Db(dir.db).number("SELECT count(*) FROM jobs WHERE source = 'spool:lost.yaml'") == 1);
 }

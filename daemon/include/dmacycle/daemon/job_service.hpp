@@ -58,9 +58,13 @@ ServiceConfig load_service_config(const std::filesystem::path& path);
 
 class JobService {
   public:
-    // Opens the store, finds runs left `running` by a dead process (marked `interrupted`, the
-    // gap recorded, the instrument driven to the safe state), then starts the executor.
+    // Takes an exclusive lock on DATABASE.lock (InputError when another dmacycled holds it) and
+    // opens the store. Touches neither the instrument nor the queue: start() does.
     explicit JobService(ServiceConfig config);
+    // Finds runs left `running` by a dead process (marked `interrupted`, the gap recorded, the
+    // instrument driven to the safe state), settles spool files a stop left half-accepted, then
+    // starts the executor. dmacycled calls it once its listener is bound. Idempotent.
+    void start();
     // Stops the executor: a run in progress goes to the safe state and ends `interrupted`
     // ("service stopped"); queued jobs stay queued for the next start.
     ~JobService();
