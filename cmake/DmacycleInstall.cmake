@@ -32,5 +32,12 @@ install(FILES ${PROJECT_BINARY_DIR}/systemd/dmacycled.service
         DESTINATION lib/systemd/system)
 install(FILES systemd/dmacycled.sysusers DESTINATION lib/sysusers.d
         RENAME dmacycled.conf)
-install(FILES systemd/dmacycled.tmpfiles DESTINATION lib/tmpfiles.d
+# The tmpfiles entries name the tokens file in the configuration folder: its path too.
+file(READ ${PROJECT_SOURCE_DIR}/systemd/dmacycled.tmpfiles tmpfiles_text)
+string(REPLACE "/etc/dmacycled/" "${DMACYCLE_INSTALL_CONFDIR}/" tmpfiles_text
+               "${tmpfiles_text}")
+file(WRITE ${PROJECT_BINARY_DIR}/systemd/dmacycled.tmpfiles "${tmpfiles_text}")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PROJECT_SOURCE_DIR}/systemd/dmacycled.tmpfiles)
+install(FILES ${PROJECT_BINARY_DIR}/systemd/dmacycled.tmpfiles DESTINATION lib/tmpfiles.d
         RENAME dmacycled.conf)

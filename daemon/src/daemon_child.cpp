@@ -51,7 +51,8 @@ std::string random_token() {
 }
 
 DaemonChild::DaemonChild(const fs::path& executable, const std::vector<std::string>& args,
-                         const fs::path& output, std::chrono::milliseconds ready_within)
+                         const fs::path& output, std::chrono::milliseconds ready_within,
+                         const std::function<bool()>& cancelled)
     : output_(output) {
     if (access(executable.c_str(), X_OK) != 0) {
         throw std::runtime_error(executable.string() + ": not found or not executable (build " +
@@ -71,6 +72,7 @@ DaemonChild::DaemonChild(const fs::path& executable, const std::vector<std::stri
         throw std::runtime_error(std::string("cannot start dmacycled: ") + std::strerror(errno));
     }
     if (pid_ == 0) {
+        // Fires when the forking thread exits, not only the process: see the header.
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent) {
             _exit(127);
@@ -105,6 +107,10 @@ DaemonChild::DaemonChild(const fs::path& executable, const std::vector<std::stri
                                           ? "exit " + std::to_string(WEXITSTATUS(status))
                                           : "signal " + std::to_string(WTERMSIG(status))) +
                                      "); its output:\n" + output_tail());
+        }
+        if (cancelled && cancelled()) {
+            stop(std::chrono::seconds(5));
+            throw std::runtime_error("interrupted while dmacycled was starting; stopped it");
         }
         if (std::chrono::steady_clock::now() > deadline) {
             stop(std::chrono::seconds(5));

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,15 @@ class DaemonChild {
   public:
     // Starts `executable args...` with stdin from /dev/null and stdout and stderr appended to
     // `output` (read for the `listening http://...` line), and waits up to `ready_within` for
-    // that line. The child gets SIGTERM if this process dies first. Throws std::runtime_error
-    // with the end of `output` when the daemon exits or stays silent (it is killed then).
+    // that line, asking `cancelled` (when given) every 20 ms meanwhile. Throws
+    // std::runtime_error with the end of `output` when the daemon exits or stays silent, or
+    // when `cancelled` says so (the daemon is stopped then).
+    // The child gets SIGTERM when the *thread* that constructed this exits (PR_SET_PDEATHSIG
+    // follows the forking thread, not the process): construct it on a thread that lives as long
+    // as the child should, such as the main thread.
     DaemonChild(const std::filesystem::path& executable, const std::vector<std::string>& args,
-                const std::filesystem::path& output, std::chrono::milliseconds ready_within);
+                const std::filesystem::path& output, std::chrono::milliseconds ready_within,
+                const std::function<bool()>& cancelled = {});
     // Stops the daemon if stop() was not called: no orphan on any path out.
     ~DaemonChild();
     DaemonChild(const DaemonChild&) = delete;

@@ -265,7 +265,8 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
         write_file(dir / "dmacycled.yaml", config.str(), 0600);
         daemon.emplace(dmacycled_beside_self(),
                        std::vector<std::string>{"--config", (dir / "dmacycled.yaml").string()},
-                       dir / "dmacycled.log", std::chrono::seconds(60));
+                       dir / "dmacycled.log", std::chrono::seconds(60),
+                       [] { return demo_interrupted != 0; });
         out << "dmacycle demo: dmacycled (pid " << daemon->pid() << ") listening on "
             << daemon->url() << ", simulated instrument at --speed max, store " << db.string()
             << "\n";

@@ -33,7 +33,8 @@ struct Refusal {
 HttpResponse json_response(unsigned status, const Json& body) {
     HttpResponse response{static_cast<http::status>(status), 11};
     response.set(http::field::content_type, "application/json");
-    response.body() = body.dump();
+    // Replace, not throw: bodies quote request paths and job text, which may not be UTF-8.
+    response.body() = body.dump(-1, ' ', false, Json::error_handler_t::replace);
     return response;
 }
 
@@ -126,14 +127,44 @@ HttpResponse error_response(unsigned status, const std::string& message) {
     return error_with_details(status, message, {});
 }
 
+namespace {
+
+// The answer when even building an error answer failed: fixed ASCII, no JSON library.
+HttpResponse last_resort_500() {
+    HttpResponse response{http::status::internal_server_error, 11};
+    response.set(http::field::content_type, "application/json");
+    response.body() = R"({"error": "the service failed; see its log", "details": []})";
+    return response;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> Router::admit(const HttpRequestHeader& header,
+                                          const std::string& peer) {
+    try {
+        return dispatch(header, nullptr, peer);
+    } catch (...) {
+        return last_resort_500();
+    }
+}
+
 HttpResponse Router::handle(const HttpRequest& request, const std::string& peer) {
-    const std::string_view target = view(request.target());
+    try {
+        return *dispatch(request, &request, peer);
+    } catch (...) {
+        return last_resort_500();
+    }
+}
+
+std::optional<HttpResponse> Router::dispatch(const HttpRequestHeader& header,
+                                             const HttpRequest* request, const std::string& peer) {
+    const std::string_view target = view(header.target());
     const auto question = target.find('?');
     const auto path = target.substr(0, question);
     const auto query =
         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-    const std::string method(request.method_string());
-    const http::verb verb = request.method();
+    const std::string method(header.method_string());
+    const http::verb verb = header.method();
     const Token* token = nullptr;
 
     const auto audit = [&](unsigned status) {
@@ -212,8 +243,8 @@ HttpResponse Router::handle(const HttpRequest& request, const std::string& peer)
                 if (v == http::verb::get) {
                     return json_ok(jobs_.list_jobs());
                 }
-                const auto type = view(request[http::field::content_type]);
-                const auto& body = request.body();
+                const auto type = view(header[http::field::content_type]);
+                const auto& body = request->body();
                 if (!is_text_content_type(type) || body.find('\0') != std::string::npos) {
                     throw Refusal{415,
                                   "the job file must be YAML text (Content-Type text/* or "
@@ -279,7 +310,7 @@ HttpResponse Router::handle(const HttpRequest& request, const std::string& peer)
 
         const auto scope = route.scope(verb);
         if (scope) {
-            const auto authorization = view(request[http::field::authorization]);
+            const auto authorization = view(header[http::field::authorization]);
             constexpr std::string_view bearer = "Bearer ";
             if (authorization.starts_with(bearer)) {
                 token = tokens_.find(authorization.substr(bearer.size()));
@@ -296,6 +327,9 @@ HttpResponse Router::handle(const HttpRequest& request, const std::string& peer)
                 return error_response(403, "token '" + token->name + "' lacks the scope '" +
                                                names[static_cast<int>(*scope)] + "'");
             }
+        }
+        if (!request) {
+            return std::nullopt;  // admitted: the body may be read
         }
         auto response = route.call(verb, token ? token->name : std::string());
         if (verb == http::verb::post) {

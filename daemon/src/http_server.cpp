@@ -1,5 +1,6 @@
 #include "http_server.hpp"
 
+#include <array>
 #include <list>
 #include <optional>
 #include <sstream>
@@ -60,6 +61,7 @@ struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
         : acceptor(io), retry(io), router(jobs, tokens, metrics), limits(lim) {}
 
     void accept();
+    void refuse_busy(tcp::socket socket);
 
     tcp::acceptor acceptor;
     asio::steady_timer retry;  // after a failed accept (e.g. out of file descriptors)
@@ -116,6 +118,13 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         started_ = std::chrono::steady_clock::now();
         const auto& header = header_parser_->get();
+        // Route and token are decided before the body is read, so that a client without a
+        // valid token cannot make the service buffer a body it will refuse anyway. With no
+        // body announced (is_done), the connection can stay open.
+        if (auto refusal = shared_->router.admit(header, peer_)) {
+            const bool keep_alive = header_parser_->is_done() && header.keep_alive();
+            return respond(std::move(*refusal), keep_alive);
+        }
         if (header_parser_->chunked()) {
             return respond(error_response(411, "a request body needs a Content-Length"), false);
         }
@@ -250,11 +259,61 @@ void HttpServer::Shared::accept() {
             return;
         }
         self->sessions.remove_if([](const auto& weak) { return weak.expired(); });
+        if (self->sessions.size() >= self->limits.max_connections) {
+            self->refuse_busy(std::move(socket));
+            self->accept();
+            return;
+        }
         auto session = std::make_shared<Session>(std::move(socket), self);
         self->sessions.push_back(session);
         session->start();
         self->accept();
     });
+}
+
+namespace {
+
+// A connection refused for being over max_connections.
+struct Refused {
+    explicit Refused(tcp::socket socket) : stream(std::move(socket)) {}
+    beast::tcp_stream stream;
+    std::array<char, 4096> sink{};
+};
+
+// Reads and drops until the client closes or the stream's deadline passes.
+void drop_input(std::shared_ptr<Refused> refused) {
+    refused->stream.async_read_some(asio::buffer(refused->sink),
+                                    [refused](beast::error_code ec, std::size_t) {
+                                        if (!ec) {
+                                            drop_input(refused);
+                                        }
+                                    });
+}
+
+}  // namespace
+
+// Over max_connections: a fixed 503, then what the client still sends is read and dropped for
+// at most a second (closing with its request unread would reset the connection and could lose
+// the answer).
+void HttpServer::Shared::refuse_busy(tcp::socket socket) {
+    static const std::string busy = [] {
+        const std::string body =
+            R"({"error": "too many connections; try again later", "details": []})";
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+               "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    metrics.record(503, {});
+    const auto refused = std::make_shared<Refused>(std::move(socket));
+    refused->stream.expires_after(std::chrono::seconds(1));
+    asio::async_write(
+        refused->stream, asio::buffer(busy), [refused](beast::error_code ec, std::size_t) {
+            if (!ec) {
+                beast::error_code ignored;
+                refused->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                drop_input(refused);
+            }
+        });
 }
 
 HttpServer::HttpServer(asio::io_context& io, JobService& jobs, const TokenStore& tokens,

@@ -24,6 +24,9 @@ struct HttpLimits {
     // A connection that sends nothing (or not the rest of a request) for this long is closed, so
     // idle or stalled clients do not hold sockets forever.
     std::chrono::seconds read_timeout{30};
+    // Open connections at most; a connection accepted over this gets a 503 and is closed, so
+    // that clients cannot exhaust the file descriptors the service needs for its own files.
+    std::size_t max_connections = 256;
 };
 
 // Requests by status code and their latency, for GET /metrics. Used on the event loop only.

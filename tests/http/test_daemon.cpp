@@ -293,3 +293,108 @@ TEST_CASE("dmacycled: 50 clients polling at once all get their answers") {
     CHECK(get(port, "/healthz").status == 200);
     CHECK(daemon.stop() == 0);
 }
+
+TEST_CASE("dmacycled: bytes that are not UTF-8 in a path, a job or a spool name are answered") {
+    DaemonProcess daemon;
+    const auto port = daemon.port();
+
+    // The 404 quotes the path: the byte 0xFF is replaced, the body is valid JSON.
+    const auto unknown = exchange_raw(port, "GET /\xff HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(unknown.status == 404);
+    CHECK(unknown.json().at("error") == "no such route: /\xef\xbf\xbd");
+    CHECK(exchange_raw(port,
+                       "GET /api/v1/jobs/\xff\xfe HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                       "Bearer " +
+                           reader_token + "\r\n\r\n")
+              .status == 400);
+    // A 422 whose details quote a YAML value.
+    const auto bad_job = post(port, "/api/v1/jobs", submitter_token, "name: \xff\nprofile: \xfe\n");
+    CHECK(bad_job.status == 422);
+    CHECK(bad_job.json().at("details").is_array());
+
+    // A spool file named with a byte that is not UTF-8 becomes a job whose source says so.
+    std::ofstream(daemon.spool() / "bad-\xff.yaml", std::ios::binary) << short_job();
+    Json jobs;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+        const auto reply = get(port, "/api/v1/jobs", reader_token);
+        REQUIRE(reply.status == 200);
+        jobs = reply.json().at("jobs");
+        if (!jobs.empty()) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].at("source") == "spool:bad-\xef\xbf\xbd.yaml");
+
+    CHECK(get(port, "/healthz").status == 200);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("dmacycled: a spool file name cannot forge a log line") {
+    DaemonProcess daemon;
+    std::ofstream(daemon.spool() / "x\n<3>forged.yaml", std::ios::binary) << "name: [unclosed\n";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (daemon.log().find("forged") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const auto log = daemon.log();
+    CHECK(log.find("spool: x\\n<3>forged.yaml rejected") != std::string::npos);
+    CHECK(log.find("\n<3>forged") == std::string::npos);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("dmacycled: a request is refused from its headers without its body being read") {
+    DaemonProcess daemon;
+    const auto port = daemon.port();
+    // Each announces a body within max_request_bytes and never sends it: the answer can only
+    // come from the headers (otherwise the daemon waits for the body until its read timeout).
+    const auto headers_only = [&](const std::string& target, const std::string& extra) {
+        return exchange_raw(port, "POST " + target +
+                                      " HTTP/1.1\r\nHost: x\r\nContent-Type: application/yaml\r\n"
+                                      "Content-Length: 1000000\r\n" +
+                                      extra + "\r\n");
+    };
+    CHECK(headers_only("/api/v1/jobs", "").status == 401);
+    // No 100 Continue for a request that will be refused.
+    CHECK(headers_only("/api/v1/jobs", "Expect: 100-continue\r\n").status == 401);
+    CHECK(headers_only("/api/v1/jobs", "Authorization: Bearer " + reader_token + "\r\n").status ==
+          403);
+    CHECK(headers_only("/nowhere", "").status == 404);
+    CHECK(headers_only("/healthz", "").status == 405);
+
+    // Not refused: the body is read and the request handled.
+    CHECK(post(port, "/api/v1/jobs", submitter_token, "name: [unclosed\n").status == 422);
+    CHECK(get(port, "/healthz").status == 200);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("dmacycled: a connection over the limit of 256 gets 503 and it serves on after") {
+    DaemonProcess daemon;
+    const auto port = daemon.port();
+    {
+        asio::io_context io;
+        std::vector<asio::ip::tcp::socket> idle;
+        for (int i = 0; i < 256; ++i) {
+            idle.emplace_back(io).connect(
+                asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+        }
+        // Accepted in order: the daemon holds the 256 idle ones when this one arrives.
+        const auto busy = get(port, "/healthz");
+        CHECK(busy.status == 503);
+        CHECK(busy.json().at("error").is_string());
+    }
+    // The closed connections are noticed one by one; then there is room again.
+    unsigned status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if ((status = get(port, "/healthz").status) == 200) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(status == 200);
+    CHECK(daemon.stop() == 0);
+}

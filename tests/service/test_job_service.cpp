@@ -580,6 +580,7 @@ TEST_CASE("sample counts are exact while a run acquires and after it ends") {
     const auto second_run = service.job(second)["run_ids"][0].get<std::int64_t>();
     CHECK(service.run(second_run)["samples"] == stored(second_run));
     CHECK(service.run(run_id)["samples"] == total);
+}
 
 TEST_CASE("a second service on the same store is refused and nothing moves before start") {
     const ServiceDir dir;

@@ -1,4 +1,5 @@
 #pragma once
+#include <string>
 #include <string_view>
 
 // The service's log: one line per message on stderr, prefixed "<N>" with the syslog priority,
@@ -8,6 +9,11 @@ namespace dmacycle::daemon::log {
 
 enum class Priority { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
 
+// `message` with control characters written as escapes (\n, \r, \t, \xNN for the other bytes
+// below 0x20 and 0x7f; a backslash doubled), so that one message is always one line.
+std::string escape_controls(std::string_view message);
+
+// Writes the message escaped (escape_controls).
 void write(Priority priority, std::string_view message);
 inline void error(std::string_view message) {
     write(Priority::error, message);
