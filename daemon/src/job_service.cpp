@@ -2,6 +2,7 @@
 // API (docs/service.md, docs/api.md, docs/store-schema.md "Service tables").
 #include "dmacycle/daemon/job_service.hpp"
 
+#include <cmath>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -91,6 +92,16 @@ void write_text(const fs::path& path, const std::string& text) {
     std::fclose(file);
 }
 
+// The unload ramp commanded after a restart, which the next job waits for.
+struct PendingUnload {
+    std::int64_t run_id = 0;
+    double t_s = 0;      // of the interrupted run's last sample, for its events
+    double bound_s = 0;  // the ramp's duration at its rate, plus a margin
+};
+
+// Added to the unload ramp's own duration: the frame's reply time and settling.
+constexpr double unload_margin_s = 10;
+
 struct CurrentJob {
     std::int64_t job_id = 0;
     std::shared_ptr<RunControl> control;  // of the run in progress; null between runs
@@ -107,6 +118,7 @@ struct JobService::Impl {
     Json submit(const std::string& text, const std::string& source, const std::string& file_name);
     void recover();
     void safe_state(std::int64_t run_id, double t_s);
+    void await_unload(std::unique_lock<std::mutex>& lock);
     void event(std::int64_t run_id, double t_s, const std::string& kind,
                const std::string& message);
     void executor_loop();
@@ -135,7 +147,8 @@ struct JobService::Impl {
     std::condition_variable wake;
     std::optional<CurrentJob> current;
     bool stopping = false;
-    bool work = true;  // jobs may be queued
+    bool work = true;                     // jobs may be queued
+    std::optional<PendingUnload> unload;  // set by recover(), cleared by the executor
     int runs_started = 0;
     std::mutex spool_mutex;
     std::thread executor;
@@ -347,7 +360,8 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
     try {
         auto driver = drivers::make_frame(frame);
         driver->connect(drivers::deadline_in(safe_state_connect_timeout));
-        if (driver->state().mode == "TRIP") {
+        const auto state = driver->state();
+        if (state.mode == "TRIP") {
             frame_note = "the frame tripped and unloaded itself; left tripped for the operator";
         } else if (job == nullptr) {
             driver->hold();
@@ -360,6 +374,10 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
             driver->configure_geometry(
                 {job->sample.width_m, job->sample.thickness_m, job->sample.gauge_length_m});
             driver->ramp_stress(plan.pre_tension_stress_pa, job->cycling.stress_rate_pa_s);
+            unload = PendingUnload{run_id, t_s,
+                                   std::abs(state.stress_pa - plan.pre_tension_stress_pa) /
+                                           job->cycling.stress_rate_pa_s +
+                                       unload_margin_s};
             frame_note = "unload: ramp to the pre-tension " + fixed(job->pre_tension_n, 4) +
                          " N (" + fixed(plan.pre_tension_stress_pa / 1e6, 3) + " MPa) at " +
                          fixed(job->cycling.stress_rate_pa_s * 60 / 1e6, 2) + " MPa/min";
@@ -386,8 +404,53 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
 
 // --- executor -------------------------------------------------------------------------------
 
+// The next job must not take a frame still ramping down from the interrupted run: the queue
+// waits until it holds, at most the ramp's duration plus a margin (the API serves meanwhile).
+void JobService::Impl::await_unload(std::unique_lock<std::mutex>& lock) {
+    const auto pending = *unload;
+    unload.reset();
+    lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
+    const auto waited_s = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    std::string note;
+    try {
+        auto driver = drivers::make_frame(frame);
+        driver->connect(drivers::deadline_in(safe_state_connect_timeout));
+        while (note.empty()) {
+            const auto state = driver->state();
+            const std::string at = fixed(state.stress_pa / 1e6, 3) + " MPa";
+            if (state.mode != "RAMP") {
+                note = "the frame is in " + state.mode + " at " + at + " after " +
+                       fixed(waited_s(), 1) + " s; the queue goes on";
+            } else if (waited_s() > pending.bound_s) {
+                note = "the frame is still ramping (" + at + ") after " + fixed(waited_s(), 1) +
+                       " s; the queue goes on";
+            } else {
+                lock.lock();
+                const bool stop =
+                    wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
+                lock.unlock();
+                if (stop) {
+                    note = "the service stopped while the frame was ramping (" + at + ")";
+                }
+            }
+        }
+        driver->disconnect();
+    } catch (const std::exception& error) {
+        note = std::string("cannot follow the unload ramp: ") + error.what();
+    }
+    event(pending.run_id, pending.t_s, "safe_state", "after restart: " + note);
+    store->flush();
+    lock.lock();
+}
+
 void JobService::Impl::executor_loop() {
     std::unique_lock lock(mutex);
+    if (unload) {
+        await_unload(lock);
+    }
     while (!stopping) {
         if (!work) {
             wake.wait(lock, [&] { return stopping || work; });
