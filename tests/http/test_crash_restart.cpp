@@ -121,7 +121,9 @@ TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store
     }
     DaemonProcess daemon({.rig = rig});
     INFO(daemon.log());
-    const ApiClient api(parse_server_url(daemon.url()), admin_token);
+    // The daemon's port changes with each start.
+    const auto client = [&] { return ApiClient(parse_server_url(daemon.url()), admin_token); };
+    const auto api = client();
 
     // A: hours of cycling. B: two cycles, queued behind it.
     const auto a = api.post("/api/v1/jobs", shipped_job("mode1-0-200.yaml", faster));
@@ -175,19 +177,20 @@ TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store
 
     const auto restarted_at = SystemClock::now();
     daemon.restart();
-    const auto job_a = api.get("/api/v1/jobs/" + std::to_string(a_id));
+    const auto again = client();
+    const auto job_a = again.get("/api/v1/jobs/" + std::to_string(a_id));
     CHECK(job_a.at("status") == "interrupted");
     CHECK(job_a.at("runs").at(0).at("status") == "interrupted");
 
     const auto done_b = poll_job(
-        api, b_id,
+        again, b_id,
         [](const Json& job) {
             return job.at("status") != "queued" && job.at("status") != "running";
         },
         std::chrono::seconds(300));
     CHECK(done_b.at("status") == "completed");
 
-    const auto run_a = api.get(run_path);
+    const auto run_a = again.get(run_path);
     CHECK(run_a.at("status") == "interrupted");
     CHECK(run_a.at("samples") == stored);  // the restart wrote nothing to A's samples
     std::vector<std::string> safe_state;
@@ -213,7 +216,7 @@ TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store
     // B's first segment shows the frame as the safe state left it: at the pre-tension, not
     // cycling (A's cycles span 0-200 MPa), while the furnace heats back from standby.
     const auto b_run = done_b.at("run_ids").at(0).get<std::int64_t>();
-    const auto page = api.get("/api/v1/runs/" + std::to_string(b_run) + "/samples?limit=50");
+    const auto page = again.get("/api/v1/runs/" + std::to_string(b_run) + "/samples?limit=50");
     const auto& columns = page.at("columns");
     const auto column = [&](const std::string& name) {
         return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) -

@@ -50,9 +50,11 @@ inline std::string shipped_job(const std::string& name,
 }
 
 struct DaemonOptions {
-    std::string speed = "max";    // the in-process simulator's clock: "max" or a factor
-    std::optional<fs::path> rig;  // instead of the in-process simulator: instrument: {rig: FILE}
-    std::string extra_config;     // lines appended to the config, e.g. "sample_rate: 100\n"
+    std::string speed = "max";  // the in-process simulator's clock: "max" or a factor
+    // Instead of the in-process simulator, a rig file's text (the format of
+    // config/rigs/sim-loopback.yaml), e.g. naming the ports of a dmacycle-sim process.
+    std::optional<std::string> rig;
+    std::string extra_config;             // lines appended to the config, e.g. "sample_rate: 100\n"
     std::vector<std::string> extra_args;  // flags added to the command line
 };
 
@@ -69,8 +71,11 @@ class DaemonProcess {
         dir_ = pattern;
         fs::create_directories(dir_ / "spool");
         const auto instruments = fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments";
+        if (options_.rig) {
+            write(dir_ / "rig.yaml", *options_.rig);
+        }
         const std::string instrument =
-            options_.rig ? "  rig: " + quoted(*options_.rig) + "\n"
+            options_.rig ? "  rig: rig.yaml\n"
                          : "  simulate:\n    profile: " + quoted(instruments / "sim-la30.yaml") +
                                "\n    speed: " + options_.speed + "\n";
         write(dir_ / "dmacycled.yaml",
