@@ -47,7 +47,9 @@ std::size_t count_lines(const std::string& text) {
 TEST_SUITE("client") {
     TEST_CASE("a job submitted through the CLI runs; wait, status and export agree") {
         // 50 Hz: more samples than the 50,000 of one page, so export pages through them.
-        DaemonProcess daemon({.extra_config = "sample_rate: 50\n"});
+        daemon_test::DaemonOptions options;
+        options.extra_config = "sample_rate: 50\n";
+        DaemonProcess daemon(options);
         INFO(daemon.log());
         const auto id = submitted_id(daemon.dmacycle(
             "submit " + daemon.job("mode1-0-200.yaml", short_job).string() + " --json"));
@@ -132,7 +134,9 @@ TEST_SUITE("client") {
     }
 
     TEST_CASE("abort through the CLI: a running job ends aborted, a queued one cancelled") {
-        DaemonProcess daemon({.speed = "20"});  // slow enough that the 16 h job is still running
+        daemon_test::DaemonOptions options;
+        options.speed = "20";  // slow enough that the 16 h job is still running
+        DaemonProcess daemon(options);
         INFO(daemon.log());
         const auto job = daemon.job("mode1-0-200.yaml", {});
         const auto running = submitted_id(daemon.dmacycle("submit " + job.string() + " --json"));

@@ -119,7 +119,9 @@ TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store
         REQUIRE(at != std::string::npos);
         rig.replace(at, std::strlen(from), "127.0.0.1:" + port_of(endpoint));
     }
-    DaemonProcess daemon({.rig = rig});
+    DaemonOptions options;
+    options.rig = rig;
+    DaemonProcess daemon(options);
     INFO(daemon.log());
     // The daemon's port changes with each start.
     const auto client = [&] { return ApiClient(parse_server_url(daemon.url()), admin_token); };
