@@ -118,7 +118,13 @@ class DaemonProcess {
     // admin, reader or submitter: the file holding that token.
     fs::path token_file(const std::string& name) const { return dir_ / (name + ".token"); }
     // What the daemon wrote (stdout and stderr, every start) so far.
-    std::string log() const { return slurp(dir_ / "dmacycled.log"); }
+    std::string log() const {
+        std::string text;
+        for (int start = 1; start <= starts_; ++start) {
+            text += slurp(log_file(start));
+        }
+        return text;
+    }
 
     // Sends `signal` (SIGKILL after 30 s for SIGTERM) and reaps it; returns the exit code, or
     // 128 + the signal that ended it.
@@ -167,13 +173,19 @@ class DaemonProcess {
     void start() {
         std::vector<std::string> args = {"--config", config_file().string()};
         args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-        child_.emplace(fs::path(DMACYCLE_BIN_DIR) / "dmacycled", args, dir_ / "dmacycled.log",
+        // A file per start: DaemonChild takes the first `listening` line in it as the address.
+        child_.emplace(fs::path(DMACYCLE_BIN_DIR) / "dmacycled", args, log_file(++starts_),
                        std::chrono::seconds(60));
         url_ = child_->url();
         port_ = static_cast<unsigned short>(std::stoi(url_.substr(url_.rfind(':') + 1)));
     }
 
+    fs::path log_file(int start) const {
+        return dir_ / ("dmacycled-" + std::to_string(start) + ".log");
+    }
+
     DaemonOptions options_;
+    int starts_ = 0;
     fs::path dir_;
     std::optional<dmacycle::daemon::DaemonChild> child_;
     std::string url_;
