@@ -25,13 +25,11 @@ using SystemClock = std::chrono::system_clock;
 namespace {
 
 // The simulator's clock: slow enough that job A cycles for minutes of wall time.
-constexpr const char* sim_speed = "150";
+constexpr const char* sim_speed = "50";
 
-// Shorter segments and a faster stress rate (period 2 min) than the shipped main job.
+// The shipped main job (period 8 min) with a shorter hold.
 const std::vector<std::pair<std::string, std::string>> faster{
-    {"name: mode1-0-200", "name: crash-a"},
-    {"hold: 10 min", "hold: 1 min"},
-    {"stress_rate: 50 MPa/min", "stress_rate: 200 MPa/min"}};
+    {"name: mode1-0-200", "name: crash-a"}, {"hold: 10 min", "hold: 1 min"}};
 
 // A read-only view of the store, as an operator would open it after the crash.
 class Store {
@@ -130,12 +128,10 @@ TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store
     // A: hours of cycling. B: two cycles, queued behind it.
     const auto a = api.post("/api/v1/jobs", shipped_job("mode1-0-200.yaml", faster));
     const auto b = api.post(
-        "/api/v1/jobs",
-        shipped_job("mode1-0-200.yaml", {{"name: mode1-0-200", "name: crash-b"},
-                                         {"hold: 10 min", "hold: 1 min"},
-                                         {"stress_rate: 50 MPa/min", "stress_rate: 200 MPa/min"},
-                                         {"duration: 8 h", "duration: 4 min"},
-                                         {"recovery: 8 h", "recovery: 2 min"}}));
+        "/api/v1/jobs", shipped_job("mode1-0-200.yaml", {{"name: mode1-0-200", "name: crash-b"},
+                                                         {"hold: 10 min", "hold: 1 min"},
+                                                         {"duration: 8 h", "duration: 16 min"},
+                                                         {"recovery: 8 h", "recovery: 2 min"}}));
     const auto a_id = a.at("job_id").get<std::int64_t>();
     const auto b_id = b.at("job_id").get<std::int64_t>();
     CHECK(b.at("position") == 1);
@@ -215,8 +211,8 @@ TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store
     MESSAGE("restart to frame held: " << seconds_between(restarted_at, held_at) << " s ("
                                       << safe_state[2] << ")");
 
-    // B's first segment shows the frame as the safe state left it: at the pre-tension, not
-    // cycling (A's cycles span 0-200 MPa), while the furnace heats back from standby.
+    // B's first samples (equilibrate, then the unloaded hold) show the frame as the safe state
+    // left it: at the pre-tension, not cycling (A's cycles span 0-200 MPa).
     const auto b_run = done_b.at("run_ids").at(0).get<std::int64_t>();
     const auto page = again.get("/api/v1/runs/" + std::to_string(b_run) + "/samples?limit=50");
     const auto& columns = page.at("columns");
@@ -226,7 +222,7 @@ TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store
     };
     REQUIRE(page.at("rows").size() == 50);
     for (const auto& row : page.at("rows")) {
-        CHECK(row.at(column("segment")) == "equilibrate");
+        CHECK((row.at(column("segment")) == "equilibrate" || row.at(column("segment")) == "hold"));
         CHECK(std::abs(row.at(column("stress_mpa")).get<double>() - 0.278) < 1.0);
     }
     CHECK(daemon.stop() == 0);
