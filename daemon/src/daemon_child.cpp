@@ -126,11 +126,11 @@ DaemonChild::~DaemonChild() {
     stop(std::chrono::seconds(10));
 }
 
-int DaemonChild::stop(std::chrono::milliseconds grace) {
+int DaemonChild::stop(std::chrono::milliseconds grace, int signal) {
     if (pid_ <= 0) {
         return -1;
     }
-    kill(pid_, SIGTERM);
+    kill(pid_, signal);
     const auto deadline = std::chrono::steady_clock::now() + grace;
     int status = 0;
     while (waitpid(pid_, &status, WNOHANG) == 0) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -7,7 +8,8 @@
 #include <string>
 #include <vector>
 
-// dmacycled run as a child process, by `dmacycle demo` and by the client tests.
+// dmacycled run as a child process, by `dmacycle demo` and by the tests
+// (tests/support/daemon_process.hpp).
 namespace dmacycle::daemon {
 
 // The dmacycled executable beside the running one (/proc/self/exe): build/bin/dmacycled.
@@ -36,9 +38,9 @@ class DaemonChild {
 
     pid_t pid() const { return pid_; }
     const std::string& url() const { return url_; }  // "http://ADDR:PORT"
-    // SIGTERM, then SIGKILL if it has not exited within `grace`. Returns the wait status, or
-    // -1 when it had already been reaped.
-    int stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
+    // `signal` (SIGTERM), then SIGKILL if it has not exited within `grace`. Returns the wait
+    // status, or -1 when it had already been reaped.
+    int stop(std::chrono::milliseconds grace = std::chrono::seconds(30), int signal = SIGTERM);
     // The last `max_bytes` of the daemon's output, for error messages.
     std::string output_tail(std::size_t max_bytes = 2000) const;
 

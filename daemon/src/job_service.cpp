@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <limits>
@@ -115,6 +116,17 @@ struct SampleTally {
     bool final = false;  // the run had ended before the count: no row comes any more
 };
 
+
+// The unload ramp commanded after a restart, which the next job waits for.
+struct PendingUnload {
+    std::int64_t run_id = 0;
+    double t_s = 0;      // of the interrupted run's last sample, for its events
+    double bound_s = 0;  // the ramp's duration at its rate, plus a margin
+};
+
+// Added to the unload ramp's own duration: the frame's reply time and settling.
+constexpr double unload_margin_s = 10;
+
 struct CurrentJob {
     std::int64_t job_id = 0;
     std::shared_ptr<RunControl> control;  // of the run in progress; null between runs
@@ -184,6 +196,7 @@ struct JobService::Impl {
     void recover();
     void recover_spool();
     void safe_state(std::int64_t run_id, double t_s);
+    void await_unload(std::unique_lock<std::mutex>& lock);
     void event(std::int64_t run_id, double t_s, const std::string& kind,
                const std::string& message);
     void executor_loop();
@@ -218,7 +231,8 @@ struct JobService::Impl {
     std::condition_variable wake;
     std::optional<CurrentJob> current;
     bool stopping = false;
-    bool work = true;  // jobs may be queued
+    bool work = true;                     // jobs may be queued
+    std::optional<PendingUnload> unload;  // set by recover(), cleared by the executor
     int runs_started = 0;
     std::mutex spool_mutex;
     std::set<std::string> spool_warned;  // files whose problem was logged (under spool_mutex)
@@ -483,7 +497,8 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
     try {
         auto driver = drivers::make_frame(frame);
         driver->connect(drivers::deadline_in(safe_state_connect_timeout));
-        if (driver->state().mode == "TRIP") {
+        const auto state = driver->state();
+        if (state.mode == "TRIP") {
             frame_note = "the frame tripped and unloaded itself; left tripped for the operator";
         } else if (job == nullptr) {
             driver->hold();
@@ -496,6 +511,10 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
             driver->configure_geometry(
                 {job->sample.width_m, job->sample.thickness_m, job->sample.gauge_length_m});
             driver->ramp_stress(plan.pre_tension_stress_pa, job->cycling.stress_rate_pa_s);
+            unload = PendingUnload{run_id, t_s,
+                                   std::abs(state.stress_pa - plan.pre_tension_stress_pa) /
+                                           job->cycling.stress_rate_pa_s +
+                                       unload_margin_s};
             frame_note = "unload: ramp to the pre-tension " + fixed(job->pre_tension_n, 4) +
                          " N (" + fixed(plan.pre_tension_stress_pa / 1e6, 3) + " MPa) at " +
                          fixed(job->cycling.stress_rate_pa_s * 60 / 1e6, 2) + " MPa/min";
@@ -522,9 +541,57 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
 
 // --- executor -------------------------------------------------------------------------------
 
+// The next job must not take a frame still ramping down from the interrupted run: the queue
+// waits until it holds, at most the ramp's duration plus a margin (the API serves meanwhile).
+void JobService::Impl::await_unload(std::unique_lock<std::mutex>& lock) {
+    const auto pending = *unload;
+    unload.reset();
+    lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
+    const auto waited_s = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    std::string note;
+    try {
+        auto driver = drivers::make_frame(frame);
+        driver->connect(drivers::deadline_in(safe_state_connect_timeout));
+        while (note.empty()) {
+            const auto state = driver->state();
+            const std::string at = fixed(state.stress_pa / 1e6, 3) + " MPa";
+            if (state.mode != "RAMP") {
+                note = "the frame is in " + state.mode + " at " + at + " after " +
+                       fixed(waited_s(), 1) + " s; the queue goes on";
+            } else if (waited_s() > pending.bound_s) {
+                note = "the frame is still ramping (" + at + ") after " + fixed(waited_s(), 1) +
+                       " s; the queue goes on";
+            } else {
+                lock.lock();
+                const bool stop =
+                    wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
+                lock.unlock();
+                if (stop) {
+                    note = "the service stopped while the frame was ramping (" + at + ")";
+                }
+            }
+        }
+        driver->disconnect();
+    } catch (const std::exception& error) {
+        note = std::string("cannot follow the unload ramp: ") + error.what();
+    }
+    event(pending.run_id, pending.t_s, "safe_state", "after restart: " + note);
+    store->flush();
+    lock.lock();
+}
+
 // Never holds `mutex` across SQL: the queries of the API need it, and SQL may wait seconds
 // behind the store writer's commits.
 void JobService::Impl::executor_loop() {
+    {
+        std::unique_lock lock(mutex);
+        if (unload) {
+            await_unload(lock);
+        }
+    }
     while (true) {
         {
             std::unique_lock lock(mutex);

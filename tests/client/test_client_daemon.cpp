@@ -1,23 +1,25 @@
 // The `dmacycle` client executable against dmacycled started as a child process (the simulated
 // instrument in the daemon, loopback port 0, a fresh SQLite file): submit, wait, status, list,
-// abort and export as users run them, and the exit codes for a missing token or scope and an
-// unreachable server.
+// abort and export as users run them, how refusals (401, 403, 404, 409, 422) are reported, and
+// the exit codes.
 #include <doctest/doctest.h>
 
 #include <signal.h>
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
 
-#include "daemon_fixture.hpp"
+#include "daemon_process.hpp"
 
 namespace fs = std::filesystem;
-using client_test::DaemonFixture;
-using client_test::Run;
+using daemon_test::DaemonProcess;
+using daemon_test::Run;
+using daemon_test::slurp;
 using nlohmann::json;
 
 namespace {
@@ -44,7 +46,10 @@ std::size_t count_lines(const std::string& text) {
 
 TEST_SUITE("client") {
     TEST_CASE("a job submitted through the CLI runs; wait, status and export agree") {
-        DaemonFixture daemon("max");
+        // 50 Hz: more samples than the 50,000 of one page, so export pages through them.
+        daemon_test::DaemonOptions options;
+        options.extra_config = "sample_rate: 50\n";
+        DaemonProcess daemon(options);
         INFO(daemon.log());
         const auto id = submitted_id(daemon.dmacycle(
             "submit " + daemon.job("mode1-0-200.yaml", short_job).string() + " --json"));
@@ -57,7 +62,7 @@ TEST_SUITE("client") {
         REQUIRE(job["run_ids"].size() == 1);
         const auto run_id = job["run_ids"][0].get<std::int64_t>();
         const auto samples = job["runs"][0]["samples"].get<std::int64_t>();
-        CHECK(samples > 0);
+        CHECK(samples > 50000);
 
         const auto status = daemon.dmacycle("status " + std::to_string(id));
         CHECK(status.exit_code == 0);
@@ -69,12 +74,16 @@ TEST_SUITE("client") {
                                               csv.string() + " --results " + results.string());
         INFO(exported.err);
         REQUIRE(exported.exit_code == 0);
-        const auto text = client_test::slurp(csv);
+        const auto text = slurp(csv);
         CHECK(text.rfind("seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,"
                          "stress_mpa,strain\n",
                          0) == 0);
         CHECK(count_lines(text) == static_cast<std::size_t>(samples) + 1);
-        CHECK(json::parse(client_test::slurp(results))["results"].contains("kww"));
+        CHECK(exported.out.find("run " + std::to_string(run_id) +
+                                " (completed): " + std::to_string(samples) +
+                                " samples written to " + csv.string()) == 0);
+        CHECK(!fs::exists(csv.string() + ".part"));
+        CHECK(json::parse(slurp(results))["results"].contains("kww"));
 
         // --every 10: exactly the rows whose seq is a multiple of 10.
         std::size_t tenths = 0;
@@ -87,11 +96,11 @@ TEST_SUITE("client") {
         const auto decimated = daemon.dmacycle("export " + std::to_string(run_id) + " --out " +
                                                csv.string() + " --every 10");
         REQUIRE(decimated.exit_code == 0);
-        CHECK(count_lines(client_test::slurp(csv)) == tenths + 1);
+        CHECK(count_lines(slurp(csv)) == tenths + 1);
     }
 
     TEST_CASE("list shows both jobs and the second runs after the first") {
-        DaemonFixture daemon("max");
+        DaemonProcess daemon;
         INFO(daemon.log());
         const auto job = daemon.job("mode1-0-200.yaml", short_job);
         const auto first = submitted_id(daemon.dmacycle("submit " + job.string() + " --json"));
@@ -125,7 +134,9 @@ TEST_SUITE("client") {
     }
 
     TEST_CASE("abort through the CLI: a running job ends aborted, a queued one cancelled") {
-        DaemonFixture daemon("20");  // slow enough that the 16 h job is still running
+        daemon_test::DaemonOptions options;
+        options.speed = "20";  // slow enough that the 16 h job is still running
+        DaemonProcess daemon(options);
         INFO(daemon.log());
         const auto job = daemon.job("mode1-0-200.yaml", {});
         const auto running = submitted_id(daemon.dmacycle("submit " + job.string() + " --json"));
@@ -133,11 +144,25 @@ TEST_SUITE("client") {
         for (int i = 0; i < 600; ++i) {
             const auto status = daemon.dmacycle("status " + std::to_string(running) + " --json");
             REQUIRE(status.exit_code == 0);
-            if (json::parse(status.out)["status"] != "queued") {
+            if (json::parse(status.out)["progress"].is_object()) {  // its run has begun
                 break;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+
+        const auto status = daemon.dmacycle("status " + std::to_string(running));
+        CHECK(status.exit_code == 0);
+        CHECK(status.out.find("job " + std::to_string(running) + " mode1-0-200: running\n") == 0);
+        CHECK(status.out.find("segment ") != std::string::npos);
+        CHECK(status.out.find("paused no") != std::string::npos);
+        const auto listed = daemon.dmacycle("list");
+        CHECK(listed.exit_code == 0);
+        CHECK(listed.out.find("queued") != std::string::npos);
+        CHECK(listed.out.find("running") != std::string::npos);
+        const auto impatient = daemon.dmacycle("wait " + std::to_string(running) + " --timeout 0");
+        CHECK(impatient.exit_code == 3);
+        CHECK(impatient.err.find("is still running, run ") != std::string::npos);
+        CHECK(impatient.err.find("(--timeout)") != std::string::npos);
 
         const auto cancelled = daemon.dmacycle("abort " + std::to_string(queued));
         INFO(cancelled.err);
@@ -159,7 +184,7 @@ TEST_SUITE("client") {
     }
 
     TEST_CASE("no token or a token without the scope: exit 2 saying which") {
-        DaemonFixture daemon("max");
+        DaemonProcess daemon;
         INFO(daemon.log());
         const auto none = daemon.dmacycle("list", "");
         CHECK(none.exit_code == 2);
@@ -168,24 +193,53 @@ TEST_SUITE("client") {
 
         const auto job = daemon.job("mode1-0-200.yaml", short_job);
         const auto reader = daemon.dmacycle("submit " + job.string(),
-                                            "--token-file " + daemon.read_token().string());
+                                            "--token-file " + daemon.token_file("reader").string());
         CHECK(reader.exit_code == 2);
         CHECK(reader.err.find("lacks the 'submit' scope") != std::string::npos);
-        CHECK(reader.err.find(client_test::slurp(daemon.read_token()).substr(0, 48)) ==
+        CHECK(reader.err.find(slurp(daemon.token_file("reader")).substr(0, 48)) ==
               std::string::npos);
         // Nothing was queued.
         const auto listed =
-            daemon.dmacycle("list --json", "--token-file " + daemon.read_token().string());
+            daemon.dmacycle("list --json", "--token-file " + daemon.token_file("reader").string());
         REQUIRE(listed.exit_code == 0);
         CHECK(json::parse(listed.out)["jobs"].empty());
 
+        // A token it does not know, and one without the scope from the environment.
+        const auto stranger = daemon.dir() / "stranger.token";
+        std::ofstream(stranger) << "stranger-0123456789abcdef0123456789abcdef\n";
+        const auto unknown = daemon.dmacycle("list", "--token-file " + stranger.string());
+        CHECK(unknown.exit_code == 2);
+        CHECK(unknown.err.find("the token from --token-file " + stranger.string() +
+                               " is not one it knows") != std::string::npos);
+        CHECK(unknown.err.find("stranger-0123") == std::string::npos);
+        const auto pause =
+            daemon.dmacycle("pause 1", "", "DMACYCLE_TOKEN=" + daemon_test::reader_token);
+        CHECK(pause.exit_code == 2);
+        CHECK(pause.err.find("the token from DMACYCLE_TOKEN lacks the 'control' scope (POST "
+                             "/api/v1/jobs/1/pause)") != std::string::npos);
+        CHECK(pause.err.find(daemon_test::reader_token) == std::string::npos);
+        CHECK(pause.out.empty());
+
         // An invalid job file: 422, its problems one per line, exit 2.
-        const auto invalid = daemon.dmacycle(
-            "submit " +
-            daemon.job("mode1-0-200.yaml", {{"temperature: 365 K", "temperature: 365 MPa"}})
-                .string());
+        const auto invalid =
+            daemon.dmacycle("submit " + daemon
+                                            .job("mode1-0-200.yaml",
+                                                 {{"temperature: 365 K", "temperature: 365 MPa"},
+                                                  {"hold: 10 min", "hold: 10 kg"}})
+                                            .string());
         CHECK(invalid.exit_code == 2);
+        CHECK(invalid.err.starts_with("dmacycle submit: the job file was refused: "));
+        CHECK(count_lines(invalid.err) >= 3);  // the head, then one problem a line
+        CHECK(invalid.err.find("(HTTP 422)\n") != std::string::npos);
         CHECK(invalid.err.find("temperature") != std::string::npos);
+        CHECK(invalid.err.find("hold") != std::string::npos);
+
+        // An unknown run: 404, exit 2, no file written.
+        const auto csv = daemon.dir() / "run99.csv";
+        const auto missing = daemon.dmacycle("export 99 --out " + csv.string());
+        CHECK(missing.exit_code == 2);
+        CHECK(missing.err == "dmacycle export: no run 99 (HTTP 404)\n");
+        CHECK(!fs::exists(csv));
     }
 
     TEST_CASE("demo runs the main job through a dmacycled of its own and stops it") {
@@ -197,7 +251,7 @@ TEST_SUITE("client") {
         const int status = std::system((std::string(DMACYCLE_BIN_DIR) + "/dmacycle demo --db " +
                                         db.string() + " >" + out.string() + " 2>&1")
                                            .c_str());
-        const auto text = client_test::slurp(out);
+        const auto text = slurp(out);
         INFO(text);
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 0);
@@ -214,7 +268,7 @@ TEST_SUITE("client") {
     }
 
     TEST_CASE("a stopped server: exit 3, cannot reach") {
-        DaemonFixture daemon("max");
+        DaemonProcess daemon;
         const std::string url = daemon.url();
         daemon.stop();
         const auto result = std::system(("env -u DMACYCLE_TOKEN " + std::string(DMACYCLE_BIN_DIR) +

@@ -1,6 +1,6 @@
 // The client commands without dmacycled: URL parsing, the export CSV, argument errors, an
-// unreachable server, and the client's side of the API against a scripted HTTP peer on a real
-// loopback socket (paging, headers, how refusals are reported, exit codes).
+// unreachable server, and against a scripted HTTP peer on a real loopback socket only the
+// answers the real daemon cannot be made to give.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
@@ -18,13 +18,10 @@
 
 namespace fs = std::filesystem;
 namespace cli = dmacycle::daemon;
-using client_test::Canned;
 using client_test::HttpPeer;
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* token = "0123456789abcdef0123456789abcdef-secret";
 
 struct Result {
     int exit_code = -1;
@@ -60,13 +57,6 @@ class TempDir {
   private:
     fs::path path_;
 };
-
-std::string slurp(const fs::path& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 // A port nothing listens on: bound, then released.
 int closed_port() {
@@ -218,67 +208,9 @@ TEST_SUITE("client") {
         unsetenv("DMACYCLE_SERVER");
     }
 
-    TEST_CASE("submit sends the job file with the token and prints 422 details one per line") {
-        const TempDir dir;
-        const auto job = dir.file("job.yaml", "name: broken\nprofile: sim-la30\n");
-        const auto token_file = dir.file("token", std::string(token) + "\n");
-        HttpPeer peer(
-            {{422, json{{"error", "job file invalid"},
-                        {"details",
-                         {"job.yaml:3:1: temperature: missing", "job.yaml:2:10: profile: unknown"}}}
-                       .dump()}});
-        const auto result = call(cli::run_submit, {job.string(), "--server", peer.url(),
-                                                   "--token-file", token_file.string()});
-        CHECK(result.exit_code == cli::exit_bad_input);
-        CHECK(result.err ==
-              "dmacycle submit: the job file was refused: job file invalid (HTTP 422)\n"
-              "job.yaml:3:1: temperature: missing\n"
-              "job.yaml:2:10: profile: unknown\n");
-        const auto requests = peer.requests();
-        REQUIRE(requests.size() == 1);
-        CHECK(requests[0].rfind("POST /api/v1/jobs HTTP/1.1\r\n", 0) == 0);
-        CHECK(requests[0].find("Authorization: Bearer " + std::string(token) + "\r\n") !=
-              std::string::npos);
-        CHECK(requests[0].find("\r\n\r\nname: broken\nprofile: sim-la30\n") != std::string::npos);
-    }
-
-    TEST_CASE("401 and 403 exit 2 saying which token or scope is missing and never the token") {
-        const TempDir dir;
-        const auto token_file = dir.file("token", token);
-        SUBCASE("no token") {
-            HttpPeer peer({{401, R"({"error": "no token", "details": []})"}});
-            const auto result = call(cli::run_list, {"--server", peer.url()});
-            CHECK(result.exit_code == cli::exit_bad_input);
-            CHECK(result.err.find("no token was given: use --token-file FILE or set "
-                                  "DMACYCLE_TOKEN") != std::string::npos);
-            REQUIRE(peer.requests().size() == 1);
-            CHECK(peer.requests()[0].find("Authorization") == std::string::npos);
-        }
-        SUBCASE("unknown token") {
-            HttpPeer peer({{401, R"({"error": "unknown token", "details": []})"}});
-            const auto result =
-                call(cli::run_list, {"--server", peer.url(), "--token-file", token_file.string()});
-            CHECK(result.exit_code == cli::exit_bad_input);
-            CHECK(result.err.find("the token from --token-file " + token_file.string() +
-                                  " is not one it knows") != std::string::npos);
-            CHECK(result.err.find(token) == std::string::npos);
-        }
-        SUBCASE("missing scope, token from the environment") {
-            HttpPeer peer({{403, R"({"error": "forbidden", "details": []})"}});
-            setenv("DMACYCLE_TOKEN", token, 1);
-            std::ostringstream out, err;
-            const std::string url = peer.url();
-            const std::vector<std::string_view> args{"3", "--server", url};
-            const int code = cli::run_pause(args, out, err);
-            unsetenv("DMACYCLE_TOKEN");
-            CHECK(code == cli::exit_bad_input);
-            CHECK(err.str().find("the token from DMACYCLE_TOKEN lacks the 'control' scope (POST "
-                                 "/api/v1/jobs/3/pause)") != std::string::npos);
-            CHECK(err.str().find(token) == std::string::npos);
-            CHECK(out.str().empty());
-        }
-    }
-
+    // What dmacycled cannot be made to answer on demand: a 503 from a failing store, a server
+    // that is not dmacycled, a completed run whose fits are unusable, a faulted job. Every
+    // other answer is tested against the real daemon (test_client_daemon.cpp).
     TEST_CASE("a failing or foreign server exits 3") {
         HttpPeer peer({{503, R"({"error": "the store is failing", "details": ["disk full"]})"},
                        {200, "<html>not the API</html>"}});
@@ -288,27 +220,6 @@ TEST_SUITE("client") {
         const auto foreign = call(cli::run_list, {"--server", peer.url()});
         CHECK(foreign.exit_code == cli::exit_server_error);
         CHECK(foreign.err.find("not JSON (is it dmacycled?)") != std::string::npos);
-    }
-
-    TEST_CASE("status prints the job's summary and list prints every job") {
-        HttpPeer peer(
-            {{200, job_answer("running", true).dump()},
-             {200,
-              json{{"jobs", {job_answer("queued", false), job_answer("running", false)}}}.dump()}});
-        const auto status = call(cli::run_status, {"3", "--server", peer.url()});
-        CHECK(status.exit_code == cli::exit_ok);
-        CHECK(status.out.find("job 3 mode1-0-200: running\n") == 0);
-        CHECK(status.out.find("segment cycle, cycle 12/60, t 6200.1 s (plan 6000.0 of 58200 s), "
-                              "T 365.00 K, σ 120.10 MPa, ε 0.003300, paused no") !=
-              std::string::npos);
-        const auto list = call(cli::run_list, {"--server", peer.url()});
-        CHECK(list.exit_code == cli::exit_ok);
-        CHECK(list.out.find("queued") != std::string::npos);
-        CHECK(list.out.find("running") != std::string::npos);
-        const auto requests = peer.requests();
-        REQUIRE(requests.size() == 2);
-        CHECK(requests[0].rfind("GET /api/v1/jobs/3 HTTP/1.1\r\n", 0) == 0);
-        CHECK(requests[1].rfind("GET /api/v1/jobs HTTP/1.1\r\n", 0) == 0);
     }
 
     TEST_CASE("wait polls until the job ends and judges the fits") {
@@ -337,69 +248,5 @@ TEST_SUITE("client") {
             CHECK(json::parse(result.out)["message"] == "frame: link lost");
             CHECK(result.err.find("job 3 ended faulted") != std::string::npos);
         }
-        SUBCASE("--timeout passes first: exit 3") {
-            HttpPeer peer({{200, job_answer("running", true).dump()}});
-            const auto result =
-                call(cli::run_wait, {"3", "--server", peer.url(), "--timeout", "0"});
-            CHECK(result.exit_code == cli::exit_job_not_completed);
-            CHECK(result.err.find("is still running, run 7 segment cycle after 0 s (--timeout)") !=
-                  std::string::npos);
-        }
-    }
-
-    TEST_CASE("export pages through the samples and writes the CSV and the results") {
-        const TempDir dir;
-        const json page1 = {
-            {"run_id", 7},
-            {"columns", columns},
-            {"rows",
-             {{0, 0.0, "2026-11-28T22:00:00.0Z", "equilibrate", 300.0, 0.0, 0.0, 0.0, 0.0},
-              {1, 0.1, "2026-11-28T22:00:00.1Z", "equilibrate", 300.5, 0.0, 0.0, 0.0, 0.0}}},
-            {"next_since", 1},
-            {"more", true}};
-        const json page2 = {
-            {"run_id", 7},
-            {"columns", columns},
-            {"rows",
-             {{2, 0.2, "2026-11-28T22:00:00.2Z", "hold", 301.0, 0.01, 1e-06, 0.25, 2.5e-06}}},
-            {"next_since", 2},
-            {"more", false}};
-        const json results = {{"run_id", 7}, {"results", {{"kww", {{"beta", 0.5}}}}}};
-        HttpPeer peer({{200, json{{"run_id", 7}, {"status", "completed"}, {"samples", 3}}.dump()},
-                       {200, page1.dump()},
-                       {200, page2.dump()},
-                       {200, results.dump()}});
-        const auto csv = dir.path() / "run7.csv";
-        const auto results_file = dir.path() / "run7.json";
-        const auto result =
-            call(cli::run_export, {"7", "--server", peer.url(), "--out", csv.string(), "--results",
-                                   results_file.string()});
-        CHECK(result.exit_code == cli::exit_ok);
-        CHECK(result.out.find("run 7 (completed): 3 samples written to " + csv.string()) == 0);
-        CHECK(slurp(csv) ==
-              "seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,stress_mpa,strain\n"
-              "0,0.0,2026-11-28T22:00:00.0Z,equilibrate,300.0,0.0,0.0,0.0,0.0\n"
-              "1,0.1,2026-11-28T22:00:00.1Z,equilibrate,300.5,0.0,0.0,0.0,0.0\n"
-              "2,0.2,2026-11-28T22:00:00.2Z,hold,301.0,0.01,1e-06,0.25,2.5e-06\n");
-        CHECK(!fs::exists(csv.string() + ".part"));
-        CHECK(json::parse(slurp(results_file)) == results);
-        const auto requests = peer.requests();
-        REQUIRE(requests.size() == 4);
-        CHECK(requests[0].rfind("GET /api/v1/runs/7 HTTP/1.1", 0) == 0);
-        CHECK(requests[1].rfind("GET /api/v1/runs/7/samples?since=-1&limit=50000&every=1 ", 0) ==
-              0);
-        CHECK(requests[2].rfind("GET /api/v1/runs/7/samples?since=1&limit=50000&every=1 ", 0) == 0);
-        CHECK(requests[3].rfind("GET /api/v1/runs/7/results HTTP/1.1", 0) == 0);
-    }
-
-    TEST_CASE("export of an unknown run exits 2 and writes no file") {
-        const TempDir dir;
-        HttpPeer peer({{404, R"({"error": "no run 99", "details": []})"}});
-        const auto csv = dir.path() / "run99.csv";
-        const auto result =
-            call(cli::run_export, {"99", "--server", peer.url(), "--out", csv.string()});
-        CHECK(result.exit_code == cli::exit_bad_input);
-        CHECK(result.err == "dmacycle export: no run 99 (HTTP 404)\n");
-        CHECK(!fs::exists(csv));
     }
 }

@@ -10,6 +10,7 @@
 #include "daemon_process.hpp"
 #include "http_client.hpp"
 
+using namespace daemon_test;
 using namespace http_test;
 using Json = nlohmann::json;
 
@@ -35,26 +36,11 @@ Exit run_dmacycled(const std::string& args) {
     return result;
 }
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // The main job, shortened so that it runs in about a second at --speed max.
 std::string short_job() {
-    std::string text =
-        read_text(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "jobs" / "mode1-0-200.yaml");
-    const auto replace = [&](const std::string& from, const std::string& to) {
-        const auto at = text.find(from);
-        REQUIRE(at != std::string::npos);
-        text.replace(at, from.size(), to);
-    };
-    replace("duration: 8 h", "duration: 16 min");
-    replace("recovery: 8 h", "recovery: 30 min");
-    replace("hold: 10 min", "hold: 1 min");
-    return text;
+    return shipped_job("mode1-0-200.yaml", {{"duration: 8 h", "duration: 16 min"},
+                                            {"recovery: 8 h", "recovery: 30 min"},
+                                            {"hold: 10 min", "hold: 1 min"}});
 }
 
 // Polls the job until it leaves queued/running (at most 180 s of wall time).

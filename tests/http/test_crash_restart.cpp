@@ -1,0 +1,229 @@
+// kill -9 of dmacycled in mid-cycle, then a restart on the same folder (issue 6): the store is
+// intact with every committed sample and no gap in seq, the run and job are `interrupted` with
+// the gap recorded, the instrument (dmacycle-sim, a process of its own that outlives the
+// daemon, as a real instrument does) is driven to the safe state, and the queue goes on.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <thread>
+
+#include "api_client.hpp"
+#include "daemon_process.hpp"
+#include "sim_process.hpp"
+
+using namespace daemon_test;
+using dmacycle::daemon::ApiClient;
+using dmacycle::daemon::parse_server_url;
+using Json = nlohmann::json;
+using SystemClock = std::chrono::system_clock;
+
+namespace {
+
+// The simulator's clock: slow enough that job A cycles for minutes of wall time.
+constexpr const char* sim_speed = "50";
+
+// The shipped main job (period 8 min) with a shorter hold.
+const std::vector<std::pair<std::string, std::string>> faster{
+    {"name: mode1-0-200", "name: crash-a"}, {"hold: 10 min", "hold: 1 min"}};
+
+// A read-only view of the store, as an operator would open it after the crash.
+class Store {
+  public:
+    explicit Store(const fs::path& path) {
+        REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    }
+    ~Store() { sqlite3_close(db_); }
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // The first column of each row of `sql` as text (NULL as "").
+    std::vector<std::string> column(const std::string& sql, std::int64_t bound = 0) {
+        sqlite3_stmt* statement = nullptr;
+        REQUIRE_MESSAGE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK,
+                        sqlite3_errmsg(db_));
+        if (sqlite3_bind_parameter_count(statement) > 0) {
+            sqlite3_bind_int64(statement, 1, bound);
+        }
+        std::vector<std::string> values;
+        while (sqlite3_step(statement) == SQLITE_ROW) {
+            const auto* text = sqlite3_column_text(statement, 0);
+            values.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+        }
+        sqlite3_finalize(statement);
+        return values;
+    }
+    std::int64_t integer(const std::string& sql, std::int64_t bound = 0) {
+        const auto values = column(sql, bound);
+        REQUIRE(values.size() == 1);
+        return std::stoll(values[0]);
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+// "2026-11-28T22:00:00.125Z" (the store's t_wall_utc) as a time point.
+SystemClock::time_point parse_utc(const std::string& text) {
+    std::tm tm{};
+    int millis = 0;
+    REQUIRE(std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) == 7);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return SystemClock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(millis);
+}
+
+double seconds_between(SystemClock::time_point from, SystemClock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+}
+
+// Polls job `id` (every 50 ms, at most `limit` of wall time) until `done` says so.
+Json poll_job(const ApiClient& api, std::int64_t id, const std::function<bool(const Json&)>& done,
+              std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    Json job;
+    while (std::chrono::steady_clock::now() < deadline) {
+        job = api.get("/api/v1/jobs/" + std::to_string(id));
+        if (done(job)) {
+            return job;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL("job " << id << " not as awaited after " << limit.count() << " s: " << job.dump());
+    return job;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 in mid-cycle: restart finds the run interrupted and the store whole") {
+    test_support::SimProcess sim({"--speed", sim_speed, "--frame-port", "0", "--furnace-port", "0",
+                                  "--profile",
+                                  DMACYCLE_SOURCE_DIR "/config/instruments/sim-la30.yaml"});
+    const auto endpoints = sim.read_lines(2);
+    REQUIRE(endpoints.size() == 2);
+    REQUIRE(endpoints[0].starts_with("frame tcp://127.0.0.1:"));
+    REQUIRE(endpoints[1].starts_with("furnace modbus-tcp://127.0.0.1:"));
+    const auto port_of = [](const std::string& line) { return line.substr(line.rfind(':') + 1); };
+    std::string rig =
+        slurp(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "rigs" / "sim-loopback.yaml");
+    for (const auto& [from, endpoint] :
+         {std::pair{"127.0.0.1:5025", endpoints[0]}, std::pair{"127.0.0.1:5020", endpoints[1]}}) {
+        const auto at = rig.find(from);
+        REQUIRE(at != std::string::npos);
+        rig.replace(at, std::strlen(from), "127.0.0.1:" + port_of(endpoint));
+    }
+    DaemonOptions options;
+    options.rig = rig;
+    DaemonProcess daemon(options);
+    INFO(daemon.log());
+    // The daemon's port changes with each start.
+    const auto client = [&] { return ApiClient(parse_server_url(daemon.url()), admin_token); };
+    const auto api = client();
+
+    // A: hours of cycling. B: two cycles, queued behind it.
+    const auto a = api.post("/api/v1/jobs", shipped_job("mode1-0-200.yaml", faster));
+    const auto b = api.post(
+        "/api/v1/jobs", shipped_job("mode1-0-200.yaml", {{"name: mode1-0-200", "name: crash-b"},
+                                                         {"hold: 10 min", "hold: 1 min"},
+                                                         {"duration: 8 h", "duration: 16 min"},
+                                                         {"recovery: 8 h", "recovery: 2 min"}}));
+    const auto a_id = a.at("job_id").get<std::int64_t>();
+    const auto b_id = b.at("job_id").get<std::int64_t>();
+    CHECK(b.at("position") == 1);
+
+    const auto cycling = poll_job(
+        api, a_id,
+        [](const Json& job) {
+            const auto& p = job.at("progress");
+            return !p.is_null() && p.at("segment") == "cycle" && p.at("cycle").get<int>() >= 2;
+        },
+        std::chrono::seconds(300));
+    const auto run_id = cycling.at("progress").at("run_id").get<std::int64_t>();
+    const auto run_path = "/api/v1/runs/" + std::to_string(run_id);
+    const auto seen_seq = api.get(run_path).at("last_seq").get<std::int64_t>();
+    const auto killed_at = SystemClock::now();
+    CHECK(daemon.stop(SIGKILL) == 128 + SIGKILL);
+
+    std::int64_t stored = 0;
+    SystemClock::time_point last_wall;
+    {
+        Store store(daemon.database());
+        CHECK(store.column("PRAGMA integrity_check") == std::vector<std::string>{"ok"});
+        stored = store.integer("SELECT count(*) FROM samples WHERE run_id = ?", run_id);
+        const auto first = store.integer("SELECT min(seq) FROM samples WHERE run_id = ?", run_id);
+        const auto last = store.integer("SELECT max(seq) FROM samples WHERE run_id = ?", run_id);
+        CHECK(first == 0);
+        CHECK(last >= seen_seq);            // everything the API showed was committed
+        CHECK(stored == last - first + 1);  // and nothing skipped
+        last_wall = parse_utc(store
+                                  .column("SELECT t_wall_utc FROM samples WHERE run_id = ? "
+                                          "ORDER BY seq DESC LIMIT 1",
+                                          run_id)
+                                  .at(0));
+        CHECK(store.column("SELECT status FROM runs WHERE id = ?", run_id) ==
+              std::vector<std::string>{"running"});  // as the dead process left it
+    }
+    const double lost_s = seconds_between(last_wall, killed_at);
+    MESSAGE("kill -9 at cycle >= 2: " << stored << " samples stored (API had shown seq " << seen_seq
+                                      << "), the last one " << lost_s << " s before the kill");
+    CHECK(lost_s < 1.5);  // the store's commit window is 1 s; the rest is scheduling slack
+
+    const auto restarted_at = SystemClock::now();
+    daemon.restart();
+    const auto again = client();
+    const auto job_a = again.get("/api/v1/jobs/" + std::to_string(a_id));
+    CHECK(job_a.at("status") == "interrupted");
+    CHECK(job_a.at("runs").at(0).at("status") == "interrupted");
+
+    const auto done_b = poll_job(
+        again, b_id,
+        [](const Json& job) {
+            return job.at("status") != "queued" && job.at("status") != "running";
+        },
+        std::chrono::seconds(300));
+    CHECK(done_b.at("status") == "completed");
+
+    const auto run_a = again.get(run_path);
+    CHECK(run_a.at("status") == "interrupted");
+    CHECK(run_a.at("samples") == stored);  // the restart wrote nothing to A's samples
+    std::vector<std::string> safe_state;
+    std::string interrupted;
+    SystemClock::time_point held_at;
+    for (const auto& event : run_a.at("events")) {
+        const auto message = event.at("message").get<std::string>();
+        if (event.at("kind") == "interrupted") {
+            interrupted = message;
+        } else if (event.at("kind") == "safe_state") {
+            safe_state.push_back(message);
+            held_at = parse_utc(event.at("t_wall_utc").get<std::string>());
+        }
+    }
+    CHECK(interrupted.starts_with("interrupted: the service stopped at "));
+    REQUIRE(safe_state.size() == 3);
+    CHECK(safe_state[0].starts_with("after restart: unload: ramp to the pre-tension 0.0100 N"));
+    CHECK(safe_state[1] == "after restart: furnace to standby: setpoint 298.15 K");
+    CHECK(safe_state[2].starts_with("after restart: the frame is in HOLD at "));
+    MESSAGE("restart to frame held: " << seconds_between(restarted_at, held_at) << " s ("
+                                      << safe_state[2] << ")");
+
+    // B's first samples (equilibrate, then the unloaded hold) show the frame as the safe state
+    // left it: at the pre-tension, not cycling (A's cycles span 0-200 MPa).
+    const auto b_run = done_b.at("run_ids").at(0).get<std::int64_t>();
+    const auto page = again.get("/api/v1/runs/" + std::to_string(b_run) + "/samples?limit=50");
+    const auto& columns = page.at("columns");
+    const auto column = [&](const std::string& name) {
+        return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) -
+                                        columns.begin());
+    };
+    REQUIRE(page.at("rows").size() == 50);
+    for (const auto& row : page.at("rows")) {
+        CHECK((row.at(column("segment")) == "equilibrate" || row.at(column("segment")) == "hold"));
+        CHECK(std::abs(row.at(column("stress_mpa")).get<double>() - 0.278) < 1.0);
+    }
+    CHECK(daemon.stop() == 0);
+}
