@@ -116,7 +116,6 @@ struct SampleTally {
     bool final = false;  // the run had ended before the count: no row comes any more
 };
 
-
 // The unload ramp commanded after a restart, which the next job waits for.
 struct PendingUnload {
     std::int64_t run_id = 0;
