@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "daemon_process.hpp"
@@ -382,5 +384,44 @@ TEST_CASE("dmacycled: a connection over the limit of 256 gets 503 and it serves 
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     CHECK(status == 200);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("dmacycled: a job dropped in the spool folder runs, a bad one is rejected with why") {
+    DaemonProcess daemon;
+    const auto port = daemon.port();
+    // Written beside, then renamed in: the spool takes whole files only.
+    std::ofstream(daemon.dir() / "good.tmp", std::ios::binary) << short_job();
+    std::filesystem::rename(daemon.dir() / "good.tmp", daemon.spool() / "good.yaml");
+    std::ofstream(daemon.spool() / "bad.yaml", std::ios::binary) << "name: [unclosed\n";
+
+    std::optional<std::int64_t> job_id;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!job_id && std::chrono::steady_clock::now() < deadline) {
+        const auto reply = get(port, "/api/v1/jobs", reader_token);
+        REQUIRE(reply.status == 200);
+        const auto list = reply.json();
+        for (const auto& job : list.at("jobs")) {
+            if (job.at("source") == "spool:good.yaml") {
+                job_id = job.at("job_id").get<std::int64_t>();
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(job_id.has_value());
+    const auto job = wait_finished(port, *job_id);
+    CHECK(job.at("status") == "completed");
+    const auto run_id = job.at("run_ids").at(0).get<std::int64_t>();
+    const auto results =
+        get(port, "/api/v1/runs/" + std::to_string(run_id) + "/results", reader_token);
+    CHECK(results.json().at("results").contains("spectrum"));
+    CHECK(std::filesystem::exists(daemon.spool() / "accepted" /
+                                  (std::to_string(*job_id) + "-good.yaml")));
+    CHECK(std::filesystem::exists(daemon.spool() / "rejected" / "bad.yaml"));
+    std::ifstream error(daemon.spool() / "rejected" / "bad.yaml.error");
+    std::string first_line;
+    std::getline(error, first_line);
+    CHECK(first_line.rfind("bad.yaml:", 0) == 0);
+    CHECK(!std::filesystem::exists(daemon.spool() / "good.yaml"));
     CHECK(daemon.stop() == 0);
 }
