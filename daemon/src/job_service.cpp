@@ -192,6 +192,8 @@ struct JobService::Impl {
     void queued(std::int64_t job_id, const protocols::JobFile& file, const std::string& source);
     Json submit(const std::string& text, const std::string& source, const std::string& file_name);
     bool abort_current(std::int64_t job_id, const std::string& reason);
+    Json request_run(std::int64_t job_id, const char* not_state, const char* verb,
+                     bool (RunControl::*request)(std::string&));
     void recover();
     void recover_spool();
     void safe_state(std::int64_t run_id, double t_s);
@@ -1146,43 +1148,34 @@ Json JobService::job(std::int64_t job_id) const {
     return store_call([&] { return impl_->job_json(job_id, true); });
 }
 
+// Pause and resume: a request to the current run's RunControl, 409 with its reason when refused.
+Json JobService::Impl::request_run(std::int64_t job_id, const char* not_state, const char* verb,
+                                   bool (RunControl::*request)(std::string&)) {
+    const auto job = job_json(job_id, false);
+    std::string why;
+    {
+        std::lock_guard lock(mutex);
+        if (!current || current->job_id != job_id || !current->control) {
+            throw ApiError(409, "job " + std::to_string(job_id) + " is " +
+                                    job["status"].get<std::string>() + ", " + not_state);
+        }
+        if (!((*current->control).*request)(why)) {
+            throw ApiError(409, why);
+        }
+    }
+    log::info("job " + std::to_string(job_id) + ": " + verb + " requested");
+    return job_json(job_id, true);
+}
+
 Json JobService::pause(std::int64_t job_id) {
     return store_call([&] {
-        const auto job = impl_->job_json(job_id, false);
-        std::string why;
-        {
-            std::lock_guard lock(impl_->mutex);
-            const auto& current = impl_->current;
-            if (!current || current->job_id != job_id || !current->control) {
-                throw ApiError(409, "job " + std::to_string(job_id) + " is " +
-                                        job["status"].get<std::string>() + ", not cycling");
-            }
-            if (!current->control->request_pause(why)) {
-                throw ApiError(409, why);
-            }
-        }
-        log::info("job " + std::to_string(job_id) + ": pause requested");
-        return impl_->job_json(job_id, true);
+        return impl_->request_run(job_id, "not cycling", "pause", &RunControl::request_pause);
     });
 }
 
 Json JobService::resume(std::int64_t job_id) {
     return store_call([&] {
-        const auto job = impl_->job_json(job_id, false);
-        std::string why;
-        {
-            std::lock_guard lock(impl_->mutex);
-            const auto& current = impl_->current;
-            if (!current || current->job_id != job_id || !current->control) {
-                throw ApiError(409, "job " + std::to_string(job_id) + " is " +
-                                        job["status"].get<std::string>() + ", not paused");
-            }
-            if (!current->control->request_resume(why)) {
-                throw ApiError(409, why);
-            }
-        }
-        log::info("job " + std::to_string(job_id) + ": resume requested");
-        return impl_->job_json(job_id, true);
+        return impl_->request_run(job_id, "not paused", "resume", &RunControl::request_resume);
     });
 }
 

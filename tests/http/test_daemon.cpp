@@ -2,13 +2,13 @@
 // real JobService, store and simulator.
 #include <doctest/doctest.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <thread>
 
+#include "command_output.hpp"
 #include "daemon_process.hpp"
 #include "http_client.hpp"
 
@@ -18,24 +18,9 @@ using Json = nlohmann::json;
 
 namespace {
 
-struct Exit {
-    int code = -1;
-    std::string out;
-};
-
 // dmacycled with `args`, stdout captured, stderr to the test log.
-Exit run_dmacycled(const std::string& args) {
-    const std::string command = std::string(DMACYCLE_BIN_DIR) + "/dmacycled " + args;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    Exit result;
-    std::array<char, 4096> chunk{};
-    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) {
-        result.out.append(chunk.data(), n);
-    }
-    const int status = ::pclose(pipe);
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+test_support::CommandOutput run_dmacycled(const std::string& args) {
+    return test_support::run_command(std::string(DMACYCLE_BIN_DIR) + "/dmacycled " + args);
 }
 
 // The main job, shortened so that it runs in about a second at --speed max.

@@ -1,11 +1,11 @@
 // `dmacycle run`: refusals write nothing; a run (and a sweep) end to end through the executable.
 #include <doctest/doctest.h>
 
-#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "command_output.hpp"
 #include "dmacycle/daemon/commands.hpp"
 #include "runner_rig.hpp"
 
@@ -29,17 +29,9 @@ Result run_in_process(const std::vector<std::string>& args) {
 
 // The executable, stdout captured; stderr goes to the test log.
 Result run_executable(const std::string& args) {
-    const std::string command = std::string(DMACYCLE_BIN_DIR) + "/dmacycle run " + args;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    Result result;
-    std::array<char, 4096> chunk{};
-    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) {
-        result.out.append(chunk.data(), n);
-    }
-    const int status = ::pclose(pipe);
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+    auto output =
+        test_support::run_command(std::string(DMACYCLE_BIN_DIR) + "/dmacycle run " + args);
+    return {output.code, std::move(output.out), {}};
 }
 
 void write_file(const fs::path& path, const std::string& text) {
