@@ -62,6 +62,8 @@ const std::string service_stopped = "service stopped";
 
 // A connection timeout for the safe state after a restart: the devices may be off or gone.
 constexpr std::chrono::seconds safe_state_connect_timeout{5};
+// SQLite's default page size, which the store keeps: limits.max_database_bytes in pages.
+constexpr std::uint64_t sqlite_page_bytes = 4096;
 
 // Files younger than this may still be being written (docs/service.md, "Spool folder").
 constexpr auto spool_settle_time = std::chrono::seconds(1);
@@ -270,8 +272,11 @@ JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_
     }
     // As `dmacycle run`: at high speed the acquisition outruns the writer; 20,000 uncommitted
     // rows keep the queue to a few MB, then appends wait for commits.
-    store = std::make_unique<SampleStore>(config.database.string(),
-                                          StoreOptions{.max_pending_rows = 20000});
+    store = std::make_unique<SampleStore>(
+        config.database.string(),
+        StoreOptions{.max_pending_rows = 20000,
+                     .max_page_count = static_cast<std::uint32_t>(
+                         config.max_database_bytes / sqlite_page_bytes)});
     writer = std::make_unique<SqlConnection>(config.database);
     writer->exec(service_schema);
     reader = std::make_unique<SqlConnection>(config.database);

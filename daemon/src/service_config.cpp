@@ -15,6 +15,9 @@
 namespace dmacycle::daemon {
 namespace {
 
+// Below this the store cannot even hold its schema and a short run.
+constexpr std::uint64_t min_database_bytes = 1 << 20;
+
 namespace fs = std::filesystem;
 
 class ConfigReader {
@@ -203,14 +206,25 @@ ServiceConfig load_service_config(const fs::path& path) {
         config.sample_rate_hz = reader.positive(rate, "sample_rate");
     }
     if (const YAML::Node limits = root["limits"]) {
-        reader.mapping(limits, "limits", "max_request_bytes, max_job_bytes");
-        reader.only(limits, "limits.", {"max_request_bytes", "max_job_bytes"});
+        reader.mapping(limits, "limits", "max_request_bytes, max_job_bytes, max_database_bytes");
+        reader.only(limits, "limits.",
+                    {"max_request_bytes", "max_job_bytes", "max_database_bytes"});
         constexpr std::uint64_t max_bytes = 1ULL << 30;  // 1 GiB: anything more is a typo
         if (const YAML::Node request = limits["max_request_bytes"]) {
             config.max_request_bytes = reader.whole(request, "limits.max_request_bytes", max_bytes);
         }
         if (const YAML::Node job = limits["max_job_bytes"]) {
             config.max_job_bytes = reader.whole(job, "limits.max_job_bytes", max_bytes);
+        }
+        if (const YAML::Node database = limits["max_database_bytes"]) {
+            // SQLite's own ceiling is 2^32 - 2 pages of 4 KiB.
+            config.max_database_bytes =
+                reader.whole(database, "limits.max_database_bytes", (1ULL << 32) * 4096);
+            if (config.max_database_bytes > 0 && config.max_database_bytes < min_database_bytes) {
+                reader.fail(database, "limits.max_database_bytes",
+                            "at least " + std::to_string(min_database_bytes) +
+                                " (1 MiB), or 0 for no limit");
+            }
         }
     }
     if (const YAML::Node poll = root["spool_poll"]) {

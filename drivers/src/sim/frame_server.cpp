@@ -13,9 +13,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <list>
 #include <system_error>
 #include <thread>
@@ -45,14 +47,27 @@ class ConnectionBase {
     virtual void close() = 0;
     // A serial client closed the port: nothing meant for it may reach the next one.
     virtual void peer_closed() = 0;
+    // A SIMulate:FAULt line sent on another connection (SIMulate:PEER:...), acted on here.
+    virtual void inject_fault(const std::string& line) = 0;
+};
+
+// SIMulate:PEER:...: the fault for every connection but `from`.
+using PeerFaults = std::function<void(const ConnectionBase* from, const std::string& line)>;
+
+// Bytes waiting to be written, and how many whole stream samples they hold (counted as
+// delivered once written).
+struct Chunk {
+    std::string bytes;
+    std::uint64_t samples = 0;
 };
 
 template <class Stream>
 class Connection : public ConnectionBase, public std::enable_shared_from_this<Connection<Stream>> {
   public:
-    Connection(Stream stream, Instrument& instrument)
+    Connection(Stream stream, Instrument& instrument, PeerFaults peer_faults)
         : stream_(std::move(stream)),
           instrument_(instrument),
+          peer_faults_(std::move(peer_faults)),
           session_(instrument),
           in_(max_line_bytes),
           timer_(stream_.get_executor()),
@@ -81,7 +96,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         timer_.cancel();
         // Keep only the buffer of a write in flight (cancelled below, aborted in its handler).
         out_.erase(writing_ ? out_.begin() + 1 : out_.begin(), out_.end());
-        out_bytes_ = out_.empty() ? 0 : out_.front().size();
+        out_bytes_ = out_.empty() ? 0 : out_.front().bytes.size();
         boost::system::error_code ignored;
         stream_.cancel(ignored);  // also the pending read, which on_read re-issues
         if (was_pending || read_paused_) {
@@ -89,7 +104,34 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         }
     }
 
+    void inject_fault(const std::string& line) override {
+        if (closed_) {
+            return;
+        }
+        session_.handle(line);
+        apply_drop_changes();
+        pump();
+    }
+
   private:
+    // Arms or cancels the DROP timer after a FAULt command changed it.
+    void apply_drop_changes() {
+        if (session_.faults().drop_changes == drop_changes_seen_) {
+            return;
+        }
+        drop_changes_seen_ = session_.faults().drop_changes;
+        drop_timer_.cancel();  // a CLEar, or a DROP replacing an earlier one
+        if (session_.faults().drop_after_s) {
+            drop_timer_.expires_after(wall_duration(*session_.faults().drop_after_s));
+            drop_timer_.async_wait(
+                [self = this->shared_from_this()](const boost::system::error_code& wait_ec) {
+                    if (!wait_ec) {
+                        self->close();
+                    }
+                });
+        }
+    }
+
     void read() {
         if (closed_ || pending_) {
             return;
@@ -139,18 +181,9 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             return;
         }
         FrameReply reply = session_.handle(line);
-        if (session_.faults().drop_changes != drop_changes_seen_) {
-            drop_changes_seen_ = session_.faults().drop_changes;
-            drop_timer_.cancel();  // a CLEar, or a DROP replacing an earlier one
-            if (session_.faults().drop_after_s) {
-                drop_timer_.expires_after(wall_duration(*session_.faults().drop_after_s));
-                drop_timer_.async_wait(
-                    [self = this->shared_from_this()](const boost::system::error_code& wait_ec) {
-                        if (!wait_ec) {
-                            self->close();
-                        }
-                    });
-            }
+        apply_drop_changes();
+        if (const auto peer_fault = session_.take_peer_fault()) {
+            peer_faults_(this, *peer_fault);
         }
         if (reply.not_before_s && *reply.not_before_s > instrument_.now_s()) {
             pending_ = std::move(reply);  // reading resumes once it is sent
@@ -176,29 +209,52 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             read();
         }
         if (session_.streaming()) {
-            std::string batch;
+            Chunk batch;
             if (max) {
                 // Max speed: the consumer sets the pace; wait for the previous batch to drain.
                 if (!writing_ && out_.empty()) {
                     for (int i = 0; i < max_speed_batch; ++i) {
-                        batch += session_.take_sample() + '\n';
+                        add_sample(batch);
                     }
                 }
             } else {
                 const double now = instrument_.now_s();
                 for (int i = 0; i < paced_catch_up && session_.next_sample_s() <= now; ++i) {
-                    if (out_bytes_ + batch.size() < max_queued_bytes) {
-                        batch += session_.take_sample() + '\n';
+                    if (out_bytes_ + batch.bytes.size() < max_queued_bytes) {
+                        add_sample(batch);
                     } else {
                         session_.skip_sample();
                     }
                 }
             }
-            if (!batch.empty()) {
+            if (!batch.bytes.empty()) {
                 enqueue(std::move(batch));
             }
         }
         arm_timer(max);
+    }
+
+    // A GARBle pending hits the next line out, a stream sample included: that one goes on its
+    // own, not counted as delivered.
+    void add_sample(Chunk& batch) {
+        std::string line = session_.take_sample();
+        if (session_.faults().garble) {
+            session_.faults().garble = false;
+            if (!batch.bytes.empty()) {
+                enqueue(std::exchange(batch, Chunk{}));
+            }
+            enqueue({garbled(std::move(line)) + '\n', 0});
+            return;
+        }
+        batch.bytes += line + '\n';
+        ++batch.samples;
+    }
+
+    static std::string garbled(std::string line) {
+        for (auto& c : line) {
+            c = static_cast<char>(c ^ 0x5A);
+        }
+        return line;
     }
 
     void arm_timer(bool max) {
@@ -231,9 +287,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             }
             if (faults.garble) {
                 faults.garble = false;
-                for (auto& c : line) {
-                    c = static_cast<char>(c ^ 0x5A);
-                }
+                line = garbled(std::move(line));
             }
             bytes += line + '\n';
         }
@@ -246,17 +300,17 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             late->async_wait([self = this->shared_from_this(), late, bytes = std::move(bytes)](
                                  const boost::system::error_code& ec) mutable {
                 if (!ec) {
-                    self->enqueue(std::move(bytes));
+                    self->enqueue({std::move(bytes), 0});
                 }
             });
             return;
         }
-        enqueue(std::move(bytes));
+        enqueue({std::move(bytes), 0});
     }
 
-    void enqueue(std::string bytes) {
-        out_bytes_ += bytes.size();
-        out_.push_back(std::move(bytes));
+    void enqueue(Chunk chunk) {
+        out_bytes_ += chunk.bytes.size();
+        out_.push_back(std::move(chunk));
         if (!writing_) {
             write_next();
         }
@@ -269,13 +323,15 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         }
         writing_ = true;
         asio::async_write(
-            stream_, asio::buffer(out_.front()),
-            [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+            stream_, asio::buffer(out_.front().bytes),
+            [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                              std::size_t written) {
+                self->count_delivered(written);
                 if (ec && ec != asio::error::operation_aborted) {  // aborted: peer_closed()
                     self->close();
                     return;
                 }
-                self->out_bytes_ -= self->out_.front().size();
+                self->out_bytes_ -= self->out_.front().bytes.size();
                 self->out_.pop_front();
                 self->write_next();
                 if (self->read_paused_) {
@@ -287,11 +343,26 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             });
     }
 
+    // The whole samples among the first `written` bytes of the chunk at the front.
+    void count_delivered(std::size_t written) {
+        const Chunk& chunk = out_.front();
+        if (chunk.samples == 0) {
+            return;
+        }
+        instrument_.count_delivered_samples(
+            written == chunk.bytes.size()
+                ? chunk.samples
+                : static_cast<std::uint64_t>(std::count(
+                      chunk.bytes.begin(),
+                      chunk.bytes.begin() + static_cast<std::ptrdiff_t>(written), '\n')));
+    }
+
     Stream stream_;
     Instrument& instrument_;
+    PeerFaults peer_faults_;
     FrameSession session_;
     asio::streambuf in_;
-    std::deque<std::string> out_;
+    std::deque<Chunk> out_;
     std::size_t out_bytes_ = 0;  // in out_
     bool writing_ = false;
     bool read_paused_ = false;
@@ -324,6 +395,17 @@ struct FrameServer::Impl {
     std::list<PtyWatch> watches;
     std::thread thread;
 
+    PeerFaults peer_faults() {
+        return [this](const ConnectionBase* from, const std::string& line) {
+            for (const auto& weak : connections) {
+                const auto connection = weak.lock();
+                if (connection && connection.get() != from) {
+                    connection->inject_fault(line);
+                }
+            }
+        };
+    }
+
     void watch(PtyWatch& w) {
         w.inotify.async_read_some(asio::buffer(w.events),
                                   [this, &w](const boost::system::error_code& ec, std::size_t) {
@@ -347,8 +429,8 @@ struct FrameServer::Impl {
                     return;  // acceptor closed
                 }
                 socket.set_option(tcp::no_delay(true));
-                auto connection =
-                    std::make_shared<Connection<tcp::socket>>(std::move(socket), instrument);
+                auto connection = std::make_shared<Connection<tcp::socket>>(
+                    std::move(socket), instrument, peer_faults());
                 std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
                 connections.push_back(connection);
                 connection->start();
@@ -380,7 +462,7 @@ std::string FrameServer::open_pty() {
     asio::posix::stream_descriptor master(impl_->io, pty.master_fd);
     pty.master_fd = -1;
     auto connection = std::make_shared<Connection<asio::posix::stream_descriptor>>(
-        std::move(master), impl_->instrument);
+        std::move(master), impl_->instrument, impl_->peer_faults());
     impl_->connections.push_back(connection);
     const int inotify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (inotify < 0 ||

@@ -35,6 +35,8 @@ constexpr double min_stress_rate_pa_s = 1.0;
 constexpr double min_stream_rate_hz = 1e-3;
 // The link drops at most a day after SIMulate:FAULt:DROP.
 constexpr double max_drop_after_s = 86400;
+// Replies at most a minute late (SIMulate:FAULt:DELay, SIMulate:FURNace:DELay).
+constexpr double max_reply_delay_s = 60;
 // libmodbus sends exception codes 1-11 only (modbus_reply_exception refuses larger ones).
 constexpr double max_furnace_exception = 11;
 
@@ -150,7 +152,18 @@ std::span<const FrameSession::Command> FrameSession::table() {
         C{"SIMulate:FAULt:GARBle", false, 0, &S::fault_garble},
         C{"SIMulate:FAULt:TRIP", false, 0, &S::fault_trip},
         C{"SIMulate:FAULt:CLEar", false, 0, &S::fault_clear},
+        C{"SIMulate:PEER:DROP", false, 1, &S::peer_drop},
+        C{"SIMulate:PEER:MUTE", false, 0, &S::peer_mute},
+        C{"SIMulate:PEER:DELay", false, 1, &S::peer_delay},
+        C{"SIMulate:PEER:HALF", false, 0, &S::peer_half},
+        C{"SIMulate:PEER:GARBle", false, 0, &S::peer_garble},
+        C{"SIMulate:PEER:TRIP", false, 0, &S::peer_trip},
+        C{"SIMulate:PEER:CLEar", false, 0, &S::peer_clear},
         C{"SIMulate:FURNace:SBReak", false, 1, &S::sensor_break},
+        C{"SIMulate:FURNace:DROP", false, 1, &S::furnace_drop},
+        C{"SIMulate:FURNace:DELay", false, 1, &S::furnace_delay},
+        C{"SIMulate:FURNace:GARBle", false, 0, &S::furnace_garble},
+        C{"SIMulate:SAMPle:COUNt", true, 0, &S::delivered_samples},
         C{"SIMulate:FURNace:EXCeption", false, 1, &S::furnace_exception},
         C{"SIMulate:SAMPle:NEW", false, 0, &S::new_sample},
     };
@@ -500,7 +513,7 @@ FrameReply FrameSession::fault_mute(std::vector<double>) {
 }
 
 FrameReply FrameSession::fault_delay(std::vector<double> v) {
-    if (!(v[0] >= 0 && v[0] <= 60)) {
+    if (!(v[0] >= 0 && v[0] <= max_reply_delay_s)) {
         return out_of_range();
     }
     faults_.delay_s = v[0];
@@ -528,6 +541,72 @@ FrameReply FrameSession::fault_clear(std::vector<double>) {
     cleared.drop_changes = faults_.drop_changes + 1;  // the transport cancels a DROP
     faults_ = cleared;
     return {};
+}
+
+FrameReply FrameSession::peer_drop(std::vector<double> v) {
+    if (!(v[0] >= 0 && v[0] <= max_drop_after_s)) {
+        return out_of_range();
+    }
+    peer_fault_ = "SIMulate:FAULt:DROP " + number(v[0]);
+    return {};
+}
+
+FrameReply FrameSession::peer_mute(std::vector<double>) {
+    peer_fault_ = "SIMulate:FAULt:MUTE";
+    return {};
+}
+
+FrameReply FrameSession::peer_delay(std::vector<double> v) {
+    if (!(v[0] >= 0 && v[0] <= max_reply_delay_s)) {
+        return out_of_range();
+    }
+    peer_fault_ = "SIMulate:FAULt:DELay " + number(v[0]);
+    return {};
+}
+
+FrameReply FrameSession::peer_half(std::vector<double>) {
+    peer_fault_ = "SIMulate:FAULt:HALF";
+    return {};
+}
+
+FrameReply FrameSession::peer_garble(std::vector<double>) {
+    peer_fault_ = "SIMulate:FAULt:GARBle";
+    return {};
+}
+
+FrameReply FrameSession::peer_trip(std::vector<double>) {
+    peer_fault_ = "SIMulate:FAULt:TRIP";
+    return {};
+}
+
+FrameReply FrameSession::peer_clear(std::vector<double>) {
+    peer_fault_ = "SIMulate:FAULt:CLEar";
+    return {};
+}
+
+FrameReply FrameSession::furnace_drop(std::vector<double> v) {
+    if (!(v[0] >= 0 && v[0] <= max_drop_after_s)) {
+        return out_of_range();
+    }
+    instrument_.drop_furnace_links(v[0]);
+    return {};
+}
+
+FrameReply FrameSession::furnace_delay(std::vector<double> v) {
+    if (!(v[0] >= 0 && v[0] <= max_reply_delay_s)) {
+        return out_of_range();
+    }
+    instrument_.set_furnace_reply_delay(v[0]);
+    return {};
+}
+
+FrameReply FrameSession::furnace_garble(std::vector<double>) {
+    instrument_.garble_next_furnace_reply();
+    return {};
+}
+
+FrameReply FrameSession::delivered_samples(std::vector<double>) {
+    return {{std::to_string(instrument_.delivered_samples())}, {}};
 }
 
 FrameReply FrameSession::sensor_break(std::vector<double> v) {

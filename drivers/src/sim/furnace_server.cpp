@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -103,9 +104,25 @@ void answer(modbus_t* ctx, modbus_mapping_t* mapping, FurnaceRegisters& register
     }
 }
 
+// SIMulate:FURNace:GARBle: the request's bytes scrambled (XOR 0x5A) come back instead of the
+// reply: on TCP with the MBAP protocol id, length and unit id kept, so the client reads a whole
+// frame with a wrong transaction id and function; on RTU with a wrong CRC.
+void send_garbled(int fd, const std::uint8_t* req, std::size_t length, bool tcp) {
+    std::vector<std::uint8_t> bytes(req, req + length);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (!tcp || i < 2 || i >= 7) {
+            bytes[i] ^= 0x5A;
+        }
+    }
+    // Like a reply: lost if the client's socket buffer is full.
+    [[maybe_unused]] const auto sent = write(fd, bytes.data(), bytes.size());
+}
+
 // MBAP header: transaction id, protocol id, length (of unit id + PDU), unit id.
 constexpr std::size_t mbap_length_offset = 4;
 constexpr std::size_t mbap_prefix = 6;  // the bytes before those that the length counts
+
+constexpr int fault_poll_ms = 50;
 
 // One Modbus TCP client: bytes arrive whenever they do, and a frame is answered once whole,
 // so a client sending slowly never holds up another.
@@ -127,6 +144,33 @@ struct FurnaceServer::Impl {
 
     Instrument& instrument;
     int stop_fd;
+
+    // SIMulate:FURNace:DELay: waits that long before a reply; false when stop() came meanwhile.
+    bool reply_delay_passed() const {
+        const double delay_s = instrument.furnace_link_faults().delay_s;
+        if (delay_s <= 0) {
+            return true;
+        }
+        pollfd stop{stop_fd, POLLIN, 0};
+        return poll(&stop, 1, static_cast<int>(delay_s * 1000)) == 0;
+    }
+
+    bool link_down() const {
+        return std::chrono::steady_clock::now() < instrument.furnace_link_faults().drop_until;
+    }
+
+    // Answers one whole request frame unless a fault says otherwise.
+    void respond(modbus_t* ctx, int fd, modbus_mapping_t* mapping, FurnaceRegisters& registers,
+                 const std::uint8_t* req, int length, bool tcp) {
+        if (!reply_delay_passed()) {
+            return;
+        }
+        if (instrument.take_furnace_garble()) {
+            send_garbled(fd, req, static_cast<std::size_t>(length), tcp);
+            return;
+        }
+        answer(ctx, mapping, registers, req, length, instrument.furnace_forced_exception());
+    }
     std::vector<std::thread> threads;
     std::vector<Pty> ptys;
 
@@ -147,16 +191,27 @@ struct FurnaceServer::Impl {
         FurnaceRegisters registers(instrument);
         std::vector<TcpClient> clients;
         std::vector<pollfd> fds;
+        unsigned drops_seen = instrument.furnace_link_faults().drop_generation;
         while (true) {
             fds.assign({{stop_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}});
             for (const auto& client : clients) {
                 fds.push_back({client.fd, POLLIN, 0});
             }
-            if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
+            // Wakes now and then so that a SIMulate:FURNace:DROP cuts idle clients too.
+            if (poll(fds.data(), fds.size(), fault_poll_ms) < 0 && errno != EINTR) {
                 break;
             }
             if (fds[0].revents != 0) {
                 break;
+            }
+            if (const auto drops = instrument.furnace_link_faults().drop_generation;
+                drops != drops_seen) {
+                drops_seen = drops;
+                for (const auto& client : clients) {
+                    close(client.fd);
+                }
+                clients.clear();
+                continue;
             }
             for (std::size_t i = clients.size(); i-- > 0;) {
                 if (fds[i + 2].revents != 0 && !serve_client(ctx, mapping, registers, clients[i])) {
@@ -166,7 +221,9 @@ struct FurnaceServer::Impl {
             }
             if ((fds[1].revents & POLLIN) != 0) {
                 const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (fd >= 0) {
+                if (fd >= 0 && link_down()) {
+                    close(fd);  // the cable is out: connected, then cut at once
+                } else if (fd >= 0) {
                     clients.push_back({fd, {}});
                 }
             }
@@ -204,8 +261,8 @@ struct FurnaceServer::Impl {
             // The socket is non-blocking: a reply that does not fit the send buffer of a client
             // that never reads is lost, as on a congested gateway.
             modbus_set_socket(ctx, client.fd);
-            answer(ctx, mapping, registers, client.buffer.data(), static_cast<int>(frame),
-                   instrument.furnace_forced_exception());
+            respond(ctx, client.fd, mapping, registers, client.buffer.data(),
+                    static_cast<int>(frame), true);
             client.buffer.erase(client.buffer.begin(),
                                 client.buffer.begin() + static_cast<std::ptrdiff_t>(frame));
         }
@@ -236,8 +293,11 @@ struct FurnaceServer::Impl {
                 continue;
             }
             const int length = modbus_receive(ctx, req);
+            if (length > 0 && link_down()) {
+                continue;  // SIMulate:FURNace:DROP: the bus is cut, requests go unanswered
+            }
             if (length > 0) {
-                answer(ctx, mapping, registers, req, length, instrument.furnace_forced_exception());
+                respond(ctx, master_fd, mapping, registers, req, length, false);
             } else if (length < 0) {
                 modbus_flush(ctx);  // a garbled frame: resynchronise on the next one
             } else {

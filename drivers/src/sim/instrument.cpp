@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace dmacycle::drivers::sim {
 
@@ -340,6 +341,35 @@ void Instrument::set_furnace_sensor_break(bool broken) {
     const std::lock_guard lock(mutex_);
     advance_to(clock_.now_s());
     furnace_.set_sensor_break(broken);
+}
+
+void Instrument::drop_furnace_links(double for_wall_s) {
+    const std::lock_guard lock(link_faults_mutex_);
+    ++furnace_link_faults_.drop_generation;
+    furnace_link_faults_.drop_until =
+        std::chrono::steady_clock::now() +
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(for_wall_s));
+}
+
+void Instrument::set_furnace_reply_delay(double wall_s) {
+    const std::lock_guard lock(link_faults_mutex_);
+    furnace_link_faults_.delay_s = wall_s;
+}
+
+void Instrument::garble_next_furnace_reply() {
+    const std::lock_guard lock(link_faults_mutex_);
+    furnace_link_faults_.garble_next = true;
+}
+
+Instrument::FurnaceLinkFaults Instrument::furnace_link_faults() const {
+    const std::lock_guard lock(link_faults_mutex_);
+    return furnace_link_faults_;
+}
+
+bool Instrument::take_furnace_garble() {
+    const std::lock_guard lock(link_faults_mutex_);
+    return std::exchange(furnace_link_faults_.garble_next, false);
 }
 
 }  // namespace dmacycle::drivers::sim

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dmacycle/drivers/sim/instrument.hpp"
@@ -20,7 +21,7 @@ struct FrameFaults {
     bool mute = false;                   // read commands, answer nothing
     double delay_s = 0;                  // every reply this late (wall seconds)
     bool half_line = false;              // next reply: its first half, no terminator
-    bool garble = false;                 // next reply: bytes scrambled
+    bool garble = false;                 // next line (a reply or a stream sample): scrambled
 };
 
 struct FrameReply {
@@ -42,6 +43,9 @@ class FrameSession {
     void skip_sample();         // drops it unmeasured: the sequence number shows the gap
 
     FrameFaults& faults() { return faults_; }
+    // After a SIMulate:PEER:... command: the SIMulate:FAULt line for every other frame
+    // connection open now (the transport passes it on), once.
+    std::optional<std::string> take_peer_fault() { return std::exchange(peer_fault_, {}); }
     // For errors the transport detects (an overlong line); SYSTem:ERRor? reports them.
     void push_error(int code, std::string_view message);
 
@@ -88,6 +92,17 @@ class FrameSession {
     FrameReply fault_garble(std::vector<double>);
     FrameReply fault_trip(std::vector<double>);
     FrameReply fault_clear(std::vector<double>);
+    FrameReply peer_drop(std::vector<double>);
+    FrameReply peer_mute(std::vector<double>);
+    FrameReply peer_delay(std::vector<double>);
+    FrameReply peer_half(std::vector<double>);
+    FrameReply peer_garble(std::vector<double>);
+    FrameReply peer_trip(std::vector<double>);
+    FrameReply peer_clear(std::vector<double>);
+    FrameReply furnace_drop(std::vector<double>);
+    FrameReply furnace_delay(std::vector<double>);
+    FrameReply furnace_garble(std::vector<double>);
+    FrameReply delivered_samples(std::vector<double>);
     FrameReply sensor_break(std::vector<double>);
     FrameReply furnace_exception(std::vector<double>);
     FrameReply new_sample(std::vector<double>);
@@ -107,6 +122,7 @@ class FrameSession {
     double dmta_frequency_hz_ = 1.0;
     bool tripped_ = false;
     FrameFaults faults_;
+    std::optional<std::string> peer_fault_;
 };
 
 }  // namespace dmacycle::drivers::sim

@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <random>
@@ -95,6 +96,26 @@ class Instrument {
     // Fault on demand: every Modbus request answered with this exception code (0 = off).
     void set_furnace_forced_exception(int code) { furnace_forced_exception_ = code; }
     int furnace_forced_exception() const { return furnace_forced_exception_; }
+    // Furnace link faults on demand (SIMulate:FURNace:DROP/DELay/GARBle), on every endpoint:
+    // the servers poll them. A DROP closes the clients connected now and refuses new ones until
+    // `until` (wall clock); `generation` tells a server a new DROP came.
+    struct FurnaceLinkFaults {
+        unsigned drop_generation = 0;
+        std::chrono::steady_clock::time_point drop_until{};
+        double delay_s = 0;        // every reply this late (wall seconds)
+        bool garble_next = false;  // the next reply, from any endpoint, scrambled
+    };
+    void drop_furnace_links(double for_wall_s);
+    void set_furnace_reply_delay(double wall_s);
+    void garble_next_furnace_reply();
+    FurnaceLinkFaults furnace_link_faults() const;
+    // Claims the pending garble for the caller's reply (true once per GARBle).
+    bool take_furnace_garble();
+
+    // Stream samples delivered intact to clients (written whole to the link, not garbled), on
+    // every frame connection since start: what a test compares with the rows stored.
+    void count_delivered_samples(std::uint64_t n) { delivered_samples_ += n; }
+    std::uint64_t delivered_samples() const { return delivered_samples_; }
 
   private:
     void advance_to(double t_s);  // physics; caller holds mutex_
@@ -118,6 +139,9 @@ class Instrument {
     std::vector<Segment> program_;  // contiguous, in time order
     double hold_pa_ = 0;            // the stress when no program runs, and after it
     std::atomic<int> furnace_forced_exception_{0};
+    mutable std::mutex link_faults_mutex_;
+    FurnaceLinkFaults furnace_link_faults_;
+    std::atomic<std::uint64_t> delivered_samples_{0};
     std::mt19937_64 rng_;
     std::normal_distribution<double> normal_{0.0, 1.0};
 };
