@@ -41,6 +41,15 @@ struct TcpFrame {
     std::uint16_t port = 0;
 };
 
+// The lines that arrive until the client has been quiet for 300 ms.
+std::vector<std::string> drain(LineClient& client) {
+    std::vector<std::string> lines;
+    while (auto line = client.read_line(std::chrono::milliseconds(300))) {
+        lines.push_back(std::move(*line));
+    }
+    return lines;
+}
+
 }  // namespace
 
 TEST_CASE("frame tcp: *IDN? answers maker / model / serial / firmware") {
@@ -202,6 +211,64 @@ TEST_CASE("frame tcp: faults on demand - half line / garbled line / late answer 
     CHECK(client.peer_closed());
     auto again = LineClient::tcp(frame.port);  // the simulator itself is still up
     CHECK(split(again.query("*IDN?")).size() == 4);
+}
+
+TEST_CASE("frame tcp: SIM:PEER faults hit the other connections / never the sender") {
+    TcpFrame frame(SimClock(10.0));
+    auto victim = LineClient::tcp(frame.port);
+    auto other = LineClient::tcp(frame.port);
+    auto control = LineClient::tcp(frame.port);
+    victim.send("STR:RATE 100");
+    victim.send("STR:STAR");
+    REQUIRE(victim.read_line(std::chrono::milliseconds(2000)));
+    control.send("SIM:PEER:GARB");  // the victim's next stream line
+    CHECK(control.query("SYST:ERR?") == "0,\"No error\"");
+    bool garbled = false;
+    for (int i = 0; i < 50 && !garbled; ++i) {
+        const auto line = victim.read_line(std::chrono::milliseconds(2000));
+        REQUIRE(line);
+        garbled = !line->starts_with("S,");
+    }
+    CHECK(garbled);
+    // `other` was garbled too (its next line: this reply); the sender was not.
+    const std::string idn = "dmacycle,SIM-DMA,SIM0001,0.1.0";
+    CHECK(other.query("*IDN?") != idn);
+    CHECK(other.query("*IDN?") == idn);
+    CHECK(control.query("*IDN?") == idn);
+    control.send("SIM:PEER:MUTE");  // a stalled controller: no replies, no samples
+    CHECK(control.query("*IDN?") == idn);
+    drain(victim);  // what was already on its way
+    CHECK_FALSE(victim.read_line(std::chrono::milliseconds(500)));
+    control.send("SIM:PEER:DROP 99999");
+    CHECK(control.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    control.send("SIM:PEER:DROP 0");
+    CHECK_FALSE(other.read_line(std::chrono::milliseconds(2000)));
+    CHECK(other.peer_closed());
+    CHECK(control.query("*IDN?") == idn);
+}
+
+TEST_CASE("frame tcp: SIM:SAMP:COUN? counts the samples delivered intact") {
+    TcpFrame frame(SimClock(10.0));
+    auto client = LineClient::tcp(frame.port);
+    auto control = LineClient::tcp(frame.port);
+    CHECK(control.query("SIM:SAMP:COUN?") == "0");
+    client.send("STR:RATE 100");
+    client.send("STR:STAR");
+    control.send("SIM:PEER:GARB");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    client.send("STR:STOP");
+    client.send("*OPC?");  // its reply follows the last sample
+    auto lines = drain(client);
+    REQUIRE_FALSE(lines.empty());
+    CHECK(lines.back() == "1");
+    lines.pop_back();
+    std::size_t intact = 0, garbled = 0;
+    for (const auto& line : lines) {
+        (line.starts_with("S,") ? intact : garbled) += 1;
+    }
+    CHECK(garbled == 1);
+    CHECK(intact > 100);
+    CHECK(control.query("SIM:SAMP:COUN?") == std::to_string(intact));
 }
 
 TEST_CASE("frame tcp: a force-limit trip unloads and refuses ramps until *RST") {

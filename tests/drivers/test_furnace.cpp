@@ -175,6 +175,47 @@ TEST_CASE("furnace: sensor-break bit and forced exceptions on demand via the fra
     CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == 1);
 }
 
+TEST_CASE("furnace: link drop / late replies / a garbled reply on demand via the frame's SIM:") {
+    TcpFurnace furnace;
+    FrameServer frame(furnace.instrument);
+    const auto frame_port = frame.listen_tcp("127.0.0.1", 0);
+    frame.start();
+    auto control = LineClient::tcp(frame_port);
+    auto ctx = connect_tcp(furnace.port);
+    const int pv = read_one(ctx.get(), 1);
+    control.send("SIM:FURN:GARB");
+    CHECK(control.query("SYST:ERR?") == "0,\"No error\"");
+    std::uint16_t value = 0;
+    CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);  // once
+    modbus_flush(ctx.get());
+    CHECK(std::abs(read_one(ctx.get(), 1) - pv) < 20);
+
+    control.send("SIM:FURN:DEL 0.5");
+    CHECK(control.query("SYST:ERR?") == "0,\"No error\"");
+    modbus_set_response_timeout(ctx.get(), 0, 200000);
+    CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);
+    CHECK(errno == ETIMEDOUT);
+    control.send("SIM:FURN:DEL 0");
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the late reply arrives
+    modbus_flush(ctx.get());
+    modbus_set_response_timeout(ctx.get(), 2, 0);
+    CHECK(std::abs(read_one(ctx.get(), 1) - pv) < 20);
+
+    control.send("SIM:FURN:DROP 0.5");
+    CHECK(control.query("SYST:ERR?") == "0,\"No error\"");
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the server's next wake-up
+    CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);  // closed
+    modbus_close(ctx.get());
+    // During the outage a new connection is cut at once; after it, served again.
+    if (modbus_connect(ctx.get()) == 0) {
+        CHECK(modbus_read_registers(ctx.get(), 1, 1, &value) == -1);
+        modbus_close(ctx.get());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    REQUIRE(modbus_connect(ctx.get()) == 0);
+    CHECK(std::abs(read_one(ctx.get(), 1) - pv) < 20);
+}
+
 TEST_CASE("furnace modbus-rtu over a pty: same map / same exceptions") {
     Instrument instrument(default_profile(), SimClock::max_speed());
     FurnaceServer server(instrument);
