@@ -273,10 +273,9 @@ JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_
     // As `dmacycle run`: at high speed the acquisition outruns the writer; 20,000 uncommitted
     // rows keep the queue to a few MB, then appends wait for commits.
     store = std::make_unique<SampleStore>(
-        config.database.string(),
-        StoreOptions{.max_pending_rows = 20000,
-                     .max_page_count = static_cast<std::uint32_t>(
-                         config.max_database_bytes / sqlite_page_bytes)});
+        config.database.string(), StoreOptions{.max_pending_rows = 20000,
+                                               .max_page_count = static_cast<std::uint32_t>(
+                                                   config.max_database_bytes / sqlite_page_bytes)});
     writer = std::make_unique<SqlConnection>(config.database);
     writer->exec(service_schema);
     reader = std::make_unique<SqlConnection>(config.database);

@@ -220,10 +220,9 @@ ServiceConfig load_service_config(const fs::path& path) {
             // SQLite's own ceiling is 2^32 - 2 pages of 4 KiB.
             config.max_database_bytes =
                 reader.whole(database, "limits.max_database_bytes", (1ULL << 32) * 4096);
-            if (config.max_database_bytes > 0 && config.max_database_bytes < min_database_bytes) {
+            if (config.max_database_bytes < min_database_bytes) {
                 reader.fail(database, "limits.max_database_bytes",
-                            "at least " + std::to_string(min_database_bytes) +
-                                " (1 MiB), or 0 for no limit");
+                            "at least " + std::to_string(min_database_bytes) + " (1 MiB)");
             }
         }
     }

@@ -159,16 +159,19 @@ TEST_CASE("config: the shipped file and relative paths") {
     CHECK(shipped.simulate_profile.filename() == "sim-la30.yaml");
     CHECK(shipped.simulate_speed == "1");
     CHECK(shipped.max_job_bytes == 262144);
+    CHECK(shipped.max_database_bytes == 0);
     CHECK(shipped.spool_poll == std::chrono::milliseconds(500));
 
     const ServiceDir dir(
-        "limits: {max_request_bytes: 2000, max_job_bytes: 1000}\nspool_poll: 50\n");
+        "limits: {max_request_bytes: 2000, max_job_bytes: 1000, max_database_bytes: 2097152}\n"
+        "spool_poll: 50\n");
     const auto config = dir.config();
     CHECK(config.database == dir.db);
     CHECK(config.spool == dir.spool);
     CHECK(config.sample_rate_hz == 2.0);
     CHECK(config.max_request_bytes == 2000);
     CHECK(config.max_job_bytes == 1000);
+    CHECK(config.max_database_bytes == 2097152);
     CHECK(config.spool_poll == std::chrono::milliseconds(50));
     CHECK(!config.frame);
 }
@@ -202,6 +205,8 @@ TEST_CASE("config: every error names file line and field") {
         0);
     CHECK(config_error(sim_instrument + "limits:\n  max_job_bytes: 0\n") ==
           "d.yaml:4: limits.max_job_bytes: '0': expected a whole number from 1 to 1073741824");
+    CHECK(config_error(sim_instrument + "limits: {max_database_bytes: 4096}\n") ==
+          "d.yaml:3: limits.max_database_bytes: at least 1048576 (1 MiB)");
     CHECK(config_error(sim_instrument + "sample_rate: -1\n") ==
           "d.yaml:3: sample_rate: '-1': expected a positive number");
     CHECK(config_error(sim_instrument + "spool_poll: [1]\n") ==

@@ -50,7 +50,8 @@ struct ServiceConfig {
     std::size_t max_request_bytes = 1 << 20;  // whole HTTP request, headers included
     std::size_t max_job_bytes = 256 << 10;    // one job file (API body or spool file)
     // The store's file may not grow beyond this (SQLite max_page_count, 4 KiB pages); 0: no
-    // limit. Reaching it is a full disk: rows wait in memory and are retried (docs/reliability.md).
+    // limit (the key absent). Reaching it is a full disk: rows wait in memory and are retried
+    // (docs/reliability.md).
     std::uint64_t max_database_bytes = 0;
     std::chrono::milliseconds spool_poll{500};
     std::filesystem::path config_dir;  // where relative paths (and job profiles) are resolved
