@@ -372,9 +372,24 @@ std::uint64_t SampleStore::enqueue(Item item, std::size_t rows,
     if (run_id) {
         require_run(*run_id);
     }
-    // Back-pressure: while the disk stalls, callers wait here rather than memory growing.
-    committed_.wait(lock,
-                    [&] { return pending_rows_ < options_.max_pending_rows || !failure_.empty(); });
+    // Back-pressure: a slow disk holds callers here rather than memory growing. While commits
+    // fail, a full backlog holds them for stall_timeout at most: an acquisition must be able to
+    // drive the rig to its safe state rather than wait for a disk that may never come back.
+    const auto began = std::chrono::steady_clock::now();
+    while (pending_rows_ >= options_.max_pending_rows && failure_.empty()) {
+        if (health_.ok) {
+            committed_.wait(lock);
+            continue;
+        }
+        const auto deadline = std::max(began, stall_started_) + options_.stall_timeout;
+        if (committed_.wait_until(lock, deadline) == std::cv_status::timeout &&
+            pending_rows_ >= options_.max_pending_rows && !health_.ok &&
+            std::chrono::steady_clock::now() >= deadline) {
+            throw StoreError("not accepted: " + std::to_string(pending_rows_) +
+                             " accepted rows are waiting while commits fail (" + health_.error +
+                             "); they stay queued and are retried until committed");
+        }
+    }
     throw_if_failed();
     if (queue_.empty()) {
         oldest_queued_ = std::chrono::steady_clock::now();

@@ -459,6 +459,47 @@ TEST_CASE("a full disk stalls commits; once there is room again, every accepted 
     CHECK(reader.text("PRAGMA integrity_check") == "ok");
 }
 
+TEST_CASE("a full disk that stays full fails appends after stall_timeout - never blocks forever") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    std::int64_t run = 0;
+    std::uint32_t pages = 0;
+    {
+        SampleStore store(path);
+        run = store.create_run(run_info());
+    }
+    {
+        Reader reader(path);
+        pages = static_cast<std::uint32_t>(reader.number("PRAGMA page_count"));
+    }
+    SampleStore store(path, {.commit_window = std::chrono::milliseconds(20),
+                             .max_batch_rows = 100,
+                             .max_pending_rows = 500,
+                             .stall_timeout = std::chrono::milliseconds(300),
+                             .close_timeout = std::chrono::milliseconds(100),
+                             .max_page_count = pages + 1});
+    std::int64_t accepted = 0;
+    std::string refused;
+    for (std::int64_t seq = 0; seq < 20000 && refused.empty(); ++seq) {
+        try {
+            store.append(run, sample(seq));
+            ++accepted;
+        } catch (const StoreError& error) {
+            refused = error.what();
+        }
+    }
+    CHECK(accepted >= 500);
+    CHECK(accepted < 20000);
+    CHECK(refused.find("not accepted: ") == 0);
+    CHECK(refused.find("full") != std::string::npos);
+    // The disk frees: every accepted row commits, the refused one was never stored.
+    store.set_max_page_count(1'000'000);
+    store.flush();
+    CHECK(store.committed_seq(run) == accepted - 1);
+    Reader reader(path);
+    CHECK(reader.number("SELECT count(*) FROM samples") == accepted);
+}
+
 TEST_CASE("a run is known to every thread as soon as its row is committed") {
     TempDir dir;
     const auto path = dir.file("store.db");

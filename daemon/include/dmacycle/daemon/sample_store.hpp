@@ -77,7 +77,8 @@ struct CycleRow {
 
 // The writer's condition. A commit that fails for a reason that can pass (another connection's
 // lock, a full disk, an I/O error) keeps its rows and is retried with a backoff growing to 1 s;
-// appends continue until max_pending_rows are waiting, then block until the disk recovers.
+// appends continue until max_pending_rows are waiting, then block until the disk recovers, or
+// throw once they have waited stall_timeout (the rows already accepted stay queued).
 struct StoreHealth {
     bool ok = true;                         // false while commits are failing
     std::string error{};                    // the latest failure; empty when ok
@@ -104,7 +105,8 @@ struct StoreOptions {
     // (and is retried, see StoreHealth).
     std::chrono::milliseconds busy_timeout{5000};
     // How long flush, set_status and mark_interrupted wait while commits are failing before they
-    // throw; what they queued stays queued and is retried. create_run waits the same.
+    // throw; what they queued stays queued and is retried. create_run waits the same, and so
+    // does an append held by a full backlog.
     std::chrono::milliseconds stall_timeout{30000};
     // On close, how long to keep retrying failing commits before giving up on what is queued
     // (reported on stderr with its row count).
