@@ -45,7 +45,7 @@ std::size_t count_lines(const std::string& text) {
 }  // namespace
 
 TEST_SUITE("client") {
-    TEST_CASE("a job submitted through the CLI runs; wait, status and export agree") {
+    TEST_CASE("a job submitted through the CLI runs - wait, status and export agree") {
         // 50 Hz: more samples than the 50,000 of one page, so export pages through them.
         daemon_test::DaemonOptions options;
         options.extra_config = "sample_rate: 50\n";

@@ -362,7 +362,7 @@ TEST_CASE("SIGKILL after an acknowledged commit loses no acknowledged sample") {
     CHECK(reader.text("PRAGMA integrity_check") == "ok");
 }
 
-TEST_CASE("a lock held longer than the busy timeout stalls commits; released, nothing is lost") {
+TEST_CASE("a lock held longer than the busy timeout stalls commits - released, nothing is lost") {
     TempDir dir;
     const auto path = dir.file("store.db");
     std::vector<StoreHealth> reports;
@@ -416,7 +416,7 @@ TEST_CASE("a lock held longer than the busy timeout stalls commits; released, no
     CHECK(reports[1].ok);
 }
 
-TEST_CASE("a full disk stalls commits; once there is room again, every accepted row commits") {
+TEST_CASE("a full disk stalls commits - once there is room again, every accepted row commits") {
     TempDir dir;
     const auto path = dir.file("store.db");
     std::int64_t run = 0;
@@ -542,7 +542,7 @@ TEST_CASE("a run is known to every thread as soon as its row is committed") {
     CHECK(refused == 0);
 }
 
-TEST_CASE("a re-sent event is stored once; version 1 files are upgraded keeping the first") {
+TEST_CASE("a re-sent event is stored once - version 1 files are upgraded keeping the first") {
     TempDir dir;
     const auto path = dir.file("store.db");
     std::int64_t run = 0;
