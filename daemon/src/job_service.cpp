@@ -1414,10 +1414,20 @@ void JobService::scan_spool() {
     try {
         for (const auto* sub : {"", "accepted", "rejected"}) {
             const fs::path dir = spool / sub;
-            if (!fs::exists(dir)) {
+            const auto status = fs::symlink_status(dir);
+            if (!fs::exists(status)) {
                 fs::create_directories(dir);
                 fs::permissions(
                     dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+            } else if (*sub != '\0' && !fs::is_directory(status)) {
+                // Files are moved into these: a link put in their place by whoever may write
+                // to the spool folder would send them (and the error files) elsewhere.
+                if (impl_->spool_warned.insert(sub).second) {
+                    log::error("spool: " + dir.string() +
+                               " is not a folder (a symbolic link?); no job is taken from the "
+                               "spool until it is");
+                }
+                return;
             }
         }
         for (const auto& entry : fs::directory_iterator(spool)) {
