@@ -326,10 +326,11 @@ protocols::JobFile JobService::Impl::validate(const std::string& text,
         for (const auto& problem : file.errors) {
             details.push_back(problem.to_string(file_name));
         }
-        throw ApiError(422,
-                       file_name + ": invalid job file (" + std::to_string(details.size()) +
-                           " problem" + (details.size() == 1 ? "" : "s") + ")",
-                       std::move(details));
+        // Counted before `details` is moved: argument order is unspecified.
+        const std::string message = file_name + ": invalid job file (" +
+                                    std::to_string(details.size()) + " problem" +
+                                    (details.size() == 1 ? "" : "s") + ")";
+        throw ApiError(422, message, std::move(details));
     }
     return file;
 }

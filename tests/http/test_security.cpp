@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -163,5 +164,30 @@ TEST_CASE("security: spool links out of the folder and devices are refused unrea
     const auto log = daemon.log();
     CHECK(log.find("root:") == std::string::npos);
     CHECK(log.find(admin_token) == std::string::npos);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("security: control characters in a job reach neither the JSON nor the log raw") {
+    DaemonProcess daemon;
+    const auto port = daemon.port();
+    // YAML escapes: the name holds a newline, a forged journal priority and the byte 0x01.
+    const auto job =
+        shipped_job("mode1-0-200.yaml", {{"name: mode1-0-200", R"(name: "x\n<3>forged\x01")"}});
+    const auto reply = post(port, "/api/v1/jobs", submitter_token, job);
+    CHECK(reply.status == 422);
+    // The job validator shows what is not printable as '?', and the JSON encoder would escape
+    // it anyway: no raw control character in the body.
+    CHECK(std::none_of(reply.body.begin(), reply.body.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20; }));
+    const auto error = reply.json();
+    CHECK(error.at("error") == "job.yaml: invalid job file (1 problem)");
+    REQUIRE(error.at("details").size() == 1);
+    CHECK(error.at("details")[0].get<std::string>().starts_with(
+        "job.yaml:4:7: name: 'x?<3>forged?' is not a name"));
+    // A target that is not a valid request line is refused before any routing.
+    CHECK(exchange_raw(port, "GET /api/v1/jobs/\x01 HTTP/1.1\r\nHost: x\r\n\r\n").status == 400);
+    const auto log = daemon.log();
+    CHECK(log.find("\n<3>") == std::string::npos);
+    CHECK(log.find('\x01') == std::string::npos);
     CHECK(daemon.stop() == 0);
 }
