@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "command_output.hpp"
 #include "daemon_process.hpp"
 #include "http_client.hpp"
 
@@ -50,9 +51,25 @@ bool appears(const fs::path& path) {
 
 }  // namespace
 
-TEST_CASE(
-    "security: the store and the spool outcomes are private even when started with umask "
-    "022") {
+TEST_CASE("security: without a tokens file the service does not start") {
+    DaemonProcess daemon;  // for a valid config to copy
+    std::string config = slurp(daemon.config_file());
+    const std::string tokens_line = "tokens: tokens.yaml\n";
+    REQUIRE(config.find(tokens_line) != std::string::npos);
+    config.erase(config.find(tokens_line), tokens_line.size());
+    const auto untokened = daemon.dir() / "no-tokens.yaml";
+    std::ofstream(untokened) << config;
+    const auto result = test_support::run_command(
+        std::string(DMACYCLE_BIN_DIR) + "/dmacycled --config " + untokened.string() +
+        " --listen 127.0.0.1:0 --db " + (daemon.dir() / "other.db").string() + " 2>&1");
+    CHECK(result.code == 2);
+    CHECK(result.out.find("no tokens file") != std::string::npos);
+    CHECK(result.out.find("listening") == std::string::npos);
+    CHECK(!fs::exists(daemon.dir() / "other.db"));
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("security: the store and the spool outcomes are private under umask 022") {
     // A start by hand from a shell with the usual umask: the files must not be world-readable.
     const ScopedUmask loose(022);
     DaemonProcess daemon;
