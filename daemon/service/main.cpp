@@ -1,5 +1,6 @@
 // dmacycled: the service (docs/service.md). One event loop runs the HTTP server, the spool
 // timer, the watchdog and the signals; JobService runs the jobs on its own thread.
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
@@ -189,6 +190,10 @@ int main(int argc, char** argv) {
         std::cout << svc::dmacycled_usage;
         return exit_ok;
     }
+    // What the service creates (the store and its -wal/-shm, the lock, spool outcomes) is for
+    // its user and group only, as with the unit's UMask=0027 also when started by hand; a
+    // stricter umask stays.
+    ::umask(::umask(0) | 027);
     // Writing to a client that went away must be an error to handle, not a signal that kills.
     std::signal(SIGPIPE, SIG_IGN);
     return serve(options);

@@ -330,10 +330,11 @@ protocols::JobFile JobService::Impl::validate(const std::string& text,
         for (const auto& problem : file.errors) {
             details.push_back(problem.to_string(file_name));
         }
-        throw ApiError(422,
-                       file_name + ": invalid job file (" + std::to_string(details.size()) +
-                           " problem" + (details.size() == 1 ? "" : "s") + ")",
-                       std::move(details));
+        // Counted before `details` is moved: argument order is unspecified.
+        const std::string message = file_name + ": invalid job file (" +
+                                    std::to_string(details.size()) + " problem" +
+                                    (details.size() == 1 ? "" : "s") + ")";
+        throw ApiError(422, message, std::move(details));
     }
     return file;
 }
@@ -1418,10 +1419,20 @@ void JobService::scan_spool() {
     try {
         for (const auto* sub : {"", "accepted", "rejected"}) {
             const fs::path dir = spool / sub;
-            if (!fs::exists(dir)) {
+            const auto status = fs::symlink_status(dir);
+            if (!fs::exists(status)) {
                 fs::create_directories(dir);
                 fs::permissions(
                     dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+            } else if (*sub != '\0' && !fs::is_directory(status)) {
+                // Files are moved into these: a link put in their place by whoever may write
+                // to the spool folder would send them (and the error files) elsewhere.
+                if (impl_->spool_warned.insert(sub).second) {
+                    log::error("spool: " + dir.string() +
+                               " is not a folder (a symbolic link?); no job is taken from the "
+                               "spool until it is");
+                }
+                return;
             }
         }
         for (const auto& entry : fs::directory_iterator(spool)) {

@@ -178,6 +178,10 @@ TEST_SUITE("client") {
             {cli::run_status, {}, "which job?"},
             {cli::run_wait, {"1", "--timeout", "-1"}, "--timeout must be"},
             {cli::run_list, {"--bogus"}, "unknown option --bogus"},
+            // A token on the command line would show in ps: only a file or the environment.
+            {cli::run_list,
+             {"--token", "0123456789abcdef0123456789abcdef"},
+             "unknown option --token"},
             {cli::run_pause, {"1", "2"}, "one job only"},
             {cli::run_export, {"7"}, "--out FILE.csv is required"},
             {cli::run_export, {"7", "--out", "x.csv", "--every", "0"}, "--every must be"},

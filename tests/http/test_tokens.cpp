@@ -164,3 +164,23 @@ TEST_CASE("tokens: constant_time_equal looks at every byte and at the lengths") 
     CHECK_FALSE(constant_time_equal(std::string_view("ab\0", 3), "ab"));
     CHECK_FALSE(constant_time_equal("ab", std::string_view("ab\0", 3)));
 }
+
+TEST_CASE("tokens: no refusal quotes a secret it read") {
+    // Each file holds a secret beside the problem; the message names the field, not the value.
+    const std::string secret = "s3cr3t-0123456789abcdef0123456789abcdef";
+    const std::string entry = "  - {name: a, token: " + secret + ", scopes: [read]}\n";
+    for (const std::string& text :
+         {"tokens:\n  - {name: a, token: \"" + secret + " x\", scopes: [read]}\n",
+          "tokens:\n  - {name: a, token: " + secret + ", scopes: [root]}\n",
+          "tokens:\n  - {name: a, token: " + secret + ", scopes: [read], role: " + secret + "}\n",
+          "tokens:\n  - {name: a, token: " + secret + "}\n",
+          "tokens:\n" + entry + "  - {name: b, token: " + secret + ", scopes: [read]}\n",
+          "tokens:\n" + entry + "  - {name: a, token: " + bob_secret + ", scopes: [read]}\n",
+          "tokens:\n" + entry + "  - {name: b, token: [" + secret + "\n",
+          "tokens:\n  - {name: a, token: \"" + secret + "\x01\", scopes: [read]}\n"}) {
+        CAPTURE(text);
+        const auto message = refusal(text);
+        CHECK(message.find(secret.substr(0, 16)) == std::string::npos);
+        CHECK(message.find(secret.substr(secret.size() - 16)) == std::string::npos);
+    }
+}

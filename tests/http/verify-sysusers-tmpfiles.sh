@@ -25,7 +25,7 @@ check() {  # PATH MODE
     [ "$actual" = "$2 $uid" ] || { echo "$1: mode and owner '$actual', expected '$2 $uid'"; exit 1; }
 }
 check /var/lib/dmacycled 750
-check /var/lib/dmacycled/spool 2770
+check /var/lib/dmacycled/spool 3770
 check /var/lib/dmacycled/spool/accepted 750
 check /var/lib/dmacycled/spool/rejected 750
 echo "sysusers and tmpfiles entries apply"

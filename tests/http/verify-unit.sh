@@ -5,6 +5,12 @@
 # usage: verify-unit.sh UNIT_FILE BINARY WORK_DIR
 set -eu
 unit=$1 binary=$2 work=$3
+# The lines docs/security.md relies on: who it runs as, what it may create and do.
+for line in User=dmacycled Group=dmacycled UMask=0027 StateDirectoryMode=0750 \
+    ProtectSystem=strict NoNewPrivileges=yes CapabilityBoundingSet= AmbientCapabilities= \
+    DevicePolicy=closed; do
+    grep -qx "$line" "$unit" || { echo "$unit: no line '$line'"; exit 1; }
+done
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "SKIPPED: systemd-analyze is not installed (scripts/setup installs the systemd package)"
     exit 77

@@ -730,3 +730,29 @@ TEST_CASE("start settles spool files a stop left half-accepted") {
     CHECK(fs::exists(accepted / (std::to_string(lost) + "-lost.yaml")));
     CHECK(Db(dir.db).number("SELECT count(*) FROM jobs WHERE source = 'spool:lost.yaml'") == 1);
 }
+
+TEST_CASE("the spool takes nothing while rejected/ or accepted/ is a link out of it") {
+    const ServiceDir dir;
+    JobService service(dir.config());
+    service.start();
+    service.scan_spool();  // creates the folders
+    // Someone who may write to the spool folder swaps rejected/ for a link to another folder.
+    const auto elsewhere = dir.dir.path / "elsewhere";
+    fs::create_directory(elsewhere);
+    fs::rename(dir.spool / "rejected", dir.dir.path / "rejected-old");
+    fs::create_directory_symlink(elsewhere, dir.spool / "rejected");
+    write_file(dir.spool / "bad.yaml", "name: [unclosed\n");
+    fs::last_write_time(dir.spool / "bad.yaml",
+                        fs::file_time_type::clock::now() - std::chrono::seconds(5));
+    service.scan_spool();
+    CHECK(fs::exists(dir.spool / "bad.yaml"));  // left where it was
+    CHECK(fs::is_empty(elsewhere));
+    CHECK(fs::is_symlink(dir.spool / "rejected"));
+
+    // The folder back: the next pass takes the file.
+    fs::remove(dir.spool / "rejected");
+    fs::rename(dir.dir.path / "rejected-old", dir.spool / "rejected");
+    service.scan_spool();
+    CHECK(!fs::exists(dir.spool / "bad.yaml"));
+    CHECK(fs::exists(dir.spool / "rejected" / "bad.yaml.error"));
+}
