@@ -539,14 +539,19 @@ int main(int argc, char** argv) {
     }
     const double slope = n > 2 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0;
     std::printf("  slope over the second half: %+.3f MB per simulated hour\n", slope);
-    // Flat: the last block's median within 10 % of the first block after warm-up. A leak of one
-    // sample's worth of memory per sample (~100 B at 10 Hz) would add 3.6 MB per hour, 58 MB
-    // over 16 h: far past 10 % of a ~20 MB process.
+    // Flat: the last block's median at most 10 % above the first block after warm-up, plus what
+    // the process may grow into by design: SQLite's page cache (cache_size 2 MiB, the default,
+    // on each of the store's 3 connections), filled as the store grows and is rewritten around
+    // the disk-full episodes. A leak of ~100 B a sample (10 Hz) would add 3.6 MB a simulated
+    // hour, 58 MB over the last 16 h: far past this bound.
     if (block_medians.size() >= 3) {
-        const double growth = block_medians.back() / block_medians[1] - 1;
-        std::printf("  growth from the 2nd block to the last: %+.1f %% (bound 10 %%)\n",
-                    growth * 100);
-        if (growth > 0.10) {
+        const double growth = block_medians.back() - block_medians[1];
+        const double bound = 0.10 * block_medians[1] + 3 * 2.0 * 1.048576;
+        std::printf(
+            "  growth from the 2nd block to the last: %+.1f MB (%+.1f %%), bound %.1f MB "
+            "(10 %% + 3 page caches of 2 MiB)\n",
+            growth, 100 * growth / block_medians[1], bound);
+        if (growth > bound) {
             ok = false;
         }
     }
