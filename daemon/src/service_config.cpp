@@ -63,13 +63,15 @@ class ConfigReader {
         return value.is_absolute() ? value : (dir / value).lexically_normal();
     }
 
-    std::uint64_t whole(const YAML::Node& node, const std::string& field, std::uint64_t max) const {
+    std::uint64_t whole(const YAML::Node& node, const std::string& field, std::uint64_t max,
+                        std::uint64_t min = 1) const {
         const auto text = scalar(node, field);
         std::uint64_t value = 0;
         const auto [end, code] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (code != std::errc() || end != text.data() + text.size() || value == 0 || value > max) {
+        if (code != std::errc() || end != text.data() + text.size() || value < min || value > max) {
             fail(node, field,
-                 "'" + text + "': expected a whole number from 1 to " + std::to_string(max));
+                 "'" + text + "': expected a whole number from " + std::to_string(min) + " to " +
+                     std::to_string(max));
         }
         return value;
     }
@@ -219,7 +221,7 @@ ServiceConfig load_service_config(const fs::path& path) {
         if (const YAML::Node database = limits["max_database_bytes"]) {
             // SQLite's own ceiling is 2^32 - 2 pages of 4 KiB.
             config.max_database_bytes =
-                reader.whole(database, "limits.max_database_bytes", (1ULL << 32) * 4096);
+                reader.whole(database, "limits.max_database_bytes", (1ULL << 32) * 4096, 0);
             if (config.max_database_bytes > 0 && config.max_database_bytes < min_database_bytes) {
                 reader.fail(database, "limits.max_database_bytes",
                             "at least " + std::to_string(min_database_bytes) +
