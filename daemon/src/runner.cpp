@@ -726,12 +726,17 @@ bool Run::wait_for_end() {
             }
         }
         // The frame trips by itself on a force over its limit: poll its state. A poll that
-        // fails is the link failing, often before the stale-data check notices.
+        // fails on the link (closed, timed out, garbled) is an outage: the supervisor
+        // reconnects and the frame keeps running its program; if the data stays away for
+        // limits.stale_link, the stale-link interlock ends the run.
         drv::FrameState state;
         try {
             state = frame_->with_device([&] { return frame_link_->driver().state(); });
         } catch (const drv::DriverError& error) {
-            latch(std::string("link lost: frame: ") + error.what());
+            if (error.needs_reconnect()) {
+                continue;
+            }
+            latch(std::string("frame: ") + error.what());
             return false;
         }
         if (state.mode == "TRIP") {

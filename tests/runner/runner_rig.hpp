@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -127,6 +128,10 @@ class WireTap {
     // The connections open now stop forwarding either way (a peer that went silent, cable
     // still in); new connections work.
     void stall_open_connections() { stall_below_ = connections_.load(); }
+    // Every connection, open now or made later, stops forwarding until resume_all() (a peer
+    // that went silent for a while); then the connections forward again.
+    void stall_all() { stall_below_ = std::numeric_limits<int>::max(); }
+    void resume_all() { stall_below_ = 0; }
     std::vector<std::int64_t> sample_seqs() const {
         std::lock_guard lock(mutex_);
         return seqs_;

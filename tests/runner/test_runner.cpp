@@ -249,21 +249,25 @@ TEST_CASE(
     CHECK(db.number("SELECT count(*) FROM results" + where_run(id)) == 0);
 }
 
-TEST_CASE("runner: a frame link gone silent mid-cycle trips the stale-link interlock") {
+TEST_CASE("runner: a frame link silent for longer than stale_link trips the stale-link interlock") {
     TempDir dir;
     const std::string text = shipped_job("mode1-0-200.yaml", {{"recovery: 8 h", "recovery: 1 h"}});
     const auto file = dmacycle::protocols::parse_job(text);
     REQUIRE(file.ok());
     Rig rig;
-    // The runner's frame connection stops passing bytes once the frame is cycling; the runner
-    // must notice within the job's stale_link (2 s), reconnect and drive to the safe state.
+    // Once the frame is cycling, no connection (the runner's, and the new ones it makes) passes
+    // bytes for 4 s: the runner must latch when no sample has come for the job's stale_link
+    // (2 s), and drive to the safe state once the frame answers again. (A shorter silence is
+    // an outage the run survives: bench/soak.cpp.)
     std::thread silence([&] {
         const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         while (rig.instrument.commanded_stress_pa() < 50e6 &&
                std::chrono::steady_clock::now() < give_up) {
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
-        rig.tap->stall_open_connections();
+        rig.tap->stall_all();
+        std::this_thread::sleep_for(std::chrono::seconds(4));
+        rig.tap->resume_all();
     });
     RunOutcome outcome;
     {
@@ -276,10 +280,8 @@ TEST_CASE("runner: a frame link gone silent mid-cycle trips the stale-link inter
     const auto id = outcome.run_id;
     CHECK(outcome.status == RunStatus::faulted);
     CHECK(db.value("SELECT status FROM runs WHERE id = " + std::to_string(id)) == "faulted");
-    // Whichever notices first: no fresh samples for 2 s, or the runner's state poll timing out.
     INFO(outcome.message);
-    CHECK((outcome.message.starts_with("stale link: frame") ||
-           outcome.message.starts_with("link lost: frame")));
+    CHECK(outcome.message.starts_with("stale link: frame"));
     CHECK(db.number("SELECT count(*) FROM events" + where_run(id, " AND kind = 'interlock'")) == 1);
     CHECK(db.number("SELECT count(*) FROM events" +
                     where_run(id, " AND kind = 'safe_state' AND message LIKE 'unload: ramp%'")) ==

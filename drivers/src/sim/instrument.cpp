@@ -72,6 +72,8 @@ constexpr double max_temperature_step_k = 1e-3;
 // Furnace and sample this close to the setpoint (and each other) count as settled: a fixed
 // point of the PID and the lag, so the furnace need not be stepped.
 constexpr double settled_k = 1e-4;
+// Physics steps kept for samples measured late: at speed 300 a stream ~1 wall second late.
+constexpr std::size_t max_past_states = 4096;
 
 }  // namespace
 
@@ -123,6 +125,10 @@ void Instrument::advance_to(double t_s) {
         }
         sample_.advance(next - physics_t_s_, stress_at(next));
         physics_t_s_ = next;
+        past_.push_back({next, sample_.stress_pa(), sample_.strain(), sample_temperature_k_});
+        if (past_.size() > max_past_states) {
+            past_.pop_front();
+        }
         if (next == boundary) {
             slope_changed_s_ = next;
         }
@@ -251,16 +257,37 @@ Measurement Instrument::measure_at(double t_s) {
     clock_.advance_to(t_s);
     t_s = std::min(t_s, clock_.now_s());
     advance_to(t_s);
+    const PastState state = t_s < physics_t_s_ ? state_at(t_s)
+                                               : PastState{t_s, sample_.stress_pa(),
+                                                           sample_.strain(), sample_temperature_k_};
     const Noise& noise = profile_.noise;
-    const double drift = noise.strain_drift_per_hour * physics_t_s_ / 3600.0;
-    double displacement = (sample_.strain() + drift) * geometry_.gauge_length_m +
-                          noise.displacement_m * normal_(rng_);
+    const double drift = noise.strain_drift_per_hour * t_s / 3600.0;
+    double displacement =
+        (state.strain + drift) * geometry_.gauge_length_m + noise.displacement_m * normal_(rng_);
     if (noise.displacement_quantum_m > 0) {
         displacement =
             noise.displacement_quantum_m * std::round(displacement / noise.displacement_quantum_m);
     }
-    return {t_s, sample_.stress_pa() * geometry_.area_m2() + noise.force_n * normal_(rng_),
-            displacement, sample_temperature_k_ + noise.temperature_k * normal_(rng_)};
+    return {t_s, state.stress_pa * geometry_.area_m2() + noise.force_n * normal_(rng_),
+            displacement, state.temperature_k + noise.temperature_k * normal_(rng_)};
+}
+
+// Linear between the physics steps around t_s (the stress is linear within a step; strain and
+// temperature change smoothly); before the oldest state kept, that state.
+Instrument::PastState Instrument::state_at(double t_s) const {
+    const auto after = std::lower_bound(past_.begin(), past_.end(), t_s,
+                                        [](const PastState& p, double t) { return p.t_s < t; });
+    if (after == past_.end()) {
+        return {t_s, sample_.stress_pa(), sample_.strain(), sample_temperature_k_};
+    }
+    if (after == past_.begin() || after->t_s == t_s) {
+        return *after;
+    }
+    const PastState& before = *std::prev(after);
+    const double w = (t_s - before.t_s) / (after->t_s - before.t_s);
+    const auto mix = [w](double a, double b) { return a + (b - a) * w; };
+    return {t_s, mix(before.stress_pa, after->stress_pa), mix(before.strain, after->strain),
+            mix(before.temperature_k, after->temperature_k)};
 }
 
 Measurement Instrument::measure() {

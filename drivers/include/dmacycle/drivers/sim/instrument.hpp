@@ -2,6 +2,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <vector>
@@ -79,7 +80,10 @@ class Instrument {
     void reset_frame();
     // A fresh ribbon from the same profile.
     void new_sample();
-    Measurement measure_at(double t_s);  // noisy; t_s is clamped to now at the latest
+    // Noisy; t_s is clamped to now at the latest. A t_s the physics has passed already (another
+    // client, e.g. a furnace read, advanced it while the stream was late) is measured from the
+    // recent states, not as the present.
+    Measurement measure_at(double t_s);
     Measurement measure();
     DynamicModulus dynamic_modulus_at(double frequency_hz);
     TrueState true_state();
@@ -122,6 +126,10 @@ class Instrument {
     double stress_at(double t_s) const;
     double program_end_s() const;
     void clear_program(double stress_pa);
+    struct PastState {
+        double t_s, stress_pa, strain, temperature_k;
+    };
+    PastState state_at(double t_s) const;  // t_s ≤ physics_t_s_, from past_
 
     struct Segment {  // stress linear from (t0_s, s0_pa) to (t1_s, s1_pa)
         double t0_s, t1_s, s0_pa, s1_pa;
@@ -136,6 +144,7 @@ class Instrument {
     double sample_temperature_k_;
     double physics_t_s_;
     double slope_changed_s_;        // where the stress slope last changed: sets the step size
+    std::deque<PastState> past_;    // the state at the end of each recent physics step
     std::vector<Segment> program_;  // contiguous, in time order
     double hold_pa_ = 0;            // the stress when no program runs, and after it
     std::atomic<int> furnace_forced_exception_{0};
