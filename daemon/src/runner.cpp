@@ -725,12 +725,17 @@ bool Run::wait_for_end() {
                     break;
             }
         }
-        // The frame trips by itself on a force over its limit: poll its state. A poll that
-        // fails is the link failing, often before the stale-data check notices.
+        // The frame trips by itself on a force over its limit: poll its state. A link closed
+        // or reconnecting, or a garbled reply, is an outage the supervisor mends: a short one is
+        // a recorded gap, one longer than limits.stale_link latches as stale. A frame that
+        // stops answering (timeout) may have stopped its program too: that latches now.
         drv::FrameState state;
         try {
             state = frame_->with_device([&] { return frame_link_->driver().state(); });
         } catch (const drv::DriverError& error) {
+            if (error.kind() == drv::ErrorKind::link || error.kind() == drv::ErrorKind::protocol) {
+                continue;
+            }
             latch(std::string("link lost: frame: ") + error.what());
             return false;
         }
