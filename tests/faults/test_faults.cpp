@@ -393,6 +393,7 @@ void run_cell(const std::string& segment, Fault fault) {
             CHECK(mode == "HOLD");
             CHECK(std::abs(stress - pre_tension_pa) < 0.05 * pre_tension_pa);
             check_no_loss(cell, before);
+            MESSAGE("restarted: " << joined(safe_state));
             check_next_job_runs(cell);
             break;
         }
@@ -403,12 +404,21 @@ void run_cell(const std::string& segment, Fault fault) {
             const auto full_until = std::chrono::steady_clock::now() + 2s;
             int degraded = 0;
             while (std::chrono::steady_clock::now() < full_until) {
-                const auto [code, health] = cell.health();
-                degraded += code == 503 ? 1 : 0;
+                degraded += cell.health().first == 503 ? 1 : 0;
                 std::this_thread::sleep_for(100ms);
             }
             CHECK(degraded > 0);
             filler.free();
+            const auto freed_at = std::chrono::steady_clock::now();
+            while (cell.health().first != 200 &&
+                   std::chrono::steady_clock::now() < freed_at + 30s) {
+                std::this_thread::sleep_for(50ms);
+            }
+            MESSAGE("store full for 2 s: /healthz 503 in "
+                    << degraded << " of 20 polls; healthy again "
+                    << std::chrono::duration<double>(std::chrono::steady_clock::now() - freed_at)
+                           .count()
+                    << " s after the space was freed");
             check_completed(cell, id, before);
             const auto [code, health] = cell.health();
             CHECK_MESSAGE(code == 200, health.dump());
