@@ -328,7 +328,8 @@ enum class Fault {
     sensor_break,
     trip,
     kill,
-    database_full
+    database_full,
+    database_full_to_end
 };
 
 void run_cell(const std::string& segment, Fault fault) {
@@ -424,6 +425,31 @@ void run_cell(const std::string& segment, Fault fault) {
             CHECK_MESSAGE(code == 200, health.dump());
             break;
         }
+        case Fault::database_full_to_end: {
+            // No space comes back: the run cannot store its last rows or its results, so it
+            // must end faulted (not completed with missing data) instead of waiting forever.
+            DiskFiller filler(cell.daemon().database());
+            filler.fill();
+            const auto done = cell.await_end(id);
+            INFO(done.dump());
+            CHECK(done.at("status") == "faulted");
+            MESSAGE("never freed: " << done.at("message").get<std::string>());
+            // Space comes back later: the writer, still retrying, commits what it kept.
+            filler.free();
+            const auto freed_at = std::chrono::steady_clock::now();
+            while ((cell.health().first != 200 ||
+                    cell.health().second.at("store").at("pending_rows") != 0) &&
+                   std::chrono::steady_clock::now() < freed_at + 30s) {
+                std::this_thread::sleep_for(50ms);
+            }
+            const auto stored = check_no_loss(cell, before);
+            Store store(cell.daemon().database());
+            CHECK(store.column("SELECT status FROM runs WHERE id = ?", before.run_id) ==
+                  std::vector<std::string>{"faulted"});
+            MESSAGE("after the space came back: " << stored << " samples missing");
+            check_next_job_runs(cell);
+            break;
+        }
     }
     CHECK(cell.daemon().stop() == 0);
 }
@@ -460,3 +486,4 @@ FAULT_CELL("daemon kill -9 during recovery", "recovery", kill)
 FAULT_CELL("database full during hold", "hold", database_full)
 FAULT_CELL("database full during cycling", "cycle", database_full)
 FAULT_CELL("database full during recovery", "recovery", database_full)
+FAULT_CELL("database full to the end during recovery", "recovery", database_full_to_end)
