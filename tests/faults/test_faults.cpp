@@ -446,7 +446,10 @@ void run_cell(const std::string& segment, Fault fault) {
             Store store(cell.daemon().database());
             CHECK(store.column("SELECT status FROM runs WHERE id = ?", before.run_id) ==
                   std::vector<std::string>{"faulted"});
-            MESSAGE("after the space came back: " << stored << " samples missing");
+            MESSAGE("after the space came back: "
+                    << stored << " samples missing, "
+                    << store.integer("SELECT count(*) FROM results WHERE run_id = ?", before.run_id)
+                    << " results stored");
             check_next_job_runs(cell);
             break;
         }
