@@ -45,8 +45,6 @@ std::string short_job(const std::string& name) {
                                             {"recovery: 8 h", "recovery: 4 min"}});
 }
 
-enum class Outcome { completes, safe_abort, interrupted };
-
 // A SQLite connection of the test's own on the store, writing a table the daemon does not know,
 // to fill the file to limits.max_database_bytes (a full disk) and free it again.
 class DiskFiller {
