@@ -3,24 +3,20 @@
 // the gap recorded, the instrument (dmacycle-sim, a process of its own that outlives the
 // daemon, as a real instrument does) is driven to the safe state, and the queue goes on.
 #include <doctest/doctest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <ctime>
-#include <functional>
-#include <thread>
 
 #include "api_client.hpp"
 #include "daemon_process.hpp"
+#include "run_store.hpp"
 #include "sim_process.hpp"
 
 using namespace daemon_test;
 using dmacycle::daemon::ApiClient;
 using dmacycle::daemon::parse_server_url;
 using Json = nlohmann::json;
-using SystemClock = std::chrono::system_clock;
 
 namespace {
 
@@ -30,73 +26,6 @@ constexpr const char* sim_speed = "50";
 // The shipped main job (period 8 min) with a shorter hold.
 const std::vector<std::pair<std::string, std::string>> faster{
     {"name: mode1-0-200", "name: crash-a"}, {"hold: 10 min", "hold: 1 min"}};
-
-// A read-only view of the store, as an operator would open it after the crash.
-class Store {
-  public:
-    explicit Store(const fs::path& path) {
-        REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    }
-    ~Store() { sqlite3_close(db_); }
-    Store(const Store&) = delete;
-    Store& operator=(const Store&) = delete;
-
-    // The first column of each row of `sql` as text (NULL as "").
-    std::vector<std::string> column(const std::string& sql, std::int64_t bound = 0) {
-        sqlite3_stmt* statement = nullptr;
-        REQUIRE_MESSAGE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK,
-                        sqlite3_errmsg(db_));
-        if (sqlite3_bind_parameter_count(statement) > 0) {
-            sqlite3_bind_int64(statement, 1, bound);
-        }
-        std::vector<std::string> values;
-        while (sqlite3_step(statement) == SQLITE_ROW) {
-            const auto* text = sqlite3_column_text(statement, 0);
-            values.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
-        }
-        sqlite3_finalize(statement);
-        return values;
-    }
-    std::int64_t integer(const std::string& sql, std::int64_t bound = 0) {
-        const auto values = column(sql, bound);
-        REQUIRE(values.size() == 1);
-        return std::stoll(values[0]);
-    }
-
-  private:
-    sqlite3* db_ = nullptr;
-};
-
-// "2026-11-28T22:00:00.125Z" (the store's t_wall_utc) as a time point.
-SystemClock::time_point parse_utc(const std::string& text) {
-    std::tm tm{};
-    int millis = 0;
-    REQUIRE(std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) == 7);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return SystemClock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(millis);
-}
-
-double seconds_between(SystemClock::time_point from, SystemClock::time_point to) {
-    return std::chrono::duration<double>(to - from).count();
-}
-
-// Polls job `id` (every 50 ms, at most `limit` of wall time) until `done` says so.
-Json poll_job(const ApiClient& api, std::int64_t id, const std::function<bool(const Json&)>& done,
-              std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    Json job;
-    while (std::chrono::steady_clock::now() < deadline) {
-        job = api.get("/api/v1/jobs/" + std::to_string(id));
-        if (done(job)) {
-            return job;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL("job " << id << " not as awaited after " << limit.count() << " s: " << job.dump());
-    return job;
-}
 
 }  // namespace
 
