@@ -77,9 +77,13 @@ std::string fill_command(std::string_view pattern, std::initializer_list<double>
 
 ScpiFrame::ScpiFrame(const ConnectionUri& uri, const FrameCommandSet& commands,
                      ScpiFrameOptions options)
+    : ScpiFrame(make_transport(uri), commands, std::move(options)) {}
+
+ScpiFrame::ScpiFrame(std::unique_ptr<Transport> transport, const FrameCommandSet& commands,
+                     ScpiFrameOptions options)
     : commands_(commands),
       options_(std::move(options)),
-      channel_(make_transport(uri), options_.line),
+      channel_(std::move(transport), options_.line),
       scpi_(channel_, options_.scpi) {}
 
 void ScpiFrame::connect(Deadline deadline) {

@@ -1,5 +1,6 @@
 #include "dmacycle/protocols/job.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <initializer_list>
 #include <set>
 #include <span>
+#include <sstream>
 
 #include "dmacycle/protocols/plan.hpp"
 #include "dmacycle/protocols/units.hpp"
@@ -854,14 +856,53 @@ std::string Diagnostic::to_string(std::string_view file) const {
 
 namespace {
 
+// The start of each document, without building nodes.
+class DocumentStarts final : public YAML::EventHandler {
+  public:
+    std::vector<YAML::Mark> starts;
+    void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7 (Debian 12) does not consume a ',' outside brackets: every further document
+// starts on it, empty, and YAML::LoadAll never returns while its memory grows
+// (jbeder/yaml-cpp#1040). Found by tests/fuzz/job_file. Throws a syntax error at such a
+// character instead.
+void refuse_stalled_parse(const std::string& text) {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStarts documents;
+    while (parser.HandleNextDocument(documents)) {
+        const auto& starts = documents.starts;
+        if (starts.size() >= 2 && starts.back().pos == starts[starts.size() - 2].pos) {
+            const auto at = static_cast<std::size_t>(starts.back().pos);
+            throw YAML::ParserException(
+                starts.back(), at < text.size() ? "unexpected '" + std::string(1, text[at]) + "'"
+                                                : "unexpected end");
+        }
+    }
+}
+
 JobFile parse(std::string_view yaml_text, double frame_force_limit_n,
               const ProfileResolver* resolve_profile) {
     Reader reader;
     JobFile file;
     file.frame_force_limit_n = frame_force_limit_n;
     try {
+        const std::string text(yaml_text);
+        refuse_stalled_parse(text);
         // All documents, so that a second one ("---" and more) is refused, not silently ignored.
-        const auto documents = YAML::LoadAll(std::string(yaml_text));
+        const auto documents = YAML::LoadAll(text);
         const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
         if (documents.size() > 1) {
             reader.error(documents[1].Mark(), "",

@@ -441,3 +441,13 @@ TEST_CASE("the frame limit comes from the job's instrument profile") {
     CHECK(only_error(broken).message.find("not a positive number") != std::string::npos);
     fs::remove_all(dir);
 }
+
+TEST_CASE("a stray comma outside brackets is a syntax error and not a hang") {
+    // yaml-cpp 0.7's LoadAll loops forever on it (found by tests/fuzz/job_file).
+    const auto file = parse_job("# a job\n,# stray\nname: x\n");
+    const auto& error = only_error(file);
+    CHECK(error.line == 2);
+    CHECK(error.message.find("YAML syntax error: unexpected ','") != std::string::npos);
+    const auto later = parse_job(minimal + ",\n");
+    CHECK_FALSE(later.ok());
+}

@@ -50,6 +50,9 @@ class ScpiFrame final : public FrameDriver,
   public:
     ScpiFrame(const ConnectionUri& uri, const FrameCommandSet& commands,
               ScpiFrameOptions options = {});
+    // Over a transport of the caller's (the fuzz targets feed the instrument's bytes from memory).
+    ScpiFrame(std::unique_ptr<Transport> transport, const FrameCommandSet& commands,
+              ScpiFrameOptions options = {});
 
     void connect(Deadline deadline) override;
     void disconnect() noexcept override;
