@@ -16,8 +16,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "time_scale.hpp"
-
 namespace test_support {
 
 class LineClient {
@@ -77,7 +75,7 @@ class LineClient {
     // The next line without its terminator; nullopt on timeout or when the peer closed.
     std::optional<std::string> read_line(
         std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
-        const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (true) {
             if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
                 std::string line = buffer_.substr(0, nl);
@@ -106,7 +104,7 @@ class LineClient {
     // Exactly n bytes (fewer on timeout or when the peer closed), for binary protocols.
     std::string read_bytes(std::size_t n,
                            std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
-        const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (buffer_.size() < n) {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - std::chrono::steady_clock::now());

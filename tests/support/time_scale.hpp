@@ -1,7 +1,8 @@
 #pragma once
 // Wall-clock waits in tests, widened for slow builds: scripts/check sets
 // DMACYCLE_TEST_TIME_SCALE (e.g. 4) for its sanitizer runs, which run several times slower.
-// Only "give up after" waits use it; what a test asserts stays the same.
+// Only "give up after" waits use it, never a wait in which nothing must happen (a read that
+// must time out): what a test asserts stays the same.
 #include <chrono>
 #include <cstdlib>
 
