@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "time_scale.hpp"
+
 namespace test_support {
 
 // build/bin/dmacycle-sim as a child process: stdout and stderr are read through pipes, the child is
@@ -64,7 +66,7 @@ class SimProcess {
         return wait_exit();
     }
     int wait_exit() {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        const auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(10));
         int status = 0;
         while (std::chrono::steady_clock::now() < deadline) {
             if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -80,7 +82,7 @@ class SimProcess {
     static std::vector<std::string> read_from(int fd, std::size_t n) {
         std::vector<std::string> lines;
         std::string buffer;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        const auto deadline = std::chrono::steady_clock::now() + scaled(std::chrono::seconds(10));
         while (lines.size() < n && std::chrono::steady_clock::now() < deadline) {
             pollfd p{fd, POLLIN, 0};
             if (poll(&p, 1, 100) <= 0) {

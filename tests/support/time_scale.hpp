@@ -1,0 +1,27 @@
+#pragma once
+// Wall-clock waits in tests, widened for slow builds: scripts/check sets
+// DMACYCLE_TEST_TIME_SCALE (e.g. 4) for its sanitizer runs, which run several times slower.
+// Only "give up after" waits use it, never a wait in which nothing must happen (a read that
+// must time out): what a test asserts stays the same.
+#include <chrono>
+#include <cstdlib>
+
+namespace test_support {
+
+inline double time_scale() {
+    static const double scale = [] {
+        const char* text = std::getenv("DMACYCLE_TEST_TIME_SCALE");
+        const double value = text != nullptr ? std::atof(text) : 1.0;
+        return value > 1.0 ? value : 1.0;
+    }();
+    return scale;
+}
+
+// `wait` times the scale.
+template <class Rep, class Period>
+std::chrono::milliseconds scaled(std::chrono::duration<Rep, Period> wait) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::duration<double, std::milli>(wait) * time_scale());
+}
+
+}  // namespace test_support
