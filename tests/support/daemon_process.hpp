@@ -43,7 +43,8 @@ inline std::string shipped_job(const std::string& name,
     std::string text = slurp(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "jobs" / name);
     for (const auto& [from, to] : replace) {
         const auto at = text.find(from);
-        REQUIRE_MESSAGE(at != std::string::npos, name << " has no '" << from << "'");
+        const std::string& missing = from;  // clang 14 cannot capture a structured binding
+        REQUIRE_MESSAGE(at != std::string::npos, name << " has no '" << missing << "'");
         text.replace(at, from.size(), to);
     }
     return text;
