@@ -12,7 +12,9 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -84,13 +86,29 @@ struct Server {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     Server& server = Server::instance();
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(server.port);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        std::abort();
+    // A connect can fail for a moment while the server still holds the previous inputs'
+    // connections (a busy machine, a low descriptor limit): let it finish them and retry.
+    int fd = -1;
+    for (int attempt = 0; fd < 0; ++attempt) {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+            break;
+        }
+        const int error = errno;
+        if (fd >= 0) {
+            ::close(fd);
+            fd = -1;
+        }
+        if (attempt == 100) {
+            std::fprintf(stderr, "http_request: cannot connect to the server: %s\n",
+                         std::strerror(error));
+            std::abort();
+        }
+        server.io.run_for(std::chrono::milliseconds(10));
     }
     // Written whole before the server reads: the inputs fit the socket buffers.
     std::size_t sent = 0;
