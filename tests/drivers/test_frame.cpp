@@ -11,6 +11,7 @@
 #include "dmacycle/drivers/sim/instrument.hpp"
 #include "dmacycle/drivers/sim/sample.hpp"
 #include "line_client.hpp"
+#include "time_scale.hpp"
 
 using namespace dmacycle::drivers::sim;
 using test_support::LineClient;
@@ -558,9 +559,22 @@ TEST_CASE("frame tcp: SIM:FAUL:CLE cancels a pending DROP - a new DROP replaces 
 TEST_CASE("frame tcp: a client that does not read loses samples / not server memory") {
     TcpFrame frame(SimClock(1000.0));
     auto client = LineClient::tcp(frame.port);
+    auto control = LineClient::tcp(frame.port);
     client.send("STR:RATE 1000");  // 1e6 samples, about 50 MB, per wall second
     client.send("STR:STAR");
-    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    // Once the client's socket is full, nothing more is delivered; from then on the server
+    // queues up to its limit, then drops. A sanitizer build streams far slower: wait for the
+    // socket to fill, then long enough for the queue to (about 20,000 samples).
+    std::string delivered = control.query("SIM:SAMP:COUN?");
+    for (int i = 0; i < 200; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        const auto now = control.query("SIM:SAMP:COUN?");
+        if (now == delivered && now != "0") {
+            break;
+        }
+        delivered = now;
+    }
+    std::this_thread::sleep_for(test_support::scaled(std::chrono::milliseconds(2000)));
     client.send("STR:STOP");
     client.send("*IDN?");
     long previous = -1, gaps = 0, lines = 0;
