@@ -575,6 +575,7 @@ void SampleStore::writer_loop() {
     constexpr auto first_backoff = std::chrono::milliseconds(10);
     constexpr auto max_backoff = std::chrono::milliseconds(1000);
     auto backoff = first_backoff;
+    bool shrink_after_stall = false;  // a stall's large buffer is still to be given back
     // Set when closing while commits fail: after close_timeout the queue is given up.
     auto give_up_at = std::chrono::steady_clock::time_point::max();
     std::vector<Item> batch;
@@ -632,19 +633,23 @@ void SampleStore::writer_loop() {
                     --pending_rows_;
                 }
             }
-            // After a stall the batch held up to max_pending_rows: give that memory back once
-            // batches are small again, or every stall would leave the process that much larger
-            // (bench/soak.cpp: +2-4 MB of RSS per disk-full episode before).
+            const bool recovered = !health_.ok;
+            // After a stall the batch held up to max_pending_rows: give that memory back once,
+            // when batches are small again, or every stall would leave the process that much
+            // larger (bench/soak.cpp: +2-4 MB of RSS per disk-full episode before). Only after
+            // a stall: batch and queue_ trade buffers, and trimming is no work for every commit.
             constexpr std::size_t keep_bytes = 1 << 20;
+            shrink_after_stall = shrink_after_stall || recovered;
             const std::size_t committed = batch.size();
             batch.clear();
-            if (batch.capacity() > 2 * committed && batch.capacity() * sizeof(Item) > keep_bytes) {
+            if (shrink_after_stall && batch.capacity() > 2 * committed &&
+                batch.capacity() * sizeof(Item) > keep_bytes) {
                 std::vector<Item>().swap(batch);
                 malloc_trim(0);
+                shrink_after_stall = false;
             }
             backoff = first_backoff;
             give_up_at = std::chrono::steady_clock::time_point::max();
-            const bool recovered = !health_.ok;
             health_ = {};
             committed_.notify_all();
             if (recovered) {
