@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "dmacycle/drivers/modbus_furnace.hpp"
+#include "driver_attempt.hpp"
 
 using namespace dmacycle::drivers;
 
@@ -69,15 +70,6 @@ void serve_once(int listen_fd, std::string_view bytes) {
     ::close(fd);
 }
 
-template <typename F>
-void attempt(F&& step) {
-    try {
-        step();
-    } catch (const DriverError&) {
-        // The driver's only way to refuse what it read; anything else escaping is a finding.
-    }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -94,11 +86,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::thread peer(serve_once, listener.fd, bytes);
     {
         ModbusFurnace furnace(uri, map, std::chrono::milliseconds(1000));
-        attempt([&] { furnace.connect_by(deadline_in(std::chrono::seconds(1))); });
-        attempt([&] { furnace.read(); });
-        attempt([&] { furnace.write_setpoint_k(400.0); });
-        attempt([&] { furnace.set_rate_limit_k_per_min(5.0); });
-        attempt([&] { furnace.read(); });
+        fuzz::attempt([&] { furnace.connect_by(deadline_in(std::chrono::seconds(1))); });
+        fuzz::attempt([&] { furnace.read(); });
+        fuzz::attempt([&] { furnace.write_setpoint_k(400.0); });
+        fuzz::attempt([&] { furnace.set_rate_limit_k_per_min(5.0); });
+        fuzz::attempt([&] { furnace.read(); });
         furnace.disconnect();
     }
     peer.join();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dmacycle/drivers/scpi_frame.hpp"
+#include "driver_attempt.hpp"
 
 namespace {
 
@@ -42,15 +43,6 @@ class MemoryTransport final : public Transport {
     std::string name_ = "fuzz://frame";
 };
 
-template <typename F>
-void attempt(F&& step) {
-    try {
-        step();
-    } catch (const DriverError&) {
-        // The driver's only way to refuse what it read; anything else escaping is a finding.
-    }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -62,26 +54,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
 
     // The free parsers on the whole input as one reply.
-    attempt([&] { parse_scpi_error_code(bytes, "fuzz"); });
-    attempt([&] { parse_numbers(bytes, 4, "fuzz"); });
+    fuzz::attempt([&] { parse_scpi_error_code(bytes, "fuzz"); });
+    fuzz::attempt([&] { parse_numbers(bytes, 4, "fuzz"); });
 
     ScpiFrameOptions options;
     options.line.max_line_bytes = 256;  // reachable with the fuzzer's input sizes
     options.scpi.max_stream_backlog = 8;
     ScpiFrame frame(std::make_unique<MemoryTransport>(bytes, chunk, ends_silent),
                     *find_frame_commands("dmacycle-scpi"), options);
-    attempt([&] { frame.connect(deadline_in(std::chrono::seconds(1))); });
-    attempt([&] { frame.identify(); });
-    attempt([&] { frame.configure_geometry({1e-3, 20e-6, 10e-3}); });
-    attempt([&] { frame.state(); });
-    attempt([&] { frame.measure(); });
-    attempt([&] { frame.program_cut(12.5); });
-    attempt([&] { frame.measure_dynamic(); });
-    attempt([&] { frame.start_stream(); });
+    fuzz::attempt([&] { frame.connect(deadline_in(std::chrono::seconds(1))); });
+    fuzz::attempt([&] { frame.identify(); });
+    fuzz::attempt([&] { frame.configure_geometry({1e-3, 20e-6, 10e-3}); });
+    fuzz::attempt([&] { frame.state(); });
+    fuzz::attempt([&] { frame.measure(); });
+    fuzz::attempt([&] { frame.program_cut(12.5); });
+    fuzz::attempt([&] { frame.measure_dynamic(); });
+    fuzz::attempt([&] { frame.start_stream(); });
     for (int i = 0; i < 4; ++i) {
-        attempt([&] { frame.read_samples(deadline_in(std::chrono::seconds(1))); });
+        fuzz::attempt([&] { frame.read_samples(deadline_in(std::chrono::seconds(1))); });
     }
-    attempt([&] { frame.stop_stream(); });
-    attempt([&] { frame.take_pending_samples(); });
+    fuzz::attempt([&] { frame.stop_stream(); });
+    fuzz::attempt([&] { frame.take_pending_samples(); });
     return 0;
 }
