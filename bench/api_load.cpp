@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include "stored_samples.hpp"
+
 namespace fs = std::filesystem;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
@@ -297,18 +299,7 @@ int main(int argc, char** argv) {
     int wait_status = 0;
     ::waitpid(daemon.pid, &wait_status, 0);
 
-    sqlite3* db = nullptr;
-    sqlite3_open_v2((dir / "bench.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* query = nullptr;
-    sqlite3_prepare_v2(db, "SELECT count(*), min(seq), max(seq) FROM samples WHERE run_id = ?", -1,
-                       &query, nullptr);
-    sqlite3_bind_int64(query, 1, run_id);
-    sqlite3_step(query);
-    const auto stored = sqlite3_column_int64(query, 0);
-    const auto first = sqlite3_column_int64(query, 1);
-    const auto last = sqlite3_column_int64(query, 2);
-    sqlite3_finalize(query);
-    sqlite3_close(db);
+    const auto [stored, first, last] = stored_samples(dir / "bench.db", run_id);
 
     const double requests =
         static_cast<double>(status_ms.size() + samples_ms.size() + seeded_ms.size());

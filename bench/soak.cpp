@@ -35,6 +35,7 @@
 
 #include "api_client.hpp"
 #include "daemon_child.hpp"
+#include "stored_samples.hpp"
 
 namespace fs = std::filesystem;
 using dmacycle::daemon::ApiClient;
@@ -438,18 +439,7 @@ int main(int argc, char** argv) {
     }
     daemon.stop();
 
-    sqlite3* db = nullptr;
-    sqlite3_open_v2((dir / "runs.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* query = nullptr;
-    sqlite3_prepare_v2(db, "SELECT count(*), min(seq), max(seq) FROM samples WHERE run_id = ?", -1,
-                       &query, nullptr);
-    sqlite3_bind_int64(query, 1, run_id);
-    sqlite3_step(query);
-    const auto stored = sqlite3_column_int64(query, 0);
-    const auto first_seq = sqlite3_column_int64(query, 1);
-    const auto last_seq = sqlite3_column_int64(query, 2);
-    sqlite3_finalize(query);
-    sqlite3_close(db);
+    const auto [stored, first_seq, last_seq] = stored_samples(dir / "runs.db", run_id);
     const auto db_bytes = fs::file_size(dir / "runs.db");
 
     bool ok = true;
