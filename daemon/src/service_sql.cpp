@@ -26,8 +26,10 @@ std::string SqlRow::text(int column) const {
                              static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
 }
 
-SqlConnection::SqlConnection(const std::filesystem::path& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+SqlConnection::SqlConnection(const std::filesystem::path& path, Access access) {
+    const int open_mode =
+        access == Access::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (sqlite3_open_v2(path.c_str(), &db_, open_mode | SQLITE_OPEN_NOMUTEX, nullptr) !=
         SQLITE_OK) {
         const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
@@ -35,6 +37,9 @@ SqlConnection::SqlConnection(const std::filesystem::path& path) {
     }
     // The SampleStore's writer commits every half second; waiting for it beats failing.
     sqlite3_busy_timeout(db_, 5000);
+    if (access == Access::read_only) {
+        return;
+    }
     exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL");
 }
 

@@ -31,7 +31,9 @@ class SqlRow {
 
 class SqlConnection {
   public:
-    explicit SqlConnection(const std::filesystem::path& path);
+    enum class Access { read_write, read_only };
+    // read_only opens without creating, changing the journal mode or writing anything.
+    explicit SqlConnection(const std::filesystem::path& path, Access access = Access::read_write);
     ~SqlConnection();
     SqlConnection(const SqlConnection&) = delete;
     SqlConnection& operator=(const SqlConnection&) = delete;

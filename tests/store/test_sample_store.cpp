@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/run_archive.hpp"
 #include "dmacycle/daemon/sample_store.hpp"
 
 namespace fs = std::filesystem;
@@ -617,4 +619,68 @@ TEST_CASE("closing while commits fail gives up after close_timeout and reports t
     CHECK(reported.find("database is locked") != std::string::npos);
     CHECK(reported.find("7 accepted rows") != std::string::npos);
     CHECK(Reader(path).number("SELECT count(*) FROM samples") == 0);
+}
+
+TEST_CASE("a run archive reads back a run read-only and leaves the file unchanged") {
+    TempDir dir;
+    const auto path = dir.file("store.db");
+    std::int64_t run = 0;
+    {
+        SampleStore store(path);
+        run = store.create_run(run_info());
+        store.set_status(run, RunStatus::running);
+        for (int seq = 0; seq < 100; ++seq) {
+            store.append(run, sample(seq, 1e-3 * seq));
+        }
+        store.append_event(run, {2.5, WallClock::now(), "segment", "cycle started"});
+        store.append_cycle(run, {1, 0, 480, 0, 200, 0, 5.6e-3});
+        store.store_result(run, "kww", R"({"beta": 0.34})");
+        store.set_status(run, RunStatus::completed);
+    }
+    const auto before = fs::last_write_time(path);
+    const auto size_before = fs::file_size(path);
+
+    const RunArchive archive(path);
+    const auto stored = archive.run(run);
+    CHECK(stored.sample_id == "R1");
+    CHECK(stored.status == "completed");
+    CHECK(stored.job_id == 0);
+    std::vector<std::int64_t> seqs;
+    double last_strain = -1.0;
+    archive.for_each_sample(
+        run,
+        [&](const ArchivedSample& row) {
+            seqs.push_back(row.seq);
+            last_strain = row.strain;
+        },
+        10);
+    CHECK(seqs == std::vector<std::int64_t>{0, 10, 20, 30, 40, 50, 60, 70, 80, 90});
+    CHECK(last_strain == doctest::Approx(0.09));
+    REQUIRE(archive.events(run).size() == 1);
+    CHECK(archive.events(run).front().message == "cycle started");
+    REQUIRE(archive.cycles(run).size() == 1);
+    CHECK(archive.cycles(run).front().stress_max_mpa == 200.0);
+    CHECK(archive.results(run).at("kww").at("beta") == 0.34);
+    CHECK_THROWS_WITH_AS(archive.run(run + 1), doctest::Contains("no run 2"), InputError);
+    CHECK_THROWS_WITH_AS(archive.runs_of_job(5), doctest::Contains("no job 5"), InputError);
+    CHECK(fs::last_write_time(path) == before);
+    CHECK(fs::file_size(path) == size_before);
+}
+
+TEST_CASE("a run archive refuses a missing file and a file that is not a store") {
+    TempDir dir;
+    CHECK_THROWS_WITH_AS(RunArchive(dir.file("absent.db")),
+                         doctest::Contains("absent.db: no such store file"), InputError);
+    CHECK(!fs::exists(dir.file("absent.db")));
+    const auto text = dir.file("notes.db");
+    std::ofstream(text) << "sample,strain\n1,2\n";
+    CHECK_THROWS_WITH_AS(RunArchive{text},
+                         doctest::Contains("notes.db: not a readable SQLite store"), InputError);
+    const auto other = dir.file("other.db");
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(other.c_str(), &db) == SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE t (x)", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    CHECK_THROWS_WITH_AS(RunArchive{other},
+                         doctest::Contains("not a dmacycle store (schema version 0"), InputError);
 }
