@@ -267,7 +267,8 @@ TEST_CASE("DMTA model puts the 1 Hz β peak of tan δ near 364 K") {
     const auto profile = default_profile();
     double best_t = 0, best = 0;
     for (double t = 300; t <= 400; t += 0.5) {
-        const auto m = dynamic_modulus(profile.dmta, profile.sample.youngs_modulus_pa, 1.0, t);
+        const auto m = dynamic_modulus(profile.dmta, profile.dmta.beta_energy_ev,
+                                       profile.sample.youngs_modulus_pa, 1.0, t);
         CHECK(m.storage_pa > 0);
         CHECK(m.tan_delta == doctest::Approx(m.loss_pa / m.storage_pa));
         if (m.tan_delta > best) {
