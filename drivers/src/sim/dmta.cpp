@@ -69,7 +69,8 @@ double BetaHistory::energy_ev(double t_s) const {
         return energy_ev_;
     }
     const double target = params_.beta_energy_recovered_ev;
-    return target + (energy_ev_ - target) * std::exp(-(t_s - since_s_) / params_.beta_recovery_time_s);
+    return target +
+           (energy_ev_ - target) * std::exp(-(t_s - since_s_) / params_.beta_recovery_time_s);
 }
 
 }  // namespace dmacycle::drivers::sim

@@ -300,9 +300,9 @@ Measurement Instrument::measure() {
 DynamicModulus Instrument::dynamic_modulus_at(double frequency_hz) {
     const std::lock_guard lock(mutex_);
     advance_to(clock_.now_s());
-    auto m = dynamic_modulus(profile_.dmta, beta_.energy_ev(physics_t_s_),
-                             profile_.sample.youngs_modulus_pa, frequency_hz,
-                             sample_temperature_k_);
+    auto m =
+        dynamic_modulus(profile_.dmta, beta_.energy_ev(physics_t_s_),
+                        profile_.sample.youngs_modulus_pa, frequency_hz, sample_temperature_k_);
     const double relative = profile_.noise.dmta_relative;
     m.storage_pa *= 1 + relative * normal_(rng_);
     m.loss_pa *= 1 + relative * normal_(rng_);

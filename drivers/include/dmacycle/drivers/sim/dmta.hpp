@@ -9,7 +9,7 @@ namespace dmacycle::drivers::sim {
 struct DmtaParams {
     double beta_energy_ev = 0.92;  // as cast
     double beta_energy_width_ev = 0.07;
-    double beta_attempt_time_s = 2.8e-14;  // τ_β0 at beta_energy_ev
+    double beta_attempt_time_s = 1e-14;  // τ_β0 at beta_energy_ev: 1 Hz peak near 355 K
     // Compensation (Meyer-Neldel): τ_β0(E) = τ_β0 exp[−(E − E_cast)/(k_B T_c)], so a changed E
     // rotates the Arrhenius line about T_c instead of shifting every peak by tens of kelvin;
     // with T_c above the peaks a higher E moves them up (the paper's shift with recovery).
