@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <utility>
 
 #include "dmacycle/drivers/sim/frame_server.hpp"
 #include "dmacycle/drivers/sim/furnace_server.hpp"
@@ -15,9 +14,8 @@ namespace test_support {
 namespace sim = dmacycle::drivers::sim;
 
 struct SimRig {
-    explicit SimRig(sim::SimClock clock = sim::SimClock::max_speed(),
-                    sim::Profile profile = sim::default_profile())
-        : instrument(std::move(profile), clock) {}
+    explicit SimRig(sim::SimClock clock = sim::SimClock::max_speed())
+        : instrument(sim::default_profile(), clock) {}
 
     // A frame server on a kernel-chosen port (or on `port`, to come back where it was).
     std::string start_frame_tcp(std::uint16_t port = 0) {
