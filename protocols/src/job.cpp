@@ -269,8 +269,8 @@ class Reader {
         }
         if (entry.value.size() == 0 || entry.value.size() > max_count) {
             error(mark_of(entry), entry.path,
-                  std::string(what) + " needs 1 to " + std::to_string(max_count) +
-                      " values, got " + std::to_string(entry.value.size()));
+                  std::string(what) + " needs 1 to " + std::to_string(max_count) + " values, got " +
+                      std::to_string(entry.value.size()));
             return std::nullopt;
         }
         bool ok = true;
@@ -871,7 +871,7 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     Job job;
     const Entry* const dmta_entry = Reader::find(entries, "dmta");
     const Entry* const cycling_entry = Reader::find(entries, "cycling");
-    job.kind = dmta_entry == nullptr   ? JobKind::cycling
+    job.kind = dmta_entry == nullptr      ? JobKind::cycling
                : cycling_entry == nullptr ? JobKind::dmta
                                           : JobKind::cycling_dmta;
     std::optional<ProfileLimit> profile_limits;
@@ -998,8 +998,8 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     if (job.kind == JobKind::cycling_dmta) {
         // One run per recovery time, each on a fresh sample: a scan to 450 K anneals the ribbon
         // (and passes T_g), so it cannot be recovered further and scanned again.
-        const Swept after = dmta->after_recovery.value_or(
-            Swept{{0.0, 8 * 3600.0}, {dmta->source, dmta->source}});
+        const Swept after =
+            dmta->after_recovery.value_or(Swept{{0.0, 8 * 3600.0}, {dmta->source, dmta->source}});
         const CyclingPoint& point = cycling->points.front();
         file.sweep = after.values_si.size() > 1;
         std::set<std::string> labels;
@@ -1238,7 +1238,10 @@ ProfileLimit read_profile_limit(const std::filesystem::path& profile_path) {
             const std::string path = key;
             const auto dot = path.find('.');
             const YAML::Node section = profile[path.substr(0, dot)];
-            const YAML::Node node = section.IsMap() ? section[path.substr(dot + 1)] : YAML::Node();
+            // A missing key reads as an invalid node: IsDefined() is the one safe question.
+            const YAML::Node node = section.IsDefined() && section.IsMap()
+                                        ? section[path.substr(dot + 1)]
+                                        : YAML::Node(YAML::NodeType::Undefined);
             if (node.IsDefined() && !node.IsNull()) {
                 limit.*member = positive_number(node, problem);
                 if (!(limit.*member)) {

@@ -83,7 +83,7 @@ struct Job {
     double hold_s = 600;
     double pre_tension_n = 0.01;
     JobKind kind = JobKind::cycling;
-    Cycling cycling;      // unused (default) when kind is dmta
+    Cycling cycling;                 // unused (default) when kind is dmta
     double recovery_s = 8 * 3600.0;  // cycling_dmta: the recovery before the scan (may be 0)
     std::optional<DmtaScan> dmta;    // set unless kind is cycling
     Limits limits;
