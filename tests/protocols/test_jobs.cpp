@@ -460,16 +460,8 @@ TEST_CASE("a stray comma outside brackets is a syntax error and not a hang") {
 // Job type dmta (docs/job-files.md "DMTA scans"). Refusals: tests/protocols/invalid/dmta-*.
 namespace {
 
-const std::string as_cast = R"(profile: sim-la30
-sample:
-  id: R1
-  composition: La30Ce30Ni10Al20Co10
-  density: 6.3 g/cm3
-  width: 1.2 mm
-  thickness: 30 µm
-  gauge_length: 10 mm
-dmta: {}
-)";
+// The minimal job's sample with a scan in place of temperature and cycling.
+const std::string as_cast = minimal.substr(0, minimal.find("temperature:")) + "dmta: {}\n";
 
 std::vector<SegmentKind> kinds(const Plan& plan) {
     std::vector<SegmentKind> out;
