@@ -600,23 +600,27 @@ TEST_CASE("DMTA units: degrees Celsius and K/s and kHz and a single frequency") 
 }
 
 TEST_CASE("the profile narrows the DMTA ranges only where it states them") {
+    // Within the job file's own ranges, outside sim-la30's: 0.05 Hz (from 0.1 Hz), 80 µm (up to
+    // 50 µm) and 290 K (its furnace cannot cool below 298.15 K).
     std::string text = as_cast;
-    text.replace(text.find("dmta: {}"), 8, "dmta:\n  amplitude: 80 µm\n  from: 290 K\n");
+    text.replace(text.find("dmta: {}"), 8,
+                 "dmta:\n  frequencies: [0.05 Hz]\n  interval: 40 s\n  amplitude: 80 µm\n"
+                 "  from: 290 K\n");
     const auto silent = parse_job(text, [](const std::string&) { return ProfileLimit{18.0, {}}; });
     CHECK(silent.ok());
-    const auto narrow = parse_job(text, [](const std::string&) {
-        ProfileLimit limit{18.0, {}};
-        limit.amplitude_min_m = 0.5e-6;
-        limit.amplitude_max_m = 50e-6;
-        limit.ambient_k = 298.15;
-        return limit;
-    });
-    REQUIRE(narrow.errors.size() == 2);
+    const fs::path job_path = jobs_dir / "job.yaml";
+    const auto narrow = parse_job(
+        text, [&](const std::string& profile) { return find_profile_limit(profile, job_path); });
+    REQUIRE(narrow.errors.size() == 3);
     CHECK(narrow.errors[0].to_string("job.yaml") ==
-          "job.yaml:10:14: dmta.amplitude: 80 µm is outside the frame's range (allowed range "
+          "job.yaml:10:17: dmta.frequencies[0]: 0.05 Hz is outside the frame's range (allowed "
+          "range 0.1 Hz … 200 Hz, profile frame.frequency_min_hz/max_hz)");
+    CHECK(narrow.errors[1].to_string("job.yaml") ==
+          "job.yaml:12:14: dmta.amplitude: 80 µm is outside the frame's range (allowed range "
           "0.5 µm … 50 µm, profile frame.amplitude_min_m/max_m)");
-    CHECK(narrow.errors[1].field == "dmta.from");
-    CHECK(narrow.errors[1].line == 11);
+    CHECK(narrow.errors[2].to_string("job.yaml") ==
+          "job.yaml:13:9: dmta.from: 290 K is not above the furnace's ambient 298.15 K (profile "
+          "furnace.ambient_k): the furnace only heats (allowed range 299.15 K … 873.15 K)");
 }
 
 TEST_CASE("read_profile_limit reads the DMTA keys of sim-la30 and refuses a bad one") {
