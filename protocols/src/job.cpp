@@ -663,18 +663,19 @@ std::optional<DmtaSection> read_dmta(Reader& reader, const Entry& entry,
     Source from_source = section.source, to_source = section.source;
     Source amplitude_source = section.source, interval_source = section.source;
     const auto read = [&](std::string_view key, const Range& range, double& target,
-                          Source& source) {
+                          Source* source) {
         if (const Entry* found = Reader::find(entries, key)) {
-            source = {Reader::mark_of(*found), found->path};
+            if (source != nullptr) {
+                *source = {Reader::mark_of(*found), found->path};
+            }
             target = reader.quantity(*found, range).value_or(target);
         }
     };
-    Source rate_source = section.source;
-    read("from", temperature_range, scan.from_k, from_source);
-    read("to", temperature_range, scan.to_k, to_source);
-    read("rate", heating_rate_range, scan.rate_k_s, rate_source);
-    read("amplitude", dmta_amplitude_range, scan.amplitude_m, amplitude_source);
-    read("interval", dmta_interval_range, scan.interval_s, interval_source);
+    read("from", temperature_range, scan.from_k, &from_source);
+    read("to", temperature_range, scan.to_k, &to_source);
+    read("rate", heating_rate_range, scan.rate_k_s, nullptr);
+    read("amplitude", dmta_amplitude_range, scan.amplitude_m, &amplitude_source);
+    read("interval", dmta_interval_range, scan.interval_s, &interval_source);
     std::vector<Source> frequency_sources(scan.frequencies_hz.size(), section.source);
     if (const Entry* frequencies = Reader::find(entries, "frequencies")) {
         if (auto list = reader.quantities(*frequencies, frequency_range, max_frequencies,
