@@ -21,7 +21,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 using svg::escape;
 
-constexpr double seconds_per_hour = 3600;
 constexpr double j_per_mj = 1e6;
 constexpr int recovery_markers = 120;  // data points drawn over the fits (log-spaced)
 constexpr int model_points = 300;
@@ -43,6 +42,7 @@ struct RunData {
     // Time zero of the time axes: the first sample of load, cycle or creep (else the run's
     // first sample).
     double zero_s = 0;
+    double plan_end_s = 0;  // the last sample not tagged after_plan: the figures end there
     bool loaded = false;
     std::optional<std::size_t> recovery_first, recovery_last;  // sample indices
     std::string condition;                                     // e.g. "0–200 MPa"
@@ -115,6 +115,9 @@ RunData load_run(const RunArchive& archive, std::int64_t run_id) {
         }
         span->t_end_s = sample.t_s;
         ++span->samples;
+        if (sample.segment != "after_plan") {
+            data.plan_end_s = sample.t_s;
+        }
         if (is_loading(sample.segment)) {
             if (!load_start) {
                 load_start = sample.t_s;
@@ -196,6 +199,21 @@ std::string shown(double value) {
     return format("%.4g", value);
 }
 
+// 3 significant digits, a power of ten written as ×10 and a superscript exponent.
+std::string pretty(double value) {
+    auto text = format("%.3g", value);
+    const auto e = text.find('e');
+    if (e == std::string::npos) {
+        return text;
+    }
+    static const char* const superscripts[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+    std::string power;
+    for (char c : std::to_string(std::stoi(text.substr(e + 1)))) {
+        power += c == '-' ? "⁻" : superscripts[c - '0'];
+    }
+    return text.substr(0, e) + "×10" + power;
+}
+
 // A stored result's number, with its standard error when `stderr_key` is given; "–" when the
 // result does not have it.
 std::string result_cell(const RunData& data, const std::string& key,
@@ -275,30 +293,46 @@ bool fit_usable(const RunData& data, const std::string& kind) {
     return fit && fit->is_object() && fit->value("usable", false);
 }
 
-std::string time_axis_label(const RunData& data) {
-    return data.loaded ? "time since loading t (h)" : "time since the run's start t (h)";
+// Hours, or minutes for runs shorter than two hours, for every time axis of a figure.
+struct TimeUnit {
+    double seconds = 3600;
+    std::string symbol = "h";
+};
+
+TimeUnit time_unit(const std::vector<const RunData*>& runs) {
+    double longest = 0;
+    for (const auto* data : runs) {
+        longest = std::max(longest, data->plan_end_s - data->zero_s);
+    }
+    return longest < 2 * 3600 ? TimeUnit{60, "min"} : TimeUnit{};
+}
+
+std::string time_axis_label(const RunData& data, const TimeUnit& unit) {
+    return (data.loaded ? "time since loading t (" : "time since the run's start t (") +
+           unit.symbol + ")";
 }
 
 // ---- Figures of one run ----
 
 svg::Figure strain_figure(const RunData& data, const std::string& id) {
-    auto strain = panel_of(axis(time_axis_label(data)), axis("strain ε (%)"));
-    auto stress = panel_of(axis(time_axis_label(data)), axis("stress σ (MPa)"));
+    const auto unit = time_unit({&data});
+    auto strain = panel_of(axis(time_axis_label(data, unit)), axis("strain ε (%)"));
+    auto stress = panel_of(axis(time_axis_label(data, unit)), axis("stress σ (MPa)"));
     auto strain_series = series_of("", svg::Style::line, "#0072B2");
     auto stress_series = series_of("", svg::Style::line, "#D55E00");
     for (std::size_t i = 0; i < data.t_s.size(); ++i) {
-        if (data.t_s[i] < data.zero_s) {
-            continue;  // equilibration and hold: before the figure's time zero
+        if (data.t_s[i] < data.zero_s || data.t_s[i] > data.plan_end_s) {
+            continue;  // equilibration and hold before time zero; the furnace's cooling after
         }
-        const double t_h = (data.t_s[i] - data.zero_s) / seconds_per_hour;
-        strain_series.x.push_back(t_h);
+        const double t = (data.t_s[i] - data.zero_s) / unit.seconds;
+        strain_series.x.push_back(t);
         strain_series.y.push_back(data.strain[i] * 100);
-        stress_series.x.push_back(t_h);
+        stress_series.x.push_back(t);
         stress_series.y.push_back(data.stress_mpa[i]);
     }
     for (const auto& span : data.spans) {
-        if (span.t_start_s > data.zero_s) {
-            const svg::Marker marker{(span.t_start_s - data.zero_s) / seconds_per_hour, span.name};
+        if (span.t_start_s > data.zero_s && span.t_start_s <= data.plan_end_s) {
+            const svg::Marker marker{(span.t_start_s - data.zero_s) / unit.seconds, span.name};
             strain.markers.push_back(marker);
             stress.markers.push_back(marker);
         }
@@ -372,7 +406,7 @@ std::optional<svg::Figure> spectrum_figure(const std::vector<const RunData*>& ru
                 if (!peak) {
                     break;
                 }
-                panel.markers.push_back({*peak, "peak " + format("%.3g", *peak) + " s"});
+                panel.markers.push_back({*peak, "peak " + pretty(*peak) + " s"});
             }
         }
     }
@@ -421,7 +455,7 @@ struct WorkSeries {
     svg::Series cycling, recovery, an, vp, diss;
 };
 
-std::optional<WorkSeries> work_series(const RunData& data) {
+std::optional<WorkSeries> work_series(const RunData& data, const TimeUnit& unit) {
     const Json* work = result_at(data, "work_done");
     const auto sigma = result_number(data, "work_done.stress_creep_mpa");
     const auto v_cycling = result_number(data, "work_done.v_cycling_j_m3");
@@ -442,8 +476,16 @@ std::optional<WorkSeries> work_series(const RunData& data) {
         const double v =
             *sigma * j_per_mj * cycle.value("strain_creep", 0.0) + loops / 2;  // eq. (4)
         out.cycling.x.push_back((cycle.value("t_end_s", 0.0) + offset - data.zero_s) /
-                                seconds_per_hour);
+                                unit.seconds);
         out.cycling.y.push_back(v / j_per_mj);
+    }
+    const auto creep = std::find_if(data.spans.begin(), data.spans.end(),
+                                    [](const SegmentSpan& span) { return span.name == "creep"; });
+    const auto v_total = result_number(data, "work_done.v_total_j_m3");
+    if (per_cycle.empty() && v_total && creep != data.spans.end()) {
+        // Pure creep: no cycles, v_total = v_creep at the end of the creep.
+        out.cycling.x.push_back((creep->t_end_s - data.zero_s) / unit.seconds);
+        out.cycling.y.push_back(*v_total / j_per_mj);
     }
     const auto vp = result_number(data, "spectrum.strain_vp");
     if (data.recovery_first && vp && spectrum_anelastic(data, 0)) {
@@ -455,9 +497,9 @@ std::optional<WorkSeries> work_series(const RunData& data) {
         for (int k = 0; k <= model_points; ++k) {
             const double since = length * k / model_points;
             const double v_an = *sigma * j_per_mj * *spectrum_anelastic(data, since);
-            const double t_h = (start + since - data.zero_s) / seconds_per_hour;
+            const double t = (start + since - data.zero_s) / unit.seconds;
             for (auto* series : {&out.recovery, &out.an, &out.vp, &out.diss}) {
-                series->x.push_back(t_h);
+                series->x.push_back(t);
             }
             out.recovery.y.push_back((v_an + v_vp + v_diss) / j_per_mj);
             out.an.y.push_back(v_an / j_per_mj);
@@ -473,10 +515,11 @@ std::optional<WorkSeries> work_series(const RunData& data) {
 
 std::optional<svg::Figure> work_figure(const std::vector<const RunData*>& runs,
                                        const std::string& id) {
-    auto panel =
-        panel_of(axis(time_axis_label(*runs.front())), axis("strain energy density v (MJ/m³)"));
+    const auto unit = time_unit(runs);
+    auto panel = panel_of(axis(time_axis_label(*runs.front(), unit)),
+                          axis("strain energy density v (MJ/m³)"));
     for (const auto* data : runs) {
-        auto series = work_series(*data);
+        auto series = work_series(*data, unit);
         if (!series) {
             continue;
         }
@@ -512,7 +555,7 @@ std::optional<svg::Figure> work_figure(const std::vector<const RunData*>& runs,
     if (runs.size() == 1 && runs.front()->recovery_first) {
         const auto& data = *runs.front();
         panel.markers.push_back(
-            {(data.t_s[*data.recovery_first] - data.zero_s) / seconds_per_hour, "recovery"});
+            {(data.t_s[*data.recovery_first] - data.zero_s) / unit.seconds, "recovery"});
     }
     return figure_of(id, "Strain energy density v_total over cycling and recovery",
                      {std::move(panel)});
@@ -787,8 +830,8 @@ fs::path publish(const fs::path& out_dir, const std::string& html,
 std::string intro_of(const RunData& data) {
     return "<p>Run " + std::to_string(data.run.id) + ", sample <b>" + escape(data.run.sample_id) +
            "</b>, " + escape(data.condition) + ", status <b>" + escape(data.run.status) +
-           "</b>. Times are the instrument's, in hours since the start of loading; strain in % "
-           "in the figures and dimensionless in the tables.</p>\n" +
+           "</b>. Times are the instrument's, since the start of loading; strain in % in the "
+           "figures and dimensionless in the tables.</p>\n" +
            results_note(data);
 }
 
@@ -916,12 +959,14 @@ fs::path write_campaign_report(const RunArchive& archive, const std::vector<std:
              svg::render(figure_of("strains", "Initial, final and anelastic strain", {panel}))});
     }
     {
-        auto panel = panel_of(axis("time since loading t (h)"), axis("strain ε (%)"));
+        const auto unit = time_unit(runs);
+        auto panel =
+            panel_of(axis("time since loading t (" + unit.symbol + ")"), axis("strain ε (%)"));
         for (const auto& run : data) {
             auto series = series_of(run.condition);
             for (std::size_t i = 0; i < run.t_s.size(); ++i) {
-                if (run.t_s[i] >= run.zero_s) {
-                    series.x.push_back((run.t_s[i] - run.zero_s) / seconds_per_hour);
+                if (run.t_s[i] >= run.zero_s && run.t_s[i] <= run.plan_end_s) {
+                    series.x.push_back((run.t_s[i] - run.zero_s) / unit.seconds);
                     series.y.push_back(run.strain[i] * 100);
                 }
             }

@@ -498,12 +498,14 @@ std::string render(const Figure& figure) {
         body << "</g>\n";
         body << "<text x=\"" << px(left + plot_width / 2) << "\" y=\""
              << px(plot_bottom + 2.2 * tick_font_px + label_font_px) << "\" font-size=\""
-             << label_font_px << "\" text-anchor=\"middle\" fill=\"#111\">" << escape(panel.x.label)
-             << "</text>\n";
+             << label_font_px << "\" text-anchor=\"middle\" fill=\"#111\" class=\"axis-label\">"
+             << escape(panel.x.label) << "</text>\n";
         const double y_label_x = 12 + label_font_px;
         const double y_label_y = (plot_top + plot_bottom) / 2;
         body << "<text x=\"" << px(y_label_x) << "\" y=\"" << px(y_label_y) << "\" font-size=\""
-             << label_font_px << "\" text-anchor=\"middle\" fill=\"#111\" transform=\"rotate(-90 "
+             << label_font_px
+             << "\" text-anchor=\"middle\" fill=\"#111\" class=\"axis-label\" "
+                "transform=\"rotate(-90 "
              << px(y_label_x) << " " << px(y_label_y) << ")\">" << escape(panel.y.label)
              << "</text>\n";
 
@@ -530,7 +532,7 @@ std::string render(const Figure& figure) {
         }
         body << "<rect x=\"" << px(left) << "\" y=\"" << px(plot_top) << "\" width=\""
              << px(plot_width) << "\" height=\"" << px(plot_height)
-             << "\" fill=\"none\" stroke=\"#333\" stroke-width=\"1\"/>\n";
+             << "\" fill=\"none\" stroke=\"#333\" stroke-width=\"1\" class=\"frame\"/>\n";
         top = plot_bottom + 2.2 * tick_font_px + 1.8 * label_font_px + 6;
     }
 

@@ -49,6 +49,21 @@ class Store {
         sqlite3_finalize(statement);
         return values;
     }
+    // The first column of each row as a double, exactly as stored (REAL).
+    std::vector<double> reals(const std::string& sql, std::int64_t bound = 0) {
+        sqlite3_stmt* statement = nullptr;
+        REQUIRE_MESSAGE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK,
+                        sqlite3_errmsg(db_));
+        for (int i = 1; i <= sqlite3_bind_parameter_count(statement); ++i) {
+            sqlite3_bind_int64(statement, i, bound);
+        }
+        std::vector<double> values;
+        while (sqlite3_step(statement) == SQLITE_ROW) {
+            values.push_back(sqlite3_column_double(statement, 0));
+        }
+        sqlite3_finalize(statement);
+        return values;
+    }
     std::int64_t integer(const std::string& sql, std::int64_t bound = 0) {
         const auto values = column(sql, bound);
         REQUIRE(values.size() == 1);
