@@ -3,8 +3,6 @@
 // read here independently (sqlite3 and nlohmann::json, not the report's code).
 #include <doctest/doctest.h>
 
-#include <boost/property_tree/ptree.hpp>
-#include <boost/property_tree/xml_parser.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -16,9 +14,12 @@
 #include "command_output.hpp"
 #include "run_store.hpp"
 #include "temp_dir.hpp"
+#include "xml_tree.hpp"
 
 namespace fs = std::filesystem;
 namespace pt = boost::property_tree;
+using report_test::collect;
+using report_test::parse_xml;
 using Json = nlohmann::json;
 using test_support::run_command;
 using test_support::TempDir;
@@ -77,26 +78,6 @@ struct Shared {
 const Shared& shared() {
     static const Shared instance;
     return instance;
-}
-
-pt::ptree parse_xml(const std::string& text, const std::string& what) {
-    std::istringstream in(text);
-    pt::ptree tree;
-    try {
-        pt::read_xml(in, tree);
-    } catch (const pt::xml_parser_error& error) {
-        FAIL(what << " is not well-formed XML: " << error.what());
-    }
-    return tree;
-}
-
-void collect(const pt::ptree& tree, const std::string& name, std::vector<const pt::ptree*>& out) {
-    for (const auto& [key, child] : tree) {
-        if (key == name) {
-            out.push_back(&child);
-        }
-        collect(child, name, out);
-    }
 }
 
 // The page as XML: it is written as XHTML-compatible HTML5, so an XML parser reads it whole
@@ -423,7 +404,9 @@ TEST_CASE("refused reports exit 2 with one line and write nothing") {
         {"report 1 --db " + db.string() + " --out " + out.string() + " --colour", "--colour"},
         {"report 1 --db " + db.string() + " --out " + dir.path.string(),
          "holds other files than a report"}};
-    for (const auto& [args, expected] : cases) {
+    for (const auto& refusal : cases) {
+        const auto& args = refusal.first;  // clang 14: no structured bindings in doctest macros
+        const auto& expected = refusal.second;
         INFO(args);
         const auto result = run_command(dmacycle_bin + " " + args + redirect);
         CHECK(result.code == 2);

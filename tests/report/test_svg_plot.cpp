@@ -2,15 +2,16 @@
 // decimation and well-formed standalone documents.
 #include <doctest/doctest.h>
 
-#include <boost/property_tree/ptree.hpp>
-#include <boost/property_tree/xml_parser.hpp>
 #include <cmath>
 #include <sstream>
 
 #include "svg_plot.hpp"
+#include "xml_tree.hpp"
 
 namespace svg = dmacycle::daemon::svg;
 namespace pt = boost::property_tree;
+using report_test::collect;
+using report_test::parse_xml;
 
 namespace {
 
@@ -28,23 +29,6 @@ std::vector<std::string> labels_of(const std::vector<svg::Tick>& ticks) {
         labels.push_back(tick.label);
     }
     return labels;
-}
-
-pt::ptree parse(const std::string& text) {
-    std::istringstream in(text);
-    pt::ptree tree;
-    pt::read_xml(in, tree);
-    return tree;
-}
-
-// Every element named `name` under `tree`, depth first.
-void collect(const pt::ptree& tree, const std::string& name, std::vector<const pt::ptree*>& out) {
-    for (const auto& [key, child] : tree) {
-        if (key == name) {
-            out.push_back(&child);
-        }
-        collect(child, name, out);
-    }
 }
 
 }  // namespace
@@ -150,7 +134,7 @@ TEST_CASE("a rendered figure is a well-formed standalone SVG with its labels and
     CHECK(text.find("inf") == std::string::npos);
     CHECK(text.find("nan") == std::string::npos);
 
-    const auto tree = parse(text);
+    const auto tree = parse_xml(text, "the figure");
     const auto& root = tree.get_child("svg");
     CHECK(root.get<std::string>("<xmlattr>.xmlns") == "http://www.w3.org/2000/svg");
     CHECK(root.get<std::string>("<xmlattr>.version") == "1.1");
@@ -188,7 +172,7 @@ TEST_CASE("x tick labels that would overlap are thinned") {
     series.y = {0, 1};
     panel.series = {series};
     figure.panels = {panel};
-    const auto tree = parse(svg::render(figure));
+    const auto tree = parse_xml(svg::render(figure), "the figure");
     std::vector<const pt::ptree*> texts;
     collect(tree.get_child("svg"), "text", texts);
     std::vector<double> centres;
