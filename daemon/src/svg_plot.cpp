@@ -515,7 +515,12 @@ std::string render(const Figure& figure) {
             draw_series(body, panel.series[s], colors[s], x.map, y.map, plot_width);
         }
         body << "</g>\n";
-        for (const auto& marker : panel.markers) {
+        // Marker labels at the top of the plot, each in the first row where it overlaps none.
+        auto markers = panel.markers;
+        std::sort(markers.begin(), markers.end(),
+                  [](const Marker& a, const Marker& b) { return a.x < b.x; });
+        std::vector<double> row_ends;  // right edge of the last label of each row
+        for (const auto& marker : markers) {
             if (!x.map.shows(marker.x) || marker.x < x.map.lo || marker.x > x.map.hi) {
                 continue;
             }
@@ -523,12 +528,21 @@ std::string render(const Figure& figure) {
             body << "<line x1=\"" << px(at) << "\" y1=\"" << px(plot_top) << "\" x2=\"" << px(at)
                  << "\" y2=\"" << px(plot_bottom)
                  << "\" stroke=\"#777\" stroke-width=\"1\" stroke-dasharray=\"3 3\"/>\n";
-            const bool room_right =
-                at + 4 + text_width(marker.label, tick_font_px - 1) <= left + plot_width;
+            const double label_width = text_width(marker.label, tick_font_px - 1);
+            const bool room_right = at + 4 + label_width <= left + plot_width;
+            const double from = room_right ? at + 4 : at - 4 - label_width;
+            std::size_t row = 0;
+            while (row < row_ends.size() && row_ends[row] + 6 > from) {
+                ++row;
+            }
+            if (row == row_ends.size()) {
+                row_ends.push_back(0);
+            }
+            row_ends[row] = from + label_width;
             body << "<text x=\"" << px(room_right ? at + 4 : at - 4) << "\" y=\""
-                 << px(plot_top + tick_font_px) << "\" font-size=\"" << tick_font_px - 1
-                 << "\" fill=\"#555\" text-anchor=\"" << (room_right ? "start" : "end") << "\">"
-                 << escape(marker.label) << "</text>\n";
+                 << px(plot_top + tick_font_px * (1 + 1.2 * static_cast<double>(row)))
+                 << "\" font-size=\"" << tick_font_px - 1 << "\" fill=\"#555\" text-anchor=\""
+                 << (room_right ? "start" : "end") << "\">" << escape(marker.label) << "</text>\n";
         }
         body << "<rect x=\"" << px(left) << "\" y=\"" << px(plot_top) << "\" width=\""
              << px(plot_width) << "\" height=\"" << px(plot_height)

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "svg_plot.hpp"
@@ -189,4 +190,29 @@ TEST_CASE("x tick labels that would overlap are thinned") {
         // 13 px digits are ~8 px wide: centres at least one label's width apart.
         CHECK(centres[i] - centres[i - 1] >= 8.0 * static_cast<double>(lengths[i]));
     }
+}
+
+TEST_CASE("labels of markers close together go to separate rows") {
+    svg::Figure figure;
+    figure.id = "m";
+    svg::Panel panel;
+    panel.x.label = "relaxation time τ (s)";
+    panel.x.scale = svg::Scale::log10;
+    panel.y.label = "strain ε_i (%)";
+    svg::Series series;
+    series.x = {1e-2, 1e8};
+    series.y = {0, 1};
+    panel.series = {series};
+    panel.markers = {{700, "peak 684 s"}, {1000, "peak 1000 s"}, {1e6, "peak 10⁶ s"}};
+    figure.panels = {panel};
+    const auto tree = parse_xml(svg::render(figure), "the figure");
+    std::vector<const pt::ptree*> texts;
+    collect(tree.get_child("svg"), "text", texts);
+    std::map<std::string, double> y_of;
+    for (const auto* node : texts) {
+        y_of[node->data()] = node->get<double>("<xmlattr>.y");
+    }
+    REQUIRE(y_of.count("peak 684 s") == 1);
+    CHECK(y_of["peak 1000 s"] > y_of["peak 684 s"]);  // would overlap: the next row
+    CHECK(y_of["peak 10⁶ s"] == y_of["peak 684 s"]);  // far away: the first row
 }
