@@ -345,11 +345,11 @@ svg::Figure strain_figure(const RunData& data, const std::string& id) {
 
 // Eq. (2) and eq. (3) model curves over the recovery, strain in %.
 void add_recovery_fits(const RunData& data, double t_first, double t_last,
-                       std::vector<svg::Series>& series, const std::string& name_suffix) {
+                       std::vector<svg::Series>& series) {
     const auto times = analysis::log_space(t_first, t_last, model_points);
     if (const auto vp = result_number(data, "spectrum.strain_vp");
         vp && spectrum_anelastic(data, 0)) {
-        auto fit = series_of("eq. (2) spectrum fit" + name_suffix);
+        auto fit = series_of("eq. (2) spectrum fit");
         for (double t : times) {
             fit.x.push_back(t);
             fit.y.push_back((*spectrum_anelastic(data, t) + *vp) * 100);
@@ -361,7 +361,7 @@ void add_recovery_fits(const RunData& data, double t_first, double t_last,
     const auto beta = result_number(data, "kww.beta");
     const auto vp = result_number(data, "kww.strain_vp");
     if (an && tau && beta && vp && *tau > 0) {
-        auto fit = series_of("eq. (3) KWW fit" + name_suffix, svg::Style::line, "", true);
+        auto fit = series_of("eq. (3) KWW fit", svg::Style::line, "", true);
         for (double t : times) {
             fit.x.push_back(t);
             fit.y.push_back((*an * std::exp(-std::pow(t / *tau, *beta)) + *vp) * 100);
@@ -380,7 +380,7 @@ std::optional<svg::Figure> recovery_figure(const RunData& data, const std::strin
     auto panel =
         panel_of(axis("recovery time t − t₀ (s)", svg::Scale::log10), axis("strain ε (%)"));
     panel.series.push_back(markers);
-    add_recovery_fits(data, markers.x.front(), markers.x.back(), panel.series, "");
+    add_recovery_fits(data, markers.x.front(), markers.x.back(), panel.series);
     return figure_of(id, "Strain recovery with the eq. (2) and KWW fits", {std::move(panel)});
 }
 
