@@ -749,7 +749,7 @@ struct RenderedFigure {
 };
 
 const char* const page_style =
-    "body{font-family:'DejaVu Sans',Arial,Helvetica,sans-serif;margin:2em auto;max-width:60em;"
+    "body{font-family:'DejaVu Sans',Arial,Helvetica,sans-serif;margin:2em auto;max-width:72em;"
     "color:#111;line-height:1.4;padding:0 1em}"
     "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}"
     "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}"
@@ -758,7 +758,7 @@ const char* const page_style =
     "caption{text-align:left;font-weight:bold;padding:.3em 0}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}"
     "td.unit{color:#555}.note{background:#fff4d6;border:1px solid #e0b84c;padding:.6em 1em}"
-    "code{font-size:.95em}";
+    "span[data-value],.conditions td{white-space:nowrap}code{font-size:.95em}";
 
 std::string page(const std::string& title, const std::string& intro, const std::string& body,
                  const std::vector<RenderedFigure>& figures, const std::string& tables) {
@@ -994,7 +994,8 @@ fs::path write_campaign_report(const RunArchive& archive, const std::vector<std:
     }
 
     std::ostringstream overview;
-    overview << "<h2>Conditions</h2>\n<table><tr><th>run</th><th>sample</th><th>condition</th>"
+    overview << "<h2>Conditions</h2>\n<table "
+                "class=\"conditions\"><tr><th>run</th><th>sample</th><th>condition</th>"
                 "<th>status</th><th>initial ε</th><th>final ε</th><th>anelastic ε</th>"
                 "<th>WD (kJ/mol)</th><th>v_total (J/m³)</th><th>β_KWW</th><th>τ_KWW (s)</th>"
                 "</tr>\n";

@@ -212,7 +212,8 @@ double draw_legend(std::ostringstream& out, const std::vector<LegendEntry>& entr
     double y = top + row_height / 2;
     bool any = false;
     for (const auto& entry : entries) {
-        const double entry_width = 34 + text_width(entry.series->name, legend_font_px) + 18;
+        // Legend names are mostly lower case: narrower than the estimate for tick labels.
+        const double entry_width = 34 + 0.9 * text_width(entry.series->name, legend_font_px) + 16;
         if (x > left && x + entry_width > left + width) {
             x = left;
             y += row_height;
