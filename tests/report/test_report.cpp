@@ -144,14 +144,37 @@ std::vector<std::string> split(const std::string& key) {
     return parts;
 }
 
+// Per tag: the seq of its first and last sample and their count; one pass over the samples.
+struct SegmentSeqs {
+    std::int64_t first = 0, last = 0, count = 0;
+};
+std::map<std::string, SegmentSeqs> segment_seqs(daemon_test::Store& store, std::int64_t run) {
+    const std::string grouped = " FROM samples WHERE run_id = ? GROUP BY segment ORDER BY segment";
+    const auto names = store.column("SELECT segment" + grouped, run);
+    const auto rows = store.real_rows("SELECT min(seq), max(seq), count(*)" + grouped, run);
+    REQUIRE(names.size() == rows.size());
+    std::map<std::string, SegmentSeqs> seqs;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        seqs[names[i]] = {static_cast<std::int64_t>(rows[i][0]),
+                          static_cast<std::int64_t>(rows[i][1]),
+                          static_cast<std::int64_t>(rows[i][2])};
+    }
+    return seqs;
+}
+
 // The value a data key names, read from the store with plain SQL and JSON (docs/report.md).
-double stored_value(daemon_test::Store& store, std::int64_t run, const std::string& key) {
+double stored_value(daemon_test::Store& store, std::int64_t run, const std::string& key,
+                    const std::map<std::string, SegmentSeqs>& segments) {
     const auto parts = split(key);
     REQUIRE(!parts.empty());
     const auto one = [&](const std::string& sql) {
         const auto values = store.reals(sql, run);
         REQUIRE_MESSAGE(values.size() == 1, sql);
         return values.front();
+    };
+    const auto sample = [&](const char* column, std::int64_t seq) {
+        return one(std::string("SELECT ") + column +
+                   " FROM samples WHERE run_id = ? AND seq = " + std::to_string(seq));
     };
     const auto& head = parts[0];
     if (head == "run") {
@@ -163,15 +186,15 @@ double stored_value(daemon_test::Store& store, std::int64_t run, const std::stri
     }
     if (head == "segments") {
         REQUIRE(parts.size() == 3);
-        const std::string where = " FROM samples WHERE run_id = ? AND segment = '" + parts[1] + "'";
+        const auto& seqs = segments.at(parts[1]);
         if (parts[2] == "t_start_s") {
-            return one("SELECT t_s" + where + " ORDER BY seq LIMIT 1");
+            return sample("t_s", seqs.first);
         }
         if (parts[2] == "t_end_s") {
-            return one("SELECT t_s" + where + " ORDER BY seq DESC LIMIT 1");
+            return sample("t_s", seqs.last);
         }
         REQUIRE(parts[2] == "samples");
-        return one("SELECT count(*)" + where);
+        return static_cast<double>(seqs.count);
     }
     if (head == "cycles") {
         static const std::map<std::string, std::string> columns = {
@@ -181,10 +204,9 @@ double stored_value(daemon_test::Store& store, std::int64_t run, const std::stri
         return one("SELECT " + columns.at(parts.at(1)) + " FROM cycles WHERE run_id = ?");
     }
     if (head == "recovery") {
-        const std::string sql =
-            "SELECT strain FROM samples WHERE run_id = ? AND segment = 'recovery' ORDER BY seq ";
-        const double initial = one(sql + "LIMIT 1");
-        const double final_ = one(sql + "DESC LIMIT 1");
+        const auto& seqs = segments.at("recovery");
+        const double initial = sample("strain", seqs.first);
+        const double final_ = sample("strain", seqs.last);
         if (parts.at(1) == "strain_initial") {
             return initial;
         }
@@ -214,13 +236,17 @@ double stored_value(daemon_test::Store& store, std::int64_t run, const std::stri
 // Every data-value of the page equals the store's value exactly; returns the keys seen.
 std::set<std::string> check_values(const fs::path& db, const std::string& html) {
     daemon_test::Store store(db);
+    std::map<std::int64_t, std::map<std::string, SegmentSeqs>> segments;
     std::set<std::string> keys;
     const auto values = data_values(html);
     CHECK(!values.empty());
     for (const auto& value : values) {
         INFO("run " << value.run << " " << value.key << " = " << value.value);
+        if (!segments.count(value.run)) {
+            segments[value.run] = segment_seqs(store, value.run);
+        }
         CHECK(std::strtod(value.value.c_str(), nullptr) ==
-              stored_value(store, value.run, value.key));
+              stored_value(store, value.run, value.key, segments[value.run]));
         keys.insert(value.key);
     }
     return keys;
