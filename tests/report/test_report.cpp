@@ -429,7 +429,10 @@ TEST_CASE("refused reports exit 2 with one line and write nothing") {
         {"report 0 --db " + db.string() + " --out " + out.string(), "positive integer"},
         {"report 1 --db " + db.string() + " --out " + out.string() + " --colour", "--colour"},
         {"report 1 --db " + db.string() + " --out " + dir.path.string(),
-         "holds other files than a report"}};
+         "holds other files than a report"},
+        // The demo checks its --report DIR before it starts anything.
+        {"demo --report " + dir.path.string(), "holds other files than a report"},
+        {"demo --synthetic --report " + out.string(), "do not go with --synthetic"}};
     for (const auto& refusal : cases) {
         const auto& args = refusal.first;  // clang 14: no structured bindings in doctest macros
         const auto& expected = refusal.second;
