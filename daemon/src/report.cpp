@@ -481,11 +481,19 @@ std::optional<WorkSeries> work_series(const RunData& data, const TimeUnit& unit)
     }
     const auto creep = std::find_if(data.spans.begin(), data.spans.end(),
                                     [](const SegmentSpan& span) { return span.name == "creep"; });
-    const auto v_total = result_number(data, "work_done.v_total_j_m3");
-    if (per_cycle.empty() && v_total && creep != data.spans.end()) {
-        // Pure creep: no cycles, v_total = v_creep at the end of the creep.
-        out.cycling.x.push_back((creep->t_end_s - data.zero_s) / unit.seconds);
-        out.cycling.y.push_back(*v_total / j_per_mj);
+    if (per_cycle.empty() && creep != data.spans.end()) {
+        // Pure creep: no cycles, v_total(t) = v_creep(t) = σ_creep·ε(t) over the creep (eq. 4
+        // with ε_creep the strain reached), at most model_points of its samples.
+        out.cycling.style = svg::Style::line;
+        const auto first = static_cast<std::size_t>(
+            std::lower_bound(data.t_s.begin(), data.t_s.end(), creep->t_start_s) -
+            data.t_s.begin());
+        const auto step = std::max<std::int64_t>(1, creep->samples / model_points);
+        for (std::size_t i = first; i < data.t_s.size() && data.t_s[i] <= creep->t_end_s;
+             i += static_cast<std::size_t>(step)) {
+            out.cycling.x.push_back((data.t_s[i] - data.zero_s) / unit.seconds);
+            out.cycling.y.push_back(*sigma * data.strain[i]);
+        }
     }
     const auto vp = result_number(data, "spectrum.strain_vp");
     if (data.recovery_first && vp && spectrum_anelastic(data, 0)) {
