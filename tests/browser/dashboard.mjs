@@ -40,7 +40,7 @@ const browser = await chromium.launch({
 });
 let failed = false;
 try {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 960 }, deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 820 }, deviceScaleFactor: 1 });
   const requests = [];
   const problems = []; // console errors (a CSP violation is one) and uncaught exceptions
   context.on('request', (request) => requests.push({ url: request.url(), method: request.method() }));
