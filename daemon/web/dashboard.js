@@ -204,6 +204,13 @@ function prepareCanvas(canvas) {
 // Plot frame: margins leave room for tick labels and the axis titles.
 const MARGIN = { left: 74, right: 14, top: 10, bottom: 38 };
 
+function gridLine(context, x0, y0, x1, y1) {
+  context.beginPath();
+  context.moveTo(x0, y0);
+  context.lineTo(x1, y1);
+  context.stroke();
+}
+
 function drawAxes(context, box, x, y, xTitle, yTitle) {
   const { left, top, right, bottom } = box;
   context.strokeStyle = '#e3e7ec';
@@ -213,10 +220,7 @@ function drawAxes(context, box, x, y, xTitle, yTitle) {
   context.textBaseline = 'middle';
   for (const v of y.ticks.values) {
     const py = Math.round(y.map(v)) + 0.5;
-    context.beginPath();
-    context.moveTo(left, py);
-    context.lineTo(right, py);
-    context.stroke();
+    gridLine(context, left, py, right, py);
     context.fillText(y.label(v), left - 6, py);
   }
   context.textAlign = 'center';
@@ -224,10 +228,7 @@ function drawAxes(context, box, x, y, xTitle, yTitle) {
   let lastRight = -Infinity;
   for (const v of x.ticks.values) {
     const px = Math.round(x.map(v)) + 0.5;
-    context.beginPath();
-    context.moveTo(px, top);
-    context.lineTo(px, bottom);
-    context.stroke();
+    gridLine(context, px, top, px, bottom);
     const text = x.label(v);
     const half = context.measureText(text).width / 2;
     if (px - half > lastRight + 8 && px + half <= right + MARGIN.right) {
