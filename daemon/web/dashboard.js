@@ -704,14 +704,14 @@ async function poll() {
       showNotice('error', `The token lacks the read scope (${error.message}). Use a token with the read scope.`);
       return;
     }
+    view.backoff = Math.min(view.backoff * 2, MAX_BACKOFF_MS);
     if (error.kind === 'unreachable') {
       showConnection('unreachable', 'daemon unreachable');
-      showNotice('warn', `The daemon does not answer; retrying every ${Math.round(view.backoff / 1000)} s. The data below is from the last successful update.`);
+      showNotice('warn', `The daemon does not answer; trying again in ${Math.round(view.backoff / 1000)} s. The data below is from the last successful update.`);
     } else {
       showConnection('error', 'error');
-      showNotice('error', error.message);
+      showNotice('error', `${error.message}; trying again in ${Math.round(view.backoff / 1000)} s.`);
     }
-    view.backoff = Math.min(view.backoff * 2, MAX_BACKOFF_MS);
     again(view.backoff);
     return;
   }
