@@ -467,7 +467,7 @@ function renderState(job) {
   // The API counts the cycle only while cycling (or paused in it); before and after, 0.
   setText('cycle', progress && progress.cycles_total ? `${progress.cycle || '–'} / ${progress.cycles_total}` : '–');
   const fraction = progress && progress.plan_duration_s > 0 ? Math.min(1, progress.plan_t_s / progress.plan_duration_s) : job && job.status === 'completed' ? 1 : 0;
-  setText('plan', progress ? `plan ${duration(progress.plan_t_s)} of ${duration(progress.plan_duration_s)}` : job ? `ended ${localTime(job.ended_utc)}` : '');
+  setText('plan', progress ? `plan ${duration(progress.plan_t_s)} of ${duration(progress.plan_duration_s)}` : job && job.ended_utc ? `ended ${localTime(job.ended_utc)}` : '');
   $('plan-bar').style.width = (fraction * 100).toFixed(1) + '%';
   const last = view.series && view.series.t.length ? view.series.t.length - 1 : -1;
   const latest = (key) => (progress ? progress[key] : last >= 0 ? view.series[key][last] : null);
@@ -653,7 +653,9 @@ function showNotice(kind, text) {
   notice.textContent = text || '';
 }
 
-async function tick() {
+// One update; false when a restart() came in between (its answers are for a token that has been
+// replaced or forgotten, so nothing is shown).
+async function tick(generation) {
   const listing = await api('/api/v1/jobs');
   const jobs = listing.jobs || [];
   const active = jobs.find((j) => j.status === 'running' || j.status === 'paused');
@@ -665,6 +667,9 @@ async function tick() {
   } else {
     view.series = null;
   }
+  if (generation !== view.generation) {
+    return false;
+  }
   showConnection('ok', 'connected');
   showNotice('', jobs.length ? '' : 'No job yet: submit one (dmacycle submit JOB.yaml); this page shows it as soon as it is queued.');
   renderState(job);
@@ -672,6 +677,7 @@ async function tick() {
   renderQueue(jobs, job);
   await refreshResults(jobs);
   setText('updated', 'updated ' + new Date().toLocaleTimeString([], { hour12: false }));
+  return true;
 }
 
 async function poll() {
@@ -688,11 +694,16 @@ async function poll() {
     return;
   }
   try {
-    await tick();
+    if (!(await tick(generation))) {
+      return;
+    }
     view.backoff = POLL_MS;
   } catch (error) {
     if (!(error instanceof ApiFailure)) {
       throw error;
+    }
+    if (generation !== view.generation) {
+      return; // see tick()
     }
     if (error.kind === 'unauthorized') {
       showConnection('unauthorized', '401 unauthorized');

@@ -57,6 +57,11 @@ try {
   await wrong.goto(origin + '/#token=not-a-valid-token-0123456789abcdef');
   await wrong.waitForSelector('#connection[data-state="unauthorized"]', { timeout: timeoutMs });
   check(/refused the token/.test(await wrong.textContent('#notice')), 'a wrong token shows the 401 state');
+  // The right one typed into the field replaces it.
+  await wrong.fill('#token', args.token);
+  await wrong.click('#token-form button[type="submit"]');
+  await wrong.waitForSelector('#connection[data-state="ok"]', { timeout: timeoutMs });
+  check(true, 'a token typed into the field connects');
   await wrong.close();
 
   // The read token, given as the URL fragment as docs/dashboard.md says.
