@@ -4,7 +4,9 @@
 // tests/browser/test_dashboard.cpp; prints one line per check and exits 1 at the first failure.
 //
 // node dashboard.mjs --url http://127.0.0.1:PORT --token READ_TOKEN --screenshot FILE.png
+//                    --results-run ID --work-done-kj-mol X --kww-beta X --spectrum-modes N
 //                    [--chromium /usr/bin/chromium] [--timeout-s 90]
+// The --results-* values are the stored results of the newest run that has them (the API's).
 import { chromium } from 'playwright-core';
 
 function options(argv) {
@@ -13,7 +15,7 @@ function options(argv) {
     const name = argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
     parsed[name] = argv[i + 1];
   }
-  for (const required of ['url', 'token', 'screenshot']) {
+  for (const required of ['url', 'token', 'screenshot', 'resultsRun', 'workDoneKjMol', 'kwwBeta', 'spectrumModes']) {
     if (!parsed[required]) {
       throw new Error(`--${required} is required`);
     }
@@ -93,7 +95,20 @@ try {
   const segment = await page.textContent('#segment');
   check(segment && segment !== '–', 'the segment shows: ' + segment);
   check((await page.textContent('#cycle')).includes('/'), 'the cycle shows as k / N: ' + (await page.textContent('#cycle')));
-  check((await page.locator('#queue-rows tr').count()) >= 1, 'the queue lists the job');
+  check((await page.locator('#queue-rows tr').count()) >= 2, 'the queue lists both jobs');
+
+  // The latest results: those of the finished run, as stored (to the digits shown).
+  await page.waitForFunction((run) => document.getElementById('results-run').textContent === 'run #' + run, args.resultsRun, {
+    timeout: timeoutMs,
+  });
+  const shown = await page.evaluate(() =>
+    Object.fromEntries([...document.querySelectorAll('#results-list dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
+  );
+  const close = (text, expected) => Math.abs(parseFloat(text) - Number(expected)) <= 0.005 * Math.abs(Number(expected));
+  check(close(shown['Work done WD'], args.workDoneKjMol) && /kJ\/mol/.test(shown['Work done WD']), `work done ${shown['Work done WD']} (stored ${args.workDoneKjMol})`);
+  check(close(shown['KWW β'], args.kwwBeta), `KWW β ${shown['KWW β']} (stored ${args.kwwBeta})`);
+  const modes = await page.evaluate(() => Number(document.getElementById('chart-spectrum').dataset.points));
+  check(modes === Number(args.spectrumModes), `the spectrum chart draws its ${modes} modes`);
 
   await page.screenshot({ path: args.screenshot, fullPage: true });
   console.log('screenshot: ' + args.screenshot);

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "api_client.hpp"
@@ -16,6 +17,7 @@
 
 using namespace daemon_test;
 using dmacycle::daemon::ApiClient;
+using dmacycle::daemon::is_final_job_status;
 using dmacycle::daemon::parse_server_url;
 using Json = nlohmann::json;
 
@@ -97,24 +99,51 @@ TEST_CASE("dashboard: headless Chromium follows a running job with a read-only t
     REQUIRE_MESSAGE(fs::exists(playwright),
                     playwright << " is missing: run scripts/setup (npm ci in tests/browser)");
 
+    // First a job run at the simulator's full speed (done in about a second), so that the page
+    // has results to show; then the daemon again on the same store with the simulator paced.
     DaemonOptions options;
-    options.speed = "48";
-    // 96 samples a wall second: light for the sanitizer builds, and still a chart that grows.
+    options.speed = "max";
+    // 96 samples a wall second at speed 48: light for the sanitizer builds, and still a chart
+    // that grows.
     options.extra_config = "sample_rate: 2\n";
     DaemonProcess daemon(options);
-    const ApiClient admin(parse_server_url(daemon.url()), admin_token);
-    const auto job_id = admin.post("/api/v1/jobs", short_job()).at("job_id").get<std::int64_t>();
+    const auto wait_limit = std::chrono::duration_cast<std::chrono::seconds>(
+        test_support::scaled(std::chrono::seconds(60)));
+    const auto submit = [&] {
+        const ApiClient admin(parse_server_url(daemon.url()), admin_token);
+        return admin.post("/api/v1/jobs", short_job()).at("job_id").get<std::int64_t>();
+    };
+    const auto api = [&] { return ApiClient(parse_server_url(daemon.url()), admin_token); };
+    const auto done_id = submit();
+    const auto done = poll_job(
+        api(), done_id,
+        [](const Json& job) { return is_final_job_status(job.at("status").get<std::string>()); },
+        wait_limit);
+    REQUIRE(done.at("status") == "completed");
+    const auto done_run = done.at("run_ids").at(0).get<std::int64_t>();
+    const auto results =
+        api().get("/api/v1/runs/" + std::to_string(done_run) + "/results").at("results");
+    REQUIRE(results.contains("work_done"));
+    REQUIRE(results.contains("kww"));
+    REQUIRE(daemon.stop() == 0);
+    std::string config = slurp(daemon.config_file());
+    const auto speed_at = config.find("speed: max");
+    REQUIRE(speed_at != std::string::npos);
+    config.replace(speed_at, 10, "speed: 48");
+    std::ofstream(daemon.config_file()) << config;
+    daemon.restart();
+
+    const auto job_id = submit();
     // Cycling, so that the screenshot shows the load.
     poll_job(
-        admin, job_id,
+        api(), job_id,
         [](const Json& job) {
             return job.at("status") != "queued" &&
                    (job.at("status") != "running" || (job.at("progress").is_object() &&
                                                       job.at("progress").at("segment") == "cycle"));
         },
-        std::chrono::duration_cast<std::chrono::seconds>(
-            test_support::scaled(std::chrono::seconds(60))));
-    REQUIRE(admin.get("/api/v1/jobs/" + std::to_string(job_id)).at("status") == "running");
+        wait_limit);
+    REQUIRE(api().get("/api/v1/jobs/" + std::to_string(job_id)).at("status") == "running");
 
     const auto artifacts = fs::path(DMACYCLE_ARTIFACT_DIR);
     fs::create_directories(artifacts);
@@ -127,14 +156,18 @@ TEST_CASE("dashboard: headless Chromium follows a running job with a read-only t
     const auto result = test_support::run_command(
         "cd " + browser_tests.string() + " && " + node.string() + " dashboard.mjs --url " +
         daemon.url() + " --token " + reader_token + " --screenshot " + screenshot.string() +
-        " --chromium " + chromium.string() + " --timeout-s " + std::to_string(timeout_s) + " 2>&1");
+        " --chromium " + chromium.string() + " --timeout-s " + std::to_string(timeout_s) +
+        " --results-run " + std::to_string(done_run) + " --work-done-kj-mol " +
+        results.at("work_done").at("work_done_kj_mol").dump() + " --kww-beta " +
+        results.at("kww").at("beta").dump() + " --spectrum-modes " +
+        std::to_string(results.at("spectrum").at("spectrum").at("tau_s").size()) + " 2>&1");
     MESSAGE(result.out);
     CHECK(result.code == 0);
     CHECK(fs::exists(screenshot));
     MESSAGE("screenshot: " << screenshot.string());
 
     // The reader's requests changed nothing: the job ran on.
-    const auto job = admin.get("/api/v1/jobs/" + std::to_string(job_id));
+    const auto job = api().get("/api/v1/jobs/" + std::to_string(job_id));
     CHECK((job.at("status") == "running" || job.at("status") == "completed"));
     CHECK(daemon.stop() == 0);
 }
