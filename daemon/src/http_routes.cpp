@@ -12,6 +12,7 @@
 #include "dmacycle/daemon/job_service.hpp"
 #include "dmacycle/daemon/log.hpp"
 #include "tokens.hpp"
+#include "web_assets.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -114,6 +115,36 @@ struct Route {
     std::function<HttpResponse(http::verb, const std::string& who)> call;
     bool found = false;
 };
+
+// The dashboard's file at `path` ("/" is the page); null for any other path.
+const WebAsset* find_web_asset(std::string_view path) {
+    const auto wanted = path == "/" ? std::string_view("/index.html") : path;
+    for (const auto& asset : web_assets()) {
+        if (asset.path == wanted) {
+            return &asset;
+        }
+    }
+    return nullptr;
+}
+
+// A dashboard file with the headers of docs/api.md "Dashboard": the page runs only its own
+// scripts and talks only to this origin, so a value the API returns can never run as code.
+HttpResponse asset_response(const WebAsset& asset) {
+    HttpResponse response{http::status::ok, 11};
+    response.set(http::field::content_type,
+                 boost::beast::string_view(asset.content_type.data(), asset.content_type.size()));
+    // Revalidated at every load: a daemon upgrade shows its own page at once.
+    response.set(http::field::cache_control, "no-cache");
+    response.set("Content-Security-Policy",
+                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                 "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+                 "frame-ancestors 'none'");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set(http::field::x_frame_options, "DENY");
+    response.set("Referrer-Policy", "no-referrer");
+    response.body() = std::string(asset.body);
+    return response;
+}
 
 bool is_text_content_type(std::string_view type) {
     const auto base = type.substr(0, type.find(';'));
@@ -292,6 +323,15 @@ std::optional<HttpResponse> Router::dispatch(const HttpRequestHeader& header,
                 no_query();
                 return jobs_.results(id_of(id_text, "run id"));
             });
+        } else if (const WebAsset* asset = find_web_asset(path)) {
+            // No token: the files hold no data; the page asks the API with the user's token.
+            route.found = true;
+            route.allow = "GET";
+            route.scope = [](http::verb) { return std::optional<Scope>(); };
+            route.call = [&, asset](http::verb, const std::string&) {
+                no_query();
+                return asset_response(*asset);
+            };
         }
 
         if (!route.found) {

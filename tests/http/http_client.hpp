@@ -22,6 +22,7 @@ struct Reply {
     std::string body;
     std::string content_type;
     std::string allow;
+    http::fields headers;  // all of them
     nlohmann::json json() const { return nlohmann::json::parse(body); }
 };
 
@@ -47,6 +48,7 @@ inline Reply exchange_raw(unsigned short port, const std::string& bytes) {
     reply.body = response.body();
     reply.content_type = std::string(response[http::field::content_type]);
     reply.allow = std::string(response[http::field::allow]);
+    reply.headers = response.base();
     return reply;
 }
 
