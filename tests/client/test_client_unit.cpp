@@ -154,7 +154,7 @@ TEST_SUITE("client") {
               0);
         CHECK(out.str() ==
               "seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,stress_mpa,strain\n"
-              "5,0.1,2026-11-28T22:00:00.1Z,cycle,365.02,0.01,1.25e-05,100.5,0.0001\n"
+              "5,0.1,2026-11-28T22:00:00.1Z,cycle,365.02,0.01,1.25e-05,100.5,1e-04\n"
               "6,0.2,2026-11-28T22:00:00.2Z,\"odd, \"\"segment\"\"\",364.9,0,0,0,-0.5\n");
 
         json missing = columns;
