@@ -126,22 +126,6 @@ std::string decoded_text(const std::string& path, const std::string& bytes) {
     return text;
 }
 
-std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
-}
-
-std::string shown(std::string_view text) {
-    constexpr std::size_t most = 40;
-    std::string quoted = "'";
-    quoted.append(text.substr(0, most));
-    quoted += text.size() > most ? "...'" : "'";
-    return quoted;
-}
-
 // "Sig12" -> 12; 0 for any other key.
 std::size_t signal_number(std::string_view key) {
     if (key.size() < 4 || key.substr(0, 3) != "Sig") {
@@ -158,8 +142,8 @@ TaSignal parse_signal(std::string_view text) {
     if (!text.empty() && text.back() == ')') {
         const auto open = text.rfind('(');
         if (open != std::string_view::npos && open > 0) {
-            return {std::string(trim(text.substr(0, open))),
-                    std::string(trim(text.substr(open + 1, text.size() - open - 2)))};
+            return {std::string(trim_blanks(text.substr(0, open))),
+                    std::string(trim_blanks(text.substr(open + 1, text.size() - open - 2)))};
         }
     }
     return {std::string(text), ""};
@@ -215,7 +199,7 @@ TaText read_ta_text(const std::string& path) {
                        std::to_string(static_cast<unsigned char>(*control)) +
                        "); expected a text export");
         }
-        const std::string_view line = trim(raw);
+        const std::string_view line = trim_blanks(raw);
         if (line.empty()) {
             continue;
         }
@@ -234,9 +218,10 @@ TaText read_ta_text(const std::string& path) {
                 continue;
             }
             const auto tab = line.find('\t');
-            const std::string_view key = trim(line.substr(0, tab));
-            const std::string_view value =
-                tab == std::string_view::npos ? std::string_view() : trim(line.substr(tab + 1));
+            const std::string_view key = trim_blanks(line.substr(0, tab));
+            const std::string_view value = tab == std::string_view::npos
+                                               ? std::string_view()
+                                               : trim_blanks(line.substr(tab + 1));
             if (const auto number = signal_number(key)) {
                 if (number != table.signals.size() + 1) {
                     refuse(path, line_number,
@@ -254,7 +239,8 @@ TaText read_ta_text(const std::string& path) {
                 const auto [end, error] =
                     std::from_chars(value.data(), value.data() + value.size(), declared);
                 if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
-                    refuse(path, line_number, "Nsig " + shown(value) + " is not a count");
+                    refuse(path, line_number,
+                           "Nsig " + quote_for_message(value) + " is not a count");
                 }
                 declared_line = line_number;
             }
@@ -268,7 +254,7 @@ TaText read_ta_text(const std::string& path) {
         std::size_t start = 0;
         while (true) {
             const auto tab = row.find('\t', start);
-            const std::string_view cell = trim(row.substr(start, tab - start));
+            const std::string_view cell = trim_blanks(row.substr(start, tab - start));
             if (column == table.signals.size()) {
                 refuse(path, line_number,
                        "more cells than the " + std::to_string(table.signals.size()) + " signals");
@@ -281,7 +267,8 @@ TaText read_ta_text(const std::string& path) {
                 refuse(path, line_number,
                        "Sig" + std::to_string(column + 1) + " (" + table.signals[column].name +
                            "): " +
-                           (cell.empty() ? "empty cell" : shown(cell) + " is not a finite number"));
+                           (cell.empty() ? "empty cell"
+                                         : quote_for_message(cell) + " is not a finite number"));
             }
             table.columns[column++].push_back(number);
             if (tab == std::string_view::npos) {
