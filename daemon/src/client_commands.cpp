@@ -20,6 +20,7 @@
 #include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/daemon/run_archive.hpp"
 #include "dmacycle/daemon/run_export.hpp"
+#include "dmacycle/daemon/sample_store.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -433,12 +434,22 @@ ExportSource server_source(const ApiClient& client, std::int64_t id) {
 
 ExportSource store_source(const std::string& file, std::int64_t id) {
     const auto archive = std::make_shared<const RunArchive>(file);
-    auto run = archive->run(id);
-    const auto samples = [archive, id](int every,
-                                       const std::function<void(const ArchivedSample&)>& each) {
-        archive->for_each_sample(id, each, every);
+    // A store that fails while being read (an I/O error, a file truncated under us) is named.
+    const auto reading = [file](const auto& read) {
+        try {
+            return read();
+        } catch (const StoreError& error) {
+            throw InputError(file + ": cannot read: " + error.what());
+        }
     };
-    const auto results = [archive, id] { return Json(archive->results(id)); };
+    auto run = reading([&] { return archive->run(id); });
+    const auto samples = [archive, id, reading](
+                             int every, const std::function<void(const ArchivedSample&)>& each) {
+        reading([&] { archive->for_each_sample(id, each, every); });
+    };
+    const auto results = [archive, id, reading] {
+        return reading([&] { return Json(archive->results(id)); });
+    };
     return {std::move(run), samples, results};
 }
 
