@@ -32,7 +32,7 @@ using nlohmann::json;
 
 namespace {
 
-// The main job shortened to 2 cycles, a 1 min hold and 10 min of recovery; at 20 Hz its ~61,000
+// The main job shortened to 2 cycles, a 1 min hold and 10 min of recovery; at 40 Hz its ≥ 70,000
 // samples take two pages of the API (50,000 rows each), so paging is part of what is compared.
 const std::vector<std::pair<std::string, std::string>> short_job{
     {"hold: 10 min", "hold: 1 min"},
@@ -43,7 +43,7 @@ const std::vector<std::pair<std::string, std::string>> short_job{
 struct Finished {
     DaemonProcess daemon{[] {
         daemon_test::DaemonOptions options;
-        options.extra_config = "sample_rate: 20\n";
+        options.extra_config = "sample_rate: 40\n";
         return options;
     }()};
     std::int64_t run_id = 0;
