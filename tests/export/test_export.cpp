@@ -507,6 +507,12 @@ TEST_SUITE("export.ta_reader") {
             CHECK(ta.column("Heat Flow")[1] == -5.344699);
             CHECK(ta.line_of_row == std::vector<std::size_t>{13, 14});
         }
+        // Bytes that are not UTF-8 are read as Latin-1, as older exports were written.
+        std::ofstream(dir / "latin1.txt", std::ios::binary) << "Sig1\tTemperature (\xB0"
+                                                               "C)\r\nStartOfData\r\n91.85\r\n";
+        const auto latin1 = read_ta_text((dir / "latin1.txt").string());
+        CHECK(latin1.signals.at(0).unit == "°C");
+        CHECK(latin1.column("Temperature") == std::vector<double>{91.85});
         fs::remove_all(dir);
     }
 
@@ -526,6 +532,8 @@ TEST_SUITE("export.ta_reader") {
             {"text-cell", head + "StartOfData\n0\tx1\n",
              ":5: Sig2 (Strain): 'x1' is not a finite number"},
             {"empty-cell", head + "StartOfData\n\t1\n", ":5: Sig1 (Time): empty cell"},
+            {"infinite", head + "StartOfData\n0\tinf\n",
+             ":5: Sig2 (Strain): 'inf' is not a finite number"},
             {"binary", std::string("Sample\0\x01\x02\x03", 10), ": binary data (NUL bytes"},
             {"control", head + "StartOfData\n0\x01\t1\n", ":5: binary data (control byte 1)"},
             {"no-signals", "Sample\tR1\nStartOfData\n1\n", ":2: StartOfData before any SigN line"},
