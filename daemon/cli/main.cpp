@@ -11,13 +11,16 @@ const char* const usage_text =
     "usage: dmacycle <command> [args]\n"
     "commands:\n"
     "  demo       the main job through dmacycled on the simulated instrument, and a verdict\n"
-    "             (demo [--db FILE]; demo --synthetic [--write-csv FILE]: fits on synthetic\n"
-    "             data with known truth)\n"
+    "             (demo [--db FILE] [--report DIR]; demo --synthetic [--write-csv FILE]: fits on\n"
+    "             synthetic data with known truth)\n"
     "  analyze    fit recovery, creep, cycling or Arrhenius data from CSV files\n"
     "  validate   check job files (YAML): validate JOB.yaml [JOB.yaml ...]\n"
     "  plan       the segment plan of a job: plan JOB.yaml [--json]\n"
     "  probe      read identity, force, temperature, setpoint and link state of instruments\n"
     "  run        run a job: run JOB.yaml --db FILE [--speed X|max] [--json]\n"
+    "  report     a stored run's figures and tables as HTML + SVG: report RUN [RUN ...]\n"
+    "             [--db FILE] --out DIR; a sweep job's runs side by side: report --job JOB\n"
+    "             [--db FILE] --out DIR (default --db /var/lib/dmacycled/dmacycle.db)\n"
     "client of dmacycled (--server URL or DMACYCLE_SERVER, default http://127.0.0.1:8470;\n"
     "--token-file FILE or DMACYCLE_TOKEN):\n"
     "  submit     submit JOB.yaml [--wait [--timeout S]] [--json]\n"
@@ -68,6 +71,9 @@ int main(int argc, char** argv) {
     }
     if (command == "plan") {
         return dmacycle::daemon::run_plan(rest, std::cout, std::cerr);
+    }
+    if (command == "report") {
+        return dmacycle::daemon::run_report(rest, std::cout, std::cerr);
     }
     if (command == "run") {
         return dmacycle::daemon::run_run(rest, std::cout, std::cerr);

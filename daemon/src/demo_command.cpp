@@ -23,6 +23,9 @@
 #include "dmacycle/analysis/spectrum.hpp"
 #include "dmacycle/analysis/synthetic.hpp"
 #include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/run_archive.hpp"
+#include "report.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -236,7 +239,8 @@ int report_run(const nlohmann::json& run, const nlohmann::json& results, std::os
 // The main job end to end through the service: dmacycled (beside this executable) as a child
 // with the simulated instrument at --speed max and a throwaway token, config/jobs/mode1-0-200.yaml
 // submitted through the HTTP API, waited for, its run and results fetched, then a verdict.
-int run_service_demo(const std::optional<std::string>& db_path, std::ostream& out,
+int run_service_demo(const std::optional<std::string>& db_path,
+                     const std::optional<std::string>& report_dir, std::ostream& out,
                      std::ostream& err) {
     const std::filesystem::path config_dir(DMACYCLE_CONFIG_DIR);
     const auto job_path = config_dir / "jobs" / "mode1-0-200.yaml";
@@ -322,6 +326,13 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
             err << "dmacycle demo: dmacycled did not stop cleanly on SIGTERM; its log:\n"
                 << daemon->output_tail();
         }
+        if (report_dir) {
+            const RunArchive archive(db);
+            out << "report: "
+                << write_run_report(archive, run_ids.front().get<std::int64_t>(), *report_dir)
+                       .string()
+                << "\n";
+        }
         if (status != "completed") {
             return exit_run_faulted;
         }
@@ -343,29 +354,37 @@ int run_service_demo(const std::optional<std::string>& db_path, std::ostream& ou
 }  // namespace
 
 int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    std::optional<std::string> csv_path, db_path;
+    std::optional<std::string> csv_path, db_path, report_dir;
     bool synthetic = false;
     try {
-        const Arguments arguments(args, {"write-csv", "db"}, {"synthetic"});
+        const Arguments arguments(args, {"write-csv", "db", "report"}, {"synthetic"});
         if (!arguments.positionals().empty()) {
             throw UsageError("unexpected argument '" + arguments.positionals().front() + "'");
         }
         csv_path = arguments.text("write-csv");
         db_path = arguments.text("db");
+        report_dir = arguments.text("report");
         synthetic = arguments.flag("synthetic");
         if (csv_path && !synthetic) {
             throw UsageError("--write-csv goes with --synthetic");
         }
-        if (db_path && synthetic) {
-            throw UsageError("--db does not go with --synthetic");
+        if ((db_path || report_dir) && synthetic) {
+            throw UsageError("--db and --report do not go with --synthetic");
+        }
+        if (report_dir) {
+            check_report_dir(*report_dir);
         }
     } catch (const UsageError& error) {
         err << "dmacycle demo: " << error.what()
-            << " (usage: dmacycle demo [--db FILE] | dmacycle demo --synthetic [--write-csv "
-               "FILE])\n";
+            << " (usage: dmacycle demo [--db FILE] [--report DIR] | dmacycle demo --synthetic "
+               "[--write-csv FILE])\n";
+        return exit_bad_input;
+    } catch (const InputError& error) {
+        err << "dmacycle demo: " << error.what() << "\n";
         return exit_bad_input;
     }
-    return synthetic ? run_synthetic_demo(csv_path, out, err) : run_service_demo(db_path, out, err);
+    return synthetic ? run_synthetic_demo(csv_path, out, err)
+                     : run_service_demo(db_path, report_dir, out, err);
 }
 
 }  // namespace dmacycle::daemon

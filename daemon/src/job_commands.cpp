@@ -74,6 +74,21 @@ std::string target_text(const protocols::Segment& segment) {
                    protocols::format_quantity(segment.period_s, "min", Dimension::time);
         case SegmentKind::creep:
             return mpa(segment.stress_start_pa) + " constant";
+        case SegmentKind::dmta_scan: {
+            std::string frequencies;
+            for (const double hz : segment.frequencies_hz) {
+                frequencies += (frequencies.empty() ? "" : ", ") +
+                               protocols::format_quantity(hz, "Hz", Dimension::frequency);
+            }
+            return protocols::format_quantity(segment.temperature_k, "K", Dimension::temperature) +
+                   " → " +
+                   protocols::format_quantity(segment.temperature_end_k, "K",
+                                              Dimension::temperature) +
+                   " at " +
+                   protocols::format_quantity(segment.temperature_rate_k_s, "K/min",
+                                              Dimension::temperature_rate) +
+                   ", " + frequencies;
+        }
     }
     return "";
 }
@@ -152,6 +167,13 @@ nlohmann::json plan_json(const protocols::Job& job, const protocols::Plan& plan)
             case protocols::SegmentKind::load:
             case protocols::SegmentKind::unload:
                 item["stress_rate_mpa_min"] = segment.stress_rate_pa_s * 60 / 1e6;
+                break;
+            case protocols::SegmentKind::dmta_scan:
+                item["temperature_end_k"] = segment.temperature_end_k;
+                item["temperature_rate_k_min"] = segment.temperature_rate_k_s * 60;
+                item["frequencies_hz"] = segment.frequencies_hz;
+                item["amplitude_m"] = segment.amplitude_m;
+                item["interval_s"] = segment.interval_s;
                 break;
             case protocols::SegmentKind::hold:
             case protocols::SegmentKind::creep:

@@ -135,6 +135,12 @@ std::vector<std::string> method_steps(const protocols::Job& job) {
                 step = "Creep at " + mpa(segment.stress_start_pa) + " for " +
                        minutes(segment.duration_s);
                 break;
+            case SegmentKind::dmta_scan:
+                step = format("Ramp %.2f °C/min to ", segment.temperature_rate_k_s * 60) +
+                       celsius(segment.temperature_end_k) +
+                       format(", %zu frequencies, every %.1f s", segment.frequencies_hz.size(),
+                              segment.interval_s);
+                break;
             case SegmentKind::recovery:
                 step = format("Recovery at force %.4f N for ", segment.force_n) +
                        minutes(segment.duration_s);
@@ -143,6 +149,24 @@ std::vector<std::string> method_steps(const protocols::Job& job) {
         steps.push_back(std::to_string(steps.size() + 1) + ": " + step);
     }
     return steps;
+}
+
+// What the run did, for ProcName: "Stress cycling (amplitude)", "Creep", "DMTA scan", or the
+// cycling then the scan.
+std::string procedure(const protocols::Job& job) {
+    const std::string cycling =
+        job.cycling.creep()
+            ? "Creep"
+            : "Stress cycling (" + std::string(protocols::to_string(job.cycling.mode)) + ")";
+    switch (job.kind) {
+        case protocols::JobKind::cycling:
+            return cycling;
+        case protocols::JobKind::dmta:
+            return "DMTA scan";
+        case protocols::JobKind::cycling_dmta:
+            return cycling + ", then DMTA scan";
+    }
+    return cycling;
 }
 
 // The TA header lines (UTF-8, without line ends) of a run; docs/exports.md says which and why.
@@ -155,11 +179,7 @@ std::vector<std::string> ta_header(const ArchivedRun& run) {
     };
     line("Instrument", run.instrument_identity);
     line("Run", std::to_string(run.id));
-    line("ProcName",
-         job == nullptr ? ""
-         : job->cycling.creep()
-             ? "Creep"
-             : "Stress cycling (" + std::string(protocols::to_string(job->cycling.mode)) + ")");
+    line("ProcName", job == nullptr ? "" : procedure(*job));
     line("Sample", run.sample_id);
     if (job != nullptr) {
         const auto& sample = job->sample;

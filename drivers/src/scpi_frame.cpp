@@ -31,6 +31,7 @@ constexpr std::array<FrameCommandSet, 1> frame_models{{
      .stream_start = "STReam:STARt",
      .stream_stop = "STReam:STOP",
      .oscillation_frequency = "DMTA:FREQuency {}",
+     .oscillation_amplitude = "DMTA:AMPLitude {}",
      .dynamic_measure = "DMTA:MEASure?"},
 }};
 
@@ -243,6 +244,11 @@ std::vector<RawSample> ScpiFrame::parse_samples(const std::vector<std::string>& 
 void ScpiFrame::set_oscillation_frequency(double frequency_hz) {
     require(commands_.oscillation_frequency, "oscillation");
     scpi_.command(fill_command(commands_.oscillation_frequency, {frequency_hz}));
+}
+
+void ScpiFrame::set_oscillation_amplitude(double amplitude_m) {
+    require(commands_.oscillation_amplitude, "oscillation amplitude");
+    scpi_.command(fill_command(commands_.oscillation_amplitude, {amplitude_m}));
 }
 
 DmtaMeasurement ScpiFrame::measure_dynamic() {

@@ -66,6 +66,19 @@ const Range band_range{Dimension::temperature_difference, 0.1, "K", 20, "K"};
 const Range stale_link_range{Dimension::time, 0.1, "s", 60, "s"};
 const Range tau_min_range{Dimension::time, 1e-4, "s", 1e4, "s"};
 const Range tau_max_range{Dimension::time, 1, "s", 1e10, "s"};
+// DMTA scans (TA Q800: heating up to 20 K/min, 0.01-200 Hz); the profile narrows them.
+const Range heating_rate_range{Dimension::temperature_rate, 0.1 / 60, "K/min", 20.0 / 60, "K/min"};
+const Range frequency_range{Dimension::frequency, 0.01, "Hz", 200, "Hz"};
+const Range dmta_amplitude_range{Dimension::length, 0.1e-6, "µm", 1e-3, "mm"};
+const Range dmta_interval_range{Dimension::time, 0.1, "s", 600, "min"};
+const Range after_recovery_range{Dimension::time, 0, "h", 168 * 3600.0, "h"};
+constexpr std::size_t max_frequencies = 10;
+// The β peak is some 30 K wide: a narrower scan cannot show a peak and both its flanks.
+constexpr double min_scan_span_k = 20;
+// Each frequency measured at least every 2 K, so that each local peak fit has points enough.
+constexpr double max_step_per_frequency_k = 2;
+// One oscillation period settles after a frequency change, one is measured.
+constexpr double min_periods_per_measurement = 2;
 constexpr int min_spectrum_modes = 2, max_spectrum_modes = 200;
 constexpr double max_lambda = 1e6;
 
@@ -241,9 +254,9 @@ class Reader {
         return quantity(*entry, range);
     }
 
-    // A quantity, or a non-empty list of them when `sweepable` (one run per value).
-    std::optional<Swept> swept(const Entry& entry, const Range& range, bool sweepable,
-                               std::string_view mode_name) {
+    // A quantity, or a list of 1 to max_count of them (`what` names such a list in messages).
+    std::optional<Swept> quantities(const Entry& entry, const Range& range, std::size_t max_count,
+                                    std::string_view what) {
         Swept result;
         if (!entry.value.IsSequence()) {
             const auto value = quantity(entry, range);
@@ -254,15 +267,9 @@ class Reader {
             result.sources.push_back({mark_of(entry), entry.path});
             return result;
         }
-        if (!sweepable) {
+        if (entry.value.size() == 0 || entry.value.size() > max_count) {
             error(mark_of(entry), entry.path,
-                  "a list (a sweep) is allowed only for the swept parameter of mode " +
-                      std::string(mode_name));
-            return std::nullopt;
-        }
-        if (entry.value.size() == 0 || entry.value.size() > max_sweep_points) {
-            error(mark_of(entry), entry.path,
-                  "a sweep needs 1 to " + std::to_string(max_sweep_points) + " values, got " +
+                  std::string(what) + " needs 1 to " + std::to_string(max_count) + " values, got " +
                       std::to_string(entry.value.size()));
             return std::nullopt;
         }
@@ -278,6 +285,18 @@ class Reader {
             }
         }
         return ok ? std::optional<Swept>(result) : std::nullopt;
+    }
+
+    // A quantity, or a non-empty list of them when `sweepable` (one run per value).
+    std::optional<Swept> swept(const Entry& entry, const Range& range, bool sweepable,
+                               std::string_view mode_name) {
+        if (entry.value.IsSequence() && !sweepable) {
+            error(mark_of(entry), entry.path,
+                  "a list (a sweep) is allowed only for the swept parameter of mode " +
+                      std::string(mode_name));
+            return std::nullopt;
+        }
+        return quantities(entry, range, max_sweep_points, "a sweep");
     }
 
     // A plain word or name (ids end up in file names): 1 to max_name_length of letters, digits
@@ -615,6 +634,139 @@ void read_limits(Reader& reader, const Entry& entry, double frame_force_limit_n,
         reader.quantity_or(entries, "stale_link", stale_link_range, limits.stale_link_s);
 }
 
+// The dmta section: the scan, and the recovery times of a chained job when given.
+struct DmtaSection {
+    DmtaScan scan;
+    Source source;                        // the dmta key
+    std::optional<Swept> after_recovery;  // one run per recovery time
+    Source after_recovery_source;
+};
+
+std::string kelvin(double k) {
+    return format_quantity(k, "K", Dimension::temperature);
+}
+
+std::optional<DmtaSection> read_dmta(Reader& reader, const Entry& entry,
+                                     const std::optional<ProfileLimit>& profile) {
+    const auto entries = reader.mapping(
+        entry.value, Reader::mark_of(entry), "dmta",
+        {"from", "to", "rate", "frequencies", "amplitude", "interval", "after_recovery"},
+        "a DMTA scan");
+    if (!entry.value.IsMap()) {
+        return std::nullopt;
+    }
+    const std::size_t errors_before = reader.errors.size();
+    DmtaSection section;
+    section.source = {entry.key.Mark(), "dmta"};
+    DmtaScan& scan = section.scan;
+    // Where each value came from; a default is blamed on the dmta key.
+    Source from_source = section.source, to_source = section.source;
+    Source amplitude_source = section.source, interval_source = section.source;
+    const auto read = [&](std::string_view key, const Range& range, double& target,
+                          Source* source) {
+        if (const Entry* found = Reader::find(entries, key)) {
+            if (source != nullptr) {
+                *source = {Reader::mark_of(*found), found->path};
+            }
+            target = reader.quantity(*found, range).value_or(target);
+        }
+    };
+    read("from", temperature_range, scan.from_k, &from_source);
+    read("to", temperature_range, scan.to_k, &to_source);
+    read("rate", heating_rate_range, scan.rate_k_s, nullptr);
+    read("amplitude", dmta_amplitude_range, scan.amplitude_m, &amplitude_source);
+    read("interval", dmta_interval_range, scan.interval_s, &interval_source);
+    std::vector<Source> frequency_sources(scan.frequencies_hz.size(), section.source);
+    if (const Entry* frequencies = Reader::find(entries, "frequencies")) {
+        if (auto list = reader.quantities(*frequencies, frequency_range, max_frequencies,
+                                          "a frequency list")) {
+            scan.frequencies_hz = list->values_si;
+            frequency_sources = list->sources;
+        }
+    }
+    if (const Entry* after = Reader::find(entries, "after_recovery")) {
+        section.after_recovery_source = {Reader::mark_of(*after), after->path};
+        section.after_recovery = reader.quantities(*after, after_recovery_range, max_sweep_points,
+                                                   "a list of recovery times");
+    }
+    if (reader.errors.size() != errors_before) {
+        return std::nullopt;
+    }
+
+    if (!(scan.to_k >= scan.from_k + min_scan_span_k)) {
+        reader.error(to_source.mark, to_source.path,
+                     "a scan from " + kelvin(scan.from_k) + " to " + kelvin(scan.to_k) +
+                         " does not heat by at least " + number_text(min_scan_span_k) +
+                         " K, the width of a β peak (allowed range " +
+                         kelvin(scan.from_k + min_scan_span_k) + " … 873.15 K)");
+    }
+    for (std::size_t i = 0; i < scan.frequencies_hz.size(); ++i) {
+        const double f = scan.frequencies_hz[i];
+        if (std::count(scan.frequencies_hz.begin(), scan.frequencies_hz.begin() + i, f) > 0) {
+            reader.error(frequency_sources[i].mark, frequency_sources[i].path,
+                         "repeats the frequency " + number_text(f) + " Hz");
+        }
+        if (profile && profile->frequency_min_hz && profile->frequency_max_hz &&
+            !(f >= *profile->frequency_min_hz && f <= *profile->frequency_max_hz)) {
+            reader.error(frequency_sources[i].mark, frequency_sources[i].path,
+                         number_text(f) + " Hz is outside the frame's range (allowed range " +
+                             number_text(*profile->frequency_min_hz) + " Hz … " +
+                             number_text(*profile->frequency_max_hz) +
+                             " Hz, profile frame.frequency_min_hz/max_hz)");
+        }
+    }
+    if (profile && profile->amplitude_min_m && profile->amplitude_max_m &&
+        !(scan.amplitude_m >= *profile->amplitude_min_m &&
+          scan.amplitude_m <= *profile->amplitude_max_m)) {
+        reader.error(amplitude_source.mark, amplitude_source.path,
+                     format_quantity(scan.amplitude_m, "µm", Dimension::length) +
+                         " is outside the frame's range (allowed range " +
+                         format_quantity(*profile->amplitude_min_m, "µm", Dimension::length) +
+                         " … " +
+                         format_quantity(*profile->amplitude_max_m, "µm", Dimension::length) +
+                         ", profile frame.amplitude_min_m/max_m)");
+    }
+    // The furnace heats only: it holds a temperature at least a kelvin above its surroundings.
+    if (profile && profile->ambient_k && scan.from_k < *profile->ambient_k + 1) {
+        reader.error(from_source.mark, from_source.path,
+                     kelvin(scan.from_k) + " is not above the furnace's ambient " +
+                         kelvin(*profile->ambient_k) +
+                         " (profile furnace.ambient_k): the furnace only heats (allowed range " +
+                         kelvin(*profile->ambient_k + 1) + " … 873.15 K)");
+    }
+    const double lowest_hz =
+        *std::min_element(scan.frequencies_hz.begin(), scan.frequencies_hz.end());
+    const double count = static_cast<double>(scan.frequencies_hz.size());
+    const double step_k = scan.rate_k_s * scan.interval_s * count;
+    if (scan.interval_s < min_periods_per_measurement / lowest_hz) {
+        reader.error(interval_source.mark, interval_source.path,
+                     number_text(scan.interval_s) + " s is shorter than " +
+                         number_text(min_periods_per_measurement) + " periods of " +
+                         number_text(lowest_hz) + " Hz (allowed range ≥ " +
+                         number_text(min_periods_per_measurement / lowest_hz) + " s)");
+    } else if (step_k > max_step_per_frequency_k) {
+        reader.error(interval_source.mark, interval_source.path,
+                     "each frequency would be measured every " + number_text(step_k) + " K (" +
+                         number_text(count) + " frequencies × " + number_text(scan.interval_s) +
+                         " s at " + number_text(scan.rate_k_s * 60) +
+                         " K/min), too coarse for the β peak fits (allowed range ≤ " +
+                         number_text(max_step_per_frequency_k / (scan.rate_k_s * count)) +
+                         " s at this rate)");
+    }
+    if (reader.errors.size() != errors_before) {
+        return std::nullopt;
+    }
+    return section;
+}
+
+// "8h", "30min", "90s": a recovery time in a run's sample id.
+std::string duration_label(double s) {
+    if (s == 0 || std::fmod(s, 3600) == 0) {
+        return number_text(s / 3600) + "h";
+    }
+    return std::fmod(s, 60) == 0 ? number_text(s / 60) + "min" : number_text(s) + "s";
+}
+
 void read_analysis(Reader& reader, const Entry& entry, AnalysisOptions& options) {
     const auto entries =
         reader.mapping(entry.value, Reader::mark_of(entry), "analysis",
@@ -712,12 +864,18 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     const auto entries =
         reader.mapping(root, top, "",
                        {"name", "profile", "sample", "temperature", "equilibrate", "hold",
-                        "pre_tension", "cycling", "recovery", "limits", "analysis"},
+                        "pre_tension", "cycling", "recovery", "dmta", "limits", "analysis"},
                        "a job: a mapping");
     if (!root.IsMap()) {
         return file;
     }
     Job job;
+    const Entry* const dmta_entry = Reader::find(entries, "dmta");
+    const Entry* const cycling_entry = Reader::find(entries, "cycling");
+    job.kind = dmta_entry == nullptr      ? JobKind::cycling
+               : cycling_entry == nullptr ? JobKind::dmta
+                                          : JobKind::cycling_dmta;
+    std::optional<ProfileLimit> profile_limits;
     if (const Entry* name = Reader::find(entries, "name")) {
         job.name = reader.name(*name).value_or("");
     }
@@ -727,6 +885,7 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
             const auto found = (*resolve_profile)(job.profile);
             if (found.force_max_n) {
                 frame_force_limit_n = *found.force_max_n;
+                profile_limits = found;
             } else {
                 reader.error(Reader::mark_of(*profile), profile->path, found.problem);
             }
@@ -741,9 +900,26 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
                        "id, composition, density, width, thickness, "
                        "gauge_length");
     }
-    if (const auto value = reader.required(entries, root.Mark(), "", "temperature",
-                                           temperature_range, "the test temperature, e.g. 365 K")) {
-        job.temperature_k = *value;
+    // An as-cast scan has no test temperature and no recovery: it starts at dmta.from; a
+    // chained scan's recovery times are dmta.after_recovery.
+    for (const std::string_view key : {"temperature", "recovery"}) {
+        const Entry* const unused = Reader::find(entries, key);
+        if (unused != nullptr && (job.kind == JobKind::dmta ||
+                                  (job.kind == JobKind::cycling_dmta && key == "recovery"))) {
+            reader.error(unused->key.Mark(), unused->path,
+                         job.kind == JobKind::dmta
+                             ? "not used by an as-cast DMTA scan (no cycling section): it starts "
+                               "at dmta.from; remove it"
+                             : "a chained DMTA job recovers for each of dmta.after_recovery "
+                               "before its scan; remove it");
+        }
+    }
+    if (job.kind != JobKind::dmta) {
+        if (const auto value =
+                reader.required(entries, root.Mark(), "", "temperature", temperature_range,
+                                "the test temperature, e.g. 365 K")) {
+            job.temperature_k = *value;
+        }
     }
     std::optional<Source> tolerance_source;
     if (const Entry* equilibrate = Reader::find(entries, "equilibrate")) {
@@ -761,7 +937,10 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     job.hold_s = reader.quantity_or(entries, "hold", hold_range, job.hold_s);
     job.pre_tension_n =
         reader.quantity_or(entries, "pre_tension", pre_tension_range, job.pre_tension_n);
-    job.recovery_s = reader.quantity_or(entries, "recovery", run_duration_range, job.recovery_s);
+    if (job.kind == JobKind::cycling) {
+        job.recovery_s =
+            reader.quantity_or(entries, "recovery", run_duration_range, job.recovery_s);
+    }
     Source force_source{top, "limits.max_force"}, stress_source{top, "limits.max_stress"};
     Source band_source{top, "limits.temperature_band"};
     if (const Entry* limits = Reader::find(entries, "limits")) {
@@ -782,17 +961,76 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
         read_analysis(reader, *analysis, job.analysis);
     }
     std::optional<CyclingSection> cycling;
-    if (const Entry* entry = Reader::find(entries, "cycling")) {
-        cycling = read_cycling(reader, *entry);
-    } else {
-        reader.missing(root.Mark(), "cycling", "mode and its parameters");
+    if (cycling_entry != nullptr) {
+        cycling = read_cycling(reader, *cycling_entry);
+    } else if (dmta_entry == nullptr) {
+        reader.missing(root.Mark(), "cycling",
+                       "mode and its parameters; or a dmta section for an as-cast DMTA scan");
+    }
+    std::optional<DmtaSection> dmta;
+    if (dmta_entry != nullptr) {
+        dmta = read_dmta(reader, *dmta_entry, profile_limits);
     }
     file.frame_force_limit_n = frame_force_limit_n;
-    if (!reader.errors.empty() || !cycling) {
-        return file;
-    }
+    file.kind = job.kind;
     if (job.name.empty()) {
         job.name = job.sample.id;
+    }
+    if (dmta && dmta->after_recovery && job.kind == JobKind::dmta) {
+        reader.error(dmta->after_recovery_source.mark, dmta->after_recovery_source.path,
+                     "recovery times need a cycling section to recover from (an as-cast scan "
+                     "has none)");
+    }
+    if (dmta && cycling && cycling->sweep) {
+        reader.error(dmta->source.mark, dmta->source.path,
+                     "a chained DMTA job takes one cycling run, not a sweep (each recovery time "
+                     "is already a run on its own sample)");
+    }
+    if (!reader.errors.empty() || (dmta_entry != nullptr && !dmta) ||
+        (cycling_entry != nullptr && !cycling)) {
+        return file;
+    }
+    if (job.kind == JobKind::dmta) {
+        job.temperature_k = dmta->scan.from_k;
+        job.dmta = dmta->scan;
+        file.runs.push_back(std::move(job));
+        return file;
+    }
+    if (job.kind == JobKind::cycling_dmta) {
+        // One run per recovery time, each on a fresh sample: a scan to 450 K anneals the ribbon
+        // (and passes T_g), so it cannot be recovered further and scanned again.
+        const Swept after =
+            dmta->after_recovery.value_or(Swept{{0.0, 8 * 3600.0}, {dmta->source, dmta->source}});
+        const CyclingPoint& point = cycling->points.front();
+        file.sweep = after.values_si.size() > 1;
+        std::set<std::string> labels;
+        for (std::size_t i = 0; i < after.values_si.size(); ++i) {
+            Job run = job;
+            run.cycling = {cycling->mode, point.stress_min_pa, point.stress_max_pa,
+                           point.stress_rate_pa_s, cycling->duration_s};
+            run.recovery_s = after.values_si[i];
+            run.dmta = dmta->scan;
+            const std::string label = "r" + duration_label(run.recovery_s);
+            run.name += "-" + label;
+            run.sample.id += "-" + label;
+            run.sweep_point = "recovery " + format_quantity(run.recovery_s, "h", Dimension::time);
+            const Source& where = after.sources[i];
+            if (!labels.insert(label).second) {
+                reader.error(where.mark, where.path,
+                             "repeats the recovery time " + label.substr(1) +
+                                 ": each scan needs its own sample id");
+            }
+            if (run.sample.id.size() > max_name_length || run.name.size() > max_name_length) {
+                reader.error(where.mark, where.path,
+                             "the run's sample id " + run.sample.id + " or name " + run.name +
+                                 " exceeds " + std::to_string(max_name_length) +
+                                 " characters: shorten sample.id or name");
+            }
+            check_run(reader, run, point, *cycling, frame_force_limit_n, force_source,
+                      stress_source);
+            file.runs.push_back(std::move(run));
+        }
+        return file;
     }
     file.sweep = cycling->sweep;
     std::set<std::string> labels;
@@ -833,6 +1071,18 @@ const Job* run_of_sample(const JobFile& file, std::string_view sample_id) {
         }
     }
     return file.runs.empty() ? nullptr : &file.runs.front();
+}
+
+std::string_view to_string(JobKind kind) {
+    switch (kind) {
+        case JobKind::cycling:
+            return "cycling";
+        case JobKind::dmta:
+            return "dmta";
+        case JobKind::cycling_dmta:
+            return "cycling_dmta";
+    }
+    return "?";
 }
 
 std::string_view to_string(Mode mode) {
@@ -956,22 +1206,60 @@ JobFile parse_job(std::string_view yaml_text, const ProfileResolver& resolve_pro
     return parse(yaml_text, default_frame_force_limit_n, &resolve_profile);
 }
 
+namespace {
+
+// A positive number in a profile, or why not.
+std::optional<double> positive_number(const YAML::Node& node, std::string& problem) {
+    double value = 0;
+    const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+    const auto [stop, code] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (code != std::errc() || stop != text.data() + text.size() || !std::isfinite(value) ||
+        value <= 0) {
+        problem = "'" + text + "' is not a positive number";
+        return std::nullopt;
+    }
+    return value;
+}
+
+}  // namespace
+
 ProfileLimit read_profile_limit(const std::filesystem::path& profile_path) {
     const std::string where = profile_path.string();
     try {
-        const YAML::Node force = YAML::LoadFile(where)["frame"]["force_max_n"];
+        const YAML::Node profile = YAML::LoadFile(where);
+        const YAML::Node force = profile["frame"]["force_max_n"];
         if (!force || !force.IsScalar()) {
             return {std::nullopt, where + " has no frame.force_max_n"};
         }
-        double value = 0;
-        const auto& text = force.Scalar();
-        const auto [stop, code] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (code != std::errc() || stop != text.data() + text.size() || !std::isfinite(value) ||
-            value <= 0) {
-            return {std::nullopt, where + ": frame.force_max_n '" + text +
-                                      "' is not a positive number of newtons"};
+        std::string problem;
+        ProfileLimit limit;
+        limit.force_max_n = positive_number(force, problem);
+        if (!limit.force_max_n) {
+            return {std::nullopt, where + ": frame.force_max_n " + problem + " of newtons"};
         }
-        return {value, {}};
+        // The DMTA keys are optional: a profile without them leaves the job's own ranges.
+        const std::pair<const char*, std::optional<double> ProfileLimit::*> optional_keys[] = {
+            {"frame.frequency_min_hz", &ProfileLimit::frequency_min_hz},
+            {"frame.frequency_max_hz", &ProfileLimit::frequency_max_hz},
+            {"frame.amplitude_min_m", &ProfileLimit::amplitude_min_m},
+            {"frame.amplitude_max_m", &ProfileLimit::amplitude_max_m},
+            {"furnace.ambient_k", &ProfileLimit::ambient_k}};
+        for (const auto& [key, member] : optional_keys) {
+            const std::string path = key;
+            const auto dot = path.find('.');
+            const YAML::Node section = profile[path.substr(0, dot)];
+            // A missing key reads as an invalid node: IsDefined() is the one safe question.
+            const YAML::Node node = section.IsDefined() && section.IsMap()
+                                        ? section[path.substr(dot + 1)]
+                                        : YAML::Node(YAML::NodeType::Undefined);
+            if (node.IsDefined() && !node.IsNull()) {
+                limit.*member = positive_number(node, problem);
+                if (!(limit.*member)) {
+                    return {std::nullopt, where + ": " + path + " " + problem};
+                }
+            }
+        }
+        return limit;
     } catch (const YAML::Exception& error) {
         return {std::nullopt, where + ": " + error.what()};
     }

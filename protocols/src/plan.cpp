@@ -25,6 +25,8 @@ std::string_view to_string(SegmentKind kind) {
             return "unload";
         case SegmentKind::recovery:
             return "recovery";
+        case SegmentKind::dmta_scan:
+            return "dmta_scan";
     }
     return "?";
 }
@@ -70,6 +72,30 @@ Plan make_plan(const Job& job, double frame_force_limit_n) {
             .stress_end_pa = floor_pa,
             .force_n = job.pre_tension_n});
 
+    plan.max_duration_s = job.equilibrate_timeout_s;
+    // Heat from the start temperature (the furnace was brought there) under the pre-tension.
+    const auto scan = [&](const DmtaScan& dmta) {
+        append({.kind = SegmentKind::dmta_scan,
+                .duration_s = dmta.duration_s(),
+                .stress_start_pa = floor_pa,
+                .stress_end_pa = floor_pa,
+                .force_n = job.pre_tension_n,
+                .temperature_end_k = dmta.to_k,
+                .temperature_rate_k_s = dmta.rate_k_s,
+                .frequencies_hz = dmta.frequencies_hz,
+                .amplitude_m = dmta.amplitude_m,
+                .interval_s = dmta.interval_s});
+        plan.segments.back().temperature_k = dmta.from_k;
+    };
+    if (job.kind == JobKind::dmta) {
+        scan(job.dmta.value());
+        plan.duration_s = t_s;
+        plan.max_duration_s += t_s;
+        plan.peak_stress_pa = floor_pa;
+        plan.peak_force_n = job.pre_tension_n;
+        return plan;
+    }
+
     const double low_pa = std::max(cycling.stress_min_pa, floor_pa);
     ramp(SegmentKind::load, floor_pa, low_pa);
     if (cycling.creep()) {
@@ -104,14 +130,31 @@ Plan make_plan(const Job& job, double frame_force_limit_n) {
                 .period_s = plan.period_s});
     }
     ramp(SegmentKind::unload, low_pa, floor_pa);
-    append({.kind = SegmentKind::recovery,
-            .duration_s = job.recovery_s,
-            .stress_start_pa = floor_pa,
-            .stress_end_pa = floor_pa,
-            .force_n = job.pre_tension_n});
+    // A chained scan right after unloading (0 h) has no recovery segment.
+    if (job.recovery_s > 0 || job.kind == JobKind::cycling) {
+        append({.kind = SegmentKind::recovery,
+                .duration_s = job.recovery_s,
+                .stress_start_pa = floor_pa,
+                .stress_end_pa = floor_pa,
+                .force_n = job.pre_tension_n});
+    }
+    if (job.kind == JobKind::cycling_dmta) {
+        // Cool (or heat) to the scan's start under the pre-tension; this time adds to the
+        // recovery, as it does on the instrument.
+        const DmtaScan& dmta = job.dmta.value();
+        append({.kind = SegmentKind::equilibrate,
+                .stress_start_pa = floor_pa,
+                .stress_end_pa = floor_pa,
+                .force_n = job.pre_tension_n,
+                .tolerance_k = job.equilibrate_tolerance_k,
+                .timeout_s = job.equilibrate_timeout_s});
+        plan.segments.back().temperature_k = dmta.from_k;
+        plan.max_duration_s += job.equilibrate_timeout_s;
+        scan(dmta);
+    }
 
     plan.duration_s = t_s;
-    plan.max_duration_s = t_s + job.equilibrate_timeout_s;
+    plan.max_duration_s += t_s;
     plan.peak_stress_pa = std::max(cycling.stress_max_pa, floor_pa);
     plan.peak_force_n = plan.peak_stress_pa * plan.cross_section_m2;
     return plan;

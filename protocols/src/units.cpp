@@ -27,6 +27,9 @@ constexpr std::array length_units{Unit{"mm", 1e-3}, Unit{"µm", 1e-6}, Unit{"μm
 constexpr std::array time_units{Unit{"s", 1.0}, Unit{"min", 60.0}, Unit{"h", 3600.0}};
 constexpr std::array density_units{Unit{"g/cm3", 1e3}};
 constexpr std::array strain_units{Unit{"%", 1e-2}};
+constexpr std::array temperature_rate_units{Unit{"K/min", 1.0 / 60}, Unit{"K/s", 1.0},
+                                            Unit{"°C/min", 1.0 / 60}, Unit{"degC/min", 1.0 / 60}};
+constexpr std::array frequency_units{Unit{"Hz", 1.0}, Unit{"kHz", 1e3}};
 
 const Unit* find_unit(std::string_view name, Dimension dimension) {
     for (const auto& unit : units_of(dimension)) {
@@ -85,6 +88,10 @@ std::span<const Unit> units_of(Dimension dimension) {
             return density_units;
         case Dimension::strain:
             return strain_units;
+        case Dimension::temperature_rate:
+            return temperature_rate_units;
+        case Dimension::frequency:
+            return frequency_units;
     }
     throw std::logic_error("unknown dimension");
 }
@@ -109,6 +116,10 @@ std::string_view dimension_name(Dimension dimension) {
             return "density";
         case Dimension::strain:
             return "strain";
+        case Dimension::temperature_rate:
+            return "heating rate";
+        case Dimension::frequency:
+            return "frequency";
     }
     throw std::logic_error("unknown dimension");
 }

@@ -182,11 +182,82 @@ TEST_CASE("frame tcp: DMTA reports E' / E'' / tan delta from the model") {
     REQUIRE(f.size() == 6);
     const double storage = std::stod(f[3]), loss = std::stod(f[4]), tan_delta = std::stod(f[5]);
     CHECK(tan_delta == doctest::Approx(loss / storage).epsilon(1e-5));
-    const auto model = dynamic_modulus(default_profile().dmta, 36e9, 1.0, std::stod(f[2]));
+    const auto model = dynamic_modulus(default_profile().dmta, 0.92, 36e9, 1.0, std::stod(f[2]));
     CHECK(storage == doctest::Approx(model.storage_pa).epsilon(0.03));  // 0.5 % noise, 6σ
     CHECK(loss == doctest::Approx(model.loss_pa).epsilon(0.03));
     client.send("DMTA:FREQ 500");
     CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+}
+
+TEST_CASE("frame tcp: DMTA amplitude is range-checked and reset by *RST") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    CHECK(client.query("DMTA:AMPL?") == "5e-06");
+    client.send("DMTA:AMPLitude 20e-6");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(client.query("DMTA:AMPL?") == "2e-05");
+    for (const char* bad : {"DMTA:AMPL 0.4e-6", "DMTA:AMPL 51e-6", "DMTA:AMPL -1e-6"}) {
+        CAPTURE(bad);
+        client.send(bad);
+        CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    }
+    CHECK(client.query("DMTA:AMPL?") == "2e-05");
+    client.send("*RST");
+    CHECK(client.query("DMTA:AMPL?") == "5e-06");
+}
+
+TEST_CASE("frame tcp: SIMulate:DMTA:BETA sets the beta energy the modulus is computed with") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    CHECK(std::stod(client.query("SIM:DMTA:BETA?")) == 0.92);  // as cast
+    client.send("SIM:DMTA:BETA 0.75");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(std::stod(client.query("SIMulate:DMTA:BETA?")) == 0.75);
+    client.send("DMTA:FREQ 50");
+    const auto f = split(client.query("DMTA:MEAS?"));
+    REQUIRE(f.size() == 6);
+    const auto model = dynamic_modulus(default_profile().dmta, 0.75, 36e9, 50.0, std::stod(f[2]));
+    const auto cast = dynamic_modulus(default_profile().dmta, 0.92, 36e9, 50.0, std::stod(f[2]));
+    REQUIRE(std::abs(model.loss_pa - cast.loss_pa) > 0.1 * cast.loss_pa);    // tells them apart
+    CHECK(std::stod(f[4]) == doctest::Approx(model.loss_pa).epsilon(0.02));  // 0.5 % noise, 4σ
+    client.send("SIM:DMTA:BETA 2.5");
+    CHECK(client.query("SYST:ERR?") == "-222,\"Data out of range\"");
+    client.send("*RST");  // the frame resets; the sample keeps its state
+    CHECK(std::stod(client.query("SIM:DMTA:BETA?")) == 0.75);
+    client.send("SIM:SAMP:NEW");
+    CHECK(std::stod(client.query("SIM:DMTA:BETA?")) == 0.92);
+}
+
+TEST_CASE("frame tcp: the beta energy follows the sample's cycling and recovery") {
+    TcpFrame frame;
+    auto client = LineClient::tcp(frame.port);
+    const auto& dmta = default_profile().dmta;
+    // 0-200 MPa at 50 MPa/min, 3 cycles, back to the pre-tension: domain.md §1 shortened.
+    client.send("PRET 0.01");
+    client.send("PROG:CYCL 0,200e6,833333.333,3");
+    client.send("PROG:RAMP 277778,833333.333");
+    CHECK(client.query("*OPC?") == "1");
+    CHECK(client.query("SYST:ERR?") == "0,\"No error\"");
+    // Unloaded below 10 MPa about 12 s before the ramp's end: 12 s of a 4 h recovery.
+    CHECK(std::stod(client.query("SIM:DMTA:BETA?")) ==
+          doctest::Approx(dmta.beta_energy_after_cycling_ev).epsilon(0.002));
+    client.send("PROG:DWEL 28800");
+    CHECK(client.query("*OPC?") == "1");
+    const double expected_8h = dmta.beta_energy_recovered_ev +
+                               (dmta.beta_energy_after_cycling_ev - dmta.beta_energy_recovered_ev) *
+                                   std::exp(-28800 / dmta.beta_recovery_time_s);
+    const double after_8h = std::stod(client.query("SIM:DMTA:BETA?"));
+    MESSAGE("beta energy after 8 h of recovery: " << after_8h << " eV");
+    CHECK(after_8h == doctest::Approx(expected_8h).epsilon(0.001));
+    CHECK(after_8h == doctest::Approx(0.82).epsilon(0.003));  // the paper's value
+    // A set energy holds through recovery until the next loading.
+    client.send("SIM:DMTA:BETA 0.9");
+    client.send("PROG:DWEL 3600");
+    CHECK(client.query("*OPC?") == "1");
+    CHECK(std::stod(client.query("SIM:DMTA:BETA?")) == 0.9);
+    client.send("PROG:RAMP 50e6,833333.333");
+    CHECK(client.query("*OPC?") == "1");
+    CHECK(std::stod(client.query("SIM:DMTA:BETA?")) == dmta.beta_energy_after_cycling_ev);
 }
 
 TEST_CASE("frame tcp: faults on demand - half line / garbled line / late answer / drop") {

@@ -263,11 +263,12 @@ TEST_CASE("larger cycling amplitude leaves more anelastic strain at unloading") 
     CHECK(anelastic[2] > 1.05 * anelastic[1]);
 }
 
-TEST_CASE("DMTA model puts the 1 Hz β peak of tan δ near 364 K") {
+TEST_CASE("DMTA model puts the as-cast 1 Hz β peak of tan δ near 355 K") {
     const auto profile = default_profile();
     double best_t = 0, best = 0;
     for (double t = 300; t <= 400; t += 0.5) {
-        const auto m = dynamic_modulus(profile.dmta, profile.sample.youngs_modulus_pa, 1.0, t);
+        const auto m = dynamic_modulus(profile.dmta, profile.dmta.beta_energy_ev,
+                                       profile.sample.youngs_modulus_pa, 1.0, t);
         CHECK(m.storage_pa > 0);
         CHECK(m.tan_delta == doctest::Approx(m.loss_pa / m.storage_pa));
         if (m.tan_delta > best) {
@@ -276,8 +277,8 @@ TEST_CASE("DMTA model puts the 1 Hz β peak of tan δ near 364 K") {
         }
     }
     MESSAGE("1 Hz tan δ peak at ", best_t, " K");
-    CHECK(best_t > 350);
-    CHECK(best_t < 380);
+    CHECK(best_t > 345);
+    CHECK(best_t < 365);
 }
 
 TEST_CASE("viscoplastic flow speeds up when heated (Arrhenius prefactor)") {

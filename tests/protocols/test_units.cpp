@@ -22,6 +22,11 @@ TEST_CASE("quantities convert to SI") {
     CHECK(*parse_quantity("1e8 s", Dimension::time).si == 1e8);
     CHECK(*parse_quantity("6.3 g/cm3", Dimension::density).si == doctest::Approx(6300));
     CHECK(*parse_quantity("5 %", Dimension::strain).si == doctest::Approx(0.05));
+    CHECK(*parse_quantity("2 K/min", Dimension::temperature_rate).si == doctest::Approx(2.0 / 60));
+    CHECK(*parse_quantity("2 °C/min", Dimension::temperature_rate).si == doctest::Approx(2.0 / 60));
+    CHECK(*parse_quantity("0.5 K/s", Dimension::temperature_rate).si == 0.5);
+    CHECK(*parse_quantity("8 Hz", Dimension::frequency).si == 8.0);
+    CHECK(*parse_quantity("0.2 kHz", Dimension::frequency).si == doctest::Approx(200));
 }
 
 TEST_CASE("quantities without a known unit are refused with the allowed units") {
@@ -38,6 +43,8 @@ TEST_CASE("quantities without a known unit are refused with the allowed units") 
     CHECK_FALSE(parse_quantity("nan s", Dimension::time).si);
     // A unit of another dimension is not silently accepted.
     CHECK_FALSE(parse_quantity("3 N", Dimension::stress).si);
+    CHECK_FALSE(parse_quantity("2 K", Dimension::temperature_rate).si);
+    CHECK_FALSE(parse_quantity("1 s", Dimension::frequency).si);
 }
 
 TEST_CASE("formatting converts back from SI") {

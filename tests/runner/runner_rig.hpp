@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 #include "dmacycle/drivers/registry.hpp"
 #include "dmacycle/drivers/sim/frame_server.hpp"
 #include "dmacycle/drivers/sim/furnace_server.hpp"
@@ -230,21 +232,7 @@ struct Rig {
     std::unique_ptr<WireTap> tap;
 };
 
-struct TempDir {
-    TempDir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "dmacycle-runner-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    std::filesystem::path path;
-};
+using TempDir = test_support::TempDir;
 
 // Read-only queries on the store's file, as any SQLite client would.
 class Db {

@@ -37,6 +37,10 @@ constexpr double min_stream_rate_hz = 1e-3;
 constexpr double max_drop_after_s = 86400;
 // Replies at most a minute late (SIMulate:FAULt:DELay, SIMulate:FURNace:DELay).
 constexpr double max_reply_delay_s = 60;
+// SIMulate:DMTA:BETA: metallic glasses' β energies lie well inside this (0.7-1.2 eV); beyond
+// it the peaks would leave any scan range.
+constexpr double min_beta_energy_ev = 0.3;
+constexpr double max_beta_energy_ev = 2.0;
 // libmodbus sends exception codes 1-11 only (modbus_reply_exception refuses larger ones).
 constexpr double max_furnace_exception = 11;
 
@@ -145,6 +149,8 @@ std::span<const FrameSession::Command> FrameSession::table() {
         C{"DMTA:FREQuency", false, 1, &S::set_frequency},
         C{"DMTA:FREQuency", true, 0, &S::frequency},
         C{"DMTA:MEASure", true, 0, &S::dmta_measure},
+        C{"DMTA:AMPLitude", false, 1, &S::set_amplitude},
+        C{"DMTA:AMPLitude", true, 0, &S::amplitude},
         C{"SIMulate:FAULt:DROP", false, 1, &S::fault_drop},
         C{"SIMulate:FAULt:MUTE", false, 0, &S::fault_mute},
         C{"SIMulate:FAULt:DELay", false, 1, &S::fault_delay},
@@ -166,6 +172,8 @@ std::span<const FrameSession::Command> FrameSession::table() {
         C{"SIMulate:SAMPle:COUNt", true, 0, &S::delivered_samples},
         C{"SIMulate:FURNace:EXCeption", false, 1, &S::furnace_exception},
         C{"SIMulate:SAMPle:NEW", false, 0, &S::new_sample},
+        C{"SIMulate:DMTA:BETA", false, 1, &S::set_beta_energy},
+        C{"SIMulate:DMTA:BETA", true, 0, &S::beta_energy},
     };
     return rows;
     // clang-format on
@@ -252,6 +260,7 @@ FrameReply FrameSession::rst(std::vector<double>) {
     streaming_ = false;
     stream_rate_hz_ = 10.0;
     dmta_frequency_hz_ = 1.0;
+    dmta_amplitude_m_ = default_dmta_amplitude_m;
     tripped_ = false;
     return {};
 }
@@ -496,6 +505,32 @@ FrameReply FrameSession::dmta_measure(std::vector<double>) {
     return {{fixed(t, 6) + "," + number(dmta_frequency_hz_) + "," + fixed(temperature, 3) + "," +
              number(m.storage_pa, 7) + "," + number(m.loss_pa, 7) + "," + number(m.tan_delta, 7)},
             {}};
+}
+
+FrameReply FrameSession::set_amplitude(std::vector<double> v) {
+    const auto& frame = instrument_.profile().frame;
+    if (!(v[0] >= frame.amplitude_min_m && v[0] <= frame.amplitude_max_m)) {
+        return out_of_range();
+    }
+    // The modulus model is linear: the amplitude is checked and kept, and changes nothing.
+    dmta_amplitude_m_ = v[0];
+    return {};
+}
+
+FrameReply FrameSession::amplitude(std::vector<double>) {
+    return {{number(dmta_amplitude_m_)}, {}};
+}
+
+FrameReply FrameSession::set_beta_energy(std::vector<double> v) {
+    if (!(v[0] >= min_beta_energy_ev && v[0] <= max_beta_energy_ev)) {
+        return out_of_range();
+    }
+    instrument_.set_beta_energy_ev(v[0]);
+    return {};
+}
+
+FrameReply FrameSession::beta_energy(std::vector<double>) {
+    return {{number(instrument_.beta_energy_ev(), 6)}, {}};
 }
 
 FrameReply FrameSession::fault_drop(std::vector<double> v) {

@@ -12,6 +12,7 @@ Instrument::Instrument(Profile profile, SimClock clock)
       clock_(clock),
       geometry_(profile_.geometry),
       sample_(profile_.sample),
+      beta_(profile_.dmta),
       furnace_(profile_.furnace),
       sample_temperature_k_(profile_.furnace.initial_k),
       physics_t_s_(clock.now_s()),
@@ -125,6 +126,7 @@ void Instrument::advance_to(double t_s) {
         }
         sample_.advance(next - physics_t_s_, stress_at(next));
         physics_t_s_ = next;
+        beta_.observe(next, sample_.stress_pa());
         past_.push_back({next, sample_.stress_pa(), sample_.strain(), sample_temperature_k_});
         if (past_.size() > max_past_states) {
             past_.pop_front();
@@ -247,6 +249,7 @@ void Instrument::new_sample() {
     const std::lock_guard lock(mutex_);
     advance_to(clock_.now_s());
     sample_ = Sample(profile_.sample);
+    beta_ = BetaHistory(profile_.dmta);
     sample_.set_temperature(sample_temperature_k_);
     slope_changed_s_ = physics_t_s_;
     sample_.set_stress(stress_at(physics_t_s_));
@@ -297,13 +300,26 @@ Measurement Instrument::measure() {
 DynamicModulus Instrument::dynamic_modulus_at(double frequency_hz) {
     const std::lock_guard lock(mutex_);
     advance_to(clock_.now_s());
-    auto m = dynamic_modulus(profile_.dmta, profile_.sample.youngs_modulus_pa, frequency_hz,
-                             sample_temperature_k_);
+    auto m =
+        dynamic_modulus(profile_.dmta, beta_.energy_ev(physics_t_s_),
+                        profile_.sample.youngs_modulus_pa, frequency_hz, sample_temperature_k_);
     const double relative = profile_.noise.dmta_relative;
     m.storage_pa *= 1 + relative * normal_(rng_);
     m.loss_pa *= 1 + relative * normal_(rng_);
     m.tan_delta = m.loss_pa / m.storage_pa;
     return m;
+}
+
+double Instrument::beta_energy_ev() {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    return beta_.energy_ev(physics_t_s_);
+}
+
+void Instrument::set_beta_energy_ev(double energy_ev) {
+    const std::lock_guard lock(mutex_);
+    advance_to(clock_.now_s());
+    beta_.set(physics_t_s_, energy_ev);
 }
 
 TrueState Instrument::true_state() {

@@ -179,10 +179,16 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     frame.positive("stream_rate_max_hz", p.frame.stream_rate_max_hz);
     frame.positive("frequency_min_hz", p.frame.frequency_min_hz);
     frame.positive("frequency_max_hz", p.frame.frequency_max_hz);
+    frame.positive("amplitude_min_m", p.frame.amplitude_min_m);
+    frame.positive("amplitude_max_m", p.frame.amplitude_max_m);
     frame.finish();
     if (p.frame.frequency_min_hz > p.frame.frequency_max_hz) {
         frame.fail(frame.node()["frequency_min_hz"], "must not exceed frequency_max_hz",
                    "frequency_min_hz");
+    }
+    if (p.frame.amplitude_min_m > p.frame.amplitude_max_m) {
+        frame.fail(frame.node()["amplitude_min_m"], "must not exceed amplitude_max_m",
+                   "amplitude_min_m");
     }
 
     Section geometry = top.section("geometry");
@@ -223,6 +229,11 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     dmta.positive("beta_energy_ev", p.dmta.beta_energy_ev);
     dmta.positive("beta_energy_width_ev", p.dmta.beta_energy_width_ev);
     dmta.positive("beta_attempt_time_s", p.dmta.beta_attempt_time_s);
+    dmta.positive("beta_compensation_k", p.dmta.beta_compensation_k);
+    dmta.positive("beta_energy_after_cycling_ev", p.dmta.beta_energy_after_cycling_ev);
+    dmta.positive("beta_energy_recovered_ev", p.dmta.beta_energy_recovered_ev);
+    dmta.positive("beta_recovery_time_s", p.dmta.beta_recovery_time_s);
+    dmta.positive("beta_loaded_stress_pa", p.dmta.beta_loaded_stress_pa);
     dmta.non_negative("beta_strength", p.dmta.beta_strength);
     dmta.positive("alpha_tau_at_tg_s", p.dmta.alpha_tau_at_tg_s);
     dmta.positive("alpha_energy_ev", p.dmta.alpha_energy_ev);

@@ -54,6 +54,11 @@ int run_abort(std::span<const std::string_view> args, std::ostream& out, std::os
 // --db, from a store file read directly (docs/exports.md).
 int run_export(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
+// report RUN [RUN ...] [--db FILE] --out DIR, report --job JOB [--db FILE] --out DIR: a run's
+// report (or a campaign's) from a store file, read-only; docs/report.md. Prints the path of
+// index.html.
+int run_report(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+
 // Connects to the frame and/or furnace once and reports identity, readings and link state.
 int run_probe(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 

@@ -76,6 +76,10 @@ class Oscillation {
   public:
     virtual ~Oscillation() = default;
     virtual void set_oscillation_frequency(double frequency_hz) = 0;
+    // Peak displacement of the oscillation, m (a small one: the modulus is measured in the
+    // linear range).
+    virtual void set_oscillation_amplitude(double amplitude_m) = 0;
+    // E′, E″, tan δ at the set frequency and the sample temperature now.
     virtual DmtaMeasurement measure_dynamic() = 0;
 };
 

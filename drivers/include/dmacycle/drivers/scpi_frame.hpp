@@ -31,6 +31,7 @@ struct FrameCommandSet {
     std::string_view stream_start;
     std::string_view stream_stop;
     std::string_view oscillation_frequency;  // "" = no oscillation
+    std::string_view oscillation_amplitude;  // amplitude_m
     std::string_view dynamic_measure;        // t_s,f_hz,temperature_k,E',E'',tan δ
 };
 
@@ -84,6 +85,7 @@ class ScpiFrame final : public FrameDriver,
     std::vector<RawSample> take_pending_samples() override;
 
     void set_oscillation_frequency(double frequency_hz) override;
+    void set_oscillation_amplitude(double amplitude_m) override;
     DmtaMeasurement measure_dynamic() override;
 
     // For the tests and the simulator's fault switches: a raw exchange on this link.

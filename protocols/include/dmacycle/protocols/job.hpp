@@ -39,6 +39,25 @@ struct Cycling {
     bool creep() const { return stress_min_pa == stress_max_pa; }
 };
 
+// A DMTA temperature scan (docs/job-files.md "DMTA scans"): equilibrate at from_k, then heat to
+// to_k at rate_k_s while measuring E′, E″ and tan δ at each frequency in turn, one measurement
+// every interval_s, at the displacement amplitude amplitude_m, under the pre-tension force.
+struct DmtaScan {
+    double from_k = 300;
+    double to_k = 450;
+    double rate_k_s = 2.0 / 60;
+    std::vector<double> frequencies_hz{1, 2, 4, 8};  // in the order measured
+    double amplitude_m = 5e-6;
+    double interval_s = 5;
+
+    double duration_s() const { return (to_k - from_k) / rate_k_s; }
+};
+
+// What a run does: cycle and recover (the paper's runs); an as-cast DMTA scan alone; or cycle,
+// recover for a chosen time and then scan (each recovery time a run on its own sample).
+enum class JobKind { cycling, dmta, cycling_dmta };
+std::string_view to_string(JobKind kind);
+
 struct Limits {
     double max_force_n = default_frame_force_limit_n;
     std::optional<double> max_stress_pa;  // unset: only the force limit applies
@@ -58,16 +77,19 @@ struct Job {
     std::string name;
     std::string profile;  // instrument profile, e.g. "sim-la30"
     Sample sample;
-    double temperature_k = 0;
+    double temperature_k = 0;  // kind dmta: the scan's start temperature
     double equilibrate_tolerance_k = 0.5;
     double equilibrate_timeout_s = 3600;
     double hold_s = 600;
     double pre_tension_n = 0.01;
-    Cycling cycling;
-    double recovery_s = 8 * 3600.0;
+    JobKind kind = JobKind::cycling;
+    Cycling cycling;                 // unused (default) when kind is dmta
+    double recovery_s = 8 * 3600.0;  // cycling_dmta: the recovery before the scan (may be 0)
+    std::optional<DmtaScan> dmta;    // set unless kind is cycling
     Limits limits;
     AnalysisOptions analysis;
-    std::string sweep_point;  // e.g. "amplitude 50 MPa" for a run expanded from a sweep
+    // e.g. "amplitude 50 MPa" for a run expanded from a sweep, "recovery 8 h" for a chained scan
+    std::string sweep_point;
 };
 
 // One problem in a job file, at 1-based line and column (0 when unknown).
@@ -88,6 +110,7 @@ struct JobFile {
     // The limit the runs were checked against: the profile's frame when a resolver found it,
     // else the limit passed to parse_job. Hand it to make_plan.
     double frame_force_limit_n = default_frame_force_limit_n;
+    JobKind kind = JobKind::cycling;
 
     bool ok() const { return errors.empty(); }
 };
@@ -107,6 +130,12 @@ const Job* run_of_sample(const JobFile& file, std::string_view sample_id);
 struct ProfileLimit {
     std::optional<double> force_max_n;  // set when the profile was found and read
     std::string problem;                // otherwise why not, for a message at the profile line
+    // What a DMTA scan is checked against, each when the profile states it.
+    std::optional<double> frequency_min_hz{};  // frame.frequency_min_hz
+    std::optional<double> frequency_max_hz{};  // frame.frequency_max_hz
+    std::optional<double> amplitude_min_m{};   // frame.amplitude_min_m
+    std::optional<double> amplitude_max_m{};   // frame.amplitude_max_m
+    std::optional<double> ambient_k{};  // furnace.ambient_k: the furnace cannot cool below it
 };
 using ProfileResolver = std::function<ProfileLimit(const std::string& profile)>;
 
@@ -114,7 +143,8 @@ using ProfileResolver = std::function<ProfileLimit(const std::string& profile)>;
 // find or read is an error at the `profile:` line.
 JobFile parse_job(std::string_view yaml_text, const ProfileResolver& resolve_profile);
 
-// The frame limit of an instrument profile file: its frame.force_max_n (only that key is read).
+// The limits of an instrument profile file: its frame.force_max_n (required) and the optional
+// DMTA keys of ProfileLimit (only these keys are read).
 ProfileLimit read_profile_limit(const std::filesystem::path& profile_path);
 
 // Where profile `name` may be for the job file at `job_path`, in the order searched
@@ -126,7 +156,7 @@ std::vector<std::filesystem::path> profile_candidates(const std::string& name,
 std::optional<std::filesystem::path> find_profile(const std::string& name,
                                                   const std::filesystem::path& job_path);
 
-// The frame limit of the profile find_profile() picks.
+// The limits of the profile find_profile() picks.
 ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path);
 
 }  // namespace dmacycle::protocols

@@ -25,13 +25,15 @@ enum class SegmentKind {
     creep,        // constant σ (σ_min = σ_max)
     unload,       // ramp from σ_min back to the pre-tension stress
     recovery,     // hold the pre-tension force and record the strain recovery
+    dmta_scan,    // heat at a constant rate under the pre-tension, measuring E′, E″, tan δ
 };
 std::string_view to_string(SegmentKind kind);
 
 struct Segment {
     SegmentKind kind = SegmentKind::hold;
     // Times from the end of equilibration (whose length is not known in advance): the hold
-    // starts at 0. Equilibrate itself has start 0 and duration 0; timeout_s bounds it.
+    // starts at 0. Equilibrate itself has start 0 and duration 0; timeout_s bounds it. A chained
+    // DMTA scan's own equilibration (after the recovery) is planned at 0 s the same way.
     double start_s = 0;
     double duration_s = 0;
     double temperature_k = 0;
@@ -45,6 +47,13 @@ struct Segment {
     double period_s = 0;          // cycle
     double tolerance_k = 0;       // equilibrate
     double timeout_s = 0;         // equilibrate
+    // dmta_scan: from temperature_k to temperature_end_k at temperature_rate_k_s, one
+    // measurement every interval_s, each at the next of frequencies_hz in turn.
+    double temperature_end_k = 0;
+    double temperature_rate_k_s = 0;
+    std::vector<double> frequencies_hz{};
+    double amplitude_m = 0;
+    double interval_s = 0;
 
     double end_s() const { return start_s + duration_s; }
 };
@@ -56,8 +65,8 @@ struct Plan {
     int cycles = 0;                    // 0 for creep
     double period_s = 0;               // 0 for creep
     double cycling_unused_s = 0;       // part of the requested duration too short for a whole cycle
-    double duration_s = 0;             // from the start of the hold to the end of the recovery
-    double max_duration_s = 0;         // plus the equilibration timeout
+    double duration_s = 0;      // from the start of the hold to the end of the recovery or scan
+    double max_duration_s = 0;  // plus the equilibration timeouts
     double peak_stress_pa = 0;
     double peak_force_n = 0;
     double force_limit_n = 0;  // the job's limit (≤ the frame's)

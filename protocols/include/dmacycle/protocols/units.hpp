@@ -18,6 +18,8 @@ enum class Dimension {
     time,                    // s
     density,                 // kg/m³
     strain,                  // dimensionless (written in %)
+    temperature_rate,        // K/s (a heating rate: 1 °C/min = 1 K/min)
+    frequency,               // Hz
 };
 
 struct Unit {

@@ -31,6 +31,8 @@ struct FrameReply {
 
 class FrameSession {
   public:
+    static constexpr double default_dmta_amplitude_m = 5e-6;  // after *RST
+
     explicit FrameSession(Instrument& instrument);
 
     FrameReply handle(std::string_view line);
@@ -85,6 +87,10 @@ class FrameSession {
     FrameReply set_frequency(std::vector<double>);
     FrameReply frequency(std::vector<double>);
     FrameReply dmta_measure(std::vector<double>);
+    FrameReply set_amplitude(std::vector<double>);
+    FrameReply amplitude(std::vector<double>);
+    FrameReply set_beta_energy(std::vector<double>);
+    FrameReply beta_energy(std::vector<double>);
     FrameReply fault_drop(std::vector<double>);
     FrameReply fault_mute(std::vector<double>);
     FrameReply fault_delay(std::vector<double>);
@@ -120,6 +126,7 @@ class FrameSession {
     double next_sample_s_ = 0;
     std::uint64_t sequence_ = 0;
     double dmta_frequency_hz_ = 1.0;
+    double dmta_amplitude_m_ = default_dmta_amplitude_m;
     bool tripped_ = false;
     FrameFaults faults_;
     std::optional<std::string> peer_fault_;

@@ -86,6 +86,9 @@ class Instrument {
     Measurement measure_at(double t_s);
     Measurement measure();
     DynamicModulus dynamic_modulus_at(double frequency_hz);
+    // The ribbon's β energy now (its history, BetaHistory), and SIMulate:DMTA:BETA.
+    double beta_energy_ev();
+    void set_beta_energy_ev(double energy_ev);
     TrueState true_state();
     // The sample's spectrum now: τ_i at the sample temperature, J_i with rejuvenation.
     std::vector<KelvinElement> true_spectrum();
@@ -140,6 +143,7 @@ class Instrument {
     SimClock clock_;
     Geometry geometry_;
     Sample sample_;
+    BetaHistory beta_;
     Furnace furnace_;
     double sample_temperature_k_;
     double physics_t_s_;

@@ -31,6 +31,10 @@ struct FrameLimits {
     double stream_rate_max_hz = 1000.0;
     double frequency_min_hz = 0.1;  // DMTA
     double frequency_max_hz = 200.0;
+    // DMTA displacement amplitude: TA Q800's lower end up to 0.5 % strain on a 10 mm ribbon,
+    // the linear (anelastic) range where the modulus does not depend on it.
+    double amplitude_min_m = 0.5e-6;
+    double amplitude_max_m = 50e-6;
 };
 
 struct Noise {
