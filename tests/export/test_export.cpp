@@ -3,8 +3,6 @@
 // the CSV and TA text against the stored samples, the results CSV against the stored JSON, the
 // refusals; and the TA text reader on our own export and on malformed files.
 #include <doctest/doctest.h>
-#include <sqlite3.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -21,6 +19,8 @@
 #include "daemon_process.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/daemon/ta_text.hpp"
+#include "run_store.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using daemon_test::DaemonProcess;
@@ -91,40 +91,15 @@ double number(std::string_view text) {
     return value;
 }
 
-// The store read on its own (not through RunArchive): rows of `sql` with the run id bound.
+// The store read on its own (not through RunArchive), the run id bound to each `?`.
 std::vector<std::vector<double>> stored_rows(const fs::path& store, const std::string& sql,
                                              std::int64_t run_id) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* statement = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK);
-    sqlite3_bind_int64(statement, 1, run_id);
-    std::vector<std::vector<double>> rows;
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-        auto& row = rows.emplace_back();
-        for (int k = 0; k < sqlite3_column_count(statement); ++k) {
-            row.push_back(sqlite3_column_double(statement, k));
-        }
-    }
-    sqlite3_finalize(statement);
-    sqlite3_close(db);
-    return rows;
+    return daemon_test::Store(store).real_rows(sql, run_id);
 }
 
 std::string stored_text(const fs::path& store, const std::string& sql, std::int64_t run_id) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    sqlite3_stmt* statement = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK);
-    sqlite3_bind_int64(statement, 1, run_id);
-    std::string text;
-    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
-        text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-    }
-    sqlite3_finalize(statement);
-    sqlite3_close(db);
-    return text;
+    const auto values = daemon_test::Store(store).column(sql, run_id);
+    return values.empty() ? std::string() : values.front();
 }
 
 // A CSV file as rows of cells (quoted cells with "" escapes; no line breaks inside cells).
@@ -476,8 +451,8 @@ TEST_SUITE("export") {
 
 TEST_SUITE("export.ta_reader") {
     TEST_CASE("the TA reader takes UTF-8 and UTF-16 files with header lines and signals") {
-        const auto dir = fs::temp_directory_path() / ("ta-reader-" + std::to_string(::getpid()));
-        fs::create_directories(dir);
+        const test_support::TempDir temp("ta-reader");
+        const auto& dir = temp.path;
         const std::string text =
             "CLOSED\r\nInstrument\tDSC Q2000 V24.11 Build 124\r\nOperator\r\nSample\tZeolite\r\n"
             "Size\t28.0000\tmg\r\nNsig\t3\r\nSig1\tTime (min)\r\nSig2\tTemperature (°C)\r\n"
@@ -513,12 +488,11 @@ TEST_SUITE("export.ta_reader") {
         const auto latin1 = read_ta_text((dir / "latin1.txt").string());
         CHECK(latin1.signals.at(0).unit == "°C");
         CHECK(latin1.column("Temperature") == std::vector<double>{91.85});
-        fs::remove_all(dir);
     }
 
     TEST_CASE("the TA reader refuses malformed files naming the file and line") {
-        const auto dir = fs::temp_directory_path() / ("ta-refusals-" + std::to_string(::getpid()));
-        fs::create_directories(dir);
+        const test_support::TempDir temp("ta-refusals");
+        const auto& dir = temp.path;
         const std::string head = "Sample\tR1\nSig1\tTime (min)\nSig2\tStrain (%)\n";
         const struct {
             const char* name;
@@ -552,6 +526,5 @@ TEST_SUITE("export.ta_reader") {
         }
         CHECK_THROWS_WITH_AS(read_ta_text((dir / "absent").string()),
                              doctest::Contains("absent: cannot open file"), InputError);
-        fs::remove_all(dir);
     }
 }
