@@ -1064,6 +1064,15 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
 
 }  // namespace
 
+const Job* run_of_sample(const JobFile& file, std::string_view sample_id) {
+    for (const auto& run : file.runs) {
+        if (run.sample.id == sample_id) {
+            return &run;
+        }
+    }
+    return file.runs.empty() ? nullptr : &file.runs.front();
+}
+
 std::string_view to_string(JobKind kind) {
     switch (kind) {
         case JobKind::cycling:
