@@ -339,5 +339,6 @@ TEST_CASE("demo --synthetic runs the analysis on synthetic data with a verdict")
     CHECK(slurp(csv).rfind("time_s,strain\n", 0) == 0);
 
     check_refused(ws.dmacycle("demo --write-csv " + csv), "--write-csv goes with --synthetic");
-    check_refused(ws.dmacycle("demo --synthetic --db x.db"), "--db does not go with --synthetic");
+    check_refused(ws.dmacycle("demo --synthetic --db x.db"),
+                  "--db and --report do not go with --synthetic");
 }
