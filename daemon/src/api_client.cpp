@@ -1,6 +1,7 @@
 #include "api_client.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "cli_text.hpp"
+#include "dmacycle/daemon/run_export.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -240,14 +242,8 @@ std::optional<Json> wait_for_job(const ApiClient& client, std::int64_t job_id,
     }
 }
 
-SamplesCsv::SamplesCsv(std::ostream& out) : out_(out) {
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-        out_ << (i ? "," : "") << columns[i];
-    }
-    out_ << "\n";
-}
-
-std::size_t SamplesCsv::append(const Json& page) {
+std::size_t for_each_page_sample(const Json& page,
+                                 const std::function<void(const ArchivedSample&)>& each) {
     const auto bad = [](const std::string& problem) {
         return ClientError(0, "unexpected samples page: " + problem);
     };
@@ -256,11 +252,11 @@ std::size_t SamplesCsv::append(const Json& page) {
         throw bad("no columns and rows");
     }
     const auto& names = page["columns"];
-    std::array<std::size_t, columns.size()> index{};
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-        const auto found = std::find(names.begin(), names.end(), Json(columns[i]));
+    std::array<std::size_t, samples_csv_columns.size()> index{};
+    for (std::size_t i = 0; i < samples_csv_columns.size(); ++i) {
+        const auto found = std::find(names.begin(), names.end(), Json(samples_csv_columns[i]));
         if (found == names.end()) {
-            throw bad("no column '" + std::string(columns[i]) + "'");
+            throw bad("no column '" + std::string(samples_csv_columns[i]) + "'");
         }
         index[i] = static_cast<std::size_t>(found - names.begin());
     }
@@ -268,27 +264,24 @@ std::size_t SamplesCsv::append(const Json& page) {
         if (!row.is_array() || row.size() != names.size()) {
             throw bad("a row does not have " + std::to_string(names.size()) + " cells");
         }
-        for (std::size_t i = 0; i < columns.size(); ++i) {
-            const auto& cell = row[index[i]];
-            if (i) {
-                out_ << ',';
+        const auto cell = [&](std::size_t column) -> const Json& {
+            const auto& value = row[index[column]];
+            // t_wall_utc and segment are text, the rest numbers
+            if (column == 2 || column == 3 ? !value.is_string() : !value.is_number()) {
+                throw bad("column '" + std::string(samples_csv_columns[column]) + "' holds " +
+                          value.dump());
             }
-            if (cell.is_string()) {
-                const auto& text = cell.get_ref<const std::string&>();
-                if (text.find_first_of(",\"\r\n") == std::string::npos) {
-                    out_ << text;
-                } else {
-                    out_ << '"';
-                    for (const char c : text) {
-                        out_ << (c == '"' ? "\"\"" : std::string(1, c));
-                    }
-                    out_ << '"';
-                }
-            } else if (!cell.is_null()) {
-                out_ << cell.dump();
-            }
-        }
-        out_ << '\n';
+            return value;
+        };
+        each(ArchivedSample{.seq = cell(0).get<std::int64_t>(),
+                            .t_s = cell(1).get<double>(),
+                            .t_wall_utc = cell(2).get<std::string>(),
+                            .segment = cell(3).get<std::string>(),
+                            .temperature_k = cell(4).get<double>(),
+                            .force_n = cell(5).get<double>(),
+                            .displacement_m = cell(6).get<double>(),
+                            .stress_mpa = cell(7).get<double>(),
+                            .strain = cell(8).get<double>()});
     }
     return page["rows"].size();
 }

@@ -1,5 +1,4 @@
 #pragma once
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -10,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "dmacycle/daemon/run_archive.hpp"
 
 // The client side of the dmacycled HTTP API (docs/api.md), used by the `dmacycle` client
 // commands and by `dmacycle demo`.
@@ -83,24 +84,10 @@ std::optional<nlohmann::json> wait_for_job(
     const ApiClient& client, std::int64_t job_id, std::optional<std::chrono::milliseconds> timeout,
     std::chrono::milliseconds poll, const std::function<void(const nlohmann::json&)>& on_poll = {});
 
-// The CSV of `dmacycle export`: pages of GET /api/v1/runs/ID/samples as rows in the column
-// order below, whatever order the page's `columns` give. Numbers keep the JSON's round-trip
-// digits; text cells are quoted when they need it.
-class SamplesCsv {
-  public:
-    static constexpr std::array<std::string_view, 9> columns{
-        "seq",           "t_s",     "t_wall_utc",     "segment",
-        "temperature_k", "force_n", "displacement_m", "stress_mpa",
-        "strain"};
-
-    // Writes the header line.
-    explicit SamplesCsv(std::ostream& out);
-    // Appends the page's rows and returns how many; ClientError (status 0) when the page lacks
-    // a column or a row does not match its columns.
-    std::size_t append(const nlohmann::json& page);
-
-  private:
-    std::ostream& out_;
-};
+// The rows of a GET /api/v1/runs/ID/samples page as samples, whatever order the page's
+// `columns` give; returns how many. ClientError (status 0) when the page lacks a column or a
+// row does not match its columns.
+std::size_t for_each_page_sample(const nlohmann::json& page,
+                                 const std::function<void(const ArchivedSample&)>& each);
 
 }  // namespace dmacycle::daemon

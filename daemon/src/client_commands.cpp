@@ -1,11 +1,12 @@
 // The `dmacycle` client of dmacycled: submit, list, status, wait, pause, resume, abort, export
-// (docs/cli.md), over the HTTP API (docs/api.md).
+// (docs/cli.md), over the HTTP API (docs/api.md); export also reads a store file itself.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -17,6 +18,8 @@
 #include "cli_text.hpp"
 #include "dmacycle/daemon/commands.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/run_archive.hpp"
+#include "dmacycle/daemon/run_export.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -125,18 +128,18 @@ int report_client_error(const Command& command, const Connection& connection,
     return status < 500 ? exit_bad_input : exit_server_error;
 }
 
-// Parses the options common to every client command and the command's own, then runs `body`;
-// errors become messages on `err` and exit codes (commands.hpp).
-int client_command(const Command& command, std::span<const std::string_view> args,
-                   std::ostream& err,
-                   const std::function<int(const Arguments&, const Connection&)>& body) {
+// Parses the options common to every client command and the command's own, then runs `body`,
+// which connects (fills `connection`) when it needs the server; errors become messages on `err`
+// and exit codes (commands.hpp).
+int guarded_command(const Command& command, std::span<const std::string_view> args,
+                    std::ostream& err,
+                    const std::function<int(const Arguments&, std::optional<Connection>&)>& body) {
     auto valued = command.valued;
     valued.insert({"server", "token-file"});
     std::optional<Connection> connection;
     try {
         const Arguments arguments(args, valued, command.flags);
-        connection.emplace(connect(arguments));
-        return body(arguments, *connection);
+        return body(arguments, connection);
     } catch (const UsageError& error) {
         err << "dmacycle " << command.name << ": " << error.what() << " (usage: dmacycle "
             << command.usage << " [--server URL] [--token-file FILE])\n";
@@ -147,6 +150,16 @@ int client_command(const Command& command, std::span<const std::string_view> arg
     } catch (const ClientError& error) {  // only thrown once connected
         return report_client_error(command, *connection, error, err);
     }
+}
+
+// guarded_command for a command that always talks to the server.
+int client_command(const Command& command, std::span<const std::string_view> args,
+                   std::ostream& err,
+                   const std::function<int(const Arguments&, const Connection&)>& body) {
+    return guarded_command(command, args, err,
+                           [&](const Arguments& arguments, std::optional<Connection>& connection) {
+                               return body(arguments, connection.emplace(connect(arguments)));
+                           });
 }
 
 // The one positional argument, a job or run id.
@@ -313,6 +326,122 @@ int job_action(const Command& command, const char* action, std::span<const std::
     });
 }
 
+enum class ExportFormat { csv, ta };
+
+// --format, else from the file name: FILE.txt is a TA text export, anything else CSV.
+ExportFormat export_format(const Arguments& arguments, const std::string& out_path) {
+    if (const auto name = arguments.text("format")) {
+        if (*name == "csv" || *name == "ta") {
+            return *name == "ta" ? ExportFormat::ta : ExportFormat::csv;
+        }
+        throw UsageError("--format must be csv or ta, not '" + *name + "'");
+    }
+    return fs::path(out_path).extension() == ".txt" ? ExportFormat::ta : ExportFormat::csv;
+}
+
+// An output written to FILE.part and renamed to FILE by commit(), so an interrupted or refused
+// export leaves no partial file; without commit() the .part is removed.
+class PartFile {
+  public:
+    explicit PartFile(std::string path)
+        : path_(std::move(path)),
+          partial_(path_ + ".part"),
+          file_(partial_, std::ios::binary | std::ios::trunc) {
+        if (!file_) {
+            throw InputError(path_ + ": cannot write");
+        }
+    }
+    ~PartFile() {
+        if (!committed_) {
+            file_.close();
+            std::error_code ignored;
+            fs::remove(partial_, ignored);
+        }
+    }
+    PartFile(const PartFile&) = delete;
+    PartFile& operator=(const PartFile&) = delete;
+
+    const std::string& path() const { return path_; }
+    std::ostream& stream() { return file_; }
+    void commit() {
+        file_.close();
+        std::error_code error;
+        if (!file_ || (fs::rename(partial_, path_, error), error)) {
+            throw InputError(path_ + ": cannot write");
+        }
+        committed_ = true;
+    }
+
+  private:
+    std::string path_, partial_;
+    std::ofstream file_;
+    bool committed_ = false;
+};
+
+// Where `export` reads a run: the server's API or a store file; the writers do not know which.
+struct ExportSource {
+    ArchivedRun run;
+    // Calls `each` for every sample whose seq is a multiple of `every`, in seq order.
+    std::function<void(int every, const std::function<void(const ArchivedSample&)>& each)> samples;
+    std::function<Json()> results;  // the stored results by kind
+};
+
+ExportSource server_source(const ApiClient& client, std::int64_t id) {
+    const auto path = "/api/v1/runs/" + std::to_string(id);
+    const auto answer = client.get(path);
+    const auto text = [&](const char* key) {
+        const auto found = answer.find(key);
+        return found != answer.end() && found->is_string() ? found->get<std::string>()
+                                                           : std::string();
+    };
+    const auto job = answer.find("job_id");
+    ArchivedRun run{
+        .id = id,
+        .job_id = job != answer.end() && job->is_number() ? job->get<std::int64_t>() : 0,
+        .job_text = text("job_text"),
+        .sample_id = text("sample"),
+        .profile = text("profile"),
+        .software_version = text("software_version"),
+        .instrument_identity = text("instrument_identity"),
+        .status = text("status"),
+        .created_utc = text("created_utc"),
+        .started_utc = text("started_utc"),
+        .ended_utc = text("ended_utc")};
+    const auto samples = [&client, path](int every,
+                                         const std::function<void(const ArchivedSample&)>& each) {
+        long long since = -1;
+        while (true) {
+            const auto page = client.get(format("%s/samples?since=%lld&limit=%d&every=%d",
+                                                path.c_str(), since, export_page_rows, every));
+            for_each_page_sample(page, each);
+            const auto next = page.value("next_since", since);
+            if (!page.value("more", false)) {
+                return;
+            }
+            if (next <= since) {
+                throw ClientError(0, "unexpected samples page: next_since " + std::to_string(next) +
+                                         " does not advance past " + std::to_string(since));
+            }
+            since = next;
+        }
+    };
+    const auto results = [&client, path] {
+        return client.get(path + "/results").value("results", Json::object());
+    };
+    return {std::move(run), samples, results};
+}
+
+ExportSource store_source(const std::string& file, std::int64_t id) {
+    const auto archive = std::make_shared<const RunArchive>(file);
+    auto run = archive->run(id);
+    const auto samples = [archive, id](int every,
+                                       const std::function<void(const ArchivedSample&)>& each) {
+        archive->for_each_sample(id, each, every);
+    };
+    const auto results = [archive, id] { return Json(archive->results(id)); };
+    return {std::move(run), samples, results};
+}
+
 }  // namespace
 
 int run_submit(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -419,65 +548,86 @@ int run_abort(std::span<const std::string_view> args, std::ostream& out, std::os
 
 int run_export(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     static const Command command{"export",
-                                 "export RUN --out FILE.csv [--every K] [--results FILE.json]",
-                                 {"out", "every", "results"},
+                                 "export RUN --out FILE [--format csv|ta] [--every K] "
+                                 "[--results FILE.json|FILE.csv] [--db STORE]",
+                                 {"out", "format", "every", "results", "db"},
                                  {}};
-    return client_command(command, args, err, [&](const Arguments& arguments, const Connection& c) {
-        const auto id = std::to_string(the_id(arguments, "run"));
-        const auto csv_path = arguments.text("out");
-        if (!csv_path || csv_path->empty()) {
-            throw UsageError("--out FILE.csv is required");
-        }
-        const int every = arguments.integer("every").value_or(1);
-        if (every < 1) {
-            throw UsageError("--every must be ≥ 1");
-        }
-        const auto run = c.client.get("/api/v1/runs/" + id);
+    return guarded_command(
+        command, args, err, [&](const Arguments& arguments, std::optional<Connection>& connection) {
+            const auto id = the_id(arguments, "run");
+            const auto out_path = arguments.text("out");
+            if (!out_path || out_path->empty()) {
+                throw UsageError("--out FILE is required");
+            }
+            const auto export_as = export_format(arguments, *out_path);
+            const int every = arguments.integer("every").value_or(1);
+            if (every < 1) {
+                throw UsageError("--every must be ≥ 1");
+            }
+            const auto results_path = arguments.text("results");
+            const auto results_extension =
+                results_path ? fs::path(*results_path).extension().string() : std::string();
+            if (results_path && results_extension != ".json" && results_extension != ".csv") {
+                throw UsageError(
+                    "--results takes FILE.json (the API's answer) or FILE.csv (tables), "
+                    "not '" +
+                    *results_path + "'");
+            }
+            const auto db = arguments.text("db");
+            if (db && (arguments.text("server") || arguments.text("token-file"))) {
+                throw UsageError("--db reads the store file itself: no --server or --token-file");
+            }
+            const ExportSource source =
+                db ? store_source(*db, id)
+                   : server_source(connection.emplace(connect(arguments)).client, id);
 
-        // Written beside and renamed at the end: an interrupted export leaves no partial CSV.
-        const std::string partial = *csv_path + ".part";
-        std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-        if (!file) {
-            throw InputError(*csv_path + ": cannot write");
-        }
-        SamplesCsv csv(file);
-        std::size_t rows = 0;
-        long long since = -1;
-        while (true) {
-            const auto page =
-                c.client.get(format("/api/v1/runs/%s/samples?since=%lld&limit=%d&every=%d",
-                                    id.c_str(), since, export_page_rows, every));
-            rows += csv.append(page);
-            const auto next = page.value("next_since", since);
-            if (!page.value("more", false)) {
-                break;
+            PartFile samples_file(*out_path);
+            const auto writer = export_as == ExportFormat::ta
+                                    ? ta_sample_writer(samples_file.stream(), source.run)
+                                    : csv_sample_writer(samples_file.stream());
+            std::size_t rows = 0;
+            source.samples(every, [&](const ArchivedSample& sample) {
+                writer->write(sample);
+                ++rows;
+            });
+            // Every file is complete beside its name before any is renamed into place.
+            std::vector<std::unique_ptr<PartFile>> results_files;
+            if (results_path) {
+                const auto results = source.results();
+                const auto add = [&](const std::string& path, const std::string& text) {
+                    results_files.push_back(std::make_unique<PartFile>(path));
+                    results_files.back()->stream() << text;
+                };
+                if (results_extension == ".json") {
+                    add(*results_path, Json{{"run_id", id}, {"results", results}}.dump(2) + "\n");
+                } else {
+                    const auto csv = results_csv(results);
+                    add(*results_path, csv.scalars);
+                    const auto stem = results_path->substr(0, results_path->size() - 4);
+                    for (const auto& table : csv.tables) {
+                        add(stem + "-" + table.name + ".csv", table.text);
+                    }
+                }
             }
-            if (next <= since) {
-                throw ClientError(0, "unexpected samples page: next_since " + std::to_string(next) +
-                                         " does not advance past " + std::to_string(since));
+            for (const auto& file : results_files) {
+                file->commit();
             }
-            since = next;
-        }
-        file.close();
-        std::error_code error;
-        if (!file || (fs::rename(partial, *csv_path, error), error)) {
-            fs::remove(partial, error);
-            throw InputError(*csv_path + ": cannot write");
-        }
-        out << "run " << id << " (" << text_of(run, "status") << "): " << rows
-            << (every > 1 ? format(" samples (every %d-th seq)", every) : std::string(" samples"))
-            << " written to " << *csv_path << "\n";
-        if (const auto results_path = arguments.text("results")) {
-            const auto results = c.client.get("/api/v1/runs/" + id + "/results");
-            std::ofstream results_file(*results_path, std::ios::trunc);
-            results_file << results.dump(2) << "\n";
-            if (!results_file.flush()) {
-                throw InputError(*results_path + ": cannot write");
+            samples_file.commit();
+
+            out << "run " << id << " (" << source.run.status << "): " << rows
+                << (every > 1 ? format(" samples (every %d-th seq)", every)
+                              : std::string(" samples"))
+                << " written to " << *out_path
+                << (export_as == ExportFormat::ta ? " (TA text, UTF-16)" : "") << "\n";
+            if (!results_files.empty()) {
+                out << "results of run " << id << " written to";
+                for (std::size_t i = 0; i < results_files.size(); ++i) {
+                    out << (i ? ", " : " ") << results_files[i]->path();
+                }
+                out << "\n";
             }
-            out << "results of run " << id << " written to " << *results_path << "\n";
-        }
-        return exit_ok;
-    });
+            return exit_ok;
+        });
 }
 
 }  // namespace dmacycle::daemon

@@ -14,7 +14,22 @@ std::string where(const std::string& path, std::size_t line) {
     return path + ":" + std::to_string(line) + ": ";
 }
 
-std::string_view trim(std::string_view text) {
+std::vector<std::string_view> split_cells(std::string_view line) {
+    std::vector<std::string_view> cells;
+    std::size_t start = 0;
+    while (true) {
+        const auto comma = line.find(',', start);
+        cells.push_back(trim_blanks(line.substr(start, comma - start)));
+        if (comma == std::string_view::npos) {
+            return cells;
+        }
+        start = comma + 1;
+    }
+}
+
+}  // namespace
+
+std::string_view trim_blanks(std::string_view text) {
     const auto first = text.find_first_not_of(" \t\r");
     if (first == std::string_view::npos) {
         return {};
@@ -23,20 +38,7 @@ std::string_view trim(std::string_view text) {
     return text.substr(first, last - first + 1);
 }
 
-std::vector<std::string_view> split_cells(std::string_view line) {
-    std::vector<std::string_view> cells;
-    std::size_t start = 0;
-    while (true) {
-        const auto comma = line.find(',', start);
-        cells.push_back(trim(line.substr(start, comma - start)));
-        if (comma == std::string_view::npos) {
-            return cells;
-        }
-        start = comma + 1;
-    }
-}
-
-std::string quoted(std::string_view text) {
+std::string quote_for_message(std::string_view text) {
     constexpr std::size_t max_shown = 40;
     std::string shown(text.substr(0, max_shown));
     if (text.size() > max_shown) {
@@ -44,8 +46,6 @@ std::string quoted(std::string_view text) {
     }
     return "'" + shown + "'";
 }
-
-}  // namespace
 
 const std::vector<double>& CsvTable::column(std::string_view name) const {
     const auto it = std::find(names.begin(), names.end(), name);
@@ -83,7 +83,7 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
         const std::string_view raw = rest.substr(0, newline);
         rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
         ++line_number;
-        const std::string_view line = trim(raw);
+        const std::string_view line = trim_blanks(raw);
         if (line.empty() || line.front() == '#') {
             continue;
         }
@@ -96,8 +96,8 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
                     for (const auto& n : required_columns) {
                         expected += (expected.empty() ? "" : ",") + n;
                     }
-                    throw InputError(where(path, line_number) + "wrong header " + quoted(line) +
-                                     ": expected columns " + expected);
+                    throw InputError(where(path, line_number) + "wrong header " +
+                                     quote_for_message(line) + ": expected columns " + expected);
                 }
                 if (std::count(cells.begin(), cells.end(), name) > 1) {
                     throw InputError(where(path, line_number) + "column '" + name +
@@ -120,12 +120,12 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
             const auto [ptr, ec] = std::from_chars(cell.data(), end, value);
             if (cell.empty() || ec != std::errc() || ptr != end) {
                 throw InputError(
-                    where(path, line_number) + "column '" + required_columns[k] +
-                    "': " + (cell.empty() ? "empty cell" : "not a number " + quoted(cell)));
+                    where(path, line_number) + "column '" + required_columns[k] + "': " +
+                    (cell.empty() ? "empty cell" : "not a number " + quote_for_message(cell)));
             }
             if (!std::isfinite(value)) {
                 throw InputError(where(path, line_number) + "column '" + required_columns[k] +
-                                 "': " + quoted(cell) + " is not a finite number");
+                                 "': " + quote_for_message(cell) + " is not a finite number");
             }
             table.columns[k].push_back(value);
         }

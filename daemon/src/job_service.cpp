@@ -493,12 +493,7 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
     // Not against today's profiles: the safe state needs only the pre-tension and the stress
     // rate, and a profile changed since must not leave the frame held at the run's stress.
     const auto file = protocols::parse_job(text, std::numeric_limits<double>::infinity());
-    const protocols::Job* job = nullptr;
-    for (const auto& point : file.runs) {
-        if (job == nullptr || point.sample.id == sample_id) {
-            job = &point;
-        }
-    }
+    const protocols::Job* job = protocols::run_of_sample(file, sample_id);
     std::string frame_note;
     try {
         auto driver = drivers::make_frame(frame);
@@ -1231,7 +1226,8 @@ Json JobService::run(std::int64_t run_id) const {
         Json run;
         db.query(
             "SELECT r.status, r.sample_id, r.profile, r.created_utc, r.started_utc, r.ended_utc, "
-            "j.job_id FROM runs r LEFT JOIN job_runs j ON j.run_id = r.id WHERE r.id = ?",
+            "j.job_id, r.software_version, r.instrument_identity, r.job_text FROM runs r LEFT "
+            "JOIN job_runs j ON j.run_id = r.id WHERE r.id = ?",
             {run_id}, [&](const SqlRow& row) {
                 run = {{"run_id", run_id},
                        {"job_id", row.null(6) ? Json(nullptr) : Json(row.integer(6))},
@@ -1240,7 +1236,10 @@ Json JobService::run(std::int64_t run_id) const {
                        {"profile", row.text(2)},
                        {"created_utc", text_or_null(row, 3)},
                        {"started_utc", text_or_null(row, 4)},
-                       {"ended_utc", text_or_null(row, 5)}};
+                       {"ended_utc", text_or_null(row, 5)},
+                       {"software_version", row.text(7)},
+                       {"instrument_identity", row.text(8)},
+                       {"job_text", row.text(9)}};
             });
         if (run.is_null()) {
             throw ApiError(404, "no run " + std::to_string(run_id));

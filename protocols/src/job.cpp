@@ -1076,6 +1076,15 @@ std::string_view to_string(JobKind kind) {
     return "?";
 }
 
+const Job* run_of_sample(const JobFile& file, std::string_view sample_id) {
+    for (const auto& run : file.runs) {
+        if (run.sample.id == sample_id) {
+            return &run;
+        }
+    }
+    return file.runs.empty() ? nullptr : &file.runs.front();
+}
+
 std::string_view to_string(Mode mode) {
     switch (mode) {
         case Mode::amplitude:

@@ -14,6 +14,7 @@
 
 #include "api_client.hpp"
 #include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/daemon/run_export.hpp"
 #include "http_peer.hpp"
 
 namespace fs = std::filesystem;
@@ -136,7 +137,8 @@ TEST_SUITE("client") {
 
     TEST_CASE("the export CSV has the documented columns in order whatever the page's order") {
         std::ostringstream out;
-        cli::SamplesCsv csv(out);
+        const auto csv = cli::csv_sample_writer(out);
+        const auto write = [&](const cli::ArchivedSample& sample) { csv->write(sample); };
         // The page's columns reversed: the CSV must put them back in the documented order.
         json reversed = json::array();
         for (auto it = columns.rbegin(); it != columns.rend(); ++it) {
@@ -147,19 +149,27 @@ TEST_SUITE("client") {
             {"rows",
              {{0.0001, 100.5, 1.25e-05, 0.01, 365.02, "cycle", "2026-11-28T22:00:00.1Z", 0.1, 5},
               {-0.5, 0, 0, 0, 364.9, "odd, \"segment\"", "2026-11-28T22:00:00.2Z", 0.2, 6}}}};
-        CHECK(csv.append(page) == 2);
-        CHECK(csv.append({{"columns", columns}, {"rows", json::array()}}) == 0);
+        CHECK(cli::for_each_page_sample(page, write) == 2);
+        CHECK(cli::for_each_page_sample({{"columns", columns}, {"rows", json::array()}}, write) ==
+              0);
         CHECK(out.str() ==
               "seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,stress_mpa,strain\n"
-              "5,0.1,2026-11-28T22:00:00.1Z,cycle,365.02,0.01,1.25e-05,100.5,0.0001\n"
+              "5,0.1,2026-11-28T22:00:00.1Z,cycle,365.02,0.01,1.25e-05,100.5,1e-04\n"
               "6,0.2,2026-11-28T22:00:00.2Z,\"odd, \"\"segment\"\"\",364.9,0,0,0,-0.5\n");
 
         json missing = columns;
         missing.erase(missing.begin() + 3);
-        CHECK_THROWS_WITH_AS(csv.append({{"columns", missing}, {"rows", json::array()}}),
-                             "unexpected samples page: no column 'segment'", cli::ClientError);
-        CHECK_THROWS_AS(csv.append({{"columns", columns}, {"rows", {{1, 2, 3}}}}),
-                        cli::ClientError);
+        CHECK_THROWS_WITH_AS(
+            cli::for_each_page_sample({{"columns", missing}, {"rows", json::array()}}, write),
+            "unexpected samples page: no column 'segment'", cli::ClientError);
+        CHECK_THROWS_AS(
+            cli::for_each_page_sample({{"columns", columns}, {"rows", {{1, 2, 3}}}}, write),
+            cli::ClientError);
+        json text_in_number = {{"columns", columns},
+                               {"rows", {{0, 0.1, "t", "s", "hot", 0, 0, 0, 0}}}};
+        CHECK_THROWS_WITH_AS(cli::for_each_page_sample(text_in_number, write),
+                             "unexpected samples page: column 'temperature_k' holds \"hot\"",
+                             cli::ClientError);
     }
 
     TEST_CASE("argument errors exit 2 and name the problem without contacting a server") {
@@ -183,7 +193,7 @@ TEST_SUITE("client") {
              {"--token", "0123456789abcdef0123456789abcdef"},
              "unknown option --token"},
             {cli::run_pause, {"1", "2"}, "one job only"},
-            {cli::run_export, {"7"}, "--out FILE.csv is required"},
+            {cli::run_export, {"7"}, "--out FILE is required"},
             {cli::run_export, {"7", "--out", "x.csv", "--every", "0"}, "--every must be"},
             {cli::run_list, {"--server", "ftp://127.0.0.1:1"}, "only http:// is supported"},
             {cli::run_list, {"--token-file", "/nonexistent/token"}, "cannot read the token file"},

@@ -49,7 +49,9 @@ int run_wait(std::span<const std::string_view> args, std::ostream& out, std::ost
 int run_pause(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int run_resume(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int run_abort(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
-// export RUN --out FILE.csv [--every K] [--results FILE.json]: the run's samples as CSV.
+// export RUN --out FILE [--format csv|ta] [--every K] [--results FILE.json|FILE.csv]
+// [--db STORE]: the run's samples as CSV or TA text, and its results, from the server or, with
+// --db, from a store file read directly (docs/exports.md).
 int run_export(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 // report RUN [RUN ...] [--db FILE] --out DIR, report --job JOB [--db FILE] --out DIR: a run's

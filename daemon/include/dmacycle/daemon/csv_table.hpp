@@ -32,6 +32,12 @@ struct CsvTable {
 // Throws InputError naming the file, the line and the problem.
 CsvTable read_csv(const std::string& path, const std::vector<std::string>& required_columns);
 
+// `text` without leading and trailing spaces, tabs and carriage returns.
+std::string_view trim_blanks(std::string_view text);
+
+// 'TEXT' for a message, cut to 40 characters ("...'" when cut).
+std::string quote_for_message(std::string_view text);
+
 // Throws InputError unless `column` strictly increases down the table.
 void require_increasing(const CsvTable& table, std::string_view column);
 

@@ -121,6 +121,11 @@ struct JobFile {
 JobFile parse_job(std::string_view yaml_text,
                   double frame_force_limit_n = default_frame_force_limit_n);
 
+// The run of `file` whose sample id is `sample_id` (a sweep point's sample id carries its
+// label, so it names the point a stored run was made from), else the first run; nullptr when
+// the file has no runs (it did not parse).
+const Job* run_of_sample(const JobFile& file, std::string_view sample_id);
+
 // What a job's `profile:` says about the load frame.
 struct ProfileLimit {
     std::optional<double> force_max_n;  // set when the profile was found and read
