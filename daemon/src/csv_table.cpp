@@ -65,8 +65,11 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
     if (rest.substr(0, 3) == "\xEF\xBB\xBF") {
         rest.remove_prefix(3);
     }
-    if (rest.find('\0') != std::string_view::npos) {
-        throw InputError(path + ": binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
+    if (const auto nul = rest.find('\0'); nul != std::string_view::npos) {
+        const auto line =
+            1 + std::count(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
+        throw InputError(where(path, static_cast<std::size_t>(line)) +
+                         "binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
     }
 
     CsvTable table;

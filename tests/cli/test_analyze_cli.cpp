@@ -108,7 +108,7 @@ TEST_CASE("analyze refuses every class of malformed CSV with file, line and prob
          "few.csv: too few recovery rows after t0 = 10 s (3); need at least 10"},
         {"before.csv", "time_s,strain\n" + good_rows,
          "before.csv: no recovery rows after t0 = 100 s (last time_s is 12 at line 13)"},
-        {"binary.csv", std::string("time_s,strain\n1,\0\n", 18), "binary.csv: binary data"},
+        {"binary.csv", std::string("time_s,strain\n1,\0\n", 18), "binary.csv:2: binary data"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.name);
