@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -399,16 +398,7 @@ int analyze_arrhenius(std::span<const std::string_view> args, std::ostream& out,
 // "T1:T2" in K.
 std::pair<double, double> parse_range(const std::string& text) {
     const auto colon = text.find(':');
-    const auto number = [&](std::string_view part) -> std::optional<double> {
-        part = trim_blanks(part);
-        double value = 0;
-        const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
-        if (part.empty() || error != std::errc() || end != part.data() + part.size() ||
-            !std::isfinite(value)) {
-            return std::nullopt;
-        }
-        return value;
-    };
+    const auto number = [](std::string_view part) { return parse_finite(trim_blanks(part)); };
     const std::string_view whole(text);
     const auto lo = colon == std::string::npos ? std::nullopt : number(whole.substr(0, colon));
     const auto hi = colon == std::string::npos ? std::nullopt : number(whole.substr(colon + 1));

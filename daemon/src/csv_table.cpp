@@ -38,6 +38,16 @@ std::string_view trim_blanks(std::string_view text) {
     return text.substr(first, last - first + 1);
 }
 
+std::optional<double> parse_finite(std::string_view text) {
+    double value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+        !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    return value;
+}
+
 std::string quote_for_message(std::string_view text) {
     constexpr std::size_t max_shown = 40;
     std::string shown(text.substr(0, max_shown));

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -27,16 +26,6 @@ std::string lower(std::string_view text) {
     std::transform(out.begin(), out.end(), out.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
-}
-
-std::optional<double> parse_number(std::string_view cell) {
-    double value = 0;
-    const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
-    if (cell.empty() || error != std::errc() || end != cell.data() + cell.size() ||
-        !std::isfinite(value)) {
-        return std::nullopt;
-    }
-    return value;
 }
 
 // What the header said about the sign of exothermic heat flow, and where.
@@ -115,7 +104,7 @@ std::optional<double> mass_from_ta_size(const std::string& value) {
     if (tab == std::string::npos || trim_blanks(std::string_view(value).substr(tab + 1)) != "mg") {
         return std::nullopt;
     }
-    return parse_number(trim_blanks(std::string_view(value).substr(0, tab)));
+    return parse_finite(trim_blanks(std::string_view(value).substr(0, tab)));
 }
 
 RawScan read_ta_scan(const std::string& path) {
@@ -288,7 +277,7 @@ RawScan read_netzsch_scan(const std::string& path) {
             } else if (key == "SAMPLE MASS /mg") {
                 std::string number(value);
                 std::replace(number.begin(), number.end(), ',', '.');
-                raw.header_mass_mg = parse_number(number);
+                raw.header_mass_mg = parse_finite(number);
                 if (!raw.header_mass_mg || *raw.header_mass_mg <= 0) {
                     refuse(path, line_number,
                            "#SAMPLE MASS /mg " + quote_for_message(value) +
@@ -316,7 +305,7 @@ RawScan read_netzsch_scan(const std::string& path) {
             if (comma) {
                 std::replace(cell.begin(), cell.end(), ',', '.');
             }
-            const auto value = parse_number(cell);
+            const auto value = parse_finite(cell);
             if (!value) {
                 refuse(path, line_number,
                        "column '" + columns[static_cast<std::size_t>(at)] + "': " +

@@ -1,8 +1,6 @@
 // `dmacycle analyze dsc` run as users run it, on a synthetic scan pair written as CSV, as a TA
 // Universal Analysis export and as a Netzsch Proteus export, and on a store `dmacycle run` made.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +13,7 @@
 
 #include "dmacycle/analysis/synthetic.hpp"
 #include "dmacycle/daemon/ta_text.hpp"
+#include "dmacycle_run.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -23,18 +22,6 @@ using dmacycle::analysis::DscScan;
 using Json = nlohmann::json;
 
 namespace {
-
-struct Run {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 std::string number(double value) {
     char buffer[32];
@@ -126,13 +113,10 @@ class Workspace {
         return path.string();
     }
 
-    Run dmacycle(const std::string& args) const {
-        const auto out = dir_.path / "stdout", err = dir_.path / "stderr";
-        const std::string command = std::string(DMACYCLE_BIN_DIR) + "/dmacycle " + args + " >" +
-                                    out.string() + " 2>" + err.string();
-        const int status = std::system(command.c_str());
-        REQUIRE(WIFEXITED(status));
-        return {WEXITSTATUS(status), slurp(out), slurp(err)};
+    test_support::DmacycleRun dmacycle(const std::string& args) const {
+        auto run = test_support::run_dmacycle(dir_.path, args);
+        REQUIRE(run.exit_code >= 0);
+        return run;
     }
     const fs::path& path() const { return dir_.path; }
 
@@ -362,7 +346,8 @@ TEST_CASE("analyze dsc: the ratio to the work done given or stored for a run") {
           doctest::Approx(10.2).epsilon(0.03));
 
     // A short simulated 0-200 MPa run (3 cycles, 5 min of recovery) stores its work done.
-    std::string job = slurp(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "jobs" / "mode1-0-200.yaml");
+    std::string job =
+        test_support::slurp(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "jobs" / "mode1-0-200.yaml");
     for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
              {"duration: 8 h", "duration: 24 min"}, {"recovery: 8 h", "recovery: 5 min"}}) {
         job.replace(job.find(from), from.size(), to);
