@@ -247,6 +247,8 @@ TEST_CASE("analyze dsc: malformed exports of each format are refused with file a
                      "time.csv:6: time_s 1 does not increase"});
     cases.push_back(
         {"binary.csv", corrupt(csv, 5, std::string("2,\0\x01,3", 6)), "binary.csv:6: binary data"});
+    cases.push_back({"cooling.csv", corrupt(csv, 5, "2,300,0.05"),
+                     "cooling.csv:6: temperature_k 300 does not increase"});
     cases.push_back({"empty.csv", "", "empty.csv: empty file"});
 
     const auto ta = ta_lines(pair.sample);  // StartOfData is line 9, the first row line 10
