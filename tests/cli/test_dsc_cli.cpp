@@ -210,6 +210,22 @@ TEST_CASE(
     CHECK(wrong.exit_code == 1);
     CHECK(wrong.err.find("no exotherm") != std::string::npos);
 
+    // A TA export whose header says Exo Down is read so without --exo-down.
+    const auto ta_down = [](const DscScan& scan) {
+        auto negated = scan;
+        for (auto& flow : negated.heat_flow_w_g) {
+            flow = -flow;
+        }
+        auto lines = ta_lines(negated);
+        lines.insert(lines.begin() + 1, "Comment\tplotted Exo Down");
+        return join(lines);
+    };
+    const auto ta = analyze_json(ws, ws.write("down.txt", ta_down(pair.sample)),
+                                 ws.write("downb.txt", ta_down(pair.baseline)));
+    CHECK(ta["sample"]["exo_convention"] ==
+          "exothermic negative (header: Comment plotted Exo Down)");
+    CHECK(ta["delta_h_j_g"].get<double>() == doctest::Approx(up["delta_h_j_g"].get<double>()));
+
     auto lines = netzsch_lines(pair.sample);
     lines[9] = "#EXO:;+1";
     const auto contradicted = ws.dmacycle("analyze dsc " + ws.write("n.dat", join(lines)) + " " +
