@@ -48,6 +48,17 @@ std::optional<double> parse_finite(std::string_view text) {
     return value;
 }
 
+void require_text_line(const std::string& path, std::size_t line_number, std::string_view line) {
+    const auto control = std::find_if(line.begin(), line.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r';
+    });
+    if (control != line.end()) {
+        throw InputError(where(path, line_number) + "binary data (control byte " +
+                         std::to_string(static_cast<unsigned char>(*control)) +
+                         "); expected a text export");
+    }
+}
+
 std::string quote_for_message(std::string_view text) {
     constexpr std::size_t max_shown = 40;
     std::string shown(text.substr(0, max_shown));

@@ -191,15 +191,7 @@ RawScan read_netzsch_scan(const std::string& path) {
         const auto newline = rest.find('\n');
         const std::string_view raw_line = rest.substr(0, newline);
         rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-        const auto control = std::find_if(raw_line.begin(), raw_line.end(), [](char c) {
-            return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r';
-        });
-        if (control != raw_line.end()) {
-            refuse(path, line_number,
-                   "binary data (control byte " +
-                       std::to_string(static_cast<unsigned char>(*control)) +
-                       "); expected a text export");
-        }
+        require_text_line(path, line_number, raw_line);
         const std::string_view line = trim_blanks(raw_line);
         if (line.empty()) {
             continue;

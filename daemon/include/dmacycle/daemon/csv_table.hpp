@@ -40,6 +40,10 @@ std::string_view trim_blanks(std::string_view text);
 // nullopt for anything else.
 std::optional<double> parse_finite(std::string_view text);
 
+// Throws InputError "FILE:LINE: binary data (control byte N); expected a text export" when
+// `line` holds a control character other than tab and carriage return.
+void require_text_line(const std::string& path, std::size_t line_number, std::string_view line);
+
 // 'TEXT' for a message, cut to 40 characters ("...'" when cut).
 std::string quote_for_message(std::string_view text);
 
