@@ -75,9 +75,12 @@ std::string detect_format(std::string_view bytes) {
         if (line.substr(0, 2) == "##") {
             return "netzsch";
         }
-        if (first && line.size() > 2 && line[0] == '#' &&
-            std::isupper(static_cast<unsigned char>(line[1])) &&
-            line.find(':') != std::string_view::npos) {
+        // Proteus' keys are capitals (#EXPORTTYPE:, #FILE:); a CSV comment rarely is.
+        const auto colon = line.find(':');
+        if (first && line[0] == '#' && colon != std::string_view::npos && colon > 1 &&
+            std::all_of(
+                line.begin() + 1, line.begin() + static_cast<std::ptrdiff_t>(colon),
+                [](char c) { return std::isupper(static_cast<unsigned char>(c)) || c == ' '; })) {
             return "netzsch";
         }
         first = false;
