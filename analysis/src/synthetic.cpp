@@ -72,4 +72,47 @@ DemoTruth demo_truth() {
         log_normal_spectrum(peaks, total_strain, 0.0, 6.0, 10), {1.4, 2.85, 4.2}, 5e-8, 8 * 3600.0};
 }
 
+DscPair dsc_pair(const DscTruth& truth) {
+    const double rate_k_s = truth.rate_k_min / 60.0;
+    const auto instrument = [](double k) {
+        return 0.05 + 2e-4 * (k - 300.0) - 1e-7 * (k - 300.0) * (k - 300.0);
+    };
+    const auto gaussian = [](double k, double centre, double width) {
+        return std::exp(-0.5 * (k - centre) * (k - centre) / (width * width));
+    };
+    // ∫ Φ dt = ∫ Φ dT / rate: the split Gaussian's area in K is h √(2π) (w_below + w_above) / 2.
+    const double height =
+        truth.delta_h_j_g * rate_k_s /
+        (std::sqrt(2.0 * std::acos(-1.0)) * (truth.width_below_k + truth.width_above_k) / 2.0);
+    const double crystallization_height =
+        40.0 * rate_k_s / (std::sqrt(2.0 * std::acos(-1.0)) * 4.0);
+    const auto scan = [&](double start_k, double stop_k, double t0_s, bool sample) {
+        DscScan out;
+        for (double t = t0_s; start_k + rate_k_s * t <= stop_k; t += truth.step_s) {
+            const double k = start_k + rate_k_s * t;
+            double flow = instrument(k);
+            if (sample) {
+                flow +=
+                    height * gaussian(k, truth.peak_k,
+                                      k < truth.peak_k ? truth.width_below_k : truth.width_above_k);
+                if (truth.above_tg) {
+                    flow += -0.03 * gaussian(k, 495.0, 4.0) +
+                            crystallization_height * gaussian(k, 530.0, 4.0);
+                }
+            }
+            out.time_s.push_back(t);
+            out.temperature_k.push_back(k);
+            out.heat_flow_w_g.push_back(flow);
+        }
+        return out;
+    };
+    DscPair pair{scan(truth.start_k, truth.stop_k, 0.0, true),
+                 scan(truth.start_k + 1.0, truth.stop_k - 1.0, truth.step_s / 2, false)};
+    if (truth.noise_w_g > 0) {
+        add_noise(pair.sample.heat_flow_w_g, truth.noise_w_g, truth.seed);
+        add_noise(pair.baseline.heat_flow_w_g, truth.noise_w_g, truth.seed + 1);
+    }
+    return pair;
+}
+
 }  // namespace dmacycle::analysis::synthetic

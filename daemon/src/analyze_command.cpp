@@ -9,6 +9,8 @@
 #include "cli_text.hpp"
 #include "dmacycle/daemon/commands.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/daemon/dsc_file.hpp"
+#include "dmacycle/daemon/run_archive.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -23,9 +25,13 @@ const char* const usage_text =
     "                                  [--tau-max S] [--json]\n"
     "       dmacycle analyze cycling FILE [--composition C --density G_PER_CM3] [--json]\n"
     "       dmacycle analyze arrhenius FILE [--json]\n"
+    "       dmacycle analyze dsc SAMPLE BASELINE --composition C [--mass-mg M] [--exo-down]\n"
+    "                            [--range T1:T2] [--work-done-kj-mol W | --run ID --db FILE]\n"
+    "                            [--reference-kj-mol H0] [--json]\n"
     "FILE is CSV with a header: recovery/creep time_s,strain; cycling time_s,stress_mpa,strain;\n"
-    "arrhenius temperature_k,frequency_hz,tan_delta. Exit 0 ok, 1 a fit is not usable, 2 bad "
-    "input.\n";
+    "arrhenius temperature_k,frequency_hz,tan_delta. dsc: SAMPLE and BASELINE are heating scans\n"
+    "as CSV time_s,temperature_k,heat_flow_w_g, TA Universal Analysis or Netzsch text exports\n"
+    "(docs/dsc.md). Exit 0 ok, 1 a fit is not usable (dsc: no exotherm), 2 bad input.\n";
 
 // File names need not be UTF-8; JSON must be, so invalid bytes become U+FFFD.
 void print_json(std::ostream& out, const Json& doc) {
@@ -389,6 +395,181 @@ int analyze_arrhenius(std::span<const std::string_view> args, std::ostream& out,
     return report_fits(err, fits);
 }
 
+// "T1:T2" in K.
+std::pair<double, double> parse_range(const std::string& text) {
+    const auto colon = text.find(':');
+    const auto number = [](std::string_view part) { return parse_finite(trim_blanks(part)); };
+    const std::string_view whole(text);
+    const auto lo = colon == std::string::npos ? std::nullopt : number(whole.substr(0, colon));
+    const auto hi = colon == std::string::npos ? std::nullopt : number(whole.substr(colon + 1));
+    if (!lo || !hi || !(*hi > *lo) || *lo <= 0) {
+        throw UsageError("--range '" + text + "': expected T1:T2 in K with 0 < T1 < T2");
+    }
+    return {*lo, *hi};
+}
+
+// The work done of run `run_id` in the store, as its `work_done` result holds it.
+double stored_work_done_kj_mol(const std::string& db, std::int64_t run_id) {
+    const RunArchive archive(db);
+    archive.run(run_id);  // an unknown run is refused by name
+    const auto results = archive.results(run_id);
+    const auto found = results.find("work_done");
+    if (found == results.end()) {
+        throw InputError(db + ": run " + std::to_string(run_id) +
+                         " has no work_done result (not a cycling run, or not analysed)");
+    }
+    const auto value = found->second.find("work_done_kj_mol");
+    if (value == found->second.end() || !value->is_number()) {
+        throw InputError(db + ": run " + std::to_string(run_id) +
+                         " has no work done in kJ/mol (its job gives no composition or density)");
+    }
+    const double work_done = value->get<double>();
+    if (!(work_done > 0)) {
+        throw InputError(db + ": run " + std::to_string(run_id) +
+                         format(" has work done %g kJ/mol; a ratio needs > 0", work_done));
+    }
+    return work_done;
+}
+
+int analyze_dsc(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const Arguments arguments(
+        args,
+        {"composition", "mass-mg", "range", "work-done-kj-mol", "run", "db", "reference-kj-mol"},
+        {"exo-down", "json"});
+    const auto& files = arguments.positionals();
+    if (files.size() != 2) {
+        throw UsageError("expected SAMPLE and BASELINE, got " + std::to_string(files.size()) +
+                         " file(s)");
+    }
+    const auto composition = arguments.text("composition");
+    if (!composition) {
+        throw UsageError("--composition C is required (the molar mass converts J/g to kJ/mol)");
+    }
+    const auto molar_mass = analysis::molar_mass_from_composition(*composition);
+    if (!molar_mass.ok) {
+        throw UsageError("--composition '" + *composition + "': " + molar_mass.error);
+    }
+    DscReadOptions read_options;
+    read_options.exo_down = arguments.flag("exo-down");
+    read_options.mass_mg = arguments.number("mass-mg");
+    if (read_options.mass_mg && !(*read_options.mass_mg > 0)) {
+        throw UsageError("--mass-mg must be > 0");
+    }
+    analysis::DscOptions options;
+    if (const auto range = arguments.text("range")) {
+        const auto [lo, hi] = parse_range(*range);
+        options.range_lo_k = lo;
+        options.range_hi_k = hi;
+    }
+    auto work_done = arguments.number("work-done-kj-mol");
+    const auto run_id = arguments.integer("run");
+    const auto db = arguments.text("db");
+    if (work_done && (run_id || db)) {
+        throw UsageError("give --work-done-kj-mol or --run ID --db FILE, not both");
+    }
+    if (run_id.has_value() != db.has_value()) {
+        throw UsageError("--run ID and --db FILE go together");
+    }
+    if (work_done && !(*work_done > 0)) {
+        throw UsageError("--work-done-kj-mol must be > 0");
+    }
+    const auto reference = arguments.number("reference-kj-mol");
+
+    const auto sample = read_dsc_file(files[0], read_options);
+    const auto baseline = read_dsc_file(files[1], read_options);
+    std::string work_done_source = work_done ? "--work-done-kj-mol" : "";
+    if (run_id) {
+        work_done = stored_work_done_kj_mol(*db, *run_id);
+        work_done_source = "run " + std::to_string(*run_id) + " in " + *db;
+    }
+
+    const auto result = analysis::analyze_dsc(sample.scan, baseline.scan, options);
+    if (result.summary.status == analysis::FitStatus::invalid_input) {
+        throw InputError(sample.path + ", " + baseline.path + ": " + result.summary.message);
+    }
+    const double m = molar_mass.g_mol;
+    const bool usable = result.summary.usable;
+    const double delta_h_kj_mol = analysis::j_g_to_kj_mol(result.delta_h_j_g, m);
+    const auto number = [&](double value) { return usable ? Json(value) : Json(); };
+    const auto optional_number = [&](bool present, double value) {
+        return usable && present ? Json(value) : Json();
+    };
+    const double over_work_done = work_done ? delta_h_kj_mol / *work_done : 0;
+    const double delta_delta_h = reference ? delta_h_kj_mol - *reference : 0;
+    const double delta_delta_over_work_done = work_done ? delta_delta_h / *work_done : 0;
+
+    if (arguments.flag("json")) {
+        const auto scan_json = [](const DscFile& file, double rate_k_min) {
+            return Json{{"file", file.path},
+                        {"format", file.format},
+                        {"points", file.line_of_row.size()},
+                        {"exo_convention", file.exo_convention},
+                        {"mass_mg", file.mass_mg ? Json(*file.mass_mg) : Json()},
+                        {"heating_rate_k_min", rate_k_min}};
+        };
+        Json doc = {
+            {"kind", "dsc"},
+            {"sample", scan_json(sample, result.sample_rate_k_min)},
+            {"baseline", scan_json(baseline, result.baseline_rate_k_min)},
+            {"composition", *composition},
+            {"molar_mass_g_mol", m},
+            {"fit", to_json(result.summary)},
+            {"range_given", result.range_given},
+            {"range_lo_k", number(result.range_lo_k)},
+            {"range_hi_k", number(result.range_hi_k)},
+            {"onset_k", number(result.onset_k)},
+            {"peak_k", number(result.peak_k)},
+            {"end_k", number(result.end_k)},
+            {"peak_w_g", number(result.peak_w_g)},
+            {"points", result.points},
+            {"delta_h_j_g", number(result.delta_h_j_g)},
+            {"delta_h_stderr_j_g", number(result.delta_h_stderr_j_g)},
+            {"delta_h_kj_mol", number(delta_h_kj_mol)},
+            {"delta_h_stderr_kj_mol",
+             number(analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m))},
+            {"noise_w_g", result.noise_w_g},
+            {"noise_term_j_g", number(result.noise_term_j_g)},
+            {"offset_term_j_g", number(result.offset_term_j_g)},
+            {"work_done_kj_mol", work_done ? Json(*work_done) : Json()},
+            {"work_done_source", work_done ? Json(work_done_source) : Json()},
+            {"delta_h_over_work_done", optional_number(work_done.has_value(), over_work_done)},
+            {"reference_kj_mol", reference ? Json(*reference) : Json()},
+            {"delta_delta_h_kj_mol", optional_number(reference.has_value(), delta_delta_h)},
+            {"delta_delta_h_over_work_done",
+             optional_number(reference && work_done, delta_delta_over_work_done)}};
+        print_json(out, doc);
+    } else {
+        out << format("dsc: %s (%s, %zu points) - %s (%s, %zu points), %.3g K/min\n",
+                      sample.path.c_str(), sample.format.c_str(), sample.line_of_row.size(),
+                      baseline.path.c_str(), baseline.format.c_str(), baseline.line_of_row.size(),
+                      result.sample_rate_k_min);
+        if (usable) {
+            out << format(
+                "exotherm %.2f .. %.2f K (%s): onset %.2f K, peak %.2f K (%.4g W/g), "
+                "end %.2f K\n",
+                result.range_lo_k, result.range_hi_k, result.range_given ? "given" : "detected",
+                result.onset_k, result.peak_k, result.peak_w_g, result.end_k);
+            out << format("delta H %.4g ± %.2g J/g = %.4g ± %.2g kJ/mol (M %.3f g/mol)\n",
+                          result.delta_h_j_g, result.delta_h_stderr_j_g, delta_h_kj_mol,
+                          analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m), m);
+            if (work_done) {
+                out << format("work done %.4g kJ/mol (%s): delta H / WD %.4g\n", *work_done,
+                              work_done_source.c_str(), over_work_done);
+            }
+            if (reference) {
+                out << format("delta(delta H) = %.4g - %.4g = %.4g kJ/mol", delta_h_kj_mol,
+                              *reference, delta_delta_h);
+                out << (work_done
+                            ? format(", delta(delta H) / WD %.4g\n", delta_delta_over_work_done)
+                            : std::string("\n"));
+            }
+        } else {
+            out << "delta H — (" << result.summary.message << ")\n";
+        }
+    }
+    return report_fits(err, {{"DSC exotherm", result.summary}});
+}
+
 }  // namespace
 
 int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -411,8 +592,11 @@ int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::
         if (kind == "arrhenius") {
             return analyze_arrhenius(rest, out, err);
         }
+        if (kind == "dsc") {
+            return analyze_dsc(rest, out, err);
+        }
         err << "dmacycle analyze: unknown analysis '" << kind
-            << "' (recovery, creep, cycling or arrhenius)\n";
+            << "' (recovery, creep, cycling, arrhenius or dsc)\n";
     } catch (const InputError& error) {
         err << "dmacycle: " << error.what() << "\n";
     } catch (const UsageError& error) {

@@ -38,6 +38,27 @@ std::string_view trim_blanks(std::string_view text) {
     return text.substr(first, last - first + 1);
 }
 
+std::optional<double> parse_finite(std::string_view text) {
+    double value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+        !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+void require_text_line(const std::string& path, std::size_t line_number, std::string_view line) {
+    const auto control = std::find_if(line.begin(), line.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r';
+    });
+    if (control != line.end()) {
+        throw InputError(where(path, line_number) + "binary data (control byte " +
+                         std::to_string(static_cast<unsigned char>(*control)) +
+                         "); expected a text export");
+    }
+}
+
 std::string quote_for_message(std::string_view text) {
     constexpr std::size_t max_shown = 40;
     std::string shown(text.substr(0, max_shown));
@@ -65,8 +86,11 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
     if (rest.substr(0, 3) == "\xEF\xBB\xBF") {
         rest.remove_prefix(3);
     }
-    if (rest.find('\0') != std::string_view::npos) {
-        throw InputError(path + ": binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
+    if (const auto nul = rest.find('\0'); nul != std::string_view::npos) {
+        const auto line =
+            1 + std::count(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
+        throw InputError(where(path, static_cast<std::size_t>(line)) +
+                         "binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
     }
 
     CsvTable table;

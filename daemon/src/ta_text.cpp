@@ -190,15 +190,7 @@ TaText read_ta_text(const std::string& path) {
         if (!raw.empty() && raw.back() == '\r') {
             raw.remove_suffix(1);
         }
-        const auto control = std::find_if(raw.begin(), raw.end(), [](char c) {
-            return static_cast<unsigned char>(c) < 0x20 && c != '\t';
-        });
-        if (control != raw.end()) {
-            refuse(path, line_number,
-                   "binary data (control byte " +
-                       std::to_string(static_cast<unsigned char>(*control)) +
-                       "); expected a text export");
-        }
+        require_text_line(path, line_number, raw);
         const std::string_view line = trim_blanks(raw);
         if (line.empty()) {
             continue;

@@ -12,23 +12,15 @@
 #include <vector>
 
 #include "dmacycle/analysis/synthetic.hpp"
+#include "dmacycle_run.hpp"
 
 namespace fs = std::filesystem;
 namespace synthetic = dmacycle::analysis::synthetic;
 
 namespace {
 
-struct Run {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
+using test_support::slurp;
+using Run = test_support::DmacycleRun;
 
 class Workspace {
   public:
@@ -48,12 +40,9 @@ class Workspace {
     }
 
     Run dmacycle(const std::string& args) const {
-        const auto out = dir_ / "stdout", err = dir_ / "stderr";
-        const std::string command = std::string(DMACYCLE_BIN_DIR) + "/dmacycle " + args + " >" +
-                                    out.string() + " 2>" + err.string();
-        const int status = std::system(command.c_str());
-        REQUIRE(WIFEXITED(status));
-        return {WEXITSTATUS(status), slurp(out), slurp(err)};
+        auto run = test_support::run_dmacycle(dir_, args);
+        REQUIRE(run.exit_code >= 0);
+        return run;
     }
 
   private:
@@ -108,7 +97,7 @@ TEST_CASE("analyze refuses every class of malformed CSV with file, line and prob
          "few.csv: too few recovery rows after t0 = 10 s (3); need at least 10"},
         {"before.csv", "time_s,strain\n" + good_rows,
          "before.csv: no recovery rows after t0 = 100 s (last time_s is 12 at line 13)"},
-        {"binary.csv", std::string("time_s,strain\n1,\0\n", 18), "binary.csv: binary data"},
+        {"binary.csv", std::string("time_s,strain\n1,\0\n", 18), "binary.csv:2: binary data"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.name);

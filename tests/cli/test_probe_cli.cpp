@@ -21,6 +21,8 @@
 #include "dmacycle/drivers/sim/frame_server.hpp"
 #include "dmacycle/drivers/sim/furnace_server.hpp"
 #include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle_run.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace sim = dmacycle::drivers::sim;
@@ -28,28 +30,9 @@ using nlohmann::json;
 
 namespace {
 
-struct Run {
-    int exit_code = -1;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
-Run run_dmacycle(const std::string& args) {
-    std::string pattern = (fs::temp_directory_path() / "dmacycle-probe-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    const fs::path dir = pattern;
-    const std::string command = std::string(DMACYCLE_BIN_DIR) + "/dmacycle " + args + " >" +
-                                (dir / "out").string() + " 2>" + (dir / "err").string();
-    const int status = std::system(command.c_str());
-    Run run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
-    fs::remove_all(dir);
-    return run;
+test_support::DmacycleRun run_dmacycle(const std::string& args) {
+    const test_support::TempDir dir("dmacycle-probe");
+    return test_support::run_dmacycle(dir.path, args);
 }
 
 // The pymodbus peer as a child: its readiness line gives the port; closing its stdin ends

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,6 +35,14 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
 
 // `text` without leading and trailing spaces, tabs and carriage returns.
 std::string_view trim_blanks(std::string_view text);
+
+// The finite number `text` spells exactly (std::from_chars: no blanks, no leading '+');
+// nullopt for anything else.
+std::optional<double> parse_finite(std::string_view text);
+
+// Throws InputError "FILE:LINE: binary data (control byte N); expected a text export" when
+// `line` holds a control character other than tab and carriage return.
+void require_text_line(const std::string& path, std::size_t line_number, std::string_view line);
 
 // 'TEXT' for a message, cut to 40 characters ("...'" when cut).
 std::string quote_for_message(std::string_view text);
