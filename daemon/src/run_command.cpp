@@ -96,6 +96,14 @@ void print_summary(std::ostream& out, const protocols::Job& job, const protocols
             << format(", tau %.4g s", kww["tau_s"].get<double>())
             << (kww["fit"]["usable"].get<bool>() ? "" : " (not usable)") << "\n";
     }
+    if (const auto arrhenius = result("arrhenius"); !arrhenius.is_null()) {
+        out << format("  E_beta %.3f", arrhenius["e_beta_ev"].get<double>())
+            << format(" ± %.3f eV", arrhenius["e_beta_stderr_ev"].get<double>())
+            << format(", ln f0 %.2f", arrhenius["ln_f0"].get<double>()) << " from "
+            << arrhenius["peaks"].size() << " tan δ peaks ("
+            << arrhenius["points"].get<std::size_t>() << " DMTA measurements)"
+            << (arrhenius["fit"]["usable"].get<bool>() ? "" : " (not usable)") << "\n";
+    }
     if (const auto unusable = unusable_fits(outcome); !unusable.empty()) {
         out << "  fits not usable:";
         for (const auto& kind : unusable) {
@@ -110,7 +118,7 @@ Json outcome_json(const protocols::Job& job, const RunOutcome& outcome) {
     for (const auto& [kind, json] : outcome.results) {
         results[kind] = Json::parse(json);
     }
-    return {{"run_id", outcome.run_id},
+    Json run = {{"run_id", outcome.run_id},
             {"job", job.name},
             {"sample", job.sample.id},
             {"sweep_point", job.sweep_point},
@@ -123,6 +131,12 @@ Json outcome_json(const protocols::Job& job, const RunOutcome& outcome) {
             {"cycles", outcome.cycles},
             {"interlocks", outcome.interlocks},
             {"results", results}};
+    if (results.contains("arrhenius")) {
+        // A scan's β energy beside the run: what a DMTA job is run for.
+        run["e_beta_ev"] = results["arrhenius"]["e_beta_ev"];
+        run["e_beta_stderr_ev"] = results["arrhenius"]["e_beta_stderr_ev"];
+    }
+    return run;
 }
 
 }  // namespace
@@ -157,8 +171,11 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
             } catch (const sim::ProfileError& error) {
                 throw InputError(error.what());
             }
-            // The job's force must also fit the frame the profile describes.
-            job_file = protocols::parse_job(text, profile.frame.force_max_n);
+            // The job must also fit the instrument the profile describes: its frame's force
+            // and, for a DMTA scan, its frequency and amplitude ranges and the furnace's ambient.
+            job_file = protocols::parse_job(text, [&](const std::string& name) {
+                return protocols::find_profile_limit(name, path);
+            });
             if (job_file.ok()) {
                 // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows
                 // (33 min at 10 Hz) keep the queue to a few MB; appends then wait for commits.
