@@ -25,6 +25,12 @@ namespace sim = dmacycle::drivers::sim;
 
 const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]";
 
+// A DMTA scan measures every few seconds of instrument time over the streaming link. At max
+// speed the simulator's clock runs ahead of the samples read by what the sockets buffer
+// (thousands of seconds), and every exchange waits behind them, so no interval could be kept:
+// such a job runs at this paced speed instead (a 75-min scan in about 2 s).
+constexpr double dmta_fastest_speed = 3000;
+
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
     if (auto path = protocols::find_profile(name, job_path)) {
@@ -177,10 +183,18 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
                 return protocols::find_profile_limit(name, path);
             });
             if (job_file.ok()) {
+                const bool paced_scan = clock->is_max() && job_file.runs.front().dmta;
+                if (paced_scan) {
+                    err << "dmacycle run: a DMTA scan cannot keep its measurement interval at "
+                           "--speed max; running at --speed "
+                        << dmta_fastest_speed << "\n";
+                }
+                const sim::SimClock sim_clock =
+                    paced_scan ? sim::SimClock(dmta_fastest_speed) : *clock;
                 // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows
                 // (33 min at 10 Hz) keep the queue to a few MB; appends then wait for commits.
                 SampleStore store(*db, StoreOptions{.max_pending_rows = 20000});
-                SimInstrument instrument(profile, *clock);
+                SimInstrument instrument(profile, sim_clock);
                 drivers::DeviceSpec frame;
                 frame.uri = instrument.frame_uri;
                 drivers::DeviceSpec furnace;

@@ -167,8 +167,9 @@ class Run {
     }
     // Both the furnace and the sample within the tolerance of `target_k`.
     bool equilibrated_locked(double target_k) const;
-    // The chained scan's equilibration and the scan's measurements, from wait_for_end.
-    void step_dmta();
+    // The chained scan's equilibration and the scan's measurements, from wait_for_end; true when
+    // it spoke to the frame (a scan's start or a measurement).
+    bool step_dmta();
     void report_progress_locked(const SampleRow& row, double plan_t_s, bool paused, bool force);
 
     bool connect(drv::Supervisor& supervisor, const char* name);
@@ -783,7 +784,9 @@ bool Run::wait_for_end() {
                 return true;
             }
         }
-        step_dmta();
+        if (step_dmta()) {
+            continue;  // the scan's exchanges first: the state poll follows on the next round
+        }
         if (options_.control != nullptr) {
             switch (options_.control->take_pending()) {
                 case RunControl::Pending::pause:
@@ -821,7 +824,7 @@ bool Run::wait_for_end() {
     }
 }
 
-void Run::step_dmta() {
+bool Run::step_dmta() {
     std::unique_lock lock(mutex_);
     if (reequilibrating_locked()) {
         const double target_k = reequilibrate_->temperature_k;
@@ -848,10 +851,10 @@ void Run::step_dmta() {
                                             fixed(target_k, 2) + " K after " +
                                             fixed(reequilibrate_->timeout_s, 0) + " s");
         }
-        return;
+        return false;
     }
     if (!scan_due_locked()) {
-        return;
+        return false;
     }
     const auto& frequencies = scan_->frequencies_hz;
     if (!scan_started_) {
@@ -878,7 +881,7 @@ void Run::step_dmta() {
                           fixed(scan_->temperature_rate_k_s * 60, 2) + " K/min, amplitude " +
                           fixed(scan_->amplitude_m * 1e6, 2) + " µm, one measurement every " +
                           fixed(scan_->interval_s, 2) + " s");
-        return;
+        return true;
     }
     // Measured at the end of each interval (one period to settle, the rest to measure), then
     // on to the next frequency.
@@ -892,9 +895,10 @@ void Run::step_dmta() {
     });
     lock.lock();
     frequency_index_ = next;
-    // Behind at --speed max (the clock ran ahead while we measured): the next one an interval
-    // after this one, not a burst to catch up.
-    next_measure_s_ = std::max(next_measure_s_, measured.t_s) + scan_->interval_s;
+    // Due by the samples read, whose time the measurement's trails by what the sockets buffer
+    // (at --speed max): the cadence stays one interval. Behind by more than one, the next is an
+    // interval from now, not a burst to catch up.
+    next_measure_s_ = std::max(next_measure_s_ + scan_->interval_s, latest_t_s_);
     DmtaRow row{dmta_seq_,          measured.t_s - t_first_, WallClock::now(),
                 measured.frequency_hz, measured.temperature_k, measured.storage_pa,
                 measured.loss_pa,   measured.tan_delta};
@@ -902,12 +906,13 @@ void Run::step_dmta() {
         store_.append_dmta(run_id_, row);
     } catch (const StoreError& error) {
         latch_locked(last_run_t_s_, std::string("store: ") + error.what());
-        return;
+        return true;
     }
     ++dmta_seq_;
     data_.dmta_temperature_k.push_back(row.temperature_k);
     data_.dmta_frequency_hz.push_back(row.frequency_hz);
     data_.dmta_tan_delta.push_back(row.tan_delta);
+    return true;
 }
 
 // Changes to the running program go with the stream stopped, as the upload does: at --speed max
