@@ -626,8 +626,7 @@ std::optional<svg::Figure> arrhenius_figure(const RunData& data, const std::stri
     if (peaks.x.size() < 2 || !e_beta || !ln_f0) {
         return std::nullopt;
     }
-    auto panel = panel_of(axis("inverse peak temperature 1000/T_p (1/K)"),
-                          axis("ln f (f in Hz)"));
+    auto panel = panel_of(axis("inverse peak temperature 1000/T_p (1/K)"), axis("ln f (f in Hz)"));
     const auto [lo, hi] = std::minmax_element(peaks.x.begin(), peaks.x.end());
     const double margin = 0.05 * (*hi - *lo);
     std::vector<double> x{*lo - margin, *hi + margin}, y;
@@ -790,7 +789,8 @@ std::string run_tables(const RunData& data) {
                 "± standard error</caption>\n"
              << row("E_β", result_cell(data, "arrhenius.e_beta_ev", "arrhenius.e_beta_stderr_ev"),
                     "eV")
-             << row("ln f₀ (f₀ in Hz)", result_cell(data, "arrhenius.ln_f0", "arrhenius.ln_f0_stderr"))
+             << row("ln f₀ (f₀ in Hz)",
+                    result_cell(data, "arrhenius.ln_f0", "arrhenius.ln_f0_stderr"))
              << row("DMTA measurements", result_cell(data, "arrhenius.points"))
              << fit_rows(data, "arrhenius.fit") << "</table>\n"
              << "<table><caption>tan δ peaks</caption>\n"

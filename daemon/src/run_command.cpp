@@ -125,18 +125,18 @@ Json outcome_json(const protocols::Job& job, const RunOutcome& outcome) {
         results[kind] = Json::parse(json);
     }
     Json run = {{"run_id", outcome.run_id},
-            {"job", job.name},
-            {"sample", job.sample.id},
-            {"sweep_point", job.sweep_point},
-            {"status", to_string(outcome.status)},
-            {"message", outcome.message},
-            {"samples", outcome.samples},
-            {"first_seq", outcome.first_seq},
-            {"missing_samples", missing_samples(outcome)},
-            {"last_seq", outcome.last_seq},
-            {"cycles", outcome.cycles},
-            {"interlocks", outcome.interlocks},
-            {"results", results}};
+                {"job", job.name},
+                {"sample", job.sample.id},
+                {"sweep_point", job.sweep_point},
+                {"status", to_string(outcome.status)},
+                {"message", outcome.message},
+                {"samples", outcome.samples},
+                {"first_seq", outcome.first_seq},
+                {"missing_samples", missing_samples(outcome)},
+                {"last_seq", outcome.last_seq},
+                {"cycles", outcome.cycles},
+                {"interlocks", outcome.interlocks},
+                {"results", results}};
     if (results.contains("arrhenius")) {
         // A scan's β energy beside the run: what a DMTA job is run for.
         run["e_beta_ev"] = results["arrhenius"]["e_beta_ev"];

@@ -203,7 +203,7 @@ class Run {
     double load_start_s_ = 1e300;
     double recovery_start_s_ = 0;
     const protocols::Segment* cycling_ = nullptr;  // the plan's cycle segment, if any
-    const protocols::Segment* scan_ = nullptr;      // the plan's dmta_scan segment, if any
+    const protocols::Segment* scan_ = nullptr;     // the plan's dmta_scan segment, if any
     const protocols::Segment* reequilibrate_ = nullptr;
 
     std::unique_ptr<drv::FrameLink> frame_link_;
@@ -835,8 +835,8 @@ bool Run::step_dmta() {
                 furnace_link_->driver().set_rate_limit_k_per_min(0);
                 furnace_link_->driver().write_setpoint_k(target_k);
             });
-            event("segment", "furnace setpoint " + fixed(target_k, 2) +
-                                 " K for the scan, at the pre-tension");
+            event("segment",
+                  "furnace setpoint " + fixed(target_k, 2) + " K for the scan, at the pre-tension");
             lock.lock();
         }
         if (equilibrated_locked(target_k)) {
@@ -899,9 +899,14 @@ bool Run::step_dmta() {
     // (at --speed max): the cadence stays one interval. Behind by more than one, the next is an
     // interval from now, not a burst to catch up.
     next_measure_s_ = std::max(next_measure_s_ + scan_->interval_s, latest_t_s_);
-    DmtaRow row{dmta_seq_,          measured.t_s - t_first_, WallClock::now(),
-                measured.frequency_hz, measured.temperature_k, measured.storage_pa,
-                measured.loss_pa,   measured.tan_delta};
+    DmtaRow row{dmta_seq_,
+                measured.t_s - t_first_,
+                WallClock::now(),
+                measured.frequency_hz,
+                measured.temperature_k,
+                measured.storage_pa,
+                measured.loss_pa,
+                measured.tan_delta};
     try {
         store_.append_dmta(run_id_, row);
     } catch (const StoreError& error) {
@@ -1115,8 +1120,7 @@ void Run::safe_state() {
               "operator");
     } else {
         event("safe_state", "unload: ramp to the pre-tension " + fixed(job_.pre_tension_n, 4) +
-                                " N at " + fixed(unload_rate_pa_s * 60 / 1e6, 2) +
-                                " MPa/min");
+                                " N at " + fixed(unload_rate_pa_s * 60 / 1e6, 2) + " MPa/min");
     }
     furnace_to_standby("safe_state");
 }
@@ -1142,20 +1146,20 @@ void Run::furnace_to_standby(const std::string& event_kind) {
 
 void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
     if (scan_ != nullptr) {
-        const auto fit = analysis::fit_arrhenius(input.dmta_temperature_k,
-                                                 input.dmta_frequency_hz, input.dmta_tan_delta);
+        const auto fit = analysis::fit_arrhenius(input.dmta_temperature_k, input.dmta_frequency_hz,
+                                                 input.dmta_tan_delta);
         Json peaks = Json::array();
         for (const auto& peak : fit.peaks) {
             peaks.push_back(to_json(peak));
         }
-        outcome.results["arrhenius"] = Json{{"fit", to_json(fit.summary)},
-                                            {"points", input.dmta_tan_delta.size()},
-                                            {"e_beta_ev", fit.e_beta_ev},
-                                            {"e_beta_stderr_ev", fit.e_beta_stderr_ev},
-                                            {"ln_f0", fit.ln_f0},
-                                            {"ln_f0_stderr", fit.ln_f0_stderr},
-                                            {"peaks", peaks}}
-                                           .dump();
+        outcome.results["arrhenius"] = Json{
+            {"fit", to_json(fit.summary)},
+            {"points", input.dmta_tan_delta.size()},
+            {"e_beta_ev", fit.e_beta_ev},
+            {"e_beta_stderr_ev", fit.e_beta_stderr_ev},
+            {"ln_f0", fit.ln_f0},
+            {"ln_f0_stderr", fit.ln_f0_stderr},
+            {"peaks", peaks}}.dump();
     }
     if (job_.kind == protocols::JobKind::dmta) {
         return;  // as cast: nothing was cycled or recovered

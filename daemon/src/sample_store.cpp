@@ -252,9 +252,11 @@ struct SampleStore::Statements {
           result(db,
                  "INSERT OR REPLACE INTO results (run_id, kind, json, created_utc) "
                  "VALUES (?, ?, ?, ?)"),
-          dmta(db,
-               "INSERT OR IGNORE INTO dmta (run_id, seq, t_s, t_wall_utc, frequency_hz, "
-               "temperature_k, storage_pa, loss_pa, tan_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") {}
+          dmta(
+              db,
+              "INSERT OR IGNORE INTO dmta (run_id, seq, t_s, t_wall_utc, frequency_hz, "
+              "temperature_k, storage_pa, loss_pa, tan_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") {
+    }
 };
 
 // What the writer thread executes, in the order it was queued.
@@ -733,7 +735,8 @@ void SampleStore::writer_loop() {
             // the waiting calls instead of hanging them.
             const auto lost = pending_rows_;
             failure_ = failure + "; " + std::to_string(lost) +
-                       " accepted rows (samples, events, cycles, DMTA measurements, results) were not committed";
+                       " accepted rows (samples, events, cycles, DMTA measurements, results) were "
+                       "not committed";
             std::fprintf(stderr, "dmacycle store: %s\n", failure_.c_str());
             health_.ok = false;
             health_.error = failure_;

@@ -163,7 +163,7 @@ class Supervisor {
     SupervisorOptions options_;
     EventSink sink_;
 
-    std::mutex device_mutex_;         // serialises every exchange with the device
+    std::mutex device_mutex_;  // serialises every exchange with the device
     // Owner calls waiting for device_mutex_: the heartbeat lets them in first (back to back,
     // the worker's stream reads would otherwise keep the mutex at --speed max).
     std::atomic<int> owners_waiting_{0};
