@@ -68,21 +68,9 @@ CREATE TABLE results (
     created_utc TEXT NOT NULL,
     PRIMARY KEY (run_id, kind)
 ) WITHOUT ROWID;
-CREATE TABLE dmta (
-    run_id        INTEGER NOT NULL REFERENCES runs(id),
-    seq           INTEGER NOT NULL,
-    t_s           REAL NOT NULL,
-    t_wall_utc    TEXT NOT NULL,
-    frequency_hz  REAL NOT NULL,
-    temperature_k REAL NOT NULL,
-    storage_pa    REAL NOT NULL,
-    loss_pa       REAL NOT NULL,
-    tan_delta     REAL NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
 )sql";
 
-// Version 3 added the DMTA measurements; older files get the table on upgrade.
+// Version 3 added the DMTA measurements: part of the schema, and what an upgrade adds.
 constexpr std::string_view dmta_table_sql = R"sql(
 CREATE TABLE dmta (
     run_id        INTEGER NOT NULL REFERENCES runs(id),
@@ -233,7 +221,8 @@ std::string format_utc(WallClock::time_point time) {
 }
 
 std::string_view store_schema_sql() {
-    return schema_sql;
+    static const std::string full = std::string(schema_sql) + std::string(dmta_table_sql);
+    return full;
 }
 
 struct SampleStore::Statements {
@@ -325,7 +314,7 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
                              std::to_string(store_schema_version) + ")");
         }
         if (version == 0) {
-            exec(db_, std::string(schema_sql).c_str());
+            exec(db_, std::string(store_schema_sql()).c_str());
         } else if (version == 1) {
             // Version 1 stored a re-sent event twice: keep the first of each, then key them.
             exec(db_,
