@@ -72,7 +72,7 @@ CREATE TABLE results (
 
 // Version 3 added the DMTA measurements: part of the schema, and what an upgrade adds.
 constexpr std::string_view dmta_table_sql = R"sql(
-CREATE TABLE dmta (
+CREATE TABLE IF NOT EXISTS dmta (
     run_id        INTEGER NOT NULL REFERENCES runs(id),
     seq           INTEGER NOT NULL,
     t_s           REAL NOT NULL,
