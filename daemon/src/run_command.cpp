@@ -28,8 +28,8 @@ const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X
 // A DMTA scan measures every few seconds of instrument time over the streaming link. At max
 // speed the simulator's clock runs ahead of the samples read by what the sockets buffer
 // (thousands of seconds), and every exchange waits behind them, so no interval could be kept:
-// such a job runs at this paced speed instead (a 75-min scan in about 2 s).
-constexpr double dmta_fastest_speed = 3000;
+// such a job runs at this paced speed instead (a 75-min scan in about 5 s, every interval kept).
+constexpr double dmta_fastest_speed = 1000;
 
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
