@@ -150,16 +150,21 @@ TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cy
     dmacycle::daemon::SampleStore store((dir.path / "chained.db").string());
     dmacycle::daemon::RunnerOptions options;
     // The energy after cycling is the simulator's rule (0.73 eV, recovering with time); held
-    // from the unloading on, the scan sees one energy throughout.
+    // from the end of the cycling on, the scan sees one energy throughout.
     const double after_cycling_ev = 0.75;
+    int energy_sets = 0;
     options.on_event = [&](double, const std::string& kind, const std::string& message) {
-        if (kind == "segment" && message.starts_with("unload ended")) {
+        // The scan's own equilibration begins: the cycling is over, the ribbon at the
+        // pre-tension (the first equilibration's event names its setpoint).
+        if (kind == "segment" && message == "equilibrate started") {
+            ++energy_sets;
             rig.instrument.set_beta_energy_ev(after_cycling_ev);
         }
     };
     const auto outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                                        rig.furnace_spec(), options);
     REQUIRE(outcome.status == RunStatus::completed);
+    CHECK(energy_sets == 1);
     CHECK(outcome.cycles == 2);
     const auto arrhenius = Json::parse(outcome.results.at("arrhenius"));
     const double e_beta_ev = arrhenius["e_beta_ev"].get<double>();
