@@ -11,7 +11,6 @@
 namespace dmacycle::analysis {
 namespace {
 
-constexpr double boltzmann_ev_k = 8.617333262e-5;
 constexpr std::size_t min_curve_points = 12;
 constexpr std::size_t min_window_points = 8;  // a cubic has 4 parameters
 // The fit window holds the points above this fraction of the peak height (above the curve's

@@ -94,8 +94,15 @@ std::string target_text(const protocols::Segment& segment) {
 }
 
 void print_plan(std::ostream& out, const protocols::Job& job, const protocols::Plan& plan) {
-    out << "run " << job.name << ": sample " << job.sample.id << ", profile " << job.profile
-        << ", mode " << protocols::to_string(job.cycling.mode);
+    out << "run " << job.name << ": sample " << job.sample.id << ", profile " << job.profile;
+    if (job.kind == protocols::JobKind::dmta) {
+        out << ", DMTA scan as cast";  // no cycling: a mode would say nothing
+    } else {
+        out << ", mode " << protocols::to_string(job.cycling.mode);
+        if (job.kind == protocols::JobKind::cycling_dmta) {
+            out << ", then a DMTA scan";
+        }
+    }
     if (!job.sweep_point.empty()) {
         out << " (" << job.sweep_point << ")";
     }
@@ -122,8 +129,17 @@ void print_plan(std::ostream& out, const protocols::Job& job, const protocols::P
                 << " of the requested duration hold no whole cycle and are not run)";
         }
         out << "\n";
-    } else {
+    } else if (job.kind != protocols::JobKind::dmta) {
         out << "cycles: 0 (pure creep)\n";
+    }
+    if (job.dmta) {
+        const auto& scan = *job.dmta;
+        std::snprintf(line, sizeof line,
+                      "DMTA scan: %.4g-%.4g K at %.4g K/min, %zu frequencies, one measurement "
+                      "every %.4g s (%.0f measurements)\n",
+                      scan.from_k, scan.to_k, scan.rate_k_s * 60, scan.frequencies_hz.size(),
+                      scan.interval_s, std::floor(scan.duration_s() / scan.interval_s));
+        out << line;
     }
     std::snprintf(line, sizeof line,
                   "predicted duration: %s (%.4g h) after equilibration, at most %s with its "
@@ -184,6 +200,7 @@ nlohmann::json plan_json(const protocols::Job& job, const protocols::Plan& plan)
     return {{"name", job.name},
             {"sample_id", job.sample.id},
             {"profile", job.profile},
+            {"kind", protocols::to_string(job.kind)},
             {"mode", protocols::to_string(job.cycling.mode)},
             {"sweep_point", job.sweep_point},
             {"segments", std::move(segments)},

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli_text.hpp"
+#include "dmacycle/analysis/arrhenius.hpp"
 #include "dmacycle/analysis/numerics.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/daemon/run_archive.hpp"
@@ -38,6 +39,7 @@ struct RunData {
     std::vector<SegmentSpan> spans;  // in order of first appearance
     std::vector<ArchivedEvent> events;
     std::vector<ArchivedCycle> cycles;
+    std::vector<ArchivedDmta> dmta;  // a DMTA scan's measurements
     std::map<std::string, Json> results;
     // Time zero of the time axes: the first sample of load, cycle or creep (else the run's
     // first sample).
@@ -137,6 +139,7 @@ RunData load_run(const RunArchive& archive, std::int64_t run_id) {
     });
     data.events = archive.events(run_id);
     data.cycles = archive.cycles(run_id);
+    data.dmta = archive.dmta(run_id);
     data.results = archive.results(run_id);
     data.loaded = load_start.has_value();
     data.zero_s = load_start.value_or(data.t_s.empty() ? 0.0 : data.t_s.front());
@@ -569,6 +572,75 @@ std::optional<svg::Figure> work_figure(const std::vector<const RunData*>& runs,
                      {std::move(panel)});
 }
 
+// tan δ against the sample temperature, one series per frequency, the located β peaks marked
+// (as the paper's Fig. 5b).
+std::optional<svg::Figure> tan_delta_figure(const RunData& data, const std::string& id) {
+    if (data.dmta.empty()) {
+        return std::nullopt;
+    }
+    auto panel = panel_of(axis("sample temperature T (K)"), axis("loss factor tan δ (1)"));
+    std::vector<double> frequencies;
+    for (const auto& row : data.dmta) {
+        if (std::find(frequencies.begin(), frequencies.end(), row.frequency_hz) ==
+            frequencies.end()) {
+            frequencies.push_back(row.frequency_hz);
+        }
+    }
+    std::sort(frequencies.begin(), frequencies.end());
+    for (const double frequency : frequencies) {
+        auto series = series_of(format("%g Hz", frequency), svg::Style::line);
+        for (const auto& row : data.dmta) {
+            if (row.frequency_hz == frequency) {
+                series.x.push_back(row.temperature_k);
+                series.y.push_back(row.tan_delta);
+            }
+        }
+        panel.series.push_back(std::move(series));
+    }
+    for (std::size_t k = 0;; ++k) {
+        const auto t_p = result_number(data, format("arrhenius.peaks.%zu.temperature_k", k));
+        const auto f = result_number(data, format("arrhenius.peaks.%zu.frequency_hz", k));
+        if (!t_p || !f) {
+            break;
+        }
+        panel.markers.push_back({*t_p, format("%g Hz: %.1f K", *f, *t_p)});
+    }
+    return figure_of(id, "DMTA scan: tan δ against temperature per frequency", {std::move(panel)});
+}
+
+// ln f against 1000/T_p of the located peaks with the fitted line f = f0 exp(−E_β/(k_B T))
+// (as the paper's Fig. 5c).
+std::optional<svg::Figure> arrhenius_figure(const RunData& data, const std::string& id) {
+    const auto e_beta = result_number(data, "arrhenius.e_beta_ev");
+    const auto ln_f0 = result_number(data, "arrhenius.ln_f0");
+    auto peaks = series_of("tan δ peaks", svg::Style::markers);
+    for (std::size_t k = 0;; ++k) {
+        const auto t_p = result_number(data, format("arrhenius.peaks.%zu.temperature_k", k));
+        const auto f = result_number(data, format("arrhenius.peaks.%zu.frequency_hz", k));
+        if (!t_p || !f) {
+            break;
+        }
+        peaks.x.push_back(1000 / *t_p);
+        peaks.y.push_back(std::log(*f));
+    }
+    if (peaks.x.size() < 2 || !e_beta || !ln_f0) {
+        return std::nullopt;
+    }
+    auto panel = panel_of(axis("inverse peak temperature 1000/T_p (1/K)"), axis("ln f (f in Hz)"));
+    const auto [lo, hi] = std::minmax_element(peaks.x.begin(), peaks.x.end());
+    const double margin = 0.05 * (*hi - *lo);
+    std::vector<double> x{*lo - margin, *hi + margin}, y;
+    for (const double inverse : x) {
+        y.push_back(*ln_f0 - *e_beta / analysis::boltzmann_ev_k * inverse / 1000);
+    }
+    const auto stderr_ev = result_number(data, "arrhenius.e_beta_stderr_ev");
+    panel.series.push_back(
+        series_of(format("fit: E_β = %.3f ± %.3f eV", *e_beta, stderr_ev.value_or(0.0)),
+                  std::move(x), std::move(y)));
+    panel.series.push_back(std::move(peaks));
+    return figure_of(id, "Arrhenius plot of the β relaxation", {std::move(panel)});
+}
+
 // ---- Tables ----
 
 std::string row(const std::string& name, const std::string& value, const std::string& unit = "") {
@@ -711,6 +783,25 @@ std::string run_tables(const RunData& data) {
              << row("ε̇_vp", result_cell(data, "single_tau.strain_rate_vp"), "1/s")
              << row("rms residual", result_cell(data, "single_tau.rms_residual"))
              << fit_rows(data, "single_tau.fit") << "</table>\n";
+    }
+    if (data.results.count("arrhenius")) {
+        html << "<table class=\"kv\"><caption>β relaxation: Arrhenius fit of the tan δ peaks, "
+                "± standard error</caption>\n"
+             << row("E_β", result_cell(data, "arrhenius.e_beta_ev", "arrhenius.e_beta_stderr_ev"),
+                    "eV")
+             << row("ln f₀ (f₀ in Hz)",
+                    result_cell(data, "arrhenius.ln_f0", "arrhenius.ln_f0_stderr"))
+             << row("DMTA measurements", result_cell(data, "arrhenius.points"))
+             << fit_rows(data, "arrhenius.fit") << "</table>\n"
+             << "<table><caption>tan δ peaks</caption>\n"
+             << "<tr><th>frequency (Hz)</th><th>peak temperature T_p (K)</th><th>fit</th></tr>\n";
+        for (std::size_t k = 0; result_at(data, format("arrhenius.peaks.%zu", k)); ++k) {
+            const std::string key = format("arrhenius.peaks.%zu", k);
+            html << "<tr><td>" << result_cell(data, key + ".frequency_hz") << "</td><td>"
+                 << result_cell(data, key + ".temperature_k", key + ".temperature_stderr_k")
+                 << "</td><td>" << text_of(data, key + ".fit.status") << "</td></tr>\n";
+        }
+        html << "</table>\n";
     }
     if (data.results.count("instant_kww")) {
         html << "<table class=\"kv\"><caption>Instant β_KWW, τ_KWW</caption>\n"
@@ -907,6 +998,18 @@ fs::path write_run_report(const RunArchive& archive, std::int64_t run_id, const 
              "+ ½·Σ loop areas) and the recovery (eq. 5: v_an(t) + v_vp + v_diss "
              "from the eq. (2) fit) (as Fig. 3b).",
              svg::render(*figure)});
+    }
+    if (const auto figure = tan_delta_figure(data, "tan_delta")) {
+        figures.push_back({"tan_delta",
+                           "DMTA scan: loss factor tan δ against the sample temperature, one "
+                           "series per frequency; the located β peaks marked (as Fig. 5b).",
+                           svg::render(*figure)});
+    }
+    if (const auto figure = arrhenius_figure(data, "arrhenius")) {
+        figures.push_back({"arrhenius",
+                           "Arrhenius plot: ln f against 1000/T_p of the tan δ peaks and the "
+                           "fit f = f₀·exp(−E_β/(k_B·T_p)) (as Fig. 5c).",
+                           svg::render(*figure)});
     }
     const std::string title = "Run " + std::to_string(data.run.id) + ": " + data.run.sample_id;
     std::string missing;

@@ -22,10 +22,13 @@ RunArchive::RunArchive(const std::filesystem::path& file) : file_(file) {
         bool has_runs = false;
         db_->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'", {},
                    [&](const SqlRow&) { has_runs = true; });
-        if (version != store_schema_version || !has_runs) {
+        // Read-only, so a version-2 file (before the DMTA table) is read as it is, not upgraded.
+        if (version < 2 || version > store_schema_version || !has_runs) {
             refuse("not a dmacycle store (schema version " + std::to_string(version) +
-                   ", expected " + std::to_string(store_schema_version) + ")");
+                   ", expected 2 to " + std::to_string(store_schema_version) + ")");
         }
+        db_->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dmta'", {},
+                   [&](const SqlRow&) { has_dmta_ = true; });
     } catch (const StoreError& error) {
         refuse(std::string("not a readable SQLite store: ") + error.what());
     }
@@ -118,6 +121,21 @@ std::vector<ArchivedCycle> RunArchive::cycles(std::int64_t run_id) const {
                               row.real(3), row.real(4), row.real(5), row.real(6)});
         });
     return cycles;
+}
+
+std::vector<ArchivedDmta> RunArchive::dmta(std::int64_t run_id) const {
+    std::vector<ArchivedDmta> rows;
+    if (!has_dmta_) {
+        return rows;
+    }
+    db_->query(
+        "SELECT seq, t_s, t_wall_utc, frequency_hz, temperature_k, storage_pa, loss_pa, tan_delta "
+        "FROM dmta WHERE run_id = ? ORDER BY seq",
+        {run_id}, [&](const SqlRow& row) {
+            rows.push_back({row.integer(0), row.real(1), row.text(2), row.real(3), row.real(4),
+                            row.real(5), row.real(6), row.real(7)});
+        });
+    return rows;
 }
 
 std::map<std::string, nlohmann::json> RunArchive::results(std::int64_t run_id) const {

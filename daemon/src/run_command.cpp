@@ -25,6 +25,12 @@ namespace sim = dmacycle::drivers::sim;
 
 const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]";
 
+// A DMTA scan measures every few seconds of instrument time over the streaming link. At max
+// speed the simulator's clock runs ahead of the samples read by what the sockets buffer
+// (thousands of seconds), and every exchange waits behind them, so no interval could be kept:
+// such a job runs at this paced speed instead (a 75-min scan in about 5 s, every interval kept).
+constexpr double dmta_fastest_speed = 1000;
+
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
     if (auto path = protocols::find_profile(name, job_path)) {
@@ -96,6 +102,14 @@ void print_summary(std::ostream& out, const protocols::Job& job, const protocols
             << format(", tau %.4g s", kww["tau_s"].get<double>())
             << (kww["fit"]["usable"].get<bool>() ? "" : " (not usable)") << "\n";
     }
+    if (const auto arrhenius = result("arrhenius"); !arrhenius.is_null()) {
+        out << format("  E_beta %.3f", arrhenius["e_beta_ev"].get<double>())
+            << format(" ± %.3f eV", arrhenius["e_beta_stderr_ev"].get<double>())
+            << format(", ln f0 %.2f", arrhenius["ln_f0"].get<double>()) << " from "
+            << arrhenius["peaks"].size() << " tan δ peaks ("
+            << arrhenius["points"].get<std::size_t>() << " DMTA measurements)"
+            << (arrhenius["fit"]["usable"].get<bool>() ? "" : " (not usable)") << "\n";
+    }
     if (const auto unusable = unusable_fits(outcome); !unusable.empty()) {
         out << "  fits not usable:";
         for (const auto& kind : unusable) {
@@ -110,19 +124,25 @@ Json outcome_json(const protocols::Job& job, const RunOutcome& outcome) {
     for (const auto& [kind, json] : outcome.results) {
         results[kind] = Json::parse(json);
     }
-    return {{"run_id", outcome.run_id},
-            {"job", job.name},
-            {"sample", job.sample.id},
-            {"sweep_point", job.sweep_point},
-            {"status", to_string(outcome.status)},
-            {"message", outcome.message},
-            {"samples", outcome.samples},
-            {"first_seq", outcome.first_seq},
-            {"missing_samples", missing_samples(outcome)},
-            {"last_seq", outcome.last_seq},
-            {"cycles", outcome.cycles},
-            {"interlocks", outcome.interlocks},
-            {"results", results}};
+    Json run = {{"run_id", outcome.run_id},
+                {"job", job.name},
+                {"sample", job.sample.id},
+                {"sweep_point", job.sweep_point},
+                {"status", to_string(outcome.status)},
+                {"message", outcome.message},
+                {"samples", outcome.samples},
+                {"first_seq", outcome.first_seq},
+                {"missing_samples", missing_samples(outcome)},
+                {"last_seq", outcome.last_seq},
+                {"cycles", outcome.cycles},
+                {"interlocks", outcome.interlocks},
+                {"results", results}};
+    if (results.contains("arrhenius")) {
+        // A scan's β energy beside the run: what a DMTA job is run for.
+        run["e_beta_ev"] = results["arrhenius"]["e_beta_ev"];
+        run["e_beta_stderr_ev"] = results["arrhenius"]["e_beta_stderr_ev"];
+    }
+    return run;
 }
 
 }  // namespace
@@ -157,13 +177,24 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
             } catch (const sim::ProfileError& error) {
                 throw InputError(error.what());
             }
-            // The job's force must also fit the frame the profile describes.
-            job_file = protocols::parse_job(text, profile.frame.force_max_n);
+            // The job must also fit the instrument the profile describes: its frame's force
+            // and, for a DMTA scan, its frequency and amplitude ranges and the furnace's ambient.
+            job_file = protocols::parse_job(text, [&](const std::string& name) {
+                return protocols::find_profile_limit(name, path);
+            });
             if (job_file.ok()) {
+                const bool paced_scan = clock->is_max() && job_file.runs.front().dmta;
+                if (paced_scan) {
+                    err << "dmacycle run: a DMTA scan cannot keep its measurement interval at "
+                           "--speed max; running at --speed "
+                        << dmta_fastest_speed << "\n";
+                }
+                const sim::SimClock sim_clock =
+                    paced_scan ? sim::SimClock(dmta_fastest_speed) : *clock;
                 // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows
                 // (33 min at 10 Hz) keep the queue to a few MB; appends then wait for commits.
                 SampleStore store(*db, StoreOptions{.max_pending_rows = 20000});
-                SimInstrument instrument(profile, *clock);
+                SimInstrument instrument(profile, sim_clock);
                 drivers::DeviceSpec frame;
                 frame.uri = instrument.frame_uri;
                 drivers::DeviceSpec furnace;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "analysis_json.hpp"
+#include "dmacycle/analysis/arrhenius.hpp"
 #include "dmacycle/analysis/kww.hpp"
 #include "dmacycle/analysis/single_tau.hpp"
 #include "dmacycle/analysis/spectrum.hpp"
@@ -34,6 +35,10 @@ constexpr std::chrono::seconds safe_state_retry{10};
 // Progress goes to RunControl at most this often (and at every change of segment): at --speed
 // max samples arrive by the hundred thousand per second.
 constexpr std::chrono::milliseconds progress_interval{20};
+
+// The safe state's unload rate when the job has no cycling to take it from (an as-cast DMTA
+// scan, where the unload is from the pre-tension to itself): the paper's 50 MPa/min.
+constexpr double fallback_unload_rate_pa_s = 50e6 / 60;
 
 // Segments in which the frame follows a stress command the sample must carry.
 bool is_loading(SegmentKind kind) {
@@ -62,6 +67,8 @@ constexpr double min_points_per_cycle = 200;
 
 struct AnalysisInput {
     std::vector<double> cycling_t_s, cycling_stress_mpa, cycling_strain;
+    // Every DMTA measurement of the scan (one per interval: hundreds, not thousands).
+    std::vector<double> dmta_temperature_k, dmta_frequency_hz, dmta_tan_delta;
     std::vector<double> recovery_t_s, recovery_strain;  // time since the start of loading
     double t0_s = 0;                                    // loading time: recovery starts here
     std::int64_t cycling_step = 1, recovery_step = 1;
@@ -91,6 +98,13 @@ class Run {
                 data_.recovery_step =
                     step_for((segment.duration_s * options.sample_rate_hz - full_points) /
                              (analysis_max_points - full_points));
+            }
+            if (segment.kind == SegmentKind::dmta_scan) {
+                scan_ = &segment;
+            }
+            // A chained scan's own equilibration, after the recovery.
+            if (segment.kind == SegmentKind::equilibrate && &segment != &plan_.segments.front()) {
+                reequilibrate_ = &segment;
             }
             if (segment.kind == SegmentKind::cycle && cycling_ == nullptr) {
                 cycling_ = &segment;
@@ -138,10 +152,24 @@ class Run {
         return plan_t_s + program_start_s_ + paused_s_ - t_first_;
     }
     bool plan_ended_locked() const {
-        return program_started_ && !pause_ &&
+        return program_started_ && !pause_ && !reequilibrating_locked() &&
                latest_t_s_ - program_start_s_ - paused_s_ >= plan_.duration_s;
     }
     void check_abort_locked();
+    // The chained scan's equilibration has begun (plan time reached it) and not yet ended.
+    bool reequilibrating_locked() const {
+        return reequilibrate_ != nullptr && reequilibrate_from_s_ && !reequilibrated_;
+    }
+    // The runner thread has scan work: the scan's start, or a measurement now due.
+    bool scan_due_locked() const {
+        return scan_ != nullptr && current_segment_ == scan_ && !latched_ &&
+               (!scan_started_ || latest_t_s_ >= next_measure_s_);
+    }
+    // Both the furnace and the sample within the tolerance of `target_k`.
+    bool equilibrated_locked(double target_k) const;
+    // The chained scan's equilibration and the scan's measurements, from wait_for_end; true when
+    // it spoke to the frame (a scan's start or a measurement).
+    bool step_dmta();
     void report_progress_locked(const SampleRow& row, double plan_t_s, bool paused, bool force);
 
     bool connect(drv::Supervisor& supervisor, const char* name);
@@ -163,6 +191,8 @@ class Run {
     template <class F>
     bool with_retries(drv::Supervisor& device, F&& step, std::string& failure);
     void analyse(const AnalysisInput& input, RunOutcome& outcome);
+    void add_recovery_fits(const AnalysisInput& input, RunOutcome& outcome);
+    void add_work_done(const AnalysisInput& input, RunOutcome& outcome);
 
     const protocols::Job& job_;
     const std::string& job_text_;
@@ -173,6 +203,8 @@ class Run {
     double load_start_s_ = 1e300;
     double recovery_start_s_ = 0;
     const protocols::Segment* cycling_ = nullptr;  // the plan's cycle segment, if any
+    const protocols::Segment* scan_ = nullptr;     // the plan's dmta_scan segment, if any
+    const protocols::Segment* reequilibrate_ = nullptr;
 
     std::unique_ptr<drv::FrameLink> frame_link_;
     std::unique_ptr<drv::FurnaceLink> furnace_link_;
@@ -205,6 +237,17 @@ class Run {
     AnalysisInput data_;
     std::vector<std::string> interlocks_;
     bool aborted_ = false;  // the latch is the operator's abort, not an interlock
+    // The chained scan's equilibration: plan time stands still from this instrument time until
+    // the furnace and the sample are at the scan's start (counted in paused_s_ then).
+    std::optional<double> reequilibrate_from_s_;
+    bool reequilibrate_setpoint_written_ = false;
+    bool reequilibrated_ = false;
+    // The scan: started (furnace ramping, oscillating), the instrument time the next
+    // measurement is due, which frequency it is at, and how many were stored.
+    bool scan_started_ = false;
+    double next_measure_s_ = 0;
+    std::size_t frequency_index_ = 0;
+    std::int64_t dmta_seq_ = 0;
 
     // A pause at a cycle boundary (docs/runner.md): the frame's program is cut at the boundary,
     // ramps to σ_creep and holds; on resume it ramps back to where the wave left off and runs
@@ -346,6 +389,14 @@ void Run::on_sample(const drv::FrameSample& sample) {
         row.segment = "paused";
     } else if (!program_started_ || plan_t_s < 0) {
         row.segment = "equilibrate";
+    } else if (reequilibrate_ != nullptr && !reequilibrated_ &&
+               plan_t_s >= reequilibrate_->start_s) {
+        if (!reequilibrate_from_s_) {
+            reequilibrate_from_s_ = m.t_s;
+            changed_.notify_all();
+        }
+        segment = reequilibrate_;
+        row.segment = "equilibrate";
     } else if (plan_t_s >= plan_.duration_s) {
         row.segment = "after_plan";
     } else {
@@ -393,11 +444,17 @@ void Run::on_sample(const drv::FrameSample& sample) {
         if (is_loading(segment->kind)) {
             setpoint_pa = plan_.stress_setpoint_pa(plan_t_s);
         }
-        if (segment->kind != SegmentKind::recovery) {
+        // The recovery, an equilibration and a scan move the temperature on purpose (the
+        // furnace cools to the scan's start, then ramps): no band there.
+        if (segment->kind != SegmentKind::recovery && segment->kind != SegmentKind::equilibrate &&
+            segment->kind != SegmentKind::dmta_scan) {
             band_segment = to_string(segment->kind);
         }
     }
     check_interlocks_locked(row, setpoint_pa, band_segment);
+    if (scan_due_locked()) {
+        changed_.notify_all();
+    }
     if (segment != nullptr && !latched_) {
         switch (segment->kind) {
             case SegmentKind::cycle:
@@ -573,8 +630,22 @@ bool Run::connect(drv::Supervisor& supervisor, const char* name) {
     return false;
 }
 
+bool Run::equilibrated_locked(double target_k) const {
+    const auto reading = furnace_link_->latest();
+    const double tolerance_k = job_.equilibrate_tolerance_k;
+    return reading && latest_temperature_k_ &&
+           std::abs(reading->first.temperature_k - target_k) <= tolerance_k &&
+           std::abs(*latest_temperature_k_ - target_k) <= tolerance_k;
+}
+
 bool Run::equilibrate() {
-    furnace_->with_active([&] { furnace_link_->driver().write_setpoint_k(job_.temperature_k); });
+    furnace_->with_active([&] {
+        auto& furnace = furnace_link_->driver();
+        if (scan_ != nullptr) {
+            furnace.set_rate_limit_k_per_min(0);  // a previous scan's ramp rate must not linger
+        }
+        furnace.write_setpoint_k(job_.temperature_k);
+    });
     event("segment",
           "equilibrate started: furnace setpoint " + fixed(job_.temperature_k, 2) + " K");
     std::optional<double> started_s;
@@ -588,11 +659,9 @@ bool Run::equilibrate() {
             if (!started_s) {
                 started_s = latest_t_s_;
             }
-            const auto reading = furnace_link_->latest();
             const double tolerance_k = job_.equilibrate_tolerance_k;
-            if (reading && latest_temperature_k_ &&
-                std::abs(reading->first.temperature_k - job_.temperature_k) <= tolerance_k &&
-                std::abs(*latest_temperature_k_ - job_.temperature_k) <= tolerance_k) {
+            if (equilibrated_locked(job_.temperature_k)) {
+                const auto reading = furnace_link_->latest();
                 event_locked(last_run_t_s_, "segment",
                              "equilibrate ended: furnace " +
                                  fixed(reading->first.temperature_k, 2) + " K, sample " +
@@ -690,6 +759,8 @@ void Run::program_plan(drv::StressProgram& program, int cycles_done) const {
                 break;
             }
             case SegmentKind::recovery:
+            case SegmentKind::dmta_scan:
+                // The scan holds the pre-tension; the furnace ramps and the runner measures.
                 program.program_dwell(segment.duration_s);
                 break;
             default:
@@ -704,7 +775,7 @@ bool Run::wait_for_end() {
         {
             std::unique_lock lock(mutex_);
             changed_.wait_for(lock, std::chrono::milliseconds(20),
-                              [&] { return latched_ || plan_ended_locked(); });
+                              [&] { return latched_ || plan_ended_locked() || scan_due_locked(); });
             check_abort_locked();
             if (latched_) {
                 return false;
@@ -712,6 +783,9 @@ bool Run::wait_for_end() {
             if (plan_ended_locked()) {
                 return true;
             }
+        }
+        if (step_dmta()) {
+            continue;  // the scan's exchanges first: the state poll follows on the next round
         }
         if (options_.control != nullptr) {
             switch (options_.control->take_pending()) {
@@ -748,6 +822,102 @@ bool Run::wait_for_end() {
             latch("furnace: sensor break");
         }
     }
+}
+
+bool Run::step_dmta() {
+    std::unique_lock lock(mutex_);
+    if (reequilibrating_locked()) {
+        const double target_k = reequilibrate_->temperature_k;
+        if (!reequilibrate_setpoint_written_) {
+            reequilibrate_setpoint_written_ = true;
+            lock.unlock();
+            furnace_->with_active([&] {
+                furnace_link_->driver().set_rate_limit_k_per_min(0);
+                furnace_link_->driver().write_setpoint_k(target_k);
+            });
+            event("segment",
+                  "furnace setpoint " + fixed(target_k, 2) + " K for the scan, at the pre-tension");
+            lock.lock();
+        }
+        if (equilibrated_locked(target_k)) {
+            // Plan time resumes here: the scan starts with the next sample.
+            paused_s_ += latest_t_s_ - *reequilibrate_from_s_;
+            reequilibrated_ = true;
+            event_locked(last_run_t_s_, "segment",
+                         "equilibrate ended: sample " + fixed(*latest_temperature_k_, 2) + " K");
+        } else if (latest_t_s_ - *reequilibrate_from_s_ > reequilibrate_->timeout_s) {
+            latch_locked(last_run_t_s_, "equilibration: not within ± " +
+                                            fixed(job_.equilibrate_tolerance_k, 2) + " K of " +
+                                            fixed(target_k, 2) + " K after " +
+                                            fixed(reequilibrate_->timeout_s, 0) + " s");
+        }
+        return false;
+    }
+    if (!scan_due_locked()) {
+        return false;
+    }
+    const auto& frequencies = scan_->frequencies_hz;
+    if (!scan_started_) {
+        scan_started_ = true;
+        const double start_s = program_start_s_ + paused_s_ + scan_->start_s;
+        next_measure_s_ = start_s + scan_->interval_s;
+        lock.unlock();
+        furnace_->with_active([&] {
+            auto& furnace = furnace_link_->driver();
+            furnace.set_rate_limit_k_per_min(scan_->temperature_rate_k_s * 60);
+            furnace.write_setpoint_k(scan_->temperature_end_k);
+        });
+        frame_->with_active([&] {
+            auto* oscillation = frame_link_->driver().oscillation();
+            if (oscillation == nullptr) {
+                throw drv::DriverError(drv::ErrorKind::config,
+                                       "frame: this model cannot oscillate (no DMTA)");
+            }
+            oscillation->set_oscillation_amplitude(scan_->amplitude_m);
+            oscillation->set_oscillation_frequency(frequencies.front());
+        });
+        event("dmta", "scan " + fixed(scan_->temperature_k, 2) + " → " +
+                          fixed(scan_->temperature_end_k, 2) + " K at " +
+                          fixed(scan_->temperature_rate_k_s * 60, 2) + " K/min, amplitude " +
+                          fixed(scan_->amplitude_m * 1e6, 2) + " µm, one measurement every " +
+                          fixed(scan_->interval_s, 2) + " s");
+        return true;
+    }
+    // Measured at the end of each interval (one period to settle, the rest to measure), then
+    // on to the next frequency.
+    const std::size_t next = (frequency_index_ + 1) % frequencies.size();
+    lock.unlock();
+    const auto measured = frame_->with_active([&] {
+        auto* oscillation = frame_link_->driver().oscillation();
+        const auto m = oscillation->measure_dynamic();
+        oscillation->set_oscillation_frequency(frequencies[next]);
+        return m;
+    });
+    lock.lock();
+    frequency_index_ = next;
+    // Due by the samples read, whose time the measurement's trails by what the sockets buffer
+    // (at --speed max): the cadence stays one interval. Behind by more than one, the next is an
+    // interval from now, not a burst to catch up.
+    next_measure_s_ = std::max(next_measure_s_ + scan_->interval_s, latest_t_s_);
+    DmtaRow row{dmta_seq_,
+                measured.t_s - t_first_,
+                WallClock::now(),
+                measured.frequency_hz,
+                measured.temperature_k,
+                measured.storage_pa,
+                measured.loss_pa,
+                measured.tan_delta};
+    try {
+        store_.append_dmta(run_id_, row);
+    } catch (const StoreError& error) {
+        latch_locked(last_run_t_s_, std::string("store: ") + error.what());
+        return true;
+    }
+    ++dmta_seq_;
+    data_.dmta_temperature_k.push_back(row.temperature_k);
+    data_.dmta_frequency_hz.push_back(row.frequency_hz);
+    data_.dmta_tan_delta.push_back(row.tan_delta);
+    return true;
 }
 
 // Changes to the running program go with the stream stopped, as the upload does: at --speed max
@@ -927,6 +1097,9 @@ bool Run::with_retries(drv::Supervisor& device, F&& step, std::string& failure) 
 
 void Run::safe_state() {
     const double floor_pa = plan_.pre_tension_stress_pa;
+    const double unload_rate_pa_s = job_.cycling.stress_rate_pa_s > 0
+                                        ? job_.cycling.stress_rate_pa_s
+                                        : fallback_unload_rate_pa_s;
     std::string failure;
     bool tripped = false;
     const bool unloaded = with_retries(
@@ -935,7 +1108,7 @@ void Run::safe_state() {
             auto& frame = frame_link_->driver();
             tripped = frame.state().mode == "TRIP";
             if (!tripped) {
-                frame.ramp_stress(floor_pa, job_.cycling.stress_rate_pa_s);
+                frame.ramp_stress(floor_pa, unload_rate_pa_s);
             }
         },
         failure);
@@ -947,8 +1120,7 @@ void Run::safe_state() {
               "operator");
     } else {
         event("safe_state", "unload: ramp to the pre-tension " + fixed(job_.pre_tension_n, 4) +
-                                " N at " + fixed(job_.cycling.stress_rate_pa_s * 60 / 1e6, 2) +
-                                " MPa/min");
+                                " N at " + fixed(unload_rate_pa_s * 60 / 1e6, 2) + " MPa/min");
     }
     furnace_to_standby("safe_state");
 }
@@ -957,7 +1129,13 @@ void Run::furnace_to_standby(const std::string& event_kind) {
     std::string failure;
     if (with_retries(
             *furnace_,
-            [&] { furnace_link_->driver().write_setpoint_k(options_.standby_temperature_k); },
+            [&] {
+                auto& furnace = furnace_link_->driver();
+                if (scan_ != nullptr) {
+                    furnace.set_rate_limit_k_per_min(0);  // to standby at once, not at the ramp
+                }
+                furnace.write_setpoint_k(options_.standby_temperature_k);
+            },
             failure)) {
         event(event_kind,
               "furnace to standby: setpoint " + fixed(options_.standby_temperature_k, 2) + " K");
@@ -967,6 +1145,33 @@ void Run::furnace_to_standby(const std::string& event_kind) {
 }
 
 void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
+    if (scan_ != nullptr) {
+        const auto fit = analysis::fit_arrhenius(input.dmta_temperature_k, input.dmta_frequency_hz,
+                                                 input.dmta_tan_delta);
+        Json peaks = Json::array();
+        for (const auto& peak : fit.peaks) {
+            peaks.push_back(to_json(peak));
+        }
+        outcome.results["arrhenius"] = Json{
+            {"fit", to_json(fit.summary)},
+            {"points", input.dmta_tan_delta.size()},
+            {"e_beta_ev", fit.e_beta_ev},
+            {"e_beta_stderr_ev", fit.e_beta_stderr_ev},
+            {"ln_f0", fit.ln_f0},
+            {"ln_f0_stderr", fit.ln_f0_stderr},
+            {"peaks", peaks}}.dump();
+    }
+    if (job_.kind == protocols::JobKind::dmta) {
+        return;  // as cast: nothing was cycled or recovered
+    }
+    if (!input.recovery_t_s.empty()) {
+        add_recovery_fits(input, outcome);
+    }
+    add_work_done(input, outcome);
+}
+
+// The recovery's fits (a chained scan right after unloading has no recovery to fit).
+void Run::add_recovery_fits(const AnalysisInput& input, RunOutcome& outcome) {
     analysis::SpectrumOptions spectrum_options;
     spectrum_options.modes = job_.analysis.spectrum_modes;
     spectrum_options.tau_min_s = job_.analysis.tau_min_s;
@@ -996,7 +1201,9 @@ void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
     outcome.results["instant_kww"] = to_json(instant).dump();
     outcome.results["single_tau"] =
         to_json(analysis::fit_recovery_single_tau(t, strain, input.t0_s)).dump();
+}
 
+void Run::add_work_done(const AnalysisInput& input, RunOutcome& outcome) {
     analysis::WorkDoneOptions work_options;
     work_options.edges_are_valleys = true;  // by the plan, cycling starts and ends at σ_min
     const auto molar_mass = analysis::molar_mass_from_composition(job_.sample.composition);

@@ -70,6 +70,22 @@ CREATE TABLE results (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 3 added the DMTA measurements: part of the schema, and what an upgrade adds.
+constexpr std::string_view dmta_table_sql = R"sql(
+CREATE TABLE IF NOT EXISTS dmta (
+    run_id        INTEGER NOT NULL REFERENCES runs(id),
+    seq           INTEGER NOT NULL,
+    t_s           REAL NOT NULL,
+    t_wall_utc    TEXT NOT NULL,
+    frequency_hz  REAL NOT NULL,
+    temperature_k REAL NOT NULL,
+    storage_pa    REAL NOT NULL,
+    loss_pa       REAL NOT NULL,
+    tan_delta     REAL NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+)sql";
+
 // A failed SQLite call with its primary result code, so the writer can tell a condition that
 // passes (another connection's lock, a full disk, an I/O error) from one that will not.
 class SqliteError : public StoreError {
@@ -205,11 +221,12 @@ std::string format_utc(WallClock::time_point time) {
 }
 
 std::string_view store_schema_sql() {
-    return schema_sql;
+    static const std::string full = std::string(schema_sql) + std::string(dmta_table_sql);
+    return full;
 }
 
 struct SampleStore::Statements {
-    Statement sample, event, cycle, result;
+    Statement sample, event, cycle, result, dmta;
     explicit Statements(sqlite3* db)
         : sample(db,
                  "INSERT OR IGNORE INTO samples (run_id, seq, t_s, t_wall_utc, segment, "
@@ -223,7 +240,12 @@ struct SampleStore::Statements {
                 "stress_max_mpa, strain_min, strain_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
           result(db,
                  "INSERT OR REPLACE INTO results (run_id, kind, json, created_utc) "
-                 "VALUES (?, ?, ?, ?)") {}
+                 "VALUES (?, ?, ?, ?)"),
+          dmta(
+              db,
+              "INSERT OR IGNORE INTO dmta (run_id, seq, t_s, t_wall_utc, frequency_hz, "
+              "temperature_k, storage_pa, loss_pa, tan_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") {
+    }
 };
 
 // What the writer thread executes, in the order it was queued.
@@ -240,6 +262,10 @@ struct SampleStore::Item {
         std::int64_t run_id;
         CycleRow row;
     };
+    struct Dmta {
+        std::int64_t run_id;
+        DmtaRow row;
+    };
     struct Result {
         std::int64_t run_id;
         std::string kind, json;
@@ -253,7 +279,7 @@ struct SampleStore::Item {
         // caller, which another thread's append could overtake).
         std::shared_ptr<std::int64_t> created_run;
     };
-    std::variant<Sample, Event, Cycle, Result, Task> what;
+    std::variant<Sample, Event, Cycle, Dmta, Result, Task> what;
 };
 
 SampleStore::SampleStore(const std::string& path, StoreOptions options) : options_(options) {
@@ -282,19 +308,22 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
         // cannot both create the schema.
         exec(db_, "BEGIN IMMEDIATE");
         const int version = std::stoi(query_text(db_, "PRAGMA user_version"));
-        if (version != 0 && version != 1 && version != store_schema_version) {
+        if (version < 0 || version > store_schema_version) {
             throw StoreError(path + ": store schema version " + std::to_string(version) +
                              " is not the version this program writes (" +
                              std::to_string(store_schema_version) + ")");
         }
         if (version == 0) {
-            exec(db_, std::string(schema_sql).c_str());
+            exec(db_, std::string(store_schema_sql()).c_str());
         } else if (version == 1) {
             // Version 1 stored a re-sent event twice: keep the first of each, then key them.
             exec(db_,
                  "DELETE FROM events WHERE id NOT IN (SELECT min(id) FROM events GROUP BY run_id, "
                  "t_s, kind, message); DROP INDEX IF EXISTS events_by_run; CREATE UNIQUE INDEX "
                  "events_once ON events (run_id, t_s, kind, message)");
+        }
+        if (version == 1 || version == 2) {
+            exec(db_, std::string(dmta_table_sql).c_str());
         }
         if (version != store_schema_version) {
             exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
@@ -448,6 +477,23 @@ void SampleStore::append_cycle(std::int64_t run_id, const CycleRow& cycle) {
         throw StoreError(not_finite(what, bad));
     }
     enqueue({Item::Cycle{run_id, cycle}}, 1, run_id);
+}
+
+void SampleStore::append_dmta(std::int64_t run_id, const DmtaRow& row) {
+    const std::string what =
+        "DMTA measurement " + std::to_string(row.seq) + " of run " + std::to_string(run_id);
+    if (row.seq < 0) {
+        throw StoreError(what + ": negative seq");
+    }
+    if (const char* bad = first_non_finite({{"t_s", row.t_s},
+                                            {"frequency_hz", row.frequency_hz},
+                                            {"temperature_k", row.temperature_k},
+                                            {"storage_pa", row.storage_pa},
+                                            {"loss_pa", row.loss_pa},
+                                            {"tan_delta", row.tan_delta}})) {
+        throw StoreError(not_finite(what, bad));
+    }
+    enqueue({Item::Dmta{run_id, row}}, 1, run_id);
 }
 
 void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
@@ -678,7 +724,8 @@ void SampleStore::writer_loop() {
             // the waiting calls instead of hanging them.
             const auto lost = pending_rows_;
             failure_ = failure + "; " + std::to_string(lost) +
-                       " accepted rows (samples, events, cycles, results) were not committed";
+                       " accepted rows (samples, events, cycles, DMTA measurements, results) were "
+                       "not committed";
             std::fprintf(stderr, "dmacycle store: %s\n", failure_.c_str());
             health_.ok = false;
             health_.error = failure_;
@@ -747,6 +794,19 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
                         .bind(6, row.stress_max_mpa)
                         .bind(7, row.strain_min)
                         .bind(8, row.strain_max)
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Dmta>) {
+                    const auto& row = what.row;
+                    const UtcText wall(row.t_wall);
+                    statements_->dmta.bind(1, what.run_id)
+                        .bind(2, row.seq)
+                        .bind(3, row.t_s)
+                        .bind(4, wall.view())
+                        .bind(5, row.frequency_hz)
+                        .bind(6, row.temperature_k)
+                        .bind(7, row.storage_pa)
+                        .bind(8, row.loss_pa)
+                        .bind(9, row.tan_delta)
                         .run();
                 } else if constexpr (std::is_same_v<T, Item::Result>) {
                     const UtcText at(what.at);

@@ -326,8 +326,8 @@ void Supervisor::try_connect() {
 void Supervisor::beat(Deadline until) {
     // The owner's exchange in progress is proof of life (or fails by itself); waiting for it
     // would delay the stale check behind a stalled peer.
-    std::unique_lock device_lock(device_mutex_, std::try_to_lock);
-    if (!device_lock.owns_lock()) {
+    std::unique_lock device_lock(device_mutex_, std::defer_lock);
+    if (owners_waiting_ > 0 || !device_lock.try_lock()) {
         return;
     }
     const LinkState now_state = state();

@@ -201,7 +201,8 @@ class WireTap {
 };
 
 struct Rig {
-    Rig() : instrument(sim::default_profile(), sim::SimClock::max_speed()) {
+    explicit Rig(sim::SimClock clock = sim::SimClock::max_speed())
+        : instrument(sim::default_profile(), clock) {
         frame.emplace(instrument);
         frame_port = frame->listen_tcp("127.0.0.1", 0);
         frame->start();

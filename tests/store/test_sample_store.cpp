@@ -99,7 +99,7 @@ TEST_CASE("a new store has the documented schema version, WAL mode and all table
     Reader reader(path);
     CHECK(reader.number("PRAGMA user_version") == store_schema_version);
     CHECK(reader.text("PRAGMA journal_mode") == "wal");
-    for (const char* table : {"runs", "samples", "events", "cycles", "results"}) {
+    for (const char* table : {"runs", "samples", "events", "cycles", "results", "dmta"}) {
         CAPTURE(table);
         CHECK(reader.number(std::string("SELECT count(*) FROM sqlite_master WHERE name = '") +
                             table + "'") == 1);

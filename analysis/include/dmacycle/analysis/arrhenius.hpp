@@ -7,6 +7,8 @@
 // β-relaxation activation energy from tan δ(T) at several frequencies.
 namespace dmacycle::analysis {
 
+inline constexpr double boltzmann_ev_k = 8.617333262e-5;  // k_B, eV/K
+
 struct TanDeltaPeak {
     FitSummary summary;
     double frequency_hz = 0;

@@ -60,6 +60,17 @@ struct ArchivedCycle {
     double strain_max = 0.0;
 };
 
+struct ArchivedDmta {
+    std::int64_t seq = 0;  // from 0, in the order measured
+    double t_s = 0.0;
+    std::string t_wall_utc;
+    double frequency_hz = 0.0;
+    double temperature_k = 0.0;
+    double storage_pa = 0.0;
+    double loss_pa = 0.0;
+    double tan_delta = 0.0;
+};
+
 class RunArchive {
   public:
     // Opens FILE read-only. Throws InputError ("FILE: problem") when it is missing, not SQLite,
@@ -81,12 +92,16 @@ class RunArchive {
                          std::int64_t every = 1) const;
     std::vector<ArchivedEvent> events(std::int64_t run_id) const;
     std::vector<ArchivedCycle> cycles(std::int64_t run_id) const;
+    // The run's DMTA measurements in seq order; empty for a run without a scan (and for a
+    // version-2 file, which has no such table).
+    std::vector<ArchivedDmta> dmta(std::int64_t run_id) const;
     // Stored results by kind (`spectrum`, `kww`, ...), parsed; empty before the analysis.
     std::map<std::string, nlohmann::json> results(std::int64_t run_id) const;
 
   private:
     std::filesystem::path file_;
     std::unique_ptr<SqlConnection> db_;
+    bool has_dmta_ = false;
 };
 
 }  // namespace dmacycle::daemon

@@ -75,6 +75,18 @@ struct CycleRow {
     double strain_min = 0, strain_max = 0;
 };
 
+// One DMTA measurement (E′, E″, tan δ at one frequency) of a temperature scan.
+struct DmtaRow {
+    std::int64_t seq = 0;  // per run, from 0 in the order measured; a re-sent seq is stored once
+    double t_s = 0;        // instrument time since the start of the run
+    WallClock::time_point t_wall;
+    double frequency_hz = 0;
+    double temperature_k = 0;
+    double storage_pa = 0;  // E′
+    double loss_pa = 0;     // E″
+    double tan_delta = 0;
+};
+
 // The writer's condition. A commit that fails for a reason that can pass (another connection's
 // lock, a full disk, an I/O error) keeps its rows and is retried with a backoff growing to 1 s;
 // appends continue until max_pending_rows are waiting, then block until the disk recovers, or
@@ -118,9 +130,9 @@ struct StoreOptions {
     std::function<void(const StoreHealth&)> on_health_change{};
 };
 
-// The schema's version, kept in PRAGMA user_version. Version 1 files (events not keyed) are
-// upgraded when opened.
-inline constexpr int store_schema_version = 2;
+// The schema's version, kept in PRAGMA user_version. Older files are upgraded when opened:
+// version 1 (events not keyed) and version 2 (no `dmta` table).
+inline constexpr int store_schema_version = 3;
 // The schema (CREATE statements), for tools and benchmarks that need the same tables.
 std::string_view store_schema_sql();
 
@@ -150,6 +162,7 @@ class SampleStore {
     void append(std::int64_t run_id, const SampleRow& row);
     void append_event(std::int64_t run_id, const EventRow& event);
     void append_cycle(std::int64_t run_id, const CycleRow& cycle);
+    void append_dmta(std::int64_t run_id, const DmtaRow& row);
     // A result (e.g. kind "spectrum") as JSON text; storing the same kind again replaces it.
     void store_result(std::int64_t run_id, const std::string& kind, const std::string& json);
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -131,7 +132,10 @@ class Supervisor {
   private:
     template <class F>
     auto run(bool need_active, F&& fn) {
-        std::lock_guard device_lock(device_mutex_);
+        std::unique_lock device_lock(device_mutex_, std::defer_lock);
+        ++owners_waiting_;
+        device_lock.lock();
+        --owners_waiting_;
         check_usable(need_active);
         try {
             return fn();
@@ -159,7 +163,10 @@ class Supervisor {
     SupervisorOptions options_;
     EventSink sink_;
 
-    std::mutex device_mutex_;         // serialises every exchange with the device
+    std::mutex device_mutex_;  // serialises every exchange with the device
+    // Owner calls waiting for device_mutex_: the heartbeat lets them in first (back to back,
+    // the worker's stream reads would otherwise keep the mutex at --speed max).
+    std::atomic<int> owners_waiting_{0};
     mutable std::mutex state_mutex_;  // guards everything below but the worker-only flags
     std::condition_variable wake_;
     LinkState state_ = LinkState::disconnected;

@@ -1,0 +1,281 @@
+// DMTA scans run end to end (docs/runner.md "DMTA scans"): the scan's measurements are stored
+// once each, the Arrhenius fit of their tan δ peaks gives back the simulator's β energy, and a
+// version-2 store is upgraded without losing a row.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "../report/xml_tree.hpp"
+#include "command_output.hpp"
+#include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/daemon/run_archive.hpp"
+#include "dmacycle/daemon/runner.hpp"
+#include "dmacycle/protocols/job.hpp"
+#include "runner_rig.hpp"
+
+using namespace runner_test;
+using namespace report_test;
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using dmacycle::daemon::RunArchive;
+using dmacycle::daemon::RunStatus;
+
+namespace {
+
+std::set<double> frequencies_of(const std::vector<dmacycle::daemon::ArchivedDmta>& rows) {
+    std::set<double> frequencies;
+    for (const auto& row : rows) {
+        frequencies.insert(row.frequency_hz);
+    }
+    return frequencies;
+}
+
+// A report figure: well-formed SVG whose every axis label ends in its unit in parentheses;
+// returns its legend and marker texts.
+std::vector<std::string> check_figure(const fs::path& file) {
+    INFO(file.string());
+    REQUIRE(fs::exists(file));
+    const auto tree = parse_xml(read_file(file), file.string());
+    std::vector<const pt::ptree*> texts;
+    collect(tree.get_child("svg"), "text", texts);
+    std::vector<std::string> labels, others;
+    for (const auto* node : texts) {
+        (node->get<std::string>("<xmlattr>.class", "") == "axis-label" ? labels : others)
+            .push_back(node->data());
+    }
+    CHECK(labels.size() == 2);
+    static const std::regex with_unit(R"(.+ \([^()]+\)$)");
+    for (const auto& label : labels) {
+        INFO(label);
+        CHECK(std::regex_match(label, with_unit));
+    }
+    return others;
+}
+
+bool has_text(const std::vector<std::string>& texts, const std::string& part) {
+    return std::any_of(texts.begin(), texts.end(), [&](const std::string& text) {
+        return text.find(part) != std::string::npos;
+    });
+}
+
+}  // namespace
+
+TEST_CASE("dmta run: the shipped as-cast scan at max speed recovers the simulator's E_beta") {
+    TempDir dir;
+    const auto db = dir.path / "dmta.db";
+    const auto output = test_support::run_command(
+        std::string(DMACYCLE_BIN_DIR) + "/dmacycle run " + DMACYCLE_SOURCE_DIR +
+        "/config/jobs/dmta.yaml --db " + db.string() + " --speed max --json");
+    REQUIRE(output.code == 0);
+    const auto doc = Json::parse(output.out);
+    REQUIRE(doc["runs"].size() == 1);
+    const auto& run = doc["runs"][0];
+    CHECK(run["status"] == "completed");
+    // A fresh ribbon, never loaded: the as-cast energy (docs/frame-protocol.md "β energy").
+    const double e_beta_ev = run["e_beta_ev"].get<double>();
+    MESSAGE("as cast: E_beta set 0.92 eV, fitted " << e_beta_ev << " ± "
+                                                   << run["e_beta_stderr_ev"].get<double>());
+    CHECK(std::abs(e_beta_ev - 0.92) < 0.03);
+    const auto& results = run["results"];
+    CHECK(results["arrhenius"]["fit"]["usable"] == true);
+    CHECK(results["arrhenius"]["peaks"].size() == 4);
+    // Nothing was cycled or recovered: no such fits.
+    CHECK(!results.contains("spectrum"));
+    CHECK(!results.contains("work_done"));
+
+    const RunArchive archive(db);
+    const std::int64_t run_id = run["run_id"].get<std::int64_t>();
+    const auto rows = archive.dmta(run_id);
+    // 75 min, one measurement every 5 s: 900 when every exchange is quick (at the paced speed
+    // `run` uses for a scan, 1000, one takes about 1 s of instrument time); fewer when slow
+    // (sanitizers).
+    CHECK(rows.size() >= 250);
+    CHECK(rows.size() <= 901);
+    CHECK(static_cast<std::size_t>(results["arrhenius"]["points"].get<int>()) == rows.size());
+    CHECK(frequencies_of(rows) == std::set<double>{1, 2, 4, 8});
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        CHECK(rows[i].seq == static_cast<std::int64_t>(i));
+        CHECK(rows[i].tan_delta == doctest::Approx(rows[i].loss_pa / rows[i].storage_pa));
+        if (i > 0) {
+            CHECK(rows[i].t_s > rows[i - 1].t_s);
+        }
+    }
+    CHECK(rows.front().temperature_k < 305);
+    CHECK(rows.back().temperature_k > 440);
+    // The ramp is the scan's, not an interlock's business; the samples go on being stored.
+    for (const auto& event : archive.events(run_id)) {
+        CHECK(event.kind != "interlock");
+    }
+    std::int64_t scan_samples = 0;
+    archive.for_each_sample(run_id, [&](const dmacycle::daemon::ArchivedSample& sample) {
+        scan_samples += sample.segment == "dmta_scan" ? 1 : 0;
+    });
+    CHECK(scan_samples > 0);
+
+    // Its report: tan δ per frequency with the peaks marked, and the Arrhenius plot.
+    const auto report = test_support::run_command(
+        std::string(DMACYCLE_BIN_DIR) + "/dmacycle report " + std::to_string(run_id) + " --db " +
+        db.string() + " --out " + (dir.path / "report").string());
+    REQUIRE(report.code == 0);
+    const auto tan_delta = check_figure(dir.path / "report" / "figures" / "tan_delta.svg");
+    for (const char* frequency : {"1 Hz", "2 Hz", "4 Hz", "8 Hz"}) {
+        CHECK(has_text(tan_delta, frequency));
+    }
+    const auto arrhenius = check_figure(dir.path / "report" / "figures" / "arrhenius.svg");
+    CHECK(has_text(arrhenius, "E_β = "));
+    const auto page = read_file(dir.path / "report" / "index.html");
+    const std::string key = "data-key=\"arrhenius.e_beta_ev\" data-value=\"";
+    const auto at = page.find(key);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(page.substr(at + key.size())) == e_beta_ev);
+}
+
+TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cycling") {
+    TempDir dir;
+    // Two cycles of 0-200 MPa, then the scan right after unloading (0 h).
+    const std::string text =
+        shipped_job("mode1-0-200-dmta.yaml", {{"hold: 10 min", "hold: 1 min"},
+                                              {"duration: 8 h", "duration: 16 min"},
+                                              {"[0 h, 8 h]", "[0 h]"}});
+    const auto file = dmacycle::protocols::parse_job(text);
+    REQUIRE(file.ok());
+    REQUIRE(file.runs.size() == 1);
+    // Paced, as `dmacycle run` runs a scan: at max speed no interval could be kept.
+    Rig rig(dmacycle::drivers::sim::SimClock(1000));
+    dmacycle::daemon::SampleStore store((dir.path / "chained.db").string());
+    dmacycle::daemon::RunnerOptions options;
+    // The energy after cycling is the simulator's rule (0.73 eV, recovering with time); held
+    // from the end of the cycling on, the scan sees one energy throughout.
+    const double after_cycling_ev = 0.75;
+    int energy_sets = 0;
+    options.on_event = [&](double, const std::string& kind, const std::string& message) {
+        // The scan's own equilibration begins: the cycling is over, the ribbon at the
+        // pre-tension (the first equilibration's event names its setpoint).
+        if (kind == "segment" && message == "equilibrate started") {
+            ++energy_sets;
+            rig.instrument.set_beta_energy_ev(after_cycling_ev);
+        }
+    };
+    const auto outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+                                                       rig.furnace_spec(), options);
+    REQUIRE(outcome.status == RunStatus::completed);
+    CHECK(energy_sets == 1);
+    CHECK(outcome.cycles == 2);
+    const auto arrhenius = Json::parse(outcome.results.at("arrhenius"));
+    const double e_beta_ev = arrhenius["e_beta_ev"].get<double>();
+    MESSAGE("after cycling: E_beta set " << after_cycling_ev << " eV, fitted " << e_beta_ev << " ± "
+                                         << arrhenius["e_beta_stderr_ev"].get<double>());
+    CHECK(std::abs(e_beta_ev - after_cycling_ev) < 0.03);
+    CHECK(e_beta_ev < 0.92 - 0.1);  // clearly not the as-cast ribbon's (previous test case)
+    // No recovery at 0 h: the cycling's fit, none of the recovery's.
+    CHECK(outcome.results.contains("work_done"));
+    CHECK(!outcome.results.contains("spectrum"));
+    CHECK(!outcome.results.contains("kww"));
+    store.flush();
+
+    const RunArchive archive(dir.path / "chained.db");
+    CHECK(archive.results(outcome.run_id).at("arrhenius")["e_beta_ev"] == e_beta_ev);
+    CHECK(frequencies_of(archive.dmta(outcome.run_id)) == std::set<double>{1, 2, 4, 8});
+    // The scan's own equilibration at its start temperature, then the scan.
+    std::vector<std::string> segments;
+    archive.for_each_sample(outcome.run_id, [&](const dmacycle::daemon::ArchivedSample& sample) {
+        if (segments.empty() || segments.back() != sample.segment) {
+            segments.push_back(sample.segment);
+        }
+    });
+    const auto scan = std::find(segments.begin(), segments.end(), "dmta_scan");
+    REQUIRE(scan - segments.begin() >= 2);
+    CHECK(*(scan - 1) == "equilibrate");
+    CHECK(*(scan - 2) == "cycle");  // σ_min 0 is below the pre-tension: no unload ramp
+}
+
+TEST_CASE("dmta store: a version-2 file is upgraded with every row kept and DMTA rows once") {
+    TempDir dir;
+    const auto path = dir.path / "old.db";
+    std::int64_t run_id = 0;
+    {
+        dmacycle::daemon::SampleStore store(path.string());
+        run_id = store.create_run({"job", "S1", "sim-la30", "0", "frame"});
+        for (int i = 0; i < 5; ++i) {
+            dmacycle::daemon::SampleRow row;
+            row.seq = i;
+            row.t_s = i * 0.1;
+            row.segment = "hold";
+            store.append(run_id, row);
+        }
+        store.append_event(run_id, {0, {}, "segment", "hold started"});
+        store.append_cycle(run_id, {1, 0, 10, 0.2, 200, 0, 0.005});
+        store.store_result(run_id, "kww", "{}");
+    }
+    {
+        // What a version-2 program wrote: the same tables without `dmta`.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(db, "DROP TABLE dmta; PRAGMA user_version = 2", nullptr, nullptr,
+                             nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    // Read-only, a version-2 file is read as it is: no DMTA rows, nothing changed.
+    CHECK(RunArchive(path).dmta(run_id).empty());
+    CHECK(Db(path).value("PRAGMA user_version") == "2");
+    {
+        dmacycle::daemon::SampleStore store(path.string());
+        dmacycle::daemon::DmtaRow row{0, 1.5, {}, 1.0, 350.0, 2e10, 1e8, 0.005};
+        store.append_dmta(run_id, row);
+        store.append_dmta(run_id, row);  // re-sent: stored once
+        row.seq = 1;
+        row.frequency_hz = 2;
+        store.append_dmta(run_id, row);
+        CHECK_THROWS_AS(store.append_dmta(run_id, {2, std::nan(""), {}, 1, 350, 1, 1, 1}),
+                        dmacycle::daemon::StoreError);
+    }
+    const Db db(path);
+    CHECK(db.value("PRAGMA user_version") ==
+          std::to_string(dmacycle::daemon::store_schema_version));
+    CHECK(db.value("SELECT count(*) FROM samples") == "5");
+    CHECK(db.value("SELECT count(*) FROM events") == "1");
+    CHECK(db.value("SELECT count(*) FROM cycles") == "1");
+    CHECK(db.value("SELECT count(*) FROM results") == "1");
+    const auto rows = RunArchive(path).dmta(run_id);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].frequency_hz == 1.0);
+    CHECK(rows[1].frequency_hz == 2.0);
+    CHECK(rows[0].tan_delta == 0.005);
+}
+
+TEST_CASE("dmta run: a scan beyond the profile's frequency range is refused before any write") {
+    TempDir dir;
+    fs::create_directories(dir.path / "jobs");
+    fs::create_directories(dir.path / "instruments");
+    std::string profile =
+        read_file(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments" / "sim-la30.yaml");
+    profile.replace(profile.find("frequency_max_hz: 200.0"), 23, "frequency_max_hz: 5.0");
+    std::ofstream(dir.path / "instruments" / "slow-frame.yaml") << profile;
+    std::ofstream(dir.path / "jobs" / "dmta.yaml")
+        << shipped_job("dmta.yaml", {{"profile: sim-la30", "profile: slow-frame"}});
+    const auto db = dir.path / "runs.db";
+    const auto output = test_support::run_command(std::string(DMACYCLE_BIN_DIR) + "/dmacycle run " +
+                                                  (dir.path / "jobs" / "dmta.yaml").string() +
+                                                  " --db " + db.string() + " --speed max 2>&1");
+    CHECK(output.code == dmacycle::daemon::exit_bad_input);
+    CHECK(output.out.find("dmta.yaml:") != std::string::npos);
+    CHECK(output.out.find("8 Hz") != std::string::npos);
+    CHECK(!fs::exists(db));
+}
+
+TEST_CASE("dmta plan: the as-cast job's plan says it is a scan - not a creep run") {
+    const auto output =
+        test_support::run_command(std::string(DMACYCLE_BIN_DIR) + "/dmacycle plan " +
+                                  DMACYCLE_SOURCE_DIR + "/config/jobs/dmta.yaml");
+    REQUIRE(output.code == 0);
+    CHECK(output.out.find("DMTA scan as cast") != std::string::npos);
+    CHECK(output.out.find("mode custom") == std::string::npos);
+    CHECK(output.out.find("pure creep") == std::string::npos);
+    CHECK(output.out.find("DMTA scan: 300-450 K at 2 K/min, 4 frequencies, one measurement every "
+                          "5 s (900 measurements)") != std::string::npos);
+}
