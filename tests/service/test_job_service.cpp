@@ -365,6 +365,14 @@ TEST_CASE("an invalid or oversize job is refused and nothing is queued") {
             "api:alice");
     });
     CHECK(force.first == 422);
+    // This service's simulator runs at max: a scan could not keep its interval there.
+    const auto scan =
+        api_error([&] { service.submit(runner_test::shipped_job("dmta.yaml", {}), "api:alice"); });
+    CHECK(scan.first == 422);
+    REQUIRE(scan.second.size() == 1);
+    CHECK(scan.second[0].find("job.yaml:") == 0);
+    CHECK(scan.second[0].find(": dmta: a DMTA scan cannot keep its measurement interval") !=
+          std::string::npos);
 
     const auto oversize = api_error([&] { service.submit(std::string(4001, '#'), "api:alice"); });
     CHECK(oversize.first == 413);
