@@ -784,8 +784,18 @@ bool Run::wait_for_end() {
                 return true;
             }
         }
-        if (step_dmta()) {
-            continue;  // the scan's exchanges first: the state poll follows on the next round
+        // The scan's exchanges first: the state poll follows on the next round. An exchange
+        // that fails on the link is an outage like a failed poll (below): the step is retried
+        // once the supervisor has reconnected, within limits.stale_link.
+        try {
+            if (step_dmta()) {
+                continue;
+            }
+        } catch (const drv::DriverError& error) {
+            if (error.needs_reconnect()) {
+                continue;
+            }
+            throw;
         }
         if (options_.control != nullptr) {
             switch (options_.control->take_pending()) {
@@ -829,7 +839,6 @@ bool Run::step_dmta() {
     if (reequilibrating_locked()) {
         const double target_k = reequilibrate_->temperature_k;
         if (!reequilibrate_setpoint_written_) {
-            reequilibrate_setpoint_written_ = true;
             lock.unlock();
             furnace_->with_active([&] {
                 furnace_link_->driver().set_rate_limit_k_per_min(0);
@@ -838,6 +847,7 @@ bool Run::step_dmta() {
             event("segment",
                   "furnace setpoint " + fixed(target_k, 2) + " K for the scan, at the pre-tension");
             lock.lock();
+            reequilibrate_setpoint_written_ = true;  // after the exchange: a failed one is redone
         }
         if (equilibrated_locked(target_k)) {
             // Plan time resumes here: the scan starts with the next sample.
@@ -858,9 +868,7 @@ bool Run::step_dmta() {
     }
     const auto& frequencies = scan_->frequencies_hz;
     if (!scan_started_) {
-        scan_started_ = true;
         const double start_s = program_start_s_ + paused_s_ + scan_->start_s;
-        next_measure_s_ = start_s + scan_->interval_s;
         lock.unlock();
         furnace_->with_active([&] {
             auto& furnace = furnace_link_->driver();
@@ -876,6 +884,10 @@ bool Run::step_dmta() {
             oscillation->set_oscillation_amplitude(scan_->amplitude_m);
             oscillation->set_oscillation_frequency(frequencies.front());
         });
+        lock.lock();
+        scan_started_ = true;  // after the exchanges: a failed one is redone
+        next_measure_s_ = start_s + scan_->interval_s;
+        lock.unlock();
         event("dmta", "scan " + fixed(scan_->temperature_k, 2) + " → " +
                           fixed(scan_->temperature_end_k, 2) + " K at " +
                           fixed(scan_->temperature_rate_k_s * 60, 2) + " K/min, amplitude " +
