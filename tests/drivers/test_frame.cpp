@@ -167,10 +167,12 @@ TEST_CASE("frame tcp: paced clock streams in simulated time") {
 TEST_CASE("frame tcp: paced clock - *OPC? answers when the ramp ends in simulated time") {
     TcpFrame frame(SimClock(1000.0));
     auto client = LineClient::tcp(frame.port);
-    client.send("SOUR:STR:RAMP 100e6,10e6");  // 10 s simulated, 10 ms wall
+    // 2000 s simulated, 2 s wall: long enough that a loaded sanitizer build still asks
+    // SOUR:STAT? during the ramp (10 ms was not).
+    client.send("SOUR:STR:RAMP 100e6,5e4");
     CHECK(client.query("SOUR:STAT?").starts_with("RAMP,"));
     CHECK(client.query("*OPC?") == "1");
-    CHECK(std::stod(client.query("SYST:TIME?")) >= 10.0);
+    CHECK(std::stod(client.query("SYST:TIME?")) >= 2000.0);
     CHECK(client.query("SOUR:STAT?") == "HOLD,100000000,100000000");
 }
 
