@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon_process.hpp"
+#include "long_run.hpp"
 
 namespace fs = std::filesystem;
 using daemon_test::DaemonProcess;
@@ -242,7 +243,7 @@ TEST_SUITE("client") {
         CHECK(!fs::exists(csv));
     }
 
-    TEST_CASE("demo runs the main job through a dmacycled of its own and stops it") {
+    TEST_CASE("demo runs the main job through a dmacycled of its own and stops it" * long_run) {
         std::string pattern = (fs::temp_directory_path() / "dmacycle-demo-test-XXXXXX").string();
         REQUIRE(mkdtemp(pattern.data()) != nullptr);
         const fs::path dir = pattern;

@@ -21,6 +21,7 @@
 #include "dmacycle/drivers/transport.hpp"
 #include "hostile_peer.hpp"
 #include "sim_fixture.hpp"
+#include "time_scale.hpp"
 
 using namespace dmacycle::drivers;
 using std::chrono::milliseconds;
@@ -52,7 +53,7 @@ namespace {
 
 // A bound for "took about `deadline_s`" that a loaded 2-core machine does not break.
 bool within_deadline(double took_s, double deadline_s) {
-    return took_s < deadline_s * 3 + 0.5;
+    return took_s < test_support::scaled_s(deadline_s * 3 + 0.5);
 }
 
 // Replies to a dmacycle frame's commands; streams "S,n,t,..." once started, from t0.
@@ -129,7 +130,7 @@ TEST_CASE("name resolution: a stalled name server costs the deadline, not its ow
     MESSAGE("a 2 s name lookup ended the connect after " << elapsed_s(start)
                                                          << " s (deadline 0.2 s)");
     CHECK(within_deadline(elapsed_s(start), 0.2));
-    CHECK(elapsed_s(start) < 1.5);  // the lookup itself takes 2 s
+    CHECK(elapsed_s(start) < test_support::scaled_s(1.5));  // the lookup itself takes 2 s
 
     const auto modbus_start = std::chrono::steady_clock::now();
     ModbusLink link(parse_connection_uri("modbus-tcp://" + std::string(slow_name) + ":502"),
@@ -140,7 +141,7 @@ TEST_CASE("name resolution: a stalled name server costs the deadline, not its ow
     } catch (const DriverError& error) {
         CHECK(error.kind() == ErrorKind::timeout);
     }
-    CHECK(elapsed_s(modbus_start) < 1.5);
+    CHECK(elapsed_s(modbus_start) < test_support::scaled_s(1.5));
 }
 
 TEST_CASE("trickling peer: a reply a byte at a time still ends at the exchange deadline") {
@@ -402,7 +403,7 @@ TEST_CASE("supervision: a furnace that answers slowly cannot hold stop() beyond 
     const auto start = std::chrono::steady_clock::now();
     supervisor.stop();
     MESSAGE("stop() during a trickled reading took " << elapsed_s(start) << " s (budget 0.5 s)");
-    CHECK(elapsed_s(start) < 1.0);  // ~0.5 s; 1.3 s before
+    CHECK(elapsed_s(start) < test_support::scaled_s(1.0));  // ~0.5 s; 1.3 s before
 }
 
 TEST_CASE("sample stream: samples set aside during a reply are handed over, not dropped") {

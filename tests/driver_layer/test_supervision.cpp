@@ -14,6 +14,7 @@
 #include "dmacycle/drivers/scpi_frame.hpp"
 #include "dmacycle/drivers/supervised_devices.hpp"
 #include "sim_fixture.hpp"
+#include "time_scale.hpp"
 
 using namespace dmacycle::drivers;
 using std::chrono::milliseconds;
@@ -43,7 +44,7 @@ class SampleLog {
     }
     // Bounded wait for at least n samples.
     bool wait_for(std::size_t n, milliseconds timeout) const {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        const auto deadline = std::chrono::steady_clock::now() + test_support::scaled(timeout);
         while (size() < n) {
             if (std::chrono::steady_clock::now() > deadline) {
                 return false;
@@ -128,7 +129,7 @@ TEST_CASE("supervision: link dropped mid-stream, reconnect, gap reported, seq co
     const auto back = events.wait_for(EventKind::reconnected, milliseconds(2000));
     REQUIRE(back);
     MESSAGE("reconnected after " << back->duration_s << " s");
-    CHECK(back->duration_s < 1.0);  // the peer never went away: the first retry is immediate
+    CHECK(back->duration_s < test_support::scaled_s(1.0));  // the first retry is immediate
     CHECK(
         back->duration_s ==
         doctest::Approx(std::chrono::duration<double>(back->at - lost->at).count()).epsilon(0.05));
@@ -182,7 +183,7 @@ TEST_CASE("supervision: the peer goes away and returns, reconnect within 2 s of 
     const double after_return_s = std::chrono::duration<double>(back->at - returned).count();
     MESSAGE("outage " << back->duration_s << " s, reconnected " << after_return_s
                       << " s after the peer returned");
-    CHECK(after_return_s < 2.0);
+    CHECK(after_return_s < test_support::scaled_s(2.0));
     CHECK(back->duration_s > 1.0);
     const std::size_t before = log.size();
     REQUIRE(log.wait_for(before + 10, milliseconds(2000)));
@@ -222,7 +223,7 @@ TEST_CASE("supervision: a stalled peer is stale after max_age, times out, and is
     REQUIRE(error);
     CHECK(error->kind() == ErrorKind::timeout);
     CHECK(took_s >= 1.0);
-    CHECK(took_s < 1.0 * 2 + 0.5);
+    CHECK(took_s < test_support::scaled_s(1.0 * 2 + 0.5));
     const auto stale = events.wait_for(EventKind::stale, milliseconds(100));
     REQUIRE(stale);
     const double stale_after_s = std::chrono::duration<double>(stale->at - muted).count();
@@ -240,7 +241,7 @@ TEST_CASE("supervision: a stalled peer is stale after max_age, times out, and is
 
     const auto stop_started = std::chrono::steady_clock::now();
     supervisor.stop();
-    CHECK(elapsed_s(stop_started) < 1.5);  // bounded by one exchange deadline
+    CHECK(elapsed_s(stop_started) < test_support::scaled_s(1.5));  // one exchange deadline
 }
 
 TEST_CASE("supervision: a different instrument after a reconnect is an identity mismatch") {

@@ -19,6 +19,7 @@
 #include "daemon_process.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/daemon/ta_text.hpp"
+#include "long_run.hpp"
 #include "run_store.hpp"
 #include "temp_dir.hpp"
 
@@ -149,7 +150,7 @@ const char* const sample_columns =
 TEST_SUITE("export") {
     // One run for the whole binary (each test case is a process of its own under ctest): the
     // checks are subcases of one test case.
-    TEST_CASE("a finished run exported from the server and from the store file") {
+    TEST_CASE("a finished run exported from the server and from the store file" * long_run) {
         const auto& run = finished();
         SUBCASE("the server and the store file give byte-identical exports") {
             struct Variant {

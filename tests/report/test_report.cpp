@@ -16,6 +16,8 @@
 #include "temp_dir.hpp"
 #include "xml_tree.hpp"
 
+TEST_SUITE_BEGIN("report");
+
 namespace fs = std::filesystem;
 namespace pt = boost::property_tree;
 using report_test::collect;
@@ -448,3 +450,5 @@ TEST_CASE("refused reports exit 2 with one line and write nothing") {
     CHECK(read_file(dir.path / "notes.txt") == "not a store\n");
     CHECK(!fs::exists(dir.path / "missing.db"));
 }
+
+TEST_SUITE_END();

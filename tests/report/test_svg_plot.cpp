@@ -9,6 +9,8 @@
 #include "svg_plot.hpp"
 #include "xml_tree.hpp"
 
+TEST_SUITE_BEGIN("report");
+
 namespace svg = dmacycle::daemon::svg;
 namespace pt = boost::property_tree;
 using report_test::collect;
@@ -216,3 +218,5 @@ TEST_CASE("labels of markers close together go to separate rows") {
     CHECK(y_of["peak 1000 s"] > y_of["peak 684 s"]);  // would overlap: the next row
     CHECK(y_of["peak 10⁶ s"] == y_of["peak 684 s"]);  // far away: the first row
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,7 @@
 
 #include "command_output.hpp"
 #include "dmacycle/daemon/commands.hpp"
+#include "long_run.hpp"
 #include "runner_rig.hpp"
 
 using namespace runner_test;
@@ -103,7 +104,8 @@ TEST_CASE("run: a job beyond the profile's frame limit, a missing profile, bad f
     CHECK(!fs::exists(db));
 }
 
-TEST_CASE("run: the executable runs a shortened sweep at max speed, one fresh sample per point") {
+TEST_CASE("run: the executable runs a shortened sweep at max speed with a fresh sample per point" *
+          long_run) {
     TempDir dir;
     fs::create_directories(dir.path / "jobs");
     // Mode 1 sweep (100-100, 50-150, 0-200), 1 h + 1 h each; the profile is found in the

@@ -12,6 +12,7 @@
 #include "dmacycle/daemon/runner.hpp"
 #include "dmacycle/protocols/job.hpp"
 #include "dmacycle/protocols/plan.hpp"
+#include "long_run.hpp"
 #include "runner_rig.hpp"
 
 using namespace runner_test;
@@ -236,7 +237,8 @@ TEST_CASE("run control: pause mid-cycling holds at the mean stress / resume comp
     check_pause_and_resume(mode1_short(), 60, 480, 200);
 }
 
-TEST_CASE("run control: pause and resume with the whole triangle above the pre-tension") {
+TEST_CASE("run control: pause and resume with the whole triangle above the pre-tension" *
+          long_run) {
     // 50-150 MPa, period 4 min: the frame runs PROG:CYCL for the cycles left.
     check_pause_and_resume(
         shipped_job("mode1-0-200.yaml", {{"amplitude: 100 MPa", "amplitude: 50 MPa"},

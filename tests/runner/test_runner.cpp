@@ -8,6 +8,7 @@
 
 #include "dmacycle/daemon/runner.hpp"
 #include "dmacycle/protocols/job.hpp"
+#include "long_run.hpp"
 #include "runner_rig.hpp"
 
 using namespace runner_test;
@@ -111,7 +112,8 @@ void check_completed_run(const Db& db, const Finished& done, double temperature_
 
 }  // namespace
 
-TEST_CASE("runner: mode1-0-200 in full: hold, pre-tension, 60 cycles, recovery, analysis") {
+TEST_CASE("runner: mode1-0-200 in full: hold / pre-tension / 60 cycles / recovery / analysis" *
+          long_run) {
     TempDir dir;
     const auto done = run_job(shipped_job("mode1-0-200.yaml"), dir.path / "runs.db");
     Db db(dir.path / "runs.db");

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "time_scale.hpp"
+
 namespace test_support {
 
 class LineClient {
@@ -74,7 +76,7 @@ class LineClient {
 
     // The next line without its terminator; nullopt on timeout or when the peer closed.
     std::optional<std::string> read_line(
-        std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+        std::chrono::milliseconds timeout = scaled(std::chrono::milliseconds(2000))) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (true) {
             if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
