@@ -242,21 +242,28 @@ std::optional<Json> wait_for_job(const ApiClient& client, std::int64_t job_id,
     }
 }
 
-std::size_t for_each_page_sample(const Json& page,
-                                 const std::function<void(const ArchivedSample&)>& each) {
-    const auto bad = [](const std::string& problem) {
-        return ClientError(0, "unexpected samples page: " + problem);
+namespace {
+
+// The rows of a GET /api/v1/runs/ID/{samples,dmta} page, each as a cell reader over `columns` in
+// that order, whatever order the page's own `columns` give; `text` says which are strings (the
+// rest are numbers). Returns how many rows.
+template <std::size_t N, class Row>
+std::size_t for_each_page_row(const Json& page, const std::array<std::string_view, N>& columns,
+                              const std::array<bool, N>& text, const std::string& what,
+                              Row&& row_of) {
+    const auto bad = [&](const std::string& problem) {
+        return ClientError(0, "unexpected " + what + " page: " + problem);
     };
     if (!page.is_object() || !page.contains("columns") || !page["columns"].is_array() ||
         !page.contains("rows") || !page["rows"].is_array()) {
         throw bad("no columns and rows");
     }
     const auto& names = page["columns"];
-    std::array<std::size_t, samples_csv_columns.size()> index{};
-    for (std::size_t i = 0; i < samples_csv_columns.size(); ++i) {
-        const auto found = std::find(names.begin(), names.end(), Json(samples_csv_columns[i]));
+    std::array<std::size_t, N> index{};
+    for (std::size_t i = 0; i < N; ++i) {
+        const auto found = std::find(names.begin(), names.end(), Json(columns[i]));
         if (found == names.end()) {
-            throw bad("no column '" + std::string(samples_csv_columns[i]) + "'");
+            throw bad("no column '" + std::string(columns[i]) + "'");
         }
         index[i] = static_cast<std::size_t>(found - names.begin());
     }
@@ -264,26 +271,51 @@ std::size_t for_each_page_sample(const Json& page,
         if (!row.is_array() || row.size() != names.size()) {
             throw bad("a row does not have " + std::to_string(names.size()) + " cells");
         }
-        const auto cell = [&](std::size_t column) -> const Json& {
+        row_of([&](std::size_t column) -> const Json& {
             const auto& value = row[index[column]];
-            // t_wall_utc and segment are text, the rest numbers
-            if (column == 2 || column == 3 ? !value.is_string() : !value.is_number()) {
-                throw bad("column '" + std::string(samples_csv_columns[column]) + "' holds " +
-                          value.dump());
+            if (text[column] ? !value.is_string() : !value.is_number()) {
+                throw bad("column '" + std::string(columns[column]) + "' holds " + value.dump());
             }
             return value;
-        };
-        each(ArchivedSample{.seq = cell(0).get<std::int64_t>(),
-                            .t_s = cell(1).get<double>(),
-                            .t_wall_utc = cell(2).get<std::string>(),
-                            .segment = cell(3).get<std::string>(),
-                            .temperature_k = cell(4).get<double>(),
-                            .force_n = cell(5).get<double>(),
-                            .displacement_m = cell(6).get<double>(),
-                            .stress_mpa = cell(7).get<double>(),
-                            .strain = cell(8).get<double>()});
+        });
     }
     return page["rows"].size();
+}
+
+}  // namespace
+
+std::size_t for_each_page_sample(const Json& page,
+                                 const std::function<void(const ArchivedSample&)>& each) {
+    // t_wall_utc and segment are text, the rest numbers
+    return for_each_page_row(
+        page, samples_csv_columns, {false, false, true, true, false, false, false, false, false},
+        "samples", [&](const auto& cell) {
+            each(ArchivedSample{.seq = cell(0).template get<std::int64_t>(),
+                                .t_s = cell(1).template get<double>(),
+                                .t_wall_utc = cell(2).template get<std::string>(),
+                                .segment = cell(3).template get<std::string>(),
+                                .temperature_k = cell(4).template get<double>(),
+                                .force_n = cell(5).template get<double>(),
+                                .displacement_m = cell(6).template get<double>(),
+                                .stress_mpa = cell(7).template get<double>(),
+                                .strain = cell(8).template get<double>()});
+        });
+}
+
+std::size_t for_each_page_dmta(const Json& page,
+                               const std::function<void(const ArchivedDmta&)>& each) {
+    return for_each_page_row(
+        page, dmta_csv_columns, {false, false, true, false, false, false, false, false}, "dmta",
+        [&](const auto& cell) {
+            each(ArchivedDmta{.seq = cell(0).template get<std::int64_t>(),
+                              .t_s = cell(1).template get<double>(),
+                              .t_wall_utc = cell(2).template get<std::string>(),
+                              .frequency_hz = cell(3).template get<double>(),
+                              .temperature_k = cell(4).template get<double>(),
+                              .storage_pa = cell(5).template get<double>(),
+                              .loss_pa = cell(6).template get<double>(),
+                              .tan_delta = cell(7).template get<double>()});
+        });
 }
 
 }  // namespace dmacycle::daemon

@@ -89,5 +89,8 @@ std::optional<nlohmann::json> wait_for_job(
 // row does not match its columns.
 std::size_t for_each_page_sample(const nlohmann::json& page,
                                  const std::function<void(const ArchivedSample&)>& each);
+// The same for a GET /api/v1/runs/ID/dmta page.
+std::size_t for_each_page_dmta(const nlohmann::json& page,
+                               const std::function<void(const ArchivedDmta&)>& each);
 
 }  // namespace dmacycle::daemon

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -385,7 +386,30 @@ struct ExportSource {
     // Calls `each` for every sample whose seq is a multiple of `every`, in seq order.
     std::function<void(int every, const std::function<void(const ArchivedSample&)>& each)> samples;
     std::function<Json()> results;  // the stored results by kind
+    // Calls `each` for every DMTA measurement of the run, in seq order (none without a scan).
+    std::function<void(const std::function<void(const ArchivedDmta&)>& each)> dmta;
 };
+
+// Reads `path` (a GET with a query ending in `since=`) page after page until `more` is false;
+// `rows_of` takes each page's rows.
+void page_through(const ApiClient& client, const std::string& path_since,
+                  const std::function<void(const Json&)>& rows_of) {
+    long long since = -1;
+    while (true) {
+        const auto page = client.get(path_since + std::to_string(since));
+        rows_of(page);
+        const auto next = page.value("next_since", since);
+        if (!page.value("more", false)) {
+            return;
+        }
+        if (next <= since) {
+            throw ClientError(0, "unexpected page of " + path_since + ": next_since " +
+                                     std::to_string(next) + " does not advance past " +
+                                     std::to_string(since));
+        }
+        since = next;
+    }
+}
 
 ExportSource server_source(const ApiClient& client, std::int64_t id) {
     const auto path = "/api/v1/runs/" + std::to_string(id);
@@ -410,26 +434,19 @@ ExportSource server_source(const ApiClient& client, std::int64_t id) {
         .ended_utc = text("ended_utc")};
     const auto samples = [&client, path](int every,
                                          const std::function<void(const ArchivedSample&)>& each) {
-        long long since = -1;
-        while (true) {
-            const auto page = client.get(format("%s/samples?since=%lld&limit=%d&every=%d",
-                                                path.c_str(), since, export_page_rows, every));
-            for_each_page_sample(page, each);
-            const auto next = page.value("next_since", since);
-            if (!page.value("more", false)) {
-                return;
-            }
-            if (next <= since) {
-                throw ClientError(0, "unexpected samples page: next_since " + std::to_string(next) +
-                                         " does not advance past " + std::to_string(since));
-            }
-            since = next;
-        }
+        page_through(
+            client,
+            format("%s/samples?limit=%d&every=%d&since=", path.c_str(), export_page_rows, every),
+            [&](const Json& page) { for_each_page_sample(page, each); });
     };
     const auto results = [&client, path] {
         return client.get(path + "/results").value("results", Json::object());
     };
-    return {std::move(run), samples, results};
+    const auto dmta = [&client, path](const std::function<void(const ArchivedDmta&)>& each) {
+        page_through(client, format("%s/dmta?limit=%d&since=", path.c_str(), export_page_rows),
+                     [&](const Json& page) { for_each_page_dmta(page, each); });
+    };
+    return {std::move(run), samples, results, dmta};
 }
 
 ExportSource store_source(const std::string& file, std::int64_t id) {
@@ -450,7 +467,12 @@ ExportSource store_source(const std::string& file, std::int64_t id) {
     const auto results = [archive, id, reading] {
         return reading([&] { return Json(archive->results(id)); });
     };
-    return {std::move(run), samples, results};
+    const auto dmta = [archive, id, reading](const std::function<void(const ArchivedDmta&)>& each) {
+        for (const auto& row : reading([&] { return archive->dmta(id); })) {
+            each(row);
+        }
+    };
+    return {std::move(run), samples, results, dmta};
 }
 
 }  // namespace
@@ -560,8 +582,8 @@ int run_abort(std::span<const std::string_view> args, std::ostream& out, std::os
 int run_export(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     static const Command command{"export",
                                  "export RUN --out FILE [--format csv|ta] [--every K] "
-                                 "[--results FILE.json|FILE.csv] [--db STORE]",
-                                 {"out", "format", "every", "results", "db"},
+                                 "[--results FILE.json|FILE.csv] [--dmta FILE.csv] [--db STORE]",
+                                 {"out", "format", "every", "results", "dmta", "db"},
                                  {}};
     return guarded_command(
         command, args, err, [&](const Arguments& arguments, std::optional<Connection>& connection) {
@@ -583,6 +605,10 @@ int run_export(std::span<const std::string_view> args, std::ostream& out, std::o
                     "--results takes FILE.json (the API's answer) or FILE.csv (tables), "
                     "not '" +
                     *results_path + "'");
+            }
+            const auto dmta_path = arguments.text("dmta");
+            if (dmta_path && dmta_path->empty()) {
+                throw UsageError("--dmta takes the CSV file to write");
             }
             const auto db = arguments.text("db");
             if (db && (arguments.text("server") || arguments.text("token-file"))) {
@@ -620,8 +646,20 @@ int run_export(std::span<const std::string_view> args, std::ostream& out, std::o
                     }
                 }
             }
+            std::optional<PartFile> dmta_file;
+            std::size_t dmta_rows = 0;
+            if (dmta_path) {
+                write_dmta_csv_header(dmta_file.emplace(*dmta_path).stream());
+                source.dmta([&](const ArchivedDmta& row) {
+                    write_dmta_csv_row(dmta_file->stream(), row);
+                    ++dmta_rows;
+                });
+            }
             for (const auto& file : results_files) {
                 file->commit();
+            }
+            if (dmta_file) {
+                dmta_file->commit();
             }
             samples_file.commit();
 
@@ -636,6 +674,10 @@ int run_export(std::span<const std::string_view> args, std::ostream& out, std::o
                     out << (i ? ", " : " ") << results_files[i]->path();
                 }
                 out << "\n";
+            }
+            if (dmta_file) {
+                out << "DMTA measurements of run " << id << ": " << dmta_rows << " written to "
+                    << dmta_file->path() << "\n";
             }
             return exit_ok;
         });

@@ -310,12 +310,15 @@ std::optional<HttpResponse> Router::dispatch(const HttpRequestHeader& header,
                 no_query();
                 return jobs_.run(id_of(id_text, "run id"));
             });
-        } else if (api && n == 5 && segments[2] == "runs" && segments[4] == "samples") {
+        } else if (api && n == 5 && segments[2] == "runs" &&
+                   (segments[4] == "samples" || segments[4] == "dmta")) {
             const auto id_text = segments[3];
-            get_route([&, id_text] {
+            const bool dmta = segments[4] == "dmta";
+            get_route([&, id_text, dmta] {
                 const auto id = id_of(id_text, "run id");
                 const auto q = parse_samples_query(query);
-                return jobs_.samples(id, q.since, q.limit, q.every);
+                return dmta ? jobs_.dmta(id, q.since, q.limit, q.every)
+                            : jobs_.samples(id, q.since, q.limit, q.every);
             });
         } else if (api && n == 5 && segments[2] == "runs" && segments[4] == "results") {
             const auto id_text = segments[3];

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -1289,46 +1290,78 @@ Json JobService::run(std::int64_t run_id) const {
     });
 }
 
-Json JobService::samples(std::int64_t run_id, std::int64_t since_seq, std::int64_t limit,
-                         std::int64_t every) const {
+namespace {
+
+// One page of a run's rows keyed by seq (`samples`, `dmta`): seq > since_seq, every K-th, at
+// most `limit`. `columns` are selected in order, seq first; one row past the limit says `more`.
+Json page_of_rows(SqlConnection& db, std::int64_t run_id, const std::string& table,
+                  const std::vector<std::string>& columns, std::int64_t since_seq,
+                  std::int64_t limit, std::int64_t every,
+                  const std::function<Json(const SqlRow&)>& row_json) {
     if (limit < 1 || limit > 100000) {
         throw ApiError(400, "limit must be 1 to 100000, not " + std::to_string(limit));
     }
     if (every < 1) {
         throw ApiError(400, "every must be 1 or more, not " + std::to_string(every));
     }
+    bool known = false;
+    db.query("SELECT 1 FROM runs WHERE id = ?", {run_id}, [&](const SqlRow&) { known = true; });
+    if (!known) {
+        throw ApiError(404, "no run " + std::to_string(run_id));
+    }
+    std::string select;
+    for (const auto& column : columns) {
+        select += (select.empty() ? "" : ", ") + column;
+    }
+    Json rows = Json::array();
+    std::int64_t next_since = since_seq;
+    bool more = false;
+    // The primary key (run_id, seq) serves the range.
+    db.query("SELECT " + select + " FROM " + table +
+                 " WHERE run_id = ? AND seq > ? AND seq % ? = 0 ORDER BY seq LIMIT ?",
+             {run_id, since_seq, every, limit + 1}, [&](const SqlRow& row) {
+                 if (static_cast<std::int64_t>(rows.size()) == limit) {
+                     more = true;
+                     return;
+                 }
+                 next_since = row.integer(0);
+                 rows.push_back(row_json(row));
+             });
+    return Json{{"run_id", run_id},
+                {"columns", columns},
+                {"rows", rows},
+                {"next_since", next_since},
+                {"more", more}};
+}
+
+}  // namespace
+
+Json JobService::samples(std::int64_t run_id, std::int64_t since_seq, std::int64_t limit,
+                         std::int64_t every) const {
     return store_call([&] {
         std::lock_guard read(impl_->read_mutex);
-        auto& db = *impl_->reader;
-        bool known = false;
-        db.query("SELECT 1 FROM runs WHERE id = ?", {run_id}, [&](const SqlRow&) { known = true; });
-        if (!known) {
-            throw ApiError(404, "no run " + std::to_string(run_id));
-        }
-        Json rows = Json::array();
-        std::int64_t next_since = since_seq;
-        bool more = false;
-        // The primary key (run_id, seq) serves the range; one row past the limit says `more`.
-        db.query(
-            "SELECT seq, t_s, t_wall_utc, segment, temperature_k, force_n, displacement_m, "
-            "stress_mpa, strain FROM samples WHERE run_id = ? AND seq > ? AND seq % ? = 0 "
-            "ORDER BY seq LIMIT ?",
-            {run_id, since_seq, every, limit + 1}, [&](const SqlRow& row) {
-                if (static_cast<std::int64_t>(rows.size()) == limit) {
-                    more = true;
-                    return;
-                }
-                next_since = row.integer(0);
-                rows.push_back({row.integer(0), row.real(1), row.text(2), row.text(3), row.real(4),
-                                row.real(5), row.real(6), row.real(7), row.real(8)});
-            });
-        return Json{{"run_id", run_id},
-                    {"columns",
-                     {"seq", "t_s", "t_wall_utc", "segment", "temperature_k", "force_n",
-                      "displacement_m", "stress_mpa", "strain"}},
-                    {"rows", rows},
-                    {"next_since", next_since},
-                    {"more", more}};
+        return page_of_rows(*impl_->reader, run_id, "samples",
+                            {"seq", "t_s", "t_wall_utc", "segment", "temperature_k", "force_n",
+                             "displacement_m", "stress_mpa", "strain"},
+                            since_seq, limit, every, [](const SqlRow& row) {
+                                return Json{row.integer(0), row.real(1), row.text(2),
+                                            row.text(3),    row.real(4), row.real(5),
+                                            row.real(6),    row.real(7), row.real(8)};
+                            });
+    });
+}
+
+Json JobService::dmta(std::int64_t run_id, std::int64_t since_seq, std::int64_t limit,
+                      std::int64_t every) const {
+    return store_call([&] {
+        std::lock_guard read(impl_->read_mutex);
+        return page_of_rows(*impl_->reader, run_id, "dmta",
+                            {"seq", "t_s", "t_wall_utc", "frequency_hz", "temperature_k",
+                             "storage_pa", "loss_pa", "tan_delta"},
+                            since_seq, limit, every, [](const SqlRow& row) {
+                                return Json{row.integer(0), row.real(1), row.text(2), row.real(3),
+                                            row.real(4),    row.real(5), row.real(6), row.real(7)};
+                            });
     });
 }
 

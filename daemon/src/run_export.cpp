@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -40,30 +41,43 @@ void append_cell(std::string& out, std::string_view text) {
     out += '"';
 }
 
+template <std::size_t N>
+void write_csv_header(std::ostream& out, const std::array<std::string_view, N>& columns) {
+    for (std::size_t i = 0; i < N; ++i) {
+        out << (i ? "," : "") << columns[i];
+    }
+    out << '\n';
+}
+
+// One row of a run's table: seq and t_s, the text cells, then the numbers; `line` is the
+// caller's buffer, reused from row to row.
+void write_csv_row(std::ostream& out, std::string& line, std::int64_t seq, double t_s,
+                   std::initializer_list<std::string_view> texts,
+                   std::initializer_list<double> numbers) {
+    line = std::to_string(seq);
+    line += ',';
+    append_number(line, t_s);
+    for (const auto text : texts) {
+        line += ',';
+        append_cell(line, text);
+    }
+    for (const double value : numbers) {
+        line += ',';
+        append_number(line, value);
+    }
+    line += '\n';
+    out.write(line.data(), static_cast<std::streamsize>(line.size()));
+}
+
 class CsvSampleWriter final : public SampleWriter {
   public:
     explicit CsvSampleWriter(std::ostream& out) : out_(out) {
-        for (std::size_t i = 0; i < samples_csv_columns.size(); ++i) {
-            out_ << (i ? "," : "") << samples_csv_columns[i];
-        }
-        out_ << '\n';
+        write_csv_header(out_, samples_csv_columns);
     }
 
     void write(const ArchivedSample& s) override {
-        line_ = std::to_string(s.seq);
-        line_ += ',';
-        append_number(line_, s.t_s);
-        line_ += ',';
-        append_cell(line_, s.t_wall_utc);
-        line_ += ',';
-        append_cell(line_, s.segment);
-        for (const double value :
-             {s.temperature_k, s.force_n, s.displacement_m, s.stress_mpa, s.strain}) {
-            line_ += ',';
-            append_number(line_, value);
-        }
-        line_ += '\n';
-        out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+        write_csv_row(out_, line_, s.seq, s.t_s, {s.t_wall_utc, s.segment},
+                      {s.temperature_k, s.force_n, s.displacement_m, s.stress_mpa, s.strain});
     }
 
   private:
@@ -465,6 +479,17 @@ class ResultsFlattener {
 
 std::unique_ptr<SampleWriter> csv_sample_writer(std::ostream& out) {
     return std::make_unique<CsvSampleWriter>(out);
+}
+
+void write_dmta_csv_header(std::ostream& out) {
+    write_csv_header(out, dmta_csv_columns);
+}
+
+void write_dmta_csv_row(std::ostream& out, const ArchivedDmta& row) {
+    std::string line;
+    write_csv_row(
+        out, line, row.seq, row.t_s, {row.t_wall_utc},
+        {row.frequency_hz, row.temperature_k, row.storage_pa, row.loss_pa, row.tan_delta});
 }
 
 std::unique_ptr<SampleWriter> ta_sample_writer(std::ostream& out, const ArchivedRun& run) {

@@ -172,6 +172,33 @@ TEST_SUITE("client") {
                              cli::ClientError);
     }
 
+    TEST_CASE("the DMTA CSV has the documented columns in order whatever the page's order") {
+        std::ostringstream out;
+        cli::write_dmta_csv_header(out);
+        const auto write = [&](const cli::ArchivedDmta& row) { cli::write_dmta_csv_row(out, row); };
+        const json page = {
+            {"columns",
+             {"tan_delta", "loss_pa", "storage_pa", "temperature_k", "frequency_hz", "t_wall_utc",
+              "t_s", "seq"}},
+            {"rows",
+             {{0.0051, 1.836e8, 3.6e10, 300.15, 1, "2026-11-28T22:00:00.1Z", 1260.5, 0},
+              {0.1, 3.3e9, 3.3e10, 371.5, 8, "2026-11-28T22:00:05.1Z", 1265.5, 1}}}};
+        CHECK(cli::for_each_page_dmta(page, write) == 2);
+        CHECK(out.str() ==
+              "seq,t_s,t_wall_utc,frequency_hz,temperature_k,storage_pa,loss_pa,tan_delta\n"
+              "0,1260.5,2026-11-28T22:00:00.1Z,1,300.15,3.6e+10,183600000,0.0051\n"
+              "1,1265.5,2026-11-28T22:00:05.1Z,8,371.5,3.3e+10,3.3e+09,0.1\n");
+        json text_in_number = page;
+        text_in_number["rows"][0][3] = "hot";
+        CHECK_THROWS_WITH_AS(cli::for_each_page_dmta(text_in_number, write),
+                             "unexpected dmta page: column 'temperature_k' holds \"hot\"",
+                             cli::ClientError);
+        json missing = page;
+        missing["columns"][0] = "tan";
+        CHECK_THROWS_WITH_AS(cli::for_each_page_dmta(missing, write),
+                             "unexpected dmta page: no column 'tan_delta'", cli::ClientError);
+    }
+
     TEST_CASE("argument errors exit 2 and name the problem without contacting a server") {
         const TempDir dir;
         const auto empty_token = dir.file("empty-token", "\n");

@@ -22,6 +22,7 @@
 #include "long_run.hpp"
 #include "run_store.hpp"
 #include "temp_dir.hpp"
+#include "time_scale.hpp"
 
 namespace fs = std::filesystem;
 using daemon_test::DaemonProcess;
@@ -39,6 +40,18 @@ const std::vector<std::pair<std::string, std::string>> short_job{
     {"hold: 10 min", "hold: 1 min"},
     {"duration: 8 h", "duration: 16 min"},
     {"recovery: 8 h", "recovery: 10 min"}};
+
+// build/bin/dmacycle ARGS without a server or token from the environment; its output kept in
+// DIR/cli.out and DIR/cli.err.
+Run offline_dmacycle(const fs::path& dir, const std::string& args) {
+    const auto out = dir / "cli.out";
+    const auto err = dir / "cli.err";
+    const std::string command = "env -u DMACYCLE_TOKEN -u DMACYCLE_SERVER " +
+                                std::string(DMACYCLE_BIN_DIR) + "/dmacycle " + args + " >" +
+                                out.string() + " 2>" + err.string();
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
 
 // One finished run per test process, made through the daemon's API.
 struct Finished {
@@ -62,16 +75,7 @@ struct Finished {
     fs::path store() const { return daemon.database(); }
     fs::path file(const std::string& name) const { return dir / name; }
 
-    // build/bin/dmacycle ARGS without a server or token from the environment.
-    Run offline(const std::string& args) const {
-        const auto out = dir / "cli.out";
-        const auto err = dir / "cli.err";
-        const std::string command = "env -u DMACYCLE_TOKEN -u DMACYCLE_SERVER " +
-                                    std::string(DMACYCLE_BIN_DIR) + "/dmacycle " + args + " >" +
-                                    out.string() + " 2>" + err.string();
-        const int status = std::system(command.c_str());
-        return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-    }
+    Run offline(const std::string& args) const { return offline_dmacycle(dir, args); }
 };
 
 const Finished& finished() {
@@ -447,6 +451,64 @@ TEST_SUITE("export") {
                 CHECK(!fs::exists(out.string() + ".part"));
             }
         }
+    }
+
+    TEST_CASE("a DMTA run's measurements export alike from the server and the store file") {
+        // A daemon with a paced simulator (at max speed it refuses scans), slower in a sanitizer
+        // build; the shipped scan shortened to 5 K/min at two frequencies.
+        daemon_test::DaemonOptions options;
+        options.speed = std::to_string(1000 / test_support::time_scale());
+        DaemonProcess daemon(options);
+        const auto job = daemon.job("dmta.yaml", {{"hold: 10 min", "hold: 0 s"},
+                                                  {"rate: 2 K/min", "rate: 5 K/min"},
+                                                  {"[1 Hz, 2 Hz, 4 Hz, 8 Hz]", "[1 Hz, 8 Hz]"}});
+        const auto submitted = daemon.dmacycle("submit " + job.string() + " --wait --json");
+        INFO(submitted.err);
+        REQUIRE(submitted.exit_code == 0);
+        const auto id = std::to_string(json::parse(submitted.out).at("run_ids").at(0).get<int>());
+        const auto dir = daemon.dir() / "exports";
+        fs::create_directories(dir);
+        const auto export_args = [&](const std::string& source) {
+            return "export " + id + " --out " + (dir / (source + ".csv")).string() +
+                   " --every 1000 --dmta " + (dir / (source + "-dmta.csv")).string();
+        };
+        const auto from_server = daemon.dmacycle(export_args("server"));
+        require_ok(from_server);
+        const auto from_store =
+            offline_dmacycle(dir, export_args("store") + " --db " + daemon.database().string());
+        require_ok(from_store);
+        CHECK(from_store.out.find("DMTA measurements of run " + id + ": ") != std::string::npos);
+
+        const auto server_csv = slurp(dir / "server-dmta.csv");
+        CHECK(server_csv == slurp(dir / "store-dmta.csv"));
+        // Every stored measurement, in seq order, each value read back exactly.
+        const auto stored =
+            stored_rows(daemon.database(),
+                        "SELECT seq, t_s, frequency_hz, temperature_k, storage_pa, loss_pa, "
+                        "tan_delta FROM dmta WHERE run_id = ? ORDER BY seq",
+                        std::stoll(id));
+        CHECK(stored.size() > 300);
+        const auto cells = csv_rows(dir / "server-dmta.csv");
+        REQUIRE(cells.size() == stored.size() + 1);
+        CHECK(cells[0] == std::vector<std::string>{"seq", "t_s", "t_wall_utc", "frequency_hz",
+                                                   "temperature_k", "storage_pa", "loss_pa",
+                                                   "tan_delta"});
+        for (std::size_t r = 1; r < cells.size(); ++r) {
+            REQUIRE(cells[r].size() == 8);
+            const auto& row = stored[r - 1];
+            CHECK(number(cells[r][0]) == row[0]);
+            CHECK(cells[r][2].ends_with("Z"));
+            for (std::size_t k = 3; k < 8; ++k) {
+                CHECK(number(cells[r][k]) == row[k - 1]);
+            }
+            CHECK(number(cells[r][1]) == row[1]);
+        }
+        const auto no_file =
+            daemon.dmacycle("export " + id + " --out " + (dir / "x.csv").string() + " --dmta");
+        CHECK(no_file.exit_code == 2);
+        CHECK(no_file.err.find("--dmta") != std::string::npos);
+        CHECK(!fs::exists(dir / "x.csv"));
+        CHECK(daemon.stop() == 0);
     }
 }
 

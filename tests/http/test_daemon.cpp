@@ -121,6 +121,8 @@ TEST_CASE("dmacycled: malformed, oversized and unroutable requests get 4xx, then
     CHECK(get(port, "/api/v1/runs/1/samples?limit=0", reader_token).status == 400);
     CHECK(get(port, "/api/v1/runs/1/samples?every=2&every=3", reader_token).status == 400);
     CHECK(get(port, "/api/v1/runs/1/samples?color=red", reader_token).status == 400);
+    CHECK(get(port, "/api/v1/runs/1/dmta?color=red", reader_token).status == 400);
+    CHECK(get(port, "/api/v1/runs/999/dmta", reader_token).status == 404);
     CHECK(get(port, "/api/v1/jobs/abc", reader_token).status == 400);
     CHECK(get(port, "/api/v1/jobs/-1", reader_token).status == 400);
     CHECK(get(port, "/api/v1/jobs/999", reader_token).status == 404);
@@ -212,6 +214,11 @@ TEST_CASE("dmacycled: submit, list, show, samples and results through HTTP") {
         get(port, "/api/v1/runs/" + std::to_string(run_id) + "/results", reader_token);
     REQUIRE(results.status == 200);
     CHECK(results.json().at("results").contains("spectrum"));
+    // A cycling run has no scan: its DMTA page is empty (tests/service has one with a scan).
+    const auto dmta = get(port, "/api/v1/runs/" + std::to_string(run_id) + "/dmta", reader_token);
+    REQUIRE(dmta.status == 200);
+    CHECK(dmta.json().at("columns").size() == 8);
+    CHECK(dmta.json().at("rows").empty());
 
     // The accepted submission is audited with the token's name.
     CHECK(daemon.log().find("audit: token=submitter method=POST path=/api/v1/jobs peer=") !=

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "../runner/runner_rig.hpp"
 #include "dmacycle/daemon/csv_table.hpp"
 #include "dmacycle/daemon/job_service.hpp"
 #include "dmacycle/daemon/sample_store.hpp"
+#include "time_scale.hpp"
 
 using dmacycle::daemon::ApiError;
 using dmacycle::daemon::InputError;
@@ -45,7 +47,7 @@ struct ServiceDir {
     fs::path db = dir.path / "store.db";
     fs::path spool = dir.path / "spool";
 
-    explicit ServiceDir(const std::string& extra = "") {
+    explicit ServiceDir(const std::string& extra = "", const std::string& speed = "max") {
         fs::create_directories(dir.path / "instruments");
         fs::copy_file(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments" / "sim-la30.yaml",
                       dir.path / "instruments" / "sim-la30.yaml");
@@ -55,8 +57,10 @@ struct ServiceDir {
                    "spool: spool\n"
                    "tokens: tokens.yaml\n"
                    "instrument:\n"
-                   "  simulate: {profile: instruments/sim-la30.yaml, speed: max}\n"
-                   "sample_rate: 2\n" +
+                   "  simulate: {profile: instruments/sim-la30.yaml, speed: " +
+                       speed +
+                       "}\n"
+                       "sample_rate: 2\n" +
                        extra);
     }
     ServiceConfig config() const { return dmacycle::daemon::load_service_config(config_path); }
@@ -286,6 +290,7 @@ TEST_CASE("a valid job runs to completion and answers as documented") {
     CHECK(tail["next_since"] == last);
     CHECK(api_error([&] { service.samples(run_id, -1, 100001, 1); }).first == 400);
     CHECK(api_error([&] { service.samples(run_id + 100, -1, 10, 1); }).first == 404);
+    CHECK(service.dmta(run_id, -1, 10, 1)["rows"].empty());  // no scan in this run
     CHECK(api_error([&] { service.run(run_id + 100); }).first == 404);
     CHECK(api_error([&] { service.results(run_id + 100); }).first == 404);
     CHECK(api_error([&] { service.job(job_id + 100); }).first == 404);
@@ -308,6 +313,73 @@ TEST_CASE("a valid job runs to completion and answers as documented") {
     REQUIRE(list["jobs"].size() == 1);
     CHECK(list["jobs"][0]["run_ids"] == job["run_ids"]);
     CHECK(!list["jobs"][0].contains("runs"));
+}
+
+TEST_CASE("a DMTA job runs on a paced simulator and its measurements are served in pages") {
+    // A service whose simulator is paced runs scans (at max speed it refuses them): 1000× here,
+    // slower in a sanitizer build, which cannot read the stream faster.
+    const ServiceDir dir("", std::to_string(1000 / test_support::time_scale()));
+    JobService service(dir.config());
+    service.start();
+    // The shipped scan, shortened: 5 K/min and two frequencies, 360 measurements in 30 min.
+    const auto submitted = service.submit(
+        runner_test::shipped_job("dmta.yaml", {{"hold: 10 min", "hold: 0 s"},
+                                               {"rate: 2 K/min", "rate: 5 K/min"},
+                                               {"[1 Hz, 2 Hz, 4 Hz, 8 Hz]", "[1 Hz, 8 Hz]"}}),
+        "api:alice");
+    const auto job = wait_job(service, submitted["job_id"].get<std::int64_t>());
+    INFO(job.dump(2));
+    REQUIRE(job["status"] == "completed");
+    const auto run_id = job["run_ids"][0].get<std::int64_t>();
+    CHECK(service.results(run_id)["results"].contains("arrhenius"));
+
+    // Every stored measurement, in seq order, over pages of 100.
+    Db db(dir.db);
+    const auto stored = static_cast<std::size_t>(
+        db.number("SELECT count(*) FROM dmta WHERE run_id = " + std::to_string(run_id)));
+    CHECK(stored > 300);
+    std::vector<Json> rows;
+    std::int64_t since = -1;
+    while (true) {
+        const auto page = service.dmta(run_id, since, 100, 1);
+        CHECK(page["columns"] == Json::parse(R"(["seq","t_s","t_wall_utc","frequency_hz",
+            "temperature_k","storage_pa","loss_pa","tan_delta"])"));
+        for (const auto& row : page["rows"]) {
+            rows.push_back(row);
+        }
+        since = page["next_since"].get<std::int64_t>();
+        if (!page["more"].get<bool>()) {
+            break;
+        }
+        CHECK(page["rows"].size() == 100);
+    }
+    REQUIRE(rows.size() == stored);
+    std::set<double> frequencies;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& row = rows[i];
+        if (i > 0) {
+            CHECK(row[0].get<std::int64_t>() > rows[i - 1][0].get<std::int64_t>());
+        }
+        frequencies.insert(row[3].get<double>());
+        CHECK(
+            row[7].get<double>() ==
+            doctest::Approx(row[6].get<double>() / row[5].get<double>()).epsilon(1e-5));  // as sent
+    }
+    CHECK(frequencies == std::set<double>{1.0, 8.0});
+    CHECK(rows.front()[4].get<double>() < 305);
+    CHECK(rows.back()[4].get<double>() > 440);  // the sample lags the furnace by a few K
+    // The values are the store's, as stored.
+    const auto middle = rows[rows.size() / 2];
+    CHECK(db.number("SELECT storage_pa FROM dmta WHERE run_id = " + std::to_string(run_id) +
+                    " AND seq = " + std::to_string(middle[0].get<std::int64_t>())) ==
+          doctest::Approx(middle[5].get<double>()).epsilon(1e-13));  // SQLite prints 15 digits
+
+    const auto every = service.dmta(run_id, -1, 1000, 10);
+    for (const auto& row : every["rows"]) {
+        CHECK(row[0].get<std::int64_t>() % 10 == 0);
+    }
+    CHECK(api_error([&] { service.dmta(run_id, -1, 0, 1); }).first == 400);
+    CHECK(api_error([&] { service.dmta(run_id + 100, -1, 10, 1); }).first == 404);
 }
 
 TEST_CASE("two jobs run in the order submitted and a queued job can be cancelled") {

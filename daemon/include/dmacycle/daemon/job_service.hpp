@@ -87,6 +87,9 @@ class JobService {
     // GET /api/v1/runs/ID/samples?since=SEQ&limit=N&every=K: rows with seq > since, every K-th.
     nlohmann::json samples(std::int64_t run_id, std::int64_t since_seq, std::int64_t limit,
                            std::int64_t every) const;
+    // GET /api/v1/runs/ID/dmta?since=SEQ&limit=N&every=K: a scan's E', E'' and tan delta rows.
+    nlohmann::json dmta(std::int64_t run_id, std::int64_t since_seq, std::int64_t limit,
+                        std::int64_t every) const;
     nlohmann::json results(std::int64_t run_id) const;  // GET /api/v1/runs/ID/results
     nlohmann::json health() const;                      // GET /healthz
     std::string metrics() const;                        // GET /metrics (Prometheus text)
