@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "analysis_json.hpp"
@@ -17,6 +18,7 @@
 #include "dmacycle/drivers/supervised_devices.hpp"
 #include "dmacycle/drivers/supervisor.hpp"
 #include "dmacycle/protocols/plan.hpp"
+#include "settle_window.hpp"
 
 namespace dmacycle::daemon {
 namespace {
@@ -74,6 +76,11 @@ struct AnalysisInput {
     std::int64_t cycling_step = 1, recovery_step = 1;
     std::int64_t cycling_seen = 0, recovery_seen = 0;
 };
+
+// " (means over 60 s)" for an equilibration's end event; nothing for the one-reading rule.
+std::string settled_over(double settle_s) {
+    return settle_s > 0 ? " (means over " + fixed(settle_s, 0) + " s)" : "";
+}
 
 class Run {
   public:
@@ -165,11 +172,17 @@ class Run {
         return scan_ != nullptr && current_segment_ == scan_ && !latched_ &&
                (!scan_started_ || latest_t_s_ >= next_measure_s_);
     }
-    // Both the furnace and the sample within the tolerance of `target_k`.
+    // The furnace and the sample settled within the tolerance of `target_k` (SettleWindow).
     bool equilibrated_locked(double target_k) const;
+    // Starts judging an equilibration: the samples from now on fill settle_window_.
+    void start_settling_locked();
     // The chained scan's equilibration and the scan's measurements, from wait_for_end; true when
     // it spoke to the frame (a scan's start or a measurement).
     bool step_dmta();
+    // After a scan exchange failed on the link: re-activates the frame once its supervisor has
+    // reconnected (the scan is the runner's own), and latches when the exchanges have failed for
+    // longer than limits.stale_link.
+    void retry_scan_exchange(const drv::DriverError& error);
     void report_progress_locked(const SampleRow& row, double plan_t_s, bool paused, bool force);
 
     bool connect(drv::Supervisor& supervisor, const char* name);
@@ -220,6 +233,8 @@ class Run {
     double latest_t_s_ = 0;  // instrument time of the latest sample
     double last_run_t_s_ = 0;
     std::optional<double> latest_temperature_k_;
+    bool settling_ = false;  // an equilibration is in progress: samples go to settle_window_
+    SettleWindow settle_window_;
     bool program_started_ = false;
     double program_start_s_ = 0;  // instrument time of plan time 0 (start of the hold)
     bool uploading_ = false;
@@ -248,6 +263,7 @@ class Run {
     double next_measure_s_ = 0;
     std::size_t frequency_index_ = 0;
     std::int64_t dmta_seq_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> scan_failing_since_;
 
     // A pause at a cycle boundary (docs/runner.md): the frame's program is cut at the boundary,
     // ramps to σ_creep and holds; on resume it ramps back to where the wave left off and runs
@@ -353,6 +369,11 @@ void Run::on_sample(const drv::FrameSample& sample) {
     }
     latest_t_s_ = m.t_s;
     latest_temperature_k_ = m.temperature_k;
+    if (settling_) {
+        if (const auto reading = furnace_link_->latest()) {
+            settle_window_.add(m.t_s, reading->first.temperature_k, m.temperature_k);
+        }
+    }
     SampleRow row;
     row.seq = static_cast<std::int64_t>(sample.seq);
     row.t_s = m.t_s - t_first_;
@@ -393,6 +414,7 @@ void Run::on_sample(const drv::FrameSample& sample) {
                plan_t_s >= reequilibrate_->start_s) {
         if (!reequilibrate_from_s_) {
             reequilibrate_from_s_ = m.t_s;
+            start_settling_locked();
             changed_.notify_all();
         }
         segment = reequilibrate_;
@@ -631,11 +653,12 @@ bool Run::connect(drv::Supervisor& supervisor, const char* name) {
 }
 
 bool Run::equilibrated_locked(double target_k) const {
-    const auto reading = furnace_link_->latest();
-    const double tolerance_k = job_.equilibrate_tolerance_k;
-    return reading && latest_temperature_k_ &&
-           std::abs(reading->first.temperature_k - target_k) <= tolerance_k &&
-           std::abs(*latest_temperature_k_ - target_k) <= tolerance_k;
+    return settle_window_.settled(target_k, job_.equilibrate_tolerance_k);
+}
+
+void Run::start_settling_locked() {
+    settle_window_.restart(job_.equilibrate_settle_s);
+    settling_ = true;
 }
 
 bool Run::equilibrate() {
@@ -650,6 +673,7 @@ bool Run::equilibrate() {
           "equilibrate started: furnace setpoint " + fixed(job_.temperature_k, 2) + " K");
     std::optional<double> started_s;
     std::unique_lock lock(mutex_);
+    start_settling_locked();
     while (true) {
         check_abort_locked();
         if (latched_) {
@@ -661,11 +685,12 @@ bool Run::equilibrate() {
             }
             const double tolerance_k = job_.equilibrate_tolerance_k;
             if (equilibrated_locked(job_.temperature_k)) {
-                const auto reading = furnace_link_->latest();
+                settling_ = false;
                 event_locked(last_run_t_s_, "segment",
                              "equilibrate ended: furnace " +
-                                 fixed(reading->first.temperature_k, 2) + " K, sample " +
-                                 fixed(*latest_temperature_k_, 2) + " K");
+                                 fixed(settle_window_.furnace_mean_k(), 2) + " K, sample " +
+                                 fixed(settle_window_.sample_mean_k(), 2) + " K" +
+                                 settled_over(job_.equilibrate_settle_s));
                 return true;
             }
             if (latest_t_s_ - *started_s > job_.equilibrate_timeout_s) {
@@ -678,6 +703,7 @@ bool Run::equilibrate() {
         }
         changed_.wait_for(lock, std::chrono::milliseconds(5));
     }
+    settling_ = false;
     return false;
 }
 
@@ -785,14 +811,16 @@ bool Run::wait_for_end() {
             }
         }
         // The scan's exchanges first: the state poll follows on the next round. An exchange
-        // that fails on the link is an outage like a failed poll (below): the step is retried
-        // once the supervisor has reconnected, within limits.stale_link.
+        // that fails on the link is an outage like a failed poll (below).
         try {
-            if (step_dmta()) {
+            const bool spoke = step_dmta();
+            scan_failing_since_.reset();
+            if (spoke) {
                 continue;
             }
         } catch (const drv::DriverError& error) {
             if (error.needs_reconnect()) {
+                retry_scan_exchange(error);
                 continue;
             }
             throw;
@@ -834,6 +862,24 @@ bool Run::wait_for_end() {
     }
 }
 
+void Run::retry_scan_exchange(const drv::DriverError& error) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!scan_failing_since_) {
+        scan_failing_since_ = now;
+    }
+    const double failing_s = std::chrono::duration<double>(now - *scan_failing_since_).count();
+    if (failing_s > job_.limits.stale_link_s) {
+        std::lock_guard lock(mutex_);
+        latch_locked(last_run_t_s_, "dmta: no measurement exchange for " + fixed(failing_s, 1) +
+                                        " s: " + error.what());
+        return;
+    }
+    frame_->activate();  // false, and nothing done, until the link is back
+    // Not at once: a link still down fails the next exchange in microseconds.
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::milliseconds(20), [&] { return latched_; });
+}
+
 bool Run::step_dmta() {
     std::unique_lock lock(mutex_);
     if (reequilibrating_locked()) {
@@ -853,8 +899,10 @@ bool Run::step_dmta() {
             // Plan time resumes here: the scan starts with the next sample.
             paused_s_ += latest_t_s_ - *reequilibrate_from_s_;
             reequilibrated_ = true;
+            settling_ = false;
             event_locked(last_run_t_s_, "segment",
-                         "equilibrate ended: sample " + fixed(*latest_temperature_k_, 2) + " K");
+                         "equilibrate ended: sample " + fixed(settle_window_.sample_mean_k(), 2) +
+                             " K" + settled_over(job_.equilibrate_settle_s));
         } else if (latest_t_s_ - *reequilibrate_from_s_ > reequilibrate_->timeout_s) {
             latch_locked(last_run_t_s_, "equilibration: not within ± " +
                                             fixed(job_.equilibrate_tolerance_k, 2) + " K of " +

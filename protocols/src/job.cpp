@@ -50,6 +50,7 @@ struct Range {
 const Range temperature_range{Dimension::temperature, 123.15, "K", 873.15, "K"};  // −150…600 °C
 const Range tolerance_range{Dimension::temperature_difference, 0.05, "K", 10, "K"};
 const Range timeout_range{Dimension::time, 60, "min", 24 * 3600.0, "h"};
+const Range settle_range{Dimension::time, 0, "s", 30 * 60.0, "min"};  // within the shortest timeout
 const Range hold_range{Dimension::time, 0, "s", 24 * 3600.0, "h"};
 const Range pre_tension_range{Dimension::force, 1e-4, "mN", 1, "N"};  // Q800 minimum force
 const Range stress_range{Dimension::stress, 0, "MPa", 5e9, "MPa"};
@@ -925,7 +926,7 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
     if (const Entry* equilibrate = Reader::find(entries, "equilibrate")) {
         const auto inner =
             reader.mapping(equilibrate->value, Reader::mark_of(*equilibrate), "equilibrate",
-                           {"tolerance", "timeout"}, "equilibration settings");
+                           {"tolerance", "timeout", "settle"}, "equilibration settings");
         if (const Entry* tolerance = Reader::find(inner, "tolerance")) {
             tolerance_source = Source{Reader::mark_of(*tolerance), tolerance->path};
         }
@@ -933,6 +934,8 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
             reader.quantity_or(inner, "tolerance", tolerance_range, job.equilibrate_tolerance_k);
         job.equilibrate_timeout_s =
             reader.quantity_or(inner, "timeout", timeout_range, job.equilibrate_timeout_s);
+        job.equilibrate_settle_s =
+            reader.quantity_or(inner, "settle", settle_range, job.equilibrate_settle_s);
     }
     job.hold_s = reader.quantity_or(entries, "hold", hold_range, job.hold_s);
     job.pre_tension_n =

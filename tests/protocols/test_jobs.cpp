@@ -357,6 +357,24 @@ TEST_CASE("the equilibration tolerance must fit the default band too") {
               .ok());
 }
 
+TEST_CASE("equilibration settles over a minute unless the job says otherwise") {
+    CHECK(parse_job(minimal).runs.front().equilibrate_settle_s == 60.0);
+    const auto set = parse_job(with(minimal, "temperature: 92 °C\n",
+                                    "temperature: 92 °C\nequilibrate:\n  settle: 2 min\n"));
+    REQUIRE(set.ok());
+    CHECK(set.runs.front().equilibrate_settle_s == 120.0);
+    const auto one_reading = parse_job(
+        with(minimal, "temperature: 92 °C\n", "temperature: 92 °C\nequilibrate:\n  settle: 0 s\n"));
+    REQUIRE(one_reading.ok());
+    CHECK(one_reading.runs.front().equilibrate_settle_s == 0.0);
+    const auto too_long = parse_job(
+        with(minimal, "temperature: 92 °C\n", "temperature: 92 °C\nequilibrate:\n  settle: 2 h\n"));
+    const auto& error = only_error(too_long);
+    CHECK(error.field == "equilibrate.settle");
+    CHECK(error.line == 11);
+    CHECK(error.message.find("30 min") != std::string::npos);
+}
+
 TEST_CASE("bounds written in another unit than the range's are allowed") {
     CHECK(parse_job(with(minimal, "temperature: 92 °C", "temperature: -150 °C")).ok());
     CHECK(parse_job(with(minimal, "temperature: 92 °C", "temperature: 600 °C")).ok());

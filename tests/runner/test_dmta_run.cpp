@@ -4,9 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <future>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +26,7 @@ using namespace runner_test;
 using namespace report_test;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+using namespace std::chrono_literals;
 using dmacycle::daemon::RunArchive;
 using dmacycle::daemon::RunStatus;
 
@@ -288,4 +292,73 @@ TEST_CASE("dmta plan: the as-cast job's plan says it is a scan - not a creep run
     CHECK(output.out.find("pure creep") == std::string::npos);
     CHECK(output.out.find("DMTA scan: 300-450 K at 2 K/min, 4 frequencies, one measurement every "
                           "5 s (900 measurements)") != std::string::npos);
+}
+
+TEST_CASE("dmta run: a frame link gone silent mid-scan is an outage and the scan goes on") {
+    TempDir dir;
+    const std::string text =
+        shipped_job("dmta.yaml", {{"hold: 10 min", "hold: 0 s"},
+                                  {"rate: 2 K/min", "rate: 5 K/min"},
+                                  {"[1 Hz, 2 Hz, 4 Hz, 8 Hz]", "[1 Hz, 8 Hz]"}});
+    const auto file = dmacycle::protocols::parse_job(text);
+    REQUIRE(file.ok());
+    Rig rig{dmacycle::drivers::sim::SimClock(scan_speed())};
+    dmacycle::daemon::SampleStore store((dir.path / "outage.db").string());
+    dmacycle::daemon::RunControl control;
+    dmacycle::daemon::RunnerOptions options;
+    options.control = &control;
+    std::atomic<bool> scanning{false};
+    options.on_event = [&](double, const std::string& kind, const std::string&) {
+        if (kind == "dmta") {
+            scanning = true;
+        }
+    };
+    // A third of the way into the scan the connection goes silent (cable still in): the
+    // exchanges time out, the supervisor connects anew, and the runner must take the frame back
+    // (it used to retry the inactive link forever, at full speed).
+    std::thread silence([&] {
+        const auto give_up = std::chrono::steady_clock::now() + test_support::scaled(60s);
+        while (!scanning && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(10ms);
+        }
+        std::this_thread::sleep_for(std::chrono::duration<double>(0.6 * 1000 / scan_speed()));
+        rig.tap->stall_open_connections();
+    });
+    auto running = std::async(std::launch::async, [&] {
+        return dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+                                             rig.furnace_spec(), options);
+    });
+    // Bounded: a run that never ends is aborted, and fails here, rather than hanging the suite.
+    const bool ended = running.wait_for(test_support::scaled(60s)) == std::future_status::ready;
+    if (!ended) {
+        control.request_abort("the test's deadline");
+    }
+    const auto outcome = running.get();
+    silence.join();
+    REQUIRE(ended);
+    INFO(outcome.message);
+    CHECK(outcome.status == RunStatus::completed);
+    store.flush();
+
+    const RunArchive archive(dir.path / "outage.db");
+    const auto events = archive.events(outcome.run_id);
+    const auto has_event = [&](const std::string& text_in) {
+        return std::any_of(events.begin(), events.end(), [&](const auto& e) {
+            return e.message.find(text_in) != std::string::npos;
+        });
+    };
+    CHECK(has_event("frame: link_lost"));
+    CHECK(has_event("frame: reconnected"));
+    // Measured before and after the outage, across the whole scan.
+    const auto rows = archive.dmta(outcome.run_id);
+    REQUIRE(rows.size() > 20);  // 360 planned; an outage and a loaded machine skip some
+    CHECK(rows.front().temperature_k < 310);
+    CHECK(rows.back().temperature_k > 440);
+    const auto lost = std::find_if(events.begin(), events.end(), [](const auto& e) {
+        return e.message.find("frame: link_lost") != std::string::npos;
+    });
+    REQUIRE(lost != events.end());
+    CHECK(std::count_if(rows.begin(), rows.end(),
+                        [&](const auto& row) { return row.t_s > lost->t_s; }) > 10);
+    CHECK(archive.results(outcome.run_id).contains("arrhenius"));
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "dmacycle/daemon/runner.hpp"
@@ -23,13 +24,18 @@ struct Finished {
     std::vector<std::int64_t> simulator_seqs;  // what the simulator sent, from the wire tap
 };
 
-// Runs `point` of the job text on a fresh rig into `db_path`.
+// Runs `point` of the job text on a fresh rig into `db_path`; `prepare` may first put the
+// simulated instrument in some state.
 Finished run_job(const std::string& text, const std::filesystem::path& db_path,
-                 std::size_t point = 0, dmacycle::daemon::RunnerOptions options = {}) {
+                 std::size_t point = 0, dmacycle::daemon::RunnerOptions options = {},
+                 const std::function<void(Rig&)>& prepare = {}) {
     const auto file = dmacycle::protocols::parse_job(text);
     REQUIRE(file.ok());
     REQUIRE(point < file.runs.size());
     Rig rig;
+    if (prepare) {
+        prepare(rig);
+    }
     if (std::getenv("RUNNER_TEST_VERBOSE") != nullptr && !options.on_event) {
         options.on_event = [](double t_s, const std::string& kind, const std::string& message) {
             std::fprintf(stderr, "[%10.1f] %s: %s\n", t_s, kind.c_str(), message.c_str());
@@ -111,6 +117,47 @@ void check_completed_run(const Db& db, const Finished& done, double temperature_
 }
 
 }  // namespace
+
+TEST_CASE("runner: equilibration ends on a settled minute and not on one noisy reading") {
+    // As after a restart's safe state: the furnace was at standby for 15 s, so the sample, 60 s
+    // behind the furnace, is 0.8 K short of 365 K and still falling when the furnace is back.
+    // With 0.1 K of ripple a single reading enters ± 0.5 K long before the sample does, and the
+    // hold's ± 1 K band then trips on a low one (a CI run faulted so).
+    TempDir dir;
+    const auto done =
+        run_job(shipped_job("mode1-0-200.yaml", {{"hold: 10 min", "hold: 4 min"},
+                                                 {"duration: 8 h", "duration: 8 min"},
+                                                 {"recovery: 8 h", "recovery: 4 min"}}),
+                dir.path / "runs.db", 0, {}, [](Rig& rig) {
+                    rig.instrument.set_furnace_setpoint_k(298.15);
+                    rig.instrument.measure_at(15.0);
+                });
+    Db db(dir.path / "runs.db");
+    const auto id = done.outcome.run_id;
+    INFO(done.outcome.message);
+    CHECK(done.outcome.status == RunStatus::completed);
+    const double end_s = db.number("SELECT t_s FROM events" +
+                                   where_run(id, " AND message LIKE 'equilibrate ended%'"));
+    CHECK(end_s >= 60);
+    const auto mean_k = [&](double from_s, double to_s) {
+        return db.number("SELECT avg(temperature_k) FROM samples" +
+                         where_run(id, " AND t_s > " + std::to_string(from_s) +
+                                           " AND t_s <= " + std::to_string(to_s)));
+    };
+    // What the runner judged (the last minute's mean), and what followed: the sample's next 10 s
+    // on average within the tolerance too, not still on the way.
+    const double before_k = mean_k(end_s - 60, end_s), after_k = mean_k(end_s, end_s + 10);
+    MESSAGE("equilibrated after " << end_s << " s: the minute before " << before_k
+                                  << " K, the 10 s after " << after_k << " K");
+    CHECK(std::abs(before_k - 365) <= 0.5);
+    CHECK(std::abs(after_k - 365) <= 0.5);
+    CHECK(db.value("SELECT message FROM events" +
+                   where_run(id, " AND message LIKE 'equilibrate ended%'"))
+              .ends_with("K (means over 60 s)"));
+    CHECK(db.number("SELECT count(*) FROM events" + where_run(id, " AND kind = 'interlock'")) == 0);
+    CHECK(db.number("SELECT max(abs(temperature_k - 365)) FROM samples" +
+                    where_run(id, " AND segment = 'hold'")) <= 1.0);
+}
 
 TEST_CASE("runner: mode1-0-200 in full: hold / pre-tension / 60 cycles / recovery / analysis" *
           long_run) {

@@ -80,6 +80,9 @@ struct Job {
     double temperature_k = 0;  // kind dmta: the scan's start temperature
     double equilibrate_tolerance_k = 0.5;
     double equilibrate_timeout_s = 3600;
+    // Equilibrated when the mean furnace PV and sample readings over the last settle_s, and over
+    // its last tenth, are all within ± tolerance (0: the latest readings alone).
+    double equilibrate_settle_s = 60;
     double hold_s = 600;
     double pre_tension_n = 0.01;
     JobKind kind = JobKind::cycling;
