@@ -232,7 +232,6 @@ class Run {
     double t_first_ = 0;     // instrument time of the first sample: the run's t_s = 0
     double latest_t_s_ = 0;  // instrument time of the latest sample
     double last_run_t_s_ = 0;
-    std::optional<double> latest_temperature_k_;
     bool settling_ = false;  // an equilibration is in progress: samples go to settle_window_
     SettleWindow settle_window_;
     bool program_started_ = false;
@@ -368,7 +367,6 @@ void Run::on_sample(const drv::FrameSample& sample) {
         first_seq_ = static_cast<std::int64_t>(sample.seq);
     }
     latest_t_s_ = m.t_s;
-    latest_temperature_k_ = m.temperature_k;
     if (settling_) {
         if (const auto reading = furnace_link_->latest()) {
             settle_window_.add(m.t_s, reading->first.temperature_k, m.temperature_k);
