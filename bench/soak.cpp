@@ -33,13 +33,13 @@
 #include <thread>
 #include <vector>
 
-#include "api_client.hpp"
-#include "daemon_child.hpp"
+#include "dmacycle/cli/api_client.hpp"
+#include "dmacycle/cli/daemon_child.hpp"
 #include "stored_samples.hpp"
 
 namespace fs = std::filesystem;
-using dmacycle::daemon::ApiClient;
-using dmacycle::daemon::DaemonChild;
+using dmacycle::cli::ApiClient;
+using dmacycle::cli::DaemonChild;
 using Json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 using SystemClock = std::chrono::system_clock;
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
     replace_once(rig, "127.0.0.1:5025", "127.0.0.1:" + port_of(frame_line));
     replace_once(rig, "127.0.0.1:5020", "127.0.0.1:" + port_of(furnace_line));
     std::ofstream(dir / "rig.yaml") << rig;
-    const std::string token = dmacycle::daemon::random_token();
+    const std::string token = dmacycle::cli::random_token();
     std::ofstream(dir / "tokens.yaml") << "tokens:\n  - {name: soak, token: \"" << token
                                        << "\", scopes: [read, submit, control]}\n";
     fs::permissions(dir / "tokens.yaml", fs::perms::owner_read | fs::perms::owner_write);
@@ -286,10 +286,10 @@ int main(int argc, char** argv) {
         << "profiles: " << (config_dir / "instruments").string() << "\n"
         << "instrument:\n  rig: rig.yaml\n"
         << "limits:\n  max_database_bytes: " << quota_bytes << "\n";
-    DaemonChild daemon(dmacycle::daemon::dmacycled_beside_self(),
+    DaemonChild daemon(dmacycle::cli::dmacycled_beside_self(),
                        {"--config", (dir / "dmacycled.yaml").string()}, dir / "daemon.log",
                        std::chrono::seconds(20));
-    const ApiClient api(dmacycle::daemon::parse_server_url(daemon.url()), token);
+    const ApiClient api(dmacycle::cli::parse_server_url(daemon.url()), token);
 
     // The plan: equilibrate, hold 10 min, cycling up to 8 h, recovery for the rest of the day.
     // The stale-link interlock gets 5 s (wall) instead of 2 s: the stalls below last 2 s of
@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
         if (SteadyClock::now() >= next_poll) {
             next_poll += std::chrono::seconds(1);
             status = api.get(job_path);
-            if (dmacycle::daemon::is_final_job_status(status.at("status").get<std::string>())) {
+            if (dmacycle::cli::is_final_job_status(status.at("status").get<std::string>())) {
                 break;
             }
             if (run_id < 0 && !status.at("run_ids").empty()) {
@@ -395,7 +395,7 @@ int main(int argc, char** argv) {
                     try {
                         const auto health = api.get("/healthz");
                         record.seen = "healthz " + health.at("status").get<std::string>();
-                    } catch (const dmacycle::daemon::ClientError& error) {
+                    } catch (const dmacycle::cli::ClientError& error) {
                         // 503 while the store fails: what the episode should look like.
                         record.seen =
                             "healthz " + std::to_string(error.status()) + ": " + error.what();

@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "dmacycle/daemon/sample_store.hpp"
+#include "dmacycle/store/sample_store.hpp"
 
 namespace fs = std::filesystem;
-using namespace dmacycle::daemon;
+using namespace dmacycle::store;
 using Clock = std::chrono::steady_clock;
 
 namespace {

@@ -3,7 +3,7 @@
 #include <utility>
 #include <vector>
 
-#include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/cli/commands.hpp"
 
 namespace {
 
@@ -44,50 +44,50 @@ int main(int argc, char** argv) {
     const std::vector<std::string_view> args(argv + 1, argv + argc);
     if (args.empty()) {
         std::cerr << usage_text;
-        return dmacycle::daemon::exit_bad_input;
+        return dmacycle::cli::exit_bad_input;
     }
     const auto command = args.front();
     const std::span<const std::string_view> rest(args.data() + 1, args.size() - 1);
     using Command = int (*)(std::span<const std::string_view>, std::ostream&, std::ostream&);
     const std::pair<std::string_view, Command> client_commands[] = {
-        {"submit", dmacycle::daemon::run_submit}, {"list", dmacycle::daemon::run_list},
-        {"status", dmacycle::daemon::run_status}, {"wait", dmacycle::daemon::run_wait},
-        {"pause", dmacycle::daemon::run_pause},   {"resume", dmacycle::daemon::run_resume},
-        {"abort", dmacycle::daemon::run_abort},   {"export", dmacycle::daemon::run_export}};
+        {"submit", dmacycle::cli::run_submit}, {"list", dmacycle::cli::run_list},
+        {"status", dmacycle::cli::run_status}, {"wait", dmacycle::cli::run_wait},
+        {"pause", dmacycle::cli::run_pause},   {"resume", dmacycle::cli::run_resume},
+        {"abort", dmacycle::cli::run_abort},   {"export", dmacycle::cli::run_export}};
     for (const auto& [name, run] : client_commands) {
         if (command == name) {
             return run(rest, std::cout, std::cerr);
         }
     }
     if (command == "analyze") {
-        return dmacycle::daemon::run_analyze(rest, std::cout, std::cerr);
+        return dmacycle::cli::run_analyze(rest, std::cout, std::cerr);
     }
     if (command == "probe") {
-        return dmacycle::daemon::run_probe(rest, std::cout, std::cerr);
+        return dmacycle::cli::run_probe(rest, std::cout, std::cerr);
     }
     if (command == "demo") {
-        return dmacycle::daemon::run_demo(rest, std::cout, std::cerr);
+        return dmacycle::cli::run_demo(rest, std::cout, std::cerr);
     }
     if (command == "validate") {
-        return dmacycle::daemon::run_validate(rest, std::cout, std::cerr);
+        return dmacycle::cli::run_validate(rest, std::cout, std::cerr);
     }
     if (command == "plan") {
-        return dmacycle::daemon::run_plan(rest, std::cout, std::cerr);
+        return dmacycle::cli::run_plan(rest, std::cout, std::cerr);
     }
     if (command == "report") {
-        return dmacycle::daemon::run_report(rest, std::cout, std::cerr);
+        return dmacycle::cli::run_report(rest, std::cout, std::cerr);
     }
     if (command == "run") {
-        return dmacycle::daemon::run_run(rest, std::cout, std::cerr);
+        return dmacycle::cli::run_run(rest, std::cout, std::cerr);
     }
     if (command == "--version") {
         std::cout << "dmacycle " << DMACYCLE_VERSION << "\n";
-        return dmacycle::daemon::exit_ok;
+        return dmacycle::cli::exit_ok;
     }
     if (command == "--help" || command == "-h") {
         std::cout << usage_text;
-        return dmacycle::daemon::exit_ok;
+        return dmacycle::cli::exit_ok;
     }
     std::cerr << "dmacycle: unknown command '" << command << "'\n" << usage_text;
-    return dmacycle::daemon::exit_bad_input;
+    return dmacycle::cli::exit_bad_input;
 }

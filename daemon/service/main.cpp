@@ -17,18 +17,18 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "../src/arguments.hpp"
-#include "../src/http_server.hpp"
-#include "../src/tokens.hpp"
-#include "dmacycle/daemon/csv_table.hpp"
-#include "dmacycle/daemon/job_service.hpp"
-#include "dmacycle/daemon/log.hpp"
-#include "options.hpp"
+#include "dmacycle/io/arguments.hpp"
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/service/http_server.hpp"
+#include "dmacycle/service/job_service.hpp"
+#include "dmacycle/service/log.hpp"
+#include "dmacycle/service/options.hpp"
+#include "dmacycle/service/tokens.hpp"
 
 namespace {
 
 namespace asio = boost::asio;
-namespace svc = dmacycle::daemon;
+namespace svc = dmacycle::service;
 
 constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;
@@ -80,9 +80,9 @@ int serve(const svc::ServiceOptions& options) {
         config = svc::load_service_config(options.config);
         svc::apply_overrides(config, options);
         if (config.tokens.empty()) {
-            throw svc::InputError(options.config +
-                                  ": tokens: no tokens file (set 'tokens:' or --tokens); "
-                                  "the API needs one");
+            throw dmacycle::io::InputError(options.config +
+                                           ": tokens: no tokens file (set 'tokens:' or --tokens); "
+                                           "the API needs one");
         }
         tokens = svc::TokenStore::load(config.tokens);
         listen = svc::parse_listen_address(config.listen, "listen");
@@ -101,7 +101,7 @@ int serve(const svc::ServiceOptions& options) {
         svc::HttpLimits limits;
         limits.max_request_bytes = config.max_request_bytes;
         server.emplace(io, *jobs, *tokens, listen, limits);
-    } catch (const svc::InputError& error) {
+    } catch (const dmacycle::io::InputError& error) {
         svc::log::error(error.what());  // "dmacycled: …" already
         return exit_bad_config;
     } catch (const std::exception& error) {
@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
     svc::ServiceOptions options;
     try {
         options = svc::parse_service_options(args);
-    } catch (const svc::UsageError& error) {
+    } catch (const dmacycle::io::UsageError& error) {
         std::cerr << "dmacycled: " << error.what() << "\n" << svc::dmacycled_usage;
         return exit_bad_config;
     }

@@ -8,17 +8,17 @@
 #include <fstream>
 #include <regex>
 
-#include "api_client.hpp"
 #include "command_output.hpp"
 #include "daemon_process.hpp"
+#include "dmacycle/cli/api_client.hpp"
 #include "http_client.hpp"
 #include "run_store.hpp"
 #include "time_scale.hpp"
 
 using namespace daemon_test;
-using dmacycle::daemon::ApiClient;
-using dmacycle::daemon::is_final_job_status;
-using dmacycle::daemon::parse_server_url;
+using dmacycle::cli::ApiClient;
+using dmacycle::cli::is_final_job_status;
+using dmacycle::cli::parse_server_url;
 using Json = nlohmann::json;
 
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "dmacycle/analysis/synthetic.hpp"
-#include "dmacycle/daemon/ta_text.hpp"
+#include "dmacycle/io/ta_text.hpp"
 #include "dmacycle_run.hpp"
 #include "temp_dir.hpp"
 
@@ -101,7 +101,7 @@ std::string join(const std::vector<std::string>& lines, const std::string& end =
 
 std::string utf16le(const std::string& utf8) {
     std::string bytes = "\xFF\xFE";
-    dmacycle::daemon::append_utf16le(bytes, utf8);
+    dmacycle::io::append_utf16le(bytes, utf8);
     return bytes;
 }
 

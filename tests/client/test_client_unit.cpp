@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "api_client.hpp"
-#include "dmacycle/daemon/commands.hpp"
-#include "dmacycle/daemon/run_export.hpp"
+#include "dmacycle/cli/api_client.hpp"
+#include "dmacycle/cli/commands.hpp"
+#include "dmacycle/exports/run_export.hpp"
 #include "http_peer.hpp"
 
 namespace fs = std::filesystem;
-namespace cli = dmacycle::daemon;
+namespace cli = dmacycle::cli;
 using client_test::HttpPeer;
 using nlohmann::json;
 
@@ -137,8 +137,10 @@ TEST_SUITE("client") {
 
     TEST_CASE("the export CSV has the documented columns in order whatever the page's order") {
         std::ostringstream out;
-        const auto csv = cli::csv_sample_writer(out);
-        const auto write = [&](const cli::ArchivedSample& sample) { csv->write(sample); };
+        const auto csv = dmacycle::exports::csv_sample_writer(out);
+        const auto write = [&](const dmacycle::store::ArchivedSample& sample) {
+            csv->write(sample);
+        };
         // The page's columns reversed: the CSV must put them back in the documented order.
         json reversed = json::array();
         for (auto it = columns.rbegin(); it != columns.rend(); ++it) {
@@ -174,8 +176,10 @@ TEST_SUITE("client") {
 
     TEST_CASE("the DMTA CSV has the documented columns in order whatever the page's order") {
         std::ostringstream out;
-        cli::write_dmta_csv_header(out);
-        const auto write = [&](const cli::ArchivedDmta& row) { cli::write_dmta_csv_row(out, row); };
+        dmacycle::exports::write_dmta_csv_header(out);
+        const auto write = [&](const dmacycle::store::ArchivedDmta& row) {
+            dmacycle::exports::write_dmta_csv_row(out, row);
+        };
         const json page = {
             {"columns",
              {"tan_delta", "loss_pa", "storage_pa", "temperature_k", "frequency_hz", "t_wall_utc",

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "daemon_process.hpp"
-#include "dmacycle/daemon/csv_table.hpp"
-#include "dmacycle/daemon/ta_text.hpp"
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/io/ta_text.hpp"
 #include "long_run.hpp"
 #include "run_store.hpp"
 #include "temp_dir.hpp"
@@ -28,8 +28,8 @@ namespace fs = std::filesystem;
 using daemon_test::DaemonProcess;
 using daemon_test::Run;
 using daemon_test::slurp;
-using dmacycle::daemon::InputError;
-using dmacycle::daemon::read_ta_text;
+using dmacycle::io::InputError;
+using dmacycle::io::read_ta_text;
 using nlohmann::json;
 
 namespace {
@@ -217,7 +217,7 @@ TEST_SUITE("export") {
             REQUIRE(stored.size() > 50000);
             const std::vector<std::string> names = {
                 "seq", "t_s", "temperature_k", "force_n", "displacement_m", "stress_mpa", "strain"};
-            const auto table = dmacycle::daemon::read_csv(csv.string(), names);
+            const auto table = dmacycle::io::read_csv(csv.string(), names);
             REQUIRE(table.rows() == stored.size());
             CHECK(
                 slurp(csv).rfind("seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,"
@@ -525,7 +525,7 @@ TEST_SUITE("export.ta_reader") {
             "OrgMethod\t2: Isothermal for 180.00 min\r\nStartOfData\r\n"
             "4.99994E-4\t69.41475\t-5.384774\r\n0.01216666\t69.41914\t-5.344699\r\n";
         std::string utf16 = "\xFF\xFE";
-        dmacycle::daemon::append_utf16le(utf16, text);
+        dmacycle::io::append_utf16le(utf16, text);
         for (const auto& [name, bytes] :
              {std::pair{"utf8.txt", "\xEF\xBB\xBF" + text}, std::pair{"utf16.txt", utf16}}) {
             const std::string file_name = name;  // clang 14 cannot capture a structured binding

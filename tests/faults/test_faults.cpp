@@ -12,16 +12,16 @@
 #include <regex>
 #include <thread>
 
-#include "api_client.hpp"
 #include "daemon_process.hpp"
+#include "dmacycle/cli/api_client.hpp"
 #include "line_client.hpp"
 #include "run_store.hpp"
 #include "sim_process.hpp"
 
 using namespace daemon_test;
-using dmacycle::daemon::ApiClient;
-using dmacycle::daemon::ClientError;
-using dmacycle::daemon::parse_server_url;
+using dmacycle::cli::ApiClient;
+using dmacycle::cli::ClientError;
+using dmacycle::cli::parse_server_url;
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 

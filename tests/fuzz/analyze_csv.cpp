@@ -13,10 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "dmacycle/daemon/commands.hpp"
-#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/cli/commands.hpp"
+#include "dmacycle/io/csv_table.hpp"
 
-using namespace dmacycle::daemon;
+using namespace dmacycle::cli;
+using namespace dmacycle::io;
 
 namespace {
 

@@ -20,12 +20,12 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "dmacycle/daemon/job_service.hpp"
-#include "http_server.hpp"
-#include "tokens.hpp"
+#include "dmacycle/service/http_server.hpp"
+#include "dmacycle/service/job_service.hpp"
+#include "dmacycle/service/tokens.hpp"
 
 namespace fs = std::filesystem;
-namespace svc = dmacycle::daemon;
+namespace svc = dmacycle::service;
 namespace asio = boost::asio;
 
 namespace {

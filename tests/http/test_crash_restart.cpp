@@ -8,14 +8,14 @@
 #include <cmath>
 #include <cstring>
 
-#include "api_client.hpp"
 #include "daemon_process.hpp"
+#include "dmacycle/cli/api_client.hpp"
 #include "run_store.hpp"
 #include "sim_process.hpp"
 
 using namespace daemon_test;
-using dmacycle::daemon::ApiClient;
-using dmacycle::daemon::parse_server_url;
+using dmacycle::cli::ApiClient;
+using dmacycle::cli::parse_server_url;
 using Json = nlohmann::json;
 
 namespace {

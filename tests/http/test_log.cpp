@@ -1,9 +1,9 @@
-// The service log's escaping of control characters (daemon/src/log.cpp).
+// The service log's escaping of control characters (daemon/service/src/log.cpp).
 #include <doctest/doctest.h>
 
-#include "dmacycle/daemon/log.hpp"
+#include "dmacycle/service/log.hpp"
 
-using dmacycle::daemon::log::escape_controls;
+using dmacycle::service::log::escape_controls;
 
 TEST_CASE("log: control characters are escaped so one message stays one line") {
     CHECK(escape_controls("spool: job.yaml rejected") == "spool: job.yaml rejected");

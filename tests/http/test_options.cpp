@@ -4,11 +4,12 @@
 #include <string_view>
 #include <vector>
 
-#include "../../daemon/service/options.hpp"
-#include "../../daemon/src/arguments.hpp"
-#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/io/arguments.hpp"
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/service/options.hpp"
 
-using namespace dmacycle::daemon;
+using namespace dmacycle::service;
+using namespace dmacycle::io;
 
 namespace {
 

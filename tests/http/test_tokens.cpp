@@ -7,13 +7,13 @@
 #include <random>
 #include <string>
 
-#include "../../daemon/src/tokens.hpp"
-#include "dmacycle/daemon/csv_table.hpp"
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/service/tokens.hpp"
 
-using dmacycle::daemon::constant_time_equal;
-using dmacycle::daemon::InputError;
-using dmacycle::daemon::Scope;
-using dmacycle::daemon::TokenStore;
+using dmacycle::io::InputError;
+using dmacycle::service::constant_time_equal;
+using dmacycle::service::Scope;
+using dmacycle::service::TokenStore;
 namespace fs = std::filesystem;
 
 namespace {

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/cli/commands.hpp"
 
 namespace fs = std::filesystem;
-namespace cli = dmacycle::daemon;
+namespace cli = dmacycle::cli;
 
 namespace {
 

@@ -1,17 +1,17 @@
-// The SVG plotting module of the reports (daemon/src/svg_plot.hpp): ticks, escaping,
-// decimation and well-formed standalone documents.
+// The SVG plotting module of the reports (daemon/report/include/dmacycle/report/svg_plot.hpp):
+// ticks, escaping, decimation and well-formed standalone documents.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <map>
 #include <sstream>
 
-#include "svg_plot.hpp"
+#include "dmacycle/report/svg_plot.hpp"
 #include "xml_tree.hpp"
 
 TEST_SUITE_BEGIN("report");
 
-namespace svg = dmacycle::daemon::svg;
+namespace svg = dmacycle::report::svg;
 namespace pt = boost::property_tree;
 using report_test::collect;
 using report_test::parse_xml;

@@ -15,10 +15,10 @@
 
 #include "../report/xml_tree.hpp"
 #include "command_output.hpp"
-#include "dmacycle/daemon/commands.hpp"
-#include "dmacycle/daemon/run_archive.hpp"
-#include "dmacycle/daemon/runner.hpp"
+#include "dmacycle/cli/commands.hpp"
 #include "dmacycle/protocols/job.hpp"
+#include "dmacycle/runner/runner.hpp"
+#include "dmacycle/store/run_archive.hpp"
 #include "runner_rig.hpp"
 #include "time_scale.hpp"
 
@@ -31,12 +31,12 @@ using Json = nlohmann::json;
 // suite skips measurements; the service and export suites run DMTA jobs under TSan.
 const doctest::test_suite paced_scan{"paced_scan"};
 using namespace std::chrono_literals;
-using dmacycle::daemon::RunArchive;
-using dmacycle::daemon::RunStatus;
+using dmacycle::store::RunArchive;
+using dmacycle::store::RunStatus;
 
 namespace {
 
-std::set<double> frequencies_of(const std::vector<dmacycle::daemon::ArchivedDmta>& rows) {
+std::set<double> frequencies_of(const std::vector<dmacycle::store::ArchivedDmta>& rows) {
     std::set<double> frequencies;
     for (const auto& row : rows) {
         frequencies.insert(row.frequency_hz);
@@ -131,7 +131,7 @@ TEST_CASE("dmta run: the shipped as-cast scan at max speed recovers the simulato
         CHECK(event.kind != "interlock");
     }
     std::int64_t scan_samples = 0;
-    archive.for_each_sample(run_id, [&](const dmacycle::daemon::ArchivedSample& sample) {
+    archive.for_each_sample(run_id, [&](const dmacycle::store::ArchivedSample& sample) {
         scan_samples += sample.segment == "dmta_scan" ? 1 : 0;
     });
     CHECK(scan_samples > 0);
@@ -167,8 +167,8 @@ TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cy
     REQUIRE(file.runs.size() == 1);
     // Paced, as `dmacycle run` runs a scan: at max speed no interval could be kept.
     Rig rig{dmacycle::drivers::sim::SimClock(scan_speed())};
-    dmacycle::daemon::SampleStore store((dir.path / "chained.db").string());
-    dmacycle::daemon::RunnerOptions options;
+    dmacycle::store::SampleStore store((dir.path / "chained.db").string());
+    dmacycle::runner::RunnerOptions options;
     // The energy after cycling is the simulator's rule (0.73 eV, recovering with time); held
     // from the end of the cycling on, the scan sees one energy throughout.
     const double after_cycling_ev = 0.75;
@@ -181,7 +181,7 @@ TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cy
             rig.instrument.set_beta_energy_ev(after_cycling_ev);
         }
     };
-    const auto outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+    const auto outcome = dmacycle::runner::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                                        rig.furnace_spec(), options);
     REQUIRE(outcome.status == RunStatus::completed);
     CHECK(energy_sets == 1);
@@ -203,7 +203,7 @@ TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cy
     CHECK(frequencies_of(archive.dmta(outcome.run_id)) == std::set<double>{1, 2, 4, 8});
     // The scan's own equilibration at its start temperature, then the scan.
     std::vector<std::string> segments;
-    archive.for_each_sample(outcome.run_id, [&](const dmacycle::daemon::ArchivedSample& sample) {
+    archive.for_each_sample(outcome.run_id, [&](const dmacycle::store::ArchivedSample& sample) {
         if (segments.empty() || segments.back() != sample.segment) {
             segments.push_back(sample.segment);
         }
@@ -219,10 +219,10 @@ TEST_CASE("dmta store: a version-2 file is upgraded with every row kept and DMTA
     const auto path = dir.path / "old.db";
     std::int64_t run_id = 0;
     {
-        dmacycle::daemon::SampleStore store(path.string());
+        dmacycle::store::SampleStore store(path.string());
         run_id = store.create_run({"job", "S1", "sim-la30", "0", "frame"});
         for (int i = 0; i < 5; ++i) {
-            dmacycle::daemon::SampleRow row;
+            dmacycle::store::SampleRow row;
             row.seq = i;
             row.t_s = i * 0.1;
             row.segment = "hold";
@@ -244,19 +244,18 @@ TEST_CASE("dmta store: a version-2 file is upgraded with every row kept and DMTA
     CHECK(RunArchive(path).dmta(run_id).empty());
     CHECK(Db(path).value("PRAGMA user_version") == "2");
     {
-        dmacycle::daemon::SampleStore store(path.string());
-        dmacycle::daemon::DmtaRow row{0, 1.5, {}, 1.0, 350.0, 2e10, 1e8, 0.005};
+        dmacycle::store::SampleStore store(path.string());
+        dmacycle::store::DmtaRow row{0, 1.5, {}, 1.0, 350.0, 2e10, 1e8, 0.005};
         store.append_dmta(run_id, row);
         store.append_dmta(run_id, row);  // re-sent: stored once
         row.seq = 1;
         row.frequency_hz = 2;
         store.append_dmta(run_id, row);
         CHECK_THROWS_AS(store.append_dmta(run_id, {2, std::nan(""), {}, 1, 350, 1, 1, 1}),
-                        dmacycle::daemon::StoreError);
+                        dmacycle::store::StoreError);
     }
     const Db db(path);
-    CHECK(db.value("PRAGMA user_version") ==
-          std::to_string(dmacycle::daemon::store_schema_version));
+    CHECK(db.value("PRAGMA user_version") == std::to_string(dmacycle::store::store_schema_version));
     CHECK(db.value("SELECT count(*) FROM samples") == "5");
     CHECK(db.value("SELECT count(*) FROM events") == "1");
     CHECK(db.value("SELECT count(*) FROM cycles") == "1");
@@ -282,7 +281,7 @@ TEST_CASE("dmta run: a scan beyond the profile's frequency range is refused befo
     const auto output = test_support::run_command(std::string(DMACYCLE_BIN_DIR) + "/dmacycle run " +
                                                   (dir.path / "jobs" / "dmta.yaml").string() +
                                                   " --db " + db.string() + " --speed max 2>&1");
-    CHECK(output.code == dmacycle::daemon::exit_bad_input);
+    CHECK(output.code == dmacycle::cli::exit_bad_input);
     CHECK(output.out.find("dmta.yaml:") != std::string::npos);
     CHECK(output.out.find("8 Hz") != std::string::npos);
     CHECK(!fs::exists(db));
@@ -312,9 +311,9 @@ TEST_CASE("dmta run: a frame link gone silent mid-scan is an outage and the scan
     const auto file = dmacycle::protocols::parse_job(text);
     REQUIRE(file.ok());
     Rig rig{dmacycle::drivers::sim::SimClock(scan_speed())};
-    dmacycle::daemon::SampleStore store((dir.path / "outage.db").string());
-    dmacycle::daemon::RunControl control;
-    dmacycle::daemon::RunnerOptions options;
+    dmacycle::store::SampleStore store((dir.path / "outage.db").string());
+    dmacycle::runner::RunControl control;
+    dmacycle::runner::RunnerOptions options;
     options.control = &control;
     std::atomic<bool> scanning{false};
     options.on_event = [&](double, const std::string& kind, const std::string&) {
@@ -334,7 +333,7 @@ TEST_CASE("dmta run: a frame link gone silent mid-scan is an outage and the scan
         rig.tap->stall_open_connections();
     });
     auto running = std::async(std::launch::async, [&] {
-        return dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+        return dmacycle::runner::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                              rig.furnace_spec(), options);
     });
     // Bounded: a run that never ends is aborted, and fails here, rather than hanging the suite.

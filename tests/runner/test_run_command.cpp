@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "command_output.hpp"
-#include "dmacycle/daemon/commands.hpp"
+#include "dmacycle/cli/commands.hpp"
 #include "long_run.hpp"
 #include "runner_rig.hpp"
 
@@ -24,7 +24,7 @@ struct Result {
 Result run_in_process(const std::vector<std::string>& args) {
     std::vector<std::string_view> views(args.begin(), args.end());
     std::ostringstream out, err;
-    const int code = dmacycle::daemon::run_run(views, out, err);
+    const int code = dmacycle::cli::run_run(views, out, err);
     return {code, out.str(), err.str()};
 }
 
@@ -50,7 +50,7 @@ TEST_CASE("run: every invalid job of the corpus is refused with file:line, no da
         const auto result =
             run_in_process({entry.path().string(), "--db", db.string(), "--speed", "max"});
         CAPTURE(entry.path().filename().string());
-        CHECK(result.code == dmacycle::daemon::exit_bad_input);
+        CHECK(result.code == dmacycle::cli::exit_bad_input);
         CHECK(result.err.find(entry.path().string() + ":") != std::string::npos);
         CHECK(!fs::exists(db));
         ++files;
@@ -73,14 +73,14 @@ TEST_CASE("run: a job beyond the profile's frame limit, a missing profile, bad f
                                                        {"max_force: 18 N", "max_force: 5 N"}});
     write_file(dir.path / "jobs" / "weak.yaml", job);
     auto result = run_in_process({(dir.path / "jobs" / "weak.yaml").string(), "--db", db.string()});
-    CHECK(result.code == dmacycle::daemon::exit_bad_input);
+    CHECK(result.code == dmacycle::cli::exit_bad_input);
     CHECK(result.err.find("weak.yaml:") != std::string::npos);
     CHECK(!fs::exists(db));
 
     write_file(dir.path / "jobs" / "nowhere.yaml",
                shipped_job("mode1-0-200.yaml", {{"profile: sim-la30", "profile: no-such-rig"}}));
     result = run_in_process({(dir.path / "jobs" / "nowhere.yaml").string(), "--db", db.string()});
-    CHECK(result.code == dmacycle::daemon::exit_bad_input);
+    CHECK(result.code == dmacycle::cli::exit_bad_input);
     CHECK(result.err.find("profile 'no-such-rig' not found") != std::string::npos);
     CHECK(!fs::exists(db));
 
@@ -89,17 +89,17 @@ TEST_CASE("run: a job beyond the profile's frame limit, a missing profile, bad f
     write_file(dir.path / "jobs" / "real.yaml",
                shipped_job("mode1-0-200.yaml", {{"profile: sim-la30", "profile: real"}}));
     result = run_in_process({(dir.path / "jobs" / "real.yaml").string(), "--db", db.string()});
-    CHECK(result.code == dmacycle::daemon::exit_bad_input);
+    CHECK(result.code == dmacycle::cli::exit_bad_input);
     CHECK(result.err.find("real.yaml:1") != std::string::npos);
     CHECK(result.err.find("driver") != std::string::npos);
     CHECK(!fs::exists(db));
 
     const auto shipped = (fs::path(DMACYCLE_SOURCE_DIR) / "config" / "jobs" / "mode1-0-200.yaml");
     result = run_in_process({shipped.string(), "--db", db.string(), "--speed", "fast"});
-    CHECK(result.code == dmacycle::daemon::exit_bad_input);
+    CHECK(result.code == dmacycle::cli::exit_bad_input);
     CHECK(result.err.find("--speed") != std::string::npos);
     result = run_in_process({shipped.string()});
-    CHECK(result.code == dmacycle::daemon::exit_bad_input);
+    CHECK(result.code == dmacycle::cli::exit_bad_input);
     CHECK(result.err.find("--db") != std::string::npos);
     CHECK(!fs::exists(db));
 }

@@ -8,18 +8,18 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "dmacycle/daemon/run_control.hpp"
-#include "dmacycle/daemon/runner.hpp"
 #include "dmacycle/protocols/job.hpp"
 #include "dmacycle/protocols/plan.hpp"
+#include "dmacycle/runner/run_control.hpp"
+#include "dmacycle/runner/runner.hpp"
 #include "long_run.hpp"
 #include "runner_rig.hpp"
 
 using namespace runner_test;
-using dmacycle::daemon::RunControl;
-using dmacycle::daemon::RunOutcome;
-using dmacycle::daemon::RunProgress;
-using dmacycle::daemon::RunStatus;
+using dmacycle::runner::RunControl;
+using dmacycle::runner::RunOutcome;
+using dmacycle::runner::RunProgress;
+using dmacycle::store::RunStatus;
 
 namespace {
 
@@ -70,7 +70,7 @@ Done run_with(Operator& op, const std::string& text, const std::filesystem::path
               Rig& rig) {
     const auto file = dmacycle::protocols::parse_job(text);
     REQUIRE(file.ok());
-    dmacycle::daemon::RunnerOptions options;
+    dmacycle::runner::RunnerOptions options;
     options.control = &op.control;
     if (std::getenv("RUNNER_TEST_VERBOSE") != nullptr) {
         options.on_event = [](double t_s, const std::string& kind, const std::string& message) {
@@ -80,8 +80,8 @@ Done run_with(Operator& op, const std::string& text, const std::filesystem::path
     Done done;
     op.start();
     {
-        dmacycle::daemon::SampleStore store(db_path.string());
-        done.outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+        dmacycle::store::SampleStore store(db_path.string());
+        done.outcome = dmacycle::runner::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                                      rig.furnace_spec(), options);
     }
     op.join();
@@ -324,13 +324,13 @@ TEST_CASE("run control: an abort ends a run still connecting to a device that ne
     REQUIRE(file.ok());
     RunControl control;
     control.request_abort("stopped while connecting");
-    dmacycle::daemon::RunnerOptions options;
+    dmacycle::runner::RunnerOptions options;
     options.control = &control;
     options.connect_timeout = std::chrono::seconds(30);  // never reached when the abort is seen
     dmacycle::drivers::DeviceSpec nowhere;
     nowhere.uri = "modbus-tcp://127.0.0.1:1";  // nothing listens on port 1
-    dmacycle::daemon::SampleStore store((dir.path / "runs.db").string());
-    const auto outcome = dmacycle::daemon::execute_run(file.runs[0], mode1_short(), store,
+    dmacycle::store::SampleStore store((dir.path / "runs.db").string());
+    const auto outcome = dmacycle::runner::execute_run(file.runs[0], mode1_short(), store,
                                                        rig.frame_spec(), nowhere, options);
     INFO(outcome.message);
     CHECK(outcome.status == RunStatus::aborted);

@@ -7,14 +7,14 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "dmacycle/daemon/runner.hpp"
 #include "dmacycle/protocols/job.hpp"
+#include "dmacycle/runner/runner.hpp"
 #include "long_run.hpp"
 #include "runner_rig.hpp"
 
 using namespace runner_test;
-using dmacycle::daemon::RunOutcome;
-using dmacycle::daemon::RunStatus;
+using dmacycle::runner::RunOutcome;
+using dmacycle::store::RunStatus;
 using Json = nlohmann::json;
 
 namespace {
@@ -27,7 +27,7 @@ struct Finished {
 // Runs `point` of the job text on a fresh rig into `db_path`; `prepare` may first put the
 // simulated instrument in some state.
 Finished run_job(const std::string& text, const std::filesystem::path& db_path,
-                 std::size_t point = 0, dmacycle::daemon::RunnerOptions options = {},
+                 std::size_t point = 0, dmacycle::runner::RunnerOptions options = {},
                  const std::function<void(Rig&)>& prepare = {}) {
     const auto file = dmacycle::protocols::parse_job(text);
     REQUIRE(file.ok());
@@ -41,9 +41,9 @@ Finished run_job(const std::string& text, const std::filesystem::path& db_path,
             std::fprintf(stderr, "[%10.1f] %s: %s\n", t_s, kind.c_str(), message.c_str());
         };
     }
-    dmacycle::daemon::SampleStore store(db_path.string());
+    dmacycle::store::SampleStore store(db_path.string());
     Finished done;
-    done.outcome = dmacycle::daemon::execute_run(file.runs[point], text, store, rig.frame_spec(),
+    done.outcome = dmacycle::runner::execute_run(file.runs[point], text, store, rig.frame_spec(),
                                                  rig.furnace_spec(), options);
     done.simulator_seqs = rig.tap->sample_seqs();
     return done;
@@ -266,8 +266,8 @@ TEST_CASE(
     });
     RunOutcome outcome;
     {
-        dmacycle::daemon::SampleStore store((dir.path / "runs.db").string());
-        outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+        dmacycle::store::SampleStore store((dir.path / "runs.db").string());
+        outcome = dmacycle::runner::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                                 rig.furnace_spec());
     }
     trip.join();
@@ -320,8 +320,8 @@ TEST_CASE("runner: a frame link silent for longer than stale_link trips the stal
     });
     RunOutcome outcome;
     {
-        dmacycle::daemon::SampleStore store((dir.path / "runs.db").string());
-        outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+        dmacycle::store::SampleStore store((dir.path / "runs.db").string());
+        outcome = dmacycle::runner::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                                 rig.furnace_spec());
     }
     silence.join();
@@ -372,7 +372,7 @@ TEST_CASE("runner: a furnace sensor break during the hold trips an interlock") {
     const auto file = dmacycle::protocols::parse_job(text);
     REQUIRE(file.ok());
     Rig rig;
-    dmacycle::daemon::RunnerOptions options;
+    dmacycle::runner::RunnerOptions options;
     std::atomic<bool> broken{false};
     options.on_event = [&](double, const std::string& kind, const std::string& message) {
         if (kind == "segment" && message == "hold started" && !broken.exchange(true)) {
@@ -381,8 +381,8 @@ TEST_CASE("runner: a furnace sensor break during the hold trips an interlock") {
     };
     RunOutcome outcome;
     {
-        dmacycle::daemon::SampleStore store((dir.path / "runs.db").string());
-        outcome = dmacycle::daemon::execute_run(file.runs[0], text, store, rig.frame_spec(),
+        dmacycle::store::SampleStore store((dir.path / "runs.db").string());
+        outcome = dmacycle::runner::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                                 rig.furnace_spec(), options);
     }
     REQUIRE(broken);

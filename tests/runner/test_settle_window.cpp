@@ -8,9 +8,9 @@
 #include <optional>
 #include <random>
 
-#include "settle_window.hpp"
+#include "dmacycle/runner/settle_window.hpp"
 
-using dmacycle::daemon::SettleWindow;
+using dmacycle::runner::SettleWindow;
 
 namespace {
 

@@ -11,15 +11,15 @@
 #include <thread>
 
 #include "../runner/runner_rig.hpp"
-#include "dmacycle/daemon/csv_table.hpp"
-#include "dmacycle/daemon/job_service.hpp"
-#include "dmacycle/daemon/sample_store.hpp"
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/service/job_service.hpp"
+#include "dmacycle/store/sample_store.hpp"
 #include "time_scale.hpp"
 
-using dmacycle::daemon::ApiError;
-using dmacycle::daemon::InputError;
-using dmacycle::daemon::JobService;
-using dmacycle::daemon::ServiceConfig;
+using dmacycle::io::InputError;
+using dmacycle::service::ApiError;
+using dmacycle::service::JobService;
+using dmacycle::service::ServiceConfig;
 using Json = nlohmann::json;
 using runner_test::Db;
 using runner_test::TempDir;
@@ -63,7 +63,7 @@ struct ServiceDir {
                        "sample_rate: 2\n" +
                        extra);
     }
-    ServiceConfig config() const { return dmacycle::daemon::load_service_config(config_path); }
+    ServiceConfig config() const { return dmacycle::service::load_service_config(config_path); }
 };
 
 // SQL string literal body: quotes doubled.
@@ -108,7 +108,7 @@ std::string config_error(const std::string& text) {
                   dir.path / "instruments" / "sim-la30.yaml");
     write_file(dir.path / "d.yaml", text);
     try {
-        dmacycle::daemon::load_service_config(dir.path / "d.yaml");
+        dmacycle::service::load_service_config(dir.path / "d.yaml");
     } catch (const InputError& error) {
         const std::string message = error.what();
         const auto at = message.find("d.yaml:");
@@ -122,12 +122,12 @@ const std::string sim_instrument =
 
 // A run a dead service left `running`, with 500 samples (t_s 0 to 249.5).
 std::int64_t left_running(const fs::path& db, const std::string& text) {
-    dmacycle::daemon::SampleStore store(db.string());
+    dmacycle::store::SampleStore store(db.string());
     const auto run_id = store.create_run({text, "LCNAC-0-200", "sim-la30", "test", "sim"});
-    store.set_status(run_id, dmacycle::daemon::RunStatus::running);
-    const auto start = dmacycle::daemon::WallClock::now();
+    store.set_status(run_id, dmacycle::store::RunStatus::running);
+    const auto start = dmacycle::store::WallClock::now();
     for (int seq = 0; seq < 500; ++seq) {
-        dmacycle::daemon::SampleRow row;
+        dmacycle::store::SampleRow row;
         row.seq = seq;
         row.t_s = seq * 0.5;
         row.t_wall = start + std::chrono::milliseconds(seq * 500);
@@ -153,8 +153,8 @@ std::vector<std::string> event_lines(const Json& run) {
 }  // namespace
 
 TEST_CASE("config: the shipped file and relative paths") {
-    const auto shipped = dmacycle::daemon::load_service_config(fs::path(DMACYCLE_SOURCE_DIR) /
-                                                               "config" / "dmacycled.yaml");
+    const auto shipped = dmacycle::service::load_service_config(fs::path(DMACYCLE_SOURCE_DIR) /
+                                                                "config" / "dmacycled.yaml");
     CHECK(shipped.listen == "127.0.0.1:8470");
     CHECK(shipped.database == "/var/lib/dmacycled/dmacycle.db");
     CHECK(shipped.spool == "/var/lib/dmacycled/spool");

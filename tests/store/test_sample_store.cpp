@@ -21,12 +21,12 @@
 #include <thread>
 #include <vector>
 
-#include "dmacycle/daemon/csv_table.hpp"
-#include "dmacycle/daemon/run_archive.hpp"
-#include "dmacycle/daemon/sample_store.hpp"
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/store/run_archive.hpp"
+#include "dmacycle/store/sample_store.hpp"
 
 namespace fs = std::filesystem;
-using namespace dmacycle::daemon;
+using namespace dmacycle::store;
 
 namespace {
 
@@ -661,8 +661,10 @@ TEST_CASE("a run archive reads back a run read-only and leaves the file unchange
     REQUIRE(archive.cycles(run).size() == 1);
     CHECK(archive.cycles(run).front().stress_max_mpa == 200.0);
     CHECK(archive.results(run).at("kww").at("beta") == 0.34);
-    CHECK_THROWS_WITH_AS(archive.run(run + 1), doctest::Contains("no run 2"), InputError);
-    CHECK_THROWS_WITH_AS(archive.runs_of_job(5), doctest::Contains("no job 5"), InputError);
+    CHECK_THROWS_WITH_AS(archive.run(run + 1), doctest::Contains("no run 2"),
+                         dmacycle::io::InputError);
+    CHECK_THROWS_WITH_AS(archive.runs_of_job(5), doctest::Contains("no job 5"),
+                         dmacycle::io::InputError);
     CHECK(fs::last_write_time(path) == before);
     CHECK(fs::file_size(path) == size_before);
 }
@@ -670,17 +672,20 @@ TEST_CASE("a run archive reads back a run read-only and leaves the file unchange
 TEST_CASE("a run archive refuses a missing file and a file that is not a store") {
     TempDir dir;
     CHECK_THROWS_WITH_AS(RunArchive(dir.file("absent.db")),
-                         doctest::Contains("absent.db: no such store file"), InputError);
+                         doctest::Contains("absent.db: no such store file"),
+                         dmacycle::io::InputError);
     CHECK(!fs::exists(dir.file("absent.db")));
     const auto text = dir.file("notes.db");
     std::ofstream(text) << "sample,strain\n1,2\n";
     CHECK_THROWS_WITH_AS(RunArchive{text},
-                         doctest::Contains("notes.db: not a readable SQLite store"), InputError);
+                         doctest::Contains("notes.db: not a readable SQLite store"),
+                         dmacycle::io::InputError);
     const auto other = dir.file("other.db");
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(other.c_str(), &db) == SQLITE_OK);
     sqlite3_exec(db, "CREATE TABLE t (x)", nullptr, nullptr, nullptr);
     sqlite3_close(db);
     CHECK_THROWS_WITH_AS(RunArchive{other},
-                         doctest::Contains("not a dmacycle store (schema version 0"), InputError);
+                         doctest::Contains("not a dmacycle store (schema version 0"),
+                         dmacycle::io::InputError);
 }

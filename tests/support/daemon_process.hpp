@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon_child.hpp"
+#include "dmacycle/cli/daemon_child.hpp"
 
 namespace daemon_test {
 
@@ -188,7 +188,7 @@ class DaemonProcess {
     DaemonOptions options_;
     int starts_ = 0;
     fs::path dir_;
-    std::optional<dmacycle::daemon::DaemonChild> child_;
+    std::optional<dmacycle::cli::DaemonChild> child_;
     std::string url_;
     unsigned short port_ = 0;
     mutable int jobs_written_ = 0;

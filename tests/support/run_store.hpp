@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "api_client.hpp"
+#include "dmacycle/cli/api_client.hpp"
 
 namespace daemon_test {
 
@@ -102,7 +102,7 @@ inline double seconds_between(SystemClock::time_point from, SystemClock::time_po
 }
 
 // Polls job `id` (every 50 ms, at most `limit` of wall time) until `done` says so.
-inline nlohmann::json poll_job(const dmacycle::daemon::ApiClient& api, std::int64_t id,
+inline nlohmann::json poll_job(const dmacycle::cli::ApiClient& api, std::int64_t id,
                                const std::function<bool(const nlohmann::json&)>& done,
                                std::chrono::seconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;

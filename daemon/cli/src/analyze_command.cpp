@@ -1,0 +1,627 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "dmacycle/cli/commands.hpp"
+#include "dmacycle/io/arguments.hpp"
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/io/dsc_file.hpp"
+#include "dmacycle/io/text.hpp"
+#include "dmacycle/store/analysis_json.hpp"
+#include "dmacycle/store/run_archive.hpp"
+
+namespace dmacycle::cli {
+
+// Results are stored and printed as JSON (docs/names.md).
+using store::Json;
+using store::to_json;
+namespace {
+
+// Fewer rows than this cannot support even the single-τ fit with its standard errors.
+constexpr std::size_t min_rows = 10;
+
+const char* const usage_text =
+    "usage: dmacycle analyze recovery FILE --t0 SECONDS [--lambda X] [--modes N] [--tau-min S]\n"
+    "                                      [--tau-max S] [--json]\n"
+    "       dmacycle analyze creep FILE --stress-mpa S [--lambda X] [--modes N] [--tau-min S]\n"
+    "                                  [--tau-max S] [--json]\n"
+    "       dmacycle analyze cycling FILE [--composition C --density G_PER_CM3] [--json]\n"
+    "       dmacycle analyze arrhenius FILE [--json]\n"
+    "       dmacycle analyze dsc SAMPLE BASELINE --composition C [--mass-mg M] [--exo-down]\n"
+    "                            [--range T1:T2] [--work-done-kj-mol W | --run ID --db FILE]\n"
+    "                            [--reference-kj-mol H0] [--json]\n"
+    "FILE is CSV with a header: recovery/creep time_s,strain; cycling time_s,stress_mpa,strain;\n"
+    "arrhenius temperature_k,frequency_hz,tan_delta. dsc: SAMPLE and BASELINE are heating scans\n"
+    "as CSV time_s,temperature_k,heat_flow_w_g, TA Universal Analysis or Netzsch text exports\n"
+    "(docs/dsc.md). Exit 0 ok, 1 a fit is not usable (dsc: no exotherm), 2 bad input.\n";
+
+// File names need not be UTF-8; JSON must be, so invalid bytes become U+FFFD.
+void print_json(std::ostream& out, const Json& doc) {
+    out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+}
+
+std::string single_file(const io::Arguments& arguments) {
+    const auto& files = arguments.positionals();
+    if (files.size() != 1) {
+        throw io::UsageError(files.empty()
+                                 ? "missing FILE"
+                                 : "expected one FILE, got " + std::to_string(files.size()));
+    }
+    return files.front();
+}
+
+void require_rows(const io::CsvTable& table, std::size_t needed, const std::string& what) {
+    if (table.rows() == 0) {
+        throw io::InputError(table.path + ": no data rows after the header");
+    }
+    if (table.rows() < needed) {
+        throw io::InputError(table.path + ": too few " + what + " (" +
+                             std::to_string(table.rows()) + "); need at least " +
+                             std::to_string(needed));
+    }
+}
+
+analysis::SpectrumOptions spectrum_options(const io::Arguments& arguments) {
+    analysis::SpectrumOptions options;
+    if (const auto modes = arguments.integer("modes")) {
+        options.modes = *modes;
+    }
+    if (const auto tau_min = arguments.number("tau-min")) {
+        options.tau_min_s = *tau_min;
+    }
+    if (const auto tau_max = arguments.number("tau-max")) {
+        options.tau_max_s = *tau_max;
+    }
+    options.lambda = arguments.number("lambda");
+    if (const auto problem = options.validate(); !problem.empty()) {
+        throw io::UsageError(problem);
+    }
+    return options;
+}
+
+// Names every fit that is not usable on stderr; a partial result is never silent.
+int report_fits(std::ostream& err,
+                const std::vector<std::pair<std::string, analysis::FitSummary>>& fits) {
+    int code = exit_ok;
+    for (const auto& [name, summary] : fits) {
+        if (!summary.usable) {
+            err << "dmacycle: " << name << " fit not usable ("
+                << analysis::to_string(summary.status) << "): " << summary.message << "\n";
+            code = exit_fit_failed;
+        }
+    }
+    return code;
+}
+
+void print_spectrum_table(std::ostream& out, const analysis::SpectrumFit& fit, bool recovery) {
+    out << io::format(
+        "spectrum: %zu modes on [%.3g, %.3g] s, lambda %.3g, rms residual %.3g "
+        "(noise estimate %.3g)\n",
+        fit.tau_s.size(), fit.tau_s.empty() ? 0.0 : fit.tau_s.front(),
+        fit.tau_s.empty() ? 0.0 : fit.tau_s.back(), fit.lambda, fit.rms_residual,
+        fit.noise_estimate);
+    out << "  peak   tau_s          strain (eq. 2)   strain at unload\n";
+    for (std::size_t i = 0; i < fit.peaks.size(); ++i) {
+        const auto& peak = fit.peaks[i];
+        out << io::format("  %-5zu  %-13.4g  %-15.4e  %.4e\n", i + 1, peak.tau_s, peak.strain,
+                          peak.strain_at_unload);
+    }
+    if (recovery) {
+        out << io::format("strain_vp %.4e (rate %.4g 1/s)\n", fit.strain_vp, fit.strain_rate_vp);
+    } else {
+        out << io::format("strain_e %.4e, strain_rate_vp %.4g 1/s\n", fit.strain_e,
+                          fit.strain_rate_vp);
+    }
+    out << io::format(
+        "not identifiable from the %.4g s window: %.4e strain in modes with tau > "
+        "window (trades off against the viscoplastic term)\n",
+        fit.window_s, fit.strain_beyond_window);
+}
+
+void print_kww_table(std::ostream& out, const analysis::KwwFit& kww, bool recovery) {
+    out << io::format("KWW: strain_an %.4e ± %.2e, tau %.4g ± %.2g s, beta %.4f ± %.4f",
+                      kww.strain_an, kww.strain_an_stderr, kww.tau_s, kww.tau_s_stderr, kww.beta,
+                      kww.beta_stderr);
+    if (recovery) {
+        out << io::format(", strain_vp %.4e ± %.2e", kww.strain_vp, kww.strain_vp_stderr);
+    } else {
+        out << io::format(", strain_e %.4e, strain_rate_vp %.4g 1/s", kww.strain_e,
+                          kww.strain_rate_vp);
+    }
+    out << io::format(" [%s]\n", analysis::to_string(kww.summary.status));
+}
+
+void print_single_tau_table(std::ostream& out, const analysis::SingleTauFit& fit) {
+    out << io::format("single tau: tau %.4g ± %.2g s, strain_an %.4e, rms residual %.3g [%s]\n",
+                      fit.tau_s, fit.tau_s_stderr, fit.strain_an, fit.rms_residual,
+                      analysis::to_string(fit.summary.status));
+}
+
+int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const io::Arguments arguments(args, {"t0", "lambda", "modes", "tau-min", "tau-max"}, {"json"});
+    const auto path = single_file(arguments);
+    const auto t0_s = arguments.number("t0");
+    if (!t0_s) {
+        throw io::UsageError(
+            "--t0 SECONDS is required (time of unloading, from the start of loading)");
+    }
+    if (*t0_s <= 0) {
+        throw io::UsageError("--t0 must be > 0 s");
+    }
+    const auto options = spectrum_options(arguments);
+
+    const auto table = io::read_csv(path, {"time_s", "strain"});
+    require_rows(table, 1, "rows");
+    io::require_increasing(table, "time_s");
+    const auto& all_time = table.column("time_s");
+    const auto& all_strain = table.column("strain");
+    const auto first = static_cast<std::size_t>(
+        std::upper_bound(all_time.begin(), all_time.end(), *t0_s) - all_time.begin());
+    if (first == all_time.size()) {
+        throw io::InputError(
+            io::format("%s: no recovery rows after t0 = %g s (last time_s is %g at line "
+                       "%zu)",
+                       path.c_str(), *t0_s, all_time.back(), table.line_of_row.back()));
+    }
+    const std::vector<double> time_s(all_time.begin() + static_cast<std::ptrdiff_t>(first),
+                                     all_time.end());
+    const std::vector<double> strain(all_strain.begin() + static_cast<std::ptrdiff_t>(first),
+                                     all_strain.end());
+    if (time_s.size() < min_rows) {
+        throw io::InputError(
+            io::format("%s: too few recovery rows after t0 = %g s (%zu); need at least %zu",
+                       path.c_str(), *t0_s, time_s.size(), min_rows));
+    }
+
+    const auto spectrum = analysis::fit_recovery_spectrum(time_s, strain, *t0_s, options);
+    const auto single = analysis::fit_recovery_single_tau(time_s, strain, *t0_s);
+    const auto kww = analysis::fit_recovery_kww(time_s, strain, *t0_s);
+    analysis::InstantKww instant;
+    if (kww.summary.usable) {
+        instant = analysis::instant_kww(time_s, strain, *t0_s, kww);
+    } else {
+        instant.summary = kww.summary;
+    }
+
+    if (arguments.flag("json")) {
+        Json doc = {{"kind", "recovery"},
+                    {"file", path},
+                    {"t0_s", *t0_s},
+                    {"points", time_s.size()},
+                    {"strain_vp", spectrum.strain_vp},
+                    {"strain_rate_vp", spectrum.strain_rate_vp}};
+        store::add_spectrum_fields(doc, spectrum);
+        doc["single_tau"] = to_json(single);
+        doc["kww"] = to_json(kww);
+        doc["instant_kww"] = to_json(instant);
+        print_json(out, doc);
+    } else {
+        out << io::format("recovery: %s, %zu points after t0 = %g s\n", path.c_str(), time_s.size(),
+                          *t0_s);
+        print_spectrum_table(out, spectrum, true);
+        print_single_tau_table(out, single);
+        print_kww_table(out, kww, true);
+        if (!instant.time_s.empty()) {
+            out << io::format("instant KWW over t' = %.4g .. %.4g s: beta %.3f .. %.3f\n",
+                              instant.time_s.front(), instant.time_s.back(),
+                              *std::min_element(instant.beta.begin(), instant.beta.end()),
+                              *std::max_element(instant.beta.begin(), instant.beta.end()));
+        }
+    }
+    return report_fits(err, {{"spectrum", spectrum.summary},
+                             {"single-tau", single.summary},
+                             {"KWW", kww.summary},
+                             {"instant KWW", instant.summary}});
+}
+
+int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const io::Arguments arguments(args, {"stress-mpa", "lambda", "modes", "tau-min", "tau-max"},
+                                  {"json"});
+    const auto path = single_file(arguments);
+    const auto stress_mpa = arguments.number("stress-mpa");
+    if (!stress_mpa) {
+        throw io::UsageError("--stress-mpa S is required (the creep stress)");
+    }
+    if (*stress_mpa <= 0) {
+        throw io::UsageError("--stress-mpa must be > 0");
+    }
+    const auto options = spectrum_options(arguments);
+
+    const auto table = io::read_csv(path, {"time_s", "strain"});
+    require_rows(table, min_rows, "rows");
+    io::require_increasing(table, "time_s");
+    const auto& time_s = table.column("time_s");
+    const auto& strain = table.column("strain");
+    if (time_s.front() <= 0) {
+        throw io::InputError(io::format("%s:%zu: time_s %g must be > 0 (time since loading)",
+                                        path.c_str(), table.line_of_row.front(), time_s.front()));
+    }
+
+    const auto spectrum = analysis::fit_creep_spectrum(time_s, strain, options);
+    const auto single = analysis::fit_creep_single_tau(time_s, strain);
+    const auto kww = analysis::fit_creep_kww(time_s, strain);
+    const double stress_pa = *stress_mpa * 1e6;
+
+    if (arguments.flag("json")) {
+        Json doc = {{"kind", "creep"},
+                    {"file", path},
+                    {"stress_mpa", *stress_mpa},
+                    {"points", time_s.size()},
+                    {"strain_e", spectrum.strain_e},
+                    {"modulus_gpa",
+                     spectrum.strain_e > 0 ? Json(stress_pa / spectrum.strain_e / 1e9) : Json()},
+                    {"strain_rate_vp", spectrum.strain_rate_vp}};
+        store::add_spectrum_fields(doc, spectrum);
+        doc["single_tau"] = to_json(single);
+        doc["kww"] = to_json(kww);
+        print_json(out, doc);
+    } else {
+        out << io::format("creep: %s, %zu points at %g MPa\n", path.c_str(), time_s.size(),
+                          *stress_mpa);
+        print_spectrum_table(out, spectrum, false);
+        if (spectrum.strain_e > 0) {
+            out << io::format("apparent modulus sigma/strain_e %.4g GPa\n",
+                              stress_pa / spectrum.strain_e / 1e9);
+        }
+        print_single_tau_table(out, single);
+        print_kww_table(out, kww, false);
+    }
+    return report_fits(
+        err,
+        {{"spectrum", spectrum.summary}, {"single-tau", single.summary}, {"KWW", kww.summary}});
+}
+
+int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const io::Arguments arguments(args, {"composition", "density"}, {"json"});
+    const auto path = single_file(arguments);
+    const auto composition = arguments.text("composition");
+    const auto density = arguments.number("density");
+    if (composition.has_value() != density.has_value()) {
+        throw io::UsageError(
+            "--composition and --density go together (work done per mole needs both)");
+    }
+    analysis::WorkDoneOptions options;
+    if (composition) {
+        const auto molar_mass = analysis::molar_mass_from_composition(*composition);
+        if (!molar_mass.ok) {
+            throw io::UsageError("--composition '" + *composition + "': " + molar_mass.error);
+        }
+        if (*density <= 0) {
+            throw io::UsageError("--density must be > 0 g/cm3");
+        }
+        options.molar_mass_g_mol = molar_mass.g_mol;
+        options.density_g_cm3 = density;
+    }
+
+    const auto table = io::read_csv(path, {"time_s", "stress_mpa", "strain"});
+    require_rows(table, min_rows, "rows");
+    io::require_increasing(table, "time_s");
+    const auto result = analysis::analyze_cycling(
+        table.column("time_s"), table.column("stress_mpa"), table.column("strain"), options);
+
+    const auto optional_json = [](const std::optional<double>& value) {
+        return value ? Json(*value) : Json();
+    };
+    if (arguments.flag("json")) {
+        Json per_cycle = Json::array();
+        for (const auto& cycle : result.cycles) {
+            per_cycle.push_back(to_json(cycle));
+        }
+        Json doc = {{"kind", "cycling"},
+                    {"file", path},
+                    {"points", table.rows()},
+                    {"fit", to_json(result.summary)},
+                    {"cycles", result.cycles.size()},
+                    {"per_cycle", per_cycle},
+                    {"stress_creep_mpa", result.stress_creep_mpa},
+                    {"strain_creep", result.strain_creep},
+                    {"v_creep_j_m3", result.v_creep_j_m3},
+                    {"v_cycling_j_m3", result.v_cycling_j_m3},
+                    {"v_total_j_m3", result.v_total_j_m3},
+                    {"molar_mass_g_mol", optional_json(result.molar_mass_g_mol)},
+                    {"work_done_kj_mol", optional_json(result.work_done_kj_mol)},
+                    {"v_total_time_s", result.v_total_time_s},
+                    {"v_creep_over_time_j_m3", result.v_creep_over_time_j_m3},
+                    {"v_cycling_over_time_j_m3", result.v_cycling_over_time_j_m3},
+                    {"v_total_over_time_j_m3", result.v_total_over_time_j_m3}};
+        print_json(out, doc);
+    } else {
+        out << io::format("cycling: %s, %zu points, %zu complete cycles\n", path.c_str(),
+                          table.rows(), result.cycles.size());
+        out << "  cycle  t_start_s   t_end_s     strain_min   strain_max   loop J/m3    raw J/m3\n";
+        for (std::size_t i = 0; i < result.cycles.size(); ++i) {
+            const auto& c = result.cycles[i];
+            out << io::format("  %-5zu  %-10.1f  %-10.1f  %-11.4e  %-11.4e  %-11.4g  %.4g\n", i + 1,
+                              c.t_start_s, c.t_end_s, c.strain_min, c.strain_max, c.loop_area_j_m3,
+                              c.loop_area_raw_j_m3);
+        }
+        out << io::format("sigma_creep %.4g MPa, strain_creep %.4e\n", result.stress_creep_mpa,
+                          result.strain_creep);
+        out << io::format("v_creep %.4g J/m3, v_cycling %.4g J/m3, v_total %.4g J/m3\n",
+                          result.v_creep_j_m3, result.v_cycling_j_m3, result.v_total_j_m3);
+        if (result.work_done_kj_mol) {
+            out << io::format("molar mass %.3f g/mol, work done %.4g kJ/mol\n",
+                              result.molar_mass_g_mol.value_or(0.0), *result.work_done_kj_mol);
+        }
+    }
+    return report_fits(err, {{"cycling", result.summary}});
+}
+
+int analyze_arrhenius(std::span<const std::string_view> args, std::ostream& out,
+                      std::ostream& err) {
+    const io::Arguments arguments(args, {}, {"json"});
+    const auto path = single_file(arguments);
+    const auto table = io::read_csv(path, {"temperature_k", "frequency_hz", "tan_delta"});
+    require_rows(table, min_rows, "rows");
+    const auto& temperature_k = table.column("temperature_k");
+    const auto& frequency_hz = table.column("frequency_hz");
+    for (std::size_t row = 0; row < table.rows(); ++row) {
+        if (temperature_k[row] <= 0 || frequency_hz[row] <= 0) {
+            throw io::InputError(
+                io::format("%s:%zu: %s must be > 0", path.c_str(), table.line_of_row[row],
+                           temperature_k[row] <= 0 ? "temperature_k" : "frequency_hz"));
+        }
+    }
+    const auto result =
+        analysis::fit_arrhenius(temperature_k, frequency_hz, table.column("tan_delta"));
+
+    if (arguments.flag("json")) {
+        Json peaks = Json::array();
+        for (const auto& peak : result.peaks) {
+            peaks.push_back(to_json(peak));
+        }
+        Json doc = {{"kind", "arrhenius"},
+                    {"file", path},
+                    {"fit", to_json(result.summary)},
+                    {"peaks", peaks},
+                    {"e_beta_ev", result.e_beta_ev},
+                    {"e_beta_stderr_ev", result.e_beta_stderr_ev},
+                    {"ln_f0", result.ln_f0},
+                    {"ln_f0_stderr", result.ln_f0_stderr}};
+        print_json(out, doc);
+    } else {
+        out << io::format("arrhenius: %s, %zu frequencies\n", path.c_str(), result.peaks.size());
+        out << "  frequency_hz  beta peak temperature_k\n";
+        for (const auto& peak : result.peaks) {
+            if (peak.summary.usable) {
+                out << io::format("  %-12.4g  %.2f ± %.2f\n", peak.frequency_hz, peak.temperature_k,
+                                  peak.temperature_stderr_k);
+            } else {
+                out << io::format("  %-12.4g  — (%s)\n", peak.frequency_hz,
+                                  peak.summary.message.c_str());
+            }
+        }
+        if (result.summary.usable) {
+            out << io::format("E_beta %.4f ± %.4f eV, ln f0 %.3f ± %.3f\n", result.e_beta_ev,
+                              result.e_beta_stderr_ev, result.ln_f0, result.ln_f0_stderr);
+        } else {
+            out << "E_beta — (" << result.summary.message << ")\n";
+        }
+    }
+    std::vector<std::pair<std::string, analysis::FitSummary>> fits{{"arrhenius", result.summary}};
+    for (const auto& peak : result.peaks) {
+        fits.emplace_back(io::format("beta peak at %g Hz", peak.frequency_hz), peak.summary);
+    }
+    return report_fits(err, fits);
+}
+
+// "T1:T2" in K.
+std::pair<double, double> parse_range(const std::string& text) {
+    const auto colon = text.find(':');
+    const auto number = [](std::string_view part) {
+        return io::parse_finite(io::trim_blanks(part));
+    };
+    const std::string_view whole(text);
+    const auto lo = colon == std::string::npos ? std::nullopt : number(whole.substr(0, colon));
+    const auto hi = colon == std::string::npos ? std::nullopt : number(whole.substr(colon + 1));
+    if (!lo || !hi || !(*hi > *lo) || *lo <= 0) {
+        throw io::UsageError("--range '" + text + "': expected T1:T2 in K with 0 < T1 < T2");
+    }
+    return {*lo, *hi};
+}
+
+// The work done of run `run_id` in the store, as its `work_done` result holds it.
+double stored_work_done_kj_mol(const std::string& db, std::int64_t run_id) {
+    const store::RunArchive archive(db);
+    archive.run(run_id);  // an unknown run is refused by name
+    const auto results = archive.results(run_id);
+    const auto found = results.find("work_done");
+    if (found == results.end()) {
+        throw io::InputError(db + ": run " + std::to_string(run_id) +
+                             " has no work_done result (not a cycling run, or not analysed)");
+    }
+    const auto value = found->second.find("work_done_kj_mol");
+    if (value == found->second.end() || !value->is_number()) {
+        throw io::InputError(
+            db + ": run " + std::to_string(run_id) +
+            " has no work done in kJ/mol (its job gives no composition or density)");
+    }
+    const double work_done = value->get<double>();
+    if (!(work_done > 0)) {
+        throw io::InputError(db + ": run " + std::to_string(run_id) +
+                             io::format(" has work done %g kJ/mol; a ratio needs > 0", work_done));
+    }
+    return work_done;
+}
+
+int analyze_dsc(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const io::Arguments arguments(
+        args,
+        {"composition", "mass-mg", "range", "work-done-kj-mol", "run", "db", "reference-kj-mol"},
+        {"exo-down", "json"});
+    const auto& files = arguments.positionals();
+    if (files.size() != 2) {
+        throw io::UsageError("expected SAMPLE and BASELINE, got " + std::to_string(files.size()) +
+                             " file(s)");
+    }
+    const auto composition = arguments.text("composition");
+    if (!composition) {
+        throw io::UsageError("--composition C is required (the molar mass converts J/g to kJ/mol)");
+    }
+    const auto molar_mass = analysis::molar_mass_from_composition(*composition);
+    if (!molar_mass.ok) {
+        throw io::UsageError("--composition '" + *composition + "': " + molar_mass.error);
+    }
+    io::DscReadOptions read_options;
+    read_options.exo_down = arguments.flag("exo-down");
+    read_options.mass_mg = arguments.number("mass-mg");
+    if (read_options.mass_mg && !(*read_options.mass_mg > 0)) {
+        throw io::UsageError("--mass-mg must be > 0");
+    }
+    analysis::DscOptions options;
+    if (const auto range = arguments.text("range")) {
+        const auto [lo, hi] = parse_range(*range);
+        options.range_lo_k = lo;
+        options.range_hi_k = hi;
+    }
+    auto work_done = arguments.number("work-done-kj-mol");
+    const auto run_id = arguments.integer("run");
+    const auto db = arguments.text("db");
+    if (work_done && (run_id || db)) {
+        throw io::UsageError("give --work-done-kj-mol or --run ID --db FILE, not both");
+    }
+    if (run_id.has_value() != db.has_value()) {
+        throw io::UsageError("--run ID and --db FILE go together");
+    }
+    if (work_done && !(*work_done > 0)) {
+        throw io::UsageError("--work-done-kj-mol must be > 0");
+    }
+    const auto reference = arguments.number("reference-kj-mol");
+
+    const auto sample = io::read_dsc_file(files[0], read_options);
+    const auto baseline = io::read_dsc_file(files[1], read_options);
+    std::string work_done_source = work_done ? "--work-done-kj-mol" : "";
+    if (run_id) {
+        work_done = stored_work_done_kj_mol(*db, *run_id);
+        work_done_source = "run " + std::to_string(*run_id) + " in " + *db;
+    }
+
+    const auto result = analysis::analyze_dsc(sample.scan, baseline.scan, options);
+    if (result.summary.status == analysis::FitStatus::invalid_input) {
+        throw io::InputError(sample.path + ", " + baseline.path + ": " + result.summary.message);
+    }
+    const double m = molar_mass.g_mol;
+    const bool usable = result.summary.usable;
+    const double delta_h_kj_mol = analysis::j_g_to_kj_mol(result.delta_h_j_g, m);
+    const auto number = [&](double value) { return usable ? Json(value) : Json(); };
+    const auto optional_number = [&](bool present, double value) {
+        return usable && present ? Json(value) : Json();
+    };
+    const double over_work_done = work_done ? delta_h_kj_mol / *work_done : 0;
+    const double delta_delta_h = reference ? delta_h_kj_mol - *reference : 0;
+    const double delta_delta_over_work_done = work_done ? delta_delta_h / *work_done : 0;
+
+    if (arguments.flag("json")) {
+        const auto scan_json = [](const io::DscFile& file, double rate_k_min) {
+            return Json{{"file", file.path},
+                        {"format", file.format},
+                        {"points", file.line_of_row.size()},
+                        {"exo_convention", file.exo_convention},
+                        {"mass_mg", file.mass_mg ? Json(*file.mass_mg) : Json()},
+                        {"heating_rate_k_min", rate_k_min}};
+        };
+        Json doc = {
+            {"kind", "dsc"},
+            {"sample", scan_json(sample, result.sample_rate_k_min)},
+            {"baseline", scan_json(baseline, result.baseline_rate_k_min)},
+            {"composition", *composition},
+            {"molar_mass_g_mol", m},
+            {"fit", to_json(result.summary)},
+            {"range_given", result.range_given},
+            {"range_lo_k", number(result.range_lo_k)},
+            {"range_hi_k", number(result.range_hi_k)},
+            {"onset_k", number(result.onset_k)},
+            {"peak_k", number(result.peak_k)},
+            {"end_k", number(result.end_k)},
+            {"peak_w_g", number(result.peak_w_g)},
+            {"points", result.points},
+            {"delta_h_j_g", number(result.delta_h_j_g)},
+            {"delta_h_stderr_j_g", number(result.delta_h_stderr_j_g)},
+            {"delta_h_kj_mol", number(delta_h_kj_mol)},
+            {"delta_h_stderr_kj_mol",
+             number(analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m))},
+            {"noise_w_g", result.noise_w_g},
+            {"noise_term_j_g", number(result.noise_term_j_g)},
+            {"offset_term_j_g", number(result.offset_term_j_g)},
+            {"work_done_kj_mol", work_done ? Json(*work_done) : Json()},
+            {"work_done_source", work_done ? Json(work_done_source) : Json()},
+            {"delta_h_over_work_done", optional_number(work_done.has_value(), over_work_done)},
+            {"reference_kj_mol", reference ? Json(*reference) : Json()},
+            {"delta_delta_h_kj_mol", optional_number(reference.has_value(), delta_delta_h)},
+            {"delta_delta_h_over_work_done",
+             optional_number(reference && work_done, delta_delta_over_work_done)}};
+        print_json(out, doc);
+    } else {
+        out << io::format("dsc: %s (%s, %zu points) - %s (%s, %zu points), %.3g K/min\n",
+                          sample.path.c_str(), sample.format.c_str(), sample.line_of_row.size(),
+                          baseline.path.c_str(), baseline.format.c_str(),
+                          baseline.line_of_row.size(), result.sample_rate_k_min);
+        if (usable) {
+            out << io::format(
+                "exotherm %.2f .. %.2f K (%s): onset %.2f K, peak %.2f K (%.4g W/g), "
+                "end %.2f K\n",
+                result.range_lo_k, result.range_hi_k, result.range_given ? "given" : "detected",
+                result.onset_k, result.peak_k, result.peak_w_g, result.end_k);
+            out << io::format("delta H %.4g ± %.2g J/g = %.4g ± %.2g kJ/mol (M %.3f g/mol)\n",
+                              result.delta_h_j_g, result.delta_h_stderr_j_g, delta_h_kj_mol,
+                              analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m), m);
+            if (work_done) {
+                out << io::format("work done %.4g kJ/mol (%s): delta H / WD %.4g\n", *work_done,
+                                  work_done_source.c_str(), over_work_done);
+            }
+            if (reference) {
+                out << io::format("delta(delta H) = %.4g - %.4g = %.4g kJ/mol", delta_h_kj_mol,
+                                  *reference, delta_delta_h);
+                out << (work_done
+                            ? io::format(", delta(delta H) / WD %.4g\n", delta_delta_over_work_done)
+                            : std::string("\n"));
+            }
+        } else {
+            out << "delta H — (" << result.summary.message << ")\n";
+        }
+    }
+    return report_fits(err, {{"DSC exotherm", result.summary}});
+}
+
+}  // namespace
+
+int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    if (args.empty() || args.front() == "--help" || args.front() == "-h") {
+        (args.empty() ? err : out) << usage_text;
+        return args.empty() ? exit_bad_input : exit_ok;
+    }
+    const std::string kind(args.front());
+    const auto rest = args.subspan(1);
+    try {
+        if (kind == "recovery") {
+            return analyze_recovery(rest, out, err);
+        }
+        if (kind == "creep") {
+            return analyze_creep(rest, out, err);
+        }
+        if (kind == "cycling") {
+            return analyze_cycling(rest, out, err);
+        }
+        if (kind == "arrhenius") {
+            return analyze_arrhenius(rest, out, err);
+        }
+        if (kind == "dsc") {
+            return analyze_dsc(rest, out, err);
+        }
+        err << "dmacycle analyze: unknown analysis '" << kind
+            << "' (recovery, creep, cycling, arrhenius or dsc)\n";
+    } catch (const io::InputError& error) {
+        err << "dmacycle: " << error.what() << "\n";
+    } catch (const io::UsageError& error) {
+        err << "dmacycle analyze " << kind << ": " << error.what()
+            << " (see dmacycle analyze --help)\n";
+    } catch (const std::exception& error) {
+        // Out of memory on a huge file, or a library refusing data: still one line, no abort.
+        err << "dmacycle analyze " << kind << ": " << error.what() << "\n";
+    }
+    return exit_bad_input;
+}
+
+}  // namespace dmacycle::cli

@@ -1,0 +1,177 @@
+#include "dmacycle/io/csv_table.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace dmacycle::io {
+namespace {
+
+std::string where(const std::string& path, std::size_t line) {
+    return path + ":" + std::to_string(line) + ": ";
+}
+
+std::vector<std::string_view> split_cells(std::string_view line) {
+    std::vector<std::string_view> cells;
+    std::size_t start = 0;
+    while (true) {
+        const auto comma = line.find(',', start);
+        cells.push_back(trim_blanks(line.substr(start, comma - start)));
+        if (comma == std::string_view::npos) {
+            return cells;
+        }
+        start = comma + 1;
+    }
+}
+
+}  // namespace
+
+std::string_view trim_blanks(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    const auto last = text.find_last_not_of(" \t\r");
+    return text.substr(first, last - first + 1);
+}
+
+std::optional<double> parse_finite(std::string_view text) {
+    double value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+        !std::isfinite(value)) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+void require_text_line(const std::string& path, std::size_t line_number, std::string_view line) {
+    const auto control = std::find_if(line.begin(), line.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\r';
+    });
+    if (control != line.end()) {
+        throw InputError(where(path, line_number) + "binary data (control byte " +
+                         std::to_string(static_cast<unsigned char>(*control)) +
+                         "); expected a text export");
+    }
+}
+
+std::string quote_for_message(std::string_view text) {
+    constexpr std::size_t max_shown = 40;
+    std::string shown(text.substr(0, max_shown));
+    if (text.size() > max_shown) {
+        shown += "...";
+    }
+    return "'" + shown + "'";
+}
+
+const std::vector<double>& CsvTable::column(std::string_view name) const {
+    const auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+        throw std::logic_error("no column " + std::string(name));
+    }
+    return columns[static_cast<std::size_t>(it - names.begin())];
+}
+
+CsvTable read_csv(const std::string& path, const std::vector<std::string>& required_columns) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw InputError(path + ": cannot open file");
+    }
+    const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    std::string_view rest(text);
+    if (rest.substr(0, 3) == "\xEF\xBB\xBF") {
+        rest.remove_prefix(3);
+    }
+    if (const auto nul = rest.find('\0'); nul != std::string_view::npos) {
+        const auto line =
+            1 + std::count(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
+        throw InputError(where(path, static_cast<std::size_t>(line)) +
+                         "binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
+    }
+
+    CsvTable table;
+    table.path = path;
+    table.names = required_columns;
+    table.columns.resize(required_columns.size());
+
+    std::vector<std::size_t> source_index;  // cell index of each required column
+    std::size_t header_cells = 0;
+    std::size_t line_number = 0;
+    bool have_header = false;
+    while (!rest.empty()) {
+        const auto newline = rest.find('\n');
+        const std::string_view raw = rest.substr(0, newline);
+        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+        ++line_number;
+        const std::string_view line = trim_blanks(raw);
+        if (line.empty() || line.front() == '#') {
+            continue;
+        }
+        const auto cells = split_cells(line);
+        if (!have_header) {
+            for (const auto& name : required_columns) {
+                const auto found = std::find(cells.begin(), cells.end(), name);
+                if (found == cells.end()) {
+                    std::string expected;
+                    for (const auto& n : required_columns) {
+                        expected += (expected.empty() ? "" : ",") + n;
+                    }
+                    throw InputError(where(path, line_number) + "wrong header " +
+                                     quote_for_message(line) + ": expected columns " + expected);
+                }
+                if (std::count(cells.begin(), cells.end(), name) > 1) {
+                    throw InputError(where(path, line_number) + "column '" + name +
+                                     "' appears twice in the header");
+                }
+                source_index.push_back(static_cast<std::size_t>(found - cells.begin()));
+            }
+            header_cells = cells.size();
+            have_header = true;
+            continue;
+        }
+        if (cells.size() != header_cells) {
+            throw InputError(where(path, line_number) + std::to_string(cells.size()) +
+                             " cells, but the header has " + std::to_string(header_cells));
+        }
+        for (std::size_t k = 0; k < source_index.size(); ++k) {
+            const std::string_view cell = cells[source_index[k]];
+            double value = 0;
+            const char* const end = cell.data() + cell.size();
+            const auto [ptr, ec] = std::from_chars(cell.data(), end, value);
+            if (cell.empty() || ec != std::errc() || ptr != end) {
+                throw InputError(
+                    where(path, line_number) + "column '" + required_columns[k] + "': " +
+                    (cell.empty() ? "empty cell" : "not a number " + quote_for_message(cell)));
+            }
+            if (!std::isfinite(value)) {
+                throw InputError(where(path, line_number) + "column '" + required_columns[k] +
+                                 "': " + quote_for_message(cell) + " is not a finite number");
+            }
+            table.columns[k].push_back(value);
+        }
+        table.line_of_row.push_back(line_number);
+    }
+    if (!have_header) {
+        throw InputError(path + ": empty file (no header line)");
+    }
+    return table;
+}
+
+void require_increasing(const CsvTable& table, std::string_view column) {
+    const auto& values = table.column(column);
+    for (std::size_t row = 1; row < values.size(); ++row) {
+        if (!(values[row] > values[row - 1])) {
+            std::ostringstream message;
+            message.precision(10);
+            message << where(table.path, table.line_of_row[row]) << column << " " << values[row]
+                    << " does not increase (previous row: " << values[row - 1] << ")";
+            throw InputError(message.str());
+        }
+    }
+}
+
+}  // namespace dmacycle::io

@@ -1,0 +1,26 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "dmacycle/analysis/arrhenius.hpp"
+#include "dmacycle/analysis/kww.hpp"
+#include "dmacycle/analysis/single_tau.hpp"
+#include "dmacycle/analysis/spectrum.hpp"
+#include "dmacycle/analysis/work_done.hpp"
+
+// JSON forms of the analysis results, shared by the CLI and (later) the store and the API, so
+// every consumer sees the same names.
+namespace dmacycle::store {
+
+using Json = nlohmann::ordered_json;
+
+Json to_json(const analysis::FitSummary& summary);
+Json to_json(const analysis::SpectrumPeak& peak);
+// Adds the fields every spectrum result carries: spectrum, peaks, window, λ, residuals.
+void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit);
+Json to_json(const analysis::SingleTauFit& fit);
+Json to_json(const analysis::KwwFit& fit);
+Json to_json(const analysis::InstantKww& instant);
+Json to_json(const analysis::CycleRecord& cycle);
+Json to_json(const analysis::TanDeltaPeak& peak);
+
+}  // namespace dmacycle::store

@@ -1,0 +1,93 @@
+#include "dmacycle/store/analysis_json.hpp"
+
+namespace dmacycle::store {
+
+Json to_json(const analysis::FitSummary& summary) {
+    return {{"status", analysis::to_string(summary.status)},
+            {"usable", summary.usable},
+            {"message", summary.message}};
+}
+
+Json to_json(const analysis::SpectrumPeak& peak) {
+    return {{"tau_s", peak.tau_s},
+            {"strain", peak.strain},
+            {"strain_at_unload", peak.strain_at_unload},
+            {"at_grid_edge", peak.at_grid_edge}};
+}
+
+void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
+    Json peaks = Json::array();
+    for (const auto& peak : fit.peaks) {
+        peaks.push_back(to_json(peak));
+    }
+    doc["spectrum"] = {{"fit", to_json(fit.summary)},
+                       {"tau_s", fit.tau_s},
+                       {"strain", fit.strain},
+                       {"strain_at_unload", fit.strain_at_unload}};
+    doc["peaks"] = std::move(peaks);
+    doc["misfit"] = fit.misfit;
+    doc["strain_beyond_window"] = fit.strain_beyond_window;
+    doc["window_s"] = fit.window_s;
+    doc["lambda"] = fit.lambda;
+    doc["noise_estimate"] = fit.noise_estimate;
+    doc["rms_residual"] = fit.rms_residual;
+}
+
+Json to_json(const analysis::SingleTauFit& fit) {
+    return {{"fit", to_json(fit.summary)},
+            {"tau_s", fit.tau_s},
+            {"tau_s_stderr", fit.tau_s_stderr},
+            {"strain_an", fit.strain_an},
+            {"strain_an_stderr", fit.strain_an_stderr},
+            {"strain_vp", fit.strain_vp},
+            {"strain_e", fit.strain_e},
+            {"strain_rate_vp", fit.strain_rate_vp},
+            {"rms_residual", fit.rms_residual}};
+}
+
+Json to_json(const analysis::KwwFit& fit) {
+    return {{"fit", to_json(fit.summary)},
+            {"strain_an", fit.strain_an},
+            {"strain_an_stderr", fit.strain_an_stderr},
+            {"tau_s", fit.tau_s},
+            {"tau_s_stderr", fit.tau_s_stderr},
+            {"beta", fit.beta},
+            {"beta_stderr", fit.beta_stderr},
+            {"strain_vp", fit.strain_vp},
+            {"strain_vp_stderr", fit.strain_vp_stderr},
+            {"strain_e", fit.strain_e},
+            {"strain_e_stderr", fit.strain_e_stderr},
+            {"strain_rate_vp", fit.strain_rate_vp},
+            {"strain_rate_vp_stderr", fit.strain_rate_vp_stderr},
+            {"rms_residual", fit.rms_residual}};
+}
+
+Json to_json(const analysis::InstantKww& instant) {
+    return {{"fit", to_json(instant.summary)},
+            {"time_s", instant.time_s},
+            {"beta", instant.beta},
+            {"tau_s", instant.tau_s},
+            {"beta_stderr", instant.beta_stderr},
+            {"noise", instant.noise}};
+}
+
+Json to_json(const analysis::CycleRecord& cycle) {
+    return {{"t_start_s", cycle.t_start_s},
+            {"t_end_s", cycle.t_end_s},
+            {"stress_min_mpa", cycle.stress_min_mpa},
+            {"stress_max_mpa", cycle.stress_max_mpa},
+            {"strain_min", cycle.strain_min},
+            {"strain_max", cycle.strain_max},
+            {"strain_creep", cycle.strain_creep},
+            {"loop_area_j_m3", cycle.loop_area_j_m3},
+            {"loop_area_raw_j_m3", cycle.loop_area_raw_j_m3}};
+}
+
+Json to_json(const analysis::TanDeltaPeak& peak) {
+    return {{"frequency_hz", peak.frequency_hz},
+            {"temperature_k", peak.temperature_k},
+            {"temperature_stderr_k", peak.temperature_stderr_k},
+            {"fit", to_json(peak.summary)}};
+}
+
+}  // namespace dmacycle::store

@@ -1,0 +1,155 @@
+#include "dmacycle/store/run_archive.hpp"
+
+#include <optional>
+
+#include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/store/sample_store.hpp"
+#include "dmacycle/store/sql_connection.hpp"
+
+namespace dmacycle::store {
+
+RunArchive::RunArchive(const std::filesystem::path& file) : file_(file) {
+    const auto refuse = [&](const std::string& problem) {
+        throw io::InputError(file.string() + ": " + problem);
+    };
+    if (!std::filesystem::is_regular_file(file)) {
+        refuse("no such store file");
+    }
+    try {
+        db_ = std::make_unique<SqlConnection>(file, SqlConnection::Access::read_only);
+        std::int64_t version = -1;
+        db_->query("PRAGMA user_version", {}, [&](const SqlRow& row) { version = row.integer(0); });
+        bool has_runs = false;
+        db_->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'", {},
+                   [&](const SqlRow&) { has_runs = true; });
+        // Read-only, so a version-2 file (before the DMTA table) is read as it is, not upgraded.
+        if (version < 2 || version > store_schema_version || !has_runs) {
+            refuse("not a dmacycle store (schema version " + std::to_string(version) +
+                   ", expected 2 to " + std::to_string(store_schema_version) + ")");
+        }
+        db_->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dmta'", {},
+                   [&](const SqlRow&) { has_dmta_ = true; });
+    } catch (const StoreError& error) {
+        refuse(std::string("not a readable SQLite store: ") + error.what());
+    }
+}
+
+RunArchive::~RunArchive() = default;
+
+ArchivedRun RunArchive::run(std::int64_t run_id) const {
+    bool has_job_runs = false;
+    db_->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job_runs'", {},
+               [&](const SqlRow&) { has_job_runs = true; });
+    const std::string sql =
+        "SELECT r.id, r.job_text, r.sample_id, r.profile, r.software_version, "
+        "r.instrument_identity, r.status, r.created_utc, r.started_utc, r.ended_utc, " +
+        std::string(has_job_runs ? "j.job_id, j.point FROM runs r LEFT JOIN job_runs j ON "
+                                   "j.run_id = r.id WHERE r.id = ?"
+                                 : "NULL, NULL FROM runs r WHERE r.id = ?");
+    std::optional<ArchivedRun> found;
+    db_->query(sql, {run_id}, [&](const SqlRow& row) {
+        found = ArchivedRun{.id = row.integer(0),
+                            .job_id = row.integer(10),
+                            .sweep_point = row.integer(11),
+                            .job_text = row.text(1),
+                            .sample_id = row.text(2),
+                            .profile = row.text(3),
+                            .software_version = row.text(4),
+                            .instrument_identity = row.text(5),
+                            .status = row.text(6),
+                            .created_utc = row.text(7),
+                            .started_utc = row.text(8),
+                            .ended_utc = row.text(9)};
+    });
+    if (!found) {
+        throw io::InputError(file_.string() + ": no run " + std::to_string(run_id));
+    }
+    return *found;
+}
+
+std::vector<std::int64_t> RunArchive::runs_of_job(std::int64_t job_id) const {
+    bool has_jobs = false;
+    db_->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job_runs'", {},
+               [&](const SqlRow&) { has_jobs = true; });
+    std::vector<std::int64_t> runs;
+    if (has_jobs) {
+        db_->query("SELECT run_id FROM job_runs WHERE job_id = ? ORDER BY point", {job_id},
+                   [&](const SqlRow& row) { runs.push_back(row.integer(0)); });
+    }
+    if (runs.empty()) {
+        throw io::InputError(file_.string() + ": no job " + std::to_string(job_id) + " with runs");
+    }
+    return runs;
+}
+
+void RunArchive::for_each_sample(std::int64_t run_id,
+                                 const std::function<void(const ArchivedSample&)>& each,
+                                 std::int64_t every) const {
+    db_->query(
+        "SELECT seq, t_s, t_wall_utc, segment, temperature_k, force_n, displacement_m, "
+        "stress_mpa, strain FROM samples WHERE run_id = ? AND seq % ? = 0 ORDER BY seq",
+        {run_id, std::max<std::int64_t>(every, 1)}, [&](const SqlRow& row) {
+            each(ArchivedSample{.seq = row.integer(0),
+                                .t_s = row.real(1),
+                                .t_wall_utc = row.text(2),
+                                .segment = row.text(3),
+                                .temperature_k = row.real(4),
+                                .force_n = row.real(5),
+                                .displacement_m = row.real(6),
+                                .stress_mpa = row.real(7),
+                                .strain = row.real(8)});
+        });
+}
+
+std::vector<ArchivedEvent> RunArchive::events(std::int64_t run_id) const {
+    std::vector<ArchivedEvent> events;
+    db_->query(
+        "SELECT t_s, t_wall_utc, kind, message FROM events WHERE run_id = ? ORDER BY t_s, id",
+        {run_id}, [&](const SqlRow& row) {
+            events.push_back({row.real(0), row.text(1), row.text(2), row.text(3)});
+        });
+    return events;
+}
+
+std::vector<ArchivedCycle> RunArchive::cycles(std::int64_t run_id) const {
+    std::vector<ArchivedCycle> cycles;
+    db_->query(
+        "SELECT cycle, t_start_s, t_end_s, stress_min_mpa, stress_max_mpa, strain_min, strain_max "
+        "FROM cycles WHERE run_id = ? ORDER BY cycle",
+        {run_id}, [&](const SqlRow& row) {
+            cycles.push_back({static_cast<int>(row.integer(0)), row.real(1), row.real(2),
+                              row.real(3), row.real(4), row.real(5), row.real(6)});
+        });
+    return cycles;
+}
+
+std::vector<ArchivedDmta> RunArchive::dmta(std::int64_t run_id) const {
+    std::vector<ArchivedDmta> rows;
+    if (!has_dmta_) {
+        return rows;
+    }
+    db_->query(
+        "SELECT seq, t_s, t_wall_utc, frequency_hz, temperature_k, storage_pa, loss_pa, tan_delta "
+        "FROM dmta WHERE run_id = ? ORDER BY seq",
+        {run_id}, [&](const SqlRow& row) {
+            rows.push_back({row.integer(0), row.real(1), row.text(2), row.real(3), row.real(4),
+                            row.real(5), row.real(6), row.real(7)});
+        });
+    return rows;
+}
+
+std::map<std::string, nlohmann::json> RunArchive::results(std::int64_t run_id) const {
+    std::map<std::string, nlohmann::json> results;
+    db_->query("SELECT kind, json FROM results WHERE run_id = ?", {run_id}, [&](const SqlRow& row) {
+        const std::string kind = row.text(0);
+        try {
+            results[kind] = nlohmann::json::parse(row.text(1));
+        } catch (const nlohmann::json::exception& error) {
+            throw io::InputError(file_.string() + ": run " + std::to_string(run_id) +
+                                 ": stored result '" + kind + "' is not JSON: " + error.what());
+        }
+    });
+    return results;
+}
+
+}  // namespace dmacycle::store

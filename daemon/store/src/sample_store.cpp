@@ -1,0 +1,836 @@
+#include "dmacycle/store/sample_store.hpp"
+
+#include <malloc.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <utility>
+#include <variant>
+
+namespace dmacycle::store {
+namespace {
+
+constexpr std::string_view schema_sql = R"sql(
+CREATE TABLE runs (
+    id                  INTEGER PRIMARY KEY,
+    job_text            TEXT NOT NULL,
+    sample_id           TEXT NOT NULL,
+    profile             TEXT NOT NULL,
+    software_version    TEXT NOT NULL,
+    instrument_identity TEXT NOT NULL,
+    status              TEXT NOT NULL DEFAULT 'queued' CHECK (status IN
+                        ('queued', 'running', 'completed', 'aborted', 'faulted', 'interrupted')),
+    created_utc         TEXT NOT NULL,
+    started_utc         TEXT,
+    ended_utc           TEXT
+);
+CREATE TABLE samples (
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    seq            INTEGER NOT NULL,
+    t_s            REAL NOT NULL,
+    t_wall_utc     TEXT NOT NULL,
+    segment        TEXT NOT NULL,
+    temperature_k  REAL NOT NULL,
+    force_n        REAL NOT NULL,
+    displacement_m REAL NOT NULL,
+    stress_mpa     REAL NOT NULL,
+    strain         REAL NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES runs(id),
+    t_s        REAL NOT NULL,
+    t_wall_utc TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    message    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_once ON events (run_id, t_s, kind, message);
+CREATE TABLE cycles (
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    cycle          INTEGER NOT NULL,
+    t_start_s      REAL NOT NULL,
+    t_end_s        REAL NOT NULL,
+    stress_min_mpa REAL NOT NULL,
+    stress_max_mpa REAL NOT NULL,
+    strain_min     REAL NOT NULL,
+    strain_max     REAL NOT NULL,
+    PRIMARY KEY (run_id, cycle)
+) WITHOUT ROWID;
+CREATE TABLE results (
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    kind        TEXT NOT NULL,
+    json        TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    PRIMARY KEY (run_id, kind)
+) WITHOUT ROWID;
+)sql";
+
+// Version 3 added the DMTA measurements: part of the schema, and what an upgrade adds.
+constexpr std::string_view dmta_table_sql = R"sql(
+CREATE TABLE IF NOT EXISTS dmta (
+    run_id        INTEGER NOT NULL REFERENCES runs(id),
+    seq           INTEGER NOT NULL,
+    t_s           REAL NOT NULL,
+    t_wall_utc    TEXT NOT NULL,
+    frequency_hz  REAL NOT NULL,
+    temperature_k REAL NOT NULL,
+    storage_pa    REAL NOT NULL,
+    loss_pa       REAL NOT NULL,
+    tan_delta     REAL NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+)sql";
+
+// A failed SQLite call with its primary result code, so the writer can tell a condition that
+// passes (another connection's lock, a full disk, an I/O error) from one that will not.
+class SqliteError : public StoreError {
+  public:
+    SqliteError(const std::string& what, int code) : StoreError(what), code_(code & 0xff) {}
+    bool passes() const {
+        return code_ == SQLITE_BUSY || code_ == SQLITE_LOCKED || code_ == SQLITE_FULL ||
+               code_ == SQLITE_IOERR || code_ == SQLITE_NOMEM || code_ == SQLITE_PROTOCOL;
+    }
+
+  private:
+    int code_;
+};
+
+void check(sqlite3* db, int code, const char* what) {
+    if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
+        throw SqliteError(
+            std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)), code);
+    }
+}
+
+void exec(sqlite3* db, const char* sql) {
+    check(db, sqlite3_exec(db, sql, nullptr, nullptr, nullptr), sql);
+}
+
+// The first column of the first row of `sql` as text ("" when there is none).
+std::string query_text(sqlite3* db, const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    check(db, sqlite3_prepare_v2(db, sql, -1, &statement, nullptr), sql);
+    std::string text;
+    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
+        text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    return text;
+}
+
+// One prepared statement, reset after each use.
+class Statement {
+  public:
+    Statement(sqlite3* db, const char* sql) : db_(db) {
+        check(db, sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement_, nullptr),
+              sql);
+    }
+    ~Statement() { sqlite3_finalize(statement_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, std::int64_t value) {
+        check(db_, sqlite3_bind_int64(statement_, index, value), "bind");
+        return *this;
+    }
+    Statement& bind(int index, double value) {
+        check(db_, sqlite3_bind_double(statement_, index, value), "bind");
+        return *this;
+    }
+    Statement& bind(int index, std::string_view text) {
+        check(db_,
+              sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
+                                SQLITE_TRANSIENT),
+              "bind");
+        return *this;
+    }
+    // Runs to completion; returns the first column of the first row when there is one.
+    std::optional<std::int64_t> run() {
+        const int code = sqlite3_step(statement_);
+        std::optional<std::int64_t> value;
+        if (code == SQLITE_ROW) {
+            value = sqlite3_column_int64(statement_, 0);
+            while (sqlite3_step(statement_) == SQLITE_ROW) {
+            }
+        }
+        sqlite3_reset(statement_);
+        check(db_, code, sqlite3_sql(statement_));
+        return value;
+    }
+
+  private:
+    sqlite3* db_;
+    sqlite3_stmt* statement_ = nullptr;
+};
+
+// The name of the first value that is not finite, or nullptr. Messages are built only on
+// failure: this runs once per sample.
+const char* first_non_finite(std::initializer_list<std::pair<const char*, double>> values) {
+    for (const auto& [name, value] : values) {
+        if (!std::isfinite(value)) {
+            return name;
+        }
+    }
+    return nullptr;
+}
+
+std::string not_finite(const std::string& what, const char* name) {
+    return what + ": " + name + " is not finite; stored values must be (record a sensor fault " +
+           "as an event)";
+}
+
+}  // namespace
+
+std::string_view to_string(RunStatus status) {
+    switch (status) {
+        case RunStatus::queued:
+            return "queued";
+        case RunStatus::running:
+            return "running";
+        case RunStatus::completed:
+            return "completed";
+        case RunStatus::aborted:
+            return "aborted";
+        case RunStatus::faulted:
+            return "faulted";
+        case RunStatus::interrupted:
+            return "interrupted";
+    }
+    return "?";
+}
+
+UtcText::UtcText(WallClock::time_point time) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+    const auto seconds = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+    const long long millis = (ms % 1000 + 1000) % 1000;
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    std::snprintf(text_, sizeof text_, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
+                  parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+                  parts.tm_min, parts.tm_sec, millis);
+}
+
+std::string format_utc(WallClock::time_point time) {
+    return std::string(UtcText(time).view());
+}
+
+std::string_view store_schema_sql() {
+    static const std::string full = std::string(schema_sql) + std::string(dmta_table_sql);
+    return full;
+}
+
+struct SampleStore::Statements {
+    Statement sample, event, cycle, result, dmta;
+    explicit Statements(sqlite3* db)
+        : sample(db,
+                 "INSERT OR IGNORE INTO samples (run_id, seq, t_s, t_wall_utc, segment, "
+                 "temperature_k, force_n, displacement_m, stress_mpa, strain) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+          event(db,
+                "INSERT OR IGNORE INTO events (run_id, t_s, t_wall_utc, kind, message) "
+                "VALUES (?, ?, ?, ?, ?)"),
+          cycle(db,
+                "INSERT OR IGNORE INTO cycles (run_id, cycle, t_start_s, t_end_s, stress_min_mpa, "
+                "stress_max_mpa, strain_min, strain_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+          result(db,
+                 "INSERT OR REPLACE INTO results (run_id, kind, json, created_utc) "
+                 "VALUES (?, ?, ?, ?)"),
+          dmta(
+              db,
+              "INSERT OR IGNORE INTO dmta (run_id, seq, t_s, t_wall_utc, frequency_hz, "
+              "temperature_k, storage_pa, loss_pa, tan_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") {
+    }
+};
+
+// What the writer thread executes, in the order it was queued.
+struct SampleStore::Item {
+    struct Sample {
+        std::int64_t run_id;
+        SampleRow row;
+    };
+    struct Event {
+        std::int64_t run_id;
+        EventRow row;
+    };
+    struct Cycle {
+        std::int64_t run_id;
+        CycleRow row;
+    };
+    struct Dmta {
+        std::int64_t run_id;
+        DmtaRow row;
+    };
+    struct Result {
+        std::int64_t run_id;
+        std::string kind, json;
+        WallClock::time_point at;
+    };
+    // Bookkeeping whose caller waits for its ticket to commit. `work` may run more than once (a
+    // failed commit is retried), so it owns what it uses and resets what it produces.
+    struct Task {
+        std::function<void(sqlite3*)> work;
+        // create_run: the new id, added to the known runs when committed (not later, by the
+        // caller, which another thread's append could overtake).
+        std::shared_ptr<std::int64_t> created_run;
+    };
+    std::variant<Sample, Event, Cycle, Dmta, Result, Task> what;
+};
+
+SampleStore::SampleStore(const std::string& path, StoreOptions options) : options_(options) {
+    if (options_.commit_window <= std::chrono::milliseconds(0) ||
+        options_.commit_window > std::chrono::seconds(1)) {
+        throw StoreError("commit window must be in (0, 1] s: at most 1 s of samples at risk");
+    }
+    if (options_.max_batch_rows == 0 || options_.max_pending_rows < options_.max_batch_rows) {
+        throw StoreError("need 0 < max_batch_rows <= max_pending_rows");
+    }
+    const int code =
+        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    try {
+        check(db_, code, ("open " + path).c_str());
+        sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+        if (query_text(db_, "PRAGMA journal_mode=WAL") != "wal") {
+            throw StoreError(path + ": WAL mode unavailable (a network file system?)");
+        }
+        exec(db_,
+             options_.sync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        exec(db_, "PRAGMA foreign_keys=ON");
+        if (options_.max_page_count > 0) {
+            exec(db_, ("PRAGMA max_page_count=" + std::to_string(options_.max_page_count)).c_str());
+        }
+        // Read and create under one write lock, so two processes opening a new file at once
+        // cannot both create the schema.
+        exec(db_, "BEGIN IMMEDIATE");
+        const int version = std::stoi(query_text(db_, "PRAGMA user_version"));
+        if (version < 0 || version > store_schema_version) {
+            throw StoreError(path + ": store schema version " + std::to_string(version) +
+                             " is not the version this program writes (" +
+                             std::to_string(store_schema_version) + ")");
+        }
+        if (version == 0) {
+            exec(db_, std::string(store_schema_sql()).c_str());
+        } else if (version == 1) {
+            // Version 1 stored a re-sent event twice: keep the first of each, then key them.
+            exec(db_,
+                 "DELETE FROM events WHERE id NOT IN (SELECT min(id) FROM events GROUP BY run_id, "
+                 "t_s, kind, message); DROP INDEX IF EXISTS events_by_run; CREATE UNIQUE INDEX "
+                 "events_once ON events (run_id, t_s, kind, message)");
+        }
+        if (version == 1 || version == 2) {
+            exec(db_, std::string(dmta_table_sql).c_str());
+        }
+        if (version != store_schema_version) {
+            exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
+        }
+        exec(db_, "COMMIT");
+        sqlite3_stmt* runs = nullptr;
+        check(db_, sqlite3_prepare_v2(db_, "SELECT id FROM runs ORDER BY id", -1, &runs, nullptr),
+              "list runs");
+        while (sqlite3_step(runs) == SQLITE_ROW) {
+            known_runs_.push_back(sqlite3_column_int64(runs, 0));
+        }
+        sqlite3_finalize(runs);
+        statements_ = std::make_unique<Statements>(db_);
+    } catch (...) {
+        statements_.reset();
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_close(db_);
+        throw;
+    }
+    writer_ = std::thread([this] { writer_loop(); });
+}
+
+SampleStore::~SampleStore() {
+    {
+        const std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_writer_.notify_one();
+    writer_.join();
+    statements_.reset();
+    sqlite3_close(db_);
+}
+
+void SampleStore::throw_if_failed() const {
+    if (!failure_.empty()) {
+        throw StoreError("store failed: " + failure_);
+    }
+}
+
+void SampleStore::require_run(std::int64_t run_id) const {
+    if (!std::binary_search(known_runs_.begin(), known_runs_.end(), run_id)) {
+        throw StoreError("no run " + std::to_string(run_id) + " in the store");
+    }
+}
+
+template <typename Done>
+void SampleStore::wait_committed(std::unique_lock<std::mutex>& lock, Done done,
+                                 std::string_view what) {
+    const auto began = std::chrono::steady_clock::now();
+    while (!done()) {
+        throw_if_failed();
+        if (health_.ok) {
+            committed_.wait(lock);
+            continue;
+        }
+        const auto deadline = std::max(began, stall_started_) + options_.stall_timeout;
+        if (committed_.wait_until(lock, deadline) == std::cv_status::timeout && !done() &&
+            !health_.ok && std::chrono::steady_clock::now() >= deadline) {
+            char since[32];
+            std::snprintf(
+                since, sizeof since, "%.1f",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - stall_started_)
+                    .count());
+            throw StoreError(std::string(what) + " not committed: commits have been failing for " +
+                             since + " s (" + health_.error + "); it stays queued with " +
+                             std::to_string(pending_rows_) +
+                             " accepted rows, retried until committed");
+        }
+    }
+}
+
+std::uint64_t SampleStore::enqueue(Item item, std::size_t rows,
+                                   std::optional<std::int64_t> run_id) {
+    std::unique_lock lock(mutex_);
+    throw_if_failed();
+    if (run_id) {
+        require_run(*run_id);
+    }
+    // Back-pressure: a slow disk holds callers here rather than memory growing. While commits
+    // fail, a full backlog holds them for stall_timeout at most: an acquisition must be able to
+    // drive the rig to its safe state rather than wait for a disk that may never come back.
+    const auto began = std::chrono::steady_clock::now();
+    while (pending_rows_ >= options_.max_pending_rows && failure_.empty()) {
+        if (health_.ok) {
+            committed_.wait(lock);
+            continue;
+        }
+        const auto deadline = std::max(began, stall_started_) + options_.stall_timeout;
+        if (committed_.wait_until(lock, deadline) == std::cv_status::timeout &&
+            pending_rows_ >= options_.max_pending_rows && !health_.ok &&
+            std::chrono::steady_clock::now() >= deadline) {
+            throw StoreError("not accepted: " + std::to_string(pending_rows_) +
+                             " accepted rows are waiting while commits fail (" + health_.error +
+                             "); they stay queued and are retried until committed");
+        }
+    }
+    throw_if_failed();
+    if (queue_.empty()) {
+        oldest_queued_ = std::chrono::steady_clock::now();
+    }
+    queue_.push_back(std::move(item));
+    pending_rows_ += rows;
+    ++queued_ticket_;
+    // A task's caller waits for its commit, so it does not wait for the window.
+    if (queue_.size() == 1 || rows == 0 || queue_.size() >= options_.max_batch_rows) {
+        wake_writer_.notify_one();
+    }
+    return queued_ticket_;
+}
+
+void SampleStore::append(std::int64_t run_id, const SampleRow& row) {
+    const char* const bad = first_non_finite({{"t_s", row.t_s},
+                                              {"temperature_k", row.temperature_k},
+                                              {"force_n", row.force_n},
+                                              {"displacement_m", row.displacement_m},
+                                              {"stress_mpa", row.stress_mpa},
+                                              {"strain", row.strain}});
+    if (bad != nullptr || row.seq < 0 || row.segment.empty()) {
+        const std::string what =
+            "sample seq " + std::to_string(row.seq) + " of run " + std::to_string(run_id);
+        throw StoreError(bad != nullptr ? not_finite(what, bad)
+                         : row.seq < 0  ? what + ": seq must be >= 0"
+                                        : what + ": empty segment");
+    }
+    enqueue({Item::Sample{run_id, row}}, 1, run_id);
+}
+
+void SampleStore::append_event(std::int64_t run_id, const EventRow& event) {
+    const std::string what = "event of run " + std::to_string(run_id);
+    if (!std::isfinite(event.t_s)) {
+        throw StoreError(not_finite(what, "t_s"));
+    }
+    if (event.kind.empty()) {
+        throw StoreError(what + ": empty kind");
+    }
+    enqueue({Item::Event{run_id, event}}, 1, run_id);
+}
+
+void SampleStore::append_cycle(std::int64_t run_id, const CycleRow& cycle) {
+    const std::string what =
+        "cycle " + std::to_string(cycle.cycle) + " of run " + std::to_string(run_id);
+    if (cycle.cycle < 1) {
+        throw StoreError(what + ": cycles count from 1");
+    }
+    if (const char* bad = first_non_finite({{"t_start_s", cycle.t_start_s},
+                                            {"t_end_s", cycle.t_end_s},
+                                            {"stress_min_mpa", cycle.stress_min_mpa},
+                                            {"stress_max_mpa", cycle.stress_max_mpa},
+                                            {"strain_min", cycle.strain_min},
+                                            {"strain_max", cycle.strain_max}})) {
+        throw StoreError(not_finite(what, bad));
+    }
+    enqueue({Item::Cycle{run_id, cycle}}, 1, run_id);
+}
+
+void SampleStore::append_dmta(std::int64_t run_id, const DmtaRow& row) {
+    const std::string what =
+        "DMTA measurement " + std::to_string(row.seq) + " of run " + std::to_string(run_id);
+    if (row.seq < 0) {
+        throw StoreError(what + ": negative seq");
+    }
+    if (const char* bad = first_non_finite({{"t_s", row.t_s},
+                                            {"frequency_hz", row.frequency_hz},
+                                            {"temperature_k", row.temperature_k},
+                                            {"storage_pa", row.storage_pa},
+                                            {"loss_pa", row.loss_pa},
+                                            {"tan_delta", row.tan_delta}})) {
+        throw StoreError(not_finite(what, bad));
+    }
+    enqueue({Item::Dmta{run_id, row}}, 1, run_id);
+}
+
+void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
+                               const std::string& json) {
+    if (kind.empty() || json.empty()) {
+        throw StoreError("result of run " + std::to_string(run_id) + ": empty kind or json");
+    }
+    enqueue({Item::Result{run_id, kind, json, WallClock::now()}}, 1, run_id);
+}
+
+std::int64_t SampleStore::create_run(const RunInfo& info) {
+    auto run_id = std::make_shared<std::int64_t>(0);
+    const auto ticket =
+        enqueue({Item::Task{[run_id, info, now = format_utc(WallClock::now())](sqlite3* db) {
+                                *run_id = 0;  // a retry after a rollback may be given another id
+                                Statement insert(db,
+                                                 "INSERT INTO runs (job_text, sample_id, profile, "
+                                                 "software_version, instrument_identity, "
+                                                 "created_utc) VALUES (?, ?, ?, ?, ?, ?)");
+                                insert.bind(1, info.job_text)
+                                    .bind(2, info.sample_id)
+                                    .bind(3, info.profile)
+                                    .bind(4, info.software_version)
+                                    .bind(5, info.instrument_identity)
+                                    .bind(6, now)
+                                    .run();
+                                *run_id = sqlite3_last_insert_rowid(db);
+                            },
+                            run_id}},
+                0);
+    std::unique_lock lock(mutex_);
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "create_run");
+    return *run_id;
+}
+
+void SampleStore::set_status(std::int64_t run_id, RunStatus status) {
+    const char* const sql = status == RunStatus::queued
+                                ? "UPDATE runs SET status = ?1 WHERE id = ?2"
+                            : status == RunStatus::running
+                                ? "UPDATE runs SET status = ?1, started_utc = ?3 WHERE id = ?2"
+                                : "UPDATE runs SET status = ?1, ended_utc = ?3 WHERE id = ?2";
+    const auto ticket =
+        enqueue({Item::Task{[sql, run_id, status, now = format_utc(WallClock::now())](sqlite3* db) {
+                                Statement update(db, sql);
+                                update.bind(1, to_string(status)).bind(2, run_id);
+                                if (status != RunStatus::queued) {
+                                    update.bind(3, now);
+                                }
+                                update.run();
+                            },
+                            nullptr}},
+                0, run_id);
+    std::unique_lock lock(mutex_);
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "set_status");
+}
+
+std::vector<std::int64_t> SampleStore::mark_interrupted() {
+    auto ids = std::make_shared<std::vector<std::int64_t>>();
+    const auto ticket = enqueue(
+        {Item::Task{[ids, now = format_utc(WallClock::now())](sqlite3* db) {
+                        ids->clear();
+                        sqlite3_stmt* running = nullptr;
+                        check(db,
+                              sqlite3_prepare_v2(
+                                  db, "SELECT id FROM runs WHERE status = 'running' ORDER BY id",
+                                  -1, &running, nullptr),
+                              "list running runs");
+                        while (sqlite3_step(running) == SQLITE_ROW) {
+                            ids->push_back(sqlite3_column_int64(running, 0));
+                        }
+                        sqlite3_finalize(running);
+                        Statement update(db,
+                                         "UPDATE runs SET status = 'interrupted', ended_utc = "
+                                         "? WHERE status = 'running'");
+                        update.bind(1, now).run();
+                    },
+                    nullptr}},
+        0);
+    std::unique_lock lock(mutex_);
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "mark_interrupted");
+    return *ids;
+}
+
+void SampleStore::flush() {
+    std::unique_lock lock(mutex_);
+    const auto ticket = queued_ticket_;
+    if (committed_ticket_ < ticket) {
+        flush_requested_ = true;
+        wake_writer_.notify_one();
+    }
+    wait_committed(
+        lock, [&] { return committed_ticket_ >= ticket; }, "flush");
+}
+
+std::optional<std::int64_t> SampleStore::committed_seq(std::int64_t run_id) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = committed_seq_.find(run_id);
+    if (it == committed_seq_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+StoreHealth SampleStore::health() const {
+    const std::lock_guard lock(mutex_);
+    StoreHealth health = health_;
+    health.pending_rows = pending_rows_;
+    return health;
+}
+
+void SampleStore::set_max_page_count(std::uint32_t pages) {
+    {
+        const std::lock_guard lock(mutex_);
+        page_limit_request_ = pages;
+    }
+    wake_writer_.notify_one();
+}
+
+void SampleStore::writer_loop() {
+    // First retry after 10 ms (a brief lock), then doubling up to 1 s: a stalled disk is
+    // probed once a second without spinning.
+    constexpr auto first_backoff = std::chrono::milliseconds(10);
+    constexpr auto max_backoff = std::chrono::milliseconds(1000);
+    auto backoff = first_backoff;
+    bool shrink_after_stall = false;  // a stall's large buffer is still to be given back
+    // Set when closing while commits fail: after close_timeout the queue is given up.
+    auto give_up_at = std::chrono::steady_clock::time_point::max();
+    std::vector<Item> batch;
+    std::unique_lock lock(mutex_);
+    const auto report = [&](const StoreHealth& health) {
+        if (options_.on_health_change) {
+            lock.unlock();
+            options_.on_health_change(health);
+            lock.lock();
+        }
+    };
+    while (true) {
+        if (batch.empty()) {
+            wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+            if (queue_.empty()) {
+                return;  // stopping, and everything is committed
+            }
+            // Counted from when the oldest queued row arrived, so it waits at most the window
+            // (plus the commit itself) even when it arrived during the previous commit.
+            const auto deadline = oldest_queued_ + options_.commit_window;
+            wake_writer_.wait_until(lock, deadline, [&] {
+                return stopping_ || flush_requested_ || queue_.size() >= options_.max_batch_rows ||
+                       std::holds_alternative<Item::Task>(queue_.back().what);
+            });
+            flush_requested_ = false;
+            batch.swap(queue_);
+        }
+        const auto page_limit = std::exchange(page_limit_request_, std::nullopt);
+        lock.unlock();
+        std::string failure;
+        bool passes = false;
+        try {
+            if (page_limit) {
+                exec(db_, ("PRAGMA max_page_count=" + std::to_string(*page_limit)).c_str());
+            }
+            commit_batch(batch);
+        } catch (const SqliteError& error) {
+            failure = error.what();
+            passes = error.passes();
+        } catch (const std::exception& error) {
+            failure = error.what();
+        }
+        if (!failure.empty()) {
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        lock.lock();
+        if (failure.empty()) {
+            committed_ticket_ += batch.size();
+            for (const auto& item : batch) {
+                if (const auto* sample = std::get_if<Item::Sample>(&item.what)) {
+                    auto& seq = committed_seq_[sample->run_id];
+                    seq = std::max(seq, sample->row.seq);
+                    --pending_rows_;
+                } else if (!std::holds_alternative<Item::Task>(item.what)) {
+                    --pending_rows_;
+                }
+            }
+            const bool recovered = !health_.ok;
+            // After a stall the batch held up to max_pending_rows: give that memory back once,
+            // when batches are small again, or every stall would leave the process that much
+            // larger (bench/soak.cpp: +2-4 MB of RSS per disk-full episode before). Only after
+            // a stall: batch and queue_ trade buffers, and trimming is no work for every commit.
+            constexpr std::size_t keep_bytes = 1 << 20;
+            shrink_after_stall = shrink_after_stall || recovered;
+            const std::size_t committed = batch.size();
+            batch.clear();
+            if (shrink_after_stall && batch.capacity() > 2 * committed &&
+                batch.capacity() * sizeof(Item) > keep_bytes) {
+                std::vector<Item>().swap(batch);
+                malloc_trim(0);
+                shrink_after_stall = false;
+            }
+            backoff = first_backoff;
+            give_up_at = std::chrono::steady_clock::time_point::max();
+            health_ = {};
+            committed_.notify_all();
+            if (recovered) {
+                report(StoreHealth{.pending_rows = pending_rows_});
+            }
+            continue;
+        }
+        // Runs created in the rolled-back transaction do not exist (yet): a retry may give them
+        // another id.
+        for (const auto& item : batch) {
+            const auto* task = std::get_if<Item::Task>(&item.what);
+            if (task != nullptr && task->created_run) {
+                const auto it =
+                    std::lower_bound(known_runs_.begin(), known_runs_.end(), *task->created_run);
+                if (it != known_runs_.end() && *it == *task->created_run) {
+                    known_runs_.erase(it);
+                }
+            }
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (passes && stopping_ && give_up_at == std::chrono::steady_clock::time_point::max()) {
+            give_up_at = now + options_.close_timeout;
+        }
+        if (!passes || now >= give_up_at) {
+            // Nothing more can be written: say exactly how much acquisition is lost, and fail
+            // the waiting calls instead of hanging them.
+            const auto lost = pending_rows_;
+            failure_ = failure + "; " + std::to_string(lost) +
+                       " accepted rows (samples, events, cycles, DMTA measurements, results) were "
+                       "not committed";
+            std::fprintf(stderr, "dmacycle store: %s\n", failure_.c_str());
+            health_.ok = false;
+            health_.error = failure_;
+            queue_.clear();
+            batch.clear();
+            committed_.notify_all();
+            return;
+        }
+        const bool started = health_.ok;
+        if (started) {
+            health_.ok = false;
+            health_.failing_since = WallClock::now();
+            stall_started_ = now;
+        }
+        health_.error = failure;
+        ++health_.failed_attempts;
+        committed_.notify_all();
+        if (started) {
+            StoreHealth copy = health_;
+            copy.pending_rows = pending_rows_;
+            report(copy);
+        }
+        // A raised page limit (the disk freed) or a caller waiting in flush is tried at once.
+        wake_writer_.wait_for(lock, backoff,
+                              [&] { return page_limit_request_.has_value() || flush_requested_; });
+        flush_requested_ = false;
+        backoff = std::min(backoff * 2, max_backoff);
+    }
+}
+
+void SampleStore::commit_batch(std::vector<Item>& batch) {
+    exec(db_, "BEGIN IMMEDIATE");
+    for (auto& item : batch) {
+        std::visit(
+            [&](auto& what) {
+                using T = std::decay_t<decltype(what)>;
+                if constexpr (std::is_same_v<T, Item::Sample>) {
+                    const auto& row = what.row;
+                    const UtcText wall(row.t_wall);
+                    statements_->sample.bind(1, what.run_id)
+                        .bind(2, row.seq)
+                        .bind(3, row.t_s)
+                        .bind(4, wall.view())
+                        .bind(5, std::string_view(row.segment))
+                        .bind(6, row.temperature_k)
+                        .bind(7, row.force_n)
+                        .bind(8, row.displacement_m)
+                        .bind(9, row.stress_mpa)
+                        .bind(10, row.strain)
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Event>) {
+                    const UtcText wall(what.row.t_wall);
+                    statements_->event.bind(1, what.run_id)
+                        .bind(2, what.row.t_s)
+                        .bind(3, wall.view())
+                        .bind(4, std::string_view(what.row.kind))
+                        .bind(5, std::string_view(what.row.message))
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Cycle>) {
+                    const auto& row = what.row;
+                    statements_->cycle.bind(1, what.run_id)
+                        .bind(2, row.cycle)
+                        .bind(3, row.t_start_s)
+                        .bind(4, row.t_end_s)
+                        .bind(5, row.stress_min_mpa)
+                        .bind(6, row.stress_max_mpa)
+                        .bind(7, row.strain_min)
+                        .bind(8, row.strain_max)
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Dmta>) {
+                    const auto& row = what.row;
+                    const UtcText wall(row.t_wall);
+                    statements_->dmta.bind(1, what.run_id)
+                        .bind(2, row.seq)
+                        .bind(3, row.t_s)
+                        .bind(4, wall.view())
+                        .bind(5, row.frequency_hz)
+                        .bind(6, row.temperature_k)
+                        .bind(7, row.storage_pa)
+                        .bind(8, row.loss_pa)
+                        .bind(9, row.tan_delta)
+                        .run();
+                } else if constexpr (std::is_same_v<T, Item::Result>) {
+                    const UtcText at(what.at);
+                    statements_->result.bind(1, what.run_id)
+                        .bind(2, std::string_view(what.kind))
+                        .bind(3, std::string_view(what.json))
+                        .bind(4, at.view())
+                        .run();
+                } else {
+                    what.work(db_);
+                    if (what.created_run) {
+                        // Known before the COMMIT makes the row visible: a thread that finds the
+                        // run in the file can append to it at once. Its rows queue behind this
+                        // task, so they never commit before the run does.
+                        const std::lock_guard lock(mutex_);
+                        known_runs_.insert(std::upper_bound(known_runs_.begin(), known_runs_.end(),
+                                                            *what.created_run),
+                                           *what.created_run);
+                    }
+                }
+            },
+            item.what);
+    }
+    exec(db_, "COMMIT");
+}
+
+}  // namespace dmacycle::store
