@@ -211,42 +211,40 @@ TanDeltaPeak locate_beta_peak(std::span<const double> temperature_k,
     return out;
 }
 
-ArrheniusFit fit_arrhenius(std::span<const double> temperature_k,
-                           std::span<const double> frequency_hz,
-                           std::span<const double> tan_delta) {
-    ArrheniusFit out;
+namespace {
+
+std::string input_problem(std::span<const double> temperature_k,
+                          std::span<const double> frequency_hz, std::span<const double> tan_delta) {
     if (temperature_k.size() != frequency_hz.size() || temperature_k.size() != tan_delta.size()) {
-        out.summary = FitSummary::failure(FitStatus::invalid_input,
-                                          "temperature, frequency and tan δ differ in length (" +
-                                              std::to_string(temperature_k.size()) + ", " +
-                                              std::to_string(frequency_hz.size()) + ", " +
-                                              std::to_string(tan_delta.size()) + ")");
-        return out;
+        return "temperature, frequency and tan δ differ in length (" +
+               std::to_string(temperature_k.size()) + ", " + std::to_string(frequency_hz.size()) +
+               ", " + std::to_string(tan_delta.size()) + ")";
     }
     for (std::size_t i = 0; i < frequency_hz.size(); ++i) {
         if (!std::isfinite(frequency_hz[i]) || !(frequency_hz[i] > 0)) {
-            out.summary = FitSummary::failure(
-                FitStatus::invalid_input,
-                "frequency must be finite and positive (row " + std::to_string(i) + ")");
-            return out;
+            return "frequency must be finite and positive (row " + std::to_string(i) + ")";
         }
         // One bad row refuses the whole set rather than silently dropping its frequency.
         if (!std::isfinite(temperature_k[i]) || !(temperature_k[i] > 0) ||
             !std::isfinite(tan_delta[i])) {
-            out.summary = FitSummary::failure(
-                FitStatus::invalid_input,
-                "non-finite value or non-positive temperature in row " + std::to_string(i));
-            return out;
+            return "non-finite value or non-positive temperature in row " + std::to_string(i);
         }
     }
+    return {};
+}
 
-    // Group rows of equal frequency (within a relative tolerance), ascending.
+// The β peak of each group of rows of equal frequency (within a relative tolerance), ascending;
+// `failures` collects why a group has none.
+std::vector<TanDeltaPeak> peaks_by_frequency(std::span<const double> temperature_k,
+                                             std::span<const double> frequency_hz,
+                                             std::span<const double> tan_delta,
+                                             std::string& failures) {
     std::vector<std::size_t> order(frequency_hz.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         return frequency_hz[a] < frequency_hz[b];
     });
-    std::string failures;
+    std::vector<TanDeltaPeak> peaks;
     for (std::size_t start = 0; start < order.size();) {
         const double group_first = frequency_hz[order[start]];
         std::size_t end = start;
@@ -264,40 +262,74 @@ ArrheniusFit fit_arrhenius(std::span<const double> temperature_k,
         if (!peak.summary.usable) {
             failures += "; " + std::to_string(group_frequency_hz) + " Hz: " + peak.summary.message;
         }
-        out.peaks.push_back(std::move(peak));
+        peaks.push_back(std::move(peak));
         start = end;
     }
+    return peaks;
+}
 
-    // x = 1/T_p regressed on y = ln f: the uncertainty is in T_p, not in the set frequency.
+// x = 1/T_p regressed on ln f: the uncertainty is in T_p, not in the set frequency.
+struct PeakPoints {
     std::vector<double> x, x_stderr, ln_f;
-    for (const TanDeltaPeak& p : out.peaks) {
+    bool weighted = false;  // every x has a usable standard error
+
+    double weight(std::size_t i) const {
+        return weighted ? 1.0 / (x_stderr[i] * x_stderr[i]) : 1.0;
+    }
+};
+
+PeakPoints usable_points(const std::vector<TanDeltaPeak>& peaks) {
+    PeakPoints out;
+    for (const TanDeltaPeak& p : peaks) {
         if (p.summary.usable) {
-            x.push_back(1.0 / p.temperature_k);
-            x_stderr.push_back(p.temperature_stderr_k / (p.temperature_k * p.temperature_k));
-            ln_f.push_back(std::log(p.frequency_hz));
+            out.x.push_back(1.0 / p.temperature_k);
+            out.x_stderr.push_back(p.temperature_stderr_k / (p.temperature_k * p.temperature_k));
+            out.ln_f.push_back(std::log(p.frequency_hz));
         }
     }
-    const std::size_t n = x.size();
-    if (n < 2) {
-        out.summary = FitSummary::failure(
-            FitStatus::insufficient_data,
-            "need β peaks at 2 or more frequencies, found " + std::to_string(n) + failures);
-        return out;
+    out.weighted = std::all_of(out.x_stderr.begin(), out.x_stderr.end(),
+                               [](double s) { return std::isfinite(s) && s > 0; });
+    return out;
+}
+
+// With 3 or more points, scales the covariance by the scatter about the line (reduced χ²),
+// which also covers misjudged weights; with 2, says what the standard errors rest on.
+std::string scale_covariance(const PeakPoints& points, double intercept, double slope,
+                             Eigen::Matrix2d& covariance) {
+    const std::size_t n = points.x.size();
+    if (n >= 3) {
+        double chi2 = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double w = points.weight(i);
+            const double r = points.x[i] - intercept - slope * points.ln_f[i];
+            chi2 += w * r * r;
+        }
+        covariance *= chi2 / static_cast<double>(n - 2);
+        return {};
     }
-    const bool weighted = std::all_of(x_stderr.begin(), x_stderr.end(),
-                                      [](double s) { return std::isfinite(s) && s > 0; });
+    if (points.weighted) {
+        return "; 2 frequencies: standard errors propagated from the peak temperatures only";
+    }
+    covariance.setZero();
+    return "; 2 frequencies: no standard errors";
+}
+
+// The weighted line x = intercept + slope ln f through 2 or more points; fills E_β, ln f0 and
+// the summary.
+void fit_peak_line(const PeakPoints& points, const std::string& failures, ArrheniusFit& out) {
+    const std::size_t n = points.x.size();
     Eigen::Matrix2d normal = Eigen::Matrix2d::Zero();
     Eigen::Vector2d rhs = Eigen::Vector2d::Zero();
     for (std::size_t i = 0; i < n; ++i) {
-        const double w = weighted ? 1.0 / (x_stderr[i] * x_stderr[i]) : 1.0;
-        const Eigen::Vector2d row(1.0, ln_f[i]);
+        const double w = points.weight(i);
+        const Eigen::Vector2d row(1.0, points.ln_f[i]);
         normal += w * row * row.transpose();
-        rhs += w * x[i] * row;
+        rhs += w * points.x[i] * row;
     }
     if (!(std::abs(normal.determinant()) > 0)) {
         out.summary = FitSummary::failure(FitStatus::invalid_input,
                                           "the frequencies do not differ enough to fit");
-        return out;
+        return;
     }
     const Eigen::Vector2d coef = normal.inverse() * rhs;
     const double intercept = coef(0), slope = coef(1);
@@ -305,25 +337,10 @@ ArrheniusFit fit_arrhenius(std::span<const double> temperature_k,
         out.summary =
             FitSummary::failure(FitStatus::not_converged,
                                 "the β peak temperature does not rise with frequency" + failures);
-        return out;
+        return;
     }
     Eigen::Matrix2d covariance = normal.inverse();
-    std::string note;
-    if (n >= 3) {
-        // Scale by the scatter about the line (reduced χ²), which also covers misjudged weights.
-        double chi2 = 0.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const double w = weighted ? 1.0 / (x_stderr[i] * x_stderr[i]) : 1.0;
-            const double r = x[i] - intercept - slope * ln_f[i];
-            chi2 += w * r * r;
-        }
-        covariance *= chi2 / static_cast<double>(n - 2);
-    } else if (weighted) {
-        note = "; 2 frequencies: standard errors propagated from the peak temperatures only";
-    } else {
-        covariance.setZero();
-        note = "; 2 frequencies: no standard errors";
-    }
+    const std::string note = scale_covariance(points, intercept, slope, covariance);
 
     // 1/T_p = (k_B/E_β)(ln f0 − ln f): slope = −k_B/E_β, intercept = (k_B/E_β) ln f0.
     out.e_beta_ev = -boltzmann_ev_k / slope;
@@ -333,6 +350,29 @@ ArrheniusFit fit_arrhenius(std::span<const double> temperature_k,
     out.ln_f0_stderr = std::sqrt(std::max(0.0, gradient.dot(covariance * gradient)));
     out.summary =
         FitSummary::success("Arrhenius fit of " + std::to_string(n) + " β peaks" + note + failures);
+}
+
+}  // namespace
+
+ArrheniusFit fit_arrhenius(std::span<const double> temperature_k,
+                           std::span<const double> frequency_hz,
+                           std::span<const double> tan_delta) {
+    ArrheniusFit out;
+    if (const std::string problem = input_problem(temperature_k, frequency_hz, tan_delta);
+        !problem.empty()) {
+        out.summary = FitSummary::failure(FitStatus::invalid_input, problem);
+        return out;
+    }
+    std::string failures;
+    out.peaks = peaks_by_frequency(temperature_k, frequency_hz, tan_delta, failures);
+    const PeakPoints points = usable_points(out.peaks);
+    if (points.x.size() < 2) {
+        out.summary = FitSummary::failure(FitStatus::insufficient_data,
+                                          "need β peaks at 2 or more frequencies, found " +
+                                              std::to_string(points.x.size()) + failures);
+        return out;
+    }
+    fit_peak_line(points, failures, out);
     return out;
 }
 

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <span>
+#include <vector>
 
 #include "dmacycle/analysis/numerics.hpp"
 #include "separable_fit.hpp"
@@ -116,6 +119,76 @@ detail::SeparableResult fit_kww(const Samples& samples, Form form, KwwFit& out) 
     return result;
 }
 
+// Per point: x = ln t', y = ln ln(ε_an(0)/ε_an(t')), weight 1/σ_y² (0: not used). The model
+// (not the noisy data) sets σ_y and where the signal is adequate, so selection does not follow
+// the noise.
+struct Linearized {
+    std::vector<double> log_time, y, weight;
+    std::vector<bool> adequate;
+};
+
+Linearized linearize(std::span<const double> time_s, std::span<const double> strain, double t0_s,
+                     const KwwFit& fit, double noise) {
+    const double amplitude = std::abs(fit.strain_an);
+    const double margin = kSignalMarginSigmas * noise;
+    const std::size_t n = time_s.size();
+    Linearized out{std::vector<double>(n), std::vector<double>(n), std::vector<double>(n, 0.0),
+                   std::vector<bool>(n, false)};
+    for (std::size_t i = 0; i < n; ++i) {
+        const double since_unload_s = time_s[i] - t0_s;
+        out.log_time[i] = std::log(since_unload_s);
+        const double model_fraction = std::exp(-std::pow(since_unload_s / fit.tau_s, fit.beta));
+        out.adequate[i] =
+            amplitude * model_fraction >= margin && amplitude * (1 - model_fraction) >= margin;
+        const double fraction = (strain[i] - fit.strain_vp) / fit.strain_an;
+        if (out.adequate[i] && fraction > 0 && fraction < 1) {
+            out.y[i] = std::log(-std::log(fraction));
+            const double sigma_y =
+                noise / (amplitude * model_fraction * std::abs(std::log(model_fraction)));
+            out.weight[i] = 1 / (sigma_y * sigma_y);
+        }
+    }
+    return out;
+}
+
+struct LocalSlope {
+    double slope, slope_stderr, y_at_centre;
+};
+
+// Weighted line through the points from `begin` up to ln t' = hi, x centred on the window so the
+// sums do not cancel. Nothing when a point in the window lacks signal, fewer than 3 points carry
+// weight, or x does not vary.
+std::optional<LocalSlope> local_slope(const Linearized& points, std::size_t begin, double centre,
+                                      double hi) {
+    double sum_w = 0, sum_x = 0, sum_y = 0, sum_xx = 0, sum_xy = 0;
+    bool whole_window_adequate = true;
+    int count = 0;
+    for (std::size_t i = begin; i < points.log_time.size() && points.log_time[i] <= hi; ++i) {
+        whole_window_adequate = whole_window_adequate && points.adequate[i];
+        const double w = points.weight[i];
+        if (w > 0) {
+            const double x = points.log_time[i] - centre;
+            sum_w += w;
+            sum_x += w * x;
+            sum_y += w * points.y[i];
+            sum_xx += w * x * x;
+            sum_xy += w * x * points.y[i];
+            ++count;
+        }
+    }
+    if (!whole_window_adequate || count < 3) {
+        return std::nullopt;
+    }
+    const double mean_x = sum_x / sum_w;
+    const double mean_y = sum_y / sum_w;
+    const double spread_xx = sum_xx - sum_w * mean_x * mean_x;
+    if (!(spread_xx > 0)) {
+        return std::nullopt;
+    }
+    const double slope = (sum_xy - sum_w * mean_x * mean_y) / spread_xx;
+    return LocalSlope{slope, 1 / std::sqrt(spread_xx), mean_y - slope * mean_x};
+}
+
 }  // namespace
 
 KwwFit fit_recovery_kww(std::span<const double> time_s, std::span<const double> strain,
@@ -176,30 +249,10 @@ InstantKww instant_kww(std::span<const double> time_s, std::span<const double> s
     }
     // The noise is what scatters ln ln(...) point to point; model misfit is not, so it comes from
     // the data rather than the fit residual. The floor keeps noise-free curves finite.
-    const double amplitude = std::abs(fit.strain_an);
-    out.noise = std::max(estimate_noise(strain), 1e-12 * amplitude);
-    const double margin = kSignalMarginSigmas * out.noise;
+    out.noise = std::max(estimate_noise(strain), 1e-12 * std::abs(fit.strain_an));
+    const Linearized points = linearize(time_s, strain, t0_s, fit, out.noise);
 
-    // Per point: x = ln t', y = ln ln(ε_an(0)/ε_an(t')), weight 1/σ_y². The model (not the noisy
-    // data) sets σ_y and where the signal is adequate, so selection does not follow the noise.
     const std::size_t n = time_s.size();
-    std::vector<double> log_time(n), y(n), weight(n, 0.0);
-    std::vector<bool> adequate(n, false);
-    for (std::size_t i = 0; i < n; ++i) {
-        const double since_unload_s = time_s[i] - t0_s;
-        log_time[i] = std::log(since_unload_s);
-        const double model_fraction = std::exp(-std::pow(since_unload_s / fit.tau_s, fit.beta));
-        adequate[i] =
-            amplitude * model_fraction >= margin && amplitude * (1 - model_fraction) >= margin;
-        const double fraction = (strain[i] - fit.strain_vp) / fit.strain_an;
-        if (adequate[i] && fraction > 0 && fraction < 1) {
-            y[i] = std::log(-std::log(fraction));
-            const double sigma_y =
-                out.noise / (amplitude * model_fraction * std::abs(std::log(model_fraction)));
-            weight[i] = 1 / (sigma_y * sigma_y);
-        }
-    }
-
     const double ln10 = std::log(10.0);
     const double first = std::log10(time_s.front() - t0_s) + kHalfWindowDecades;
     const double last = std::log10(time_s.back() - t0_s) - kHalfWindowDecades;
@@ -209,47 +262,20 @@ InstantKww instant_kww(std::span<const double> time_s, std::span<const double> s
         const double centre = (first + w * kStepDecades) * ln10;
         const double lo = centre - kHalfWindowDecades * ln10;
         const double hi = centre + kHalfWindowDecades * ln10;
-        while (begin < n && log_time[begin] < lo) {
+        while (begin < n && points.log_time[begin] < lo) {
             ++begin;
         }
-        double sum_w = 0, sum_x = 0, sum_y = 0, sum_xx = 0, sum_xy = 0;
-        bool whole_window_adequate = true;
-        int count = 0;
-        for (std::size_t i = begin; i < n && log_time[i] <= hi; ++i) {
-            whole_window_adequate = whole_window_adequate && adequate[i];
-            if (weight[i] > 0) {
-                // Centred on the window so the sums do not cancel.
-                const double x = log_time[i] - centre;
-                sum_w += weight[i];
-                sum_x += weight[i] * x;
-                sum_y += weight[i] * y[i];
-                sum_xx += weight[i] * x * x;
-                sum_xy += weight[i] * x * y[i];
-                ++count;
-            }
-        }
-        if (!whole_window_adequate || count < 3) {
-            continue;
-        }
-        const double mean_x = sum_x / sum_w;
-        const double mean_y = sum_y / sum_w;
-        const double spread_xx = sum_xx - sum_w * mean_x * mean_x;
-        if (!(spread_xx > 0)) {
-            continue;
-        }
-        const double slope = (sum_xy - sum_w * mean_x * mean_y) / spread_xx;
-        const double slope_stderr = 1 / std::sqrt(spread_xx);
+        const std::optional<LocalSlope> local = local_slope(points, begin, centre, hi);
         // Below the fit's own β bound a local slope is no stretched exponential (it is where the
         // fitted ε_an(0) misses the fastest modes), and τ = t'·exp(−y/β) would explode.
-        if (!(slope >= kBetaLo) || slope_stderr > kMaxBetaStderr) {
+        if (!local || !(local->slope >= kBetaLo) || local->slope_stderr > kMaxBetaStderr) {
             continue;
         }
-        const double y_at_centre = mean_y - slope * mean_x;
         const double centre_s = std::exp(centre);
         out.time_s.push_back(centre_s);
-        out.beta.push_back(slope);
-        out.beta_stderr.push_back(slope_stderr);
-        out.tau_s.push_back(centre_s * std::exp(-y_at_centre / slope));
+        out.beta.push_back(local->slope);
+        out.beta_stderr.push_back(local->slope_stderr);
+        out.tau_s.push_back(centre_s * std::exp(-local->y_at_centre / local->slope));
     }
     out.summary = out.time_s.empty()
                       ? FitSummary::failure(FitStatus::insufficient_data,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <utility>
 
 namespace dmacycle::analysis::detail {
 namespace {
@@ -176,6 +178,57 @@ double first_positive_time(const Samples& samples) {
     return it == samples.time_s.end() ? 1.0 : *it;
 }
 
+// Starting values: the candidate with the least RSS, linear parameters solved at each; nothing
+// when the model is not finite at any of them.
+std::optional<Eigen::VectorXd> best_candidate(const SeparableModel& model, const Samples& samples,
+                                              std::span<const Eigen::VectorXd> theta_candidates) {
+    const Eigen::VectorXd values = values_of(samples);
+    Eigen::MatrixXd basis;
+    double best_rss = std::numeric_limits<double>::infinity();
+    Eigen::VectorXd best_theta;
+    for (const auto& theta : theta_candidates) {
+        model.evaluate(samples, theta, basis, nullptr);
+        const double rss = solve_linear(basis, values).rss;
+        if (rss < best_rss) {
+            best_rss = rss;
+            best_theta = theta;
+        }
+    }
+    if (!std::isfinite(best_rss)) {
+        return std::nullopt;
+    }
+    return best_theta;
+}
+
+// Standard errors of (c, θ) from s²(JᵀJ)⁻¹ at the optimum, s² = RSS/(N − p); nothing when the
+// data do not determine the parameters.
+std::optional<Eigen::VectorXd> standard_errors(const SeparableModel& model, const Samples& samples,
+                                               const LmResult& fit) {
+    const auto point_count = static_cast<int>(samples.value.size());
+    const int parameter_count = model.linear_count + model.nonlinear_count;
+    const Eigen::MatrixXd jac = jacobian(fit.evaluation, fit.coefficients);
+    const Eigen::MatrixXd normal = jac.transpose() * jac;
+    const Eigen::VectorXd scale = unit_diagonal_scale(normal);
+    const Eigen::MatrixXd scaled_normal = scale.asDiagonal() * normal * scale.asDiagonal();
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(scaled_normal);
+    const auto& eigenvalues = eigen.eigenvalues();
+    // The unit-diagonal scaling would hide a θ column that is only rounding (no amplitude).
+    bool theta_resolved = true;
+    for (Eigen::Index j = 0; j < model.nonlinear_count; ++j) {
+        theta_resolved = theta_resolved &&
+                         jac.col(model.linear_count + j).norm() > 1e-9 * values_of(samples).norm();
+    }
+    if (!theta_resolved || eigen.info() != Eigen::Success ||
+        !(eigenvalues.minCoeff() > 1e-13 * eigenvalues.maxCoeff())) {
+        return std::nullopt;
+    }
+    const double residual_variance = fit.rss / (point_count - parameter_count);
+    const Eigen::MatrixXd scaled_inverse = eigen.eigenvectors() *
+                                           eigenvalues.cwiseInverse().asDiagonal() *
+                                           eigen.eigenvectors().transpose();
+    return (residual_variance * scaled_inverse.diagonal()).cwiseSqrt().cwiseProduct(scale);
+}
+
 }  // namespace
 
 std::optional<FitSummary> reject_curve(std::span<const double> time_s,
@@ -301,29 +354,17 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
         v /= unit;
     }
 
-    // Starting values: the best grid point of the nonlinear parameters on the binned curve.
+    // The grid search and a first refinement on the binned curve (cheap), so that the full data
+    // need only a few steps.
     constexpr int kBinCount = 128;
     const Samples binned = log_binned(scaled, kBinCount);
-    const Eigen::VectorXd binned_values = values_of(binned);
-    Eigen::MatrixXd basis;
-    double best_rss = std::numeric_limits<double>::infinity();
-    Eigen::VectorXd best_theta;
-    for (const auto& theta : theta_candidates) {
-        model.evaluate(binned, theta, basis, nullptr);
-        const double rss = solve_linear(basis, binned_values).rss;
-        if (rss < best_rss) {
-            best_rss = rss;
-            best_theta = theta;
-        }
-    }
-    if (!std::isfinite(best_rss)) {
+    std::optional<Eigen::VectorXd> start = best_candidate(model, binned, theta_candidates);
+    if (!start) {
         out.message = "no starting values: the model is not finite on this data";
         return out;
     }
-
-    // Refine on the binned curve first (cheap), so that the full data need only a few steps.
     const LmResult coarse =
-        levenberg_marquardt(model, binned, std::move(best_theta), kBinnedMaxIterations);
+        levenberg_marquardt(model, binned, std::move(*start), kBinnedMaxIterations);
     const LmResult fine = levenberg_marquardt(model, scaled, coarse.theta, kFullMaxIterations);
     out.theta = fine.theta;
     out.coefficients = unit * fine.coefficients;
@@ -340,31 +381,13 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
         return out;
     }
 
-    const Eigen::MatrixXd jac = jacobian(fine.evaluation, fine.coefficients);
-    const Eigen::MatrixXd normal = jac.transpose() * jac;
-    const Eigen::VectorXd scale = unit_diagonal_scale(normal);
-    const Eigen::MatrixXd scaled_normal = scale.asDiagonal() * normal * scale.asDiagonal();
-    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(scaled_normal);
-    const auto& eigenvalues = eigen.eigenvalues();
-    // The unit-diagonal scaling would hide a θ column that is only rounding (no amplitude).
-    bool theta_resolved = true;
-    for (Eigen::Index j = 0; j < model.nonlinear_count; ++j) {
-        theta_resolved = theta_resolved &&
-                         jac.col(model.linear_count + j).norm() > 1e-9 * values_of(scaled).norm();
-    }
-    if (!theta_resolved || eigen.info() != Eigen::Success ||
-        !(eigenvalues.minCoeff() > 1e-13 * eigenvalues.maxCoeff())) {
+    const std::optional<Eigen::VectorXd> stderr_all = standard_errors(model, scaled, fine);
+    if (!stderr_all) {
         out.message = "parameters not determined by the data (singular Jacobian)";
         return out;
     }
-    const double residual_variance = fine.rss / (point_count - parameter_count);
-    const Eigen::MatrixXd scaled_inverse = eigen.eigenvectors() *
-                                           eigenvalues.cwiseInverse().asDiagonal() *
-                                           eigen.eigenvectors().transpose();
-    const Eigen::VectorXd stderr_all =
-        (residual_variance * scaled_inverse.diagonal()).cwiseSqrt().cwiseProduct(scale);
-    out.coefficient_stderr = unit * stderr_all.head(model.linear_count);
-    out.theta_stderr = stderr_all.tail(model.nonlinear_count);
+    out.coefficient_stderr = unit * stderr_all->head(model.linear_count);
+    out.theta_stderr = stderr_all->tail(model.nonlinear_count);
     if (!out.theta.allFinite() || !out.coefficients.allFinite() ||
         !out.coefficient_stderr.allFinite() || !out.theta_stderr.allFinite() ||
         !std::isfinite(out.rms_residual)) {

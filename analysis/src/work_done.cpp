@@ -140,10 +140,6 @@ std::vector<Turn> find_turns(const std::vector<double>& smooth_mpa,
     return turns;
 }
 
-}  // namespace
-
-namespace {
-
 std::string input_problem(std::span<const double> time_s, std::span<const double> stress_mpa,
                           std::span<const double> strain) {
     if (time_s.size() != stress_mpa.size() || time_s.size() != strain.size()) {
@@ -317,86 +313,66 @@ WorkDone finish(WorkDone out, const WorkDoneOptions& options) {
     return out;
 }
 
-}  // namespace
+// The record with spikes removed, and the stress smoothed by the running median.
+struct Cleaned {
+    std::vector<double> smooth_mpa, clean_mpa, clean_strain;
+    double stress_noise_mpa = 0;
+};
 
-WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_mpa,
-                         std::span<const double> strain, const WorkDoneOptions& options) {
-    if (const std::string problem = input_problem(time_s, stress_mpa, strain); !problem.empty()) {
-        return failure(FitStatus::invalid_input, problem);
-    }
-    const std::size_t n = time_s.size();
-    if (n < min_points) {
-        return failure(FitStatus::insufficient_data, "need at least " + std::to_string(min_points) +
-                                                         " rows, got " + std::to_string(n));
-    }
-
-    const std::vector<double> smooth_mpa = median_filter(stress_mpa);
+Cleaned clean(std::span<const double> time_s, std::span<const double> stress_mpa,
+              std::span<const double> strain) {
+    Cleaned out;
+    out.smooth_mpa = median_filter(stress_mpa);
     const double max_abs_mpa = std::max(std::abs(*std::ranges::max_element(stress_mpa)),
                                         std::abs(*std::ranges::min_element(stress_mpa)));
     // Floor: noise-free synthetic records still carry decimal rounding.
-    const double stress_noise_mpa = std::max(estimate_noise(stress_mpa), 1e-9 * max_abs_mpa);
-    const std::vector<double> clean_mpa =
-        despike(time_s, stress_mpa, smooth_mpa, stress_noise_mpa, median_abs_step(stress_mpa));
-    const std::vector<double> clean_strain = despike(
-        time_s, strain, median_filter(strain), estimate_noise(strain), median_abs_step(strain));
+    out.stress_noise_mpa = std::max(estimate_noise(stress_mpa), 1e-9 * max_abs_mpa);
+    out.clean_mpa = despike(time_s, stress_mpa, out.smooth_mpa, out.stress_noise_mpa,
+                            median_abs_step(stress_mpa));
+    out.clean_strain = despike(time_s, strain, median_filter(strain), estimate_noise(strain),
+                               median_abs_step(strain));
+    return out;
+}
 
-    // Percentiles ignore the occasional spike that would stretch a min/max range.
-    const double lo_mpa = quantile(stress_mpa, 0.01);
-    const double range_mpa = quantile(stress_mpa, 0.99) - lo_mpa;
-    const double median_mpa = quantile(stress_mpa, 0.5);
-    // A turn of the stress must exceed 20σ of its noise (noise alone practically never does),
-    // a quarter of the range (controller overshoot at a corner is no cycle) and 0.1 % of the
-    // stress (flicker of a quantised creep load is no cycle either).
-    const double turn_mpa =
-        std::max({20.0 * stress_noise_mpa, 0.25 * range_mpa, 1e-3 * std::abs(median_mpa)});
-    const std::vector<Turn> turns = find_turns(smooth_mpa, clean_mpa, turn_mpa);
-
+// No cycles: v_total = v_creep = σ ε at the end of the hold.
+WorkDone pure_creep(std::span<const double> time_s, std::span<const double> stress_mpa,
+                    const Cleaned& record) {
+    const std::size_t n = time_s.size();
     WorkDone out;
-    // Cycling needs a high excursion that comes back down; a ramp into a hold is pure creep.
-    if (std::none_of(turns.begin(), turns.end(),
-                     [&](const Turn& t) { return t.is_peak && &t != &turns.back(); })) {
-        // The hold is what follows the last departure from the final stress level (the loading
-        // ramp, if recorded). The mean of the last samples averages the strain noise (10 samples
-        // of a creep curve move far less than the noise).
-        const std::size_t tail = std::min<std::size_t>(10, n);
-        const double final_mpa = quantile(stress_mpa.subspan(n - std::max(tail, n / 20)), 0.5);
-        const double band_mpa = std::max(6.0 * stress_noise_mpa, 1e-3 * std::abs(final_mpa));
-        std::size_t hold_start = n;
-        while (hold_start > 0 && std::abs(smooth_mpa[hold_start - 1] - final_mpa) <= band_mpa) {
-            --hold_start;
-        }
-        hold_start = std::min(hold_start, n - tail);
-        double strain_end = 0.0;
-        for (std::size_t i = n - tail; i < n; ++i) {
-            strain_end += clean_strain[i];
-        }
-        out.stress_creep_mpa = quantile(stress_mpa.subspan(hold_start), 0.5);
-        out.strain_creep = strain_end / static_cast<double>(tail);
-        out.v_creep_j_m3 = out.stress_creep_mpa * pa_per_mpa * out.strain_creep;
-        out.v_total_j_m3 = out.v_creep_j_m3;
-        out.v_total_time_s = {time_s[n - 1]};
-        out.v_total_over_time_j_m3 = {out.v_total_j_m3};
-        out.v_creep_over_time_j_m3 = {out.v_creep_j_m3};
-        out.v_cycling_over_time_j_m3 = {0.0};
-        out.summary = FitSummary::success("pure creep at " + std::to_string(out.stress_creep_mpa) +
-                                          " MPa: no stress cycles");
-        return finish(std::move(out), options);
+    // The hold is what follows the last departure from the final stress level (the loading
+    // ramp, if recorded). The mean of the last samples averages the strain noise (10 samples
+    // of a creep curve move far less than the noise).
+    const std::size_t tail = std::min<std::size_t>(10, n);
+    const double final_mpa = quantile(stress_mpa.subspan(n - std::max(tail, n / 20)), 0.5);
+    const double band_mpa = std::max(6.0 * record.stress_noise_mpa, 1e-3 * std::abs(final_mpa));
+    std::size_t hold_start = n;
+    while (hold_start > 0 && std::abs(record.smooth_mpa[hold_start - 1] - final_mpa) <= band_mpa) {
+        --hold_start;
     }
+    hold_start = std::min(hold_start, n - tail);
+    double strain_end = 0.0;
+    for (std::size_t i = n - tail; i < n; ++i) {
+        strain_end += record.clean_strain[i];
+    }
+    out.stress_creep_mpa = quantile(stress_mpa.subspan(hold_start), 0.5);
+    out.strain_creep = strain_end / static_cast<double>(tail);
+    out.v_creep_j_m3 = out.stress_creep_mpa * pa_per_mpa * out.strain_creep;
+    out.v_total_j_m3 = out.v_creep_j_m3;
+    out.v_total_time_s = {time_s[n - 1]};
+    out.v_total_over_time_j_m3 = {out.v_total_j_m3};
+    out.v_creep_over_time_j_m3 = {out.v_creep_j_m3};
+    out.v_cycling_over_time_j_m3 = {0.0};
+    out.summary = FitSummary::success("pure creep at " + std::to_string(out.stress_creep_mpa) +
+                                      " MPa: no stress cycles");
+    return out;
+}
 
-    const std::string no_cycle = "stress varies over " + std::to_string(range_mpa) +
-                                 " MPa but the record holds no complete cycle";
-    std::vector<std::size_t> valleys;  // positions in `turns`
-    for (std::size_t k = 0; k < turns.size(); ++k) {
-        if (!turns[k].is_peak) {
-            valleys.push_back(k);
-        }
-    }
-    if (valleys.size() < 2) {
-        return failure(FitStatus::insufficient_data, no_cycle);
-    }
-    // Corner fits of the stress over 5 % of a period (the branches are straight; noise needs
-    // many samples when the stress changes little between them), of the strain over 1 % (it is
-    // curved by the creep).
+// The corner of every turn. The stress is fitted over 5 % of a period (the branches are straight;
+// noise needs many samples when the stress changes little between them), the strain over 1 % (it
+// is curved by the creep).
+std::vector<Corner> corners_of(std::span<const double> time_s, const Cleaned& record,
+                               const std::vector<Turn>& turns,
+                               const std::vector<std::size_t>& valleys) {
     std::vector<std::size_t> spacings;
     for (std::size_t k = 1; k < valleys.size(); ++k) {
         spacings.push_back(turns[valleys[k]].index - turns[valleys[k - 1]].index);
@@ -407,13 +383,18 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
     const std::size_t strain_window = std::clamp<std::size_t>(period_rows / 100, 2, 50);
     std::vector<Corner> corners(turns.size());
     for (std::size_t k = 0; k < turns.size(); ++k) {
-        corners[k] =
-            corner(time_s, clean_mpa, clean_strain, turns[k].index, stress_window, strain_window);
+        corners[k] = corner(time_s, record.clean_mpa, record.clean_strain, turns[k].index,
+                            stress_window, strain_window);
     }
+    return corners;
+}
 
-    // A valley at the record's edge is real only if the stress there reached the level of the
-    // other valleys within the noise; otherwise the record starts or ends mid-ramp (a partial
-    // cycle, whose drift correction would take the strain at a different stress).
+// A valley at the record's edge is real only if the stress there reached the level of the
+// other valleys within the noise; otherwise the record starts or ends mid-ramp (a partial
+// cycle, whose drift correction would take the strain at a different stress).
+void drop_partial_edge_valleys(std::vector<std::size_t>& valleys, const std::vector<Turn>& turns,
+                               const std::vector<Corner>& corners, double tolerance_mpa,
+                               bool edges_are_valleys) {
     std::vector<double> interior_levels_mpa, edge_levels_mpa;
     for (const std::size_t k : valleys) {
         (turns[k].at_record_edge ? edge_levels_mpa : interior_levels_mpa)
@@ -422,58 +403,51 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
     const double valley_level_mpa = interior_levels_mpa.empty()
                                         ? *std::ranges::min_element(edge_levels_mpa)
                                         : median_of(interior_levels_mpa);
-    const double level_tolerance_mpa = std::max(6.0 * stress_noise_mpa, 1e-4 * range_mpa);
     std::erase_if(valleys, [&](std::size_t k) {
-        return turns[k].at_record_edge && !options.edges_are_valleys &&
-               std::abs(corners[k].vertex.stress_mpa - valley_level_mpa) > level_tolerance_mpa;
+        return turns[k].at_record_edge && !edges_are_valleys &&
+               std::abs(corners[k].vertex.stress_mpa - valley_level_mpa) > tolerance_mpa;
     });
+}
 
-    std::vector<Vertex> polygon;
-    for (std::size_t v = 0; v + 1 < valleys.size(); ++v) {
-        const Vertex& start = corners[valleys[v]].vertex;
-        const Vertex& end = corners[valleys[v + 1]].vertex;
-        const Vertex& peak = corners[valleys[v] + 1].vertex;
-        if (!(end.t_s > start.t_s)) {
-            continue;
+// The cycle from valley corner `start` over `peak` to valley corner `end`. The polygon runs
+// through the interpolated corners, not the samples nearest to them.
+CycleRecord cycle_record(std::span<const double> time_s, const Cleaned& record, const Corner& start,
+                         const Corner& peak, const Corner& end) {
+    std::vector<Vertex> polygon(1, start.vertex);
+    bool peak_added = false;
+    for (auto i = static_cast<std::size_t>(std::ranges::upper_bound(time_s, start.vertex.t_s) -
+                                           time_s.begin());
+         i < time_s.size() && time_s[i] < end.vertex.t_s; ++i) {
+        if (!peak_added && time_s[i] >= peak.vertex.t_s) {
+            polygon.push_back(peak.vertex);
+            peak_added = true;
         }
-        // The polygon runs through the interpolated corners, not the samples nearest to them.
-        polygon.assign(1, start);
-        bool peak_added = false;
-        for (auto i = static_cast<std::size_t>(std::ranges::upper_bound(time_s, start.t_s) -
-                                               time_s.begin());
-             i < n && time_s[i] < end.t_s; ++i) {
-            if (!peak_added && time_s[i] >= peak.t_s) {
-                polygon.push_back(peak);
-                peak_added = true;
-            }
-            if (time_s[i] != peak.t_s) {
-                polygon.push_back({time_s[i], clean_mpa[i], clean_strain[i]});
-            }
+        if (time_s[i] != peak.vertex.t_s) {
+            polygon.push_back({time_s[i], record.clean_mpa[i], record.clean_strain[i]});
         }
-        polygon.push_back(end);
-        CycleRecord c;
-        c.t_start_s = start.t_s;
-        c.t_end_s = end.t_s;
-        const auto [smin, smax] =
-            std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.stress_mpa; });
-        const auto [emin, emax] =
-            std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.strain; });
-        c.stress_min_mpa = smin.stress_mpa;
-        c.stress_max_mpa = smax.stress_mpa;
-        c.strain_min = emin.strain;
-        c.strain_max = emax.strain;
-        c.strain_creep = 0.5 * (c.strain_max + c.strain_min);
-        const double drift_per_s =
-            (corners[valleys[v + 1]].drift_strain - corners[valleys[v]].drift_strain) /
-            (end.t_s - start.t_s);
-        c.loop_area_j_m3 = loop_area_j_m3(polygon, drift_per_s);
-        c.loop_area_raw_j_m3 = loop_area_j_m3(polygon, 0.0);
-        out.cycles.push_back(c);
     }
-    if (out.cycles.empty()) {
-        return failure(FitStatus::insufficient_data, no_cycle);
-    }
+    polygon.push_back(end.vertex);
+    CycleRecord c;
+    c.t_start_s = start.vertex.t_s;
+    c.t_end_s = end.vertex.t_s;
+    const auto [smin, smax] =
+        std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.stress_mpa; });
+    const auto [emin, emax] =
+        std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.strain; });
+    c.stress_min_mpa = smin.stress_mpa;
+    c.stress_max_mpa = smax.stress_mpa;
+    c.strain_min = emin.strain;
+    c.strain_max = emax.strain;
+    c.strain_creep = 0.5 * (c.strain_max + c.strain_min);
+    const double drift_per_s =
+        (end.drift_strain - start.drift_strain) / (end.vertex.t_s - start.vertex.t_s);
+    c.loop_area_j_m3 = loop_area_j_m3(polygon, drift_per_s);
+    c.loop_area_raw_j_m3 = loop_area_j_m3(polygon, 0.0);
+    return c;
+}
 
+// Eqs. (4)-(5) over the cycles: v_creep at the median mean stress, v_cycling summed.
+void add_totals(WorkDone& out) {
     std::vector<double> mean_stresses_mpa;
     for (const CycleRecord& c : out.cycles) {
         mean_stresses_mpa.push_back(0.5 * (c.stress_min_mpa + c.stress_max_mpa));
@@ -492,6 +466,67 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
     out.v_creep_j_m3 = out.v_creep_over_time_j_m3.back();
     out.v_cycling_j_m3 = v_cycling;
     out.v_total_j_m3 = out.v_total_over_time_j_m3.back();
+}
+
+}  // namespace
+
+WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_mpa,
+                         std::span<const double> strain, const WorkDoneOptions& options) {
+    if (const std::string problem = input_problem(time_s, stress_mpa, strain); !problem.empty()) {
+        return failure(FitStatus::invalid_input, problem);
+    }
+    const std::size_t n = time_s.size();
+    if (n < min_points) {
+        return failure(FitStatus::insufficient_data, "need at least " + std::to_string(min_points) +
+                                                         " rows, got " + std::to_string(n));
+    }
+    const Cleaned record = clean(time_s, stress_mpa, strain);
+
+    // Percentiles ignore the occasional spike that would stretch a min/max range.
+    const double lo_mpa = quantile(stress_mpa, 0.01);
+    const double range_mpa = quantile(stress_mpa, 0.99) - lo_mpa;
+    const double median_mpa = quantile(stress_mpa, 0.5);
+    // A turn of the stress must exceed 20σ of its noise (noise alone practically never does),
+    // a quarter of the range (controller overshoot at a corner is no cycle) and 0.1 % of the
+    // stress (flicker of a quantised creep load is no cycle either).
+    const double turn_mpa =
+        std::max({20.0 * record.stress_noise_mpa, 0.25 * range_mpa, 1e-3 * std::abs(median_mpa)});
+    const std::vector<Turn> turns = find_turns(record.smooth_mpa, record.clean_mpa, turn_mpa);
+
+    // Cycling needs a high excursion that comes back down; a ramp into a hold is pure creep.
+    if (std::none_of(turns.begin(), turns.end(),
+                     [&](const Turn& t) { return t.is_peak && &t != &turns.back(); })) {
+        return finish(pure_creep(time_s, stress_mpa, record), options);
+    }
+
+    const std::string no_cycle = "stress varies over " + std::to_string(range_mpa) +
+                                 " MPa but the record holds no complete cycle";
+    std::vector<std::size_t> valleys;  // positions in `turns`
+    for (std::size_t k = 0; k < turns.size(); ++k) {
+        if (!turns[k].is_peak) {
+            valleys.push_back(k);
+        }
+    }
+    if (valleys.size() < 2) {
+        return failure(FitStatus::insufficient_data, no_cycle);
+    }
+    const std::vector<Corner> corners = corners_of(time_s, record, turns, valleys);
+    drop_partial_edge_valleys(valleys, turns, corners,
+                              std::max(6.0 * record.stress_noise_mpa, 1e-4 * range_mpa),
+                              options.edges_are_valleys);
+
+    WorkDone out;
+    for (std::size_t v = 0; v + 1 < valleys.size(); ++v) {
+        const Corner& start = corners[valleys[v]];
+        const Corner& end = corners[valleys[v + 1]];
+        if (end.vertex.t_s > start.vertex.t_s) {
+            out.cycles.push_back(cycle_record(time_s, record, start, corners[valleys[v] + 1], end));
+        }
+    }
+    if (out.cycles.empty()) {
+        return failure(FitStatus::insufficient_data, no_cycle);
+    }
+    add_totals(out);
     out.summary = FitSummary::success(std::to_string(out.cycles.size()) + " complete cycles");
     return finish(std::move(out), options);
 }
