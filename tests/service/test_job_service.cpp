@@ -121,9 +121,10 @@ const std::string sim_instrument =
     "instrument:\n  simulate: {profile: instruments/sim-la30.yaml, speed: max}\n";
 
 // A run a dead service left `running`, with 500 samples (t_s 0 to 249.5).
-std::int64_t left_running(const fs::path& db, const std::string& text) {
+std::int64_t left_running(const fs::path& db, const std::string& text,
+                          const std::string& sample_id = "LCNAC-0-200") {
     dmacycle::store::SampleStore store(db.string());
-    const auto run_id = store.create_run({text, "LCNAC-0-200", "sim-la30", "test", "sim"});
+    const auto run_id = store.create_run({text, sample_id, "sim-la30", "test", "sim"});
     store.set_status(run_id, dmacycle::store::RunStatus::running);
     const auto start = dmacycle::store::WallClock::now();
     for (int seq = 0; seq < 500; ++seq) {
@@ -769,6 +770,24 @@ TEST_CASE("the safe state after a restart does not need the job's profile any mo
     REQUIRE(lines.size() == 3);
     CHECK(lines[1].rfind("safe_state: after restart: unload: ramp to the pre-tension 0.0100 N",
                          0) == 0);
+}
+
+// An as-cast scan loads at no rate of its own: the restart's unload takes the runner's
+// fallback, never a ramp at 0 MPa/min (which the frame refuses, leaving the ribbon as it was).
+TEST_CASE("the safe state after a restart during an as-cast DMTA scan unloads at 50 MPa/min") {
+    const ServiceDir dir;
+    { JobService tables(dir.config()); }
+    const std::int64_t run_id =
+        left_running(dir.db, runner_test::shipped_job("dmta.yaml"), "LCNAC-dmta-cast");
+    JobService service(dir.config());
+    service.start();
+    const auto lines = event_lines(service.run(run_id));
+    INFO(service.run(run_id)["events"].dump(2));
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[1] ==
+          "safe_state: after restart: unload: ramp to the pre-tension 0.0100 N (0.278 MPa) at "
+          "50.00 MPa/min");
+    CHECK(lines[2] == "safe_state: after restart: furnace to standby: setpoint 298.15 K");
 }
 
 TEST_CASE("a FIFO in the spool is refused without waiting for a writer") {

@@ -108,14 +108,6 @@ SamplesQuery parse_samples_query(std::string_view query) {
     return parsed;
 }
 
-// A matched route: the methods it accepts, the scope each needs, and the call for one method.
-struct Route {
-    std::string allow;                                      // for 405's Allow header
-    std::function<std::optional<Scope>(http::verb)> scope;  // nullopt: no token needed
-    std::function<HttpResponse(http::verb, const std::string& who)> call;
-    bool found = false;
-};
-
 // The dashboard's file at `path` ("/" is the page); null for any other path.
 const WebAsset* find_web_asset(std::string_view path) {
     const auto wanted = path == "/" ? std::string_view("/index.html") : path;
@@ -187,6 +179,176 @@ HttpResponse Router::handle(const HttpRequest& request, const std::string& peer)
     }
 }
 
+namespace {
+
+// What a route's handler is given. The handler runs once the request is admitted and read.
+struct RouteCall {
+    JobService& jobs;
+    const HttpMetrics& metrics;
+    const HttpRequest& request;
+    std::string_view id;     // the path's {id} segment, "" when the pattern has none
+    std::string_view query;  // after '?'
+    std::string who;         // the token's name, "" without one
+};
+
+using Handler = HttpResponse (*)(const RouteCall&);
+
+// One row of the API (docs/api.md): a method on a path pattern, whose {id} matches one segment,
+// the scope its token needs (nullopt: none), and the handler.
+struct RouteRow {
+    http::verb method;
+    std::string_view pattern;
+    std::optional<Scope> scope;
+    Handler handler;
+};
+
+void no_query(const RouteCall& call) {
+    if (!call.query.empty()) {
+        throw Refusal{400, "this route takes no query parameters"};
+    }
+}
+
+std::int64_t id_of(const RouteCall& call, const std::string& what) {
+    return parse_integer(call.id, "path parameter " + what, 1, INT64_MAX);
+}
+
+HttpResponse ok(const Json& body) {
+    return json_response(200, body);
+}
+
+HttpResponse healthz(const RouteCall& call) {
+    no_query(call);
+    const Json health = call.jobs.health();
+    return json_response(health.value("status", "") == "ok" ? 200 : 503, health);
+}
+
+HttpResponse metrics(const RouteCall& call) {
+    no_query(call);
+    HttpResponse response{http::status::ok, 11};
+    response.set(http::field::content_type, "text/plain; version=0.0.4");
+    response.body() = call.jobs.metrics() + call.metrics.prometheus_text();
+    return response;
+}
+
+HttpResponse submit_job(const RouteCall& call) {
+    no_query(call);
+    const auto type = view(call.request[http::field::content_type]);
+    const auto& body = call.request.body();
+    if (!is_text_content_type(type) || body.find('\0') != std::string::npos) {
+        throw Refusal{415,
+                      "the job file must be YAML text (Content-Type text/* or application/yaml)"};
+    }
+    return json_response(201, call.jobs.submit(body, "api:" + call.who));
+}
+
+// Pages of a run's rows: ?since=SEQ&limit=N&every=K.
+template <Json (JobService::*page)(std::int64_t, std::int64_t, std::int64_t, std::int64_t) const>
+HttpResponse run_rows(const RouteCall& call) {
+    const auto id = id_of(call, "run id");
+    const auto q = parse_samples_query(call.query);
+    return ok((call.jobs.*page)(id, q.since, q.limit, q.every));
+}
+
+constexpr auto get = http::verb::get;
+constexpr auto post = http::verb::post;
+
+const RouteRow routes[] = {
+    {get, "/healthz", std::nullopt, healthz},
+    {get, "/metrics", Scope::read, metrics},
+    {get, "/api/v1/jobs", Scope::read,
+     [](const RouteCall& c) { return no_query(c), ok(c.jobs.list_jobs()); }},
+    {post, "/api/v1/jobs", Scope::submit, submit_job},
+    {get, "/api/v1/jobs/{id}", Scope::read,
+     [](const RouteCall& c) { return no_query(c), ok(c.jobs.job(id_of(c, "job id"))); }},
+    {post, "/api/v1/jobs/{id}/pause", Scope::control,
+     [](const RouteCall& c) { return no_query(c), ok(c.jobs.pause(id_of(c, "job id"))); }},
+    {post, "/api/v1/jobs/{id}/resume", Scope::control,
+     [](const RouteCall& c) { return no_query(c), ok(c.jobs.resume(id_of(c, "job id"))); }},
+    {post, "/api/v1/jobs/{id}/abort", Scope::control,
+     [](const RouteCall& c) {
+         return no_query(c), ok(c.jobs.abort(id_of(c, "job id"), "api:" + c.who));
+     }},
+    {get, "/api/v1/runs/{id}", Scope::read,
+     [](const RouteCall& c) { return no_query(c), ok(c.jobs.run(id_of(c, "run id"))); }},
+    {get, "/api/v1/runs/{id}/samples", Scope::read, run_rows<&JobService::samples>},
+    {get, "/api/v1/runs/{id}/dmta", Scope::read, run_rows<&JobService::dmta>},
+    {get, "/api/v1/runs/{id}/results", Scope::read,
+     [](const RouteCall& c) { return no_query(c), ok(c.jobs.results(id_of(c, "run id"))); }},
+};
+
+// `segments` against `pattern`; sets `id` to the segment {id} matched.
+bool matches(std::string_view pattern, const std::vector<std::string_view>& segments,
+             std::string_view& id) {
+    const auto wanted = split_path(pattern);
+    if (wanted.size() != segments.size()) {
+        return false;
+    }
+    for (std::size_t k = 0; k < wanted.size(); ++k) {
+        if (wanted[k] == "{id}") {
+            id = segments[k];
+        } else if (wanted[k] != segments[k]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The outcome of matching a path: the methods it allows (for 405's Allow header) and, when the
+// request's method is one of them, the row; or the dashboard's file at that path.
+struct Match {
+    std::string allow;
+    const RouteRow* row = nullptr;
+    std::string_view id;
+    const WebAsset* asset = nullptr;
+};
+
+Match match(std::string_view path, http::verb verb) {
+    const auto segments = split_path(path);
+    Match found;
+    for (const auto& row : routes) {
+        std::string_view id;
+        if (!matches(row.pattern, segments, id)) {
+            continue;
+        }
+        found.allow += (found.allow.empty() ? "" : ", ") + std::string(http::to_string(row.method));
+        if (row.method == verb) {
+            found.row = &row;
+            found.id = id;
+        }
+    }
+    if (found.allow.empty()) {
+        // No token: the files hold no data; the page asks the API with the user's token.
+        found.asset = find_web_asset(path);
+        if (found.asset != nullptr) {
+            found.allow = "GET";
+        }
+    }
+    return found;
+}
+
+}  // namespace
+
+// The token a route's scope asks for, or the 401/403 that refuses the request.
+std::optional<HttpResponse> Router::authenticate(const HttpRequestHeader& header, Scope scope,
+                                                 const Token*& token) const {
+    const auto authorization = view(header[http::field::authorization]);
+    constexpr std::string_view bearer = "Bearer ";
+    if (authorization.starts_with(bearer)) {
+        token = tokens_.find(authorization.substr(bearer.size()));
+    }
+    if (!token) {
+        auto response = error_response(401, "a valid bearer token is required");
+        response.set(http::field::www_authenticate, "Bearer");
+        return response;
+    }
+    if (!token->allows(scope)) {
+        const char* const names[] = {"", "read", "submit", "", "control"};
+        return error_response(403, "token '" + token->name + "' lacks the scope '" +
+                                       names[static_cast<int>(scope)] + "'");
+    }
+    return std::nullopt;
+}
+
 std::optional<HttpResponse> Router::dispatch(const HttpRequestHeader& header,
                                              const HttpRequest* request, const std::string& peer) {
     const std::string_view target = view(header.target());
@@ -197,205 +359,60 @@ std::optional<HttpResponse> Router::dispatch(const HttpRequestHeader& header,
     const std::string method(header.method_string());
     const http::verb verb = header.method();
     const Token* token = nullptr;
-
     const auto audit = [&](unsigned status) {
         log::notice("audit: token=" + (token ? token->name : std::string("-")) +
                     " method=" + method + " path=" + std::string(path) + " peer=" + peer +
                     " status=" + std::to_string(status));
     };
-
+    const auto audit_post = [&](unsigned status) {
+        if (token && verb == http::verb::post) {
+            audit(status);
+        }
+    };
     try {
         if (path.empty() || path.front() != '/') {
             throw Refusal{400, "request target must be an absolute path"};
         }
-        const auto segments = split_path(path);
-        const auto get_only = [](http::verb v) -> std::optional<Scope> {
-            return v == http::verb::get ? std::optional<Scope>(Scope::read) : std::nullopt;
-        };
-        const auto id_of = [&](std::string_view text, const std::string& what) {
-            return parse_integer(text, "path parameter " + what, 1, INT64_MAX);
-        };
-        const auto no_query = [&] {
-            if (!query.empty()) {
-                throw Refusal{400, "this route takes no query parameters"};
-            }
-        };
-        const auto json_ok = [](const Json& body) { return json_response(200, body); };
-
-        Route route;
-        const auto get_route = [&](std::function<Json()> answer, bool auth = true) {
-            route.found = true;
-            route.allow = "GET";
-            route.scope = [auth](http::verb) -> std::optional<Scope> {
-                return auth ? std::optional<Scope>(Scope::read) : std::nullopt;
-            };
-            route.call = [answer](http::verb, const std::string&) {
-                return json_response(200, answer());
-            };
-        };
-        const auto post_route = [&](Scope scope,
-                                    std::function<HttpResponse(const std::string& who)> call) {
-            route.found = true;
-            route.allow = "POST";
-            route.scope = [scope](http::verb) { return std::optional<Scope>(scope); };
-            route.call = [call](http::verb, const std::string& who) { return call(who); };
-        };
-        const auto n = segments.size();
-        const bool api = n >= 3 && segments[0] == "api" && segments[1] == "v1";
-
-        if (n == 1 && segments[0] == "healthz") {
-            route.found = true;
-            route.allow = "GET";
-            route.scope = [](http::verb) { return std::optional<Scope>(); };
-            route.call = [&](http::verb, const std::string&) {
-                no_query();
-                Json health = jobs_.health();
-                return json_response(health.value("status", "") == "ok" ? 200 : 503, health);
-            };
-        } else if (n == 1 && segments[0] == "metrics") {
-            route.found = true;
-            route.allow = "GET";
-            route.scope = get_only;
-            route.call = [&](http::verb, const std::string&) {
-                no_query();
-                HttpResponse response{http::status::ok, 11};
-                response.set(http::field::content_type, "text/plain; version=0.0.4");
-                response.body() = jobs_.metrics() + metrics_.prometheus_text();
-                return response;
-            };
-        } else if (api && n == 3 && segments[2] == "jobs") {
-            route.found = true;
-            route.allow = "GET, POST";
-            route.scope = [](http::verb v) {
-                return std::optional<Scope>(v == http::verb::post ? Scope::submit : Scope::read);
-            };
-            route.call = [&](http::verb v, const std::string& who) {
-                no_query();
-                if (v == http::verb::get) {
-                    return json_ok(jobs_.list_jobs());
-                }
-                const auto type = view(header[http::field::content_type]);
-                const auto& body = request->body();
-                if (!is_text_content_type(type) || body.find('\0') != std::string::npos) {
-                    throw Refusal{415,
-                                  "the job file must be YAML text (Content-Type text/* or "
-                                  "application/yaml)"};
-                }
-                return json_response(201, jobs_.submit(body, "api:" + who));
-            };
-        } else if (api && n == 4 && segments[2] == "jobs") {
-            const auto id_text = segments[3];
-            get_route([&, id_text] {
-                no_query();
-                return jobs_.job(id_of(id_text, "job id"));
-            });
-        } else if (api && n == 5 && segments[2] == "jobs" &&
-                   (segments[4] == "pause" || segments[4] == "resume" || segments[4] == "abort")) {
-            const auto id_text = segments[3];
-            const auto action = segments[4];
-            post_route(Scope::control, [&, id_text, action](const std::string& who) {
-                no_query();
-                const auto id = id_of(id_text, "job id");
-                if (action == "pause") {
-                    return json_ok(jobs_.pause(id));
-                }
-                if (action == "resume") {
-                    return json_ok(jobs_.resume(id));
-                }
-                return json_ok(jobs_.abort(id, "api:" + who));
-            });
-        } else if (api && n == 4 && segments[2] == "runs") {
-            const auto id_text = segments[3];
-            get_route([&, id_text] {
-                no_query();
-                return jobs_.run(id_of(id_text, "run id"));
-            });
-        } else if (api && n == 5 && segments[2] == "runs" &&
-                   (segments[4] == "samples" || segments[4] == "dmta")) {
-            const auto id_text = segments[3];
-            const bool dmta = segments[4] == "dmta";
-            get_route([&, id_text, dmta] {
-                const auto id = id_of(id_text, "run id");
-                const auto q = parse_samples_query(query);
-                return dmta ? jobs_.dmta(id, q.since, q.limit, q.every)
-                            : jobs_.samples(id, q.since, q.limit, q.every);
-            });
-        } else if (api && n == 5 && segments[2] == "runs" && segments[4] == "results") {
-            const auto id_text = segments[3];
-            get_route([&, id_text] {
-                no_query();
-                return jobs_.results(id_of(id_text, "run id"));
-            });
-        } else if (const WebAsset* asset = find_web_asset(path)) {
-            // No token: the files hold no data; the page asks the API with the user's token.
-            route.found = true;
-            route.allow = "GET";
-            route.scope = [](http::verb) { return std::optional<Scope>(); };
-            route.call = [&, asset](http::verb, const std::string&) {
-                no_query();
-                return asset_response(*asset);
-            };
-        }
-
-        if (!route.found) {
+        const Match found = match(path, verb);
+        if (found.allow.empty()) {
             throw Refusal{404, "no such route: " + std::string(path)};
         }
-        const bool allowed =
-            (route.allow.find("GET") != std::string::npos && verb == http::verb::get) ||
-            (route.allow.find("POST") != std::string::npos && verb == http::verb::post);
-        if (!allowed) {
+        if (found.row == nullptr && (found.asset == nullptr || verb != http::verb::get)) {
             auto response =
                 error_response(405, "method " + method + " not allowed on " + std::string(path) +
-                                        " (allowed: " + route.allow + ")");
-            response.set(http::field::allow, route.allow);
+                                        " (allowed: " + found.allow + ")");
+            response.set(http::field::allow, found.allow);
             return response;
         }
-
-        const auto scope = route.scope(verb);
-        if (scope) {
-            const auto authorization = view(header[http::field::authorization]);
-            constexpr std::string_view bearer = "Bearer ";
-            if (authorization.starts_with(bearer)) {
-                token = tokens_.find(authorization.substr(bearer.size()));
-            }
-            if (!token) {
-                audit(401);
-                auto response = error_response(401, "a valid bearer token is required");
-                response.set(http::field::www_authenticate, "Bearer");
-                return response;
-            }
-            if (!token->allows(*scope)) {
-                audit(403);
-                const char* const names[] = {"", "read", "submit", "", "control"};
-                return error_response(403, "token '" + token->name + "' lacks the scope '" +
-                                               names[static_cast<int>(*scope)] + "'");
+        if (found.row != nullptr && found.row->scope) {
+            if (auto refused = authenticate(header, *found.row->scope, token)) {
+                audit(refused->result_int());
+                return refused;
             }
         }
         if (!request) {
             return std::nullopt;  // admitted: the body may be read
         }
-        auto response = route.call(verb, token ? token->name : std::string());
-        if (verb == http::verb::post) {
-            audit(response.result_int());
+        const RouteCall call{jobs_,    metrics_, *request,
+                             found.id, query,    token ? token->name : std::string()};
+        if (found.row == nullptr) {
+            no_query(call);
+            return asset_response(*found.asset);
         }
+        auto response = found.row->handler(call);
+        audit_post(response.result_int());
         return response;
     } catch (const Refusal& refusal) {
-        if (token && verb == http::verb::post) {
-            audit(refusal.status);
-        }
+        audit_post(refusal.status);
         return error_response(refusal.status, refusal.message);
     } catch (const ApiError& error) {
-        if (token && verb == http::verb::post) {
-            audit(static_cast<unsigned>(error.status()));
-        }
+        audit_post(static_cast<unsigned>(error.status()));
         return error_with_details(static_cast<unsigned>(error.status()), error.what(),
                                   error.details());
     } catch (const std::exception& error) {
         log::error("http: " + method + " " + std::string(path) + " from " + peer +
                    " failed: " + error.what());
-        if (token && verb == http::verb::post) {
-            audit(500);
-        }
+        audit_post(500);
         return error_response(500, "the service failed; see its log");
     }
 }

@@ -6,6 +6,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "dmacycle/service/http_server.hpp"
+#include "dmacycle/service/tokens.hpp"
 
 // Routing, authentication, audit and JSON errors of the API (docs/api.md), separate from the
 // transport in http_server.cpp.
@@ -34,6 +35,9 @@ class Router {
     // Routes and authenticates; with `request` null, stops there (nullopt: admitted).
     std::optional<HttpResponse> dispatch(const HttpRequestHeader& header,
                                          const HttpRequest* request, const std::string& peer);
+    // The token a route's scope needs into `token`, or the 401/403 that refuses the request.
+    std::optional<HttpResponse> authenticate(const HttpRequestHeader& header, Scope scope,
+                                             const Token*& token) const;
 
     JobService& jobs_;
     const TokenStore& tokens_;

@@ -1,0 +1,107 @@
+#include "run.hpp"
+
+#include "dmacycle/analysis/arrhenius.hpp"
+#include "dmacycle/analysis/kww.hpp"
+#include "dmacycle/analysis/single_tau.hpp"
+#include "dmacycle/analysis/spectrum.hpp"
+#include "dmacycle/analysis/work_done.hpp"
+#include "dmacycle/store/analysis_json.hpp"
+
+namespace dmacycle::runner::detail {
+
+// Results are stored and printed as JSON (docs/names.md).
+using store::Json;
+using store::to_json;
+
+void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
+    if (scan_ != nullptr) {
+        const auto fit = analysis::fit_arrhenius(input.dmta_temperature_k, input.dmta_frequency_hz,
+                                                 input.dmta_tan_delta);
+        Json peaks = Json::array();
+        for (const auto& peak : fit.peaks) {
+            peaks.push_back(to_json(peak));
+        }
+        outcome.results["arrhenius"] = Json{
+            {"fit", to_json(fit.summary)},
+            {"points", input.dmta_tan_delta.size()},
+            {"e_beta_ev", fit.e_beta_ev},
+            {"e_beta_stderr_ev", fit.e_beta_stderr_ev},
+            {"ln_f0", fit.ln_f0},
+            {"ln_f0_stderr", fit.ln_f0_stderr},
+            {"peaks", peaks}}.dump();
+    }
+    if (job_.kind == protocols::JobKind::dmta) {
+        return;  // as cast: nothing was cycled or recovered
+    }
+    if (!input.recovery_t_s.empty()) {
+        add_recovery_fits(input, outcome);
+    }
+    add_work_done(input, outcome);
+}
+
+// The recovery's fits (a chained scan right after unloading has no recovery to fit).
+void Run::add_recovery_fits(const AnalysisInput& input, RunOutcome& outcome) {
+    analysis::SpectrumOptions spectrum_options;
+    spectrum_options.modes = job_.analysis.spectrum_modes;
+    spectrum_options.tau_min_s = job_.analysis.tau_min_s;
+    spectrum_options.tau_max_s = job_.analysis.tau_max_s;
+    spectrum_options.lambda = job_.analysis.lambda;
+    const auto& t = input.recovery_t_s;
+    const auto& strain = input.recovery_strain;
+    const auto spectrum = analysis::fit_recovery_spectrum(t, strain, input.t0_s, spectrum_options);
+    Json doc = {{"t0_s", input.t0_s},
+                {"points", t.size()},
+                {"full_rate_s", analysis_full_rate_s},
+                {"sample_step_after", input.recovery_step},
+                {"strain_vp", spectrum.strain_vp},
+                {"strain_rate_vp", spectrum.strain_rate_vp}};
+    store::add_spectrum_fields(doc, spectrum);
+    doc.erase("fitted");  // one value per sample: the samples are in the store already
+    outcome.results["spectrum"] = doc.dump();
+
+    const auto kww = analysis::fit_recovery_kww(t, strain, input.t0_s);
+    outcome.results["kww"] = to_json(kww).dump();
+    analysis::InstantKww instant;
+    if (kww.summary.usable) {
+        instant = analysis::instant_kww(t, strain, input.t0_s, kww);
+    } else {
+        instant.summary = kww.summary;
+    }
+    outcome.results["instant_kww"] = to_json(instant).dump();
+    outcome.results["single_tau"] =
+        to_json(analysis::fit_recovery_single_tau(t, strain, input.t0_s)).dump();
+}
+
+void Run::add_work_done(const AnalysisInput& input, RunOutcome& outcome) {
+    analysis::WorkDoneOptions work_options;
+    work_options.edges_are_valleys = true;  // by the plan, cycling starts and ends at σ_min
+    const auto molar_mass = analysis::molar_mass_from_composition(job_.sample.composition);
+    if (molar_mass.ok) {
+        work_options.molar_mass_g_mol = molar_mass.g_mol;
+        work_options.density_g_cm3 = job_.sample.density_kg_m3 / 1000.0;
+    }
+    const auto work = analysis::analyze_cycling(input.cycling_t_s, input.cycling_stress_mpa,
+                                                input.cycling_strain, work_options);
+    const auto optional_json = [](const std::optional<double>& value) {
+        return value ? Json(*value) : Json();
+    };
+    Json per_cycle = Json::array();
+    for (const auto& cycle : work.cycles) {
+        per_cycle.push_back(to_json(cycle));
+    }
+    outcome.results["work_done"] = Json{{"fit", to_json(work.summary)},
+                                        {"points", input.cycling_t_s.size()},
+                                        {"sample_step", input.cycling_step},
+                                        {"cycles", work.cycles.size()},
+                                        {"per_cycle", per_cycle},
+                                        {"stress_creep_mpa", work.stress_creep_mpa},
+                                        {"strain_creep", work.strain_creep},
+                                        {"v_creep_j_m3", work.v_creep_j_m3},
+                                        {"v_cycling_j_m3", work.v_cycling_j_m3},
+                                        {"v_total_j_m3", work.v_total_j_m3},
+                                        {"molar_mass_g_mol", optional_json(work.molar_mass_g_mol)},
+                                        {"work_done_kj_mol", optional_json(work.work_done_kj_mol)}}
+                                       .dump();
+}
+
+}  // namespace dmacycle::runner::detail
