@@ -294,6 +294,188 @@ void draw_series(std::ostringstream& out, const Series& series, const std::strin
     }
 }
 
+// A panel's plot area in pixels, y growing downwards.
+struct PlotArea {
+    double left = 0, width = 0;
+    double top = 0, bottom = 0;
+
+    double right() const { return left + width; }
+    double height() const { return bottom - top; }
+};
+
+// The left margin fits the widest y tick label of any panel and the rotated y label.
+double left_margin(const Figure& figure) {
+    double tick_label_width = 0;
+    for (const auto& panel : figure.panels) {
+        // The same plot height as draw_panel's, so the same ticks.
+        for (const auto& tick :
+             layout_axis(panel.y, panel, false, plot_height_px(figure), 0).ticks) {
+            tick_label_width =
+                std::max(tick_label_width, text_width(visible_text(tick.label), tick_font_px));
+        }
+    }
+    return 12 + label_font_px * 1.4 + tick_label_width + 10;
+}
+
+// Each series' colour: its own, else the next of the palette.
+std::vector<std::string> series_colors(const Panel& panel) {
+    std::vector<std::string> colors;
+    int next_color = 0;
+    for (const auto& series : panel.series) {
+        colors.push_back(series.color.empty() ? palette[next_color++ % palette_size]
+                                              : series.color);
+    }
+    return colors;
+}
+
+void draw_grid(std::ostringstream& body, const AxisLayout& x, const AxisLayout& y,
+               const PlotArea& area) {
+    body << "<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
+    for (const auto& tick : x.ticks) {
+        body << "<line x1=\"" << px(x.map(tick.value)) << "\" y1=\"" << px(area.top) << "\" x2=\""
+             << px(x.map(tick.value)) << "\" y2=\"" << px(area.bottom) << "\"/>\n";
+    }
+    for (const auto& tick : y.ticks) {
+        body << "<line x1=\"" << px(area.left) << "\" y1=\"" << px(y.map(tick.value)) << "\" x2=\""
+             << px(area.right()) << "\" y2=\"" << px(y.map(tick.value)) << "\"/>\n";
+    }
+    body << "</g>\n";
+}
+
+// Tick marks outside the plot area: labelled ticks long, unlabelled and minor ones short.
+void draw_ticks(std::ostringstream& body, const AxisLayout& x, const AxisLayout& y,
+                const PlotArea& area) {
+    body << "<g stroke=\"#333\" stroke-width=\"1\">\n";
+    for (const auto& tick : x.ticks) {
+        const double at = x.map(tick.value);
+        body << "<line x1=\"" << px(at) << "\" y1=\"" << px(area.bottom) << "\" x2=\"" << px(at)
+             << "\" y2=\"" << px(area.bottom + (tick.label.empty() ? 3 : 6)) << "\"/>\n";
+    }
+    for (double v : x.minor) {
+        body << "<line x1=\"" << px(x.map(v)) << "\" y1=\"" << px(area.bottom) << "\" x2=\""
+             << px(x.map(v)) << "\" y2=\"" << px(area.bottom + 3) << "\"/>\n";
+    }
+    for (const auto& tick : y.ticks) {
+        const double at = y.map(tick.value);
+        body << "<line x1=\"" << px(area.left - (tick.label.empty() ? 3 : 6)) << "\" y1=\""
+             << px(at) << "\" x2=\"" << px(area.left) << "\" y2=\"" << px(at) << "\"/>\n";
+    }
+    for (double v : y.minor) {
+        body << "<line x1=\"" << px(area.left - 3) << "\" y1=\"" << px(y.map(v)) << "\" x2=\""
+             << px(area.left) << "\" y2=\"" << px(y.map(v)) << "\"/>\n";
+    }
+    body << "</g>\n";
+}
+
+void draw_tick_labels(std::ostringstream& body, const AxisLayout& x, const AxisLayout& y,
+                      const PlotArea& area) {
+    body << "<g font-size=\"" << tick_font_px << "\" fill=\"#222\">\n";
+    for (const auto& tick : x.ticks) {
+        if (!tick.label.empty()) {
+            body << "<text x=\"" << px(x.map(tick.value)) << "\" y=\""
+                 << px(area.bottom + 8 + tick_font_px) << "\" text-anchor=\"middle\">" << tick.label
+                 << "</text>\n";
+        }
+    }
+    for (const auto& tick : y.ticks) {
+        if (!tick.label.empty()) {
+            body << "<text x=\"" << px(area.left - 9) << "\" y=\""
+                 << px(y.map(tick.value) + tick_font_px * 0.35) << "\" text-anchor=\"end\">"
+                 << tick.label << "</text>\n";
+        }
+    }
+    body << "</g>\n";
+}
+
+// The x label under the tick labels, the y label rotated at the figure's left edge.
+void draw_axis_labels(std::ostringstream& body, const Panel& panel, const PlotArea& area) {
+    body << "<text x=\"" << px(area.left + area.width / 2) << "\" y=\""
+         << px(area.bottom + 2.2 * tick_font_px + label_font_px) << "\" font-size=\""
+         << label_font_px << "\" text-anchor=\"middle\" fill=\"#111\" class=\"axis-label\">"
+         << escape(panel.x.label) << "</text>\n";
+    const double y_label_x = 12 + label_font_px;
+    const double y_label_y = (area.top + area.bottom) / 2;
+    body << "<text x=\"" << px(y_label_x) << "\" y=\"" << px(y_label_y) << "\" font-size=\""
+         << label_font_px
+         << "\" text-anchor=\"middle\" fill=\"#111\" class=\"axis-label\" "
+            "transform=\"rotate(-90 "
+         << px(y_label_x) << " " << px(y_label_y) << ")\">" << escape(panel.y.label) << "</text>\n";
+}
+
+// Dashed vertical lines, their labels at the top of the plot, each in the first row where it
+// overlaps none.
+void draw_markers(std::ostringstream& body, std::vector<Marker> markers, const Mapping& mx,
+                  const PlotArea& area) {
+    std::sort(markers.begin(), markers.end(),
+              [](const Marker& a, const Marker& b) { return a.x < b.x; });
+    std::vector<double> row_ends;  // right edge of the last label of each row
+    for (const auto& marker : markers) {
+        if (!mx.shows(marker.x) || marker.x < mx.lo || marker.x > mx.hi) {
+            continue;
+        }
+        const double at = mx(marker.x);
+        body << "<line x1=\"" << px(at) << "\" y1=\"" << px(area.top) << "\" x2=\"" << px(at)
+             << "\" y2=\"" << px(area.bottom)
+             << "\" stroke=\"#777\" stroke-width=\"1\" stroke-dasharray=\"3 3\"/>\n";
+        const double label_width = text_width(marker.label, tick_font_px - 1);
+        const bool room_right = at + 4 + label_width <= area.right();
+        const double from = room_right ? at + 4 : at - 4 - label_width;
+        std::size_t row = 0;
+        while (row < row_ends.size() && row_ends[row] + 6 > from) {
+            ++row;
+        }
+        if (row == row_ends.size()) {
+            row_ends.push_back(0);
+        }
+        row_ends[row] = from + label_width;
+        body << "<text x=\"" << px(room_right ? at + 4 : at - 4) << "\" y=\""
+             << px(area.top + tick_font_px * (1 + 1.2 * static_cast<double>(row)))
+             << "\" font-size=\"" << tick_font_px - 1 << "\" fill=\"#555\" text-anchor=\""
+             << (room_right ? "start" : "end") << "\">" << escape(marker.label) << "</text>\n";
+    }
+}
+
+// Panel `p` of the figure from `top` down: legend, axes, data, markers, frame. Returns the top
+// of the next panel.
+double draw_panel(std::ostringstream& body, const Figure& figure, std::size_t p, double left,
+                  double plot_width, double top) {
+    const auto& panel = figure.panels[p];
+    const auto colors = series_colors(panel);
+    std::vector<LegendEntry> entries;
+    for (std::size_t s = 0; s < panel.series.size(); ++s) {
+        if (!panel.series[s].name.empty()) {
+            entries.push_back({&panel.series[s], colors[s]});
+        }
+    }
+    const double legend_height = draw_legend(body, entries, left, plot_width, top + 4);
+    PlotArea area;
+    area.left = left;
+    area.width = plot_width;
+    area.top = top + 4 + legend_height + 10;
+    area.bottom = area.top + plot_height_px(figure);
+    const auto x = layout_axis(panel.x, panel, true, left, left + plot_width);
+    const auto y = layout_axis(panel.y, panel, false, area.bottom, area.top);
+    const std::string clip = figure.id + "-clip" + std::to_string(p);
+    body << "<defs><clipPath id=\"" << escape(clip) << "\"><rect x=\"" << px(area.left) << "\" y=\""
+         << px(area.top) << "\" width=\"" << px(area.width) << "\" height=\"" << px(area.height())
+         << "\"/></clipPath></defs>\n";
+    draw_grid(body, x, y, area);
+    draw_ticks(body, x, y, area);
+    draw_tick_labels(body, x, y, area);
+    draw_axis_labels(body, panel, area);
+    // Data, clipped to the plot area, then markers and the frame on top.
+    body << "<g clip-path=\"url(#" << escape(clip) << ")\">\n";
+    for (std::size_t s = 0; s < panel.series.size(); ++s) {
+        draw_series(body, panel.series[s], colors[s], x.map, y.map, plot_width);
+    }
+    body << "</g>\n";
+    draw_markers(body, panel.markers, x.map, area);
+    body << "<rect x=\"" << px(area.left) << "\" y=\"" << px(area.top) << "\" width=\""
+         << px(area.width) << "\" height=\"" << px(area.height())
+         << "\" fill=\"none\" stroke=\"#333\" stroke-width=\"1\" class=\"frame\"/>\n";
+    return area.bottom + 2.2 * tick_font_px + 1.8 * label_font_px + 6;
+}
+
 }  // namespace
 
 std::string escape(std::string_view text) {
@@ -410,145 +592,13 @@ std::vector<Point> decimate(std::span<const Point> points, double x0, double x1,
 
 std::string render(const Figure& figure) {
     const double width = figure.width_px;
-    const double title_height = figure.title.empty() ? 8 : title_font_px * 2.2;
     const double right = 24;
-
-    // The left margin fits the widest y tick label of any panel and the rotated y label.
-    double tick_label_width = 0;
-    for (const auto& panel : figure.panels) {
-        // The same plot height as below, so the same ticks.
-        for (const auto& tick :
-             layout_axis(panel.y, panel, false, plot_height_px(figure), 0).ticks) {
-            tick_label_width =
-                std::max(tick_label_width, text_width(visible_text(tick.label), tick_font_px));
-        }
-    }
-    const double left = 12 + label_font_px * 1.4 + tick_label_width + 10;
+    const double left = left_margin(figure);
     const double plot_width = width - left - right;
-
     std::ostringstream body;
-    double top = title_height;
+    double top = figure.title.empty() ? 8 : title_font_px * 2.2;
     for (std::size_t p = 0; p < figure.panels.size(); ++p) {
-        const auto& panel = figure.panels[p];
-        std::vector<LegendEntry> entries;
-        std::vector<std::string> colors;
-        int next_color = 0;
-        for (const auto& series : panel.series) {
-            colors.push_back(series.color.empty() ? palette[next_color++ % palette_size]
-                                                  : series.color);
-            if (!series.name.empty()) {
-                entries.push_back({&series, colors.back()});
-            }
-        }
-        const double legend_height = draw_legend(body, entries, left, plot_width, top + 4);
-        const double plot_top = top + 4 + legend_height + 10;
-        const double plot_bottom = plot_top + plot_height_px(figure);
-        const double plot_height = plot_bottom - plot_top;
-        const auto x = layout_axis(panel.x, panel, true, left, left + plot_width);
-        auto y = layout_axis(panel.y, panel, false, plot_bottom, plot_top);
-        const std::string clip = figure.id + "-clip" + std::to_string(p);
-        body << "<defs><clipPath id=\"" << escape(clip) << "\"><rect x=\"" << px(left) << "\" y=\""
-             << px(plot_top) << "\" width=\"" << px(plot_width) << "\" height=\"" << px(plot_height)
-             << "\"/></clipPath></defs>\n";
-
-        // Grid, ticks and labels.
-        body << "<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
-        for (const auto& tick : x.ticks) {
-            body << "<line x1=\"" << px(x.map(tick.value)) << "\" y1=\"" << px(plot_top)
-                 << "\" x2=\"" << px(x.map(tick.value)) << "\" y2=\"" << px(plot_bottom)
-                 << "\"/>\n";
-        }
-        for (const auto& tick : y.ticks) {
-            body << "<line x1=\"" << px(left) << "\" y1=\"" << px(y.map(tick.value)) << "\" x2=\""
-                 << px(left + plot_width) << "\" y2=\"" << px(y.map(tick.value)) << "\"/>\n";
-        }
-        body << "</g>\n<g stroke=\"#333\" stroke-width=\"1\">\n";
-        for (const auto& tick : x.ticks) {
-            const double at = x.map(tick.value);
-            body << "<line x1=\"" << px(at) << "\" y1=\"" << px(plot_bottom) << "\" x2=\"" << px(at)
-                 << "\" y2=\"" << px(plot_bottom + (tick.label.empty() ? 3 : 6)) << "\"/>\n";
-        }
-        for (double v : x.minor) {
-            body << "<line x1=\"" << px(x.map(v)) << "\" y1=\"" << px(plot_bottom) << "\" x2=\""
-                 << px(x.map(v)) << "\" y2=\"" << px(plot_bottom + 3) << "\"/>\n";
-        }
-        for (const auto& tick : y.ticks) {
-            const double at = y.map(tick.value);
-            body << "<line x1=\"" << px(left - (tick.label.empty() ? 3 : 6)) << "\" y1=\"" << px(at)
-                 << "\" x2=\"" << px(left) << "\" y2=\"" << px(at) << "\"/>\n";
-        }
-        for (double v : y.minor) {
-            body << "<line x1=\"" << px(left - 3) << "\" y1=\"" << px(y.map(v)) << "\" x2=\""
-                 << px(left) << "\" y2=\"" << px(y.map(v)) << "\"/>\n";
-        }
-        body << "</g>\n<g font-size=\"" << tick_font_px << "\" fill=\"#222\">\n";
-        for (const auto& tick : x.ticks) {
-            if (!tick.label.empty()) {
-                body << "<text x=\"" << px(x.map(tick.value)) << "\" y=\""
-                     << px(plot_bottom + 8 + tick_font_px) << "\" text-anchor=\"middle\">"
-                     << tick.label << "</text>\n";
-            }
-        }
-        for (const auto& tick : y.ticks) {
-            if (!tick.label.empty()) {
-                body << "<text x=\"" << px(left - 9) << "\" y=\""
-                     << px(y.map(tick.value) + tick_font_px * 0.35) << "\" text-anchor=\"end\">"
-                     << tick.label << "</text>\n";
-            }
-        }
-        body << "</g>\n";
-        body << "<text x=\"" << px(left + plot_width / 2) << "\" y=\""
-             << px(plot_bottom + 2.2 * tick_font_px + label_font_px) << "\" font-size=\""
-             << label_font_px << "\" text-anchor=\"middle\" fill=\"#111\" class=\"axis-label\">"
-             << escape(panel.x.label) << "</text>\n";
-        const double y_label_x = 12 + label_font_px;
-        const double y_label_y = (plot_top + plot_bottom) / 2;
-        body << "<text x=\"" << px(y_label_x) << "\" y=\"" << px(y_label_y) << "\" font-size=\""
-             << label_font_px
-             << "\" text-anchor=\"middle\" fill=\"#111\" class=\"axis-label\" "
-                "transform=\"rotate(-90 "
-             << px(y_label_x) << " " << px(y_label_y) << ")\">" << escape(panel.y.label)
-             << "</text>\n";
-
-        // Data, clipped to the plot area, then markers and the frame on top.
-        body << "<g clip-path=\"url(#" << escape(clip) << ")\">\n";
-        for (std::size_t s = 0; s < panel.series.size(); ++s) {
-            draw_series(body, panel.series[s], colors[s], x.map, y.map, plot_width);
-        }
-        body << "</g>\n";
-        // Marker labels at the top of the plot, each in the first row where it overlaps none.
-        auto markers = panel.markers;
-        std::sort(markers.begin(), markers.end(),
-                  [](const Marker& a, const Marker& b) { return a.x < b.x; });
-        std::vector<double> row_ends;  // right edge of the last label of each row
-        for (const auto& marker : markers) {
-            if (!x.map.shows(marker.x) || marker.x < x.map.lo || marker.x > x.map.hi) {
-                continue;
-            }
-            const double at = x.map(marker.x);
-            body << "<line x1=\"" << px(at) << "\" y1=\"" << px(plot_top) << "\" x2=\"" << px(at)
-                 << "\" y2=\"" << px(plot_bottom)
-                 << "\" stroke=\"#777\" stroke-width=\"1\" stroke-dasharray=\"3 3\"/>\n";
-            const double label_width = text_width(marker.label, tick_font_px - 1);
-            const bool room_right = at + 4 + label_width <= left + plot_width;
-            const double from = room_right ? at + 4 : at - 4 - label_width;
-            std::size_t row = 0;
-            while (row < row_ends.size() && row_ends[row] + 6 > from) {
-                ++row;
-            }
-            if (row == row_ends.size()) {
-                row_ends.push_back(0);
-            }
-            row_ends[row] = from + label_width;
-            body << "<text x=\"" << px(room_right ? at + 4 : at - 4) << "\" y=\""
-                 << px(plot_top + tick_font_px * (1 + 1.2 * static_cast<double>(row)))
-                 << "\" font-size=\"" << tick_font_px - 1 << "\" fill=\"#555\" text-anchor=\""
-                 << (room_right ? "start" : "end") << "\">" << escape(marker.label) << "</text>\n";
-        }
-        body << "<rect x=\"" << px(left) << "\" y=\"" << px(plot_top) << "\" width=\""
-             << px(plot_width) << "\" height=\"" << px(plot_height)
-             << "\" fill=\"none\" stroke=\"#333\" stroke-width=\"1\" class=\"frame\"/>\n";
-        top = plot_bottom + 2.2 * tick_font_px + 1.8 * label_font_px + 6;
+        top = draw_panel(body, figure, p, left, plot_width, top);
     }
 
     const double height = top + 4;
