@@ -13,8 +13,10 @@ endif()
 set(DMACYCLE_INSTALL_CONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/dmacycled)
 install(FILES config/dmacycled.yaml DESTINATION ${DMACYCLE_INSTALL_CONFDIR} OPTIONAL)
 install(DIRECTORY config/instruments config/rigs DESTINATION ${DMACYCLE_INSTALL_CONFDIR})
-# Job files are examples to copy, not configuration.
-install(DIRECTORY config/jobs DESTINATION ${CMAKE_INSTALL_DATADIR}/dmacycle/examples)
+# What the programs ship with, found beside bin/ (io::shipped_config_dir): the profiles and rigs
+# as shipped, and the job files, examples to copy (the main job is `dmacycle demo`'s).
+install(DIRECTORY config/instruments config/rigs config/jobs
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/dmacycle)
 install(FILES docs/service.md docs/api.md docs/job-files.md DESTINATION ${CMAKE_INSTALL_DOCDIR}
         OPTIONAL)
 

@@ -72,24 +72,58 @@ std::string url_of(const asio::ip::tcp::endpoint& endpoint) {
     return url.str();
 }
 
-int serve(const svc::ServiceOptions& options) {
+// What the service needs before it touches anything: its configuration, tokens and address.
+struct Setup {
     svc::ServiceConfig config;
-    std::optional<svc::TokenStore> tokens;
+    svc::TokenStore tokens;
     asio::ip::tcp::endpoint listen;
+};
+
+// The setup, or nullopt after logging why the configuration is refused.
+std::optional<Setup> read_setup(const svc::ServiceOptions& options) {
     try {
-        config = svc::load_service_config(options.config);
+        svc::ServiceConfig config = svc::load_service_config(options.config);
         svc::apply_overrides(config, options);
         if (config.tokens.empty()) {
             throw dmacycle::io::InputError(options.config +
                                            ": tokens: no tokens file (set 'tokens:' or --tokens); "
                                            "the API needs one");
         }
-        tokens = svc::TokenStore::load(config.tokens);
-        listen = svc::parse_listen_address(config.listen, "listen");
+        auto tokens = svc::TokenStore::load(config.tokens);
+        const auto listen = svc::parse_listen_address(config.listen, "listen");
+        return Setup{std::move(config), std::move(tokens), listen};
     } catch (const std::exception& error) {
         svc::log::error(std::string("dmacycled: ") + error.what());
+        return std::nullopt;
+    }
+}
+
+// The watchdog is fed from the event loop itself, so a loop stuck in a handler stops feeding it
+// and systemd restarts the service; the spool folder is scanned from it too.
+void start_tickers(asio::io_context& io, const svc::ServiceConfig& config, svc::JobService& jobs,
+                   std::optional<Ticker>& watchdog, std::optional<Ticker>& spool) {
+    std::uint64_t watchdog_us = 0;
+    if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
+        watchdog.emplace(io, std::chrono::microseconds(watchdog_us / 2),
+                         [] { sd_notify(0, "WATCHDOG=1"); });
+    }
+    if (!config.spool.empty()) {
+        spool.emplace(io, config.spool_poll, [&jobs] {
+            try {
+                jobs.scan_spool();
+            } catch (const std::exception& error) {
+                svc::log::error(std::string("spool: ") + error.what());
+            }
+        });
+    }
+}
+
+int serve(const svc::ServiceOptions& options) {
+    auto setup = read_setup(options);
+    if (!setup) {
         return exit_bad_config;
     }
+    const svc::ServiceConfig& config = setup->config;
 
     asio::io_context io;
     std::unique_ptr<svc::JobService> jobs;
@@ -100,7 +134,7 @@ int serve(const svc::ServiceOptions& options) {
         jobs = std::make_unique<svc::JobService>(config);
         svc::HttpLimits limits;
         limits.max_request_bytes = config.max_request_bytes;
-        server.emplace(io, *jobs, *tokens, listen, limits);
+        server.emplace(io, *jobs, setup->tokens, setup->listen, limits);
     } catch (const dmacycle::io::InputError& error) {
         svc::log::error(error.what());  // "dmacycled: …" already
         return exit_bad_config;
@@ -143,22 +177,7 @@ int serve(const svc::ServiceOptions& options) {
     svc::log::notice("dmacycled " DMACYCLE_VERSION ": listening " + url);
     sd_notify(0, ("READY=1\nSTATUS=listening " + url).c_str());
 
-    // The watchdog is fed from the event loop itself, so a loop stuck in a handler stops
-    // feeding it and systemd restarts the service.
-    std::uint64_t watchdog_us = 0;
-    if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0) {
-        watchdog.emplace(io, std::chrono::microseconds(watchdog_us / 2),
-                         [] { sd_notify(0, "WATCHDOG=1"); });
-    }
-    if (!config.spool.empty()) {
-        spool.emplace(io, config.spool_poll, [&jobs] {
-            try {
-                jobs->scan_spool();
-            } catch (const std::exception& error) {
-                svc::log::error(std::string("spool: ") + error.what());
-            }
-        });
-    }
+    start_tickers(io, config, *jobs, watchdog, spool);
 
     try {
         io.run();
