@@ -156,52 +156,43 @@ void read_peaks(Section& anelastic, std::vector<LogNormalPeak>& peaks, const std
     }
 }
 
-Profile parse_root(const YAML::Node& root, const std::string& source) {
-    Profile p;
-    p.source = source;
-    Section top(root, "", source);
-    // Instrument profiles name their driver; this parser reads only simulated instruments.
-    std::string driver = "sim";
-    top.text("driver", driver);
-    if (driver != "sim") {
-        top.fail(top.node()["driver"], "a simulator profile needs driver: sim", "driver");
-    }
-
+void read_identity(Section& top, Identity& identity) {
     Section id = top.section("identity");
-    id.text("maker", p.identity.maker);
-    id.text("model", p.identity.model);
-    id.text("serial", p.identity.serial);
-    id.text("firmware", p.identity.firmware);
+    id.text("maker", identity.maker);
+    id.text("model", identity.model);
+    id.text("serial", identity.serial);
+    id.text("firmware", identity.firmware);
     id.finish();
+}
 
+void read_frame(Section& top, FrameLimits& limits) {
     Section frame = top.section("frame");
-    frame.positive("force_max_n", p.frame.force_max_n);
-    frame.positive("stream_rate_max_hz", p.frame.stream_rate_max_hz);
-    frame.positive("frequency_min_hz", p.frame.frequency_min_hz);
-    frame.positive("frequency_max_hz", p.frame.frequency_max_hz);
-    frame.positive("amplitude_min_m", p.frame.amplitude_min_m);
-    frame.positive("amplitude_max_m", p.frame.amplitude_max_m);
+    frame.positive("force_max_n", limits.force_max_n);
+    frame.positive("stream_rate_max_hz", limits.stream_rate_max_hz);
+    frame.positive("frequency_min_hz", limits.frequency_min_hz);
+    frame.positive("frequency_max_hz", limits.frequency_max_hz);
+    frame.positive("amplitude_min_m", limits.amplitude_min_m);
+    frame.positive("amplitude_max_m", limits.amplitude_max_m);
     frame.finish();
-    if (p.frame.frequency_min_hz > p.frame.frequency_max_hz) {
+    if (limits.frequency_min_hz > limits.frequency_max_hz) {
         frame.fail(frame.node()["frequency_min_hz"], "must not exceed frequency_max_hz",
                    "frequency_min_hz");
     }
-    if (p.frame.amplitude_min_m > p.frame.amplitude_max_m) {
+    if (limits.amplitude_min_m > limits.amplitude_max_m) {
         frame.fail(frame.node()["amplitude_min_m"], "must not exceed amplitude_max_m",
                    "amplitude_min_m");
     }
+}
 
-    Section geometry = top.section("geometry");
-    geometry.positive("width_m", p.geometry.width_m);
-    geometry.positive("thickness_m", p.geometry.thickness_m);
-    geometry.positive("gauge_length_m", p.geometry.gauge_length_m);
-    geometry.finish();
+void read_geometry(Section& top, Geometry& geometry) {
+    Section section = top.section("geometry");
+    section.positive("width_m", geometry.width_m);
+    section.positive("thickness_m", geometry.thickness_m);
+    section.positive("gauge_length_m", geometry.gauge_length_m);
+    section.finish();
+}
 
-    Section sample = top.section("sample");
-    sample.positive("youngs_modulus_pa", p.sample.youngs_modulus_pa);
-    sample.positive("reference_temperature_k", p.sample.reference_temperature_k);
-    sample.any("thermal_expansion_per_k", p.sample.thermal_expansion_per_k);
-    sample.positive("attempt_time_s", p.sample.attempt_time_s);
+void read_anelastic(Section& sample, Profile& p, const std::string& source) {
     Section anelastic = sample.section("anelastic");
     anelastic.non_negative("total_compliance_per_pa", p.spectrum.total_compliance_per_pa);
     anelastic.any("log10_tau_min_s", p.spectrum.log10_tau_min_s);
@@ -217,6 +208,15 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
         anelastic.fail(anelastic.node()["log10_tau_max_s"], "must exceed log10_tau_min_s",
                        "log10_tau_max_s");
     }
+}
+
+void read_sample(Section& top, Profile& p, const std::string& source) {
+    Section sample = top.section("sample");
+    sample.positive("youngs_modulus_pa", p.sample.youngs_modulus_pa);
+    sample.positive("reference_temperature_k", p.sample.reference_temperature_k);
+    sample.any("thermal_expansion_per_k", p.sample.thermal_expansion_per_k);
+    sample.positive("attempt_time_s", p.sample.attempt_time_s);
+    read_anelastic(sample, p, source);
     Section vp = sample.section("viscoplastic");
     vp.non_negative("rate_per_s", p.spectrum.viscoplastic_rate_per_s);
     vp.positive("reference_stress_pa", p.spectrum.viscoplastic_reference_stress_pa);
@@ -224,74 +224,98 @@ Profile parse_root(const YAML::Node& root, const std::string& source) {
     vp.non_negative("activation_energy_ev", p.sample.viscoplastic_energy_ev);
     vp.finish();
     sample.finish();
+}
 
+void read_dmta(Section& top, DmtaParams& params) {
     Section dmta = top.section("dmta");
-    dmta.positive("beta_energy_ev", p.dmta.beta_energy_ev);
-    dmta.positive("beta_energy_width_ev", p.dmta.beta_energy_width_ev);
-    dmta.positive("beta_attempt_time_s", p.dmta.beta_attempt_time_s);
-    dmta.positive("beta_compensation_k", p.dmta.beta_compensation_k);
-    dmta.positive("beta_energy_after_cycling_ev", p.dmta.beta_energy_after_cycling_ev);
-    dmta.positive("beta_energy_recovered_ev", p.dmta.beta_energy_recovered_ev);
-    dmta.positive("beta_recovery_time_s", p.dmta.beta_recovery_time_s);
-    dmta.positive("beta_loaded_stress_pa", p.dmta.beta_loaded_stress_pa);
-    dmta.non_negative("beta_strength", p.dmta.beta_strength);
-    dmta.positive("alpha_tau_at_tg_s", p.dmta.alpha_tau_at_tg_s);
-    dmta.positive("alpha_energy_ev", p.dmta.alpha_energy_ev);
-    dmta.positive("glass_transition_k", p.dmta.glass_transition_k);
-    dmta.non_negative("alpha_strength", p.dmta.alpha_strength);
+    dmta.positive("beta_energy_ev", params.beta_energy_ev);
+    dmta.positive("beta_energy_width_ev", params.beta_energy_width_ev);
+    dmta.positive("beta_attempt_time_s", params.beta_attempt_time_s);
+    dmta.positive("beta_compensation_k", params.beta_compensation_k);
+    dmta.positive("beta_energy_after_cycling_ev", params.beta_energy_after_cycling_ev);
+    dmta.positive("beta_energy_recovered_ev", params.beta_energy_recovered_ev);
+    dmta.positive("beta_recovery_time_s", params.beta_recovery_time_s);
+    dmta.positive("beta_loaded_stress_pa", params.beta_loaded_stress_pa);
+    dmta.non_negative("beta_strength", params.beta_strength);
+    dmta.positive("alpha_tau_at_tg_s", params.alpha_tau_at_tg_s);
+    dmta.positive("alpha_energy_ev", params.alpha_energy_ev);
+    dmta.positive("glass_transition_k", params.glass_transition_k);
+    dmta.non_negative("alpha_strength", params.alpha_strength);
     dmta.number(
-        "alpha_exponent", p.dmta.alpha_exponent, [](double v) { return v > 0 && v <= 1; },
+        "alpha_exponent", params.alpha_exponent, [](double v) { return v > 0 && v <= 1; },
         "in (0, 1]");
     dmta.finish();
-    if (p.dmta.beta_strength + p.dmta.alpha_strength > 1) {
+    if (params.beta_strength + params.alpha_strength > 1) {
         dmta.fail(dmta.node(), "beta_strength + alpha_strength must not exceed 1");
     }
+}
 
-    Section noise = top.section("noise");
-    double seed = static_cast<double>(p.noise.seed);
-    noise.number(
+void read_noise(Section& top, Noise& noise) {
+    Section section = top.section("noise");
+    double seed = static_cast<double>(noise.seed);
+    section.number(
         "seed", seed, [](double v) { return v >= 0 && v == std::floor(v) && v < 9.0e15; },
         "a non-negative integer");
-    p.noise.seed = static_cast<std::uint64_t>(seed);
-    noise.non_negative("force_n", p.noise.force_n);
-    noise.non_negative("displacement_quantum_m", p.noise.displacement_quantum_m);
-    noise.non_negative("displacement_m", p.noise.displacement_m);
-    noise.non_negative("temperature_k", p.noise.temperature_k);
-    noise.any("strain_drift_per_hour", p.noise.strain_drift_per_hour);
-    noise.number(
-        "dmta_relative", p.noise.dmta_relative, [](double v) { return v >= 0 && v < 0.5; },
+    noise.seed = static_cast<std::uint64_t>(seed);
+    section.non_negative("force_n", noise.force_n);
+    section.non_negative("displacement_quantum_m", noise.displacement_quantum_m);
+    section.non_negative("displacement_m", noise.displacement_m);
+    section.non_negative("temperature_k", noise.temperature_k);
+    section.any("strain_drift_per_hour", noise.strain_drift_per_hour);
+    section.number(
+        "dmta_relative", noise.dmta_relative, [](double v) { return v >= 0 && v < 0.5; },
         "in [0, 0.5)");
-    noise.finish();
+    section.finish();
+}
 
+void read_furnace(Section& top, FurnaceParams& params) {
     Section furnace = top.section("furnace");
-    furnace.positive("ambient_k", p.furnace.ambient_k);
-    furnace.positive("initial_k", p.furnace.initial_k);
-    furnace.positive("time_constant_s", p.furnace.time_constant_s);
-    furnace.positive("heating_k_per_percent", p.furnace.heating_k_per_percent);
-    furnace.positive("sample_lag_s", p.furnace.sample_lag_s);
-    furnace.positive("proportional_band_k", p.furnace.proportional_band_k);
-    furnace.non_negative("integral_time_s", p.furnace.integral_time_s);
-    furnace.non_negative("derivative_time_s", p.furnace.derivative_time_s);
-    furnace.positive("control_period_s", p.furnace.control_period_s);
-    furnace.integer("modbus_unit_id", p.furnace.modbus_unit_id, 1, 247);
-    std::string units = p.furnace.kelvin_display ? "kelvin" : "celsius";
+    furnace.positive("ambient_k", params.ambient_k);
+    furnace.positive("initial_k", params.initial_k);
+    furnace.positive("time_constant_s", params.time_constant_s);
+    furnace.positive("heating_k_per_percent", params.heating_k_per_percent);
+    furnace.positive("sample_lag_s", params.sample_lag_s);
+    furnace.positive("proportional_band_k", params.proportional_band_k);
+    furnace.non_negative("integral_time_s", params.integral_time_s);
+    furnace.non_negative("derivative_time_s", params.derivative_time_s);
+    furnace.positive("control_period_s", params.control_period_s);
+    furnace.integer("modbus_unit_id", params.modbus_unit_id, 1, 247);
+    std::string units = params.kelvin_display ? "kelvin" : "celsius";
     furnace.text("display_units", units);
     if (units != "celsius" && units != "kelvin") {
         furnace.fail(furnace.node()["display_units"], "expected celsius or kelvin",
                      "display_units");
     }
-    p.furnace.kelvin_display = units == "kelvin";
+    params.kelvin_display = units == "kelvin";
     furnace.finish();
-    if (p.furnace.initial_k < p.furnace.ambient_k) {
+    if (params.initial_k < params.ambient_k) {
         furnace.fail(furnace.node()["initial_k"], "must not be below ambient_k", "initial_k");
     }
+}
 
+// The sections in a fixed order; the first problem throws ProfileError.
+Profile parse_root(const YAML::Node& root, const std::string& source) {
+    Profile p;
+    p.source = source;
+    Section top(root, "", source);
+    // Instrument profiles name their driver; this parser reads only simulated instruments.
+    std::string driver = "sim";
+    top.text("driver", driver);
+    if (driver != "sim") {
+        top.fail(top.node()["driver"], "a simulator profile needs driver: sim", "driver");
+    }
+    read_identity(top, p.identity);
+    read_frame(top, p.frame);
+    read_geometry(top, p.geometry);
+    read_sample(top, p, source);
+    read_dmta(top, p.dmta);
+    read_noise(top, p.noise);
+    read_furnace(top, p.furnace);
     Section simulation = top.section("simulation");
     simulation.number(
         "max_step_s", p.max_step_s, [](double v) { return v > 0 && v <= 10; }, "in (0, 10]");
     simulation.finish();
     top.finish();
-
     derive(p);
     return p;
 }
