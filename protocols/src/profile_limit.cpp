@@ -2,13 +2,12 @@
 
 #include <charconv>
 #include <cmath>
-#include <system_error>
 #include <utility>
 
 #include "dmacycle/protocols/job.hpp"
 
-// Instrument profiles as job files see them: where a profile named by `profile:` is found, and
-// the frame and furnace limits a job is checked against. The only files protocols reads.
+// Instrument profiles as job files see them: the frame and furnace limits a job is checked
+// against, from the profile's text (io/profiles.hpp finds and reads the file).
 namespace dmacycle::protocols {
 
 namespace {
@@ -28,10 +27,9 @@ std::optional<double> positive_number(const YAML::Node& node, std::string& probl
 
 }  // namespace
 
-ProfileLimit read_profile_limit(const std::filesystem::path& profile_path) {
-    const std::string where = profile_path.string();
+ProfileLimit parse_profile_limit(std::string_view yaml_text, const std::string& where) {
     try {
-        const YAML::Node profile = YAML::LoadFile(where);
+        const YAML::Node profile = YAML::Load(std::string(yaml_text));
         const YAML::Node force = profile["frame"]["force_max_n"];
         if (!force || !force.IsScalar()) {
             return {std::nullopt, where + " has no frame.force_max_n"};
@@ -68,35 +66,6 @@ ProfileLimit read_profile_limit(const std::filesystem::path& profile_path) {
     } catch (const YAML::Exception& error) {
         return {std::nullopt, where + ": " + error.what()};
     }
-}
-
-std::vector<std::filesystem::path> profile_candidates(const std::string& name,
-                                                      const std::filesystem::path& job_path) {
-    namespace fs = std::filesystem;
-    const std::string file_name = name + ".yaml";
-    return {job_path.parent_path() / ".." / "instruments" / file_name,
-            fs::path(DMACYCLE_CONFIG_DIR) / "instruments" / file_name};
-}
-
-std::optional<std::filesystem::path> find_profile(const std::string& name,
-                                                  const std::filesystem::path& job_path) {
-    for (const auto& candidate : profile_candidates(name, job_path)) {
-        std::error_code ignored;
-        if (std::filesystem::is_regular_file(candidate, ignored)) {
-            return candidate;
-        }
-    }
-    return std::nullopt;
-}
-
-ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path) {
-    if (const auto path = find_profile(name, job_path)) {
-        return read_profile_limit(*path);
-    }
-    const auto candidates = profile_candidates(name, job_path);
-    return {std::nullopt, "unknown instrument profile '" + name + "' (looked for " +
-                              candidates[0].lexically_normal().string() + " and " +
-                              candidates[1].string() + ")"};
 }
 
 }  // namespace dmacycle::protocols

@@ -8,11 +8,15 @@
 #include <utility>
 #include <vector>
 
+#include "dmacycle/io/profiles.hpp"
+#include "dmacycle/io/shipped_config.hpp"
 #include "dmacycle/protocols/job.hpp"
 #include "dmacycle/protocols/plan.hpp"
 
 namespace fs = std::filesystem;
 using namespace dmacycle::protocols;
+using dmacycle::io::find_profile_limit;
+using dmacycle::io::read_profile_limit;
 
 namespace {
 
@@ -659,4 +663,20 @@ TEST_CASE("read_profile_limit reads the DMTA keys of sim-la30 and refuses a bad 
     CHECK_FALSE(refused.force_max_n.has_value());
     CHECK(refused.problem.find("frame.amplitude_max_m 'lots' is not a positive number") !=
           std::string::npos);
+}
+
+// Installed programs never look into the checkout they were built from: the shipped profiles are
+// at ../share/dmacycle beside bin/, which in the build tree links to config/.
+TEST_CASE("a profile is looked for beside the job's folder, then in the shipped configuration") {
+    const auto shipped = dmacycle::io::shipped_config_dir();
+    CHECK(shipped == fs::path(DMACYCLE_BIN_DIR).parent_path() / "share" / "dmacycle");
+    CHECK(fs::equivalent(shipped / "instruments",
+                         fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments"));
+    const auto missing = find_profile_limit("retired", "/nowhere/jobs/job.yaml");
+    CHECK_FALSE(missing.force_max_n.has_value());
+    CHECK(missing.problem ==
+          "unknown instrument profile 'retired' (looked for "
+          "/nowhere/instruments/retired.yaml and " +
+              (shipped / "instruments" / "retired.yaml").string() + ")");
+    CHECK(find_profile_limit("sim-la30", "/nowhere/jobs/job.yaml").force_max_n == 18.0);
 }

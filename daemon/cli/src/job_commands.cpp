@@ -8,6 +8,7 @@
 #include "dmacycle/cli/commands.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/io/profiles.hpp"
 #include "dmacycle/io/text.hpp"
 #include "dmacycle/protocols/job.hpp"
 #include "dmacycle/protocols/plan.hpp"
@@ -23,7 +24,7 @@ using protocols::Dimension;
 // "FILE:LINE:COLUMN: field: problem" line on `err`.
 std::optional<protocols::JobFile> load_job(const std::string& path, std::ostream& err) {
     auto file = protocols::parse_job(io::read_job_text(path), [&](const std::string& profile) {
-        return protocols::find_profile_limit(profile, path);
+        return io::find_profile_limit(profile, path);
     });
     for (const auto& problem : file.errors) {
         err << problem.to_string(path) << "\n";

@@ -11,6 +11,7 @@
 #include "dmacycle/drivers/sim/profile.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/io/profiles.hpp"
 #include "dmacycle/io/text.hpp"
 #include "dmacycle/protocols/plan.hpp"
 #include "dmacycle/runner/runner.hpp"
@@ -37,11 +38,11 @@ constexpr double dmta_fastest_speed = 1000;
 
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
-    if (auto path = protocols::find_profile(name, job_path)) {
+    if (auto path = io::find_profile(name, job_path)) {
         return *path;
     }
     std::string tried;
-    for (const auto& path : protocols::profile_candidates(name, job_path)) {
+    for (const auto& path : io::profile_candidates(name, job_path)) {
         tried += (tried.empty() ? "" : ", ") + path.lexically_normal().string();
     }
     throw io::InputError(job_path + ": profile '" + name + "' not found (looked for " + tried +
@@ -184,9 +185,8 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
             }
             // The job must also fit the instrument the profile describes: its frame's force
             // and, for a DMTA scan, its frequency and amplitude ranges and the furnace's ambient.
-            job_file = protocols::parse_job(text, [&](const std::string& name) {
-                return protocols::find_profile_limit(name, path);
-            });
+            job_file = protocols::parse_job(
+                text, [&](const std::string& name) { return io::find_profile_limit(name, path); });
             if (job_file.ok()) {
                 const bool paced_scan = clock->is_max() && job_file.runs.front().dmta;
                 if (paced_scan) {

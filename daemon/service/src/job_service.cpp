@@ -1,6 +1,8 @@
 // JobService: its lifecycle, submissions and control requests (docs/service.md, docs/api.md).
 #include "job_service_impl.hpp"
 
+#include "dmacycle/io/profiles.hpp"
+
 namespace dmacycle::service {
 
 JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_config)) {
@@ -76,7 +78,7 @@ protocols::JobFile JobService::Impl::parse(const std::string& text) const {
             return protocols::ProfileLimit{std::nullopt, "unknown instrument profile '" + name +
                                                              "' (no " + path.string() + ")"};
         }
-        return protocols::read_profile_limit(path);
+        return io::read_profile_limit(path);
     };
     return protocols::parse_job(text, resolve);
 }

@@ -1,5 +1,4 @@
 #pragma once
-#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -146,20 +145,8 @@ using ProfileResolver = std::function<ProfileLimit(const std::string& profile)>;
 // find or read is an error at the `profile:` line.
 JobFile parse_job(std::string_view yaml_text, const ProfileResolver& resolve_profile);
 
-// The limits of an instrument profile file: its frame.force_max_n (required) and the optional
-// DMTA keys of ProfileLimit (only these keys are read).
-ProfileLimit read_profile_limit(const std::filesystem::path& profile_path);
-
-// Where profile `name` may be for the job file at `job_path`, in the order searched
-// (docs/job-files.md): <job's folder>/../instruments/NAME.yaml, then the source tree's
-// config/instruments/NAME.yaml.
-std::vector<std::filesystem::path> profile_candidates(const std::string& name,
-                                                      const std::filesystem::path& job_path);
-// The first candidate that exists, if any.
-std::optional<std::filesystem::path> find_profile(const std::string& name,
-                                                  const std::filesystem::path& job_path);
-
-// The limits of the profile find_profile() picks.
-ProfileLimit find_profile_limit(const std::string& name, const std::filesystem::path& job_path);
+// The limits of an instrument profile's YAML text: its frame.force_max_n (required) and the
+// optional DMTA keys of ProfileLimit (only these keys are read). Problems name `where`.
+ProfileLimit parse_profile_limit(std::string_view yaml_text, const std::string& where);
 
 }  // namespace dmacycle::protocols
