@@ -12,10 +12,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "dmacycle/drivers/sim/frame_server.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/frame_server.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
-using namespace dmacycle::drivers::sim;
+using namespace dmacycle::sim;
 
 int main() {
     const auto wall_start = std::chrono::steady_clock::now();

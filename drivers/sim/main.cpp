@@ -10,12 +10,12 @@
 #include <string>
 #include <string_view>
 
-#include "dmacycle/drivers/sim/frame_server.hpp"
-#include "dmacycle/drivers/sim/furnace_server.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
-#include "dmacycle/drivers/sim/profile.hpp"
+#include "dmacycle/sim/frame_server.hpp"
+#include "dmacycle/sim/furnace_server.hpp"
+#include "dmacycle/sim/instrument.hpp"
+#include "dmacycle/sim/profile.hpp"
 
-using namespace dmacycle::drivers::sim;
+using namespace dmacycle::sim;
 
 namespace {
 

@@ -18,14 +18,14 @@
 #include <thread>
 
 #include "../driver_layer/hostile_peer.hpp"
-#include "dmacycle/drivers/sim/frame_server.hpp"
-#include "dmacycle/drivers/sim/furnace_server.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/frame_server.hpp"
+#include "dmacycle/sim/furnace_server.hpp"
+#include "dmacycle/sim/instrument.hpp"
 #include "dmacycle_run.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
-namespace sim = dmacycle::drivers::sim;
+namespace sim = dmacycle::sim;
 using nlohmann::json;
 
 namespace {

@@ -5,13 +5,13 @@
 #include <memory>
 #include <string>
 
-#include "dmacycle/drivers/sim/frame_server.hpp"
-#include "dmacycle/drivers/sim/furnace_server.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/frame_server.hpp"
+#include "dmacycle/sim/furnace_server.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
 namespace test_support {
 
-namespace sim = dmacycle::drivers::sim;
+namespace sim = dmacycle::sim;
 
 struct SimRig {
     explicit SimRig(sim::SimClock clock = sim::SimClock::max_speed())

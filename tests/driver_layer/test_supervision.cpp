@@ -20,7 +20,7 @@ using namespace dmacycle::drivers;
 using std::chrono::milliseconds;
 using test_support::elapsed_s;
 using test_support::SimRig;
-namespace sim = dmacycle::drivers::sim;
+namespace sim = dmacycle::sim;
 
 namespace {
 

@@ -7,13 +7,13 @@
 #include <thread>
 #include <vector>
 
-#include "dmacycle/drivers/sim/frame_server.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
-#include "dmacycle/drivers/sim/sample.hpp"
+#include "dmacycle/sim/frame_server.hpp"
+#include "dmacycle/sim/instrument.hpp"
+#include "dmacycle/sim/sample.hpp"
 #include "line_client.hpp"
 #include "time_scale.hpp"
 
-using namespace dmacycle::drivers::sim;
+using namespace dmacycle::sim;
 using test_support::LineClient;
 
 TEST_SUITE_BEGIN("drivers");

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "dmacycle/drivers/sim/frame_session.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/frame_session.hpp"
+#include "dmacycle/sim/instrument.hpp"
 #include "time_scale.hpp"
 
-using namespace dmacycle::drivers::sim;
+using namespace dmacycle::sim;
 
 TEST_SUITE_BEGIN("drivers");
 

@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "dmacycle/drivers/sim/profile.hpp"
+#include "dmacycle/sim/profile.hpp"
 
-using namespace dmacycle::drivers::sim;
+using namespace dmacycle::sim;
 
 TEST_SUITE_BEGIN("drivers");
 

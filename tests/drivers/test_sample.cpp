@@ -5,13 +5,13 @@
 #include <functional>
 #include <vector>
 
-#include "dmacycle/drivers/sim/dmta.hpp"
-#include "dmacycle/drivers/sim/frame_session.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
-#include "dmacycle/drivers/sim/profile.hpp"
-#include "dmacycle/drivers/sim/sample.hpp"
+#include "dmacycle/sim/dmta.hpp"
+#include "dmacycle/sim/frame_session.hpp"
+#include "dmacycle/sim/instrument.hpp"
+#include "dmacycle/sim/profile.hpp"
+#include "dmacycle/sim/sample.hpp"
 
-using namespace dmacycle::drivers::sim;
+using namespace dmacycle::sim;
 
 TEST_SUITE_BEGIN("drivers");
 

@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dmacycle/drivers/sim/frame_session.hpp"
-#include "dmacycle/drivers/sim/profile.hpp"
+#include "dmacycle/sim/frame_session.hpp"
+#include "dmacycle/sim/profile.hpp"
 
-using namespace dmacycle::drivers::sim;
+using namespace dmacycle::sim;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const Profile profile = default_profile();

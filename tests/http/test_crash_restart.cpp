@@ -76,15 +76,15 @@ std::vector<std::string> messages_of(const Json& run, const std::string& kind) {
     return messages;
 }
 
-// Submits `job`, kills dmacycled with SIGKILL once the job's run is in `segment`, restarts it and
-// returns the run's safe_state events once the restart has followed the unload to its end.
+// Submits `job_text`, kills dmacycled with SIGKILL once the job's run is in `segment`, restarts it
+// and returns the run's safe_state events once the restart has followed the unload to its end.
 std::vector<std::string> safe_state_after_kill_in(const std::string& segment,
-                                                  const std::string& job,
+                                                  const std::string& job_text,
                                                   const std::string& speed) {
     SimRig rig(speed);
     INFO(rig.daemon().log());
     const auto api = rig.client();
-    const auto id = api.post("/api/v1/jobs", job).at("job_id").get<std::int64_t>();
+    const auto id = api.post("/api/v1/jobs", job_text).at("job_id").get<std::int64_t>();
     const auto in_segment = poll_job(
         api, id,
         [&](const Json& job) {

@@ -26,13 +26,13 @@
 #include "temp_dir.hpp"
 
 #include "dmacycle/drivers/registry.hpp"
-#include "dmacycle/drivers/sim/frame_server.hpp"
-#include "dmacycle/drivers/sim/furnace_server.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/frame_server.hpp"
+#include "dmacycle/sim/furnace_server.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
 namespace runner_test {
 
-namespace sim = dmacycle::drivers::sim;
+namespace sim = dmacycle::sim;
 
 inline std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);

@@ -166,7 +166,7 @@ TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cy
     REQUIRE(file.ok());
     REQUIRE(file.runs.size() == 1);
     // Paced, as `dmacycle run` runs a scan: at max speed no interval could be kept.
-    Rig rig{dmacycle::drivers::sim::SimClock(scan_speed())};
+    Rig rig{dmacycle::sim::SimClock(scan_speed())};
     dmacycle::store::SampleStore store((dir.path / "chained.db").string());
     dmacycle::runner::RunnerOptions options;
     // The energy after cycling is the simulator's rule (0.73 eV, recovering with time); held
@@ -310,7 +310,7 @@ TEST_CASE("dmta run: a frame link gone silent mid-scan is an outage and the scan
         "limits:\n  stale_link: 20 s\n";
     const auto file = dmacycle::protocols::parse_job(text);
     REQUIRE(file.ok());
-    Rig rig{dmacycle::drivers::sim::SimClock(scan_speed())};
+    Rig rig{dmacycle::sim::SimClock(scan_speed())};
     dmacycle::store::SampleStore store((dir.path / "outage.db").string());
     dmacycle::runner::RunControl control;
     dmacycle::runner::RunnerOptions options;

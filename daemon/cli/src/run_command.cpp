@@ -5,10 +5,6 @@
 #include <mutex>
 
 #include "dmacycle/cli/commands.hpp"
-#include "dmacycle/drivers/sim/frame_server.hpp"
-#include "dmacycle/drivers/sim/furnace_server.hpp"
-#include "dmacycle/drivers/sim/instrument.hpp"
-#include "dmacycle/drivers/sim/profile.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/io/profiles.hpp"
@@ -16,6 +12,10 @@
 #include "dmacycle/protocols/plan.hpp"
 #include "dmacycle/runner/runner.hpp"
 #include "dmacycle/runner/sim_instrument.hpp"
+#include "dmacycle/sim/frame_server.hpp"
+#include "dmacycle/sim/furnace_server.hpp"
+#include "dmacycle/sim/instrument.hpp"
+#include "dmacycle/sim/profile.hpp"
 #include "dmacycle/store/analysis_json.hpp"
 
 namespace dmacycle::cli {
@@ -26,7 +26,7 @@ using store::to_json;
 namespace {
 
 namespace fs = std::filesystem;
-namespace sim = dmacycle::drivers::sim;
+namespace sim = dmacycle::sim;
 
 const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]";
 

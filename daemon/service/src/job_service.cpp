@@ -11,13 +11,13 @@ JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_
     }
     store_lock.emplace(config.database);
     if (!config.simulate_profile.empty()) {
-        drivers::sim::Profile profile;
+        sim::Profile profile;
         try {
-            profile = drivers::sim::load_profile(config.simulate_profile);
-        } catch (const drivers::sim::ProfileError& error) {
+            profile = sim::load_profile(config.simulate_profile);
+        } catch (const sim::ProfileError& error) {
             throw io::InputError(error.what());
         }
-        const auto clock = drivers::sim::SimClock::parse(config.simulate_speed);
+        const auto clock = sim::SimClock::parse(config.simulate_speed);
         if (!clock) {
             throw io::InputError("simulate speed '" + config.simulate_speed +
                                  "': expected a positive number or max");

@@ -34,7 +34,10 @@ std::string escape_controls(std::string_view message) {
 void write(Priority priority, std::string_view message) {
     // Messages quote untrusted text (spool file names, request paths, job fields): escaped, a
     // newline in them cannot start a forged "<N>" line in the journal.
-    std::string line = "<" + std::to_string(static_cast<int>(priority)) + ">";
+    // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on `"<" + std::to_string(…)`.
+    std::string line = "<";
+    line += std::to_string(static_cast<int>(priority));
+    line += '>';
     line += escape_controls(message);
     line += '\n';
     // One write per line, so lines from several threads never interleave; a failing stderr

@@ -7,10 +7,10 @@
 #include <sstream>
 
 #include "dmacycle/drivers/rig_profile.hpp"
-#include "dmacycle/drivers/sim/clock.hpp"
-#include "dmacycle/drivers/sim/profile.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/service/job_service.hpp"
+#include "dmacycle/sim/clock.hpp"
+#include "dmacycle/sim/profile.hpp"
 
 namespace dmacycle::service {
 namespace {
@@ -125,13 +125,13 @@ void read_instrument(const ConfigReader& reader, const YAML::Node& node, const f
         config.simulate_profile =
             reader.path(simulate["profile"], "instrument.simulate.profile", dir);
         try {
-            drivers::sim::load_profile(config.simulate_profile);
-        } catch (const drivers::sim::ProfileError& error) {
+            sim::load_profile(config.simulate_profile);
+        } catch (const sim::ProfileError& error) {
             reader.fail(simulate["profile"], "instrument.simulate.profile", error.what());
         }
         if (const YAML::Node speed = simulate["speed"]) {
             config.simulate_speed = reader.scalar(speed, "instrument.simulate.speed");
-            if (!drivers::sim::SimClock::parse(config.simulate_speed)) {
+            if (!sim::SimClock::parse(config.simulate_speed)) {
                 reader.fail(speed, "instrument.simulate.speed",
                             "'" + config.simulate_speed + "': expected a positive number or max");
             }

@@ -1,10 +1,10 @@
-#include "dmacycle/drivers/sim/sample.hpp"
+#include "dmacycle/sim/sample.hpp"
 
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 namespace {
 
 // sinh(x)/x without the 0/0 at x = 0.
@@ -137,4 +137,4 @@ double Sample::strain() const {
     return elastic_strain() + anelastic_strain() + viscoplastic_strain() + thermal_strain();
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -3,11 +3,11 @@
 #include <memory>
 #include <string>
 
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
 // Serves the simulated load frame's line protocol (docs/frame-protocol.md) over TCP and over a
 // pseudo-terminal, on one I/O thread. Every connection gets its own FrameSession.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 class FrameServer {
   public:
@@ -28,4 +28,4 @@ class FrameServer {
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

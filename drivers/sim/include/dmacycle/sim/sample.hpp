@@ -5,7 +5,7 @@
 
 // The simulated ribbon (domain.md §4): elastic + Kelvin spectrum + viscoplastic flow + thermal
 // expansion. Pure state and arithmetic: no clock, no noise, no I/O.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 inline constexpr double boltzmann_j_k = 1.380649e-23;
 
@@ -88,4 +88,4 @@ class Sample {
     double vp_prefactor_now_per_s_;  // A(T) at temperature_k_
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

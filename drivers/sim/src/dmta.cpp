@@ -1,10 +1,10 @@
-#include "dmacycle/drivers/sim/dmta.hpp"
+#include "dmacycle/sim/dmta.hpp"
 
 #include <cmath>
 #include <complex>
 #include <numbers>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 namespace {
 constexpr double boltzmann_ev_k = 8.617333262e-5;
@@ -73,4 +73,4 @@ double BetaHistory::energy_ev(double t_s) const {
            (energy_ev_ - target) * std::exp(-(t_s - since_s_) / params_.beta_recovery_time_s);
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -8,11 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
 // One client's conversation with the simulated load frame: the SCPI-style command set of
 // docs/frame-protocol.md. Transport-free: lines in, lines out; the servers move the bytes.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 // Misbehaviour on demand (SIMulate:FAULt:...), acted out by the transport.
 struct FrameFaults {
@@ -132,4 +132,4 @@ class FrameSession {
     std::optional<std::string> peer_fault_;
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -6,7 +6,7 @@
 // Simulated time. Paced: t = t_start + speed · (wall time since start), from the monotonic
 // clock so NTP steps never reach instrument timestamps. Max: time only moves when the
 // simulator is asked to move it, i.e. as fast as the consumer keeps up.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 // Seconds as a wall-clock duration, clamped to ±1e9 s (31 years) so that any double, however
 // absurd, converts without overflowing the integer tick count.
@@ -37,4 +37,4 @@ class SimClock {
     double manual_s_;
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

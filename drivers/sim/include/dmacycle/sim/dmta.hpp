@@ -4,7 +4,7 @@
 // relaxation energies plus a Havriliak-Negami-like α term; and the β energy's dependence on the
 // ribbon's history (the paper's Fig. 5c: 0.92 eV as cast, 0.73 eV right after cycling, 0.82 eV
 // after 8 h of recovery).
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 struct DmtaParams {
     double beta_energy_ev = 0.92;  // as cast
@@ -60,4 +60,4 @@ class BetaHistory {
     bool recovering_ = false;  // relaxing towards the recovered energy since since_s_
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

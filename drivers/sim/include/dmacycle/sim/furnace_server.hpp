@@ -3,11 +3,11 @@
 #include <memory>
 #include <string>
 
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
 // Serves the simulated furnace controller's register map with libmodbus: Modbus TCP on a
 // loopback port and Modbus RTU on a pty. One thread per endpoint.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 class FurnaceServer {
   public:
@@ -27,4 +27,4 @@ class FurnaceServer {
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "dmacycle/drivers/sim/dmta.hpp"
-#include "dmacycle/drivers/sim/sample.hpp"
+#include "dmacycle/sim/dmta.hpp"
+#include "dmacycle/sim/sample.hpp"
 
 // The simulated instrument's profile (config/instruments/*.yaml). Every field has the
 // domain.md default, so a profile only lists what it changes.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 struct Identity {
     std::string maker = "dmacycle";
@@ -94,4 +94,4 @@ Profile default_profile();
 Profile load_profile(const std::filesystem::path& path);
 Profile parse_profile(const std::string& yaml_text, const std::string& source_name);
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

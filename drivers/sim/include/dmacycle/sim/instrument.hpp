@@ -7,16 +7,16 @@
 #include <random>
 #include <vector>
 
-#include "dmacycle/drivers/sim/clock.hpp"
-#include "dmacycle/drivers/sim/dmta.hpp"
-#include "dmacycle/drivers/sim/furnace.hpp"
-#include "dmacycle/drivers/sim/profile.hpp"
-#include "dmacycle/drivers/sim/sample.hpp"
+#include "dmacycle/sim/clock.hpp"
+#include "dmacycle/sim/dmta.hpp"
+#include "dmacycle/sim/furnace.hpp"
+#include "dmacycle/sim/profile.hpp"
+#include "dmacycle/sim/sample.hpp"
 
 // The simulated DMA as one object: load frame (stress program), sample, furnace, noise and the
 // simulation clock. Every public member is thread-safe; the wire servers only call these.
 // Physics is advanced lazily to the clock, so a paced clock costs nothing while idle.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 struct Measurement {
     double t_s;
@@ -159,4 +159,4 @@ class Instrument {
     std::normal_distribution<double> normal_{0.0, 1.0};
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -1,4 +1,4 @@
-#include "dmacycle/drivers/sim/frame_server.hpp"
+#include "dmacycle/sim/frame_server.hpp"
 
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (GCC 12).
 #include <utility>
@@ -22,10 +22,10 @@
 #include <system_error>
 #include <thread>
 
-#include "dmacycle/drivers/sim/frame_session.hpp"
+#include "dmacycle/sim/frame_session.hpp"
 #include "pty.hpp"
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 namespace {
 
 namespace asio = boost::asio;
@@ -519,4 +519,4 @@ void FrameServer::stop() {
     impl_->ptys.clear();
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

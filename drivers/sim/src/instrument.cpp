@@ -1,11 +1,11 @@
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 Instrument::Instrument(Profile profile, SimClock clock)
     : profile_(std::move(profile)),
@@ -415,4 +415,4 @@ bool Instrument::take_furnace_garble() {
     return std::exchange(furnace_link_faults_.garble_next, false);
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

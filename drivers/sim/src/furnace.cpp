@@ -1,9 +1,9 @@
-#include "dmacycle/drivers/sim/furnace.hpp"
+#include "dmacycle/sim/furnace.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 Furnace::Furnace(const FurnaceParams& params)
     : p_(params),
@@ -99,4 +99,4 @@ void Furnace::step(double h_s) {
     temperature_k_ = steady_k + (temperature_k_ - steady_k) * std::exp(-h_s / p_.time_constant_s);
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

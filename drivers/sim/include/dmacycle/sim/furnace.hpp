@@ -1,11 +1,11 @@
 #pragma once
 #include <cstdint>
 
-#include "dmacycle/drivers/sim/profile.hpp"
+#include "dmacycle/sim/profile.hpp"
 
 // The furnace: a first-order thermal plant under a Eurotherm-style PID with a setpoint rate
 // limit. Kelvin inside; the register map converts to the controller's display units.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 // Eurotherm status word (tag 75) bits used here; loop break (bit 6) is not simulated.
 inline constexpr std::uint16_t status_sensor_break = 1U << 5;
@@ -48,4 +48,4 @@ class Furnace {
     bool sensor_break_ = false;
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -1,4 +1,4 @@
-#include "dmacycle/drivers/sim/furnace_registers.hpp"
+#include "dmacycle/sim/furnace_registers.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <utility>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 namespace {
 
@@ -186,4 +186,4 @@ RegisterStatus FurnaceRegisters::write(std::uint16_t address,
     return RegisterStatus::ok;
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -3,7 +3,7 @@
 
 // A pseudo-terminal pair in raw mode: the simulator serves the master; a client opens
 // slave_path like any serial port.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 struct Pty {
     int master_fd = -1;
@@ -15,4 +15,4 @@ struct Pty {
 Pty open_raw_pty();
 void close_pty(Pty& pty);
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <system_error>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 namespace {
 [[noreturn]] void fail(const char* what) {
@@ -62,4 +62,4 @@ void close_pty(Pty& pty) {
     }
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

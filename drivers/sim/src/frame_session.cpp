@@ -1,4 +1,4 @@
-#include "dmacycle/drivers/sim/frame_session.hpp"
+#include "dmacycle/sim/frame_session.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cmath>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 // A row of the command table: header in SCPI notation (upper case = short form), whether it
 // is the query form, how many numeric arguments it takes, and its handler.
@@ -665,4 +665,4 @@ FrameReply FrameSession::new_sample(std::vector<double>) {
     return {};
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

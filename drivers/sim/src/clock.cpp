@@ -1,4 +1,4 @@
-#include "dmacycle/drivers/sim/clock.hpp"
+#include "dmacycle/sim/clock.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 std::chrono::steady_clock::duration wall_duration(double seconds) {
     constexpr double limit_s = 1e9;
@@ -67,4 +67,4 @@ SimClock::WallClock::time_point SimClock::wall_at(double t_s) const {
     return wall_start_ + wall_duration((t_s - start_s_) / speed_);
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

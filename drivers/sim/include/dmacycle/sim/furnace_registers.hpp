@@ -3,13 +3,13 @@
 #include <span>
 #include <vector>
 
-#include "dmacycle/drivers/sim/instrument.hpp"
+#include "dmacycle/sim/instrument.hpp"
 
 // The Eurotherm 2400/3200-compatible register map of the simulated furnace controller
 // (docs/furnace-registers.md). The Modbus address on the wire is the parameter tag
 // (PDU address 1 = tag 1 = PV); full-resolution IEEE floats sit at 0x8000 + 2·tag, high word
 // first. Transport-free; furnace_server.cpp puts it on Modbus TCP and RTU.
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 
 inline constexpr std::uint16_t float_region_start = 0x8000;
 
@@ -42,4 +42,4 @@ class FurnaceRegisters {
     bool kelvin_;
 };
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

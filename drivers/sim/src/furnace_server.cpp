@@ -1,4 +1,4 @@
-#include "dmacycle/drivers/sim/furnace_server.hpp"
+#include "dmacycle/sim/furnace_server.hpp"
 
 #include <arpa/inet.h>
 #include <modbus/modbus.h>
@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "dmacycle/drivers/sim/furnace_registers.hpp"
+#include "dmacycle/sim/furnace_registers.hpp"
 #include "pty.hpp"
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 namespace {
 
 [[noreturn]] void fail(const char* what) {
@@ -370,4 +370,4 @@ void FurnaceServer::stop() {
     impl_->ptys.clear();
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim

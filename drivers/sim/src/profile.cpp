@@ -1,4 +1,4 @@
-#include "dmacycle/drivers/sim/profile.hpp"
+#include "dmacycle/sim/profile.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-namespace dmacycle::drivers::sim {
+namespace dmacycle::sim {
 namespace {
 
 // One YAML mapping being read: remembers which keys were consumed so that a misspelt key is
@@ -348,4 +348,4 @@ Profile load_profile(const std::filesystem::path& path) {
     return parse_profile(text.str(), path.string());
 }
 
-}  // namespace dmacycle::drivers::sim
+}  // namespace dmacycle::sim
