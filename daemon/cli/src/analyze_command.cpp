@@ -446,16 +446,28 @@ double stored_work_done_kj_mol(const std::string& db, std::int64_t run_id) {
     return work_done;
 }
 
-int analyze_dsc(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    const io::Arguments arguments(
-        args,
-        {"composition", "mass-mg", "range", "work-done-kj-mol", "run", "db", "reference-kj-mol"},
-        {"exo-down", "json"});
+// What `analyze dsc` was asked, checked before any file is read.
+struct DscRequest {
+    std::string sample_path, baseline_path;
+    std::string composition;
+    double molar_mass_g_mol = 0;
+    io::DscReadOptions read_options;
+    analysis::DscOptions options;
+    std::optional<double> work_done;  // --work-done-kj-mol
+    std::optional<int> run_id;        // --run, with --db: the work done of a stored run
+    std::optional<std::string> db;
+    std::optional<double> reference;  // --reference-kj-mol
+};
+
+DscRequest dsc_request(const io::Arguments& arguments) {
     const auto& files = arguments.positionals();
     if (files.size() != 2) {
         throw io::UsageError("expected SAMPLE and BASELINE, got " + std::to_string(files.size()) +
                              " file(s)");
     }
+    DscRequest request;
+    request.sample_path = files[0];
+    request.baseline_path = files[1];
     const auto composition = arguments.text("composition");
     if (!composition) {
         throw io::UsageError("--composition C is required (the molar mass converts J/g to kJ/mol)");
@@ -464,123 +476,168 @@ int analyze_dsc(std::span<const std::string_view> args, std::ostream& out, std::
     if (!molar_mass.ok) {
         throw io::UsageError("--composition '" + *composition + "': " + molar_mass.error);
     }
-    io::DscReadOptions read_options;
-    read_options.exo_down = arguments.flag("exo-down");
-    read_options.mass_mg = arguments.number("mass-mg");
-    if (read_options.mass_mg && !(*read_options.mass_mg > 0)) {
+    request.composition = *composition;
+    request.molar_mass_g_mol = molar_mass.g_mol;
+    request.read_options.exo_down = arguments.flag("exo-down");
+    request.read_options.mass_mg = arguments.number("mass-mg");
+    if (request.read_options.mass_mg && !(*request.read_options.mass_mg > 0)) {
         throw io::UsageError("--mass-mg must be > 0");
     }
-    analysis::DscOptions options;
     if (const auto range = arguments.text("range")) {
         const auto [lo, hi] = parse_range(*range);
-        options.range_lo_k = lo;
-        options.range_hi_k = hi;
+        request.options.range_lo_k = lo;
+        request.options.range_hi_k = hi;
     }
-    auto work_done = arguments.number("work-done-kj-mol");
-    const auto run_id = arguments.integer("run");
-    const auto db = arguments.text("db");
-    if (work_done && (run_id || db)) {
+    request.work_done = arguments.number("work-done-kj-mol");
+    request.run_id = arguments.integer("run");
+    request.db = arguments.text("db");
+    if (request.work_done && (request.run_id || request.db)) {
         throw io::UsageError("give --work-done-kj-mol or --run ID --db FILE, not both");
     }
-    if (run_id.has_value() != db.has_value()) {
+    if (request.run_id.has_value() != request.db.has_value()) {
         throw io::UsageError("--run ID and --db FILE go together");
     }
-    if (work_done && !(*work_done > 0)) {
+    if (request.work_done && !(*request.work_done > 0)) {
         throw io::UsageError("--work-done-kj-mol must be > 0");
     }
-    const auto reference = arguments.number("reference-kj-mol");
+    request.reference = arguments.number("reference-kj-mol");
+    return request;
+}
 
-    const auto sample = io::read_dsc_file(files[0], read_options);
-    const auto baseline = io::read_dsc_file(files[1], read_options);
-    std::string work_done_source = work_done ? "--work-done-kj-mol" : "";
-    if (run_id) {
-        work_done = stored_work_done_kj_mol(*db, *run_id);
-        work_done_source = "run " + std::to_string(*run_id) + " in " + *db;
-    }
+// The exotherm found and what it is compared with: the work done (given or stored) and a
+// reference enthalpy.
+struct DscReport {
+    const DscRequest& request;
+    const io::DscFile& sample;
+    const io::DscFile& baseline;
+    const analysis::DscEnthalpy& result;
+    std::optional<double> work_done;
+    std::string work_done_source;
+    double delta_h_kj_mol = 0;
+    double over_work_done = 0;  // 0 without a work done
+    double delta_delta_h = 0;   // 0 without a reference
+    double delta_delta_over_work_done = 0;
+};
 
-    const auto result = analysis::analyze_dsc(sample.scan, baseline.scan, options);
-    if (result.summary.status == analysis::FitStatus::invalid_input) {
-        throw io::InputError(sample.path + ", " + baseline.path + ": " + result.summary.message);
-    }
-    const double m = molar_mass.g_mol;
+Json dsc_json(const DscReport& report) {
+    const auto& result = report.result;
+    const double m = report.request.molar_mass_g_mol;
+    const auto& work_done = report.work_done;
+    const auto& reference = report.request.reference;
     const bool usable = result.summary.usable;
-    const double delta_h_kj_mol = analysis::j_g_to_kj_mol(result.delta_h_j_g, m);
     const auto number = [&](double value) { return usable ? Json(value) : Json(); };
     const auto optional_number = [&](bool present, double value) {
         return usable && present ? Json(value) : Json();
     };
-    const double over_work_done = work_done ? delta_h_kj_mol / *work_done : 0;
-    const double delta_delta_h = reference ? delta_h_kj_mol - *reference : 0;
-    const double delta_delta_over_work_done = work_done ? delta_delta_h / *work_done : 0;
+    const auto scan_json = [](const io::DscFile& file, double rate_k_min) {
+        return Json{{"file", file.path},
+                    {"format", file.format},
+                    {"points", file.line_of_row.size()},
+                    {"exo_convention", file.exo_convention},
+                    {"mass_mg", file.mass_mg ? Json(*file.mass_mg) : Json()},
+                    {"heating_rate_k_min", rate_k_min}};
+    };
+    return {
+        {"kind", "dsc"},
+        {"sample", scan_json(report.sample, result.sample_rate_k_min)},
+        {"baseline", scan_json(report.baseline, result.baseline_rate_k_min)},
+        {"composition", report.request.composition},
+        {"molar_mass_g_mol", m},
+        {"fit", to_json(result.summary)},
+        {"range_given", result.range_given},
+        {"range_lo_k", number(result.range_lo_k)},
+        {"range_hi_k", number(result.range_hi_k)},
+        {"onset_k", number(result.onset_k)},
+        {"peak_k", number(result.peak_k)},
+        {"end_k", number(result.end_k)},
+        {"peak_w_g", number(result.peak_w_g)},
+        {"points", result.points},
+        {"delta_h_j_g", number(result.delta_h_j_g)},
+        {"delta_h_stderr_j_g", number(result.delta_h_stderr_j_g)},
+        {"delta_h_kj_mol", number(report.delta_h_kj_mol)},
+        {"delta_h_stderr_kj_mol", number(analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m))},
+        {"noise_w_g", result.noise_w_g},
+        {"noise_term_j_g", number(result.noise_term_j_g)},
+        {"offset_term_j_g", number(result.offset_term_j_g)},
+        {"work_done_kj_mol", work_done ? Json(*work_done) : Json()},
+        {"work_done_source", work_done ? Json(report.work_done_source) : Json()},
+        {"delta_h_over_work_done", optional_number(work_done.has_value(), report.over_work_done)},
+        {"reference_kj_mol", reference ? Json(*reference) : Json()},
+        {"delta_delta_h_kj_mol", optional_number(reference.has_value(), report.delta_delta_h)},
+        {"delta_delta_h_over_work_done",
+         optional_number(reference && work_done, report.delta_delta_over_work_done)}};
+}
 
+void print_dsc_text(std::ostream& out, const DscReport& report) {
+    const auto& sample = report.sample;
+    const auto& baseline = report.baseline;
+    const auto& result = report.result;
+    const double m = report.request.molar_mass_g_mol;
+    out << io::format("dsc: %s (%s, %zu points) - %s (%s, %zu points), %.3g K/min\n",
+                      sample.path.c_str(), sample.format.c_str(), sample.line_of_row.size(),
+                      baseline.path.c_str(), baseline.format.c_str(), baseline.line_of_row.size(),
+                      result.sample_rate_k_min);
+    if (!result.summary.usable) {
+        out << "delta H — (" << result.summary.message << ")\n";
+        return;
+    }
+    out << io::format(
+        "exotherm %.2f .. %.2f K (%s): onset %.2f K, peak %.2f K (%.4g W/g), end %.2f K\n",
+        result.range_lo_k, result.range_hi_k, result.range_given ? "given" : "detected",
+        result.onset_k, result.peak_k, result.peak_w_g, result.end_k);
+    out << io::format("delta H %.4g ± %.2g J/g = %.4g ± %.2g kJ/mol (M %.3f g/mol)\n",
+                      result.delta_h_j_g, result.delta_h_stderr_j_g, report.delta_h_kj_mol,
+                      analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m), m);
+    if (report.work_done) {
+        out << io::format("work done %.4g kJ/mol (%s): delta H / WD %.4g\n", *report.work_done,
+                          report.work_done_source.c_str(), report.over_work_done);
+    }
+    if (const auto& reference = report.request.reference) {
+        out << io::format("delta(delta H) = %.4g - %.4g = %.4g kJ/mol", report.delta_h_kj_mol,
+                          *reference, report.delta_delta_h);
+        out << (report.work_done
+                    ? io::format(", delta(delta H) / WD %.4g\n", report.delta_delta_over_work_done)
+                    : std::string("\n"));
+    }
+}
+
+int analyze_dsc(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    const io::Arguments arguments(
+        args,
+        {"composition", "mass-mg", "range", "work-done-kj-mol", "run", "db", "reference-kj-mol"},
+        {"exo-down", "json"});
+    const auto request = dsc_request(arguments);
+    const auto sample = io::read_dsc_file(request.sample_path, request.read_options);
+    const auto baseline = io::read_dsc_file(request.baseline_path, request.read_options);
+    auto work_done = request.work_done;
+    std::string work_done_source = work_done ? "--work-done-kj-mol" : "";
+    if (request.run_id) {
+        work_done = stored_work_done_kj_mol(*request.db, *request.run_id);
+        work_done_source = "run " + std::to_string(*request.run_id) + " in " + *request.db;
+    }
+
+    const auto result = analysis::analyze_dsc(sample.scan, baseline.scan, request.options);
+    if (result.summary.status == analysis::FitStatus::invalid_input) {
+        throw io::InputError(sample.path + ", " + baseline.path + ": " + result.summary.message);
+    }
+    const double delta_h_kj_mol =
+        analysis::j_g_to_kj_mol(result.delta_h_j_g, request.molar_mass_g_mol);
+    const double delta_delta_h = request.reference ? delta_h_kj_mol - *request.reference : 0;
+    const DscReport report{
+        .request = request,
+        .sample = sample,
+        .baseline = baseline,
+        .result = result,
+        .work_done = work_done,
+        .work_done_source = work_done_source,
+        .delta_h_kj_mol = delta_h_kj_mol,
+        .over_work_done = work_done ? delta_h_kj_mol / *work_done : 0,
+        .delta_delta_h = delta_delta_h,
+        .delta_delta_over_work_done = work_done ? delta_delta_h / *work_done : 0};
     if (arguments.flag("json")) {
-        const auto scan_json = [](const io::DscFile& file, double rate_k_min) {
-            return Json{{"file", file.path},
-                        {"format", file.format},
-                        {"points", file.line_of_row.size()},
-                        {"exo_convention", file.exo_convention},
-                        {"mass_mg", file.mass_mg ? Json(*file.mass_mg) : Json()},
-                        {"heating_rate_k_min", rate_k_min}};
-        };
-        Json doc = {
-            {"kind", "dsc"},
-            {"sample", scan_json(sample, result.sample_rate_k_min)},
-            {"baseline", scan_json(baseline, result.baseline_rate_k_min)},
-            {"composition", *composition},
-            {"molar_mass_g_mol", m},
-            {"fit", to_json(result.summary)},
-            {"range_given", result.range_given},
-            {"range_lo_k", number(result.range_lo_k)},
-            {"range_hi_k", number(result.range_hi_k)},
-            {"onset_k", number(result.onset_k)},
-            {"peak_k", number(result.peak_k)},
-            {"end_k", number(result.end_k)},
-            {"peak_w_g", number(result.peak_w_g)},
-            {"points", result.points},
-            {"delta_h_j_g", number(result.delta_h_j_g)},
-            {"delta_h_stderr_j_g", number(result.delta_h_stderr_j_g)},
-            {"delta_h_kj_mol", number(delta_h_kj_mol)},
-            {"delta_h_stderr_kj_mol",
-             number(analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m))},
-            {"noise_w_g", result.noise_w_g},
-            {"noise_term_j_g", number(result.noise_term_j_g)},
-            {"offset_term_j_g", number(result.offset_term_j_g)},
-            {"work_done_kj_mol", work_done ? Json(*work_done) : Json()},
-            {"work_done_source", work_done ? Json(work_done_source) : Json()},
-            {"delta_h_over_work_done", optional_number(work_done.has_value(), over_work_done)},
-            {"reference_kj_mol", reference ? Json(*reference) : Json()},
-            {"delta_delta_h_kj_mol", optional_number(reference.has_value(), delta_delta_h)},
-            {"delta_delta_h_over_work_done",
-             optional_number(reference && work_done, delta_delta_over_work_done)}};
-        print_json(out, doc);
+        print_json(out, dsc_json(report));
     } else {
-        out << io::format("dsc: %s (%s, %zu points) - %s (%s, %zu points), %.3g K/min\n",
-                          sample.path.c_str(), sample.format.c_str(), sample.line_of_row.size(),
-                          baseline.path.c_str(), baseline.format.c_str(),
-                          baseline.line_of_row.size(), result.sample_rate_k_min);
-        if (usable) {
-            out << io::format(
-                "exotherm %.2f .. %.2f K (%s): onset %.2f K, peak %.2f K (%.4g W/g), "
-                "end %.2f K\n",
-                result.range_lo_k, result.range_hi_k, result.range_given ? "given" : "detected",
-                result.onset_k, result.peak_k, result.peak_w_g, result.end_k);
-            out << io::format("delta H %.4g ± %.2g J/g = %.4g ± %.2g kJ/mol (M %.3f g/mol)\n",
-                              result.delta_h_j_g, result.delta_h_stderr_j_g, delta_h_kj_mol,
-                              analysis::j_g_to_kj_mol(result.delta_h_stderr_j_g, m), m);
-            if (work_done) {
-                out << io::format("work done %.4g kJ/mol (%s): delta H / WD %.4g\n", *work_done,
-                                  work_done_source.c_str(), over_work_done);
-            }
-            if (reference) {
-                out << io::format("delta(delta H) = %.4g - %.4g = %.4g kJ/mol", delta_h_kj_mol,
-                                  *reference, delta_delta_h);
-                out << (work_done
-                            ? io::format(", delta(delta H) / WD %.4g\n", delta_delta_over_work_done)
-                            : std::string("\n"));
-            }
-        } else {
-            out << "delta H — (" << result.summary.message << ")\n";
-        }
+        print_dsc_text(out, report);
     }
     return report_fits(err, {{"DSC exotherm", result.summary}});
 }

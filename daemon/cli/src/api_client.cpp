@@ -42,6 +42,113 @@ void run_one_operation(asio::io_context& io) {
     io.run();
 }
 
+// Resolves and connects `stream` to `server`; ClientError (status 0) when it cannot.
+void connect_to(asio::io_context& io, beast::tcp_stream& stream, const ServerUrl& server,
+                std::chrono::milliseconds timeout) {
+    const std::string where = server.text();
+    beast::error_code error;
+    asio::ip::tcp::resolver resolver(io);
+    const auto endpoints = resolver.resolve(server.host, std::to_string(server.port), error);
+    if (error) {
+        throw ClientError(0, "cannot reach " + where + ": " + error.message());
+    }
+    stream.expires_after(timeout);
+    stream.async_connect(endpoints, [&](beast::error_code ec, const auto&) { error = ec; });
+    run_one_operation(io);
+    if (error) {
+        throw ClientError(0, "cannot reach " + where + ": " +
+                                 (error == beast::error::timeout
+                                      ? io::format("no connection within %.1f s",
+                                                   std::chrono::duration<double>(timeout).count())
+                                      : error.message()));
+    }
+}
+
+// One request per connection, JSON accepted, the bearer token when there is one.
+http::request<http::string_body> make_request(const ServerUrl& server,
+                                              const std::optional<std::string>& token, bool is_post,
+                                              const std::string& target, const std::string& body,
+                                              const std::string& content_type) {
+    http::request<http::string_body> req(is_post ? http::verb::post : http::verb::get, target, 11);
+    req.set(http::field::host, server.host + ":" + std::to_string(server.port));
+    req.set(http::field::user_agent, "dmacycle/" DMACYCLE_VERSION);
+    req.set(http::field::accept, "application/json");
+    if (token) {
+        req.set(http::field::authorization, "Bearer " + *token);
+    }
+    if (is_post) {
+        req.set(http::field::content_type, content_type);
+        req.body() = body;
+    }
+    req.keep_alive(false);
+    req.prepare_payload();
+    return req;
+}
+
+// Writes `req` and reads the response within `timeout`; `what` ("GET /path") names it in the
+// ClientError (status 0) when there is no answer.
+http::response<http::string_body> exchange(asio::io_context& io, beast::tcp_stream& stream,
+                                           http::request<http::string_body>& req,
+                                           const std::string& where, const std::string& what,
+                                           std::chrono::milliseconds timeout) {
+    beast::error_code error;
+    const auto failed = [&](beast::error_code ec) {
+        return ClientError(0, "no answer from " + where + " to " + what + ": " +
+                                  (ec == beast::error::timeout
+                                       ? io::format("none within %.0f s",
+                                                    std::chrono::duration<double>(timeout).count())
+                                       : ec.message()));
+    };
+    stream.expires_after(timeout);
+    http::async_write(stream, req, [&](beast::error_code ec, std::size_t) { error = ec; });
+    run_one_operation(io);
+    if (error) {
+        throw failed(error);
+    }
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_response_bytes);
+    http::async_read(stream, buffer, parser,
+                     [&](beast::error_code ec, std::size_t) { error = ec; });
+    run_one_operation(io);
+    if (error) {
+        throw failed(error);
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    return parser.release();
+}
+
+// The JSON of a 2xx answer; a ClientError with the API's error and details for a 4xx or 5xx,
+// or with status 0 for anything else.
+Json answer_of(const http::response<http::string_body>& response, const std::string& where,
+               const std::string& what) {
+    const int status = static_cast<int>(response.result_int());
+    Json answer = Json::parse(response.body(), nullptr, false);
+    if (status >= 400) {
+        // The API's error body; a proxy or a foreign server may answer with anything else.
+        std::string message =
+            "HTTP " + std::to_string(status) + " " + std::string(response.reason());
+        std::vector<std::string> details;
+        if (answer.is_object() && answer.contains("error") && answer["error"].is_string()) {
+            message = answer["error"].get<std::string>();
+            if (answer.contains("details") && answer["details"].is_array()) {
+                for (const auto& detail : answer["details"]) {
+                    details.push_back(detail.is_string() ? detail.get<std::string>()
+                                                         : detail.dump());
+                }
+            }
+        }
+        throw ClientError(status, message, std::move(details), what);
+    }
+    if (status < 200 || status >= 300 || answer.is_discarded()) {
+        throw ClientError(0, where + " answered " + what + " with HTTP " + std::to_string(status) +
+                                 (answer.is_discarded() ? ", not JSON" : "") +
+                                 " (is it dmacycled?)");
+    }
+    return answer;
+}
+
 }  // namespace
 
 std::string ServerUrl::text() const {
@@ -127,94 +234,13 @@ Json ApiClient::post(const std::string& target, const std::string& body,
 
 Json ApiClient::request(bool is_post, const std::string& target, const std::string& body,
                         const std::string& content_type) const {
-    const std::string where = server_.text();
     asio::io_context io;
     beast::tcp_stream stream(io);
-    beast::error_code error;
-
-    asio::ip::tcp::resolver resolver(io);
-    const auto endpoints = resolver.resolve(server_.host, std::to_string(server_.port), error);
-    if (error) {
-        throw ClientError(0, "cannot reach " + where + ": " + error.message());
-    }
-    stream.expires_after(timeouts_.connect);
-    stream.async_connect(endpoints, [&](beast::error_code ec, const auto&) { error = ec; });
-    run_one_operation(io);
-    if (error) {
-        throw ClientError(
-            0, "cannot reach " + where + ": " +
-                   (error == beast::error::timeout
-                        ? io::format("no connection within %.1f s",
-                                     std::chrono::duration<double>(timeouts_.connect).count())
-                        : error.message()));
-    }
-
-    http::request<http::string_body> req(is_post ? http::verb::post : http::verb::get, target, 11);
-    req.set(http::field::host, server_.host + ":" + std::to_string(server_.port));
-    req.set(http::field::user_agent, "dmacycle/" DMACYCLE_VERSION);
-    req.set(http::field::accept, "application/json");
-    if (token_) {
-        req.set(http::field::authorization, "Bearer " + *token_);
-    }
-    if (is_post) {
-        req.set(http::field::content_type, content_type);
-        req.body() = body;
-    }
-    req.keep_alive(false);
-    req.prepare_payload();
-
+    connect_to(io, stream, server_, timeouts_.connect);
+    auto req = make_request(server_, token_, is_post, target, body, content_type);
     const std::string what = std::string(is_post ? "POST " : "GET ") + target;
-    const auto failed = [&](beast::error_code ec) {
-        return ClientError(
-            0, "no answer from " + where + " to " + what + ": " +
-                   (ec == beast::error::timeout
-                        ? io::format("none within %.0f s",
-                                     std::chrono::duration<double>(timeouts_.response).count())
-                        : ec.message()));
-    };
-    stream.expires_after(timeouts_.response);
-    http::async_write(stream, req, [&](beast::error_code ec, std::size_t) { error = ec; });
-    run_one_operation(io);
-    if (error) {
-        throw failed(error);
-    }
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(max_response_bytes);
-    http::async_read(stream, buffer, parser,
-                     [&](beast::error_code ec, std::size_t) { error = ec; });
-    run_one_operation(io);
-    if (error) {
-        throw failed(error);
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-
-    const auto& response = parser.get();
-    const int status = static_cast<int>(response.result_int());
-    Json answer = Json::parse(response.body(), nullptr, false);
-    if (status >= 400) {
-        // The API's error body; a proxy or a foreign server may answer with anything else.
-        std::string message =
-            "HTTP " + std::to_string(status) + " " + std::string(response.reason());
-        std::vector<std::string> details;
-        if (answer.is_object() && answer.contains("error") && answer["error"].is_string()) {
-            message = answer["error"].get<std::string>();
-            if (answer.contains("details") && answer["details"].is_array()) {
-                for (const auto& detail : answer["details"]) {
-                    details.push_back(detail.is_string() ? detail.get<std::string>()
-                                                         : detail.dump());
-                }
-            }
-        }
-        throw ClientError(status, message, std::move(details), what);
-    }
-    if (status < 200 || status >= 300 || answer.is_discarded()) {
-        throw ClientError(0, where + " answered " + what + " with HTTP " + std::to_string(status) +
-                                 (answer.is_discarded() ? ", not JSON" : "") +
-                                 " (is it dmacycled?)");
-    }
-    return answer;
+    const auto response = exchange(io, stream, req, server_.text(), what, timeouts_.response);
+    return answer_of(response, server_.text(), what);
 }
 
 bool is_final_job_status(std::string_view status) {

@@ -23,6 +23,7 @@
 #include "dmacycle/cli/daemon_child.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/io/shipped_config.hpp"
 #include "dmacycle/io/text.hpp"
 #include "dmacycle/report/report.hpp"
 #include "dmacycle/store/run_archive.hpp"
@@ -236,13 +237,76 @@ int report_run(const nlohmann::json& run, const nlohmann::json& results, std::os
     return pass ? exit_ok : exit_fit_failed;
 }
 
+// The demo daemon's configuration in `dir`: `db` served with the simulated instrument at
+// --speed max, the tokens in tokens.yaml beside it.
+void write_demo_config(const std::filesystem::path& dir, const std::filesystem::path& config_dir,
+                       const std::filesystem::path& db) {
+    std::ostringstream config;  // JSON strings are YAML strings: paths quoted safely
+    config << "# dmacycle demo: the simulated instrument as fast as it goes\n"
+           << "listen: 127.0.0.1:0\n"
+           << "database: " << nlohmann::json(db.string()).dump() << "\n"
+           << "tokens: tokens.yaml\n"
+           << "profiles: " << nlohmann::json((config_dir / "instruments").string()).dump() << "\n"
+           << "instrument:\n  simulate:\n    profile: "
+           << nlohmann::json((config_dir / "instruments" / "sim-la30.yaml").string()).dump()
+           << "\n    speed: max\n";
+    write_file(dir / "dmacycled.yaml", config.str(), 0600);
+}
+
+// Submits the job file and waits for the job to end, printing each segment as it starts;
+// returns the ended job (GET /api/v1/jobs/ID), which has a run.
+nlohmann::json run_demo_job(const ApiClient& client, const std::filesystem::path& job_path,
+                            std::ostream& out) {
+    const auto submitted = client.post("/api/v1/jobs", io::read_job_text(job_path.string()));
+    const auto job_id = submitted.at("job_id").get<std::int64_t>();
+    out << "submitted " << job_path.string() << " as job " << job_id
+        << " (10 min hold, 8 h of 0-200 MPa cycling, 8 h of recovery, 10 Hz); waiting\n";
+    const auto started = std::chrono::steady_clock::now();
+    std::string segment;
+    const auto job = wait_for_job(
+        client, job_id, demo_job_timeout, std::chrono::milliseconds(200),
+        [&](const nlohmann::json& polled) {
+            if (demo_interrupted) {
+                throw std::runtime_error("interrupted; stopping dmacycled");
+            }
+            const auto progress = polled.value("progress", nlohmann::json());
+            if (progress.is_object() && progress.value("segment", "") != segment) {
+                segment = progress.value("segment", "");
+                char line[128];
+                std::snprintf(
+                    line, sizeof line, "  %5.1f s  %s\n",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                        .count(),
+                    segment.c_str());
+                out << line << std::flush;
+            }
+        });
+    if (!job) {
+        throw std::runtime_error("job " + std::to_string(job_id) + " did not end within " +
+                                 std::to_string(demo_job_timeout.count()) + " s");
+    }
+    out << "job " << job_id << " " << job->value("status", "")
+        << io::format(
+               " after %.1f s",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (const auto message = job->value("message", ""); !message.empty()) {
+        out << ": " << message;
+    }
+    out << "\n";
+    if (job->value("run_ids", nlohmann::json::array()).empty()) {
+        throw std::runtime_error("job " + std::to_string(job_id) + " has no run");
+    }
+    return *job;
+}
+
 // The main job end to end through the service: dmacycled (beside this executable) as a child
-// with the simulated instrument at --speed max and a throwaway token, config/jobs/mode1-0-200.yaml
-// submitted through the HTTP API, waited for, its run and results fetched, then a verdict.
+// with the simulated instrument at --speed max and a throwaway token, the shipped
+// jobs/mode1-0-200.yaml (io::shipped_config_dir) submitted through the HTTP API, waited for, its
+// run and results fetched, then a verdict.
 int run_service_demo(const std::optional<std::string>& db_path,
                      const std::optional<std::string>& report_dir, std::ostream& out,
                      std::ostream& err) {
-    const std::filesystem::path config_dir(DMACYCLE_CONFIG_DIR);
+    const auto config_dir = io::shipped_config_dir();
     const auto job_path = config_dir / "jobs" / "mode1-0-200.yaml";
     const InterruptGuard interrupts;
     std::optional<TempFolder> folder;
@@ -256,17 +320,7 @@ int run_service_demo(const std::optional<std::string>& db_path,
                        "\"\n    scopes: [read, submit, control]\n",
                    0600);
         const auto db = db_path ? std::filesystem::absolute(*db_path) : dir / "demo.db";
-        std::ostringstream config;  // JSON strings are YAML strings: paths quoted safely
-        config << "# dmacycle demo: the simulated instrument as fast as it goes\n"
-               << "listen: 127.0.0.1:0\n"
-               << "database: " << nlohmann::json(db.string()).dump() << "\n"
-               << "tokens: tokens.yaml\n"
-               << "profiles: " << nlohmann::json((config_dir / "instruments").string()).dump()
-               << "\n"
-               << "instrument:\n  simulate:\n    profile: "
-               << nlohmann::json((config_dir / "instruments" / "sim-la30.yaml").string()).dump()
-               << "\n    speed: max\n";
-        write_file(dir / "dmacycled.yaml", config.str(), 0600);
+        write_demo_config(dir, config_dir, db);
         daemon.emplace(dmacycled_beside_self(),
                        std::vector<std::string>{"--config", (dir / "dmacycled.yaml").string()},
                        dir / "dmacycled.log", std::chrono::seconds(60),
@@ -275,47 +329,8 @@ int run_service_demo(const std::optional<std::string>& db_path,
             << daemon->url() << ", simulated instrument at --speed max, store " << db.string()
             << "\n";
         const ApiClient client(parse_server_url(daemon->url()), token);
-        const auto submitted = client.post("/api/v1/jobs", io::read_job_text(job_path.string()));
-        const auto job_id = submitted.at("job_id").get<std::int64_t>();
-        out << "submitted " << job_path.string() << " as job " << job_id
-            << " (10 min hold, 8 h of 0-200 MPa cycling, 8 h of recovery, 10 Hz); waiting\n";
-        const auto started = std::chrono::steady_clock::now();
-        std::string segment;
-        const auto job = wait_for_job(
-            client, job_id, demo_job_timeout, std::chrono::milliseconds(200),
-            [&](const nlohmann::json& polled) {
-                if (demo_interrupted) {
-                    throw std::runtime_error("interrupted; stopping dmacycled");
-                }
-                const auto progress = polled.value("progress", nlohmann::json());
-                if (progress.is_object() && progress.value("segment", "") != segment) {
-                    segment = progress.value("segment", "");
-                    char line[128];
-                    std::snprintf(
-                        line, sizeof line, "  %5.1f s  %s\n",
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                            .count(),
-                        segment.c_str());
-                    out << line << std::flush;
-                }
-            });
-        if (!job) {
-            throw std::runtime_error("job " + std::to_string(job_id) + " did not end within " +
-                                     std::to_string(demo_job_timeout.count()) + " s");
-        }
-        const auto status = job->value("status", "");
-        out << "job " << job_id << " " << status
-            << io::format(" after %.1f s",
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                              .count());
-        if (const auto message = job->value("message", ""); !message.empty()) {
-            out << ": " << message;
-        }
-        out << "\n";
-        const auto& run_ids = job->value("run_ids", nlohmann::json::array());
-        if (run_ids.empty()) {
-            throw std::runtime_error("job " + std::to_string(job_id) + " has no run");
-        }
+        const auto job = run_demo_job(client, job_path, out);
+        const auto& run_ids = job.value("run_ids", nlohmann::json::array());
         const auto run_id = run_ids.front().dump();
         const auto run = client.get("/api/v1/runs/" + run_id);
         const auto results = client.get("/api/v1/runs/" + run_id + "/results")
@@ -334,7 +349,7 @@ int run_service_demo(const std::optional<std::string>& db_path,
                        .string()
                 << "\n";
         }
-        if (status != "completed") {
+        if (job.value("status", "") != "completed") {
             return exit_run_faulted;
         }
         return code;

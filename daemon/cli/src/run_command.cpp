@@ -151,112 +151,151 @@ Json outcome_json(const protocols::Job& job, const runner::RunOutcome& outcome) 
     return run;
 }
 
+// What `dmacycle run` was asked, checked before the job file is read.
+struct RunRequest {
+    std::string path;  // JOB.yaml
+    std::string db;
+    sim::SimClock clock;
+    bool json = false;
+};
+
+RunRequest run_request(const io::Arguments& arguments) {
+    if (arguments.positionals().size() != 1) {
+        throw io::UsageError(arguments.positionals().empty() ? "missing JOB.yaml"
+                                                             : "one JOB.yaml at a time");
+    }
+    const std::string path = arguments.positionals().front();
+    const auto db = arguments.text("db");
+    if (!db || db->empty()) {
+        throw io::UsageError("missing --db FILE");
+    }
+    const std::string speed_text = arguments.text("speed").value_or("1");
+    const auto clock = sim::SimClock::parse(speed_text);
+    if (!clock) {
+        throw io::UsageError("--speed must be a positive number or 'max', not '" + speed_text +
+                             "'");
+    }
+    return {path, *db, *clock, arguments.flag("json")};
+}
+
+// The instrument profile the job file names; one that does not load is the input's fault.
+sim::Profile load_job_profile(const std::string& path, const protocols::JobFile& job_file) {
+    const auto profile_path = find_profile(path, job_file.runs.front().profile);
+    try {
+        return sim::load_profile(profile_path);
+    } catch (const sim::ProfileError& error) {
+        throw io::InputError(error.what());
+    }
+}
+
+// Where the runs of a job file go: the open store and the simulated instrument's devices.
+struct RunTarget {
+    store::SampleStore& store;
+    runner::SimInstrument& instrument;
+    const drivers::DeviceSpec& frame;
+    const drivers::DeviceSpec& furnace;
+    const runner::RunnerOptions& options;
+};
+
+// Runs the file's jobs in turn, each reported as it ends; a run that does not complete stops a
+// sweep. Returns the exit code.
+int run_jobs(const RunRequest& request, const std::string& text, const protocols::JobFile& job_file,
+             const RunTarget& target, std::ostream& out, std::ostream& err) {
+    Json runs = Json::array();
+    bool all_completed = true;
+    bool fits_usable = true;
+    for (std::size_t i = 0; i < job_file.runs.size(); ++i) {
+        const auto& job = job_file.runs[i];
+        if (i > 0) {
+            target.instrument.instrument.new_sample();  // each sweep point: a fresh ribbon
+        }
+        if (!request.json) {
+            out << "run " << (i + 1) << "/" << job_file.runs.size() << ": " << job.name
+                << (job.sweep_point.empty() ? "" : " " + job.sweep_point) << ", sample "
+                << job.sample.id << "\n";
+        }
+        const auto outcome = runner::execute_run(job, text, target.store, target.frame,
+                                                 target.furnace, target.options);
+        all_completed = all_completed && outcome.status == store::RunStatus::completed;
+        fits_usable = fits_usable && unusable_fits(outcome).empty();
+        if (request.json) {
+            runs.push_back(outcome_json(job, outcome));
+        } else {
+            print_summary(out, job, protocols::make_plan(job), outcome);
+        }
+        if (outcome.status != store::RunStatus::completed) {
+            // The operator decides what follows a fault (docs/runner.md): the next point would
+            // heat and load again.
+            if (i + 1 < job_file.runs.size()) {
+                err << "dmacycle run: sweep stopped after run " << (i + 1) << " of "
+                    << job_file.runs.size() << ": " << outcome.message << "\n";
+            }
+            break;
+        }
+    }
+    if (request.json) {
+        out << Json{{"file", request.path}, {"db", request.db}, {"runs", runs}}.dump(2) << "\n";
+    }
+    if (!all_completed) {
+        return exit_run_faulted;
+    }
+    return fits_usable ? exit_ok : exit_fit_failed;
+}
+
+// Opens the store and brings the simulated instrument up for a checked job file, then runs it.
+int run_job_file(const RunRequest& request, const std::string& text,
+                 const protocols::JobFile& job_file, const sim::Profile& profile, std::ostream& out,
+                 std::ostream& err) {
+    const bool paced_scan = request.clock.is_max() && job_file.runs.front().dmta;
+    if (paced_scan) {
+        err << "dmacycle run: a DMTA scan cannot keep its measurement interval at "
+               "--speed max; running at --speed "
+            << dmta_fastest_speed << "\n";
+    }
+    const sim::SimClock sim_clock = paced_scan ? sim::SimClock(dmta_fastest_speed) : request.clock;
+    // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows (33 min at
+    // 10 Hz) keep the queue to a few MB; appends then wait for commits.
+    store::SampleStore store(request.db, store::StoreOptions{.max_pending_rows = 20000});
+    runner::SimInstrument instrument(profile, sim_clock);
+    drivers::DeviceSpec frame;
+    frame.uri = instrument.frame_uri;
+    drivers::DeviceSpec furnace;
+    furnace.model = profile.furnace.kelvin_display ? "eurotherm-2400-kelvin" : "";
+    furnace.uri = instrument.furnace_uri;
+    std::mutex out_mutex;
+    runner::RunnerOptions options;
+    if (!request.json) {
+        options.on_event = [&](double t_s, const std::string& kind, const std::string& message) {
+            std::lock_guard lock(out_mutex);
+            out << io::format("[%10.1f s] ", t_s) << kind << ": " << message << "\n";
+        };
+    }
+    return run_jobs(request, text, job_file, {store, instrument, frame, furnace, options}, out,
+                    err);
+}
+
 }  // namespace
 
 int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     try {
         const io::Arguments arguments(args, {"db", "speed"}, {"json"});
-        if (arguments.positionals().size() != 1) {
-            throw io::UsageError(arguments.positionals().empty() ? "missing JOB.yaml"
-                                                                 : "one JOB.yaml at a time");
-        }
-        const std::string path = arguments.positionals().front();
-        const auto db = arguments.text("db");
-        if (!db || db->empty()) {
-            throw io::UsageError("missing --db FILE");
-        }
-        const std::string speed_text = arguments.text("speed").value_or("1");
-        const auto clock = sim::SimClock::parse(speed_text);
-        if (!clock) {
-            throw io::UsageError("--speed must be a positive number or 'max', not '" + speed_text +
-                                 "'");
-        }
-
+        const auto request = run_request(arguments);
         // Everything is checked before the database is opened: a refused job writes nothing.
-        const std::string text = io::read_job_text(path);
+        const std::string text = io::read_job_text(request.path);
         auto job_file = protocols::parse_job(text);
         if (job_file.ok()) {
-            const auto profile_path = find_profile(path, job_file.runs.front().profile);
-            sim::Profile profile;
-            try {
-                profile = sim::load_profile(profile_path);
-            } catch (const sim::ProfileError& error) {
-                throw io::InputError(error.what());
-            }
+            const auto profile = load_job_profile(request.path, job_file);
             // The job must also fit the instrument the profile describes: its frame's force
             // and, for a DMTA scan, its frequency and amplitude ranges and the furnace's ambient.
-            job_file = protocols::parse_job(
-                text, [&](const std::string& name) { return io::find_profile_limit(name, path); });
+            job_file = protocols::parse_job(text, [&](const std::string& name) {
+                return io::find_profile_limit(name, request.path);
+            });
             if (job_file.ok()) {
-                const bool paced_scan = clock->is_max() && job_file.runs.front().dmta;
-                if (paced_scan) {
-                    err << "dmacycle run: a DMTA scan cannot keep its measurement interval at "
-                           "--speed max; running at --speed "
-                        << dmta_fastest_speed << "\n";
-                }
-                const sim::SimClock sim_clock =
-                    paced_scan ? sim::SimClock(dmta_fastest_speed) : *clock;
-                // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows
-                // (33 min at 10 Hz) keep the queue to a few MB; appends then wait for commits.
-                store::SampleStore store(*db, store::StoreOptions{.max_pending_rows = 20000});
-                runner::SimInstrument instrument(profile, sim_clock);
-                drivers::DeviceSpec frame;
-                frame.uri = instrument.frame_uri;
-                drivers::DeviceSpec furnace;
-                furnace.model = profile.furnace.kelvin_display ? "eurotherm-2400-kelvin" : "";
-                furnace.uri = instrument.furnace_uri;
-                std::mutex out_mutex;
-                runner::RunnerOptions options;
-                if (!arguments.flag("json")) {
-                    options.on_event = [&](double t_s, const std::string& kind,
-                                           const std::string& message) {
-                        std::lock_guard lock(out_mutex);
-                        out << io::format("[%10.1f s] ", t_s) << kind << ": " << message << "\n";
-                    };
-                }
-                Json runs = Json::array();
-                bool all_completed = true;
-                bool fits_usable = true;
-                for (std::size_t i = 0; i < job_file.runs.size(); ++i) {
-                    const auto& job = job_file.runs[i];
-                    if (i > 0) {
-                        instrument.instrument.new_sample();  // each sweep point: a fresh ribbon
-                    }
-                    if (!arguments.flag("json")) {
-                        out << "run " << (i + 1) << "/" << job_file.runs.size() << ": " << job.name
-                            << (job.sweep_point.empty() ? "" : " " + job.sweep_point) << ", sample "
-                            << job.sample.id << "\n";
-                    }
-                    const auto outcome =
-                        runner::execute_run(job, text, store, frame, furnace, options);
-                    all_completed = all_completed && outcome.status == store::RunStatus::completed;
-                    fits_usable = fits_usable && unusable_fits(outcome).empty();
-                    if (arguments.flag("json")) {
-                        runs.push_back(outcome_json(job, outcome));
-                    } else {
-                        print_summary(out, job, protocols::make_plan(job), outcome);
-                    }
-                    if (outcome.status != store::RunStatus::completed) {
-                        // The operator decides what follows a fault (docs/runner.md): the next
-                        // point would heat and load again.
-                        if (i + 1 < job_file.runs.size()) {
-                            err << "dmacycle run: sweep stopped after run " << (i + 1) << " of "
-                                << job_file.runs.size() << ": " << outcome.message << "\n";
-                        }
-                        break;
-                    }
-                }
-                if (arguments.flag("json")) {
-                    out << Json{{"file", path}, {"db", *db}, {"runs", runs}}.dump(2) << "\n";
-                }
-                if (!all_completed) {
-                    return exit_run_faulted;
-                }
-                return fits_usable ? exit_ok : exit_fit_failed;
+                return run_job_file(request, text, job_file, profile, out, err);
             }
         }
         for (const auto& problem : job_file.errors) {
-            err << problem.to_string(path) << "\n";
+            err << problem.to_string(request.path) << "\n";
         }
         return exit_bad_input;
     } catch (const io::InputError& error) {

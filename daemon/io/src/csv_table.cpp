@@ -27,6 +27,69 @@ std::vector<std::string_view> split_cells(std::string_view line) {
     }
 }
 
+// `text` without a UTF-8 byte-order mark; refuses binary data (a NUL byte).
+std::string_view text_body(const std::string& path, const std::string& text) {
+    std::string_view rest(text);
+    if (rest.substr(0, 3) == "\xEF\xBB\xBF") {
+        rest.remove_prefix(3);
+    }
+    if (const auto nul = rest.find('\0'); nul != std::string_view::npos) {
+        const auto line =
+            1 + std::count(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
+        throw InputError(where(path, static_cast<std::size_t>(line)) +
+                         "binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
+    }
+    return rest;
+}
+
+// The cell index of each required column in the header line, each of which it names once.
+std::vector<std::size_t> header_index(const std::string& path, std::size_t line_number,
+                                      std::string_view line,
+                                      const std::vector<std::string_view>& cells,
+                                      const std::vector<std::string>& required_columns) {
+    std::vector<std::size_t> index;
+    for (const auto& name : required_columns) {
+        const auto found = std::find(cells.begin(), cells.end(), name);
+        if (found == cells.end()) {
+            std::string expected;
+            for (const auto& n : required_columns) {
+                expected += (expected.empty() ? "" : ",") + n;
+            }
+            throw InputError(where(path, line_number) + "wrong header " + quote_for_message(line) +
+                             ": expected columns " + expected);
+        }
+        if (std::count(cells.begin(), cells.end(), name) > 1) {
+            throw InputError(where(path, line_number) + "column '" + name +
+                             "' appears twice in the header");
+        }
+        index.push_back(static_cast<std::size_t>(found - cells.begin()));
+    }
+    return index;
+}
+
+// The required cells of a data row, each a finite number, appended to the table's columns.
+void read_row(const std::string& path, std::size_t line_number,
+              const std::vector<std::string_view>& cells,
+              const std::vector<std::size_t>& source_index, CsvTable& table) {
+    for (std::size_t k = 0; k < source_index.size(); ++k) {
+        const std::string_view cell = cells[source_index[k]];
+        double value = 0;
+        const char* const end = cell.data() + cell.size();
+        const auto [ptr, ec] = std::from_chars(cell.data(), end, value);
+        if (cell.empty() || ec != std::errc() || ptr != end) {
+            throw InputError(
+                where(path, line_number) + "column '" + table.names[k] +
+                "': " + (cell.empty() ? "empty cell" : "not a number " + quote_for_message(cell)));
+        }
+        if (!std::isfinite(value)) {
+            throw InputError(where(path, line_number) + "column '" + table.names[k] +
+                             "': " + quote_for_message(cell) + " is not a finite number");
+        }
+        table.columns[k].push_back(value);
+    }
+    table.line_of_row.push_back(line_number);
+}
+
 }  // namespace
 
 std::string_view trim_blanks(std::string_view text) {
@@ -82,16 +145,7 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
         throw InputError(path + ": cannot open file");
     }
     const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-    std::string_view rest(text);
-    if (rest.substr(0, 3) == "\xEF\xBB\xBF") {
-        rest.remove_prefix(3);
-    }
-    if (const auto nul = rest.find('\0'); nul != std::string_view::npos) {
-        const auto line =
-            1 + std::count(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
-        throw InputError(where(path, static_cast<std::size_t>(line)) +
-                         "binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
-    }
+    std::string_view rest = text_body(path, text);
 
     CsvTable table;
     table.path = path;
@@ -113,22 +167,7 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
         }
         const auto cells = split_cells(line);
         if (!have_header) {
-            for (const auto& name : required_columns) {
-                const auto found = std::find(cells.begin(), cells.end(), name);
-                if (found == cells.end()) {
-                    std::string expected;
-                    for (const auto& n : required_columns) {
-                        expected += (expected.empty() ? "" : ",") + n;
-                    }
-                    throw InputError(where(path, line_number) + "wrong header " +
-                                     quote_for_message(line) + ": expected columns " + expected);
-                }
-                if (std::count(cells.begin(), cells.end(), name) > 1) {
-                    throw InputError(where(path, line_number) + "column '" + name +
-                                     "' appears twice in the header");
-                }
-                source_index.push_back(static_cast<std::size_t>(found - cells.begin()));
-            }
+            source_index = header_index(path, line_number, line, cells, required_columns);
             header_cells = cells.size();
             have_header = true;
             continue;
@@ -137,23 +176,7 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
             throw InputError(where(path, line_number) + std::to_string(cells.size()) +
                              " cells, but the header has " + std::to_string(header_cells));
         }
-        for (std::size_t k = 0; k < source_index.size(); ++k) {
-            const std::string_view cell = cells[source_index[k]];
-            double value = 0;
-            const char* const end = cell.data() + cell.size();
-            const auto [ptr, ec] = std::from_chars(cell.data(), end, value);
-            if (cell.empty() || ec != std::errc() || ptr != end) {
-                throw InputError(
-                    where(path, line_number) + "column '" + required_columns[k] + "': " +
-                    (cell.empty() ? "empty cell" : "not a number " + quote_for_message(cell)));
-            }
-            if (!std::isfinite(value)) {
-                throw InputError(where(path, line_number) + "column '" + required_columns[k] +
-                                 "': " + quote_for_message(cell) + " is not a finite number");
-            }
-            table.columns[k].push_back(value);
-        }
-        table.line_of_row.push_back(line_number);
+        read_row(path, line_number, cells, source_index, table);
     }
     if (!have_header) {
         throw InputError(path + ": empty file (no header line)");

@@ -175,6 +175,135 @@ std::vector<std::string_view> split(std::string_view line, char separator) {
     }
 }
 
+// What the lines of a Netzsch export read so far say about how its rows are written.
+struct NetzschLayout {
+    char separator = 0;  // 0 until #SEPARATOR or the ## column line
+    std::optional<bool> decimal_comma;
+    std::vector<std::string> columns;  // as written on the ## line
+    std::size_t columns_line = 0;      // 0 before the ## line
+    int time_at = -1, temperature_at = -1, heat_flow_at = -1;
+};
+
+// The `##` line: the column names with units (`##Temp./°C;Time/min;DSC/(mW/mg)`).
+void read_netzsch_columns(const std::string& path, std::size_t line_number, std::string_view line,
+                          NetzschLayout& layout, RawScan& raw) {
+    const std::string_view names = line.substr(2);
+    if (layout.separator == 0) {
+        layout.separator = names.find(';') != std::string_view::npos    ? ';'
+                           : names.find('\t') != std::string_view::npos ? '\t'
+                                                                        : ',';
+    }
+    layout.columns_line = line_number;
+    layout.columns.clear();
+    for (const auto cell : split(names, layout.separator)) {
+        const auto [name, unit] = netzsch_column(cell);
+        const int at = static_cast<int>(layout.columns.size());
+        const std::string key = lower(name);
+        if (key.rfind("temp", 0) == 0 && layout.temperature_at < 0) {
+            layout.temperature_at = at;
+            raw.temperature_unit = unit;
+        } else if (key.rfind("time", 0) == 0 && layout.time_at < 0) {
+            layout.time_at = at;
+            raw.time_unit = unit;
+        } else if (key.rfind("dsc", 0) == 0 && layout.heat_flow_at < 0) {
+            layout.heat_flow_at = at;
+            raw.heat_flow_unit = unit;
+        }
+        layout.columns.emplace_back(cell);
+    }
+    if (layout.time_at < 0 || layout.temperature_at < 0 || layout.heat_flow_at < 0) {
+        refuse(path, line_number,
+               "column line " + quote_for_message(line) + " lacks " +
+                   (layout.temperature_at < 0 ? "Temp."
+                    : layout.time_at < 0      ? "Time"
+                                              : "DSC") +
+                   "; expected columns like ##Temp./°C;Time/min;DSC/(mW/mg)");
+    }
+}
+
+// A `#KEY:<separator>value` header line; the keys that say how rows are written, the sign of
+// exothermic effects and the sample mass are read, others ignored.
+void read_netzsch_header(const std::string& path, std::size_t line_number, std::string_view line,
+                         NetzschLayout& layout, RawScan& raw) {
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+        return;
+    }
+    const std::string key(trim_blanks(line.substr(1, colon - 1)));
+    std::string_view value = trim_blanks(line.substr(colon + 1));
+    if (!value.empty() && (value.front() == ';' || value.front() == ',')) {
+        value = trim_blanks(value.substr(1));
+    }
+    if (key == "SEPARATOR") {
+        layout.separator = value == "SEMICOLON" ? ';'
+                           : value == "COMMA"   ? ','
+                           : value == "TAB"     ? '\t'
+                                                : 0;
+        if (layout.separator == 0) {
+            refuse(path, line_number,
+                   "#SEPARATOR " + quote_for_message(value) + " is not SEMICOLON, COMMA or TAB");
+        }
+    } else if (key == "DECIMAL") {
+        if (value != "COMMA" && value != "POINT") {
+            refuse(path, line_number,
+                   "#DECIMAL " + quote_for_message(value) + " is not COMMA or POINT");
+        }
+        layout.decimal_comma = value == "COMMA";
+    } else if (key == "EXO") {
+        if (value != "1" && value != "+1" && value != "-1") {
+            refuse(path, line_number, "#EXO " + quote_for_message(value) + " is neither +1 nor -1");
+        }
+        raw.exo = ExoStatement{value != "-1", line_number, "#EXO: " + std::string(value)};
+    } else if (key == "SAMPLE MASS /mg") {
+        std::string number(value);
+        std::replace(number.begin(), number.end(), ',', '.');
+        raw.header_mass_mg = parse_finite(number);
+        if (!raw.header_mass_mg || *raw.header_mass_mg <= 0) {
+            refuse(path, line_number,
+                   "#SAMPLE MASS /mg " + quote_for_message(value) + " is not a positive number");
+        }
+    }
+}
+
+// A data row after the ## line: its time, temperature and heat flow cells.
+void read_netzsch_row(const std::string& path, std::size_t line_number, std::string_view line,
+                      const NetzschLayout& layout, RawScan& raw) {
+    if (layout.columns_line == 0) {
+        refuse(path, line_number,
+               "data before the ## column line (expected e.g. ##Temp./°C;Time/min;"
+               "DSC/(mW/mg))");
+    }
+    const auto cells = split(line, layout.separator);
+    if (cells.size() != layout.columns.size()) {
+        refuse(path, line_number,
+               std::to_string(cells.size()) + " cells, but the ## column line (line " +
+                   std::to_string(layout.columns_line) + ") has " +
+                   std::to_string(layout.columns.size()));
+    }
+    // Without #DECIMAL, a comma in a cell can only be a decimal comma when it is not the
+    // separator.
+    const bool comma = layout.decimal_comma.value_or(layout.separator != ',');
+    const auto cell_value = [&](int at) {
+        std::string cell(cells[static_cast<std::size_t>(at)]);
+        if (comma) {
+            std::replace(cell.begin(), cell.end(), ',', '.');
+        }
+        const auto value = parse_finite(cell);
+        if (!value) {
+            refuse(path, line_number,
+                   "column '" + layout.columns[static_cast<std::size_t>(at)] + "': " +
+                       (cell.empty() ? "empty cell"
+                                     : quote_for_message(cells[static_cast<std::size_t>(at)]) +
+                                           " is not a finite number"));
+        }
+        return *value;
+    };
+    raw.temperature.push_back(cell_value(layout.temperature_at));
+    raw.time.push_back(cell_value(layout.time_at));
+    raw.heat_flow.push_back(cell_value(layout.heat_flow_at));
+    raw.line_of_row.push_back(line_number);
+}
+
 // Netzsch Proteus "Export data" text: `#KEY:<separator>value` header lines, one `##` line of
 // column names with units (`##Temp./°C;Time/min;DSC/(mW/mg)`), then rows; #SEPARATOR and
 // #DECIMAL (COMMA or POINT) say how rows are written, #EXO the sign of exothermic effects.
@@ -185,11 +314,7 @@ RawScan read_netzsch_scan(const std::string& path) {
         rest.remove_prefix(3);
     }
     RawScan raw;
-    char separator = 0;
-    std::optional<bool> decimal_comma;
-    std::vector<std::string> columns;
-    std::size_t columns_line = 0;
-    int time_at = -1, temperature_at = -1, heat_flow_at = -1;
+    NetzschLayout layout;
     for (std::size_t line_number = 1; !rest.empty(); ++line_number) {
         const auto newline = rest.find('\n');
         const std::string_view raw_line = rest.substr(0, newline);
@@ -200,122 +325,14 @@ RawScan read_netzsch_scan(const std::string& path) {
             continue;
         }
         if (line.substr(0, 2) == "##") {
-            const std::string_view names = line.substr(2);
-            if (separator == 0) {
-                separator = names.find(';') != std::string_view::npos    ? ';'
-                            : names.find('\t') != std::string_view::npos ? '\t'
-                                                                         : ',';
-            }
-            columns_line = line_number;
-            columns.clear();
-            for (const auto cell : split(names, separator)) {
-                const auto [name, unit] = netzsch_column(cell);
-                const int at = static_cast<int>(columns.size());
-                const std::string key = lower(name);
-                if (key.rfind("temp", 0) == 0 && temperature_at < 0) {
-                    temperature_at = at;
-                    raw.temperature_unit = unit;
-                } else if (key.rfind("time", 0) == 0 && time_at < 0) {
-                    time_at = at;
-                    raw.time_unit = unit;
-                } else if (key.rfind("dsc", 0) == 0 && heat_flow_at < 0) {
-                    heat_flow_at = at;
-                    raw.heat_flow_unit = unit;
-                }
-                columns.emplace_back(cell);
-            }
-            if (time_at < 0 || temperature_at < 0 || heat_flow_at < 0) {
-                refuse(path, line_number,
-                       "column line " + quote_for_message(line) + " lacks " +
-                           (temperature_at < 0 ? "Temp."
-                            : time_at < 0      ? "Time"
-                                               : "DSC") +
-                           "; expected columns like ##Temp./°C;Time/min;DSC/(mW/mg)");
-            }
-            continue;
-        }
-        if (line.front() == '#') {
-            if (columns_line != 0) {
-                continue;  // a later remark; the rows are what follows the column line
-            }
-            const auto colon = line.find(':');
-            if (colon == std::string_view::npos) {
-                continue;
-            }
-            const std::string key(trim_blanks(line.substr(1, colon - 1)));
-            std::string_view value = trim_blanks(line.substr(colon + 1));
-            if (!value.empty() && (value.front() == ';' || value.front() == ',')) {
-                value = trim_blanks(value.substr(1));
-            }
-            if (key == "SEPARATOR") {
-                separator = value == "SEMICOLON" ? ';'
-                            : value == "COMMA"   ? ','
-                            : value == "TAB"     ? '\t'
-                                                 : 0;
-                if (separator == 0) {
-                    refuse(path, line_number,
-                           "#SEPARATOR " + quote_for_message(value) +
-                               " is not SEMICOLON, COMMA or TAB");
-                }
-            } else if (key == "DECIMAL") {
-                if (value != "COMMA" && value != "POINT") {
-                    refuse(path, line_number,
-                           "#DECIMAL " + quote_for_message(value) + " is not COMMA or POINT");
-                }
-                decimal_comma = value == "COMMA";
-            } else if (key == "EXO") {
-                if (value != "1" && value != "+1" && value != "-1") {
-                    refuse(path, line_number,
-                           "#EXO " + quote_for_message(value) + " is neither +1 nor -1");
-                }
-                raw.exo = ExoStatement{value != "-1", line_number, "#EXO: " + std::string(value)};
-            } else if (key == "SAMPLE MASS /mg") {
-                std::string number(value);
-                std::replace(number.begin(), number.end(), ',', '.');
-                raw.header_mass_mg = parse_finite(number);
-                if (!raw.header_mass_mg || *raw.header_mass_mg <= 0) {
-                    refuse(path, line_number,
-                           "#SAMPLE MASS /mg " + quote_for_message(value) +
-                               " is not a positive number");
-                }
-            }
-            continue;
-        }
-        if (columns_line == 0) {
-            refuse(path, line_number,
-                   "data before the ## column line (expected e.g. ##Temp./°C;Time/min;"
-                   "DSC/(mW/mg))");
-        }
-        const auto cells = split(line, separator);
-        if (cells.size() != columns.size()) {
-            refuse(path, line_number,
-                   std::to_string(cells.size()) + " cells, but the ## column line (line " +
-                       std::to_string(columns_line) + ") has " + std::to_string(columns.size()));
-        }
-        // Without #DECIMAL, a comma in a cell can only be a decimal comma when it is not the
-        // separator.
-        const bool comma = decimal_comma.value_or(separator != ',');
-        const auto cell_value = [&](int at) {
-            std::string cell(cells[static_cast<std::size_t>(at)]);
-            if (comma) {
-                std::replace(cell.begin(), cell.end(), ',', '.');
-            }
-            const auto value = parse_finite(cell);
-            if (!value) {
-                refuse(path, line_number,
-                       "column '" + columns[static_cast<std::size_t>(at)] + "': " +
-                           (cell.empty() ? "empty cell"
-                                         : quote_for_message(cells[static_cast<std::size_t>(at)]) +
-                                               " is not a finite number"));
-            }
-            return *value;
-        };
-        raw.temperature.push_back(cell_value(temperature_at));
-        raw.time.push_back(cell_value(time_at));
-        raw.heat_flow.push_back(cell_value(heat_flow_at));
-        raw.line_of_row.push_back(line_number);
+            read_netzsch_columns(path, line_number, line, layout, raw);
+        } else if (line.front() != '#') {
+            read_netzsch_row(path, line_number, line, layout, raw);
+        } else if (layout.columns_line == 0) {
+            read_netzsch_header(path, line_number, line, layout, raw);
+        }  // a `#` line after the column line is a remark: the rows are what follows it
     }
-    if (columns_line == 0) {
+    if (layout.columns_line == 0) {
         refuse(path, 0,
                "no ## column line (e.g. ##Temp./°C;Time/min;DSC/(mW/mg)): not a Netzsch text "
                "export");

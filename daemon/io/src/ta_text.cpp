@@ -149,6 +149,108 @@ TaSignal parse_signal(std::string_view text) {
     return {std::string(text), ""};
 }
 
+// The file's text as UTF-8; refuses a file that cannot be opened or is empty.
+std::string read_text(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        refuse(path, 0, "cannot open file");
+    }
+    const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    if (bytes.empty()) {
+        refuse(path, 0, "empty file");
+    }
+    return decoded_text(path, bytes);
+}
+
+// Nsig, as the header declared it.
+struct DeclaredSignals {
+    std::size_t count = 0;
+    std::size_t line = 0;  // 0 when there is no Nsig line
+};
+
+// A header line before StartOfData: `SigN<tab>name (unit)`, or another `key<tab>value` (Nsig
+// among them), kept in order.
+void read_header_line(const std::string& path, std::size_t line_number, std::string_view line,
+                      TaText& table, DeclaredSignals& declared) {
+    const auto tab = line.find('\t');
+    const std::string_view key = trim_blanks(line.substr(0, tab));
+    const std::string_view value =
+        tab == std::string_view::npos ? std::string_view() : trim_blanks(line.substr(tab + 1));
+    if (const auto number = signal_number(key)) {
+        if (number != table.signals.size() + 1) {
+            refuse(path, line_number,
+                   std::string(key) + " where Sig" + std::to_string(table.signals.size() + 1) +
+                       " was expected");
+        }
+        auto signal = parse_signal(value);
+        if (signal.name.empty()) {
+            refuse(path, line_number, std::string(key) + " names no signal");
+        }
+        table.signals.push_back(std::move(signal));
+        return;
+    }
+    if (key == "Nsig") {
+        const auto [end, error] =
+            std::from_chars(value.data(), value.data() + value.size(), declared.count);
+        if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
+            refuse(path, line_number, "Nsig " + quote_for_message(value) + " is not a count");
+        }
+        declared.line = line_number;
+    }
+    table.header.emplace_back(std::string(key), std::string(value));
+}
+
+// The StartOfData line: the signals are complete, and as many as Nsig said.
+void start_data(const std::string& path, std::size_t line_number, TaText& table,
+                const DeclaredSignals& declared) {
+    if (table.signals.empty()) {
+        refuse(path, line_number, "StartOfData before any SigN line");
+    }
+    if (declared.line && declared.count != table.signals.size()) {
+        refuse(path, declared.line,
+               "Nsig says " + std::to_string(declared.count) + " signals, but " +
+                   std::to_string(table.signals.size()) + " SigN lines follow");
+    }
+    table.columns.resize(table.signals.size());
+}
+
+// A data row: one finite number per signal, separated by tabs.
+void read_data_row(const std::string& path, std::size_t line_number, std::string_view raw,
+                   TaText& table) {
+    // Tabs separate cells, so only spaces are trimmed: a leading tab is an empty cell.
+    const std::string_view row = raw.substr(raw.find_first_not_of(' '));
+    std::size_t column = 0;
+    std::size_t start = 0;
+    while (true) {
+        const auto tab = row.find('\t', start);
+        const std::string_view cell = trim_blanks(row.substr(start, tab - start));
+        if (column == table.signals.size()) {
+            refuse(path, line_number,
+                   "more cells than the " + std::to_string(table.signals.size()) + " signals");
+        }
+        double number = 0;
+        const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), number);
+        if (cell.empty() || error != std::errc() || end != cell.data() + cell.size() ||
+            !std::isfinite(number)) {
+            refuse(path, line_number,
+                   "Sig" + std::to_string(column + 1) + " (" + table.signals[column].name + "): " +
+                       (cell.empty() ? "empty cell"
+                                     : quote_for_message(cell) + " is not a finite number"));
+        }
+        table.columns[column++].push_back(number);
+        if (tab == std::string_view::npos) {
+            break;
+        }
+        start = tab + 1;
+    }
+    if (column != table.signals.size()) {
+        refuse(path, line_number,
+               std::to_string(column) + " cells, but " + std::to_string(table.signals.size()) +
+                   " signals");
+    }
+    table.line_of_row.push_back(line_number);
+}
+
 }  // namespace
 
 const std::string* TaText::value(std::string_view key) const {
@@ -167,21 +269,11 @@ const std::vector<double>& TaText::column(std::string_view name) const {
 }
 
 TaText read_ta_text(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        refuse(path, 0, "cannot open file");
-    }
-    const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-    if (bytes.empty()) {
-        refuse(path, 0, "empty file");
-    }
-    const std::string text = decoded_text(path, bytes);
-
+    const std::string text = read_text(path);
     TaText table;
     table.path = path;
     bool in_data = false;
-    std::size_t declared = 0;  // Nsig, when given
-    std::size_t declared_line = 0;
+    DeclaredSignals declared;
     std::string_view rest(text);
     for (std::size_t line_number = 1; !rest.empty(); ++line_number) {
         const auto newline = rest.find('\n');
@@ -195,85 +287,14 @@ TaText read_ta_text(const std::string& path) {
         if (line.empty()) {
             continue;
         }
-        if (!in_data) {
-            if (line == start_of_data) {
-                if (table.signals.empty()) {
-                    refuse(path, line_number, "StartOfData before any SigN line");
-                }
-                if (declared_line && declared != table.signals.size()) {
-                    refuse(path, declared_line,
-                           "Nsig says " + std::to_string(declared) + " signals, but " +
-                               std::to_string(table.signals.size()) + " SigN lines follow");
-                }
-                table.columns.resize(table.signals.size());
-                in_data = true;
-                continue;
-            }
-            const auto tab = line.find('\t');
-            const std::string_view key = trim_blanks(line.substr(0, tab));
-            const std::string_view value = tab == std::string_view::npos
-                                               ? std::string_view()
-                                               : trim_blanks(line.substr(tab + 1));
-            if (const auto number = signal_number(key)) {
-                if (number != table.signals.size() + 1) {
-                    refuse(path, line_number,
-                           std::string(key) + " where Sig" +
-                               std::to_string(table.signals.size() + 1) + " was expected");
-                }
-                auto signal = parse_signal(value);
-                if (signal.name.empty()) {
-                    refuse(path, line_number, std::string(key) + " names no signal");
-                }
-                table.signals.push_back(std::move(signal));
-                continue;
-            }
-            if (key == "Nsig") {
-                const auto [end, error] =
-                    std::from_chars(value.data(), value.data() + value.size(), declared);
-                if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
-                    refuse(path, line_number,
-                           "Nsig " + quote_for_message(value) + " is not a count");
-                }
-                declared_line = line_number;
-            }
-            table.header.emplace_back(std::string(key), std::string(value));
-            continue;
+        if (in_data) {
+            read_data_row(path, line_number, raw, table);
+        } else if (line == start_of_data) {
+            start_data(path, line_number, table, declared);
+            in_data = true;
+        } else {
+            read_header_line(path, line_number, line, table, declared);
         }
-
-        // Tabs separate cells, so only spaces are trimmed: a leading tab is an empty cell.
-        const std::string_view row = raw.substr(raw.find_first_not_of(' '));
-        std::size_t column = 0;
-        std::size_t start = 0;
-        while (true) {
-            const auto tab = row.find('\t', start);
-            const std::string_view cell = trim_blanks(row.substr(start, tab - start));
-            if (column == table.signals.size()) {
-                refuse(path, line_number,
-                       "more cells than the " + std::to_string(table.signals.size()) + " signals");
-            }
-            double number = 0;
-            const auto [end, error] =
-                std::from_chars(cell.data(), cell.data() + cell.size(), number);
-            if (cell.empty() || error != std::errc() || end != cell.data() + cell.size() ||
-                !std::isfinite(number)) {
-                refuse(path, line_number,
-                       "Sig" + std::to_string(column + 1) + " (" + table.signals[column].name +
-                           "): " +
-                           (cell.empty() ? "empty cell"
-                                         : quote_for_message(cell) + " is not a finite number"));
-            }
-            table.columns[column++].push_back(number);
-            if (tab == std::string_view::npos) {
-                break;
-            }
-            start = tab + 1;
-        }
-        if (column != table.signals.size()) {
-            refuse(path, line_number,
-                   std::to_string(column) + " cells, but " + std::to_string(table.signals.size()) +
-                       " signals");
-        }
-        table.line_of_row.push_back(line_number);
     }
     if (!in_data) {
         refuse(path, 0, "no StartOfData line: not a TA-style text export");

@@ -11,162 +11,10 @@
 #include <utility>
 #include <variant>
 
+#include "sqlite_helpers.hpp"
+
 namespace dmacycle::store {
 namespace {
-
-constexpr std::string_view schema_sql = R"sql(
-CREATE TABLE runs (
-    id                  INTEGER PRIMARY KEY,
-    job_text            TEXT NOT NULL,
-    sample_id           TEXT NOT NULL,
-    profile             TEXT NOT NULL,
-    software_version    TEXT NOT NULL,
-    instrument_identity TEXT NOT NULL,
-    status              TEXT NOT NULL DEFAULT 'queued' CHECK (status IN
-                        ('queued', 'running', 'completed', 'aborted', 'faulted', 'interrupted')),
-    created_utc         TEXT NOT NULL,
-    started_utc         TEXT,
-    ended_utc           TEXT
-);
-CREATE TABLE samples (
-    run_id         INTEGER NOT NULL REFERENCES runs(id),
-    seq            INTEGER NOT NULL,
-    t_s            REAL NOT NULL,
-    t_wall_utc     TEXT NOT NULL,
-    segment        TEXT NOT NULL,
-    temperature_k  REAL NOT NULL,
-    force_n        REAL NOT NULL,
-    displacement_m REAL NOT NULL,
-    stress_mpa     REAL NOT NULL,
-    strain         REAL NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE events (
-    id         INTEGER PRIMARY KEY,
-    run_id     INTEGER NOT NULL REFERENCES runs(id),
-    t_s        REAL NOT NULL,
-    t_wall_utc TEXT NOT NULL,
-    kind       TEXT NOT NULL,
-    message    TEXT NOT NULL
-);
-CREATE UNIQUE INDEX events_once ON events (run_id, t_s, kind, message);
-CREATE TABLE cycles (
-    run_id         INTEGER NOT NULL REFERENCES runs(id),
-    cycle          INTEGER NOT NULL,
-    t_start_s      REAL NOT NULL,
-    t_end_s        REAL NOT NULL,
-    stress_min_mpa REAL NOT NULL,
-    stress_max_mpa REAL NOT NULL,
-    strain_min     REAL NOT NULL,
-    strain_max     REAL NOT NULL,
-    PRIMARY KEY (run_id, cycle)
-) WITHOUT ROWID;
-CREATE TABLE results (
-    run_id      INTEGER NOT NULL REFERENCES runs(id),
-    kind        TEXT NOT NULL,
-    json        TEXT NOT NULL,
-    created_utc TEXT NOT NULL,
-    PRIMARY KEY (run_id, kind)
-) WITHOUT ROWID;
-)sql";
-
-// Version 3 added the DMTA measurements: part of the schema, and what an upgrade adds.
-constexpr std::string_view dmta_table_sql = R"sql(
-CREATE TABLE IF NOT EXISTS dmta (
-    run_id        INTEGER NOT NULL REFERENCES runs(id),
-    seq           INTEGER NOT NULL,
-    t_s           REAL NOT NULL,
-    t_wall_utc    TEXT NOT NULL,
-    frequency_hz  REAL NOT NULL,
-    temperature_k REAL NOT NULL,
-    storage_pa    REAL NOT NULL,
-    loss_pa       REAL NOT NULL,
-    tan_delta     REAL NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-)sql";
-
-// A failed SQLite call with its primary result code, so the writer can tell a condition that
-// passes (another connection's lock, a full disk, an I/O error) from one that will not.
-class SqliteError : public StoreError {
-  public:
-    SqliteError(const std::string& what, int code) : StoreError(what), code_(code & 0xff) {}
-    bool passes() const {
-        return code_ == SQLITE_BUSY || code_ == SQLITE_LOCKED || code_ == SQLITE_FULL ||
-               code_ == SQLITE_IOERR || code_ == SQLITE_NOMEM || code_ == SQLITE_PROTOCOL;
-    }
-
-  private:
-    int code_;
-};
-
-void check(sqlite3* db, int code, const char* what) {
-    if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
-        throw SqliteError(
-            std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(code)), code);
-    }
-}
-
-void exec(sqlite3* db, const char* sql) {
-    check(db, sqlite3_exec(db, sql, nullptr, nullptr, nullptr), sql);
-}
-
-// The first column of the first row of `sql` as text ("" when there is none).
-std::string query_text(sqlite3* db, const char* sql) {
-    sqlite3_stmt* statement = nullptr;
-    check(db, sqlite3_prepare_v2(db, sql, -1, &statement, nullptr), sql);
-    std::string text;
-    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
-        text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-    }
-    sqlite3_finalize(statement);
-    return text;
-}
-
-// One prepared statement, reset after each use.
-class Statement {
-  public:
-    Statement(sqlite3* db, const char* sql) : db_(db) {
-        check(db, sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement_, nullptr),
-              sql);
-    }
-    ~Statement() { sqlite3_finalize(statement_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    Statement& bind(int index, std::int64_t value) {
-        check(db_, sqlite3_bind_int64(statement_, index, value), "bind");
-        return *this;
-    }
-    Statement& bind(int index, double value) {
-        check(db_, sqlite3_bind_double(statement_, index, value), "bind");
-        return *this;
-    }
-    Statement& bind(int index, std::string_view text) {
-        check(db_,
-              sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
-                                SQLITE_TRANSIENT),
-              "bind");
-        return *this;
-    }
-    // Runs to completion; returns the first column of the first row when there is one.
-    std::optional<std::int64_t> run() {
-        const int code = sqlite3_step(statement_);
-        std::optional<std::int64_t> value;
-        if (code == SQLITE_ROW) {
-            value = sqlite3_column_int64(statement_, 0);
-            while (sqlite3_step(statement_) == SQLITE_ROW) {
-            }
-        }
-        sqlite3_reset(statement_);
-        check(db_, code, sqlite3_sql(statement_));
-        return value;
-    }
-
-  private:
-    sqlite3* db_;
-    sqlite3_stmt* statement_ = nullptr;
-};
 
 // The name of the first value that is not finite, or nullptr. Messages are built only on
 // failure: this runs once per sample.
@@ -218,11 +66,6 @@ UtcText::UtcText(WallClock::time_point time) {
 
 std::string format_utc(WallClock::time_point time) {
     return std::string(UtcText(time).view());
-}
-
-std::string_view store_schema_sql() {
-    static const std::string full = std::string(schema_sql) + std::string(dmta_table_sql);
-    return full;
 }
 
 struct SampleStore::Statements {
@@ -304,31 +147,7 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
         if (options_.max_page_count > 0) {
             exec(db_, ("PRAGMA max_page_count=" + std::to_string(options_.max_page_count)).c_str());
         }
-        // Read and create under one write lock, so two processes opening a new file at once
-        // cannot both create the schema.
-        exec(db_, "BEGIN IMMEDIATE");
-        const int version = std::stoi(query_text(db_, "PRAGMA user_version"));
-        if (version < 0 || version > store_schema_version) {
-            throw StoreError(path + ": store schema version " + std::to_string(version) +
-                             " is not the version this program writes (" +
-                             std::to_string(store_schema_version) + ")");
-        }
-        if (version == 0) {
-            exec(db_, std::string(store_schema_sql()).c_str());
-        } else if (version == 1) {
-            // Version 1 stored a re-sent event twice: keep the first of each, then key them.
-            exec(db_,
-                 "DELETE FROM events WHERE id NOT IN (SELECT min(id) FROM events GROUP BY run_id, "
-                 "t_s, kind, message); DROP INDEX IF EXISTS events_by_run; CREATE UNIQUE INDEX "
-                 "events_once ON events (run_id, t_s, kind, message)");
-        }
-        if (version == 1 || version == 2) {
-            exec(db_, std::string(dmta_table_sql).c_str());
-        }
-        if (version != store_schema_version) {
-            exec(db_, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
-        }
-        exec(db_, "COMMIT");
+        create_or_upgrade_schema(db_, path);
         sqlite3_stmt* runs = nullptr;
         check(db_, sqlite3_prepare_v2(db_, "SELECT id FROM runs ORDER BY id", -1, &runs, nullptr),
               "list runs");
@@ -615,39 +434,25 @@ void SampleStore::set_max_page_count(std::uint32_t pages) {
     wake_writer_.notify_one();
 }
 
-void SampleStore::writer_loop() {
+// What the writer carries from one commit attempt to the next.
+struct SampleStore::WriterState {
     // First retry after 10 ms (a brief lock), then doubling up to 1 s: a stalled disk is
     // probed once a second without spinning.
-    constexpr auto first_backoff = std::chrono::milliseconds(10);
-    constexpr auto max_backoff = std::chrono::milliseconds(1000);
-    auto backoff = first_backoff;
+    static constexpr auto first_backoff = std::chrono::milliseconds(10);
+    static constexpr auto max_backoff = std::chrono::milliseconds(1000);
+    std::chrono::milliseconds backoff = first_backoff;
     bool shrink_after_stall = false;  // a stall's large buffer is still to be given back
     // Set when closing while commits fail: after close_timeout the queue is given up.
-    auto give_up_at = std::chrono::steady_clock::time_point::max();
+    std::chrono::steady_clock::time_point give_up_at = std::chrono::steady_clock::time_point::max();
+};
+
+void SampleStore::writer_loop() {
+    WriterState state;
     std::vector<Item> batch;
     std::unique_lock lock(mutex_);
-    const auto report = [&](const StoreHealth& health) {
-        if (options_.on_health_change) {
-            lock.unlock();
-            options_.on_health_change(health);
-            lock.lock();
-        }
-    };
     while (true) {
-        if (batch.empty()) {
-            wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-            if (queue_.empty()) {
-                return;  // stopping, and everything is committed
-            }
-            // Counted from when the oldest queued row arrived, so it waits at most the window
-            // (plus the commit itself) even when it arrived during the previous commit.
-            const auto deadline = oldest_queued_ + options_.commit_window;
-            wake_writer_.wait_until(lock, deadline, [&] {
-                return stopping_ || flush_requested_ || queue_.size() >= options_.max_batch_rows ||
-                       std::holds_alternative<Item::Task>(queue_.back().what);
-            });
-            flush_requested_ = false;
-            batch.swap(queue_);
+        if (batch.empty() && !take_batch(lock, batch)) {
+            return;  // stopping, and everything is committed
         }
         const auto page_limit = std::exchange(page_limit_request_, std::nullopt);
         lock.unlock();
@@ -669,91 +474,135 @@ void SampleStore::writer_loop() {
         }
         lock.lock();
         if (failure.empty()) {
-            committed_ticket_ += batch.size();
-            for (const auto& item : batch) {
-                if (const auto* sample = std::get_if<Item::Sample>(&item.what)) {
-                    auto& seq = committed_seq_[sample->run_id];
-                    seq = std::max(seq, sample->row.seq);
-                    --pending_rows_;
-                } else if (!std::holds_alternative<Item::Task>(item.what)) {
-                    --pending_rows_;
-                }
-            }
-            const bool recovered = !health_.ok;
-            // After a stall the batch held up to max_pending_rows: give that memory back once,
-            // when batches are small again, or every stall would leave the process that much
-            // larger (bench/soak.cpp: +2-4 MB of RSS per disk-full episode before). Only after
-            // a stall: batch and queue_ trade buffers, and trimming is no work for every commit.
-            constexpr std::size_t keep_bytes = 1 << 20;
-            shrink_after_stall = shrink_after_stall || recovered;
-            const std::size_t committed = batch.size();
-            batch.clear();
-            if (shrink_after_stall && batch.capacity() > 2 * committed &&
-                batch.capacity() * sizeof(Item) > keep_bytes) {
-                std::vector<Item>().swap(batch);
-                malloc_trim(0);
-                shrink_after_stall = false;
-            }
-            backoff = first_backoff;
-            give_up_at = std::chrono::steady_clock::time_point::max();
-            health_ = {};
-            committed_.notify_all();
-            if (recovered) {
-                report(StoreHealth{.pending_rows = pending_rows_});
-            }
-            continue;
-        }
-        // Runs created in the rolled-back transaction do not exist (yet): a retry may give them
-        // another id.
-        for (const auto& item : batch) {
-            const auto* task = std::get_if<Item::Task>(&item.what);
-            if (task != nullptr && task->created_run) {
-                const auto it =
-                    std::lower_bound(known_runs_.begin(), known_runs_.end(), *task->created_run);
-                if (it != known_runs_.end() && *it == *task->created_run) {
-                    known_runs_.erase(it);
-                }
-            }
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (passes && stopping_ && give_up_at == std::chrono::steady_clock::time_point::max()) {
-            give_up_at = now + options_.close_timeout;
-        }
-        if (!passes || now >= give_up_at) {
-            // Nothing more can be written: say exactly how much acquisition is lost, and fail
-            // the waiting calls instead of hanging them.
-            const auto lost = pending_rows_;
-            failure_ = failure + "; " + std::to_string(lost) +
-                       " accepted rows (samples, events, cycles, DMTA measurements, results) were "
-                       "not committed";
-            std::fprintf(stderr, "dmacycle store: %s\n", failure_.c_str());
-            health_.ok = false;
-            health_.error = failure_;
-            queue_.clear();
-            batch.clear();
-            committed_.notify_all();
+            after_commit(lock, batch, state);
+        } else if (!after_failed_commit(lock, batch, state, failure, passes)) {
             return;
         }
-        const bool started = health_.ok;
-        if (started) {
-            health_.ok = false;
-            health_.failing_since = WallClock::now();
-            stall_started_ = now;
-        }
-        health_.error = failure;
-        ++health_.failed_attempts;
-        committed_.notify_all();
-        if (started) {
-            StoreHealth copy = health_;
-            copy.pending_rows = pending_rows_;
-            report(copy);
-        }
-        // A raised page limit (the disk freed) or a caller waiting in flush is tried at once.
-        wake_writer_.wait_for(lock, backoff,
-                              [&] { return page_limit_request_.has_value() || flush_requested_; });
-        flush_requested_ = false;
-        backoff = std::min(backoff * 2, max_backoff);
     }
+}
+
+bool SampleStore::take_batch(std::unique_lock<std::mutex>& lock, std::vector<Item>& batch) {
+    wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+    if (queue_.empty()) {
+        return false;
+    }
+    // Counted from when the oldest queued row arrived, so it waits at most the window (plus the
+    // commit itself) even when it arrived during the previous commit.
+    const auto deadline = oldest_queued_ + options_.commit_window;
+    wake_writer_.wait_until(lock, deadline, [&] {
+        return stopping_ || flush_requested_ || queue_.size() >= options_.max_batch_rows ||
+               std::holds_alternative<Item::Task>(queue_.back().what);
+    });
+    flush_requested_ = false;
+    batch.swap(queue_);
+    return true;
+}
+
+void SampleStore::report_health(std::unique_lock<std::mutex>& lock, const StoreHealth& health) {
+    if (options_.on_health_change) {
+        lock.unlock();
+        options_.on_health_change(health);
+        lock.lock();
+    }
+}
+
+void SampleStore::after_commit(std::unique_lock<std::mutex>& lock, std::vector<Item>& batch,
+                               WriterState& state) {
+    committed_ticket_ += batch.size();
+    for (const auto& item : batch) {
+        if (const auto* sample = std::get_if<Item::Sample>(&item.what)) {
+            auto& seq = committed_seq_[sample->run_id];
+            seq = std::max(seq, sample->row.seq);
+            --pending_rows_;
+        } else if (!std::holds_alternative<Item::Task>(item.what)) {
+            --pending_rows_;
+        }
+    }
+    const bool recovered = !health_.ok;
+    // After a stall the batch held up to max_pending_rows: give that memory back once, when
+    // batches are small again, or every stall would leave the process that much larger
+    // (bench/soak.cpp: +2-4 MB of RSS per disk-full episode before). Only after a stall: batch
+    // and queue_ trade buffers, and trimming is no work for every commit.
+    constexpr std::size_t keep_bytes = 1 << 20;
+    state.shrink_after_stall = state.shrink_after_stall || recovered;
+    const std::size_t committed = batch.size();
+    batch.clear();
+    if (state.shrink_after_stall && batch.capacity() > 2 * committed &&
+        batch.capacity() * sizeof(Item) > keep_bytes) {
+        std::vector<Item>().swap(batch);
+        malloc_trim(0);
+        state.shrink_after_stall = false;
+    }
+    state.backoff = WriterState::first_backoff;
+    state.give_up_at = std::chrono::steady_clock::time_point::max();
+    health_ = {};
+    committed_.notify_all();
+    if (recovered) {
+        report_health(lock, StoreHealth{.pending_rows = pending_rows_});
+    }
+}
+
+bool SampleStore::after_failed_commit(std::unique_lock<std::mutex>& lock, std::vector<Item>& batch,
+                                      WriterState& state, const std::string& failure, bool passes) {
+    forget_created_runs(batch);
+    const auto now = std::chrono::steady_clock::now();
+    if (passes && stopping_ && state.give_up_at == std::chrono::steady_clock::time_point::max()) {
+        state.give_up_at = now + options_.close_timeout;
+    }
+    if (!passes || now >= state.give_up_at) {
+        give_up(batch, failure);
+        return false;
+    }
+    const bool started = health_.ok;
+    if (started) {
+        health_.ok = false;
+        health_.failing_since = WallClock::now();
+        stall_started_ = now;
+    }
+    health_.error = failure;
+    ++health_.failed_attempts;
+    committed_.notify_all();
+    if (started) {
+        StoreHealth copy = health_;
+        copy.pending_rows = pending_rows_;
+        report_health(lock, copy);
+    }
+    // A raised page limit (the disk freed) or a caller waiting in flush is tried at once.
+    wake_writer_.wait_for(lock, state.backoff,
+                          [&] { return page_limit_request_.has_value() || flush_requested_; });
+    flush_requested_ = false;
+    state.backoff = std::min(state.backoff * 2, WriterState::max_backoff);
+    return true;
+}
+
+void SampleStore::forget_created_runs(const std::vector<Item>& batch) {
+    // Runs created in the rolled-back transaction do not exist (yet): a retry may give them
+    // another id.
+    for (const auto& item : batch) {
+        const auto* task = std::get_if<Item::Task>(&item.what);
+        if (task != nullptr && task->created_run) {
+            const auto it =
+                std::lower_bound(known_runs_.begin(), known_runs_.end(), *task->created_run);
+            if (it != known_runs_.end() && *it == *task->created_run) {
+                known_runs_.erase(it);
+            }
+        }
+    }
+}
+
+void SampleStore::give_up(std::vector<Item>& batch, const std::string& failure) {
+    // Nothing more can be written: say exactly how much acquisition is lost, and fail the
+    // waiting calls instead of hanging them.
+    const auto lost = pending_rows_;
+    failure_ = failure + "; " + std::to_string(lost) +
+               " accepted rows (samples, events, cycles, DMTA measurements, results) were "
+               "not committed";
+    std::fprintf(stderr, "dmacycle store: %s\n", failure_.c_str());
+    health_.ok = false;
+    health_.error = failure_;
+    queue_.clear();
+    batch.clear();
+    committed_.notify_all();
 }
 
 void SampleStore::commit_batch(std::vector<Item>& batch) {

@@ -181,13 +181,28 @@ class SampleStore {
   private:
     struct Item;
     struct Statements;
+    struct WriterState;
 
     // Queues `item` (`rows` data rows; 0 for bookkeeping), after checking `run_id` is known.
     // Returns its ticket: committed once committed_ticket_ reaches it.
     std::uint64_t enqueue(Item item, std::size_t rows,
                           std::optional<std::int64_t> run_id = std::nullopt);
+    // The writer thread: commits the queue in batches, retrying failed commits (StoreHealth).
     void writer_loop();
+    // Waits (holding `lock`) for queued items and the commit window, then moves them into
+    // `batch`; false when stopping with nothing queued.
+    bool take_batch(std::unique_lock<std::mutex>& lock, std::vector<Item>& batch);
     void commit_batch(std::vector<Item>& batch);
+    // The writer's bookkeeping after `batch` committed or failed to; these hold mutex_ (`lock`,
+    // which report_health releases while it calls on_health_change).
+    void after_commit(std::unique_lock<std::mutex>& lock, std::vector<Item>& batch,
+                      WriterState& state);
+    // Returns false when the writer gives up (the failure cannot pass, or close_timeout ran out).
+    bool after_failed_commit(std::unique_lock<std::mutex>& lock, std::vector<Item>& batch,
+                             WriterState& state, const std::string& failure, bool passes);
+    void forget_created_runs(const std::vector<Item>& batch);
+    void give_up(std::vector<Item>& batch, const std::string& failure);
+    void report_health(std::unique_lock<std::mutex>& lock, const StoreHealth& health);
     void require_run(std::int64_t run_id) const;
     void throw_if_failed() const;
     // Waits on `committed_` until `done`; throws after stall_timeout of failing commits.
