@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include "daemon_process.hpp"
 #include "dmacycle/cli/api_client.hpp"
@@ -65,7 +66,7 @@ class SimRig {
     std::optional<DaemonProcess> daemon_;
 };
 
-// The kinds and messages of a run's events whose kind is `kind`.
+// The messages of a run's events whose kind is `kind`.
 std::vector<std::string> messages_of(const Json& run, const std::string& kind) {
     std::vector<std::string> messages;
     for (const auto& event : run.at("events")) {
@@ -100,10 +101,14 @@ std::vector<std::string> safe_state_after_kill_in(const std::string& segment,
     // The third event, the unload followed to its end, is written before the queue goes on.
     Json run;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    do {
+    while (true) {
         run = again.get("/api/v1/runs/" + std::to_string(run_id));
-    } while (messages_of(run, "safe_state").size() < 3 &&
-             std::chrono::steady_clock::now() < deadline);
+        if (messages_of(run, "safe_state").size() >= 3 ||
+            std::chrono::steady_clock::now() >= deadline) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     CHECK(rig.daemon().stop() == 0);
     return messages_of(run, "safe_state");
 }

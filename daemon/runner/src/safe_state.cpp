@@ -6,10 +6,12 @@
 
 namespace dmacycle::runner {
 
-double safe_unload_rate_pa_s(const protocols::Job& job) {
-    return job.cycling.stress_rate_pa_s > 0 ? job.cycling.stress_rate_pa_s
-                                            : fallback_unload_rate_pa_s;
-}
+namespace {
+
+// The unload rate of a job without a loading rate of its own: the paper's 50 MPa/min.
+constexpr double fallback_unload_rate_pa_s = 50e6 / 60;
+
+}  // namespace
 
 FrameUnload unload_frame(drivers::FrameDriver& frame, const protocols::Job& job,
                          const protocols::Plan& plan) {
@@ -21,13 +23,13 @@ FrameUnload unload_frame(drivers::FrameDriver& frame, const protocols::Job& job,
             "unload: the frame tripped and unloaded itself to 0 N; left tripped for the operator";
         return unload;
     }
-    unload.from_pa = state.stress_pa;
-    unload.to_pa = plan.pre_tension_stress_pa;
-    unload.rate_pa_s = safe_unload_rate_pa_s(job);
-    unload.duration_s = std::abs(unload.from_pa - unload.to_pa) / unload.rate_pa_s;
-    frame.ramp_stress(unload.to_pa, unload.rate_pa_s);
+    const double to_pa = plan.pre_tension_stress_pa;
+    const double rate_pa_s =
+        job.cycling.stress_rate_pa_s > 0 ? job.cycling.stress_rate_pa_s : fallback_unload_rate_pa_s;
+    frame.ramp_stress(to_pa, rate_pa_s);
+    unload.duration_s = std::abs(state.stress_pa - to_pa) / rate_pa_s;
     unload.note = io::format("unload: ramp to the pre-tension %.4f N (%.3f MPa) at %.2f MPa/min",
-                             job.pre_tension_n, unload.to_pa / 1e6, unload.rate_pa_s * 60 / 1e6);
+                             job.pre_tension_n, to_pa / 1e6, rate_pa_s * 60 / 1e6);
     return unload;
 }
 

@@ -12,24 +12,15 @@
 // the service after a restart that found a run running; both through these functions.
 namespace dmacycle::runner {
 
-// The paper's 50 MPa/min: the unload rate of a job without a loading rate of its own (an as-cast
-// DMTA scan holds the pre-tension throughout).
-inline constexpr double fallback_unload_rate_pa_s = 50e6 / 60;
-
-// The job's cycling rate, else fallback_unload_rate_pa_s: never zero.
-double safe_unload_rate_pa_s(const protocols::Job& job);
-
 struct FrameUnload {
     bool tripped = false;   // the frame had unloaded itself: nothing commanded
-    double from_pa = 0;     // the stress when the ramp was commanded
-    double to_pa = 0;       // the pre-tension
-    double rate_pa_s = 0;   // safe_unload_rate_pa_s
-    double duration_s = 0;  // how long the ramp takes at that rate
+    double duration_s = 0;  // how long the commanded ramp takes
     std::string note;       // the event's text: "unload: ramp to the pre-tension …"
 };
 
-// Reads the frame's state and ramps it to the plan's pre-tension. The frame must know the
-// sample's geometry. Throws DriverError as the frame's exchanges do.
+// Reads the frame's state and ramps it to the plan's pre-tension at the job's cycling rate, or
+// at the paper's 50 MPa/min for a job without one (an as-cast DMTA scan): never at 0. The frame
+// must know the sample's geometry. Throws DriverError as the frame's exchanges do.
 FrameUnload unload_frame(drivers::FrameDriver& frame, const protocols::Job& job,
                          const protocols::Plan& plan);
 
