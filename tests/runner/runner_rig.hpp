@@ -14,9 +14,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -224,6 +226,11 @@ struct Rig {
         dmacycle::drivers::DeviceSpec spec;
         spec.uri = "modbus-tcp://127.0.0.1:" + std::to_string(furnace_port);
         return spec;
+    }
+
+    // For RunnerOptions::hold_at: the runner holds the simulator's stream where a step is due.
+    std::function<void(std::optional<double>)> hold() {
+        return [this](std::optional<double> t_s) { instrument.pace().hold_at(t_s); };
     }
 
     sim::Instrument instrument;

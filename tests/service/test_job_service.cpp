@@ -14,7 +14,6 @@
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/service/job_service.hpp"
 #include "dmacycle/store/sample_store.hpp"
-#include "time_scale.hpp"
 
 using dmacycle::io::InputError;
 using dmacycle::service::ApiError;
@@ -316,10 +315,9 @@ TEST_CASE("a valid job runs to completion and answers as documented") {
     CHECK(!list["jobs"][0].contains("runs"));
 }
 
-TEST_CASE("a DMTA job runs on a paced simulator and its measurements are served in pages") {
-    // A service whose simulator is paced runs scans (at max speed it refuses them): 1000× here,
-    // slower in a sanitizer build, which cannot read the stream faster.
-    const ServiceDir dir("", std::to_string(1000 / test_support::time_scale()));
+TEST_CASE("a DMTA job runs on a simulator at max speed and its measurements are served in pages") {
+    // The simulator waits at each measurement (the runner holds its stream there).
+    const ServiceDir dir;
     JobService service(dir.config());
     service.start();
     // The shipped scan, shortened: 5 K/min and two frequencies, 360 measurements in 30 min.
@@ -338,7 +336,7 @@ TEST_CASE("a DMTA job runs on a paced simulator and its measurements are served 
     Db db(dir.db);
     const auto stored = static_cast<std::size_t>(
         db.number("SELECT count(*) FROM dmta WHERE run_id = " + std::to_string(run_id)));
-    CHECK(stored > 50);  // 360 planned; a loaded machine skips some at this speed
+    CHECK(stored >= 358);  // 360 planned; the simulator waits at each, however loaded the machine
     std::vector<Json> rows;
     std::int64_t since = -1;
     while (true) {
@@ -438,15 +436,6 @@ TEST_CASE("an invalid or oversize job is refused and nothing is queued") {
             "api:alice");
     });
     CHECK(force.first == 422);
-    // This service's simulator runs at max: a scan could not keep its interval there.
-    const auto scan =
-        api_error([&] { service.submit(runner_test::shipped_job("dmta.yaml", {}), "api:alice"); });
-    CHECK(scan.first == 422);
-    REQUIRE(scan.second.size() == 1);
-    CHECK(scan.second[0].find("job.yaml:") == 0);
-    CHECK(scan.second[0].find(": dmta: a DMTA scan cannot keep its measurement interval") !=
-          std::string::npos);
-
     const auto oversize = api_error([&] { service.submit(std::string(4001, '#'), "api:alice"); });
     CHECK(oversize.first == 413);
     CHECK(service.list_jobs()["jobs"].empty());

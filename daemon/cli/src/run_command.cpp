@@ -30,12 +30,6 @@ namespace sim = dmacycle::sim;
 
 const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]";
 
-// A DMTA scan measures every few seconds of instrument time over the streaming link. At max
-// speed the simulator's clock runs ahead of the samples read by what the sockets buffer
-// (thousands of seconds), and every exchange waits behind them, so no interval could be kept:
-// such a job runs at this paced speed instead (a 75-min scan in about 5 s, every interval kept).
-constexpr double dmta_fastest_speed = 1000;
-
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
     if (auto path = io::find_profile(name, job_path)) {
@@ -246,17 +240,10 @@ int run_jobs(const RunRequest& request, const std::string& text, const protocols
 int run_job_file(const RunRequest& request, const std::string& text,
                  const protocols::JobFile& job_file, const sim::Profile& profile, std::ostream& out,
                  std::ostream& err) {
-    const bool paced_scan = request.clock.is_max() && job_file.runs.front().dmta;
-    if (paced_scan) {
-        err << "dmacycle run: a DMTA scan cannot keep its measurement interval at "
-               "--speed max; running at --speed "
-            << dmta_fastest_speed << "\n";
-    }
-    const sim::SimClock sim_clock = paced_scan ? sim::SimClock(dmta_fastest_speed) : request.clock;
     // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows (33 min at
     // 10 Hz) keep the queue to a few MB; appends then wait for commits.
     store::SampleStore store(request.db, store::StoreOptions{.max_pending_rows = 20000});
-    runner::SimInstrument instrument(profile, sim_clock);
+    runner::SimInstrument instrument(profile, request.clock);
     drivers::DeviceSpec frame;
     frame.uri = instrument.frame_uri;
     drivers::DeviceSpec furnace;
@@ -264,6 +251,7 @@ int run_job_file(const RunRequest& request, const std::string& text,
     furnace.uri = instrument.furnace_uri;
     std::mutex out_mutex;
     runner::RunnerOptions options;
+    options.hold_at = [&](std::optional<double> t_s) { instrument.instrument.pace().hold_at(t_s); };
     if (!request.json) {
         options.on_event = [&](double t_s, const std::string& kind, const std::string& message) {
             std::lock_guard lock(out_mutex);

@@ -37,6 +37,7 @@ void Run::latch_locked(double t_s, const std::string& what) {
     latched_reason_ = what;
     interlocks_.push_back(what);
     event_locked(t_s, "interlock", what);
+    sync_hold_locked();  // the safe state needs simulated time to flow
     changed_.notify_all();
 }
 

@@ -194,6 +194,11 @@ class Run {
     // The chained scan's equilibration and the scan's measurements, from wait_for_end; true when
     // it spoke to the frame (a scan's start or a measurement).
     bool step_dmta();
+    // Where an in-process simulator must hold its stream (options_.hold_at): at the scan's
+    // start, then at each measurement, so that each lands at its simulated time. Nowhere while
+    // paused, re-equilibrating, latched or stopping, where simulated time must flow.
+    std::optional<double> scan_hold_locked() const;
+    void sync_hold_locked();  // tells options_.hold_at when the hold changed
     // The steps of step_dmta, entered with `lock` held; each releases it around its exchanges.
     void step_reequilibrate(std::unique_lock<std::mutex>& lock);
     void start_scan(std::unique_lock<std::mutex>& lock);
@@ -280,6 +285,7 @@ class Run {
     // measurement is due, which frequency it is at, and how many were stored.
     bool scan_started_ = false;
     double next_measure_s_ = 0;
+    std::optional<double> reported_hold_s_;  // what options_.hold_at was last told
     std::size_t frequency_index_ = 0;
     std::int64_t dmta_seq_ = 0;
     std::optional<std::chrono::steady_clock::time_point> scan_failing_since_;

@@ -20,6 +20,23 @@ void Run::retry_scan_exchange(const drv::DriverError& error) {
     changed_.wait_for(lock, std::chrono::milliseconds(20), [&] { return latched_; });
 }
 
+std::optional<double> Run::scan_hold_locked() const {
+    const bool scan_ahead = scan_ != nullptr && (!scan_started_ || current_segment_ == scan_);
+    if (!scan_ahead || !program_started_ || !acquiring_ || latched_ || pause_ ||
+        (reequilibrate_ != nullptr && !reequilibrated_)) {
+        return std::nullopt;
+    }
+    return scan_started_ ? next_measure_s_ : program_start_s_ + paused_s_ + scan_->start_s;
+}
+
+void Run::sync_hold_locked() {
+    const auto hold = scan_hold_locked();
+    if (options_.hold_at && hold != reported_hold_s_) {
+        reported_hold_s_ = hold;
+        options_.hold_at(hold);
+    }
+}
+
 bool Run::step_dmta() {
     std::unique_lock lock(mutex_);
     if (reequilibrating_locked()) {
@@ -89,6 +106,7 @@ void Run::start_scan(std::unique_lock<std::mutex>& lock) {
     lock.lock();
     scan_started_ = true;  // after the exchanges: a failed one is redone
     next_measure_s_ = start_s + scan_->interval_s;
+    sync_hold_locked();
     lock.unlock();
     event("dmta", "scan " + fixed(scan_->temperature_k, 2) + " → " +
                       fixed(scan_->temperature_end_k, 2) + " K at " +
@@ -116,6 +134,7 @@ void Run::measure_scan(std::unique_lock<std::mutex>& lock) {
     // (at --speed max): the cadence stays one interval. Behind by more than one, the next is an
     // interval from now, not a burst to catch up.
     next_measure_s_ = std::max(next_measure_s_ + scan_->interval_s, latest_t_s_);
+    sync_hold_locked();
     store::DmtaRow row{dmta_seq_,
                        measured.t_s - t_first_,
                        store::WallClock::now(),

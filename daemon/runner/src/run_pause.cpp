@@ -70,6 +70,7 @@ void Run::start_pause() {
                 {
                     std::lock_guard lock(mutex_);
                     pause_ = pause;
+                    sync_hold_locked();
                 }
                 // The frame holds σ_creep once the ramp ends, as long as it takes.
                 program.program_ramp(pause.creep_pa, rate);
@@ -122,6 +123,7 @@ void Run::resume() {
                 {
                     std::lock_guard lock(mutex_);
                     pause_ = pause;
+                    sync_hold_locked();
                 }
                 program.program_ramp(pause->boundary_pa, rate);
                 program_plan(program, pause->cycles_done);

@@ -89,10 +89,15 @@ void Run::upload_program() {
             program->program_ramp(floor_pa, floor_pa / step_s);
         }
         program_plan(*program, 0);
+        {
+            // Before the stream restarts: a hold must be in place before its samples come.
+            std::lock_guard lock(mutex_);
+            program_start_s_ = start_s;
+            program_started_ = true;
+            sync_hold_locked();
+        }
         stream->start_stream();
         std::lock_guard lock(mutex_);
-        program_start_s_ = start_s;
-        program_started_ = true;
         uploading_ = false;
     });
 }

@@ -11,6 +11,7 @@ void Run::stop_stream_and_drain() {
     {
         std::lock_guard lock(mutex_);
         acquiring_ = false;
+        sync_hold_locked();
     }
     frame_->with_device([&] { frame_link_->driver().stream()->stop_stream(); });
     const drv::SupervisedDevice::Report report =

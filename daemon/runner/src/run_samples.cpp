@@ -45,6 +45,7 @@ void Run::on_sample(const drv::FrameSample& sample) {
     if (scan_due_locked()) {
         changed_.notify_all();
     }
+    sync_hold_locked();
     if (segment != nullptr && !latched_) {
         keep_for_analysis_locked(*segment, plan_t_s, row);
     }

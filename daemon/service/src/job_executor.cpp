@@ -128,6 +128,11 @@ std::optional<JobEnd> JobService::Impl::run_point(std::int64_t job_id, const std
     runner::RunnerOptions options;
     options.sample_rate_hz = config.sample_rate_hz;
     options.control = &control;
+    if (sim) {
+        options.hold_at = [this](std::optional<double> t_s) {
+            sim->instrument.pace().hold_at(t_s);
+        };
+    }
     options.on_event = [job_tag](double t_s, const std::string& kind, const std::string& text_) {
         log::info(job_tag + ": [" + fixed(t_s, 1) + " s] " + kind + ": " + text_);
     };

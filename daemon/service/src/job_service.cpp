@@ -83,39 +83,12 @@ protocols::JobFile JobService::Impl::parse(const std::string& text) const {
     return protocols::parse_job(text, resolve);
 }
 
-namespace {
-
-// The 1-based line of a top-level `key:` in a job file's text, 0 when absent.
-int line_of_key(const std::string& text, const std::string& key) {
-    std::istringstream lines(text);
-    std::string line;
-    for (int number = 1; std::getline(lines, line); ++number) {
-        if (line.rfind(key + ":", 0) == 0) {
-            return number;
-        }
-    }
-    return 0;
-}
-
-}  // namespace
-
 protocols::JobFile JobService::Impl::validate(const std::string& text,
                                               const std::string& file_name) const {
     if (text.size() > config.max_job_bytes) {
         throw ApiError(413, over_limit(file_name, text.size(), config.max_job_bytes));
     }
     auto file = parse(text);
-    // A scan measures every interval of instrument time; a simulator at `max` outruns the
-    // runner's reads by hours, so the fit would come out unusable. Refused now, not found then.
-    const bool has_scan =
-        std::any_of(file.runs.begin(), file.runs.end(),
-                    [](const protocols::Job& run) { return run.dmta.has_value(); });
-    if (file.ok() && has_scan && sim && sim->instrument.clock_is_max()) {
-        file.errors.push_back(
-            {line_of_key(text, "dmta"), 1, "dmta",
-             "a DMTA scan cannot keep its measurement interval on this service's simulated "
-             "instrument at speed max; give the service a paced speed (e.g. 1000)"});
-    }
     if (!file.ok()) {
         std::vector<std::string> details;
         for (const auto& problem : file.errors) {

@@ -49,6 +49,8 @@ class ConnectionBase {
     virtual void peer_closed() = 0;
     // A SIMulate:FAULt line sent on another connection (SIMulate:PEER:...), acted on here.
     virtual void inject_fault(const std::string& line) = 0;
+    // The consumer of a max-speed stream has read on: send what may go now.
+    virtual void resume() = 0;
 };
 
 // SIMulate:PEER:...: the fault for every connection but `from`.
@@ -111,6 +113,12 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
         session_.handle(line);
         apply_drop_changes();
         pump();
+    }
+
+    void resume() override {
+        if (!closed_) {
+            pump();
+        }
     }
 
   private:
@@ -212,8 +220,11 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
             Chunk batch;
             if (max) {
                 // Max speed: the consumer sets the pace; wait for the previous batch to drain.
+                // A held stream also waits for its consumer (ConsumerPace).
                 if (!writing_ && out_.empty()) {
-                    for (int i = 0; i < max_speed_batch; ++i) {
+                    for (int i = 0; i < max_speed_batch &&
+                                    instrument_.pace().may_send(session_.next_sample_s());
+                         ++i) {
                         add_sample(batch);
                     }
                 }
@@ -377,7 +388,11 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
 }  // namespace
 
 struct FrameServer::Impl {
-    explicit Impl(Instrument& inst) : instrument(inst) {}
+    explicit Impl(Instrument& inst)
+        : instrument(inst), waker(inst.pace().add_waker([this] { resume_all(); })) {}
+    ~Impl() { instrument.pace().remove_waker(waker); }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     Instrument& instrument;
     asio::io_context io;
@@ -393,7 +408,19 @@ struct FrameServer::Impl {
         std::array<char, 4096> events{};
     };
     std::list<PtyWatch> watches;
+    int waker;
     std::thread thread;
+
+    // From the consumer's thread: the connections are the I/O thread's.
+    void resume_all() {
+        asio::post(io, [this] {
+            for (const auto& weak : connections) {
+                if (const auto connection = weak.lock()) {
+                    connection->resume();
+                }
+            }
+        });
+    }
 
     PeerFaults peer_faults() {
         return [this](const ConnectionBase* from, const std::string& line) {

@@ -29,6 +29,11 @@ struct RunnerOptions {
     std::function<void(double t_s, const std::string& kind, const std::string& message)> on_event;
     // Pause/resume/abort requests and live progress (run_control.hpp); null: none.
     RunControl* control = nullptr;
+    // Called from the runner's threads with the instrument time of a step due (a DMTA scan's
+    // start or measurement), and with nullopt once it is taken: an in-process simulator at
+    // --speed max holds its stream there (sim::ConsumerPace), so the step lands at its
+    // simulated time under any load.
+    std::function<void(std::optional<double> t_s)> hold_at;
 };
 
 struct RunOutcome {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dmacycle/sim/clock.hpp"
+#include "dmacycle/sim/consumer_pace.hpp"
 #include "dmacycle/sim/dmta.hpp"
 #include "dmacycle/sim/furnace.hpp"
 #include "dmacycle/sim/profile.hpp"
@@ -55,6 +56,8 @@ class Instrument {
     SimClock::WallClock::time_point wall_at(double t_s) const;
     // Max clock: moves simulated time forward to t_s. Paced: no effect.
     void advance_clock_to(double t_s);
+    // Max clock: where the stream waits for its consumer.
+    ConsumerPace& pace() { return pace_; }
 
     // --- load frame -------------------------------------------------------------------
     Geometry geometry() const;
@@ -155,6 +158,7 @@ class Instrument {
     mutable std::mutex link_faults_mutex_;
     FurnaceLinkFaults furnace_link_faults_;
     std::atomic<std::uint64_t> delivered_samples_{0};
+    ConsumerPace pace_;
     std::mt19937_64 rng_;
     std::normal_distribution<double> normal_{0.0, 1.0};
 };
