@@ -79,6 +79,14 @@ class AsioTransport : public Transport {
         while (!done && io_.run_one_until(deadline) > 0) {
         }
         if (!done) {
+            // The deadline may have passed while this process was not running (a loaded
+            // machine, a paused VM), with the bytes already in the socket: run_one_until does
+            // not look once it is late, so look once, without waiting, before calling it a
+            // timeout.
+            io_.restart();
+            io_.poll();
+        }
+        if (!done) {
             cancel();
             io_.restart();
             io_.run();  // completes the cancelled operation, usually with operation_aborted
