@@ -10,29 +10,10 @@ JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_
         throw io::InputError("dmacycled: no database configured (config 'database' or --db)");
     }
     store_lock.emplace(config.database);
-    if (!config.simulate_profile.empty()) {
-        sim::Profile profile;
-        try {
-            profile = sim::load_profile(config.simulate_profile);
-        } catch (const sim::ProfileError& error) {
-            throw io::InputError(error.what());
-        }
-        const auto clock = sim::SimClock::parse(config.simulate_speed);
-        if (!clock) {
-            throw io::InputError("simulate speed '" + config.simulate_speed +
-                                 "': expected a positive number or max");
-        }
-        const bool kelvin = profile.furnace.kelvin_display;
-        sim = std::make_unique<runner::SimInstrument>(std::move(profile), *clock);
-        frame.uri = sim->frame_uri;
-        furnace.model = kelvin ? "eurotherm-2400-kelvin" : "";
-        furnace.uri = sim->furnace_uri;
-    } else if (config.frame && config.furnace) {
-        frame = *config.frame;
-        furnace = *config.furnace;
-    } else {
+    if (!config.instrument) {
         throw io::InputError("dmacycled: no instrument configured (simulate or rig)");
     }
+    rig = runner::bring_up(*config.instrument);
     // As `dmacycle run`: at high speed the acquisition outruns the writer; 20,000 uncommitted
     // rows keep the queue to a few MB, then appends wait for commits.
     store = std::make_unique<store::SampleStore>(
@@ -110,7 +91,7 @@ protocols::JobFile JobService::Impl::validate(const std::string& text,
     const bool has_scan =
         std::any_of(file.runs.begin(), file.runs.end(),
                     [](const protocols::Job& run) { return run.dmta.has_value(); });
-    if (file.ok() && has_scan && sim && sim->instrument.clock_is_max()) {
+    if (file.ok() && has_scan && rig.simulator && rig.simulator->instrument().clock_is_max()) {
         file.errors.push_back(
             {line_of_key(text, "dmta"), 1, "dmta",
              "a DMTA scan cannot keep its measurement interval on this service's simulated "
