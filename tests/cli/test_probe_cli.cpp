@@ -174,6 +174,19 @@ TEST_CASE("probe --rig: devices from a rig profile, the command line overriding 
     CHECK(result["furnace"]["setpoint_k"].get<double>() == doctest::Approx(365.0).epsilon(1e-6));
 }
 
+TEST_CASE("probe --rig: a rig of driver sim is brought up in-process and probed as any rig") {
+    const auto run =
+        run_dmacycle("probe --json --rig " DMACYCLE_SOURCE_DIR "/config/rigs/sim.yaml");
+    CHECK(run.err == "");
+    REQUIRE(run.exit_code == 0);
+    const auto result = json::parse(run.out);
+    CHECK(result["frame"]["idn"] == "dmacycle,SIM-DMA,SIM0001,0.1.0");
+    CHECK(result["frame"]["uri"].get<std::string>().starts_with("tcp://127.0.0.1:"));
+    CHECK(result["furnace"]["identity"] == "eurotherm-2400,unit 1");
+    CHECK(result["furnace"]["temperature_k"].get<double>() ==
+          doctest::Approx(365.0).epsilon(0.005));
+}
+
 TEST_CASE("probe reads a Modbus controller that is not our simulator (pymodbus)") {
     ModbusPeer peer;
     const std::string uri = peer.wait_ready();

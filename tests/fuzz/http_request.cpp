@@ -61,8 +61,8 @@ struct Server {
         config.profiles = fs::path(DMACYCLE_CONFIG_DIR) / "instruments";
         config.config_dir = dir;
         // A rig that is never dialled: start() is not called, so no job runs.
-        config.frame = dmacycle::drivers::DeviceSpec{.uri = "tcp://127.0.0.1:9"};
-        config.furnace = dmacycle::drivers::DeviceSpec{.uri = "modbus-tcp://127.0.0.1:9"};
+        config.instrument = dmacycle::runner::RigSpec{
+            std::nullopt, {.uri = "tcp://127.0.0.1:9"}, {.uri = "modbus-tcp://127.0.0.1:9"}};
         config.max_job_bytes = 2048;
         jobs = std::make_unique<svc::JobService>(config);
         svc::HttpLimits limits;

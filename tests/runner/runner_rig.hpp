@@ -43,11 +43,13 @@ inline std::string read_file(const std::filesystem::path& path) {
     return text.str();
 }
 
-// A shipped job file with some of its text replaced (shorter durations keep the suite fast).
-inline std::string shipped_job(const std::string& name,
-                               const std::vector<std::pair<std::string, std::string>>& edits = {}) {
+using Edits = std::vector<std::pair<std::string, std::string>>;
+
+// A shipped file of config/FOLDER with some of its text replaced.
+inline std::string shipped_file(const std::string& folder, const std::string& name,
+                                const Edits& edits) {
     std::string text =
-        read_file(std::filesystem::path(DMACYCLE_SOURCE_DIR) / "config" / "jobs" / name);
+        read_file(std::filesystem::path(DMACYCLE_SOURCE_DIR) / "config" / folder / name);
     for (const auto& [from, to] : edits) {
         const auto at = text.find(from);
         if (at == std::string::npos) {
@@ -56,6 +58,16 @@ inline std::string shipped_job(const std::string& name,
         text.replace(at, from.size(), to);
     }
     return text;
+}
+
+// A shipped job file with some of its text replaced (shorter durations keep the suite fast).
+inline std::string shipped_job(const std::string& name, const Edits& edits = {}) {
+    return shipped_file("jobs", name, edits);
+}
+
+// The shipped simulator profile, sim-la30, with some of its text replaced.
+inline std::string shipped_profile(const Edits& edits) {
+    return shipped_file("instruments", "sim-la30.yaml", edits);
 }
 
 // Small replies must not wait for Nagle's algorithm: every command is an exchange.

@@ -9,6 +9,7 @@
 #include "dmacycle/cli/commands.hpp"
 #include "long_run.hpp"
 #include "runner_rig.hpp"
+#include "sim_process.hpp"
 
 using namespace runner_test;
 namespace fs = std::filesystem;
@@ -37,6 +38,48 @@ Result run_executable(const std::string& args) {
 
 void write_file(const fs::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
+}
+
+// A config tree for `run --rig`: jobs/short.yaml (the shipped main job cut to 1 h + 1 h, on
+// profile sim-la30), instruments/sim-la30.yaml, rigs/. The job's stale-link limit is 30 s: these
+// runs are about which devices are driven, and a loaded machine can stall a reader for 2 s.
+struct RigDir {
+    TempDir dir;
+    fs::path job = dir.path / "jobs" / "short.yaml";
+    fs::path db = dir.path / "runs.db";
+
+    RigDir() {
+        for (const char* folder : {"jobs", "instruments", "rigs"}) {
+            fs::create_directories(dir.path / folder);
+        }
+        write_file(dir.path / "instruments" / "sim-la30.yaml", shipped_profile({}));
+        write_file(job, shipped_job("mode1-0-200.yaml", {{"hold: 10 min", "hold: 0 s"},
+                                                         {"duration: 8 h", "duration: 1 h"},
+                                                         {"recovery: 8 h", "recovery: 1 h"},
+                                                         {"stale_link: 2 s", "stale_link: 30 s"}}));
+    }
+    fs::path rig(const std::string& name, const std::string& text) const {
+        write_file(dir.path / "rigs" / name, text);
+        return dir.path / "rigs" / name;
+    }
+};
+
+// `run --rig` ran the short job to completion and stored every sample it reports; returns the
+// instrument identity the run recorded.
+std::string check_rig_run(const RigDir& rig_dir, const Result& result) {
+    INFO(result.err);
+    INFO(result.out);
+    REQUIRE(result.code == dmacycle::cli::exit_ok);
+    const auto doc = Json::parse(result.out);
+    REQUIRE(doc["runs"].size() == 1);
+    const auto& run = doc["runs"][0];
+    CHECK(run["status"] == "completed");
+    CHECK(run["missing_samples"] == 0);
+    CHECK(run["samples"].get<std::int64_t>() > 1000);
+    Db store(rig_dir.db);
+    CHECK(store.seqs(run["run_id"].get<std::int64_t>()).size() ==
+          run["samples"].get<std::size_t>());
+    return store.value("SELECT instrument_identity FROM runs WHERE id = " + run["run_id"].dump());
 }
 
 }  // namespace
@@ -172,4 +215,78 @@ TEST_CASE("run: a sweep stops at the first run that faults, and a completed run 
     CHECK(
         single.number("SELECT count(*) FROM events WHERE kind = 'end' AND message LIKE 'furnace to "
                       "standby%'") == 1);
+}
+
+TEST_CASE("run --rig: a rig of driver sim runs the job on the rig's simulator") {
+    const RigDir dir;
+    // The rig's simulator is not the job's profile: another serial and a Kelvin controller, as
+    // the identity the run recorded shows (bring_up chose the Kelvin register map).
+    write_file(dir.dir.path / "instruments" / "rig-sim.yaml",
+               shipped_profile({{"serial: SIM0001", "serial: RIG0042"},
+                                {"display_units: celsius", "display_units: kelvin"}}));
+    const auto rig = dir.rig("sim.yaml",
+                             "frame: {driver: sim, profile: ../instruments/rig-sim.yaml, speed: "
+                             "max}\nfurnace: {driver: sim}\n");
+    const auto result = run_in_process(
+        {dir.job.string(), "--db", dir.db.string(), "--rig", rig.string(), "--json"});
+    CHECK(check_rig_run(dir, result) ==
+          "frame: dmacycle,SIM-DMA,RIG0042,0.1.0; furnace: eurotherm-2400-kelvin,unit 1");
+}
+
+TEST_CASE("run --rig: a rig of scpi-frame and modbus-furnace drives dmacycle-sim, a process") {
+    const RigDir dir;
+    write_file(dir.dir.path / "instruments" / "external.yaml",
+               shipped_profile({{"serial: SIM0001", "serial: EXT0007"}}));
+    test_support::SimProcess sim(
+        {"--speed", "max", "--profile", (dir.dir.path / "instruments" / "external.yaml").string()});
+    const auto endpoints = sim.read_lines(2);  // "frame URI", "furnace URI"
+    REQUIRE(endpoints.size() == 2);
+    REQUIRE(endpoints[0].starts_with("frame tcp://"));
+    REQUIRE(endpoints[1].starts_with("furnace modbus-tcp://"));
+    const auto rig =
+        dir.rig("external.yaml", "frame:\n  driver: scpi-frame\n  uri: " + endpoints[0].substr(6) +
+                                     "\nfurnace:\n  driver: modbus-furnace\n"
+                                     "  model: eurotherm-2400\n  uri: " +
+                                     endpoints[1].substr(8) + "\n");
+    const auto result = run_in_process(
+        {dir.job.string(), "--db", dir.db.string(), "--rig", rig.string(), "--json"});
+    CHECK(check_rig_run(dir, result) ==
+          "frame: dmacycle,SIM-DMA,EXT0007,0.1.0; furnace: eurotherm-2400,unit 1");
+
+    // A real rig's clock is its own: --speed is refused, nothing written.
+    const auto other_db = dir.dir.path / "other.db";
+    const auto refused = run_in_process(
+        {dir.job.string(), "--db", other_db.string(), "--rig", rig.string(), "--speed", "max"});
+    CHECK(refused.code == dmacycle::cli::exit_bad_input);
+    CHECK(refused.err.find("--speed sets a simulator's clock, and " + rig.string() +
+                           " names real devices") != std::string::npos);
+    CHECK(!fs::exists(other_db));
+}
+
+TEST_CASE(
+    "run --rig: a rig that cannot be run is refused by file, line and field, nothing written") {
+    const RigDir dir;
+    const auto check_refused = [&](const fs::path& rig, const std::string& message) {
+        const auto result =
+            run_in_process({dir.job.string(), "--db", dir.db.string(), "--rig", rig.string()});
+        CHECK(result.code == dmacycle::cli::exit_bad_input);
+        CHECK(result.err == message + "\n");
+        CHECK(!fs::exists(dir.db));
+    };
+    const auto fast = dir.rig("fast.yaml",
+                              "frame: {driver: sim, profile: ../instruments/sim-la30.yaml, "
+                              "speed: fast}\nfurnace: {driver: sim}\n");
+    check_refused(fast,
+                  fast.string() + ":1: frame.speed: 'fast': expected a positive number or max");
+    const auto mixed = dir.rig("mixed.yaml",
+                               "frame: {driver: sim, profile: ../instruments/sim-la30.yaml}\n"
+                               "furnace: {uri: 'modbus-tcp://127.0.0.1:5020'}\n");
+    check_refused(mixed, mixed.string() +
+                             ":2: furnace: expected driver: sim, as the frame is: the simulator "
+                             "is one instrument (its sample sits in its furnace)");
+    check_refused(dir.dir.path / "rigs" / "absent.yaml",
+                  (dir.dir.path / "rigs" / "absent.yaml").string() + ": cannot read");
+    const auto usage = run_in_process({dir.job.string(), "--db", dir.db.string(), "--rig", ""});
+    CHECK(usage.code == dmacycle::cli::exit_bad_input);
+    CHECK(usage.err.find("--rig needs a rig file") != std::string::npos);
 }

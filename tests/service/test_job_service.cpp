@@ -1,5 +1,5 @@
 // The service's back end: JobService on a real SQLite file in a temporary folder, the simulator
-// in-process at max speed, short jobs.
+// in-process at max speed, short jobs (its configuration: test_service_config.cpp).
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -10,60 +10,15 @@
 #include <set>
 #include <thread>
 
-#include "../runner/runner_rig.hpp"
 #include "dmacycle/io/csv_table.hpp"
-#include "dmacycle/service/job_service.hpp"
 #include "dmacycle/store/sample_store.hpp"
+#include "service_fixture.hpp"
 
+using namespace service_test;
 using dmacycle::io::InputError;
-using dmacycle::service::ApiError;
-using dmacycle::service::JobService;
-using dmacycle::service::ServiceConfig;
-using Json = nlohmann::json;
 using runner_test::Db;
-using runner_test::TempDir;
-namespace fs = std::filesystem;
 
 namespace {
-
-void write_file(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
-// The shipped job cut short: no hold, 1 h of cycling, 1 h of recovery.
-std::string short_job(const std::string& name = "short-1") {
-    return runner_test::shipped_job("mode1-0-200.yaml", {{"name: mode1-0-200", "name: " + name},
-                                                         {"hold: 10 min", "hold: 0 s"},
-                                                         {"duration: 8 h", "duration: 1 h"},
-                                                         {"recovery: 8 h", "recovery: 1 h"}});
-}
-
-// A config folder as installed: dmacycled.yaml, instruments/, a spool folder.
-struct ServiceDir {
-    TempDir dir;
-    fs::path config_path = dir.path / "dmacycled.yaml";
-    fs::path db = dir.path / "store.db";
-    fs::path spool = dir.path / "spool";
-
-    explicit ServiceDir(const std::string& extra = "", const std::string& speed = "max") {
-        fs::create_directories(dir.path / "instruments");
-        fs::copy_file(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments" / "sim-la30.yaml",
-                      dir.path / "instruments" / "sim-la30.yaml");
-        write_file(config_path,
-                   "listen: 127.0.0.1:0\n"
-                   "database: store.db\n"
-                   "spool: spool\n"
-                   "tokens: tokens.yaml\n"
-                   "instrument:\n"
-                   "  simulate: {profile: instruments/sim-la30.yaml, speed: " +
-                       speed +
-                       "}\n"
-                       "sample_rate: 2\n" +
-                       extra);
-    }
-    ServiceConfig config() const { return dmacycle::service::load_service_config(config_path); }
-};
 
 // SQL string literal body: quotes doubled.
 std::string quoted(std::string text) {
@@ -72,52 +27,6 @@ std::string quoted(std::string text) {
     }
     return text;
 }
-
-bool finished(const std::string& status) {
-    return status != "queued" && status != "running" && status != "paused";
-}
-
-// Polls until the job has ended (no timing assertion: the deadline only stops a hung test).
-Json wait_job(const JobService& service, std::int64_t job_id) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-    while (true) {
-        auto job = service.job(job_id);
-        if (finished(job["status"]) || std::chrono::steady_clock::now() > give_up) {
-            return job;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-}
-
-// The status and details of what `call` throws (0 when it does not throw ApiError).
-template <class F>
-std::pair<int, std::vector<std::string>> api_error(F&& call) {
-    try {
-        call();
-    } catch (const ApiError& error) {
-        return {error.status(), error.details()};
-    }
-    return {0, {}};
-}
-
-std::string config_error(const std::string& text) {
-    TempDir dir;
-    fs::create_directories(dir.path / "instruments");
-    fs::copy_file(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments" / "sim-la30.yaml",
-                  dir.path / "instruments" / "sim-la30.yaml");
-    write_file(dir.path / "d.yaml", text);
-    try {
-        dmacycle::service::load_service_config(dir.path / "d.yaml");
-    } catch (const InputError& error) {
-        const std::string message = error.what();
-        const auto at = message.find("d.yaml:");
-        return at == std::string::npos ? message : message.substr(at);
-    }
-    return "";
-}
-
-const std::string sim_instrument =
-    "instrument:\n  simulate: {profile: instruments/sim-la30.yaml, speed: max}\n";
 
 // A run a dead service left `running`, with 500 samples (t_s 0 to 249.5).
 std::int64_t left_running(const fs::path& db, const std::string& text,
@@ -151,77 +60,6 @@ std::vector<std::string> event_lines(const Json& run) {
 }
 
 }  // namespace
-
-TEST_CASE("config: the shipped file and relative paths") {
-    const auto shipped = dmacycle::service::load_service_config(fs::path(DMACYCLE_SOURCE_DIR) /
-                                                                "config" / "dmacycled.yaml");
-    CHECK(shipped.listen == "127.0.0.1:8470");
-    CHECK(shipped.database == "/var/lib/dmacycled/dmacycle.db");
-    CHECK(shipped.spool == "/var/lib/dmacycled/spool");
-    CHECK(shipped.tokens.filename() == "tokens.yaml");
-    CHECK(shipped.tokens.parent_path() == fs::path(DMACYCLE_SOURCE_DIR) / "config");
-    CHECK(shipped.simulate_profile.filename() == "sim-la30.yaml");
-    CHECK(shipped.simulate_speed == "1");
-    CHECK(shipped.max_job_bytes == 262144);
-    CHECK(shipped.max_database_bytes == 0);
-    CHECK(shipped.spool_poll == std::chrono::milliseconds(500));
-
-    const ServiceDir dir(
-        "limits: {max_request_bytes: 2000, max_job_bytes: 1000, max_database_bytes: 2097152}\n"
-        "spool_poll: 50\n");
-    const auto config = dir.config();
-    CHECK(config.database == dir.db);
-    CHECK(config.spool == dir.spool);
-    CHECK(config.sample_rate_hz == 2.0);
-    CHECK(config.max_request_bytes == 2000);
-    CHECK(config.max_job_bytes == 1000);
-    CHECK(config.max_database_bytes == 2097152);
-    CHECK(config.spool_poll == std::chrono::milliseconds(50));
-    CHECK(!config.frame);
-}
-
-TEST_CASE("config: every error names file line and field") {
-    CHECK(config_error(sim_instrument + "databse: x.db\n") ==
-          "d.yaml:3: databse: unknown key (expected one of: listen, database, spool, tokens, "
-          "profiles, "
-          "instrument, sample_rate, limits, spool_poll)");
-    CHECK(config_error("listen: localhost\n" + sim_instrument) ==
-          "d.yaml:1: listen: 'localhost': expected ADDR:PORT, e.g. 127.0.0.1:8470 (port 0: any "
-          "free)");
-    CHECK(
-        config_error("listen: 127.0.0.1:70000\n" + sim_instrument).rfind("d.yaml:1: listen:", 0) ==
-        0);
-    CHECK(config_error("database: x.db\n") ==
-          "d.yaml:1: instrument: missing (simulate: {profile, speed} or rig: PATH)");
-    CHECK(config_error(
-              "instrument:\n  rig: r.yaml\n  simulate: {profile: instruments/sim-la30.yaml}\n") ==
-          "d.yaml:2: instrument: either simulate or rig, not both");
-    CHECK(config_error("instrument:\n  simulate: {profile: instruments/sim-la30.yaml, speed: "
-                       "fast}\n") ==
-          "d.yaml:2: instrument.simulate.speed: 'fast': expected a positive number or max");
-    CHECK(
-        config_error("instrument:\n  simulate: {profile: instruments/sim-la30.yaml, sped: 1}\n") ==
-        "d.yaml:2: instrument.simulate.sped: unknown key (expected one of: profile, speed)");
-    CHECK(config_error("instrument:\n  simulate:\n    profile: nowhere.yaml\n")
-              .rfind("d.yaml:3: instrument.simulate.profile: ", 0) == 0);
-    CHECK(
-        config_error("instrument:\n  rig: nowhere.yaml\n").rfind("d.yaml:2: instrument.rig: ", 0) ==
-        0);
-    CHECK(config_error(sim_instrument + "limits:\n  max_job_bytes: 0\n") ==
-          "d.yaml:4: limits.max_job_bytes: '0': expected a whole number from 1 to 1073741824");
-    CHECK(config_error(sim_instrument + "limits: {max_database_bytes: 4096}\n") ==
-          "d.yaml:3: limits.max_database_bytes: at least 1048576 (1 MiB)");
-    CHECK(config_error(sim_instrument + "sample_rate: -1\n") ==
-          "d.yaml:3: sample_rate: '-1': expected a positive number");
-    CHECK(config_error(sim_instrument + "spool_poll: [1]\n") ==
-          "d.yaml:3: spool_poll: expected a non-empty value");
-    CHECK(config_error("listen: [\n").rfind("d.yaml:", 0) == 0);
-
-    // A rig file with both devices is read with the drivers' parser.
-    const std::string rig =
-        (fs::path(DMACYCLE_SOURCE_DIR) / "config" / "rigs" / "sim-loopback.yaml").string();
-    CHECK(config_error("instrument:\n  rig: " + rig + "\n") == "");
-}
 
 TEST_CASE("a valid job runs to completion and answers as documented") {
     const ServiceDir dir;

@@ -9,6 +9,7 @@
 #include "dmacycle/drivers/registry.hpp"
 #include "dmacycle/drivers/rig_profile.hpp"
 #include "dmacycle/io/arguments.hpp"
+#include "dmacycle/runner/rig.hpp"
 
 namespace dmacycle::cli {
 namespace {
@@ -121,6 +122,7 @@ void print_text(const json& result, std::ostream& out) {
 
 int run_probe(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     drv::DeviceSpec frame, furnace;
+    runner::Rig simulated;  // a `driver: sim` rig's simulator, serving while it is probed
     bool as_json = false;
     try {
         const io::Arguments arguments(
@@ -131,7 +133,12 @@ int run_probe(std::span<const std::string_view> args, std::ostream& out, std::os
         }
         // The rig profile first; what the command line gives overrides it.
         if (const auto rig_path = arguments.text("rig")) {
-            const auto rig = drv::load_rig_profile(*rig_path);
+            auto rig = drv::load_rig_profile(*rig_path);
+            if (rig.simulator) {
+                simulated = runner::bring_up(runner::check_rig(rig));
+                rig.frame = simulated.frame;
+                rig.furnace = simulated.furnace;
+            }
             frame = rig.frame.value_or(frame);
             furnace = rig.furnace.value_or(furnace);
         }

@@ -1,5 +1,6 @@
-// `dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]`: one job (or each point of a sweep)
-// run in the foreground on the instrument its profile names; docs/runner.md.
+// `dmacycle run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--json]`: one job (or each
+// point of a sweep) run in the foreground on the devices a rig names, or on the simulator of the
+// job's profile; docs/runner.md.
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -10,12 +11,8 @@
 #include "dmacycle/io/profiles.hpp"
 #include "dmacycle/io/text.hpp"
 #include "dmacycle/protocols/plan.hpp"
+#include "dmacycle/runner/rig.hpp"
 #include "dmacycle/runner/runner.hpp"
-#include "dmacycle/runner/sim_instrument.hpp"
-#include "dmacycle/sim/frame_server.hpp"
-#include "dmacycle/sim/furnace_server.hpp"
-#include "dmacycle/sim/instrument.hpp"
-#include "dmacycle/sim/profile.hpp"
 #include "dmacycle/store/analysis_json.hpp"
 
 namespace dmacycle::cli {
@@ -28,7 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace sim = dmacycle::sim;
 
-const char* const run_usage = "usage: dmacycle run JOB.yaml --db FILE [--speed X|max] [--json]";
+const char* const run_usage =
+    "usage: dmacycle run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--json]";
 
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
@@ -149,7 +147,8 @@ Json outcome_json(const protocols::Job& job, const runner::RunOutcome& outcome) 
 struct RunRequest {
     std::string path;  // JOB.yaml
     std::string db;
-    sim::SimClock clock;
+    std::optional<std::string> rig;      // RIG.yaml; none: the simulator of the job's profile
+    std::optional<sim::SimClock> speed;  // a simulator's, when given
     bool json = false;
 };
 
@@ -163,13 +162,19 @@ RunRequest run_request(const io::Arguments& arguments) {
     if (!db || db->empty()) {
         throw io::UsageError("missing --db FILE");
     }
-    const std::string speed_text = arguments.text("speed").value_or("1");
-    const auto clock = sim::SimClock::parse(speed_text);
-    if (!clock) {
-        throw io::UsageError("--speed must be a positive number or 'max', not '" + speed_text +
-                             "'");
+    const auto rig = arguments.text("rig");
+    if (rig && rig->empty()) {
+        throw io::UsageError("--rig needs a rig file");
     }
-    return {path, *db, *clock, arguments.flag("json")};
+    std::optional<sim::SimClock> speed;
+    if (const auto speed_text = arguments.text("speed")) {
+        speed = sim::SimClock::parse(*speed_text);
+        if (!speed) {
+            throw io::UsageError("--speed must be a positive number or 'max', not '" + *speed_text +
+                                 "'");
+        }
+    }
+    return {path, *db, rig, speed, arguments.flag("json")};
 }
 
 // The instrument profile the job file names; one that does not load is the input's fault.
@@ -182,12 +187,33 @@ sim::Profile load_job_profile(const std::string& path, const protocols::JobFile&
     }
 }
 
-// Where the runs of a job file go: the open store and the simulated instrument's devices.
+// What the job runs on: the rig given, or the simulator of the job's profile (at --speed, by
+// default 1). Everything here is the input's fault: refused before the store is opened.
+runner::RigSpec run_rig(const RunRequest& request, const protocols::JobFile& job_file) {
+    if (!request.rig) {
+        return runner::simulated_rig(load_job_profile(request.path, job_file),
+                                     request.speed.value_or(sim::SimClock(1.0)));
+    }
+    runner::RigSpec rig;
+    try {
+        rig = runner::load_rig(*request.rig);
+    } catch (const drivers::DriverError& error) {
+        throw io::InputError(error.what());
+    }
+    if (request.speed) {
+        if (!rig.simulator) {
+            throw io::UsageError("--speed sets a simulator's clock, and " + *request.rig +
+                                 " names real devices");
+        }
+        rig.simulator->clock = *request.speed;
+    }
+    return rig;
+}
+
+// Where the runs of a job file go: the open store and the rig brought up.
 struct RunTarget {
     store::SampleStore& store;
-    runner::SimInstrument& instrument;
-    const drivers::DeviceSpec& frame;
-    const drivers::DeviceSpec& furnace;
+    runner::Rig& rig;
     const runner::RunnerOptions& options;
 };
 
@@ -200,16 +226,16 @@ int run_jobs(const RunRequest& request, const std::string& text, const protocols
     bool fits_usable = true;
     for (std::size_t i = 0; i < job_file.runs.size(); ++i) {
         const auto& job = job_file.runs[i];
-        if (i > 0) {
-            target.instrument.instrument.new_sample();  // each sweep point: a fresh ribbon
+        if (i > 0 && target.rig.simulator) {
+            target.rig.simulator->instrument().new_sample();  // each sweep point: a fresh ribbon
         }
         if (!request.json) {
             out << "run " << (i + 1) << "/" << job_file.runs.size() << ": " << job.name
                 << (job.sweep_point.empty() ? "" : " " + job.sweep_point) << ", sample "
                 << job.sample.id << "\n";
         }
-        const auto outcome = runner::execute_run(job, text, target.store, target.frame,
-                                                 target.furnace, target.options);
+        const auto outcome = runner::execute_run(job, text, target.store, target.rig.frame,
+                                                 target.rig.furnace, target.options);
         all_completed = all_completed && outcome.status == store::RunStatus::completed;
         fits_usable = fits_usable && unusable_fits(outcome).empty();
         if (request.json) {
@@ -236,50 +262,44 @@ int run_jobs(const RunRequest& request, const std::string& text, const protocols
     return fits_usable ? exit_ok : exit_fit_failed;
 }
 
-// Opens the store and brings the simulated instrument up for a checked job file, then runs it.
+// Opens the store and brings the rig up for a checked job file, then runs it.
 int run_job_file(const RunRequest& request, const std::string& text,
-                 const protocols::JobFile& job_file, const sim::Profile& profile, std::ostream& out,
+                 const protocols::JobFile& job_file, runner::RigSpec rig, std::ostream& out,
                  std::ostream& err) {
     // At --speed max the acquisition outruns the writer: 20,000 uncommitted rows (33 min at
     // 10 Hz) keep the queue to a few MB; appends then wait for commits.
     store::SampleStore store(request.db, store::StoreOptions{.max_pending_rows = 20000});
-    runner::SimInstrument instrument(profile, request.clock);
-    drivers::DeviceSpec frame;
-    frame.uri = instrument.frame_uri;
-    drivers::DeviceSpec furnace;
-    furnace.model = profile.furnace.kelvin_display ? "eurotherm-2400-kelvin" : "";
-    furnace.uri = instrument.furnace_uri;
+    auto devices = runner::bring_up(rig);
     std::mutex out_mutex;
     runner::RunnerOptions options;
-    options.hold_at = [&](std::optional<double> t_s) { instrument.instrument.pace().hold_at(t_s); };
+    options.hold_at = devices.hold_at();
     if (!request.json) {
         options.on_event = [&](double t_s, const std::string& kind, const std::string& message) {
             std::lock_guard lock(out_mutex);
             out << io::format("[%10.1f s] ", t_s) << kind << ": " << message << "\n";
         };
     }
-    return run_jobs(request, text, job_file, {store, instrument, frame, furnace, options}, out,
-                    err);
+    return run_jobs(request, text, job_file, {store, devices, options}, out, err);
 }
 
 }  // namespace
 
 int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     try {
-        const io::Arguments arguments(args, {"db", "speed"}, {"json"});
+        const io::Arguments arguments(args, {"db", "rig", "speed"}, {"json"});
         const auto request = run_request(arguments);
         // Everything is checked before the database is opened: a refused job writes nothing.
         const std::string text = io::read_job_text(request.path);
         auto job_file = protocols::parse_job(text);
         if (job_file.ok()) {
-            const auto profile = load_job_profile(request.path, job_file);
+            auto rig = run_rig(request, job_file);
             // The job must also fit the instrument the profile describes: its frame's force
             // and, for a DMTA scan, its frequency and amplitude ranges and the furnace's ambient.
             job_file = protocols::parse_job(text, [&](const std::string& name) {
                 return io::find_profile_limit(name, request.path);
             });
             if (job_file.ok()) {
-                return run_job_file(request, text, job_file, profile, out, err);
+                return run_job_file(request, text, job_file, std::move(rig), out, err);
             }
         }
         for (const auto& problem : job_file.errors) {

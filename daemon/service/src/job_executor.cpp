@@ -119,8 +119,8 @@ std::optional<JobEnd> JobService::Impl::run_point(std::int64_t job_id, const std
                                                   const protocols::Job& job, std::size_t i,
                                                   std::size_t count, runner::RunControl& control) {
     const std::string job_tag = "job " + std::to_string(job_id);
-    if (runs_started++ > 0 && sim) {
-        sim->instrument.new_sample();  // every run a fresh ribbon
+    if (runs_started++ > 0 && rig.simulator) {
+        rig.simulator->instrument().new_sample();  // every run a fresh ribbon
     }
     log::info(job_tag + ": run " + std::to_string(i + 1) + "/" + std::to_string(count) + " " +
               job.name + (job.sweep_point.empty() ? "" : " " + job.sweep_point) + ", sample " +
@@ -128,11 +128,7 @@ std::optional<JobEnd> JobService::Impl::run_point(std::int64_t job_id, const std
     runner::RunnerOptions options;
     options.sample_rate_hz = config.sample_rate_hz;
     options.control = &control;
-    if (sim) {
-        options.hold_at = [this](std::optional<double> t_s) {
-            sim->instrument.pace().hold_at(t_s);
-        };
-    }
+    options.hold_at = rig.hold_at();
     options.on_event = [job_tag](double t_s, const std::string& kind, const std::string& text_) {
         log::info(job_tag + ": [" + fixed(t_s, 1) + " s] " + kind + ": " + text_);
     };
@@ -146,7 +142,7 @@ std::optional<JobEnd> JobService::Impl::run_point(std::int64_t job_id, const std
         }
         std::jthread watcher(
             [&](std::stop_token stop) { watch_run_id(stop, job_id, i, baseline, control); });
-        outcome = runner::execute_run(job, text, *store, frame, furnace, options);
+        outcome = runner::execute_run(job, text, *store, rig.frame, rig.furnace, options);
         watcher.request_stop();
         watcher.join();
         link_run(job_id, outcome.run_id, i);

@@ -283,7 +283,7 @@ Json JobService::health() const {
         {"status", store.ok ? "ok" : "degraded"},
         {"version", DMACYCLE_VERSION},
         {"store", {{"ok", store.ok}, {"error", store.error}, {"pending_rows", store.pending_rows}}},
-        {"instrument", impl_->sim ? "simulated" : "rig"},
+        {"instrument", impl_->rig.simulator ? "simulated" : "rig"},
         {"running_job", nullptr},
         {"queued_jobs", 0}};
     {

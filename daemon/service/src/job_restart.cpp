@@ -100,7 +100,7 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
     const bool ramping = job != nullptr && job->dmta.has_value();  // a scan's rate limit to undo
     std::string frame_note;
     try {
-        auto driver = drivers::make_frame(frame);
+        auto driver = drivers::make_frame(rig.frame);
         driver->connect(drivers::deadline_in(safe_state_connect_timeout));
         if (job == nullptr) {
             driver->hold();
@@ -125,7 +125,7 @@ void JobService::Impl::safe_state(std::int64_t run_id, double t_s) {
     std::string furnace_note;
     const runner::RunnerOptions defaults;
     try {
-        auto driver = drivers::make_furnace(furnace);
+        auto driver = drivers::make_furnace(rig.furnace);
         driver->connect_by(drivers::deadline_in(safe_state_connect_timeout));
         furnace_note = runner::furnace_to_standby(*driver, defaults.standby_temperature_k, ramping);
         driver->disconnect();
@@ -150,7 +150,7 @@ void JobService::Impl::await_unload(std::unique_lock<std::mutex>& lock) {
     };
     std::string note;
     try {
-        auto driver = drivers::make_frame(frame);
+        auto driver = drivers::make_frame(rig.frame);
         driver->connect(drivers::deadline_in(safe_state_connect_timeout));
         while (note.empty()) {
             const auto state = driver->state();

@@ -10,29 +10,10 @@ JobService::Impl::Impl(ServiceConfig service_config) : config(std::move(service_
         throw io::InputError("dmacycled: no database configured (config 'database' or --db)");
     }
     store_lock.emplace(config.database);
-    if (!config.simulate_profile.empty()) {
-        sim::Profile profile;
-        try {
-            profile = sim::load_profile(config.simulate_profile);
-        } catch (const sim::ProfileError& error) {
-            throw io::InputError(error.what());
-        }
-        const auto clock = sim::SimClock::parse(config.simulate_speed);
-        if (!clock) {
-            throw io::InputError("simulate speed '" + config.simulate_speed +
-                                 "': expected a positive number or max");
-        }
-        const bool kelvin = profile.furnace.kelvin_display;
-        sim = std::make_unique<runner::SimInstrument>(std::move(profile), *clock);
-        frame.uri = sim->frame_uri;
-        furnace.model = kelvin ? "eurotherm-2400-kelvin" : "";
-        furnace.uri = sim->furnace_uri;
-    } else if (config.frame && config.furnace) {
-        frame = *config.frame;
-        furnace = *config.furnace;
-    } else {
+    if (!config.instrument) {
         throw io::InputError("dmacycled: no instrument configured (simulate or rig)");
     }
+    rig = runner::bring_up(*config.instrument);
     // As `dmacycle run`: at high speed the acquisition outruns the writer; 20,000 uncommitted
     // rows keep the queue to a few MB, then appends wait for commits.
     store = std::make_unique<store::SampleStore>(

@@ -25,9 +25,9 @@
 
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/protocols/plan.hpp"
+#include "dmacycle/runner/rig.hpp"
 #include "dmacycle/runner/runner.hpp"
 #include "dmacycle/runner/safe_state.hpp"
-#include "dmacycle/runner/sim_instrument.hpp"
 #include "dmacycle/service/log.hpp"
 #include "dmacycle/store/sql_connection.hpp"
 
@@ -263,8 +263,7 @@ struct JobService::Impl {
 
     std::optional<StoreLock> store_lock;  // first: held until everything else is gone
     ServiceConfig config;
-    std::unique_ptr<runner::SimInstrument> sim;  // before the store: it outlives every run
-    drivers::DeviceSpec frame, furnace;
+    runner::Rig rig;  // before the store: its simulator, if any, outlives every run
     std::unique_ptr<store::SampleStore> store;
     // The service's own connections: writes (jobs, job_runs) and reads, each behind its lock,
     // so queries never wait for a write of this process (WAL: nor for the store's writer).

@@ -6,11 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "dmacycle/drivers/rig_profile.hpp"
 #include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/runner/rig.hpp"
 #include "dmacycle/service/job_service.hpp"
-#include "dmacycle/sim/clock.hpp"
-#include "dmacycle/sim/profile.hpp"
 
 namespace dmacycle::service {
 namespace {
@@ -104,6 +102,33 @@ void check_listen(const ConfigReader& reader, const YAML::Node& node, const std:
     }
 }
 
+// `instrument: simulate: {profile, speed}`: the simulator alone, as a rig of `driver: sim`.
+runner::RigSpec read_simulate(const ConfigReader& reader, const YAML::Node& simulate,
+                              const fs::path& dir) {
+    reader.mapping(simulate, "instrument.simulate", "profile: PATH, speed: X|max");
+    reader.only(simulate, "instrument.simulate.", {"profile", "speed"});
+    if (!simulate["profile"]) {
+        reader.fail(simulate, "instrument.simulate.profile", "missing (an instrument profile)");
+    }
+    sim::Profile profile;
+    try {
+        profile =
+            sim::load_profile(reader.path(simulate["profile"], "instrument.simulate.profile", dir));
+    } catch (const sim::ProfileError& error) {
+        reader.fail(simulate["profile"], "instrument.simulate.profile", error.what());
+    }
+    std::optional<sim::SimClock> clock = sim::SimClock(1.0);
+    if (const YAML::Node speed = simulate["speed"]) {
+        const auto text = reader.scalar(speed, "instrument.simulate.speed");
+        clock = sim::SimClock::parse(text);
+        if (!clock) {
+            reader.fail(speed, "instrument.simulate.speed",
+                        "'" + text + "': expected a positive number or max");
+        }
+    }
+    return runner::simulated_rig(std::move(profile), *clock);
+}
+
 void read_instrument(const ConfigReader& reader, const YAML::Node& node, const fs::path& dir,
                      ServiceConfig& config) {
     reader.mapping(node, "instrument", "simulate: {profile, speed} or rig: PATH");
@@ -117,40 +142,15 @@ void read_instrument(const ConfigReader& reader, const YAML::Node& node, const f
         reader.fail(node, "instrument", "missing simulate: {profile, speed} or rig: PATH");
     }
     if (simulate) {
-        reader.mapping(simulate, "instrument.simulate", "profile: PATH, speed: X|max");
-        reader.only(simulate, "instrument.simulate.", {"profile", "speed"});
-        if (!simulate["profile"]) {
-            reader.fail(simulate, "instrument.simulate.profile", "missing (an instrument profile)");
-        }
-        config.simulate_profile =
-            reader.path(simulate["profile"], "instrument.simulate.profile", dir);
-        try {
-            sim::load_profile(config.simulate_profile);
-        } catch (const sim::ProfileError& error) {
-            reader.fail(simulate["profile"], "instrument.simulate.profile", error.what());
-        }
-        if (const YAML::Node speed = simulate["speed"]) {
-            config.simulate_speed = reader.scalar(speed, "instrument.simulate.speed");
-            if (!sim::SimClock::parse(config.simulate_speed)) {
-                reader.fail(speed, "instrument.simulate.speed",
-                            "'" + config.simulate_speed + "': expected a positive number or max");
-            }
-        }
+        config.instrument = read_simulate(reader, simulate, dir);
         return;
     }
-    const fs::path rig_path = reader.path(rig, "instrument.rig", dir);
-    drivers::RigProfile profile;
+    // Real devices, or `driver: sim` rows: brought up as `simulate:` is.
     try {
-        profile = drivers::load_rig_profile(rig_path);
+        config.instrument = runner::load_rig(reader.path(rig, "instrument.rig", dir));
     } catch (const drivers::DriverError& error) {
         reader.fail(rig, "instrument.rig", error.what());
     }
-    if (!profile.frame || !profile.furnace) {
-        reader.fail(rig, "instrument.rig",
-                    rig_path.string() + " must name both a frame and a furnace");
-    }
-    config.frame = profile.frame;
-    config.furnace = profile.furnace;
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dmacycle/drivers/registry.hpp"
+#include "dmacycle/runner/rig.hpp"
 
 // The service's back end (docs/service.md, docs/api.md): the persistent job queue in the
 // store's SQLite file, the executor thread that runs jobs one at a time on the one instrument,
@@ -41,11 +41,9 @@ struct ServiceConfig {
     std::filesystem::path tokens;           // bearer tokens file (docs/service.md)
     // Where the instrument profiles that jobs name (`profile: NAME`) are: NAME.yaml there.
     std::filesystem::path profiles;  // default: instruments/ beside the config file
-    // The instrument: either simulated in-process (profile + speed; "max" or a factor) or the
-    // frame and furnace of a rig file (config/rigs/*.yaml).
-    std::filesystem::path simulate_profile;  // non-empty: simulate
-    std::string simulate_speed = "1";
-    std::optional<drivers::DeviceSpec> frame, furnace;  // from `rig:`
+    // The instrument: the frame and furnace of a rig file (config/rigs/*.yaml), or the
+    // simulator (`simulate:`, or a rig of `driver: sim`), brought up with the JobService.
+    std::optional<runner::RigSpec> instrument;
     double sample_rate_hz = 10.0;
     std::size_t max_request_bytes = 1 << 20;  // whole HTTP request, headers included
     std::size_t max_job_bytes = 256 << 10;    // one job file (API body or spool file)

@@ -1,0 +1,71 @@
+#include "dmacycle/runner/rig.hpp"
+
+namespace dmacycle::runner {
+namespace {
+
+[[noreturn]] void fail(const drivers::RigProfile& rig, int line, const std::string& field,
+                       const std::string& problem) {
+    throw drivers::DriverError(drivers::ErrorKind::config, rig.source + ":" + std::to_string(line) +
+                                                               ": " + field + ": " + problem);
+}
+
+void point_at(drivers::DeviceSpec& device, const sim::Endpoint& endpoint) {
+    device.driver = endpoint.driver;
+    device.model = endpoint.model;
+    device.uri = endpoint.uri;
+}
+
+}  // namespace
+
+RigSpec check_rig(const drivers::RigProfile& rig) {
+    if (!rig.frame || !rig.furnace) {
+        throw drivers::DriverError(drivers::ErrorKind::config,
+                                   rig.source + ": must name both a frame and a furnace");
+    }
+    RigSpec spec{std::nullopt, *rig.frame, *rig.furnace};
+    if (const auto& row = rig.simulator) {
+        const auto clock = sim::SimClock::parse(row->speed);
+        if (!clock) {
+            fail(rig, row->speed_line, "frame.speed",
+                 "'" + row->speed + "': expected a positive number or max");
+        }
+        try {
+            spec.simulator = SimulatorSpec{sim::load_profile(row->profile), *clock};
+        } catch (const sim::ProfileError& error) {
+            fail(rig, row->profile_line, "frame.profile", error.what());
+        }
+    }
+    return spec;
+}
+
+RigSpec load_rig(const std::filesystem::path& path) {
+    return check_rig(drivers::load_rig_profile(path));
+}
+
+RigSpec simulated_rig(sim::Profile profile, sim::SimClock clock) {
+    drivers::DeviceSpec device;
+    device.driver = drivers::simulator_driver;
+    return {SimulatorSpec{std::move(profile), clock}, device, device};
+}
+
+std::function<void(std::optional<double>)> Rig::hold_at() const {
+    if (!simulator) {
+        return {};
+    }
+    return [instrument = &simulator->instrument()](std::optional<double> t_s) {
+        instrument->pace().hold_at(t_s);
+    };
+}
+
+Rig bring_up(const RigSpec& spec) {
+    Rig rig{nullptr, spec.frame, spec.furnace};
+    if (spec.simulator) {
+        rig.simulator =
+            std::make_unique<sim::Loopback>(spec.simulator->profile, spec.simulator->clock);
+        point_at(rig.frame, rig.simulator->frame());
+        point_at(rig.furnace, rig.simulator->furnace());
+    }
+    return rig;
+}
+
+}  // namespace dmacycle::runner
