@@ -233,6 +233,15 @@ void Supervisor::lose_link(const std::string& why) {
     emit(EventKind::link_lost, why);
 }
 
+void Supervisor::discount_starvation_locked(Clock::time_point due) {
+    // Late by more than a scheduler hiccup: this thread was runnable and did not run.
+    constexpr auto starved = std::chrono::milliseconds(100);
+    const auto late = Clock::now() - due;
+    if (last_fresh_ && late > starved) {
+        *last_fresh_ += late;
+    }
+}
+
 Clock::time_point Supervisor::retry_at() const {
     std::lock_guard lock(state_mutex_);
     return next_attempt_;
@@ -250,6 +259,10 @@ void Supervisor::loop() {
         } else {
             wake_at = Clock::now() + options_.heartbeat_interval;
             beat(wake_at);
+            {
+                std::lock_guard lock(state_mutex_);
+                discount_starvation_locked(wake_at);
+            }
             if (state() == LinkState::fault) {
                 wake_at = retry_at();  // lost during the beat: the first retry is due at once
             }
@@ -271,11 +284,13 @@ void Supervisor::loop() {
                 wake_at = std::min(wake_at,
                                    *last_fresh_ + options_.max_age + std::chrono::milliseconds(1));
             }
+            const auto waits_from = Clock::now();
             wake_.wait_until(lock, wake_at, [this] { return stopping_ || wake_requested_; });
             wake_requested_ = false;
             if (stopping_) {
                 return;
             }
+            discount_starvation_locked(std::max(wake_at, waits_from));
         }
     }
 }

@@ -157,6 +157,10 @@ class Supervisor {
     void schedule_retry();         // the next attempt after the backoff, which then grows
     void schedule_retry_locked();  // the same, caller holds state_mutex_
     Clock::time_point retry_at() const;
+    // Time this thread was due to run and did not (a loaded machine, a paused VM) is not time
+    // the device was silent: the stale clock leaves it out, so a busy host does not blame the
+    // instrument. `due`: when the thread should have been running again.
+    void discount_starvation_locked(Clock::time_point due);
 
     std::string name_;
     SupervisedDevice& device_;
