@@ -11,8 +11,8 @@
 #include <charconv>
 #include <thread>
 
-#include "dmacycle/exports/run_export.hpp"
 #include "dmacycle/io/text.hpp"
+#include "dmacycle/store/names.hpp"
 
 namespace dmacycle::cli {
 namespace {
@@ -270,13 +270,11 @@ std::optional<Json> wait_for_job(const ApiClient& client, std::int64_t job_id,
 
 namespace {
 
-// The rows of a GET /api/v1/runs/ID/{samples,dmta} page, each as a cell reader over `columns` in
-// that order, whatever order the page's own `columns` give; `text` says which are strings (the
-// rest are numbers). Returns how many rows.
+// The rows of a GET /api/v1/runs/ID/{samples,dmta} page, each as a cell reader over `columns` (a
+// names table) in that order, whatever order the page's own `columns` give. Returns how many rows.
 template <std::size_t N, class Row>
-std::size_t for_each_page_row(const Json& page, const std::array<std::string_view, N>& columns,
-                              const std::array<bool, N>& text, const std::string& what,
-                              Row&& row_of) {
+std::size_t for_each_page_row(const Json& page, const std::array<store::names::Column, N>& columns,
+                              const std::string& what, Row&& row_of) {
     const auto bad = [&](const std::string& problem) {
         return ClientError(0, "unexpected " + what + " page: " + problem);
     };
@@ -287,9 +285,9 @@ std::size_t for_each_page_row(const Json& page, const std::array<std::string_vie
     const auto& names = page["columns"];
     std::array<std::size_t, N> index{};
     for (std::size_t i = 0; i < N; ++i) {
-        const auto found = std::find(names.begin(), names.end(), Json(columns[i]));
+        const auto found = std::find(names.begin(), names.end(), Json(columns[i].name));
         if (found == names.end()) {
-            throw bad("no column '" + std::string(columns[i]) + "'");
+            throw bad("no column '" + std::string(columns[i].name) + "'");
         }
         index[i] = static_cast<std::size_t>(found - names.begin());
     }
@@ -299,8 +297,10 @@ std::size_t for_each_page_row(const Json& page, const std::array<std::string_vie
         }
         row_of([&](std::size_t column) -> const Json& {
             const auto& value = row[index[column]];
-            if (text[column] ? !value.is_string() : !value.is_number()) {
-                throw bad("column '" + std::string(columns[column]) + "' holds " + value.dump());
+            const bool text = columns[column].type == store::names::Type::text;
+            if (text ? !value.is_string() : !value.is_number()) {
+                throw bad("column '" + std::string(columns[column].name) + "' holds " +
+                          value.dump());
             }
             return value;
         });
@@ -312,37 +312,39 @@ std::size_t for_each_page_row(const Json& page, const std::array<std::string_vie
 
 std::size_t for_each_page_sample(const Json& page,
                                  const std::function<void(const store::ArchivedSample&)>& each) {
-    // t_wall_utc and segment are text, the rest numbers
-    return for_each_page_row(
-        page, exports::samples_csv_columns,
-        {false, false, true, true, false, false, false, false, false}, "samples",
-        [&](const auto& cell) {
-            each(store::ArchivedSample{.seq = cell(0).template get<std::int64_t>(),
-                                       .t_s = cell(1).template get<double>(),
-                                       .t_wall_utc = cell(2).template get<std::string>(),
-                                       .segment = cell(3).template get<std::string>(),
-                                       .temperature_k = cell(4).template get<double>(),
-                                       .force_n = cell(5).template get<double>(),
-                                       .displacement_m = cell(6).template get<double>(),
-                                       .stress_mpa = cell(7).template get<double>(),
-                                       .strain = cell(8).template get<double>()});
-        });
+    constexpr auto& at = store::names::samples;
+    return for_each_page_row(page, at, "samples", [&](const auto& cell) {
+        const auto number = [&](int column) { return cell(column).template get<double>(); };
+        const auto text = [&](int column) { return cell(column).template get<std::string>(); };
+        each(store::ArchivedSample{
+            .seq = cell(store::names::index_of(at, "seq")).template get<std::int64_t>(),
+            .t_s = number(store::names::index_of(at, "t_s")),
+            .t_wall_utc = text(store::names::index_of(at, "t_wall_utc")),
+            .segment = text(store::names::index_of(at, "segment")),
+            .temperature_k = number(store::names::index_of(at, "temperature_k")),
+            .force_n = number(store::names::index_of(at, "force_n")),
+            .displacement_m = number(store::names::index_of(at, "displacement_m")),
+            .stress_mpa = number(store::names::index_of(at, "stress_mpa")),
+            .strain = number(store::names::index_of(at, "strain"))});
+    });
 }
 
 std::size_t for_each_page_dmta(const Json& page,
                                const std::function<void(const store::ArchivedDmta&)>& each) {
-    return for_each_page_row(
-        page, exports::dmta_csv_columns, {false, false, true, false, false, false, false, false},
-        "dmta", [&](const auto& cell) {
-            each(store::ArchivedDmta{.seq = cell(0).template get<std::int64_t>(),
-                                     .t_s = cell(1).template get<double>(),
-                                     .t_wall_utc = cell(2).template get<std::string>(),
-                                     .frequency_hz = cell(3).template get<double>(),
-                                     .temperature_k = cell(4).template get<double>(),
-                                     .storage_pa = cell(5).template get<double>(),
-                                     .loss_pa = cell(6).template get<double>(),
-                                     .tan_delta = cell(7).template get<double>()});
-        });
+    constexpr auto& at = store::names::dmta;
+    return for_each_page_row(page, at, "dmta", [&](const auto& cell) {
+        const auto number = [&](int column) { return cell(column).template get<double>(); };
+        each(store::ArchivedDmta{
+            .seq = cell(store::names::index_of(at, "seq")).template get<std::int64_t>(),
+            .t_s = number(store::names::index_of(at, "t_s")),
+            .t_wall_utc =
+                cell(store::names::index_of(at, "t_wall_utc")).template get<std::string>(),
+            .frequency_hz = number(store::names::index_of(at, "frequency_hz")),
+            .temperature_k = number(store::names::index_of(at, "temperature_k")),
+            .storage_pa = number(store::names::index_of(at, "storage_pa")),
+            .loss_pa = number(store::names::index_of(at, "loss_pa")),
+            .tan_delta = number(store::names::index_of(at, "tan_delta"))});
+    });
 }
 
 }  // namespace dmacycle::cli

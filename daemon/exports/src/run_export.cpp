@@ -2,15 +2,17 @@
 
 #include <algorithm>
 #include <charconv>
-#include <initializer_list>
 #include <limits>
 #include <set>
+#include <span>
 #include <stdexcept>
+#include <variant>
 
 #include "dmacycle/io/ta_text.hpp"
 #include "dmacycle/io/text.hpp"
 #include "dmacycle/protocols/job.hpp"
 #include "dmacycle/protocols/plan.hpp"
+#include "dmacycle/store/names.hpp"
 
 namespace dmacycle::exports {
 namespace {
@@ -41,44 +43,73 @@ void append_cell(std::string& out, std::string_view text) {
     out += '"';
 }
 
-template <std::size_t N>
-void write_csv_header(std::ostream& out, const std::array<std::string_view, N>& columns) {
-    for (std::size_t i = 0; i < N; ++i) {
-        out << (i ? "," : "") << columns[i];
-    }
-    out << '\n';
+void write_csv_header(std::ostream& out, std::span<const store::names::Column> columns) {
+    out << store::names::joined(columns, ",") << '\n';
 }
 
-// One row of a run's table: seq and t_s, the text cells, then the numbers; `line` is the
-// caller's buffer, reused from row to row.
-void write_csv_row(std::ostream& out, std::string& line, std::int64_t seq, double t_s,
-                   std::initializer_list<std::string_view> texts,
-                   std::initializer_list<double> numbers) {
-    line = std::to_string(seq);
-    line += ',';
-    append_number(line, t_s);
-    for (const auto text : texts) {
-        line += ',';
-        append_cell(line, text);
-    }
-    for (const double value : numbers) {
-        line += ',';
-        append_number(line, value);
+// A row's cells in the order of its names table.
+using Cell = std::variant<std::int64_t, double, std::string_view>;
+
+// One row; `line` is the caller's buffer, reused from row to row.
+template <std::size_t N>
+void write_csv_row(std::ostream& out, std::string& line, const std::array<Cell, N>& cells) {
+    line.clear();
+    for (const auto& cell : cells) {
+        if (!line.empty()) {
+            line += ',';
+        }
+        if (const auto* number = std::get_if<double>(&cell)) {
+            append_number(line, *number);
+        } else if (const auto* text = std::get_if<std::string_view>(&cell)) {
+            append_cell(line, *text);
+        } else {
+            line += std::to_string(std::get<std::int64_t>(cell));
+        }
     }
     line += '\n';
     out.write(line.data(), static_cast<std::streamsize>(line.size()));
 }
 
+// Each field into its column's cell; a column added to a table without a cell here, or a name
+// not in it, does not compile.
+std::array<Cell, store::names::samples.size()> cells_of(const store::ArchivedSample& s) {
+    constexpr auto& at = store::names::samples;
+    static_assert(at.size() == 9, "every sample column needs its cell here");
+    std::array<Cell, at.size()> cells;
+    cells[store::names::index_of(at, "seq")] = s.seq;
+    cells[store::names::index_of(at, "t_s")] = s.t_s;
+    cells[store::names::index_of(at, "t_wall_utc")] = std::string_view(s.t_wall_utc);
+    cells[store::names::index_of(at, "segment")] = std::string_view(s.segment);
+    cells[store::names::index_of(at, "temperature_k")] = s.temperature_k;
+    cells[store::names::index_of(at, "force_n")] = s.force_n;
+    cells[store::names::index_of(at, "displacement_m")] = s.displacement_m;
+    cells[store::names::index_of(at, "stress_mpa")] = s.stress_mpa;
+    cells[store::names::index_of(at, "strain")] = s.strain;
+    return cells;
+}
+
+std::array<Cell, store::names::dmta.size()> cells_of(const store::ArchivedDmta& d) {
+    constexpr auto& at = store::names::dmta;
+    static_assert(at.size() == 8, "every DMTA column needs its cell here");
+    std::array<Cell, at.size()> cells;
+    cells[store::names::index_of(at, "seq")] = d.seq;
+    cells[store::names::index_of(at, "t_s")] = d.t_s;
+    cells[store::names::index_of(at, "t_wall_utc")] = std::string_view(d.t_wall_utc);
+    cells[store::names::index_of(at, "frequency_hz")] = d.frequency_hz;
+    cells[store::names::index_of(at, "temperature_k")] = d.temperature_k;
+    cells[store::names::index_of(at, "storage_pa")] = d.storage_pa;
+    cells[store::names::index_of(at, "loss_pa")] = d.loss_pa;
+    cells[store::names::index_of(at, "tan_delta")] = d.tan_delta;
+    return cells;
+}
+
 class CsvSampleWriter final : public SampleWriter {
   public:
     explicit CsvSampleWriter(std::ostream& out) : out_(out) {
-        write_csv_header(out_, samples_csv_columns);
+        write_csv_header(out_, store::names::samples);
     }
 
-    void write(const store::ArchivedSample& s) override {
-        write_csv_row(out_, line_, s.seq, s.t_s, {s.t_wall_utc, s.segment},
-                      {s.temperature_k, s.force_n, s.displacement_m, s.stress_mpa, s.strain});
-    }
+    void write(const store::ArchivedSample& s) override { write_csv_row(out_, line_, cells_of(s)); }
 
   private:
     std::ostream& out_;
@@ -279,23 +310,6 @@ void append_json_value(std::string& out, const Json& value) {
     }
 }
 
-// The unit of a quantity from its name (the project names quantities with their unit).
-std::string_view unit_of(std::string_view name) {
-    if (name.rfind("strain_rate", 0) == 0) {
-        return "1/s";
-    }
-    static constexpr std::pair<std::string_view, std::string_view> suffixes[] = {
-        {"_kj_mol", "kJ/mol"}, {"_g_mol", "g/mol"}, {"_j_m3", "J/m3"},
-        {"_mpa", "MPa"},       {"_hz", "Hz"},       {"_s", "s"},
-        {"_k", "K"},           {"_n", "N"},         {"_m", "m"}};
-    for (const auto& [suffix, unit] : suffixes) {
-        if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
-            return unit;
-        }
-    }
-    return "1";  // strain, β, λ, counts
-}
-
 // The key holding the standard error of `name` in the same object: NAME_stderr, or with the
 // unit kept last (temperature_k -> temperature_stderr_k).
 const Json* stderr_of(const Json& object, const std::string& name) {
@@ -400,7 +414,7 @@ class ResultsFlattener {
         }
         out += ',';
         if (value.is_number()) {
-            out += unit_of(key);
+            out += store::names::unit_of(key);
         }
         out += '\n';
     }
@@ -483,14 +497,12 @@ std::unique_ptr<SampleWriter> csv_sample_writer(std::ostream& out) {
 }
 
 void write_dmta_csv_header(std::ostream& out) {
-    write_csv_header(out, dmta_csv_columns);
+    write_csv_header(out, store::names::dmta);
 }
 
 void write_dmta_csv_row(std::ostream& out, const store::ArchivedDmta& row) {
     std::string line;
-    write_csv_row(
-        out, line, row.seq, row.t_s, {row.t_wall_utc},
-        {row.frequency_hz, row.temperature_k, row.storage_pa, row.loss_pa, row.tan_delta});
+    write_csv_row(out, line, cells_of(row));
 }
 
 std::unique_ptr<SampleWriter> ta_sample_writer(std::ostream& out, const store::ArchivedRun& run) {

@@ -1,6 +1,10 @@
 // The API's reads: jobs, runs, pages of samples and DMTA rows, results, health, metrics.
 #include "job_service_impl.hpp"
 
+#include <span>
+
+#include "dmacycle/store/names.hpp"
+
 namespace dmacycle::service {
 
 // --- queries --------------------------------------------------------------------------------
@@ -185,12 +189,32 @@ Json JobService::run(std::int64_t run_id) const {
 
 namespace {
 
+// A row of `columns` as JSON cells, each as its names-table type says.
+Json row_json(const store::SqlRow& row, std::span<const store::names::Column> columns) {
+    Json cells = Json::array();
+    for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
+        switch (columns[static_cast<std::size_t>(i)].type) {
+            case store::names::Type::integer:
+                cells.push_back(row.integer(i));
+                break;
+            case store::names::Type::real:
+                cells.push_back(row.real(i));
+                break;
+            case store::names::Type::text:
+                cells.push_back(row.text(i));
+                break;
+        }
+    }
+    return cells;
+}
+
 // One page of a run's rows keyed by seq (`samples`, `dmta`): seq > since_seq, every K-th, at
-// most `limit`. `columns` are selected in order, seq first; one row past the limit says `more`.
+// most `limit`, the columns of the table's names in order; one row past the limit says `more`.
 Json page_of_rows(store::SqlConnection& db, std::int64_t run_id, const std::string& table,
-                  const std::vector<std::string>& columns, std::int64_t since_seq,
-                  std::int64_t limit, std::int64_t every,
-                  const std::function<Json(const store::SqlRow&)>& row_json) {
+                  std::span<const store::names::Column> columns, std::int64_t since_seq,
+                  std::int64_t limit, std::int64_t every) {
+    static_assert(store::names::index_of(store::names::samples, "seq") == 0 &&
+                  store::names::index_of(store::names::dmta, "seq") == 0);
     if (limit < 1 || limit > 100000) {
         throw ApiError(400, "limit must be 1 to 100000, not " + std::to_string(limit));
     }
@@ -203,15 +227,15 @@ Json page_of_rows(store::SqlConnection& db, std::int64_t run_id, const std::stri
     if (!known) {
         throw ApiError(404, "no run " + std::to_string(run_id));
     }
-    std::string select;
+    Json names = Json::array();
     for (const auto& column : columns) {
-        select += (select.empty() ? "" : ", ") + column;
+        names.push_back(column.name);
     }
     Json rows = Json::array();
     std::int64_t next_since = since_seq;
     bool more = false;
     // The primary key (run_id, seq) serves the range.
-    db.query("SELECT " + select + " FROM " + table +
+    db.query("SELECT " + store::names::joined(columns) + " FROM " + table +
                  " WHERE run_id = ? AND seq > ? AND seq % ? = 0 ORDER BY seq LIMIT ?",
              {run_id, since_seq, every, limit + 1}, [&](const store::SqlRow& row) {
                  if (static_cast<std::int64_t>(rows.size()) == limit) {
@@ -219,10 +243,10 @@ Json page_of_rows(store::SqlConnection& db, std::int64_t run_id, const std::stri
                      return;
                  }
                  next_since = row.integer(0);
-                 rows.push_back(row_json(row));
+                 rows.push_back(row_json(row, columns));
              });
     return Json{{"run_id", run_id},
-                {"columns", columns},
+                {"columns", names},
                 {"rows", rows},
                 {"next_since", next_since},
                 {"more", more}};
@@ -234,14 +258,8 @@ Json JobService::samples(std::int64_t run_id, std::int64_t since_seq, std::int64
                          std::int64_t every) const {
     return store_call([&] {
         std::lock_guard read(impl_->read_mutex);
-        return page_of_rows(*impl_->reader, run_id, "samples",
-                            {"seq", "t_s", "t_wall_utc", "segment", "temperature_k", "force_n",
-                             "displacement_m", "stress_mpa", "strain"},
-                            since_seq, limit, every, [](const store::SqlRow& row) {
-                                return Json{row.integer(0), row.real(1), row.text(2),
-                                            row.text(3),    row.real(4), row.real(5),
-                                            row.real(6),    row.real(7), row.real(8)};
-                            });
+        return page_of_rows(*impl_->reader, run_id, "samples", store::names::samples, since_seq,
+                            limit, every);
     });
 }
 
@@ -249,13 +267,8 @@ Json JobService::dmta(std::int64_t run_id, std::int64_t since_seq, std::int64_t 
                       std::int64_t every) const {
     return store_call([&] {
         std::lock_guard read(impl_->read_mutex);
-        return page_of_rows(*impl_->reader, run_id, "dmta",
-                            {"seq", "t_s", "t_wall_utc", "frequency_hz", "temperature_k",
-                             "storage_pa", "loss_pa", "tan_delta"},
-                            since_seq, limit, every, [](const store::SqlRow& row) {
-                                return Json{row.integer(0), row.real(1), row.text(2), row.real(3),
-                                            row.real(4),    row.real(5), row.real(6), row.real(7)};
-                            });
+        return page_of_rows(*impl_->reader, run_id, "dmta", store::names::dmta, since_seq, limit,
+                            every);
     });
 }
 

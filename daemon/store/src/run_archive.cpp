@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/store/names.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "dmacycle/store/sql_connection.hpp"
 
@@ -85,19 +86,20 @@ std::vector<std::int64_t> RunArchive::runs_of_job(std::int64_t job_id) const {
 void RunArchive::for_each_sample(std::int64_t run_id,
                                  const std::function<void(const ArchivedSample&)>& each,
                                  std::int64_t every) const {
+    constexpr auto& at = names::samples;
     db_->query(
-        "SELECT seq, t_s, t_wall_utc, segment, temperature_k, force_n, displacement_m, "
-        "stress_mpa, strain FROM samples WHERE run_id = ? AND seq % ? = 0 ORDER BY seq",
+        "SELECT " + names::joined(at) +
+            " FROM samples WHERE run_id = ? AND seq % ? = 0 ORDER BY seq",
         {run_id, std::max<std::int64_t>(every, 1)}, [&](const SqlRow& row) {
-            each(ArchivedSample{.seq = row.integer(0),
-                                .t_s = row.real(1),
-                                .t_wall_utc = row.text(2),
-                                .segment = row.text(3),
-                                .temperature_k = row.real(4),
-                                .force_n = row.real(5),
-                                .displacement_m = row.real(6),
-                                .stress_mpa = row.real(7),
-                                .strain = row.real(8)});
+            each(ArchivedSample{.seq = row.integer(names::index_of(at, "seq")),
+                                .t_s = row.real(names::index_of(at, "t_s")),
+                                .t_wall_utc = row.text(names::index_of(at, "t_wall_utc")),
+                                .segment = row.text(names::index_of(at, "segment")),
+                                .temperature_k = row.real(names::index_of(at, "temperature_k")),
+                                .force_n = row.real(names::index_of(at, "force_n")),
+                                .displacement_m = row.real(names::index_of(at, "displacement_m")),
+                                .stress_mpa = row.real(names::index_of(at, "stress_mpa")),
+                                .strain = row.real(names::index_of(at, "strain"))});
         });
 }
 
@@ -113,13 +115,18 @@ std::vector<ArchivedEvent> RunArchive::events(std::int64_t run_id) const {
 
 std::vector<ArchivedCycle> RunArchive::cycles(std::int64_t run_id) const {
     std::vector<ArchivedCycle> cycles;
-    db_->query(
-        "SELECT cycle, t_start_s, t_end_s, stress_min_mpa, stress_max_mpa, strain_min, strain_max "
-        "FROM cycles WHERE run_id = ? ORDER BY cycle",
-        {run_id}, [&](const SqlRow& row) {
-            cycles.push_back({static_cast<int>(row.integer(0)), row.real(1), row.real(2),
-                              row.real(3), row.real(4), row.real(5), row.real(6)});
-        });
+    constexpr auto& at = names::cycles;
+    db_->query("SELECT " + names::joined(at) + " FROM cycles WHERE run_id = ? ORDER BY cycle",
+               {run_id}, [&](const SqlRow& row) {
+                   cycles.push_back(ArchivedCycle{
+                       .cycle = static_cast<int>(row.integer(names::index_of(at, "cycle"))),
+                       .t_start_s = row.real(names::index_of(at, "t_start_s")),
+                       .t_end_s = row.real(names::index_of(at, "t_end_s")),
+                       .stress_min_mpa = row.real(names::index_of(at, "stress_min_mpa")),
+                       .stress_max_mpa = row.real(names::index_of(at, "stress_max_mpa")),
+                       .strain_min = row.real(names::index_of(at, "strain_min")),
+                       .strain_max = row.real(names::index_of(at, "strain_max"))});
+               });
     return cycles;
 }
 
@@ -128,13 +135,19 @@ std::vector<ArchivedDmta> RunArchive::dmta(std::int64_t run_id) const {
     if (!has_dmta_) {
         return rows;
     }
-    db_->query(
-        "SELECT seq, t_s, t_wall_utc, frequency_hz, temperature_k, storage_pa, loss_pa, tan_delta "
-        "FROM dmta WHERE run_id = ? ORDER BY seq",
-        {run_id}, [&](const SqlRow& row) {
-            rows.push_back({row.integer(0), row.real(1), row.text(2), row.real(3), row.real(4),
-                            row.real(5), row.real(6), row.real(7)});
-        });
+    constexpr auto& at = names::dmta;
+    db_->query("SELECT " + names::joined(at) + " FROM dmta WHERE run_id = ? ORDER BY seq", {run_id},
+               [&](const SqlRow& row) {
+                   rows.push_back(
+                       ArchivedDmta{.seq = row.integer(names::index_of(at, "seq")),
+                                    .t_s = row.real(names::index_of(at, "t_s")),
+                                    .t_wall_utc = row.text(names::index_of(at, "t_wall_utc")),
+                                    .frequency_hz = row.real(names::index_of(at, "frequency_hz")),
+                                    .temperature_k = row.real(names::index_of(at, "temperature_k")),
+                                    .storage_pa = row.real(names::index_of(at, "storage_pa")),
+                                    .loss_pa = row.real(names::index_of(at, "loss_pa")),
+                                    .tan_delta = row.real(names::index_of(at, "tan_delta"))});
+               });
     return rows;
 }
 

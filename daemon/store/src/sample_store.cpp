@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <span>
 #include <utility>
 #include <variant>
 
+#include "dmacycle/store/names.hpp"
 #include "sqlite_helpers.hpp"
 
 namespace dmacycle::store {
@@ -30,6 +32,23 @@ const char* first_non_finite(std::initializer_list<std::pair<const char*, double
 std::string not_finite(const std::string& what, const char* name) {
     return what + ": " + name + " is not finite; stored values must be (record a sensor fault " +
            "as an event)";
+}
+
+// "INSERT OR IGNORE INTO TABLE (run_id, COLUMNS...) VALUES (?, ...)", the columns from the
+// names table.
+std::string insert_sql(std::string_view table, std::span<const names::Column> columns) {
+    std::string values = "?";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        values += ", ?";
+    }
+    return "INSERT OR IGNORE INTO " + std::string(table) + " (run_id, " + names::joined(columns) +
+           ") VALUES (" + values + ")";
+}
+
+// The INSERT parameter of a names-table column (run_id is the first).
+template <std::size_t N>
+consteval int parameter(const std::array<names::Column, N>& table, std::string_view name) {
+    return names::index_of(table, name) + 2;
 }
 
 }  // namespace
@@ -71,24 +90,15 @@ std::string format_utc(WallClock::time_point time) {
 struct SampleStore::Statements {
     Statement sample, event, cycle, result, dmta;
     explicit Statements(sqlite3* db)
-        : sample(db,
-                 "INSERT OR IGNORE INTO samples (run_id, seq, t_s, t_wall_utc, segment, "
-                 "temperature_k, force_n, displacement_m, stress_mpa, strain) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        : sample(db, insert_sql("samples", names::samples).c_str()),
           event(db,
                 "INSERT OR IGNORE INTO events (run_id, t_s, t_wall_utc, kind, message) "
                 "VALUES (?, ?, ?, ?, ?)"),
-          cycle(db,
-                "INSERT OR IGNORE INTO cycles (run_id, cycle, t_start_s, t_end_s, stress_min_mpa, "
-                "stress_max_mpa, strain_min, strain_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+          cycle(db, insert_sql("cycles", names::cycles).c_str()),
           result(db,
                  "INSERT OR REPLACE INTO results (run_id, kind, json, created_utc) "
                  "VALUES (?, ?, ?, ?)"),
-          dmta(
-              db,
-              "INSERT OR IGNORE INTO dmta (run_id, seq, t_s, t_wall_utc, frequency_hz, "
-              "temperature_k, storage_pa, loss_pa, tan_delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") {
-    }
+          dmta(db, insert_sql("dmta", names::dmta).c_str()) {}
 };
 
 // What the writer thread executes, in the order it was queued.
@@ -614,16 +624,17 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
                 if constexpr (std::is_same_v<T, Item::Sample>) {
                     const auto& row = what.row;
                     const UtcText wall(row.t_wall);
+                    constexpr auto& at = names::samples;
                     statements_->sample.bind(1, what.run_id)
-                        .bind(2, row.seq)
-                        .bind(3, row.t_s)
-                        .bind(4, wall.view())
-                        .bind(5, std::string_view(row.segment))
-                        .bind(6, row.temperature_k)
-                        .bind(7, row.force_n)
-                        .bind(8, row.displacement_m)
-                        .bind(9, row.stress_mpa)
-                        .bind(10, row.strain)
+                        .bind(parameter(at, "seq"), row.seq)
+                        .bind(parameter(at, "t_s"), row.t_s)
+                        .bind(parameter(at, "t_wall_utc"), wall.view())
+                        .bind(parameter(at, "segment"), std::string_view(row.segment))
+                        .bind(parameter(at, "temperature_k"), row.temperature_k)
+                        .bind(parameter(at, "force_n"), row.force_n)
+                        .bind(parameter(at, "displacement_m"), row.displacement_m)
+                        .bind(parameter(at, "stress_mpa"), row.stress_mpa)
+                        .bind(parameter(at, "strain"), row.strain)
                         .run();
                 } else if constexpr (std::is_same_v<T, Item::Event>) {
                     const UtcText wall(what.row.t_wall);
@@ -635,27 +646,29 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
                         .run();
                 } else if constexpr (std::is_same_v<T, Item::Cycle>) {
                     const auto& row = what.row;
+                    constexpr auto& at = names::cycles;
                     statements_->cycle.bind(1, what.run_id)
-                        .bind(2, row.cycle)
-                        .bind(3, row.t_start_s)
-                        .bind(4, row.t_end_s)
-                        .bind(5, row.stress_min_mpa)
-                        .bind(6, row.stress_max_mpa)
-                        .bind(7, row.strain_min)
-                        .bind(8, row.strain_max)
+                        .bind(parameter(at, "cycle"), row.cycle)
+                        .bind(parameter(at, "t_start_s"), row.t_start_s)
+                        .bind(parameter(at, "t_end_s"), row.t_end_s)
+                        .bind(parameter(at, "stress_min_mpa"), row.stress_min_mpa)
+                        .bind(parameter(at, "stress_max_mpa"), row.stress_max_mpa)
+                        .bind(parameter(at, "strain_min"), row.strain_min)
+                        .bind(parameter(at, "strain_max"), row.strain_max)
                         .run();
                 } else if constexpr (std::is_same_v<T, Item::Dmta>) {
                     const auto& row = what.row;
                     const UtcText wall(row.t_wall);
+                    constexpr auto& at = names::dmta;
                     statements_->dmta.bind(1, what.run_id)
-                        .bind(2, row.seq)
-                        .bind(3, row.t_s)
-                        .bind(4, wall.view())
-                        .bind(5, row.frequency_hz)
-                        .bind(6, row.temperature_k)
-                        .bind(7, row.storage_pa)
-                        .bind(8, row.loss_pa)
-                        .bind(9, row.tan_delta)
+                        .bind(parameter(at, "seq"), row.seq)
+                        .bind(parameter(at, "t_s"), row.t_s)
+                        .bind(parameter(at, "t_wall_utc"), wall.view())
+                        .bind(parameter(at, "frequency_hz"), row.frequency_hz)
+                        .bind(parameter(at, "temperature_k"), row.temperature_k)
+                        .bind(parameter(at, "storage_pa"), row.storage_pa)
+                        .bind(parameter(at, "loss_pa"), row.loss_pa)
+                        .bind(parameter(at, "tan_delta"), row.tan_delta)
                         .run();
                 } else if constexpr (std::is_same_v<T, Item::Result>) {
                     const UtcText at(what.at);

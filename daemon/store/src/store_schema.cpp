@@ -1,15 +1,18 @@
 // The store's schema (docs/store-schema.md): the tables of a new file, and the upgrades of files
 // written by older versions.
+#include <algorithm>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "dmacycle/store/names.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "sqlite_helpers.hpp"
 
 namespace dmacycle::store {
 namespace {
 
-constexpr std::string_view schema_sql = R"sql(
+constexpr std::string_view runs_sql = R"sql(
 CREATE TABLE runs (
     id                  INTEGER PRIMARY KEY,
     job_text            TEXT NOT NULL,
@@ -23,19 +26,9 @@ CREATE TABLE runs (
     started_utc         TEXT,
     ended_utc           TEXT
 );
-CREATE TABLE samples (
-    run_id         INTEGER NOT NULL REFERENCES runs(id),
-    seq            INTEGER NOT NULL,
-    t_s            REAL NOT NULL,
-    t_wall_utc     TEXT NOT NULL,
-    segment        TEXT NOT NULL,
-    temperature_k  REAL NOT NULL,
-    force_n        REAL NOT NULL,
-    displacement_m REAL NOT NULL,
-    stress_mpa     REAL NOT NULL,
-    strain         REAL NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+)sql";
+
+constexpr std::string_view events_sql = R"sql(
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY,
     run_id     INTEGER NOT NULL REFERENCES runs(id),
@@ -45,17 +38,9 @@ CREATE TABLE events (
     message    TEXT NOT NULL
 );
 CREATE UNIQUE INDEX events_once ON events (run_id, t_s, kind, message);
-CREATE TABLE cycles (
-    run_id         INTEGER NOT NULL REFERENCES runs(id),
-    cycle          INTEGER NOT NULL,
-    t_start_s      REAL NOT NULL,
-    t_end_s        REAL NOT NULL,
-    stress_min_mpa REAL NOT NULL,
-    stress_max_mpa REAL NOT NULL,
-    strain_min     REAL NOT NULL,
-    strain_max     REAL NOT NULL,
-    PRIMARY KEY (run_id, cycle)
-) WITHOUT ROWID;
+)sql";
+
+constexpr std::string_view results_sql = R"sql(
 CREATE TABLE results (
     run_id      INTEGER NOT NULL REFERENCES runs(id),
     kind        TEXT NOT NULL,
@@ -65,26 +50,54 @@ CREATE TABLE results (
 ) WITHOUT ROWID;
 )sql";
 
+std::string_view sql_type(names::Type type) {
+    switch (type) {
+        case names::Type::integer:
+            return "INTEGER";
+        case names::Type::real:
+            return "REAL";
+        case names::Type::text:
+            return "TEXT";
+    }
+    return "";
+}
+
+// A table of a run's rows with the columns of its names table, keyed by (run_id, KEY) and kept
+// in that order (WITHOUT ROWID), written out as one would by hand:
+//   CREATE TABLE samples (
+//       run_id         INTEGER NOT NULL REFERENCES runs(id),
+//       seq            INTEGER NOT NULL, ...
+std::string run_table_sql(std::string_view create, std::string_view table,
+                          std::span<const names::Column> columns, std::string_view key) {
+    constexpr std::size_t name_width = 15;
+    const auto line = [&](std::string_view name, std::string_view definition) {
+        std::string text(4, ' ');
+        text += name;
+        text.resize(4 + std::max(name_width, name.size() + 1), ' ');
+        text += definition;
+        return text + ",\n";
+    };
+    std::string sql(1, '\n');
+    sql.append(create).append(" ").append(table).append(" (\n");
+    sql += line("run_id", "INTEGER NOT NULL REFERENCES runs(id)");
+    for (const auto& column : columns) {
+        sql += line(column.name, std::string(sql_type(column.type)) + " NOT NULL");
+    }
+    return sql.append("    PRIMARY KEY (run_id, ").append(key).append(")\n) WITHOUT ROWID;\n");
+}
+
 // Version 3 added the DMTA measurements: part of the schema, and what an upgrade adds.
-constexpr std::string_view dmta_table_sql = R"sql(
-CREATE TABLE IF NOT EXISTS dmta (
-    run_id        INTEGER NOT NULL REFERENCES runs(id),
-    seq           INTEGER NOT NULL,
-    t_s           REAL NOT NULL,
-    t_wall_utc    TEXT NOT NULL,
-    frequency_hz  REAL NOT NULL,
-    temperature_k REAL NOT NULL,
-    storage_pa    REAL NOT NULL,
-    loss_pa       REAL NOT NULL,
-    tan_delta     REAL NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-)sql";
+std::string dmta_table_sql() {
+    return run_table_sql("CREATE TABLE IF NOT EXISTS", "dmta", names::dmta, "seq");
+}
 
 }  // namespace
 
 std::string_view store_schema_sql() {
-    static const std::string full = std::string(schema_sql) + std::string(dmta_table_sql);
+    static const std::string full =
+        std::string(runs_sql) + run_table_sql("CREATE TABLE", "samples", names::samples, "seq") +
+        std::string(events_sql) + run_table_sql("CREATE TABLE", "cycles", names::cycles, "cycle") +
+        std::string(results_sql) + dmta_table_sql();
     return full;
 }
 
@@ -108,7 +121,7 @@ void create_or_upgrade_schema(sqlite3* db, const std::string& path) {
              "events_once ON events (run_id, t_s, kind, message)");
     }
     if (version == 1 || version == 2) {
-        exec(db, std::string(dmta_table_sql).c_str());
+        exec(db, dmta_table_sql().c_str());
     }
     if (version != store_schema_version) {
         exec(db, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());

@@ -1,5 +1,4 @@
 #pragma once
-#include <array>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -15,14 +14,6 @@
 // file, and the results as CSV tables.
 namespace dmacycle::exports {
 
-inline constexpr std::array<std::string_view, 9> samples_csv_columns{
-    "seq",        "t_s",   "t_wall_utc", "segment", "temperature_k", "force_n", "displacement_m",
-    "stress_mpa", "strain"};
-
-inline constexpr std::array<std::string_view, 8> dmta_csv_columns{
-    "seq",           "t_s",        "t_wall_utc", "frequency_hz",
-    "temperature_k", "storage_pa", "loss_pa",    "tan_delta"};
-
 // The samples of one run, written row by row in seq order as the source delivers them.
 class SampleWriter {
   public:
@@ -30,12 +21,13 @@ class SampleWriter {
     virtual void write(const store::ArchivedSample& sample) = 0;
 };
 
-// CSV: a header of samples_csv_columns, then one row per sample; numbers in the shortest text
-// that reads back as the same double, text quoted when it needs it. The header is written here.
+// CSV: a header of the samples' names (store/names.hpp), then one row per sample; numbers in the
+// shortest text that reads back as the same double, text quoted when it needs it. The header is
+// written here.
 std::unique_ptr<SampleWriter> csv_sample_writer(std::ostream& out);
 
-// CSV of a DMTA scan's measurements: a header of dmta_csv_columns, then write_dmta_csv_row for
-// each, numbers as in the samples CSV.
+// CSV of a DMTA scan's measurements: a header of the dmta names (store/names.hpp), then
+// write_dmta_csv_row for each, numbers as in the samples CSV.
 void write_dmta_csv_header(std::ostream& out);
 void write_dmta_csv_row(std::ostream& out, const store::ArchivedDmta& row);
 
