@@ -122,7 +122,17 @@ class Cell {
             },
             120s);
         REQUIRE(job.at("status") == "running");
-        std::this_thread::sleep_for(1s);  // a minute of the segment
+        std::this_thread::sleep_for(1s);  // a minute of the segment, at the daemon's speed
+        // And something committed before the fault, however long a loaded machine takes to get
+        // there (the second alone was not one sample on one); no longer, as the paced simulator's
+        // segment goes on meanwhile.
+        const std::string run =
+            "/api/v1/runs/" + std::to_string(job.at("progress").at("run_id").get<std::int64_t>());
+        const auto give_up = std::chrono::steady_clock::now() + 120s;
+        while (api().get(run).at("last_seq").is_null() &&
+               std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(20ms);
+        }
         return job;
     }
 
