@@ -139,8 +139,8 @@ std::int64_t seed_finished_job(const fs::path& db_path, const std::string& job_t
                 ", " + std::to_string(run_id) + ", 0)");
     const std::string insert_sql =
         "INSERT INTO samples (run_id, seq, t_s, t_wall_utc, segment, temperature_k, force_n, "
-        "displacement_m, stress_mpa, strain) VALUES (?, ?, ?, " +
-        now + ", 'cycle', 523.15, 0.1, 1e-6, 100.0, 0.001)";
+        "displacement_m, stress_pa, strain) VALUES (?, ?, ?, " +
+        now + ", 'cycle', 523.15, 0.1, 1e-6, 1e8, 0.001)";
     sqlite3_stmt* insert = nullptr;
     sqlite3_prepare_v2(db, insert_sql.c_str(), -1, &insert, nullptr);
     for (std::int64_t seq = 0; seq < rows; ++seq) {

@@ -53,7 +53,7 @@ std::vector<SampleRow> make_rows(std::size_t count) {
         row.force_n = stress_mpa * 1e6 * 3.6e-8;
         row.strain = stress_mpa * 1e6 / 36e9;
         row.displacement_m = row.strain * 0.01;
-        row.stress_mpa = stress_mpa;
+        row.stress_pa = stress_mpa * 1e6;
     }
     return rows;
 }
@@ -84,7 +84,7 @@ double plain_insert_s(const std::string& path, const std::vector<SampleRow>& row
     sqlite3_stmt* insert = nullptr;
     check(db, sqlite3_prepare_v2(db,
                                  "INSERT OR IGNORE INTO samples (run_id, seq, t_s, t_wall_utc, "
-                                 "segment, temperature_k, force_n, displacement_m, stress_mpa, "
+                                 "segment, temperature_k, force_n, displacement_m, stress_pa, "
                                  "strain) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  -1, &insert, nullptr));
     const auto start = Clock::now();
@@ -100,7 +100,7 @@ double plain_insert_s(const std::string& path, const std::vector<SampleRow>& row
         sqlite3_bind_double(insert, 5, row.temperature_k);
         sqlite3_bind_double(insert, 6, row.force_n);
         sqlite3_bind_double(insert, 7, row.displacement_m);
-        sqlite3_bind_double(insert, 8, row.stress_mpa);
+        sqlite3_bind_double(insert, 8, row.stress_pa);
         sqlite3_bind_double(insert, 9, row.strain);
         check(db, sqlite3_step(insert));
         sqlite3_reset(insert);

@@ -92,6 +92,8 @@ try {
     const points = await page.evaluate((chart) => Number(document.getElementById(chart).dataset.points), id);
     check(points > 0, `${id} has ${points} points`);
   }
+  const stress = await page.textContent('#stress');
+  check(/^-?\d+\.\d MPa$/.test(stress) && Math.abs(parseFloat(stress)) < 1000, 'the stress (served in Pa) shows in MPa: ' + stress);
   const segment = await page.textContent('#segment');
   check(segment && segment !== '–', 'the segment shows: ' + segment);
   check((await page.textContent('#cycle')).includes('/'), 'the cycle shows as k / N: ' + (await page.textContent('#cycle')));

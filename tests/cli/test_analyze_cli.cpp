@@ -190,13 +190,16 @@ TEST_CASE("analyze recovery --json reports the documented keys and finds the tru
     CHECK(table.out.find("not identifiable") != std::string::npos);
 }
 
-TEST_CASE("analyze cycling --json counts complete cycles and gives work done per mole") {
-    const Workspace ws;
-    // Triangle 0-200 MPa at 50 MPa/min (period 480 s), 3.5 cycles, on a linear elastic sample
-    // with a small lag: the loops are thin but the cycle bookkeeping is exact.
+namespace {
+
+// Triangle 0-200 MPa at 50 MPa/min (period 480 s), 3.5 cycles, on a linear elastic sample with
+// a small lag: the loops are thin but the cycle bookkeeping is exact. The stress column is
+// `stress_name`, in Pa for stress_pa and in MPa for stress_mpa.
+std::string cycling_csv(const std::string& stress_name) {
+    const double scale = stress_name == "stress_pa" ? 1e6 : 1;
     std::ostringstream csv;
     csv.precision(12);
-    csv << "time_s,stress_mpa,strain\n";
+    csv << "time_s," << stress_name << ",strain\n";
     const double period_s = 480;
     for (int i = 0; i <= static_cast<int>(3.5 * period_s); ++i) {
         const double t = i;
@@ -204,14 +207,35 @@ TEST_CASE("analyze cycling --json counts complete cycles and gives work done per
         const double stress = phase < 0.5 ? 400 * phase : 400 * (1 - phase);
         const double lagged = std::fmod(t + period_s - 5, period_s) / period_s;
         const double stress_lag = lagged < 0.5 ? 400 * lagged : 400 * (1 - lagged);
-        csv << t << "," << stress << "," << (stress / 36e3 + 1e-5 * stress_lag / 200) << "\n";
+        csv << t << "," << stress * scale << "," << (stress / 36e3 + 1e-5 * stress_lag / 200)
+            << "\n";
     }
-    const auto path = ws.write("cycling.csv", csv.str());
-    const auto run = ws.dmacycle("analyze cycling " + path +
-                                 " --composition La30Ce30Ni10Al20Co10 --density 6.3 --json");
-    CAPTURE(run.err);
-    REQUIRE(run.exit_code == 0);
-    const auto doc = nlohmann::json::parse(run.out);
+    return csv.str();
+}
+
+}  // namespace
+
+TEST_CASE("analyze cycling --json counts complete cycles and gives work done per mole") {
+    const Workspace ws;
+    const auto analyze = [&](const std::string& stress_name) {
+        const auto run = ws.dmacycle("analyze cycling " +
+                                     ws.write(stress_name + ".csv", cycling_csv(stress_name)) +
+                                     " --composition La30Ce30Ni10Al20Co10 --density 6.3 --json");
+        CAPTURE(run.err);
+        REQUIRE(run.exit_code == 0);
+        auto doc = nlohmann::json::parse(run.out);
+        doc.erase("file");
+        return doc;
+    };
+    const auto doc = analyze("stress_pa");
+    CHECK(doc["stress_creep_mpa"].get<double>() == doctest::Approx(100).epsilon(0.01));
+    // Files written before the store was SI name the stress stress_mpa, in MPa: the same fit.
+    const auto in_mpa = analyze("stress_mpa");
+    CHECK(in_mpa["cycles"] == doc["cycles"]);
+    for (const char* key : {"stress_creep_mpa", "v_total_j_m3", "work_done_kj_mol"}) {
+        CAPTURE(key);
+        CHECK(in_mpa[key].get<double>() == doctest::Approx(doc[key].get<double>()).epsilon(1e-9));
+    }
     CHECK(doc["cycles"].get<int>() == 3);
     CHECK(doc["per_cycle"].size() == 3);
     CHECK(doc["molar_mass_g_mol"].get<double>() == doctest::Approx(100.87).epsilon(1e-3));

@@ -77,7 +77,7 @@ TEST_SUITE("client") {
         REQUIRE(exported.exit_code == 0);
         const auto text = slurp(csv);
         CHECK(text.rfind("seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,"
-                         "stress_mpa,strain\n",
+                         "stress_pa,strain\n",
                          0) == 0);
         CHECK(count_lines(text) == static_cast<std::size_t>(samples) + 1);
         CHECK(exported.out.find("run " + std::to_string(run_id) +

@@ -93,7 +93,7 @@ json job_answer(const std::string& status, bool with_progress) {
                            {"plan_t_s", 6000.0},
                            {"plan_duration_s", 58200},
                            {"temperature_k", 365.0},
-                           {"stress_mpa", 120.1},
+                           {"stress_pa", 120.1e6},
                            {"strain", 0.0033},
                            {"paused", false},
                            {"pause_pending", false}};
@@ -102,7 +102,7 @@ json job_answer(const std::string& status, bool with_progress) {
 }
 
 const json columns = {"seq",           "t_s",     "t_wall_utc",     "segment",
-                      "temperature_k", "force_n", "displacement_m", "stress_mpa",
+                      "temperature_k", "force_n", "displacement_m", "stress_pa",
                       "strain"};
 
 }  // namespace
@@ -155,7 +155,7 @@ TEST_SUITE("client") {
         CHECK(cli::for_each_page_sample({{"columns", columns}, {"rows", json::array()}}, write) ==
               0);
         CHECK(out.str() ==
-              "seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,stress_mpa,strain\n"
+              "seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,stress_pa,strain\n"
               "5,0.1,2026-11-28T22:00:00.1Z,cycle,365.02,0.01,1.25e-05,100.5,1e-04\n"
               "6,0.2,2026-11-28T22:00:00.2Z,\"odd, \"\"segment\"\"\",364.9,0,0,0,-0.5\n");
 

@@ -146,7 +146,7 @@ void check_cell(const std::string& cell, const json& value) {
 
 const char* const sample_columns =
     "seq, t_s, temperature_k, force_n, displacement_m, "
-    "stress_mpa, strain";
+    "stress_pa, strain";
 
 }  // namespace
 
@@ -215,12 +215,12 @@ TEST_SUITE("export") {
                                             run.run_id);
             REQUIRE(stored.size() > 50000);
             const std::vector<std::string> names = {
-                "seq", "t_s", "temperature_k", "force_n", "displacement_m", "stress_mpa", "strain"};
+                "seq", "t_s", "temperature_k", "force_n", "displacement_m", "stress_pa", "strain"};
             const auto table = dmacycle::io::read_csv(csv.string(), names);
             REQUIRE(table.rows() == stored.size());
             CHECK(
                 slurp(csv).rfind("seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,"
-                                 "stress_mpa,strain\n",
+                                 "stress_pa,strain\n",
                                  0) == 0);
             std::size_t differing = 0;
             for (std::size_t row = 0; row < stored.size(); ++row) {
@@ -294,7 +294,7 @@ TEST_SUITE("export") {
                 std::size_t stored;
                 double scale, offset;  // SI = TA value × scale + offset
             } back[] = {{1, 60, 0},   {2, 1, 273.15}, {3, 1, 0},
-                        {4, 1e-6, 0}, {5, 1, 0},      {6, 1e-2, 0}};
+                        {4, 1e-6, 0}, {5, 1e6, 0},    {6, 1e-2, 0}};
             std::size_t outside = 0;
             for (std::size_t row = 0; row < rows.size(); ++row) {
                 for (std::size_t k = 0; k < signals.size(); ++k) {

@@ -201,8 +201,8 @@ double stored_value(daemon_test::Store& store, std::int64_t run, const std::stri
     if (head == "cycles") {
         static const std::map<std::string, std::string> columns = {
             {"count", "count(*)"},
-            {"stress_min_mpa", "min(stress_min_mpa)"},
-            {"stress_max_mpa", "max(stress_max_mpa)"}};
+            {"stress_min_pa", "min(stress_min_pa)"},
+            {"stress_max_pa", "max(stress_max_pa)"}};
         return one("SELECT " + columns.at(parts.at(1)) + " FROM cycles WHERE run_id = ?");
     }
     if (head == "recovery") {

@@ -217,11 +217,15 @@ TEST_CASE("dmta store: a version-2 file is upgraded with every row kept and DMTA
         store.store_result(run_id, "kww", "{}");
     }
     {
-        // What a version-2 program wrote: the same tables without `dmta`.
+        // What a version-2 program wrote: the same tables without `dmta`, stress in MPa.
         sqlite3* db = nullptr;
         REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-        REQUIRE(sqlite3_exec(db, "DROP TABLE dmta; PRAGMA user_version = 2", nullptr, nullptr,
-                             nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(db,
+                             "DROP TABLE dmta; ALTER TABLE samples RENAME stress_pa TO stress_mpa; "
+                             "ALTER TABLE cycles RENAME stress_min_pa TO stress_min_mpa; "
+                             "ALTER TABLE cycles RENAME stress_max_pa TO stress_max_mpa; "
+                             "PRAGMA user_version = 2",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }
     // Read-only, a version-2 file is read as it is: no DMTA rows, nothing changed.
@@ -243,6 +247,7 @@ TEST_CASE("dmta store: a version-2 file is upgraded with every row kept and DMTA
     CHECK(db.value("SELECT count(*) FROM samples") == "5");
     CHECK(db.value("SELECT count(*) FROM events") == "1");
     CHECK(db.value("SELECT count(*) FROM cycles") == "1");
+    CHECK(db.value("SELECT stress_max_pa FROM cycles") == "200000000.0");  // 200 MPa
     CHECK(db.value("SELECT count(*) FROM results") == "1");
     const auto rows = RunArchive(path).dmta(run_id);
     REQUIRE(rows.size() == 2);

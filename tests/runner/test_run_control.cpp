@@ -138,7 +138,7 @@ bool cycling(const RunProgress& p) {
 
 // Paused, and the runner's samples have reached the hold at σ_creep (100 MPa).
 bool holding(const RunProgress& p) {
-    return p.paused && p.segment == "paused" && std::abs(p.stress_mpa - 100) < 1;
+    return p.paused && p.segment == "paused" && std::abs(p.stress_pa / 1e6 - 100) < 1;
 }
 
 std::string mode1_short() {
@@ -188,7 +188,7 @@ void check_pause_and_resume(const std::string& text, int cycles, double period_s
     CHECK(db.number("SELECT count(DISTINCT cycle) FROM cycles" + where_run(id)) == cycles);
     CHECK(db.number("SELECT min(t_end_s - t_start_s) FROM cycles" + where_run(id)) ==
           doctest::Approx(period_s));
-    CHECK(db.number("SELECT min(stress_max_mpa) FROM cycles" + where_run(id)) > peak_mpa - 5);
+    CHECK(db.number("SELECT min(stress_max_pa) / 1e6 FROM cycles" + where_run(id)) > peak_mpa - 5);
     // Cycles do not overlap the pause: the one after it starts once the wave restarted.
     CHECK(db.number("SELECT count(*) FROM cycles a JOIN cycles b ON b.run_id = a.run_id AND "
                     "b.cycle = a.cycle + 1 WHERE a.run_id = " +
@@ -203,10 +203,11 @@ void check_pause_and_resume(const std::string& text, int cycles, double period_s
 
     // The paused samples: the ramp to σ_creep, the hold there, the ramp back.
     CHECK(count(db, id, "samples", " AND segment = 'paused'") > 2000);
-    CHECK(count(db, id, "samples", " AND segment = 'paused' AND abs(stress_mpa - 100) < 1") > 0);
-    CHECK(db.number("SELECT max(stress_mpa) FROM samples" +
+    CHECK(count(db, id, "samples", " AND segment = 'paused' AND abs(stress_pa / 1e6 - 100) < 1") >
+          0);
+    CHECK(db.number("SELECT max(stress_pa) / 1e6 FROM samples" +
                     where_run(id, " AND segment = 'paused'")) < 102);
-    CHECK(db.number("SELECT min(stress_mpa) FROM samples" +
+    CHECK(db.number("SELECT min(stress_pa) / 1e6 FROM samples" +
                     where_run(id, " AND segment = 'paused'")) <
           200 - peak_mpa + 2);  // back to σ_min (mean 100 MPa) or the pre-tension
     // Between the two: the pause starts at a boundary and ends when the wave restarts there.

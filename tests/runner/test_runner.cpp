@@ -173,7 +173,7 @@ TEST_CASE("runner: mode1-0-200 in full: hold / pre-tension / 60 cycles / recover
     // Each cycle 8 min and reaching 200 MPa.
     CHECK(db.number("SELECT min(t_end_s - t_start_s) FROM cycles" + where_run(id)) ==
           doctest::Approx(480.0));
-    CHECK(db.number("SELECT min(stress_max_mpa) FROM cycles" + where_run(id)) > 195.0);
+    CHECK(db.number("SELECT min(stress_max_pa) / 1e6 FROM cycles" + where_run(id)) > 195.0);
     CHECK(db.number("SELECT count(*) FROM samples" + where_run(id, " AND segment = 'cycle'")) ==
           288000);
     // The work-done analysis finds every cycle the runner counted, the edge ones included.
@@ -215,7 +215,7 @@ TEST_CASE("runner: 100-100 creep, shortened to 1 h + 1 h") {
     CHECK(db.number("SELECT count(*) FROM cycles" + where_run(id)) == 0);
     CHECK(db.number("SELECT count(*) FROM samples" + where_run(id, " AND segment = 'creep'")) ==
           36000);
-    CHECK(db.number("SELECT avg(stress_mpa) FROM samples" +
+    CHECK(db.number("SELECT avg(stress_pa) / 1e6 FROM samples" +
                     where_run(id, " AND segment = 'creep'")) ==
           doctest::Approx(100.0).epsilon(0.01));
     CHECK(db.number("SELECT count(*) FROM samples" + where_run(id, " AND segment = 'load'")) > 0);
@@ -241,8 +241,8 @@ TEST_CASE("runner: mode 3 sweep point 0-400 MPa, shortened to 2 h + 1 h") {
     Db db(dir.path / "runs.db");
     check_completed_run(db, done, 365.0);
     CHECK(done.outcome.cycles == 7);  // period 16 min
-    CHECK(db.number("SELECT max(stress_max_mpa) FROM cycles" + where_run(done.outcome.run_id)) >
-          395.0);
+    CHECK(db.number("SELECT max(stress_max_pa) / 1e6 FROM cycles" +
+                    where_run(done.outcome.run_id)) > 395.0);
 }
 
 TEST_CASE(

@@ -43,7 +43,7 @@ std::int64_t left_running(const fs::path& db, const std::string& text,
         row.segment = "cycle";
         row.temperature_k = 365;
         row.force_n = 3;
-        row.stress_mpa = 80;
+        row.stress_pa = 80e6;
         store.append(run_id, row);
     }
     store.flush();

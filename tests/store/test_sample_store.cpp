@@ -85,7 +85,7 @@ SampleRow sample(std::int64_t seq, double strain = 1e-3) {
     row.temperature_k = 365.0;
     row.force_n = 3.6;
     row.displacement_m = 1e-5;
-    row.stress_mpa = 100.0;
+    row.stress_pa = 100e6;
     row.strain = strain;
     return row;
 }
@@ -119,7 +119,7 @@ TEST_CASE("ingest, close, reopen: every sample is stored once with its values") 
             store.append(run, sample(seq));
         }
         store.append_event(run, {12.5, WallClock::now(), "segment", "cycle started"});
-        store.append_cycle(run, {1, 0, 480, 0, 200, 0, 5.6e-3});
+        store.append_cycle(run, {1, 0, 480, 0, 200e6, 0, 5.6e-3});
         store.store_result(run, "kww", R"({"beta": 0.5})");
         store.flush();
         CHECK(store.committed_seq(run) == count - 1);
@@ -177,7 +177,7 @@ TEST_CASE("re-sending the same seqs after a restart stores each once, keeping th
         for (int seq = 0; seq < 100; ++seq) {
             store.append(run, sample(seq, 1e-3));
         }
-        store.append_cycle(run, {1, 0, 480, 0, 200, 0, 5.6e-3});
+        store.append_cycle(run, {1, 0, 480, 0, 200e6, 0, 5.6e-3});
     }
     {
         SampleStore store(path);
@@ -564,13 +564,16 @@ TEST_CASE("a re-sent event is stored once - version 1 files are upgraded keeping
         Reader reader(path);
         CHECK(reader.number("SELECT count(*) FROM events") == 2);
     }
-    // A version 1 file: events without a key, a duplicate among them.
+    // A version 1 file: events without a key, a duplicate among them; stress in MPa.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
                          "DROP INDEX events_once; CREATE INDEX events_by_run ON events (run_id, "
                          "t_s); INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
                          "SELECT run_id, t_s, 'later', kind, message FROM events; "
+                         "ALTER TABLE samples RENAME stress_pa TO stress_mpa; "
+                         "ALTER TABLE cycles RENAME stress_min_pa TO stress_min_mpa; "
+                         "ALTER TABLE cycles RENAME stress_max_pa TO stress_max_mpa; "
                          "PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
@@ -633,7 +636,7 @@ TEST_CASE("a run archive reads back a run read-only and leaves the file unchange
             store.append(run, sample(seq, 1e-3 * seq));
         }
         store.append_event(run, {2.5, WallClock::now(), "segment", "cycle started"});
-        store.append_cycle(run, {1, 0, 480, 0, 200, 0, 5.6e-3});
+        store.append_cycle(run, {1, 0, 480, 0, 200e6, 0, 5.6e-3});
         store.store_result(run, "kww", R"({"beta": 0.34})");
         store.set_status(run, RunStatus::completed);
     }
@@ -659,7 +662,7 @@ TEST_CASE("a run archive reads back a run read-only and leaves the file unchange
     REQUIRE(archive.events(run).size() == 1);
     CHECK(archive.events(run).front().message == "cycle started");
     REQUIRE(archive.cycles(run).size() == 1);
-    CHECK(archive.cycles(run).front().stress_max_mpa == 200.0);
+    CHECK(archive.cycles(run).front().stress_max_pa == 200e6);
     CHECK(archive.results(run).at("kww").at("beta") == 0.34);
     CHECK_THROWS_WITH_AS(archive.run(run + 1), doctest::Contains("no run 2"),
                          dmacycle::io::InputError);

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dmacycle/cli/commands.hpp"
@@ -32,10 +33,11 @@ const char* const usage_text =
     "       dmacycle analyze dsc SAMPLE BASELINE --composition C [--mass-mg M] [--exo-down]\n"
     "                            [--range T1:T2] [--work-done-kj-mol W | --run ID --db FILE]\n"
     "                            [--reference-kj-mol H0] [--json]\n"
-    "FILE is CSV with a header: recovery/creep time_s,strain; cycling time_s,stress_mpa,strain;\n"
-    "arrhenius temperature_k,frequency_hz,tan_delta. dsc: SAMPLE and BASELINE are heating scans\n"
-    "as CSV time_s,temperature_k,heat_flow_w_g, TA Universal Analysis or Netzsch text exports\n"
-    "(docs/dsc.md). Exit 0 ok, 1 a fit is not usable (dsc: no exotherm), 2 bad input.\n";
+    "FILE is CSV with a header: recovery/creep time_s,strain; cycling time_s,stress_pa,strain\n"
+    "(stress_mpa in MPa is read too); arrhenius temperature_k,frequency_hz,tan_delta. dsc: SAMPLE\n"
+    "and BASELINE are heating scans as CSV time_s,temperature_k,heat_flow_w_g, TA Universal\n"
+    "Analysis or Netzsch text exports (docs/dsc.md). Exit 0 ok, 1 a fit is not usable (dsc: no\n"
+    "exotherm), 2 bad input.\n";
 
 // File names need not be UTF-8; JSON must be, so invalid bytes become U+FFFD.
 void print_json(std::ostream& out, const Json& doc) {
@@ -273,6 +275,20 @@ int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std
         {{"spectrum", spectrum.summary}, {"single-tau", single.summary}, {"KWW", kww.summary}});
 }
 
+// The table and its stress in MPa (what the work-done fit takes), read from `stress_pa` (Pa, as
+// exports name it) or, in files written before the store was SI, `stress_mpa`.
+std::pair<io::CsvTable, std::vector<double>> read_cycling_csv(const std::string& path) {
+    const auto header = io::read_csv_header(path);
+    const bool in_mpa = std::ranges::find(header, "stress_pa") == header.end() &&
+                        std::ranges::find(header, "stress_mpa") != header.end();
+    auto table = io::read_csv(path, {"time_s", in_mpa ? "stress_mpa" : "stress_pa", "strain"});
+    std::vector<double> stress_mpa = table.columns[1];
+    if (!in_mpa) {
+        std::ranges::for_each(stress_mpa, [](double& pa) { pa /= 1e6; });
+    }
+    return {std::move(table), std::move(stress_mpa)};
+}
+
 int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     const io::Arguments arguments(args, {"composition", "density"}, {"json"});
     const auto path = single_file(arguments);
@@ -295,11 +311,11 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
         options.density_g_cm3 = density;
     }
 
-    const auto table = io::read_csv(path, {"time_s", "stress_mpa", "strain"});
+    const auto [table, stress_mpa] = read_cycling_csv(path);
     require_rows(table, min_rows, "rows");
     io::require_increasing(table, "time_s");
-    const auto result = analysis::analyze_cycling(
-        table.column("time_s"), table.column("stress_mpa"), table.column("strain"), options);
+    const auto result = analysis::analyze_cycling(table.column("time_s"), stress_mpa,
+                                                  table.column("strain"), options);
 
     const auto optional_json = [](const std::optional<double>& value) {
         return value ? Json(*value) : Json();

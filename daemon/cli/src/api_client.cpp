@@ -324,7 +324,7 @@ std::size_t for_each_page_sample(const Json& page,
             .temperature_k = number(store::names::index_of(at, "temperature_k")),
             .force_n = number(store::names::index_of(at, "force_n")),
             .displacement_m = number(store::names::index_of(at, "displacement_m")),
-            .stress_mpa = number(store::names::index_of(at, "stress_mpa")),
+            .stress_pa = number(store::names::index_of(at, "stress_pa")),
             .strain = number(store::names::index_of(at, "strain"))});
     });
 }

@@ -168,13 +168,14 @@ std::string text_of(const Json& object, const char* key) {
     return found->is_string() ? found->get<std::string>() : found->dump();
 }
 
-// A number field with `decimals` digits after the point, "-" when it is absent or null.
-std::string number_of(const Json& object, const char* key, int decimals) {
+// A number field times `scale` (to the unit shown) with `decimals` digits after the point, "-"
+// when it is absent or null.
+std::string number_of(const Json& object, const char* key, int decimals, double scale = 1) {
     const auto found = object.find(key);
     if (found == object.end() || !found->is_number()) {
         return "-";
     }
-    return io::format("%.*f", decimals, found->get<double>());
+    return io::format("%.*f", decimals, found->get<double>() * scale);
 }
 
 std::string pause_state(const Json& progress) {
@@ -210,8 +211,8 @@ void print_job(const Json& job, std::ostream& out) {
             << ", cycle " << text_of(p, "cycle") << "/" << text_of(p, "cycles_total") << ", t "
             << number_of(p, "t_s", 1) << " s (plan " << number_of(p, "plan_t_s", 1) << " of "
             << number_of(p, "plan_duration_s", 0) << " s), T " << number_of(p, "temperature_k", 2)
-            << " K, σ " << number_of(p, "stress_mpa", 2) << " MPa, ε " << number_of(p, "strain", 6)
-            << ", paused " << pause_state(p) << "\n";
+            << " K, σ " << number_of(p, "stress_pa", 2, 1e-6) << " MPa, ε "
+            << number_of(p, "strain", 6) << ", paused " << pause_state(p) << "\n";
     }
 }
 

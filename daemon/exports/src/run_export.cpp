@@ -83,7 +83,7 @@ std::array<Cell, store::names::samples.size()> cells_of(const store::ArchivedSam
     cells[store::names::index_of(at, "temperature_k")] = s.temperature_k;
     cells[store::names::index_of(at, "force_n")] = s.force_n;
     cells[store::names::index_of(at, "displacement_m")] = s.displacement_m;
-    cells[store::names::index_of(at, "stress_mpa")] = s.stress_mpa;
+    cells[store::names::index_of(at, "stress_pa")] = s.stress_pa;
     cells[store::names::index_of(at, "strain")] = s.strain;
     return cells;
 }
@@ -128,7 +128,7 @@ const TaColumn ta_columns[] = {
      [](const store::ArchivedSample& s) { return s.temperature_k - kelvin_at_0_celsius; }},
     {"Static Force", "N", [](const store::ArchivedSample& s) { return s.force_n; }},
     {"Displacement", "µm", [](const store::ArchivedSample& s) { return s.displacement_m * 1e6; }},
-    {"Stress", "MPa", [](const store::ArchivedSample& s) { return s.stress_mpa; }},
+    {"Stress", "MPa", [](const store::ArchivedSample& s) { return s.stress_pa / 1e6; }},
     {"Strain", "%", [](const store::ArchivedSample& s) { return s.strain * 100.0; }},
 };
 

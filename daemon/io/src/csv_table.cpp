@@ -184,6 +184,24 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
     return table;
 }
 
+std::vector<std::string> read_csv_header(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw InputError(path + ": cannot open file");
+    }
+    for (std::string raw; std::getline(file, raw);) {
+        std::string_view line = trim_blanks(raw);
+        if (line.substr(0, 3) == "\xEF\xBB\xBF") {
+            line = trim_blanks(line.substr(3));
+        }
+        if (!line.empty() && line.front() != '#') {
+            const auto cells = split_cells(line);
+            return {cells.begin(), cells.end()};
+        }
+    }
+    return {};
+}
+
 void require_increasing(const CsvTable& table, std::string_view column) {
     const auto& values = table.column(column);
     for (std::size_t row = 1; row < values.size(); ++row) {

@@ -223,7 +223,7 @@ svg::Figure strain_figure(const RunData& data, const std::string& id) {
         strain_series.x.push_back(t);
         strain_series.y.push_back(data.strain[i] * 100);
         stress_series.x.push_back(t);
-        stress_series.y.push_back(data.stress_mpa[i]);
+        stress_series.y.push_back(data.stress_pa[i] / 1e6);
     }
     for (const auto& span : data.spans) {
         if (span.t_start_s > data.zero_s && span.t_start_s <= data.plan_end_s) {

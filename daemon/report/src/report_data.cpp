@@ -27,7 +27,7 @@ RunData load_run(const store::RunArchive& archive, std::int64_t run_id) {
         const std::size_t index = data.t_s.size();
         data.t_s.push_back(sample.t_s);
         data.strain.push_back(sample.strain);
-        data.stress_mpa.push_back(sample.stress_mpa);
+        data.stress_pa.push_back(sample.stress_pa);
         auto span = std::find_if(data.spans.begin(), data.spans.end(),
                                  [&](const SegmentSpan& s) { return s.name == sample.segment; });
         if (span == data.spans.end()) {
@@ -44,8 +44,8 @@ RunData load_run(const store::RunArchive& archive, std::int64_t run_id) {
                 load_start = sample.t_s;
             }
             if (sample.segment != "load") {
-                stress_lo = std::min(stress_lo, sample.stress_mpa);
-                stress_hi = std::max(stress_hi, sample.stress_mpa);
+                stress_lo = std::min(stress_lo, sample.stress_pa);
+                stress_hi = std::max(stress_hi, sample.stress_pa);
                 stressed = true;
             }
         }
@@ -63,8 +63,8 @@ RunData load_run(const store::RunArchive& archive, std::int64_t run_id) {
     data.loaded = load_start.has_value();
     data.zero_s = load_start.value_or(data.t_s.empty() ? 0.0 : data.t_s.front());
     // The cycling's stress range in whole MPa: the pre-tension under a clipped triangle is "0".
-    data.condition = stressed ? io::format("%.0f\u2013%.0f MPa", std::round(stress_lo) + 0.0,
-                                           std::round(stress_hi) + 0.0)
+    data.condition = stressed ? io::format("%.0f\u2013%.0f MPa", std::round(stress_lo / 1e6) + 0.0,
+                                           std::round(stress_hi / 1e6) + 0.0)
                               : "not loaded";
     return data;
 }

@@ -25,7 +25,7 @@ struct SegmentSpan {
 
 struct RunData {
     store::ArchivedRun run;
-    std::vector<double> t_s, strain, stress_mpa;
+    std::vector<double> t_s, strain, stress_pa;
     std::vector<SegmentSpan> spans;  // in order of first appearance
     std::vector<store::ArchivedEvent> events;
     std::vector<store::ArchivedCycle> cycles;

@@ -71,14 +71,16 @@ std::string cycles_and_recovery_table(const RunData& data) {
     html << row("cycles", number(data, "cycles.count", static_cast<double>(data.cycles.size()),
                                  std::to_string(data.cycles.size())));
     if (!data.cycles.empty()) {
-        double lo = data.cycles.front().stress_min_mpa, hi = data.cycles.front().stress_max_mpa;
+        double lo = data.cycles.front().stress_min_pa, hi = data.cycles.front().stress_max_pa;
         for (const auto& cycle : data.cycles) {
-            lo = std::min(lo, cycle.stress_min_mpa);
-            hi = std::max(hi, cycle.stress_max_mpa);
+            lo = std::min(lo, cycle.stress_min_pa);
+            hi = std::max(hi, cycle.stress_max_pa);
         }
+        // Stored in Pa (the data-value), shown in MPa.
         html << row("stress range of the cycles",
-                    number(data, "cycles.stress_min_mpa", lo, io::format("%.2f", lo)) + " \u2013 " +
-                        number(data, "cycles.stress_max_mpa", hi, io::format("%.2f", hi)),
+                    number(data, "cycles.stress_min_pa", lo, io::format("%.2f", lo / 1e6)) +
+                        " \u2013 " +
+                        number(data, "cycles.stress_max_pa", hi, io::format("%.2f", hi / 1e6)),
                     "MPa");
     }
     if (const auto strains = recovery_strains(data)) {

@@ -82,7 +82,7 @@ store::SampleRow Run::make_row_locked(const drv::FrameSample& sample) {
     row.temperature_k = m.temperature_k;
     row.force_n = m.force_n;
     row.displacement_m = m.displacement_m;
-    row.stress_mpa = m.force_n / plan_.cross_section_m2 / 1e6;
+    row.stress_pa = m.force_n / plan_.cross_section_m2;
     row.strain = m.displacement_m / job_.sample.gauge_length_m;
     last_run_t_s_ = row.t_s;
     return row;
@@ -196,7 +196,7 @@ void Run::keep_for_analysis_locked(const protocols::Segment& segment, double pla
         case SegmentKind::creep:
             if (data_.cycling_seen++ % data_.cycling_step == 0) {
                 data_.cycling_t_s.push_back(plan_t_s);
-                data_.cycling_stress_mpa.push_back(row.stress_mpa);
+                data_.cycling_stress_mpa.push_back(row.stress_pa / 1e6);  // the fit takes MPa
                 data_.cycling_strain.push_back(row.strain);
             }
             break;
@@ -251,7 +251,7 @@ void Run::report_progress_locked(const store::SampleRow& row, double plan_t_s, b
                                            : 0.0;
     progress.plan_duration_s = plan_.duration_s;
     progress.temperature_k = row.temperature_k;
-    progress.stress_mpa = row.stress_mpa;
+    progress.stress_pa = row.stress_pa;
     progress.strain = row.strain;
     progress.paused = paused;
     options_.control->update(progress);
@@ -269,14 +269,13 @@ void Run::check_interlocks_locked(const store::SampleRow& row, std::optional<dou
     if (row.force_n > plan_.force_limit_n) {
         trip("force " + fixed(row.force_n, 4) + " N above the limit " +
              fixed(plan_.force_limit_n, 3) + " N");
-    } else if (limits.max_stress_pa && row.stress_mpa * 1e6 > *limits.max_stress_pa) {
-        trip("stress " + fixed(row.stress_mpa, 2) + " MPa above the limit " +
+    } else if (limits.max_stress_pa && row.stress_pa > *limits.max_stress_pa) {
+        trip("stress " + fixed(row.stress_pa / 1e6, 2) + " MPa above the limit " +
              fixed(*limits.max_stress_pa / 1e6, 2) + " MPa");
     } else if (std::abs(row.strain) > limits.max_strain) {
         trip("strain " + fixed(row.strain, 5) + " beyond the limit " + fixed(limits.max_strain, 5));
-    } else if (setpoint_pa &&
-               std::abs(row.stress_mpa * 1e6 - *setpoint_pa) > tracking_tolerance_pa_) {
-        trip("load lost: stress " + fixed(row.stress_mpa, 2) + " MPa against the commanded " +
+    } else if (setpoint_pa && std::abs(row.stress_pa - *setpoint_pa) > tracking_tolerance_pa_) {
+        trip("load lost: stress " + fixed(row.stress_pa / 1e6, 2) + " MPa against the commanded " +
              fixed(*setpoint_pa / 1e6, 2) + " MPa (the frame tripped or the ribbon broke)");
     } else if (!band_segment.empty() &&
                std::abs(row.temperature_k - job_.temperature_k) > limits.temperature_band_k) {
@@ -297,12 +296,12 @@ void Run::track_cycle_locked(double plan_t_s, const store::SampleRow& row,
         cycle_.t_start_s =
             run_time_locked(segment.start_s + static_cast<double>(index) * segment.period_s);
         cycle_.t_end_s = cycle_.t_start_s + segment.period_s;
-        cycle_.stress_min_mpa = cycle_.stress_max_mpa = row.stress_mpa;
+        cycle_.stress_min_pa = cycle_.stress_max_pa = row.stress_pa;
         cycle_.strain_min = cycle_.strain_max = row.strain;
         return;
     }
-    cycle_.stress_min_mpa = std::min(cycle_.stress_min_mpa, row.stress_mpa);
-    cycle_.stress_max_mpa = std::max(cycle_.stress_max_mpa, row.stress_mpa);
+    cycle_.stress_min_pa = std::min(cycle_.stress_min_pa, row.stress_pa);
+    cycle_.stress_max_pa = std::max(cycle_.stress_max_pa, row.stress_pa);
     cycle_.strain_min = std::min(cycle_.strain_min, row.strain);
     cycle_.strain_max = std::max(cycle_.strain_max, row.strain);
 }

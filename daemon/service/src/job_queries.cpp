@@ -136,7 +136,7 @@ Json JobService::Impl::job_json(std::int64_t job_id, bool details) const {
                                {"plan_t_s", p.plan_t_s},
                                {"plan_duration_s", p.plan_duration_s},
                                {"temperature_k", p.temperature_k},
-                               {"stress_mpa", p.stress_mpa},
+                               {"stress_pa", p.stress_pa},
                                {"strain", p.strain},
                                {"paused", p.paused},
                                {"pause_pending", p.pause_pending}};

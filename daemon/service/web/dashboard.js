@@ -337,7 +337,7 @@ function drawSeries(canvas, series, column, spec) {
 
 const SERIES_SPECS = {
   temperature_k: { canvas: 'chart-temperature', title: 'temperature T / K', scale: 1, colour: '#c0392b', minSpan: 0.5, emptyRange: [290, 370] },
-  stress_mpa: { canvas: 'chart-stress', title: 'stress σ / MPa', scale: 1, colour: '#1f5f99', minSpan: 1, emptyRange: [0, 200] },
+  stress_pa: { canvas: 'chart-stress', title: 'stress σ / MPa', scale: 1e-6, colour: '#1f5f99', minSpan: 1, emptyRange: [0, 200] },
   strain: { canvas: 'chart-strain', title: 'strain ε / %', scale: 100, colour: '#1d7a46', minSpan: 0.001, emptyRange: [0, 1] },
 };
 
@@ -383,7 +383,7 @@ const view = {
 };
 
 function newSeries(runId, every) {
-  return { runId, every, since: -1, seq: [], t: [], segment: [], temperature_k: [], stress_mpa: [], strain: [] };
+  return { runId, every, since: -1, seq: [], t: [], segment: [], temperature_k: [], stress_pa: [], strain: [] };
 }
 
 // Keeps every `factor`-th retained sample (those with seq % every == 0), so the series stays a
@@ -396,7 +396,7 @@ function coarsen(series, factor) {
       keep.push(i);
     }
   }
-  for (const key of ['seq', 't', 'segment', 'temperature_k', 'stress_mpa', 'strain']) {
+  for (const key of ['seq', 't', 'segment', 'temperature_k', 'stress_pa', 'strain']) {
     series[key] = keep.map((i) => series[key][i]);
   }
 }
@@ -408,7 +408,7 @@ function appendRows(series, page) {
     series.t.push(row[column.t_s]);
     series.segment.push(row[column.segment]);
     series.temperature_k.push(row[column.temperature_k]);
-    series.stress_mpa.push(row[column.stress_mpa]);
+    series.stress_pa.push(row[column.stress_pa]);
     series.strain.push(row[column.strain]);
   }
   series.since = page.next_since;
@@ -473,7 +473,7 @@ function renderState(job) {
   const latest = (key) => (progress ? progress[key] : last >= 0 ? view.series[key][last] : null);
   const cards = [
     ['temperature', 'temperature_k', 1, 1, 'K'],
-    ['stress', 'stress_mpa', 1, 1, 'MPa'],
+    ['stress', 'stress_pa', 1e-6, 1, 'MPa'],
     ['strain', 'strain', 100, 3, '%'],
   ];
   for (const [id, key, scale, digits, unit] of cards) {

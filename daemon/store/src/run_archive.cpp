@@ -1,13 +1,39 @@
 #include "dmacycle/store/run_archive.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
+#include <span>
 
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/store/names.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "dmacycle/store/sql_connection.hpp"
+#include "sqlite_helpers.hpp"
 
 namespace dmacycle::store {
+namespace {
+
+// The select list of `columns` from `table` of a file of `version`: a column an older version
+// stored in MPa is read as Pa.
+std::string select_list(std::string_view table, std::span<const names::Column> columns,
+                        std::int64_t version) {
+    std::string list;
+    for (const auto& column : columns) {
+        list += list.empty() ? "" : ", ";
+        const auto* in_mpa = std::find_if(
+            std::begin(columns_in_mpa), std::end(columns_in_mpa),
+            [&](const MpaColumn& mpa) { return mpa.table == table && mpa.pa_name == column.name; });
+        if (version < stress_in_pa_since_version && in_mpa != std::end(columns_in_mpa)) {
+            list += std::string(in_mpa->mpa_name) + " * 1e6";
+        } else {
+            list += column.name;
+        }
+    }
+    return list;
+}
+
+}  // namespace
 
 RunArchive::RunArchive(const std::filesystem::path& file) : file_(file) {
     const auto refuse = [&](const std::string& problem) {
@@ -20,6 +46,7 @@ RunArchive::RunArchive(const std::filesystem::path& file) : file_(file) {
         db_ = std::make_unique<SqlConnection>(file, SqlConnection::Access::read_only);
         std::int64_t version = -1;
         db_->query("PRAGMA user_version", {}, [&](const SqlRow& row) { version = row.integer(0); });
+        version_ = version;
         bool has_runs = false;
         db_->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'", {},
                    [&](const SqlRow&) { has_runs = true; });
@@ -88,7 +115,7 @@ void RunArchive::for_each_sample(std::int64_t run_id,
                                  std::int64_t every) const {
     constexpr auto& at = names::samples;
     db_->query(
-        "SELECT " + names::joined(at) +
+        "SELECT " + select_list("samples", at, version_) +
             " FROM samples WHERE run_id = ? AND seq % ? = 0 ORDER BY seq",
         {run_id, std::max<std::int64_t>(every, 1)}, [&](const SqlRow& row) {
             each(ArchivedSample{.seq = row.integer(names::index_of(at, "seq")),
@@ -98,7 +125,7 @@ void RunArchive::for_each_sample(std::int64_t run_id,
                                 .temperature_k = row.real(names::index_of(at, "temperature_k")),
                                 .force_n = row.real(names::index_of(at, "force_n")),
                                 .displacement_m = row.real(names::index_of(at, "displacement_m")),
-                                .stress_mpa = row.real(names::index_of(at, "stress_mpa")),
+                                .stress_pa = row.real(names::index_of(at, "stress_pa")),
                                 .strain = row.real(names::index_of(at, "strain"))});
         });
 }
@@ -116,14 +143,15 @@ std::vector<ArchivedEvent> RunArchive::events(std::int64_t run_id) const {
 std::vector<ArchivedCycle> RunArchive::cycles(std::int64_t run_id) const {
     std::vector<ArchivedCycle> cycles;
     constexpr auto& at = names::cycles;
-    db_->query("SELECT " + names::joined(at) + " FROM cycles WHERE run_id = ? ORDER BY cycle",
+    db_->query("SELECT " + select_list("cycles", at, version_) +
+                   " FROM cycles WHERE run_id = ? ORDER BY cycle",
                {run_id}, [&](const SqlRow& row) {
                    cycles.push_back(ArchivedCycle{
                        .cycle = static_cast<int>(row.integer(names::index_of(at, "cycle"))),
                        .t_start_s = row.real(names::index_of(at, "t_start_s")),
                        .t_end_s = row.real(names::index_of(at, "t_end_s")),
-                       .stress_min_mpa = row.real(names::index_of(at, "stress_min_mpa")),
-                       .stress_max_mpa = row.real(names::index_of(at, "stress_max_mpa")),
+                       .stress_min_pa = row.real(names::index_of(at, "stress_min_pa")),
+                       .stress_max_pa = row.real(names::index_of(at, "stress_max_pa")),
                        .strain_min = row.real(names::index_of(at, "strain_min")),
                        .strain_max = row.real(names::index_of(at, "strain_max"))});
                });

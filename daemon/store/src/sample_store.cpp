@@ -268,7 +268,7 @@ void SampleStore::append(std::int64_t run_id, const SampleRow& row) {
                                               {"temperature_k", row.temperature_k},
                                               {"force_n", row.force_n},
                                               {"displacement_m", row.displacement_m},
-                                              {"stress_mpa", row.stress_mpa},
+                                              {"stress_pa", row.stress_pa},
                                               {"strain", row.strain}});
     if (bad != nullptr || row.seq < 0 || row.segment.empty()) {
         const std::string what =
@@ -299,8 +299,8 @@ void SampleStore::append_cycle(std::int64_t run_id, const CycleRow& cycle) {
     }
     if (const char* bad = first_non_finite({{"t_start_s", cycle.t_start_s},
                                             {"t_end_s", cycle.t_end_s},
-                                            {"stress_min_mpa", cycle.stress_min_mpa},
-                                            {"stress_max_mpa", cycle.stress_max_mpa},
+                                            {"stress_min_pa", cycle.stress_min_pa},
+                                            {"stress_max_pa", cycle.stress_max_pa},
                                             {"strain_min", cycle.strain_min},
                                             {"strain_max", cycle.strain_max}})) {
         throw StoreError(not_finite(what, bad));
@@ -633,7 +633,7 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
                         .bind(parameter(at, "temperature_k"), row.temperature_k)
                         .bind(parameter(at, "force_n"), row.force_n)
                         .bind(parameter(at, "displacement_m"), row.displacement_m)
-                        .bind(parameter(at, "stress_mpa"), row.stress_mpa)
+                        .bind(parameter(at, "stress_pa"), row.stress_pa)
                         .bind(parameter(at, "strain"), row.strain)
                         .run();
                 } else if constexpr (std::is_same_v<T, Item::Event>) {
@@ -651,8 +651,8 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
                         .bind(parameter(at, "cycle"), row.cycle)
                         .bind(parameter(at, "t_start_s"), row.t_start_s)
                         .bind(parameter(at, "t_end_s"), row.t_end_s)
-                        .bind(parameter(at, "stress_min_mpa"), row.stress_min_mpa)
-                        .bind(parameter(at, "stress_max_mpa"), row.stress_max_mpa)
+                        .bind(parameter(at, "stress_min_pa"), row.stress_min_pa)
+                        .bind(parameter(at, "stress_max_pa"), row.stress_max_pa)
                         .bind(parameter(at, "strain_min"), row.strain_min)
                         .bind(parameter(at, "strain_max"), row.strain_max)
                         .run();

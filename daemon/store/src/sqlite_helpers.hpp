@@ -98,4 +98,15 @@ class Statement {
 // transaction; throws StoreError naming `path` when the file's schema is newer.
 void create_or_upgrade_schema(sqlite3* db, const std::string& path);
 
+// Versions 1 to 3 stored stress in MPa under these names; version 4 stores it in Pa, like every
+// other quantity in SI. The upgrade renames and scales them; RunArchive reads an older file's
+// as Pa without changing the file.
+struct MpaColumn {
+    std::string_view table, mpa_name, pa_name;
+};
+inline constexpr int stress_in_pa_since_version = 4;
+inline constexpr MpaColumn columns_in_mpa[] = {{"samples", "stress_mpa", "stress_pa"},
+                                               {"cycles", "stress_min_mpa", "stress_min_pa"},
+                                               {"cycles", "stress_max_mpa", "stress_max_pa"}};
+
 }  // namespace dmacycle::store

@@ -123,6 +123,15 @@ void create_or_upgrade_schema(sqlite3* db, const std::string& path) {
     if (version == 1 || version == 2) {
         exec(db, dmta_table_sql().c_str());
     }
+    if (version >= 1 && version < stress_in_pa_since_version) {
+        // In this transaction with the version: converted entirely and once, or not at all.
+        for (const auto& column : columns_in_mpa) {
+            const std::string table(column.table), pa(column.pa_name);
+            exec(db, ("ALTER TABLE " + table + " RENAME COLUMN " + std::string(column.mpa_name) +
+                      " TO " + pa + "; UPDATE " + table + " SET " + pa + " = " + pa + " * 1e6")
+                         .c_str());
+        }
+    }
     if (version != store_schema_version) {
         exec(db, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
     }

@@ -27,6 +27,11 @@ struct CsvTable {
 // Throws InputError naming the file, the line and the problem.
 CsvTable read_csv(const std::string& path, const std::vector<std::string>& required_columns);
 
+// The column names of FILE's header line (its first line that is neither blank nor a '#'
+// comment), so a caller can choose among names a file may use; empty for a file without one.
+// Throws InputError when FILE cannot be opened.
+std::vector<std::string> read_csv_header(const std::string& path);
+
 // `text` without leading and trailing spaces, tabs and carriage returns.
 std::string_view trim_blanks(std::string_view text);
 

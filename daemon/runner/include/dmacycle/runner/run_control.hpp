@@ -18,8 +18,8 @@ struct RunProgress {
     double t_s = 0;              // its instrument time since the run's first sample
     double plan_t_s = 0;         // where the run is in its plan (pauses excluded)
     double plan_duration_s = 0;
-    double temperature_k = 0, stress_mpa = 0, strain = 0;  // latest sample
-    bool paused = false;         // holding at σ_creep, waiting for resume
+    double temperature_k = 0, stress_pa = 0, strain = 0;  // latest sample
+    bool paused = false;                                  // holding at σ_creep, waiting for resume
     bool pause_pending = false;  // asked; takes effect at the next cycle boundary
     bool abort_pending = false;
 };

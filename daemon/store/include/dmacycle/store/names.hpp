@@ -29,7 +29,7 @@ inline constexpr std::array<Column, 9> samples{{
     {"temperature_k", Type::real, "K", "sample thermocouple"},
     {"force_n", Type::real, "N", "force on the sample"},
     {"displacement_m", Type::real, "m", "displacement of the frame"},
-    {"stress_mpa", Type::real, "MPa", "engineering stress, force over the cross-section"},
+    {"stress_pa", Type::real, "Pa", "engineering stress, force over the cross-section"},
     {"strain", Type::real, "1", "engineering strain"},
 }};
 
@@ -37,8 +37,8 @@ inline constexpr std::array<Column, 7> cycles{{
     {"cycle", Type::integer, "", "cycle number, from 1"},
     {"t_start_s", Type::real, "s", "instrument time at the cycle's start"},
     {"t_end_s", Type::real, "s", "instrument time at the cycle's end"},
-    {"stress_min_mpa", Type::real, "MPa", "lowest stress sampled in the cycle"},
-    {"stress_max_mpa", Type::real, "MPa", "highest stress sampled in the cycle"},
+    {"stress_min_pa", Type::real, "Pa", "lowest stress sampled in the cycle"},
+    {"stress_max_pa", Type::real, "Pa", "highest stress sampled in the cycle"},
     {"strain_min", Type::real, "1", "lowest strain sampled in the cycle"},
     {"strain_max", Type::real, "1", "highest strain sampled in the cycle"},
 }};

@@ -39,7 +39,7 @@ struct ArchivedSample {
     double temperature_k = 0.0;
     double force_n = 0.0;
     double displacement_m = 0.0;
-    double stress_mpa = 0.0;
+    double stress_pa = 0.0;
     double strain = 0.0;
 };
 
@@ -54,8 +54,8 @@ struct ArchivedCycle {
     int cycle = 0;  // 1-based
     double t_start_s = 0.0;
     double t_end_s = 0.0;
-    double stress_min_mpa = 0.0;
-    double stress_max_mpa = 0.0;
+    double stress_min_pa = 0.0;
+    double stress_max_pa = 0.0;
     double strain_min = 0.0;
     double strain_max = 0.0;
 };
@@ -93,7 +93,8 @@ class RunArchive {
     std::vector<ArchivedEvent> events(std::int64_t run_id) const;
     std::vector<ArchivedCycle> cycles(std::int64_t run_id) const;
     // The run's DMTA measurements in seq order; empty for a run without a scan (and for a
-    // version-2 file, which has no such table).
+    // version-2 file, which has no such table). Files before version 4 hold stress in MPa: it is
+    // read as Pa, the file left as it is.
     std::vector<ArchivedDmta> dmta(std::int64_t run_id) const;
     // Stored results by kind (`spectrum`, `kww`, ...), parsed; empty before the analysis.
     std::map<std::string, nlohmann::json> results(std::int64_t run_id) const;
@@ -102,6 +103,7 @@ class RunArchive {
     std::filesystem::path file_;
     std::unique_ptr<SqlConnection> db_;
     bool has_dmta_ = false;
+    std::int64_t version_ = 0;  // PRAGMA user_version
 };
 
 }  // namespace dmacycle::store

@@ -56,7 +56,7 @@ struct SampleRow {
     double temperature_k = 0;
     double force_n = 0;
     double displacement_m = 0;
-    double stress_mpa = 0;
+    double stress_pa = 0;
     double strain = 0;
 };
 
@@ -71,7 +71,7 @@ struct EventRow {
 struct CycleRow {
     std::int64_t cycle = 0;  // 1-based, per run; a re-sent cycle is stored once
     double t_start_s = 0, t_end_s = 0;
-    double stress_min_mpa = 0, stress_max_mpa = 0;
+    double stress_min_pa = 0, stress_max_pa = 0;
     double strain_min = 0, strain_max = 0;
 };
 
@@ -131,8 +131,8 @@ struct StoreOptions {
 };
 
 // The schema's version, kept in PRAGMA user_version. Older files are upgraded when opened:
-// version 1 (events not keyed) and version 2 (no `dmta` table).
-inline constexpr int store_schema_version = 3;
+// version 1 (events not keyed), version 2 (no `dmta` table) and version 3 (stress in MPa).
+inline constexpr int store_schema_version = 4;
 // The schema (CREATE statements), for tools and benchmarks that need the same tables.
 std::string_view store_schema_sql();
 

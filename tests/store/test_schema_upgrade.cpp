@@ -1,0 +1,220 @@
+// A store file written by version 3 (stress in MPa, under `stress_mpa` and the cycles'
+// `stress_min_mpa`, `stress_max_mpa`), built here with raw SQL as that version wrote it: opened
+// for writing it is converted to Pa in place, once, every row kept; read-only it is read as Pa
+// and left as it is; an upgrade that fails changes nothing.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "dmacycle/store/run_archive.hpp"
+#include "dmacycle/store/sample_store.hpp"
+#include "temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using namespace dmacycle::store;
+
+namespace {
+
+// Version 3's tables as its CREATE statements made them, one run with 1000 samples (stress from
+// the pre-tension 0.278 MPa up in steps of 0.25 MPa), two cycles, an event, a result and a DMTA
+// row. `cycles_max` is the name of the cycles' maximum stress column.
+std::string version_3_sql(const std::string& cycles_max = "stress_max_mpa") {
+    return R"sql(
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, job_text TEXT NOT NULL, sample_id TEXT NOT NULL,
+    profile TEXT NOT NULL, software_version TEXT NOT NULL, instrument_identity TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN
+        ('queued', 'running', 'completed', 'aborted', 'faulted', 'interrupted')),
+    created_utc TEXT NOT NULL, started_utc TEXT, ended_utc TEXT);
+CREATE TABLE samples (
+    run_id INTEGER NOT NULL REFERENCES runs(id), seq INTEGER NOT NULL, t_s REAL NOT NULL,
+    t_wall_utc TEXT NOT NULL, segment TEXT NOT NULL, temperature_k REAL NOT NULL,
+    force_n REAL NOT NULL, displacement_m REAL NOT NULL, stress_mpa REAL NOT NULL,
+    strain REAL NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), t_s REAL NOT NULL,
+    t_wall_utc TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL);
+CREATE UNIQUE INDEX events_once ON events (run_id, t_s, kind, message);
+CREATE TABLE cycles (
+    run_id INTEGER NOT NULL REFERENCES runs(id), cycle INTEGER NOT NULL,
+    t_start_s REAL NOT NULL, t_end_s REAL NOT NULL, stress_min_mpa REAL NOT NULL, )sql" +
+           cycles_max + R"sql( REAL NOT NULL, strain_min REAL NOT NULL,
+    strain_max REAL NOT NULL, PRIMARY KEY (run_id, cycle)) WITHOUT ROWID;
+CREATE TABLE results (
+    run_id INTEGER NOT NULL REFERENCES runs(id), kind TEXT NOT NULL, json TEXT NOT NULL,
+    created_utc TEXT NOT NULL, PRIMARY KEY (run_id, kind)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dmta (
+    run_id INTEGER NOT NULL REFERENCES runs(id), seq INTEGER NOT NULL, t_s REAL NOT NULL,
+    t_wall_utc TEXT NOT NULL, frequency_hz REAL NOT NULL, temperature_k REAL NOT NULL,
+    storage_pa REAL NOT NULL, loss_pa REAL NOT NULL, tan_delta REAL NOT NULL,
+    PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+INSERT INTO runs (job_text, sample_id, profile, software_version, instrument_identity, status,
+    created_utc) VALUES ('name: old', 'R1', 'sim-la30', '0.3.0', 'sim', 'completed',
+    '2026-01-01T00:00:00.000Z');
+WITH RECURSIVE n(seq) AS (SELECT 0 UNION ALL SELECT seq + 1 FROM n WHERE seq < 999)
+INSERT INTO samples SELECT 1, seq, seq * 0.1, '2026-01-01T00:00:00.000Z', 'cycle', 365.0,
+    0.01 + seq * 0.009, 1e-5 * seq, 0.278 + seq * 0.25, 1e-3 + seq * 1e-6 FROM n;
+INSERT INTO events (run_id, t_s, t_wall_utc, kind, message)
+    VALUES (1, 0.0, '2026-01-01T00:00:00.000Z', 'segment', 'cycle started');
+INSERT INTO cycles VALUES (1, 1, 0, 48, 0.278, 100.25, 1e-3, 4e-3),
+                          (1, 2, 48, 96, 0.278, 199.75, 1e-3, 6e-3);
+INSERT INTO results VALUES (1, 'work_done', '{"stress_creep_mpa": 100}',
+    '2026-01-01T00:00:00.000Z');
+INSERT INTO dmta VALUES (1, 0, 1.5, '2026-01-01T00:00:00.000Z', 1.0, 350.0, 2e10, 1e8, 0.005);
+PRAGMA user_version = 3;
+)sql";
+}
+
+// The file read back through a connection of its own, every value as a double.
+class Reader {
+  public:
+    explicit Reader(const fs::path& path) {
+        REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    }
+    ~Reader() { sqlite3_close(db_); }
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+
+    std::vector<std::vector<double>> rows(const std::string& sql) const {
+        sqlite3_stmt* statement = nullptr;
+        REQUIRE_MESSAGE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK,
+                        sqlite3_errmsg(db_));
+        std::vector<std::vector<double>> rows;
+        while (sqlite3_step(statement) == SQLITE_ROW) {
+            std::vector<double> row;
+            for (int i = 0; i < sqlite3_column_count(statement); ++i) {
+                row.push_back(sqlite3_column_double(statement, i));
+            }
+            rows.push_back(std::move(row));
+        }
+        sqlite3_finalize(statement);
+        return rows;
+    }
+    double number(const std::string& sql) const { return rows(sql).at(0).at(0); }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+void write_file(const fs::path& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const int code = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    CHECK_MESSAGE(code == SQLITE_OK, sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+const std::string other_samples =
+    "SELECT seq, t_s, temperature_k, force_n, displacement_m, strain FROM samples ORDER BY seq";
+const std::string cycles_other =
+    "SELECT cycle, t_start_s, t_end_s, strain_min, strain_max FROM "
+    "cycles ORDER BY cycle";
+
+// Every stored stress of the file, in the order of the samples then the cycles, by its column
+// names in that version.
+std::vector<double> stresses(const Reader& reader, const std::string& unit) {
+    std::vector<double> values;
+    for (const auto& row : reader.rows("SELECT stress_" + unit + " FROM samples ORDER BY seq")) {
+        values.push_back(row[0]);
+    }
+    for (const auto& row : reader.rows("SELECT stress_min_" + unit + ", stress_max_" + unit +
+                                       " FROM cycles ORDER BY cycle")) {
+        values.insert(values.end(), row.begin(), row.end());
+    }
+    return values;
+}
+
+std::vector<double> times_1e6(std::vector<double> values) {
+    for (double& value : values) {
+        value *= 1e6;
+    }
+    return values;
+}
+
+}  // namespace
+
+TEST_CASE("a version-3 store's stress in MPa is converted to Pa in place, once, every row kept") {
+    test_support::TempDir dir("dmacycle-upgrade");
+    const auto path = dir.path / "v3.db";
+    write_file(path, version_3_sql());
+    std::vector<double> mpa;
+    std::vector<std::vector<double>> samples_before, cycles_before;
+    {
+        const Reader old(path);
+        mpa = stresses(old, "mpa");
+        samples_before = old.rows(other_samples);
+        cycles_before = old.rows(cycles_other);
+    }
+    REQUIRE(mpa.size() == 1004);
+    { SampleStore upgraded(path.string()); }
+    {
+        const Reader reader(path);
+        CHECK(reader.number("PRAGMA user_version") == store_schema_version);
+        CHECK(reader.number("SELECT count(*) FROM pragma_table_info('samples') WHERE name = "
+                            "'stress_mpa'") == 0);
+        CHECK(stresses(reader, "pa") == times_1e6(mpa));  // exactly: the same multiplication
+        CHECK(reader.rows(other_samples) == samples_before);
+        CHECK(reader.rows(cycles_other) == cycles_before);
+        CHECK(reader.number("SELECT count(*) FROM events") == 1);
+        CHECK(reader.number("SELECT count(*) FROM results") == 1);
+        CHECK(reader.number("SELECT storage_pa FROM dmta") == 2e10);
+    }
+    // Opened again, nothing is converted twice; new rows are written in Pa beside the old.
+    {
+        SampleStore reopened(path.string());
+        SampleRow row;
+        row.seq = 1000;
+        row.t_s = 100;
+        row.segment = "cycle";
+        row.stress_pa = 2e8;
+        reopened.append(1, row);
+    }
+    const Reader reader(path);
+    auto expected = times_1e6(mpa);
+    expected.insert(expected.begin() + 1000, 2e8);
+    CHECK(stresses(reader, "pa") == expected);
+    const RunArchive archive(path);
+    std::vector<double> archived;
+    archive.for_each_sample(1, [&](const ArchivedSample& s) { archived.push_back(s.stress_pa); });
+    CHECK(archived.size() == 1001);
+    CHECK(archived.back() == 2e8);
+    CHECK(archive.cycles(1).at(1).stress_max_pa == 199.75e6);
+}
+
+TEST_CASE("a run archive reads a version-3 file's stress as Pa and leaves the file as it is") {
+    test_support::TempDir dir("dmacycle-upgrade");
+    const auto path = dir.path / "v3.db";
+    write_file(path, version_3_sql());
+    const auto mpa = stresses(Reader(path), "mpa");
+    const auto modified = fs::last_write_time(path);
+    const auto size = fs::file_size(path);
+
+    const RunArchive archive(path);
+    std::vector<double> pa;
+    archive.for_each_sample(1, [&](const ArchivedSample& s) { pa.push_back(s.stress_pa); });
+    for (const auto& cycle : archive.cycles(1)) {
+        pa.push_back(cycle.stress_min_pa);
+        pa.push_back(cycle.stress_max_pa);
+    }
+    CHECK(pa == times_1e6(mpa));
+    CHECK(Reader(path).number("PRAGMA user_version") == 3);
+    CHECK(fs::last_write_time(path) == modified);
+    CHECK(fs::file_size(path) == size);
+}
+
+TEST_CASE("an upgrade that fails part way leaves the version-3 file as it was") {
+    test_support::TempDir dir("dmacycle-upgrade");
+    const auto path = dir.path / "odd.db";
+    // The samples convert, then the cycles' maximum is not where version 3 kept it.
+    write_file(path, version_3_sql("stress_top_mpa"));
+    const auto mpa = Reader(path).rows("SELECT stress_mpa FROM samples ORDER BY seq");
+    CHECK_THROWS_WITH_AS(SampleStore(path.string()), doctest::Contains("stress_max_mpa"),
+                         StoreError);
+    const Reader reader(path);
+    CHECK(reader.number("PRAGMA user_version") == 3);
+    CHECK(reader.rows("SELECT stress_mpa FROM samples ORDER BY seq") == mpa);
+    CHECK(reader.number("SELECT stress_min_mpa FROM cycles WHERE cycle = 1") == 0.278);
+}
