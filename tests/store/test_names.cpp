@@ -71,7 +71,9 @@ void check_documented(std::span<const names::Column> table, const std::string& h
             CHECK(found->second == column.unit);
         }
     }
-    for (const auto& [name, unit] : rows) {
+    for (const auto& row : rows) {
+        const std::string& name =
+            row.first;  // not a structured binding: clang 14 cannot capture one
         CHECK_MESSAGE(std::ranges::any_of(table, [&](const auto& c) { return c.name == name; }),
                       "docs/names.md " << heading << " has " << name << ", the table has not");
     }
@@ -116,7 +118,9 @@ TEST_CASE("docs/names.md documents every column of the names table with its unit
 TEST_CASE("docs/names.md documents every unit suffix with its unit") {
     const auto rows = documented(names_doc(), "## Units of result keys");
     CHECK(rows.size() == names::unit_suffixes.size());
-    for (const auto& [suffix, unit] : names::unit_suffixes) {
+    for (const auto& entry : names::unit_suffixes) {
+        const auto suffix = entry.suffix;  // not a structured binding: clang 14 cannot capture one
+        const auto unit = entry.unit;
         CAPTURE(suffix);
         REQUIRE(rows.count(std::string(suffix)) == 1);
         CHECK(rows.at(std::string(suffix)) == unit);
