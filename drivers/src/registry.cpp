@@ -17,7 +17,8 @@ std::string join(const std::vector<std::string_view>& names) {
     return out;
 }
 
-std::unique_ptr<FrameDriver> scpi_frame(const DeviceSpec& spec, std::string_view model) {
+std::unique_ptr<FrameDriver> scpi_frame(const DeviceSpec& spec, std::string_view model,
+                                        const PeerStarvation& peer_starved) {
     const FrameCommandSet* commands = find_frame_commands(model);
     if (commands == nullptr) {
         throw DriverError(ErrorKind::config, "frame driver scpi-frame has no model '" +
@@ -26,6 +27,7 @@ std::unique_ptr<FrameDriver> scpi_frame(const DeviceSpec& spec, std::string_view
     }
     ScpiFrameOptions options;
     options.scpi.exchange_timeout = spec.timeout;
+    options.scpi.peer_starved = peer_starved;
     return std::make_unique<ScpiFrame>(parse_connection_uri(spec.uri), *commands, options);
 }
 
@@ -43,7 +45,8 @@ std::unique_ptr<FurnaceDriver> modbus_furnace(const DeviceSpec& spec, std::strin
 struct FrameEntry {
     std::string_view driver;
     std::string_view default_model;
-    std::unique_ptr<FrameDriver> (*make)(const DeviceSpec&, std::string_view);
+    std::unique_ptr<FrameDriver> (*make)(const DeviceSpec&, std::string_view,
+                                         const PeerStarvation&);
 };
 struct FurnaceEntry {
     std::string_view driver;
@@ -75,9 +78,10 @@ const auto& find_driver(const Table& table, const std::string& name, const char*
 
 }  // namespace
 
-std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec) {
+std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec,
+                                        const PeerStarvation& peer_starved) {
     const auto& entry = find_driver(frame_drivers, spec.driver, "frame");
-    return entry.make(spec, spec.model.empty() ? entry.default_model : spec.model);
+    return entry.make(spec, spec.model.empty() ? entry.default_model : spec.model, peer_starved);
 }
 
 std::unique_ptr<FurnaceDriver> make_furnace(const DeviceSpec& spec) {

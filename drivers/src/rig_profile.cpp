@@ -154,7 +154,8 @@ RigProfile parse_rig_profile(const std::string& yaml_text, const std::string& so
         return rig;
     }
     if (frame) {
-        rig.frame = read_device(source, *frame, "frame", make_frame);
+        rig.frame = read_device(source, *frame, "frame",
+                                [](const DeviceSpec& spec) { return make_frame(spec); });
     }
     if (furnace) {
         rig.furnace = read_device(source, *furnace, "furnace", make_furnace);

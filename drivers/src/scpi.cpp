@@ -7,18 +7,32 @@ namespace dmacycle::drivers {
 ScpiClient::ScpiClient(LineChannel& channel, ScpiOptions options)
     : channel_(channel), options_(std::move(options)) {}
 
-std::string ScpiClient::query(std::string_view query) {
-    const Deadline deadline = deadline_in(options_.exchange_timeout);
-    channel_.send(query, deadline);
-    return read_reply(query, deadline);
+Clock::duration ScpiClient::peer_starved() const {
+    return options_.peer_starved ? options_.peer_starved() : Clock::duration{};
 }
 
-std::string ScpiClient::read_reply(std::string_view query, Deadline deadline) {
+std::string ScpiClient::query(std::string_view query) {
+    const auto started = peer_starved();
+    const Deadline deadline = deadline_in(options_.exchange_timeout);
+    channel_.send(query, deadline);
+    return read_reply(query, deadline, started);
+}
+
+std::string ScpiClient::read_reply(std::string_view query, Deadline deadline,
+                                   Clock::duration started) {
     while (true) {
         std::string line;
         try {
             line = channel_.read_line(deadline);
         } catch (const DriverError& error) {
+            // The time the peer could not run does not count: wait that much longer (the
+            // channel keeps a partial line).
+            if (const auto starved = peer_starved();
+                error.kind() == ErrorKind::timeout && starved > started) {
+                deadline += starved - started;
+                started = starved;
+                continue;
+            }
             throw DriverError(error.kind(), std::string(error.what()) +
                                                 " (waiting for the reply to '" +
                                                 std::string(query) + "')");
@@ -36,10 +50,11 @@ void ScpiClient::command(std::string_view command) {
 }
 
 bool ScpiClient::command_unless(std::string_view command, int accepted_refusal) {
+    const auto started = peer_starved();
     const Deadline deadline = deadline_in(options_.exchange_timeout);
     channel_.send(command, deadline);
     channel_.send(options_.error_query, deadline);
-    const std::string first = read_reply(options_.error_query, deadline);
+    const std::string first = read_reply(options_.error_query, deadline, started);
     const int code = parse_scpi_error_code(first, channel_.name() + ": " + options_.error_query);
     if (code == 0) {
         return true;

@@ -238,8 +238,19 @@ void Supervisor::discount_starvation_locked(Clock::time_point due) {
     constexpr auto starved = std::chrono::milliseconds(100);
     const auto late = Clock::now() - due;
     if (last_fresh_ && late > starved) {
-        *last_fresh_ += late;
+        *last_fresh_ = std::min(*last_fresh_ + late, Clock::now());
     }
+}
+
+void Supervisor::discount_peer_starvation_locked() {
+    if (!options_.peer_starved) {
+        return;
+    }
+    const auto starved = options_.peer_starved();
+    if (last_fresh_ && starved > peer_starved_seen_) {
+        *last_fresh_ = std::min(*last_fresh_ + (starved - peer_starved_seen_), Clock::now());
+    }
+    peer_starved_seen_ = starved;
 }
 
 Clock::time_point Supervisor::retry_at() const {
@@ -270,6 +281,7 @@ void Supervisor::loop() {
         // Stale whatever the link does: a dead link has no fresh data either.
         {
             std::unique_lock lock(state_mutex_);
+            discount_peer_starvation_locked();
             const auto now = Clock::now();
             const bool too_old = last_fresh_ && now - *last_fresh_ > options_.max_age;
             if (too_old && !stale_) {

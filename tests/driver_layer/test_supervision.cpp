@@ -359,3 +359,77 @@ TEST_CASE("supervision: furnace exception replies are device errors, the link st
     REQUIRE(events.wait_for(EventKind::fresh, milliseconds(2000)));
     CHECK_FALSE(supervisor.stale());
 }
+
+namespace {
+
+// A peer kept from running from stall() to resume(), as StarvationMeter would measure it.
+class FakeStarvation {
+  public:
+    void stall() {
+        std::lock_guard lock(mutex_);
+        since_ = Clock::now();
+    }
+    void resume() {
+        std::lock_guard lock(mutex_);
+        total_ += Clock::now() - *since_;
+        since_.reset();
+    }
+    PeerStarvation gauge() {
+        return [this] {
+            std::lock_guard lock(mutex_);
+            return total_ + (since_ ? Clock::now() - *since_ : Clock::duration{});
+        };
+    }
+
+  private:
+    std::mutex mutex_;
+    std::optional<Clock::time_point> since_;
+    Clock::duration total_{};
+};
+
+}  // namespace
+
+TEST_CASE("supervision: time an in-process peer could not run ages no data and times out nothing") {
+    SimRig rig{sim::SimClock(1.0)};
+    EventQueue events;
+    SampleLog log;
+    FakeStarvation peer;
+    FrameLink link(make_frame({"", "", rig.start_frame_tcp(), milliseconds(1000)}, peer.gauge()),
+                   log.sink());
+    link.set_streaming(true, rate_hz);
+    SupervisorOptions options = fast_options();
+    options.peer_starved = peer.gauge();
+    Supervisor supervisor("frame", link, options, events.sink());
+    supervisor.start();
+    REQUIRE(events.wait_for(EventKind::connected, milliseconds(2000)));
+    REQUIRE(log.wait_for(5, milliseconds(2000)));
+
+    // The peer stops answering (MUTE) while it counts as starved: five max_ages and more than
+    // the exchange's 1 s go by without a stale event or a timeout; once it counts as running
+    // again, both come as for any silent peer.
+    peer.stall();
+    Clock::time_point resumed_at;
+    std::thread resumer([&] {
+        std::this_thread::sleep_for(milliseconds(1500));
+        resumed_at = Clock::now();
+        peer.resume();
+    });
+    std::optional<DriverError> error;
+    try {
+        supervisor.with_device(
+            [&] { dynamic_cast<ScpiFrame&>(link.driver()).command("SIM:FAULt:MUTE"); });
+    } catch (const DriverError& e) {
+        error = e;
+    }
+    const auto failed_at = Clock::now();
+    resumer.join();
+    REQUIRE(error);
+    CHECK(error->kind() == ErrorKind::timeout);
+    const auto stale = events.wait_for(EventKind::stale, milliseconds(2000));
+    REQUIRE(stale);
+    // Nothing while the peer could not run (five max_ages): the exchange waited its 1 s
+    // after the stall, the data went stale after it.
+    CHECK(failed_at - resumed_at >= milliseconds(900));
+    CHECK(stale->at > resumed_at);
+    supervisor.stop();
+}

@@ -10,6 +10,7 @@
 #include "dmacycle/sim/frame_server.hpp"
 #include "dmacycle/sim/instrument.hpp"
 #include "dmacycle/sim/sample.hpp"
+#include "dmacycle/sim/starvation_meter.hpp"
 #include "line_client.hpp"
 #include "time_scale.hpp"
 
@@ -706,3 +707,18 @@ TEST_CASE("frame tcp: numbers may carry a plus sign - long values are never cut"
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("starvation meter: a beat late by more than the slack counts the rest, never less") {
+    using std::chrono::milliseconds;
+    StarvationMeter meter(milliseconds(20), milliseconds(50));
+    CHECK(meter.starved() == StarvationMeter::Clock::duration{});  // nothing due before a beat
+    meter.beat();
+    // 200 ms without a beat: at least 200 − 20 − 50 ms starved, counted while still overdue.
+    std::this_thread::sleep_for(milliseconds(200));
+    const auto overdue = meter.starved();
+    CHECK(overdue >= milliseconds(130));
+    meter.beat();  // the late beat keeps what was counted, and the count never goes back
+    const auto after = meter.starved();
+    CHECK(after >= overdue);
+    CHECK(meter.starved() >= after);
+}

@@ -244,6 +244,10 @@ struct Rig {
     std::function<void(std::optional<double>)> hold() {
         return [this](std::optional<double> t_s) { instrument.pace().hold_at(t_s); };
     }
+    // For RunnerOptions::frame_starved: what the frame server could not run for.
+    dmacycle::drivers::PeerStarvation starved() const {
+        return [this] { return frame->starved(); };
+    }
 
     sim::Instrument instrument;
     std::optional<sim::FrameServer> frame;

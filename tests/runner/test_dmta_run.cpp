@@ -153,6 +153,7 @@ TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cy
     dmacycle::store::SampleStore store((dir.path / "chained.db").string());
     dmacycle::runner::RunnerOptions options;
     options.hold_at = rig.hold();
+    options.frame_starved = rig.starved();
     // The energy after cycling is the simulator's rule (0.73 eV, recovering with time); held
     // from the end of the cycling on, the scan sees one energy throughout.
     const double after_cycling_ev = 0.75;
@@ -304,6 +305,7 @@ TEST_CASE("dmta run: a frame link gone silent mid-scan is an outage and the scan
     dmacycle::runner::RunnerOptions options;
     options.control = &control;
     options.hold_at = rig.hold();
+    options.frame_starved = rig.starved();
     std::atomic<double> scan_from_s{-1};
     options.on_event = [&](double, const std::string& kind, const std::string&) {
         if (kind == "dmta") {

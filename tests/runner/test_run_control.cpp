@@ -72,6 +72,7 @@ Done run_with(Operator& op, const std::string& text, const std::filesystem::path
     REQUIRE(file.ok());
     dmacycle::runner::RunnerOptions options;
     options.control = &op.control;
+    options.frame_starved = rig.starved();
     if (std::getenv("RUNNER_TEST_VERBOSE") != nullptr) {
         options.on_event = [](double t_s, const std::string& kind, const std::string& message) {
             std::fprintf(stderr, "[%10.1f] %s: %s\n", t_s, kind.c_str(), message.c_str());

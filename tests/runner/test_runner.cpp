@@ -41,6 +41,7 @@ Finished run_job(const std::string& text, const std::filesystem::path& db_path,
             std::fprintf(stderr, "[%10.1f] %s: %s\n", t_s, kind.c_str(), message.c_str());
         };
     }
+    options.frame_starved = rig.starved();
     dmacycle::store::SampleStore store(db_path.string());
     Finished done;
     done.outcome = dmacycle::runner::execute_run(file.runs[point], text, store, rig.frame_spec(),

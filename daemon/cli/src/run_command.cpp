@@ -273,6 +273,7 @@ int run_job_file(const RunRequest& request, const std::string& text,
     std::mutex out_mutex;
     runner::RunnerOptions options;
     options.hold_at = devices.hold_at();
+    options.frame_starved = devices.frame_starved();
     if (!request.json) {
         options.on_event = [&](double t_s, const std::string& kind, const std::string& message) {
             std::lock_guard lock(out_mutex);

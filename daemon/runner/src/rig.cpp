@@ -57,6 +57,13 @@ std::function<void(std::optional<double>)> Rig::hold_at() const {
     };
 }
 
+drivers::PeerStarvation Rig::frame_starved() const {
+    if (!simulator) {
+        return {};
+    }
+    return [simulator = simulator.get()] { return simulator->frame_starved(); };
+}
+
 Rig bring_up(const RigSpec& spec) {
     Rig rig{nullptr, spec.frame, spec.furnace};
     if (spec.simulator) {

@@ -151,15 +151,19 @@ std::string Run::make_links(const drv::DeviceSpec& frame_spec,
         std::max(options_.heartbeat_interval, std::chrono::milliseconds(100));
     const auto device_sink = [this](const drv::DeviceEvent& e) { on_device_event(e); };
     try {
-        frame_link_ = std::make_unique<drv::FrameLink>(
-            drv::make_frame(frame_spec), [this](const drv::FrameSample& s) { on_sample(s); });
+        frame_link_ =
+            std::make_unique<drv::FrameLink>(drv::make_frame(frame_spec, options_.frame_starved),
+                                             [this](const drv::FrameSample& s) { on_sample(s); });
         frame_link_->set_geometry(
             {job_.sample.width_m, job_.sample.thickness_m, job_.sample.gauge_length_m});
         furnace_link_ = std::make_unique<drv::FurnaceLink>(drv::make_furnace(furnace_spec));
     } catch (const drv::DriverError& error) {
         return error.what();
     }
-    frame_ = std::make_unique<drv::Supervisor>("frame", *frame_link_, supervision, device_sink);
+    drv::SupervisorOptions frame_supervision = supervision;
+    frame_supervision.peer_starved = options_.frame_starved;
+    frame_ =
+        std::make_unique<drv::Supervisor>("frame", *frame_link_, frame_supervision, device_sink);
     furnace_ = std::make_unique<drv::Supervisor>("furnace", *furnace_link_, furnace_supervision,
                                                  device_sink);
     return "";

@@ -129,6 +129,7 @@ std::optional<JobEnd> JobService::Impl::run_point(std::int64_t job_id, const std
     options.sample_rate_hz = config.sample_rate_hz;
     options.control = &control;
     options.hold_at = rig.hold_at();
+    options.frame_starved = rig.frame_starved();
     options.on_event = [job_tag](double t_s, const std::string& kind, const std::string& text_) {
         log::info(job_tag + ": [" + fixed(t_s, 1) + " s] " + kind + ": " + text_);
     };

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "dmacycle/sim/frame_session.hpp"
+#include "dmacycle/sim/starvation_meter.hpp"
 #include "pty.hpp"
 
 namespace dmacycle::sim {
@@ -40,6 +41,9 @@ constexpr int paced_catch_up = 10000;
 // Output waiting for a client that does not read: stream samples beyond it are dropped (the
 // sequence numbers show the gap), and commands are not read while replies exceed it.
 constexpr std::size_t max_queued_bytes = 1 << 20;
+// The I/O thread's beat: late by more than the slack, it was starved (StarvationMeter).
+constexpr auto beat_period = std::chrono::milliseconds(20);
+constexpr auto beat_slack = std::chrono::milliseconds(50);
 
 class ConnectionBase {
   public:
@@ -409,7 +413,20 @@ struct FrameServer::Impl {
     };
     std::list<PtyWatch> watches;
     int waker;
+    // Beats on the I/O thread: what it could not run for is the consumer's to leave out.
+    StarvationMeter meter{beat_period, beat_slack};
+    asio::steady_timer beat_timer{io};
     std::thread thread;
+
+    void beat() {
+        meter.beat();
+        beat_timer.expires_after(beat_period);
+        beat_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                beat();
+            }
+        });
+    }
 
     // From the consumer's thread: the connections are the I/O thread's.
     void resume_all() {
@@ -511,8 +528,13 @@ std::string FrameServer::open_pty() {
 
 void FrameServer::start() {
     if (!impl_->thread.joinable()) {
+        asio::post(impl_->io, [this] { impl_->beat(); });
         impl_->thread = std::thread([this] { impl_->io.run(); });
     }
+}
+
+std::chrono::steady_clock::duration FrameServer::starved() const {
+    return impl_->meter.starved();
 }
 
 void FrameServer::stop() {
@@ -524,6 +546,7 @@ void FrameServer::stop() {
             boost::system::error_code ignored;
             acceptor.close(ignored);
         }
+        impl_->beat_timer.cancel();
         for (auto& w : impl_->watches) {
             boost::system::error_code ignored;
             w.inotify.close(ignored);

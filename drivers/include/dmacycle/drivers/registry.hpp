@@ -6,6 +6,7 @@
 
 #include "dmacycle/drivers/furnace_driver.hpp"
 #include "dmacycle/drivers/load_frame.hpp"
+#include "dmacycle/drivers/peer_starvation.hpp"
 
 // The one table of device drivers (registry.cpp). An instrument profile names a driver, a
 // model (a row of that driver's command or register table) and a connection string.
@@ -19,7 +20,9 @@ struct DeviceSpec {
 };
 
 // Throw DriverError(config) naming an unknown driver, model or a bad connection string.
-std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec);
+// peer_starved: for a simulator in this process, what its exchanges leave out of their deadlines.
+std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec,
+                                        const PeerStarvation& peer_starved = {});
 std::unique_ptr<FurnaceDriver> make_furnace(const DeviceSpec& spec);
 
 }  // namespace dmacycle::drivers

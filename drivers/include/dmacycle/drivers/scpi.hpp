@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dmacycle/drivers/peer_starvation.hpp"
 #include "dmacycle/drivers/transport.hpp"
 
 // SCPI-style command/response over a LineChannel (docs/frame-protocol.md): every command is
@@ -15,6 +16,7 @@ namespace dmacycle::drivers {
 
 struct ScpiOptions {
     std::chrono::milliseconds exchange_timeout{1000};  // one question and its answer
+    PeerStarvation peer_starved;  // an exchange's deadline moves by what the peer was starved
     std::string error_query = "SYST:ERR?";
     std::string stream_prefix = "S,";
     // Lines held for the reader; beyond it the oldest go, which the sample numbers then show.
@@ -41,7 +43,9 @@ class ScpiClient {
     std::vector<std::string> take_stream_lines();
 
   private:
-    std::string read_reply(std::string_view query, Deadline deadline);
+    // started: the exchange's start, for the peer's starvation since then.
+    std::string read_reply(std::string_view query, Deadline deadline, Clock::duration started);
+    Clock::duration peer_starved() const;
     void keep_stream_line(std::string line);
 
     LineChannel& channel_;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "dmacycle/drivers/error.hpp"
+#include "dmacycle/drivers/peer_starvation.hpp"
 
 // Connection supervision, one Supervisor per device (docs/drivers.md):
 //   disconnected → connected (read-only) → active (owner allowed load/heat) → fault
@@ -96,6 +97,7 @@ struct SupervisorOptions {
     double jitter = 0.2;  // each wait × uniform(1 − jitter, 1 + jitter)
     // Identity the device must report; empty = whatever it reported on the first connect.
     std::string expected_identity;
+    PeerStarvation peer_starved;  // left out of the data's age
 };
 
 class Supervisor {
@@ -161,6 +163,7 @@ class Supervisor {
     // the device was silent: the stale clock leaves it out, so a busy host does not blame the
     // instrument. `due`: when the thread should have been running again.
     void discount_starvation_locked(Clock::time_point due);
+    void discount_peer_starvation_locked();  // SupervisorOptions::peer_starved
 
     std::string name_;
     SupervisedDevice& device_;
@@ -182,6 +185,7 @@ class Supervisor {
     bool stale_ = false;
     std::string identity_;
     std::optional<Clock::time_point> last_fresh_;
+    Clock::duration peer_starved_seen_{};
     Clock::time_point lost_at_{};
     Clock::time_point next_attempt_{};
     Clock::duration backoff_{};

@@ -46,6 +46,9 @@ struct Rig {
     // For RunnerOptions::hold_at: the simulator's stream waits where the runner has a step due
     // (sim::ConsumerPace); empty for real devices, whose time is their own.
     std::function<void(std::optional<double> t_s)> hold_at() const;
+    // For RunnerOptions::frame_starved: how long the simulator's frame server could not run,
+    // which the frame's stale age and exchange deadlines leave out; empty for real devices.
+    drivers::PeerStarvation frame_starved() const;
 };
 
 // Starts a simulated rig's simulator on loopback ports and points the devices at it, with the

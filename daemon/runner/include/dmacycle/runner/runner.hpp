@@ -34,6 +34,10 @@ struct RunnerOptions {
     // --speed max holds its stream there (sim::ConsumerPace), so the step lands at its
     // simulated time under any load.
     std::function<void(std::optional<double> t_s)> hold_at;
+    // How long an in-process simulator's frame server was kept from running (runner::Rig): the
+    // frame's stale age and exchange deadlines leave it out, so a loaded machine cannot pass for
+    // a dead link. Empty for a real frame.
+    drivers::PeerStarvation frame_starved;
 };
 
 struct RunOutcome {

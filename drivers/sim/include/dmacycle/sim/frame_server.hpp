@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +23,8 @@ class FrameServer {
     std::string open_pty();
     void start();
     void stop();
+    // How long the I/O thread was kept from running since start() (StarvationMeter).
+    std::chrono::steady_clock::duration starved() const;
 
   private:
     struct Impl;

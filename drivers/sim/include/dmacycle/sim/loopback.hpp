@@ -29,6 +29,9 @@ class Loopback {
     // The register map follows the profile's display unit: a Kelvin controller has a model of
     // its own, so no caller has to know which.
     const Endpoint& furnace() const { return furnace_endpoint_; }
+    // How long the frame's server thread was kept from running (FrameServer::starved): the
+    // frame's supervision and exchanges leave it out.
+    std::chrono::steady_clock::duration frame_starved() const { return frame_server_.starved(); }
 
   private:
     Instrument instrument_;  // first: outlives the servers that call it
