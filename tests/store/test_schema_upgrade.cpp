@@ -11,6 +11,7 @@
 
 #include "dmacycle/store/run_archive.hpp"
 #include "dmacycle/store/sample_store.hpp"
+#include "store_reader.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -68,37 +69,6 @@ PRAGMA user_version = 3;
 )sql";
 }
 
-// The file read back through a connection of its own, every value as a double.
-class Reader {
-  public:
-    explicit Reader(const fs::path& path) {
-        REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    }
-    ~Reader() { sqlite3_close(db_); }
-    Reader(const Reader&) = delete;
-    Reader& operator=(const Reader&) = delete;
-
-    std::vector<std::vector<double>> rows(const std::string& sql) const {
-        sqlite3_stmt* statement = nullptr;
-        REQUIRE_MESSAGE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK,
-                        sqlite3_errmsg(db_));
-        std::vector<std::vector<double>> rows;
-        while (sqlite3_step(statement) == SQLITE_ROW) {
-            std::vector<double> row;
-            for (int i = 0; i < sqlite3_column_count(statement); ++i) {
-                row.push_back(sqlite3_column_double(statement, i));
-            }
-            rows.push_back(std::move(row));
-        }
-        sqlite3_finalize(statement);
-        return rows;
-    }
-    double number(const std::string& sql) const { return rows(sql).at(0).at(0); }
-
-  private:
-    sqlite3* db_ = nullptr;
-};
-
 void write_file(const fs::path& path, const std::string& sql) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
@@ -115,13 +85,14 @@ const std::string cycles_other =
 
 // Every stored stress of the file, in the order of the samples then the cycles, by its column
 // names in that version.
-std::vector<double> stresses(const Reader& reader, const std::string& unit) {
+std::vector<double> stresses(daemon_test::Store& reader, const std::string& unit) {
     std::vector<double> values;
-    for (const auto& row : reader.rows("SELECT stress_" + unit + " FROM samples ORDER BY seq")) {
+    for (const auto& row :
+         reader.real_rows("SELECT stress_" + unit + " FROM samples ORDER BY seq")) {
         values.push_back(row[0]);
     }
-    for (const auto& row : reader.rows("SELECT stress_min_" + unit + ", stress_max_" + unit +
-                                       " FROM cycles ORDER BY cycle")) {
+    for (const auto& row : reader.real_rows("SELECT stress_min_" + unit + ", stress_max_" + unit +
+                                            " FROM cycles ORDER BY cycle")) {
         values.insert(values.end(), row.begin(), row.end());
     }
     return values;
@@ -143,24 +114,24 @@ TEST_CASE("a version-3 store's stress in MPa is converted to Pa in place, once, 
     std::vector<double> mpa;
     std::vector<std::vector<double>> samples_before, cycles_before;
     {
-        const Reader old(path);
+        daemon_test::Store old(path);
         mpa = stresses(old, "mpa");
-        samples_before = old.rows(other_samples);
-        cycles_before = old.rows(cycles_other);
+        samples_before = old.real_rows(other_samples);
+        cycles_before = old.real_rows(cycles_other);
     }
     REQUIRE(mpa.size() == 1004);
     { SampleStore upgraded(path.string()); }
     {
-        const Reader reader(path);
-        CHECK(reader.number("PRAGMA user_version") == store_schema_version);
-        CHECK(reader.number("SELECT count(*) FROM pragma_table_info('samples') WHERE name = "
-                            "'stress_mpa'") == 0);
+        daemon_test::Store reader(path);
+        CHECK(reader.integer("PRAGMA user_version") == store_schema_version);
+        CHECK(reader.integer("SELECT count(*) FROM pragma_table_info('samples') WHERE name = "
+                             "'stress_mpa'") == 0);
         CHECK(stresses(reader, "pa") == times_1e6(mpa));  // exactly: the same multiplication
-        CHECK(reader.rows(other_samples) == samples_before);
-        CHECK(reader.rows(cycles_other) == cycles_before);
-        CHECK(reader.number("SELECT count(*) FROM events") == 1);
-        CHECK(reader.number("SELECT count(*) FROM results") == 1);
-        CHECK(reader.number("SELECT storage_pa FROM dmta") == 2e10);
+        CHECK(reader.real_rows(other_samples) == samples_before);
+        CHECK(reader.real_rows(cycles_other) == cycles_before);
+        CHECK(reader.integer("SELECT count(*) FROM events") == 1);
+        CHECK(reader.integer("SELECT count(*) FROM results") == 1);
+        CHECK(reader.reals("SELECT storage_pa FROM dmta").at(0) == 2e10);
     }
     // Opened again, nothing is converted twice; new rows are written in Pa beside the old.
     {
@@ -172,7 +143,7 @@ TEST_CASE("a version-3 store's stress in MPa is converted to Pa in place, once, 
         row.stress_pa = 2e8;
         reopened.append(1, row);
     }
-    const Reader reader(path);
+    daemon_test::Store reader(path);
     auto expected = times_1e6(mpa);
     expected.insert(expected.begin() + 1000, 2e8);
     CHECK(stresses(reader, "pa") == expected);
@@ -188,7 +159,10 @@ TEST_CASE("a run archive reads a version-3 file's stress as Pa and leaves the fi
     test_support::TempDir dir("dmacycle-upgrade");
     const auto path = dir.path / "v3.db";
     write_file(path, version_3_sql());
-    const auto mpa = stresses(Reader(path), "mpa");
+    const auto mpa = [&] {
+        daemon_test::Store old(path);
+        return stresses(old, "mpa");
+    }();
     const auto modified = fs::last_write_time(path);
     const auto size = fs::file_size(path);
 
@@ -200,7 +174,7 @@ TEST_CASE("a run archive reads a version-3 file's stress as Pa and leaves the fi
         pa.push_back(cycle.stress_max_pa);
     }
     CHECK(pa == times_1e6(mpa));
-    CHECK(Reader(path).number("PRAGMA user_version") == 3);
+    CHECK(daemon_test::Store(path).integer("PRAGMA user_version") == 3);
     CHECK(fs::last_write_time(path) == modified);
     CHECK(fs::file_size(path) == size);
 }
@@ -210,11 +184,12 @@ TEST_CASE("an upgrade that fails part way leaves the version-3 file as it was") 
     const auto path = dir.path / "odd.db";
     // The samples convert, then the cycles' maximum is not where version 3 kept it.
     write_file(path, version_3_sql("stress_top_mpa"));
-    const auto mpa = Reader(path).rows("SELECT stress_mpa FROM samples ORDER BY seq");
+    const auto mpa =
+        daemon_test::Store(path).real_rows("SELECT stress_mpa FROM samples ORDER BY seq");
     CHECK_THROWS_WITH_AS(SampleStore(path.string()), doctest::Contains("stress_max_mpa"),
                          StoreError);
-    const Reader reader(path);
-    CHECK(reader.number("PRAGMA user_version") == 3);
-    CHECK(reader.rows("SELECT stress_mpa FROM samples ORDER BY seq") == mpa);
-    CHECK(reader.number("SELECT stress_min_mpa FROM cycles WHERE cycle = 1") == 0.278);
+    daemon_test::Store reader(path);
+    CHECK(reader.integer("PRAGMA user_version") == 3);
+    CHECK(reader.real_rows("SELECT stress_mpa FROM samples ORDER BY seq") == mpa);
+    CHECK(reader.reals("SELECT stress_min_mpa FROM cycles WHERE cycle = 1").at(0) == 0.278);
 }
