@@ -13,7 +13,7 @@
 namespace dmacycle::analysis {
 namespace {
 
-constexpr double pa_per_mpa = 1e6;
+constexpr double pa_per_mpa = 1e6;  // for messages only: the fit works in Pa
 constexpr std::size_t min_points = 10;
 constexpr std::size_t median_half_width = 2;  // 5-point median: removes spikes of 1–2 samples
 
@@ -105,20 +105,20 @@ struct Turn {
 // has moved `threshold` away from it, so noise smaller than the threshold never makes a turn and
 // a monotone ramp into a hold makes none. The extremes are refined on the despiked stress (the
 // median filter flattens the corner of a triangle over three samples).
-std::vector<Turn> find_turns(const std::vector<double>& smooth_mpa,
-                             const std::vector<double>& clean_mpa, double threshold_mpa) {
+std::vector<Turn> find_turns(const std::vector<double>& smooth_pa,
+                             const std::vector<double>& clean_pa, double threshold_pa) {
     std::vector<Turn> turns;
     std::size_t argmin = 0, argmax = 0;
     enum class Seeking { either, peak, valley } seeking = Seeking::either;
-    for (std::size_t i = 0; i < smooth_mpa.size(); ++i) {
-        const double s = smooth_mpa[i];
-        argmin = s < smooth_mpa[argmin] ? i : argmin;
-        argmax = s > smooth_mpa[argmax] ? i : argmax;
-        if (seeking != Seeking::valley && s < smooth_mpa[argmax] - threshold_mpa) {
+    for (std::size_t i = 0; i < smooth_pa.size(); ++i) {
+        const double s = smooth_pa[i];
+        argmin = s < smooth_pa[argmin] ? i : argmin;
+        argmax = s > smooth_pa[argmax] ? i : argmax;
+        if (seeking != Seeking::valley && s < smooth_pa[argmax] - threshold_pa) {
             turns.push_back({argmax, true, seeking == Seeking::either});
             seeking = Seeking::valley;
             argmin = i;
-        } else if (seeking != Seeking::peak && s > smooth_mpa[argmin] + threshold_mpa) {
+        } else if (seeking != Seeking::peak && s > smooth_pa[argmin] + threshold_pa) {
             turns.push_back({argmin, false, seeking == Seeking::either});
             seeking = Seeking::peak;
             argmax = i;
@@ -130,24 +130,24 @@ std::vector<Turn> find_turns(const std::vector<double>& smooth_mpa,
     }
     for (Turn& t : turns) {
         const std::size_t lo = t.index - std::min(t.index, median_half_width);
-        const std::size_t hi = std::min(clean_mpa.size() - 1, t.index + median_half_width);
-        const auto first = clean_mpa.begin() + static_cast<std::ptrdiff_t>(lo);
-        const auto last = clean_mpa.begin() + static_cast<std::ptrdiff_t>(hi) + 1;
+        const std::size_t hi = std::min(clean_pa.size() - 1, t.index + median_half_width);
+        const auto first = clean_pa.begin() + static_cast<std::ptrdiff_t>(lo);
+        const auto last = clean_pa.begin() + static_cast<std::ptrdiff_t>(hi) + 1;
         t.index = static_cast<std::size_t>(
             (t.is_peak ? std::max_element(first, last) : std::min_element(first, last)) -
-            clean_mpa.begin());
+            clean_pa.begin());
     }
     return turns;
 }
 
-std::string input_problem(std::span<const double> time_s, std::span<const double> stress_mpa,
+std::string input_problem(std::span<const double> time_s, std::span<const double> stress_pa,
                           std::span<const double> strain) {
-    if (time_s.size() != stress_mpa.size() || time_s.size() != strain.size()) {
+    if (time_s.size() != stress_pa.size() || time_s.size() != strain.size()) {
         return "time, stress and strain differ in length (" + std::to_string(time_s.size()) + ", " +
-               std::to_string(stress_mpa.size()) + ", " + std::to_string(strain.size()) + ")";
+               std::to_string(stress_pa.size()) + ", " + std::to_string(strain.size()) + ")";
     }
     for (std::size_t i = 0; i < time_s.size(); ++i) {
-        if (!std::isfinite(time_s[i]) || !std::isfinite(stress_mpa[i]) ||
+        if (!std::isfinite(time_s[i]) || !std::isfinite(stress_pa[i]) ||
             !std::isfinite(strain[i])) {
             return "non-finite value in row " + std::to_string(i);
         }
@@ -160,7 +160,7 @@ std::string input_problem(std::span<const double> time_s, std::span<const double
 
 // A point of the (t, σ, ε) record, possibly between samples.
 struct Vertex {
-    double t_s, stress_mpa, strain;
+    double t_s, stress_pa, strain;
 };
 
 // ∮σ dε of the closed polygon (trapezoids, then the closing edge back to the first vertex);
@@ -171,13 +171,13 @@ double loop_area_j_m3(const std::vector<Vertex>& polygon, double drift_per_s) {
     const auto corrected = [&](const Vertex& v) {
         return v.strain - origin.strain - drift_per_s * (v.t_s - origin.t_s);
     };
-    double sum_mpa = 0.0;
+    double sum_pa = 0.0;
     for (std::size_t i = 0; i < polygon.size(); ++i) {
         const Vertex& a = polygon[i];
         const Vertex& b = polygon[i + 1 == polygon.size() ? 0 : i + 1];
-        sum_mpa += (a.stress_mpa + b.stress_mpa) * (corrected(b) - corrected(a));
+        sum_pa += (a.stress_pa + b.stress_pa) * (corrected(b) - corrected(a));
     }
-    return 0.5 * sum_mpa * pa_per_mpa;
+    return 0.5 * sum_pa;
 }
 
 // Least-squares line through rows [lo, hi]: value at t_ref and slope.
@@ -220,7 +220,7 @@ struct Corner {
 // correction at full weight; lines, not means, because the strain has a kink at the corner.
 // When the lines do not meet between the sample's neighbours (rounded or flat corners, the
 // record's edges) the sample itself is the vertex and only the drift uses the fitted strain.
-Corner corner(std::span<const double> time_s, const std::vector<double>& stress_mpa,
+Corner corner(std::span<const double> time_s, const std::vector<double>& stress_pa,
               const std::vector<double>& strain, std::size_t turn, std::size_t stress_window,
               std::size_t strain_window) {
     const std::size_t n = time_s.size();
@@ -229,8 +229,8 @@ Corner corner(std::span<const double> time_s, const std::vector<double>& stress_
         const double t_k = time_s[k];
         const std::size_t lo = k - std::min(stress_window, k);
         const std::size_t hi = k + std::min(stress_window, n - 1 - k);
-        const Line before = fit_line(time_s, stress_mpa, lo, k - 1, t_k);
-        const Line after = fit_line(time_s, stress_mpa, k + 1, hi, t_k);
+        const Line before = fit_line(time_s, stress_pa, lo, k - 1, t_k);
+        const Line after = fit_line(time_s, stress_pa, k + 1, hi, t_k);
         const double dt = (before.at_ref - after.at_ref) / (after.slope - before.slope);
         if (!std::isfinite(dt) || dt < time_s[lo] - t_k || dt > time_s[hi] - t_k) {
             break;
@@ -268,7 +268,7 @@ Corner corner(std::span<const double> time_s, const std::vector<double>& stress_
                    .at_ref;
         ++sides;
     }
-    return {{t_turn, stress_mpa[turn], strain[turn]}, sides > 0 ? sum / sides : strain[turn]};
+    return {{t_turn, stress_pa[turn], strain[turn]}, sides > 0 ? sum / sides : strain[turn]};
 }
 
 void add_work_done_per_mole(WorkDone& out, const WorkDoneOptions& options) {
@@ -294,7 +294,7 @@ bool all_finite(const std::vector<double>& values) {
 // Adds the work per mole, then refuses results that overflowed (finite but huge inputs).
 WorkDone finish(WorkDone out, const WorkDoneOptions& options) {
     add_work_done_per_mole(out, options);
-    bool finite = std::isfinite(out.stress_creep_mpa) && std::isfinite(out.strain_creep) &&
+    bool finite = std::isfinite(out.stress_creep_pa) && std::isfinite(out.strain_creep) &&
                   std::isfinite(out.v_creep_j_m3) && std::isfinite(out.v_cycling_j_m3) &&
                   std::isfinite(out.v_total_j_m3) &&
                   (!out.work_done_kj_mol || std::isfinite(*out.work_done_kj_mol)) &&
@@ -302,9 +302,9 @@ WorkDone finish(WorkDone out, const WorkDoneOptions& options) {
                   all_finite(out.v_creep_over_time_j_m3) &&
                   all_finite(out.v_cycling_over_time_j_m3);
     for (const CycleRecord& c : out.cycles) {
-        finite = finite && all_finite({c.t_start_s, c.t_end_s, c.stress_min_mpa, c.stress_max_mpa,
-                                       c.strain_min, c.strain_max, c.strain_creep, c.loop_area_j_m3,
-                                       c.loop_area_raw_j_m3});
+        finite = finite &&
+                 all_finite({c.t_start_s, c.t_end_s, c.stress_min_pa, c.stress_max_pa, c.strain_min,
+                             c.strain_max, c.strain_creep, c.loop_area_j_m3, c.loop_area_raw_j_m3});
     }
     if (!finite) {
         return failure(FitStatus::invalid_input,
@@ -315,27 +315,27 @@ WorkDone finish(WorkDone out, const WorkDoneOptions& options) {
 
 // The record with spikes removed, and the stress smoothed by the running median.
 struct Cleaned {
-    std::vector<double> smooth_mpa, clean_mpa, clean_strain;
-    double stress_noise_mpa = 0;
+    std::vector<double> smooth_pa, clean_pa, clean_strain;
+    double stress_noise_pa = 0;
 };
 
-Cleaned clean(std::span<const double> time_s, std::span<const double> stress_mpa,
+Cleaned clean(std::span<const double> time_s, std::span<const double> stress_pa,
               std::span<const double> strain) {
     Cleaned out;
-    out.smooth_mpa = median_filter(stress_mpa);
-    const double max_abs_mpa = std::max(std::abs(*std::ranges::max_element(stress_mpa)),
-                                        std::abs(*std::ranges::min_element(stress_mpa)));
+    out.smooth_pa = median_filter(stress_pa);
+    const double max_abs_pa = std::max(std::abs(*std::ranges::max_element(stress_pa)),
+                                       std::abs(*std::ranges::min_element(stress_pa)));
     // Floor: noise-free synthetic records still carry decimal rounding.
-    out.stress_noise_mpa = std::max(estimate_noise(stress_mpa), 1e-9 * max_abs_mpa);
-    out.clean_mpa = despike(time_s, stress_mpa, out.smooth_mpa, out.stress_noise_mpa,
-                            median_abs_step(stress_mpa));
+    out.stress_noise_pa = std::max(estimate_noise(stress_pa), 1e-9 * max_abs_pa);
+    out.clean_pa =
+        despike(time_s, stress_pa, out.smooth_pa, out.stress_noise_pa, median_abs_step(stress_pa));
     out.clean_strain = despike(time_s, strain, median_filter(strain), estimate_noise(strain),
                                median_abs_step(strain));
     return out;
 }
 
 // No cycles: v_total = v_creep = σ ε at the end of the hold.
-WorkDone pure_creep(std::span<const double> time_s, std::span<const double> stress_mpa,
+WorkDone pure_creep(std::span<const double> time_s, std::span<const double> stress_pa,
                     const Cleaned& record) {
     const std::size_t n = time_s.size();
     WorkDone out;
@@ -343,10 +343,10 @@ WorkDone pure_creep(std::span<const double> time_s, std::span<const double> stre
     // ramp, if recorded). The mean of the last samples averages the strain noise (10 samples
     // of a creep curve move far less than the noise).
     const std::size_t tail = std::min<std::size_t>(10, n);
-    const double final_mpa = quantile(stress_mpa.subspan(n - std::max(tail, n / 20)), 0.5);
-    const double band_mpa = std::max(6.0 * record.stress_noise_mpa, 1e-3 * std::abs(final_mpa));
+    const double final_pa = quantile(stress_pa.subspan(n - std::max(tail, n / 20)), 0.5);
+    const double band_pa = std::max(6.0 * record.stress_noise_pa, 1e-3 * std::abs(final_pa));
     std::size_t hold_start = n;
-    while (hold_start > 0 && std::abs(record.smooth_mpa[hold_start - 1] - final_mpa) <= band_mpa) {
+    while (hold_start > 0 && std::abs(record.smooth_pa[hold_start - 1] - final_pa) <= band_pa) {
         --hold_start;
     }
     hold_start = std::min(hold_start, n - tail);
@@ -354,16 +354,17 @@ WorkDone pure_creep(std::span<const double> time_s, std::span<const double> stre
     for (std::size_t i = n - tail; i < n; ++i) {
         strain_end += record.clean_strain[i];
     }
-    out.stress_creep_mpa = quantile(stress_mpa.subspan(hold_start), 0.5);
+    out.stress_creep_pa = quantile(stress_pa.subspan(hold_start), 0.5);
     out.strain_creep = strain_end / static_cast<double>(tail);
-    out.v_creep_j_m3 = out.stress_creep_mpa * pa_per_mpa * out.strain_creep;
+    out.v_creep_j_m3 = out.stress_creep_pa * out.strain_creep;
     out.v_total_j_m3 = out.v_creep_j_m3;
     out.v_total_time_s = {time_s[n - 1]};
     out.v_total_over_time_j_m3 = {out.v_total_j_m3};
     out.v_creep_over_time_j_m3 = {out.v_creep_j_m3};
     out.v_cycling_over_time_j_m3 = {0.0};
-    out.summary = FitSummary::success("pure creep at " + std::to_string(out.stress_creep_mpa) +
-                                      " MPa: no stress cycles");
+    out.summary =
+        FitSummary::success("pure creep at " + std::to_string(out.stress_creep_pa / pa_per_mpa) +
+                            " MPa: no stress cycles");
     return out;
 }
 
@@ -383,7 +384,7 @@ std::vector<Corner> corners_of(std::span<const double> time_s, const Cleaned& re
     const std::size_t strain_window = std::clamp<std::size_t>(period_rows / 100, 2, 50);
     std::vector<Corner> corners(turns.size());
     for (std::size_t k = 0; k < turns.size(); ++k) {
-        corners[k] = corner(time_s, record.clean_mpa, record.clean_strain, turns[k].index,
+        corners[k] = corner(time_s, record.clean_pa, record.clean_strain, turns[k].index,
                             stress_window, strain_window);
     }
     return corners;
@@ -393,19 +394,19 @@ std::vector<Corner> corners_of(std::span<const double> time_s, const Cleaned& re
 // other valleys within the noise; otherwise the record starts or ends mid-ramp (a partial
 // cycle, whose drift correction would take the strain at a different stress).
 void drop_partial_edge_valleys(std::vector<std::size_t>& valleys, const std::vector<Turn>& turns,
-                               const std::vector<Corner>& corners, double tolerance_mpa,
+                               const std::vector<Corner>& corners, double tolerance_pa,
                                bool edges_are_valleys) {
-    std::vector<double> interior_levels_mpa, edge_levels_mpa;
+    std::vector<double> interior_levels_pa, edge_levels_pa;
     for (const std::size_t k : valleys) {
-        (turns[k].at_record_edge ? edge_levels_mpa : interior_levels_mpa)
-            .push_back(corners[k].vertex.stress_mpa);
+        (turns[k].at_record_edge ? edge_levels_pa : interior_levels_pa)
+            .push_back(corners[k].vertex.stress_pa);
     }
-    const double valley_level_mpa = interior_levels_mpa.empty()
-                                        ? *std::ranges::min_element(edge_levels_mpa)
-                                        : median_of(interior_levels_mpa);
+    const double valley_level_pa = interior_levels_pa.empty()
+                                       ? *std::ranges::min_element(edge_levels_pa)
+                                       : median_of(interior_levels_pa);
     std::erase_if(valleys, [&](std::size_t k) {
         return turns[k].at_record_edge && !edges_are_valleys &&
-               std::abs(corners[k].vertex.stress_mpa - valley_level_mpa) > tolerance_mpa;
+               std::abs(corners[k].vertex.stress_pa - valley_level_pa) > tolerance_pa;
     });
 }
 
@@ -423,7 +424,7 @@ CycleRecord cycle_record(std::span<const double> time_s, const Cleaned& record, 
             peak_added = true;
         }
         if (time_s[i] != peak.vertex.t_s) {
-            polygon.push_back({time_s[i], record.clean_mpa[i], record.clean_strain[i]});
+            polygon.push_back({time_s[i], record.clean_pa[i], record.clean_strain[i]});
         }
     }
     polygon.push_back(end.vertex);
@@ -431,11 +432,11 @@ CycleRecord cycle_record(std::span<const double> time_s, const Cleaned& record, 
     c.t_start_s = start.vertex.t_s;
     c.t_end_s = end.vertex.t_s;
     const auto [smin, smax] =
-        std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.stress_mpa; });
+        std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.stress_pa; });
     const auto [emin, emax] =
         std::ranges::minmax(polygon, {}, [](const Vertex& p) { return p.strain; });
-    c.stress_min_mpa = smin.stress_mpa;
-    c.stress_max_mpa = smax.stress_mpa;
+    c.stress_min_pa = smin.stress_pa;
+    c.stress_max_pa = smax.stress_pa;
     c.strain_min = emin.strain;
     c.strain_max = emax.strain;
     c.strain_creep = 0.5 * (c.strain_max + c.strain_min);
@@ -448,17 +449,16 @@ CycleRecord cycle_record(std::span<const double> time_s, const Cleaned& record, 
 
 // Eqs. (4)-(5) over the cycles: v_creep at the median mean stress, v_cycling summed.
 void add_totals(WorkDone& out) {
-    std::vector<double> mean_stresses_mpa;
+    std::vector<double> mean_stresses_pa;
     for (const CycleRecord& c : out.cycles) {
-        mean_stresses_mpa.push_back(0.5 * (c.stress_min_mpa + c.stress_max_mpa));
+        mean_stresses_pa.push_back(0.5 * (c.stress_min_pa + c.stress_max_pa));
     }
-    out.stress_creep_mpa = median_of(mean_stresses_mpa);
-    const double stress_creep_pa = out.stress_creep_mpa * pa_per_mpa;
+    out.stress_creep_pa = median_of(mean_stresses_pa);
     double v_cycling = 0.0;
     for (const CycleRecord& c : out.cycles) {
         v_cycling += c.loop_area_j_m3;
         out.v_total_time_s.push_back(c.t_end_s);
-        out.v_creep_over_time_j_m3.push_back(stress_creep_pa * c.strain_creep);
+        out.v_creep_over_time_j_m3.push_back(out.stress_creep_pa * c.strain_creep);
         out.v_cycling_over_time_j_m3.push_back(v_cycling);
         out.v_total_over_time_j_m3.push_back(out.v_creep_over_time_j_m3.back() + 0.5 * v_cycling);
     }
@@ -470,9 +470,9 @@ void add_totals(WorkDone& out) {
 
 }  // namespace
 
-WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_mpa,
+WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_pa,
                          std::span<const double> strain, const WorkDoneOptions& options) {
-    if (const std::string problem = input_problem(time_s, stress_mpa, strain); !problem.empty()) {
+    if (const std::string problem = input_problem(time_s, stress_pa, strain); !problem.empty()) {
         return failure(FitStatus::invalid_input, problem);
     }
     const std::size_t n = time_s.size();
@@ -480,26 +480,26 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
         return failure(FitStatus::insufficient_data, "need at least " + std::to_string(min_points) +
                                                          " rows, got " + std::to_string(n));
     }
-    const Cleaned record = clean(time_s, stress_mpa, strain);
+    const Cleaned record = clean(time_s, stress_pa, strain);
 
     // Percentiles ignore the occasional spike that would stretch a min/max range.
-    const double lo_mpa = quantile(stress_mpa, 0.01);
-    const double range_mpa = quantile(stress_mpa, 0.99) - lo_mpa;
-    const double median_mpa = quantile(stress_mpa, 0.5);
+    const double lo_pa = quantile(stress_pa, 0.01);
+    const double range_pa = quantile(stress_pa, 0.99) - lo_pa;
+    const double median_pa = quantile(stress_pa, 0.5);
     // A turn of the stress must exceed 20σ of its noise (noise alone practically never does),
     // a quarter of the range (controller overshoot at a corner is no cycle) and 0.1 % of the
     // stress (flicker of a quantised creep load is no cycle either).
-    const double turn_mpa =
-        std::max({20.0 * record.stress_noise_mpa, 0.25 * range_mpa, 1e-3 * std::abs(median_mpa)});
-    const std::vector<Turn> turns = find_turns(record.smooth_mpa, record.clean_mpa, turn_mpa);
+    const double turn_pa =
+        std::max({20.0 * record.stress_noise_pa, 0.25 * range_pa, 1e-3 * std::abs(median_pa)});
+    const std::vector<Turn> turns = find_turns(record.smooth_pa, record.clean_pa, turn_pa);
 
     // Cycling needs a high excursion that comes back down; a ramp into a hold is pure creep.
     if (std::none_of(turns.begin(), turns.end(),
                      [&](const Turn& t) { return t.is_peak && &t != &turns.back(); })) {
-        return finish(pure_creep(time_s, stress_mpa, record), options);
+        return finish(pure_creep(time_s, stress_pa, record), options);
     }
 
-    const std::string no_cycle = "stress varies over " + std::to_string(range_mpa) +
+    const std::string no_cycle = "stress varies over " + std::to_string(range_pa / pa_per_mpa) +
                                  " MPa but the record holds no complete cycle";
     std::vector<std::size_t> valleys;  // positions in `turns`
     for (std::size_t k = 0; k < turns.size(); ++k) {
@@ -512,7 +512,7 @@ WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double>
     }
     const std::vector<Corner> corners = corners_of(time_s, record, turns, valleys);
     drop_partial_edge_valleys(valleys, turns, corners,
-                              std::max(6.0 * record.stress_noise_mpa, 1e-4 * range_mpa),
+                              std::max(6.0 * record.stress_noise_pa, 1e-4 * range_pa),
                               options.edges_are_valleys);
 
     WorkDone out;

@@ -20,7 +20,7 @@ namespace {
 // driven by a stress triangle σ_min → σ_max → σ_min. Integrated with the exact update for a
 // stress linear over each step (domain.md §4), so the fine record is the model itself.
 struct Record {
-    std::vector<double> time_s, stress_mpa, strain;
+    std::vector<double> time_s, stress_pa, strain;
 };
 
 struct Burgers {
@@ -74,7 +74,7 @@ Record simulate(const Burgers& model, const Wave& wave, double duration_s, doubl
             strain += e;
         }
         r.time_s.push_back(t);
-        r.stress_mpa.push_back(sigma_pa / 1e6);
+        r.stress_pa.push_back(sigma_pa);
         r.strain.push_back(strain);
         sigma_prev_pa = sigma_pa;
     }
@@ -87,7 +87,7 @@ Record sample(const Record& fine, std::size_t stride, std::size_t first = 0,
     Record r;
     for (std::size_t i = first; i < fine.time_s.size() && i <= last; i += stride) {
         r.time_s.push_back(fine.time_s[i]);
-        r.stress_mpa.push_back(fine.stress_mpa[i]);
+        r.stress_pa.push_back(fine.stress_pa[i]);
         r.strain.push_back(fine.strain[i]);
     }
     return r;
@@ -96,12 +96,12 @@ Record sample(const Record& fine, std::size_t stride, std::size_t first = 0,
 // Force noise 1e-4 N on the paper's ribbon (0.003 MPa), strain noise 1e-6 and a few stress
 // spikes (electrical glitches).
 void add_measurement_noise(Record& r, std::uint64_t seed) {
-    synthetic::add_noise(r.stress_mpa, 0.003, seed);
+    synthetic::add_noise(r.stress_pa, 0.003e6, seed);
     synthetic::add_noise(r.strain, 1e-6, seed + 1);
     std::mt19937_64 rng(seed + 2);
-    std::uniform_int_distribution<std::size_t> row(0, r.stress_mpa.size() - 1);
+    std::uniform_int_distribution<std::size_t> row(0, r.stress_pa.size() - 1);
     for (int k = 0; k < 20; ++k) {
-        r.stress_mpa[row(rng)] += (k % 2 == 0 ? 30.0 : -30.0);
+        r.stress_pa[row(rng)] += (k % 2 == 0 ? 30e6 : -30e6);
     }
 }
 
@@ -119,7 +119,7 @@ ExactCycle exact_cycle(const Record& fine, std::size_t first, std::size_t last) 
         const std::size_t j = i == last ? first : i + 1;  // closing edge back to the start
         const double d_raw = fine.strain[j] - fine.strain[i];
         const double d = d_raw - drift * (fine.time_s[j] - fine.time_s[i]);
-        const double mean_pa = 0.5 * (fine.stress_mpa[i] + fine.stress_mpa[j]) * 1e6;
+        const double mean_pa = 0.5 * (fine.stress_pa[i] + fine.stress_pa[j]);
         area += mean_pa * d;
         area_raw += mean_pa * d_raw;
         strain_min = std::min(strain_min, fine.strain[i]);
@@ -146,7 +146,7 @@ TEST_CASE("cycling: loop areas, v_total and WD of a Burgers model within 3 %") {
     Record data = sample(fine, 25);  // 2 Hz
     add_measurement_noise(data, 42);
 
-    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain,
                                         {molar_mass_g_mol, density_g_cm3});
     REQUIRE(wd.summary.usable);
     REQUIRE(wd.cycles.size() == full_cycles);
@@ -160,7 +160,7 @@ TEST_CASE("cycling: loop areas, v_total and WD of a Burgers model within 3 %") {
         const CycleRecord& c = wd.cycles[k];
         CHECK(std::abs(c.t_start_s - static_cast<double>(k) * wave.period_s()) <
               0.05);  // the interpolated corner
-        CHECK(c.stress_max_mpa == doctest::Approx(200).epsilon(0.001));
+        CHECK(c.stress_max_pa == doctest::Approx(200e6).epsilon(0.001));
         worst_area = std::max(worst_area, rel_err(c.loop_area_j_m3, last.area_j_m3));
         worst_raw = std::max(worst_raw, rel_err(c.loop_area_raw_j_m3, last.area_raw_j_m3));
         CHECK(c.loop_area_j_m3 > 0);
@@ -174,7 +174,7 @@ TEST_CASE("cycling: loop areas, v_total and WD of a Burgers model within 3 %") {
                                      << *wd.work_done_kj_mol << " kJ/mol)");
     CHECK(worst_area < 0.03);
     CHECK(worst_raw < 0.03);
-    CHECK(wd.stress_creep_mpa == doctest::Approx(100).epsilon(0.001));
+    CHECK(wd.stress_creep_pa == doctest::Approx(100e6).epsilon(0.001));
     CHECK(rel_err(wd.v_cycling_j_m3, exact_cycling) < 0.03);
     CHECK(rel_err(wd.v_total_j_m3, exact_total) < 0.03);
     REQUIRE(wd.work_done_kj_mol.has_value());
@@ -235,14 +235,14 @@ TEST_CASE("cycling: sampling off the corners (0.2 Hz and 1 Hz, phase offsets) st
         CAPTURE(sampling.offset_rows);
         Record data = sample(fine, sampling.stride, sampling.offset_rows);
         add_measurement_noise(data, 5);
-        const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+        const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain,
                                             {molar_mass_g_mol, density_g_cm3});
         REQUIRE(wd.summary.usable);
         CHECK(wd.cycles.size() == 9);  // the record starts just after the first valley
         check_against_model(fine, wave, wd, 0.05);
         for (const CycleRecord& c : wd.cycles) {
-            CHECK(c.stress_min_mpa == doctest::Approx(0).epsilon(0.05));
-            CHECK(c.stress_max_mpa == doctest::Approx(200).epsilon(0.001));
+            CHECK(c.stress_min_pa == doctest::Approx(0).epsilon(0.05e6));
+            CHECK(c.stress_max_pa == doctest::Approx(200e6).epsilon(0.001));
         }
     }
 }
@@ -252,7 +252,7 @@ TEST_CASE("cycling: a record ending one sample before a valley drops that partia
     const Record fine = simulate(Burgers{}, wave, 10 * wave.period_s() - 1, fine_step_s);
     Record data = sample(fine, 50);  // 1 Hz: the last row is 1 s (0.83 MPa) short of the valley
     add_measurement_noise(data, 9);
-    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain,
                                         {molar_mass_g_mol, density_g_cm3});
     REQUIRE(wd.summary.usable);
     CHECK(wd.cycles.size() == 9);
@@ -264,8 +264,8 @@ TEST_CASE("cycling: a record ending one sample before a valley drops that partia
     for (int i = 0; i < 1000; ++i) {
         t.push_back(i);
         const int phase = i % 100;
-        s.push_back(4.0 * (phase <= 50 ? phase : 100 - phase));
-        e.push_back(s.back() * 1e-5);
+        s.push_back(4e6 * (phase <= 50 ? phase : 100 - phase));  // 0-200 MPa
+        e.push_back(s.back() * 1e-11);
     }
     const WorkDone elastic = analyze_cycling(t, s, e);
     REQUIRE(elastic.summary.usable);
@@ -280,13 +280,13 @@ TEST_CASE("cycling: small-amplitude cycling (0-0.8 MPa) is cycling, not creep") 
     const Triangle wave{0, 0.8, 0.2};  // 480 s period
     const Record fine = simulate(Burgers{}, wave, 10 * wave.period_s() + 100, fine_step_s);
     Record data = sample(fine, 25);
-    synthetic::add_noise(data.stress_mpa, 0.003, 21);
+    synthetic::add_noise(data.stress_pa, 0.003e6, 21);
     synthetic::add_noise(data.strain, 1e-9, 22);
-    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain,
                                         {molar_mass_g_mol, density_g_cm3});
     REQUIRE(wd.summary.usable);
     CHECK(wd.cycles.size() == 10);
-    CHECK(wd.stress_creep_mpa == doctest::Approx(0.4).epsilon(0.01));
+    CHECK(wd.stress_creep_pa == doctest::Approx(0.4e6).epsilon(0.01));
     check_against_model(fine, wave, wd, 1.0);  // the noise is 1 s of stress ramp
 }
 
@@ -303,7 +303,7 @@ TEST_CASE("cycling: partial first and last cycles are excluded") {
         CAPTURE(start_s);
         Record data = sample(fine, 50, row_at(start_s), row_at(10 * wave.period_s() - 60));
         add_measurement_noise(data, 7);
-        const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain);
+        const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain);
         REQUIRE(wd.summary.usable);
         CHECK(wd.cycles.size() == 8);
         CHECK(wd.cycles.front().t_start_s == doctest::Approx(wave.period_s()));
@@ -317,7 +317,7 @@ TEST_CASE("cycling: pure creep has no cycles and v_total = sigma * strain at the
     const Record fine = simulate(Burgers{}, hold, 3600, 0.1);
     Record data = sample(fine, 10);
     add_measurement_noise(data, 3);
-    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain,
                                         {molar_mass_g_mol, density_g_cm3});
     REQUIRE(wd.summary.usable);
     CHECK(wd.cycles.empty());
@@ -333,11 +333,11 @@ TEST_CASE("cycling: creep with its loading ramp is pure creep at the hold stress
     const Record fine = simulate(Burgers{}, ramp, 120 + 3600, 0.1);
     Record data = sample(fine, 10);
     add_measurement_noise(data, 13);
-    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain,
                                         {molar_mass_g_mol, density_g_cm3});
     REQUIRE(wd.summary.usable);
     CHECK(wd.cycles.empty());
-    CHECK(wd.stress_creep_mpa == doctest::Approx(100).epsilon(1e-4));
+    CHECK(wd.stress_creep_pa == doctest::Approx(100e6).epsilon(1e-4));
     CHECK(rel_err(wd.v_total_j_m3, 100e6 * fine.strain.back()) < 0.002);
     CHECK(wd.v_creep_over_time_j_m3 == std::vector{wd.v_total_j_m3});
     CHECK(wd.v_cycling_over_time_j_m3 == std::vector{0.0});
@@ -349,12 +349,12 @@ TEST_CASE("cycling: noisy creep (0.5 MPa stress noise) has no cycles") {
     for (const std::uint64_t seed : {1, 2, 3}) {
         CAPTURE(seed);
         Record data = sample(fine, 10);
-        synthetic::add_noise(data.stress_mpa, 0.5, seed);
+        synthetic::add_noise(data.stress_pa, 0.5e6, seed);
         synthetic::add_noise(data.strain, 1e-6, seed + 10);
-        const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain);
+        const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain);
         REQUIRE(wd.summary.usable);
         CHECK(wd.cycles.empty());
-        CHECK(wd.stress_creep_mpa == doctest::Approx(100).epsilon(3e-4));
+        CHECK(wd.stress_creep_pa == doctest::Approx(100e6).epsilon(3e-4));
         CHECK(rel_err(wd.v_total_j_m3, 100e6 * fine.strain.back()) < 0.002);
     }
 }
@@ -389,13 +389,13 @@ TEST_CASE("cycling: bad input is refused without throwing") {
     CHECK_FALSE(analyze_cycling(backwards, s, e).summary.usable);
     // A single rise and fall that starts and ends mid-ramp (50 → 200 → 40 MPa) holds no
     // complete cycle.
-    std::vector<double> ramp_t, ramp_mpa;
+    std::vector<double> ramp_t, ramp_pa;
     for (int i = 0; i <= 310; ++i) {
         ramp_t.push_back(i);
-        ramp_mpa.push_back(i <= 150 ? 50.0 + i : 200.0 - (i - 150));
+        ramp_pa.push_back(1e6 * (i <= 150 ? 50.0 + i : 200.0 - (i - 150)));
     }
     const WorkDone partial =
-        analyze_cycling(ramp_t, ramp_mpa, std::vector<double>(ramp_t.size(), 1e-3));
+        analyze_cycling(ramp_t, ramp_pa, std::vector<double>(ramp_t.size(), 1e-3));
     CHECK_FALSE(partial.summary.usable);
     CHECK(partial.cycles.empty());
 }
@@ -407,7 +407,7 @@ TEST_CASE("cycling: 8 h at 10 Hz (288,000 rows) is analysed quickly") {
     add_measurement_noise(data, 11);
     REQUIRE(data.time_s.size() == 288000);
     const auto start = std::chrono::steady_clock::now();
-    const WorkDone wd = analyze_cycling(data.time_s, data.stress_mpa, data.strain,
+    const WorkDone wd = analyze_cycling(data.time_s, data.stress_pa, data.strain,
                                         {molar_mass_g_mol, density_g_cm3});
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -451,21 +451,21 @@ TEST_CASE("composition: malformed formulas are refused with a precise message") 
 TEST_CASE("a record cut at the valleys of a clipped triangle keeps its edge cycles when told so") {
     // 0-200 MPa at 50 MPa/min clipped at the 0.28 MPa pre-tension, as a runner commands it:
     // the interior valleys' interpolated corners lie near 0 MPa, the record's edges at 0.28.
-    constexpr double period_s = 480, floor_mpa = 0.28, modulus_mpa = 36e3;
-    std::vector<double> time_s, stress_mpa, strain;
+    constexpr double period_s = 480, floor_pa = 0.28e6, modulus_pa = 36e9;
+    std::vector<double> time_s, stress_pa, strain;
     for (int i = 0; i <= 10 * 480 * 2; ++i) {
         const double t = 0.5 * i;
         const double phase = std::fmod(t, period_s) / period_s;
-        const double triangle = phase < 0.5 ? 400 * phase : 400 * (1 - phase);
-        const double stress = std::max(triangle, floor_mpa);
+        const double triangle = 400e6 * (phase < 0.5 ? phase : 1 - phase);
+        const double stress = std::max(triangle, floor_pa);
         time_s.push_back(t);
-        stress_mpa.push_back(stress);
-        strain.push_back(stress / modulus_mpa);
+        stress_pa.push_back(stress);
+        strain.push_back(stress / modulus_pa);
     }
-    const auto guessed = analyze_cycling(time_s, stress_mpa, strain);
+    const auto guessed = analyze_cycling(time_s, stress_pa, strain);
     WorkDoneOptions told;
     told.edges_are_valleys = true;
-    const auto kept = analyze_cycling(time_s, stress_mpa, strain, told);
+    const auto kept = analyze_cycling(time_s, stress_pa, strain, told);
     REQUIRE(kept.summary.usable);
     CHECK(guessed.cycles.size() < 10);  // unsure edges are dropped without the hint
     CHECK(kept.cycles.size() == 10);

@@ -132,9 +132,9 @@ TEST_CASE("plan --json: one plan per sweep point") {
     CHECK(last["frame_force_limit_n"].get<double>() == 18.0);
     const auto& cycle = last["segments"][3];
     CHECK(cycle["kind"] == "cycle");
-    CHECK(cycle["stress_max_mpa"].get<double>() == doctest::Approx(400));
+    CHECK(cycle["stress_max_pa"].get<double>() == doctest::Approx(400e6));
     CHECK(cycle["period_s"].get<double>() == doctest::Approx(960));
-    CHECK(cycle["stress_rate_mpa_min"].get<double>() == doctest::Approx(50));
+    CHECK(cycle["stress_rate_pa_s"].get<double>() == doctest::Approx(50e6 / 60));
 }
 
 TEST_CASE("the dmacycle executable wires validate and plan, with their exit codes") {

@@ -1,7 +1,8 @@
 // A store file written by version 3 (stress in MPa, under `stress_mpa` and the cycles'
-// `stress_min_mpa`, `stress_max_mpa`), built here with raw SQL as that version wrote it: opened
-// for writing it is converted to Pa in place, once, every row kept; read-only it is read as Pa
-// and left as it is; an upgrade that fails changes nothing.
+// `stress_min_mpa`, `stress_max_mpa`, and in the work_done result), built here with raw SQL as
+// that version wrote it, and one of version 4 (the work_done result alone in MPa): opened for
+// writing they are converted to Pa in place, once, every row kept; read-only they are read as Pa
+// and left as they are; an upgrade that fails changes nothing.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
@@ -62,7 +63,8 @@ INSERT INTO events (run_id, t_s, t_wall_utc, kind, message)
     VALUES (1, 0.0, '2026-01-01T00:00:00.000Z', 'segment', 'cycle started');
 INSERT INTO cycles VALUES (1, 1, 0, 48, 0.278, 100.25, 1e-3, 4e-3),
                           (1, 2, 48, 96, 0.278, 199.75, 1e-3, 6e-3);
-INSERT INTO results VALUES (1, 'work_done', '{"stress_creep_mpa": 100}',
+INSERT INTO results VALUES (1, 'work_done', '{"stress_creep_mpa": 100, "v_total_j_m3": 4.5e4,
+    "per_cycle": [{"t_start_s": 0, "stress_min_mpa": 0.278, "stress_max_mpa": 199.75}]}',
     '2026-01-01T00:00:00.000Z');
 INSERT INTO dmta VALUES (1, 0, 1.5, '2026-01-01T00:00:00.000Z', 1.0, 350.0, 2e10, 1e8, 0.005);
 PRAGMA user_version = 3;
@@ -98,6 +100,11 @@ std::vector<double> stresses(daemon_test::Store& reader, const std::string& unit
     return values;
 }
 
+// The version-3 work_done result as version 5 stores it (keys in nlohmann's order).
+const std::string work_done_in_pa =
+    R"({"per_cycle":[{"stress_max_pa":199750000.0,"stress_min_pa":278000.0,"t_start_s":0}],)"
+    R"("stress_creep_pa":100000000.0,"v_total_j_m3":45000.0})";
+
 std::vector<double> times_1e6(std::vector<double> values) {
     for (double& value : values) {
         value *= 1e6;
@@ -131,6 +138,7 @@ TEST_CASE("a version-3 store's stress in MPa is converted to Pa in place, once, 
         CHECK(reader.real_rows(cycles_other) == cycles_before);
         CHECK(reader.integer("SELECT count(*) FROM events") == 1);
         CHECK(reader.integer("SELECT count(*) FROM results") == 1);
+        CHECK(reader.column("SELECT json FROM results").at(0) == work_done_in_pa);
         CHECK(reader.reals("SELECT storage_pa FROM dmta").at(0) == 2e10);
     }
     // Opened again, nothing is converted twice; new rows are written in Pa beside the old.
@@ -174,6 +182,7 @@ TEST_CASE("a run archive reads a version-3 file's stress as Pa and leaves the fi
         pa.push_back(cycle.stress_max_pa);
     }
     CHECK(pa == times_1e6(mpa));
+    CHECK(archive.results(1).at("work_done").dump() == work_done_in_pa);
     CHECK(daemon_test::Store(path).integer("PRAGMA user_version") == 3);
     CHECK(fs::last_write_time(path) == modified);
     CHECK(fs::file_size(path) == size);
@@ -192,4 +201,27 @@ TEST_CASE("an upgrade that fails part way leaves the version-3 file as it was") 
     CHECK(reader.integer("PRAGMA user_version") == 3);
     CHECK(reader.real_rows("SELECT stress_mpa FROM samples ORDER BY seq") == mpa);
     CHECK(reader.reals("SELECT stress_min_mpa FROM cycles WHERE cycle = 1").at(0) == 0.278);
+}
+
+TEST_CASE("a version-4 store's work_done result is converted to Pa, its other results kept") {
+    test_support::TempDir dir("dmacycle-upgrade");
+    const auto path = dir.path / "v4.db";
+    { SampleStore created(path.string()); }
+    write_file(path, R"sql(
+INSERT INTO runs (id, job_text, sample_id, profile, software_version, instrument_identity,
+    created_utc) VALUES (1, 'job', 'ribbon', 'default', '0.4', 'sim', '2026-01-01T00:00:00.000Z');
+INSERT INTO results VALUES (1, 'work_done', '{"stress_creep_mpa": 100, "v_total_j_m3": 4.5e4,
+    "per_cycle": [{"t_start_s": 0, "stress_min_mpa": 0.278, "stress_max_mpa": 199.75}]}',
+    '2026-01-01T00:00:00.000Z');
+INSERT INTO results VALUES (1, 'kww', '{"beta": 0.34}', '2026-01-01T00:00:00.000Z');
+PRAGMA user_version = 4;
+)sql");
+    CHECK(RunArchive(path).results(1).at("work_done").dump() == work_done_in_pa);
+    { SampleStore upgraded(path.string()); }
+    daemon_test::Store reader(path);
+    CHECK(reader.integer("PRAGMA user_version") == store_schema_version);
+    CHECK(reader.column("SELECT json FROM results WHERE kind = 'work_done'").at(0) ==
+          work_done_in_pa);
+    CHECK(reader.column("SELECT json FROM results WHERE kind = 'kww'").at(0) ==
+          R"({"beta": 0.34})");
 }

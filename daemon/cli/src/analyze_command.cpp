@@ -247,14 +247,14 @@ int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std
     const double stress_pa = *stress_mpa * 1e6;
 
     if (arguments.flag("json")) {
-        Json doc = {{"kind", "creep"},
-                    {"file", path},
-                    {"stress_mpa", *stress_mpa},
-                    {"points", time_s.size()},
-                    {"strain_e", spectrum.strain_e},
-                    {"modulus_gpa",
-                     spectrum.strain_e > 0 ? Json(stress_pa / spectrum.strain_e / 1e9) : Json()},
-                    {"strain_rate_vp", spectrum.strain_rate_vp}};
+        Json doc = {
+            {"kind", "creep"},
+            {"file", path},
+            {"stress_pa", stress_pa},
+            {"points", time_s.size()},
+            {"strain_e", spectrum.strain_e},
+            {"modulus_pa", spectrum.strain_e > 0 ? Json(stress_pa / spectrum.strain_e) : Json()},
+            {"strain_rate_vp", spectrum.strain_rate_vp}};
         store::add_spectrum_fields(doc, spectrum);
         doc["single_tau"] = to_json(single);
         doc["kww"] = to_json(kww);
@@ -275,18 +275,18 @@ int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std
         {{"spectrum", spectrum.summary}, {"single-tau", single.summary}, {"KWW", kww.summary}});
 }
 
-// The table and its stress in MPa (what the work-done fit takes), read from `stress_pa` (Pa, as
-// exports name it) or, in files written before the store was SI, `stress_mpa`.
+// The table and its stress in Pa, read from `stress_pa` (as exports name it) or, in files
+// written before the store was SI, `stress_mpa`.
 std::pair<io::CsvTable, std::vector<double>> read_cycling_csv(const std::string& path) {
     const auto header = io::read_csv_header(path);
     const bool in_mpa = std::ranges::find(header, "stress_pa") == header.end() &&
                         std::ranges::find(header, "stress_mpa") != header.end();
     auto table = io::read_csv(path, {"time_s", in_mpa ? "stress_mpa" : "stress_pa", "strain"});
-    std::vector<double> stress_mpa = table.columns[1];
-    if (!in_mpa) {
-        std::ranges::for_each(stress_mpa, [](double& pa) { pa /= 1e6; });
+    std::vector<double> stress_pa = table.columns[1];
+    if (in_mpa) {
+        std::ranges::for_each(stress_pa, [](double& stress) { stress *= 1e6; });
     }
-    return {std::move(table), std::move(stress_mpa)};
+    return {std::move(table), std::move(stress_pa)};
 }
 
 int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -311,10 +311,10 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
         options.density_g_cm3 = density;
     }
 
-    const auto [table, stress_mpa] = read_cycling_csv(path);
+    const auto [table, stress_pa] = read_cycling_csv(path);
     require_rows(table, min_rows, "rows");
     io::require_increasing(table, "time_s");
-    const auto result = analysis::analyze_cycling(table.column("time_s"), stress_mpa,
+    const auto result = analysis::analyze_cycling(table.column("time_s"), stress_pa,
                                                   table.column("strain"), options);
 
     const auto optional_json = [](const std::optional<double>& value) {
@@ -331,7 +331,7 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
                     {"fit", to_json(result.summary)},
                     {"cycles", result.cycles.size()},
                     {"per_cycle", per_cycle},
-                    {"stress_creep_mpa", result.stress_creep_mpa},
+                    {"stress_creep_pa", result.stress_creep_pa},
                     {"strain_creep", result.strain_creep},
                     {"v_creep_j_m3", result.v_creep_j_m3},
                     {"v_cycling_j_m3", result.v_cycling_j_m3},
@@ -353,7 +353,7 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
                               c.t_start_s, c.t_end_s, c.strain_min, c.strain_max, c.loop_area_j_m3,
                               c.loop_area_raw_j_m3);
         }
-        out << io::format("sigma_creep %.4g MPa, strain_creep %.4e\n", result.stress_creep_mpa,
+        out << io::format("sigma_creep %.4g MPa, strain_creep %.4e\n", result.stress_creep_pa / 1e6,
                           result.strain_creep);
         out << io::format("v_creep %.4g J/m3, v_cycling %.4g J/m3, v_total %.4g J/m3\n",
                           result.v_creep_j_m3, result.v_cycling_j_m3, result.v_total_j_m3);

@@ -160,12 +160,10 @@ void print_plan(std::ostream& out, const protocols::Job& job, const protocols::P
 nlohmann::json plan_json(const protocols::Job& job, const protocols::Plan& plan) {
     auto segments = nlohmann::json::array();
     for (const auto& segment : plan.segments) {
-        nlohmann::json item{{"kind", protocols::to_string(segment.kind)},
-                            {"start_s", segment.start_s},
-                            {"duration_s", segment.duration_s},
-                            {"temperature_k", segment.temperature_k},
-                            {"stress_start_mpa", segment.stress_start_pa / 1e6},
-                            {"stress_end_mpa", segment.stress_end_pa / 1e6}};
+        nlohmann::json item{
+            {"kind", protocols::to_string(segment.kind)}, {"start_s", segment.start_s},
+            {"duration_s", segment.duration_s},           {"temperature_k", segment.temperature_k},
+            {"stress_start_pa", segment.stress_start_pa}, {"stress_end_pa", segment.stress_end_pa}};
         switch (segment.kind) {
             case protocols::SegmentKind::equilibrate:
                 item["tolerance_k"] = segment.tolerance_k;
@@ -176,18 +174,18 @@ nlohmann::json plan_json(const protocols::Job& job, const protocols::Plan& plan)
                 item["force_n"] = segment.force_n;
                 break;
             case protocols::SegmentKind::cycle:
-                item["stress_min_mpa"] = segment.stress_min_pa / 1e6;
-                item["stress_max_mpa"] = segment.stress_max_pa / 1e6;
+                item["stress_min_pa"] = segment.stress_min_pa;
+                item["stress_max_pa"] = segment.stress_max_pa;
                 item["cycles"] = segment.cycles;
                 item["period_s"] = segment.period_s;
                 [[fallthrough]];
             case protocols::SegmentKind::load:
             case protocols::SegmentKind::unload:
-                item["stress_rate_mpa_min"] = segment.stress_rate_pa_s * 60 / 1e6;
+                item["stress_rate_pa_s"] = segment.stress_rate_pa_s;
                 break;
             case protocols::SegmentKind::dmta_scan:
                 item["temperature_end_k"] = segment.temperature_end_k;
-                item["temperature_rate_k_min"] = segment.temperature_rate_k_s * 60;
+                item["temperature_rate_k_s"] = segment.temperature_rate_k_s;
                 item["frequencies_hz"] = segment.frequencies_hz;
                 item["amplitude_m"] = segment.amplitude_m;
                 item["interval_s"] = segment.interval_s;
@@ -209,7 +207,7 @@ nlohmann::json plan_json(const protocols::Job& job, const protocols::Plan& plan)
             {"period_s", plan.period_s},
             {"duration_s", plan.duration_s},
             {"max_duration_s", plan.max_duration_s},
-            {"peak_stress_mpa", plan.peak_stress_pa / 1e6},
+            {"peak_stress_pa", plan.peak_stress_pa},
             {"peak_force_n", plan.peak_force_n},
             {"force_limit_n", plan.force_limit_n},
             {"frame_force_limit_n", plan.frame_force_limit_n}};

@@ -93,7 +93,7 @@ struct WorkSeries {
 
 std::optional<WorkSeries> work_series(const RunData& data, const TimeUnit& unit) {
     const Json* work = result_at(data, "work_done");
-    const auto sigma = result_number(data, "work_done.stress_creep_mpa");
+    const auto sigma = result_number(data, "work_done.stress_creep_pa");
     const auto v_cycling = result_number(data, "work_done.v_cycling_j_m3");
     if (!work || !sigma || !v_cycling) {
         return std::nullopt;
@@ -109,8 +109,7 @@ std::optional<WorkSeries> work_series(const RunData& data, const TimeUnit& unit)
     double loops = 0;
     for (const auto& cycle : per_cycle) {
         loops += cycle.value("loop_area_j_m3", 0.0);
-        const double v =
-            *sigma * j_per_mj * cycle.value("strain_creep", 0.0) + loops / 2;  // eq. (4)
+        const double v = *sigma * cycle.value("strain_creep", 0.0) + loops / 2;  // eq. (4)
         out.cycling.x.push_back((cycle.value("t_end_s", 0.0) + offset - data.zero_s) /
                                 unit.seconds);
         out.cycling.y.push_back(v / j_per_mj);
@@ -128,19 +127,19 @@ std::optional<WorkSeries> work_series(const RunData& data, const TimeUnit& unit)
         for (std::size_t i = first; i < data.t_s.size() && data.t_s[i] <= creep->t_end_s;
              i += static_cast<std::size_t>(step)) {
             out.cycling.x.push_back((data.t_s[i] - data.zero_s) / unit.seconds);
-            out.cycling.y.push_back(*sigma * data.strain[i]);
+            out.cycling.y.push_back(*sigma * data.strain[i] / j_per_mj);
         }
     }
     const auto vp = result_number(data, "spectrum.strain_vp");
     if (data.recovery_first && vp && spectrum_anelastic(data, 0)) {
         const double start = data.t_s[*data.recovery_first];
         const double length = data.t_s[*data.recovery_last] - start;
-        const double v_vp = *sigma * j_per_mj * *vp;
+        const double v_vp = *sigma * *vp;
         const double v_diss = *v_cycling / 2;
         out.vp.dashed = out.an.dashed = out.diss.dashed = true;
         for (int k = 0; k <= model_points; ++k) {
             const double since = length * k / model_points;
-            const double v_an = *sigma * j_per_mj * *spectrum_anelastic(data, since);
+            const double v_an = *sigma * *spectrum_anelastic(data, since);
             const double t = (start + since - data.zero_s) / unit.seconds;
             for (auto* series : {&out.recovery, &out.an, &out.vp, &out.diss}) {
                 series->x.push_back(t);

@@ -103,7 +103,7 @@ std::string work_done_table(const RunData& data) {
            row("v_creep", result_cell(data, "work_done.v_creep_j_m3"), "J/m³") +
            row("v_cycling", result_cell(data, "work_done.v_cycling_j_m3"), "J/m³") +
            row("v_total", result_cell(data, "work_done.v_total_j_m3"), "J/m³") +
-           row("σ_creep", result_cell(data, "work_done.stress_creep_mpa"), "MPa") +
+           row("σ_creep", mpa_cell(data, "work_done.stress_creep_pa"), "MPa") +
            row("ε_creep (last cycle)", result_cell(data, "work_done.strain_creep")) +
            row("complete cycles", result_cell(data, "work_done.cycles")) +
            row("molar mass", result_cell(data, "work_done.molar_mass_g_mol"), "g/mol") +
@@ -223,6 +223,11 @@ std::string result_cell(const RunData& data, const std::string& key,
         cell += number(data, stderr_key, *error, "\u00b1 " + io::format("%.2g", *error));
     }
     return cell;
+}
+
+std::string mpa_cell(const RunData& data, const std::string& key) {
+    const auto pa = result_number(data, key);
+    return pa ? number(data, key, *pa, shown(*pa / 1e6)) : "\u2013";
 }
 
 std::string text_of(const RunData& data, const std::string& key) {

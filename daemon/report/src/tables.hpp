@@ -17,6 +17,8 @@ std::string shown(double value);
 // result does not have it.
 std::string result_cell(const RunData& data, const std::string& key,
                         const std::string& stderr_key = "");
+// A stored stress result (Pa) shown in MPa, "–" when missing.
+std::string mpa_cell(const RunData& data, const std::string& key);
 // A stored result as text (escaped), "–" when missing.
 std::string text_of(const RunData& data, const std::string& key);
 

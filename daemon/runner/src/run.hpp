@@ -65,7 +65,7 @@ inline constexpr double analysis_max_points = 40000;
 inline constexpr double min_points_per_cycle = 200;
 
 struct AnalysisInput {
-    std::vector<double> cycling_t_s, cycling_stress_mpa, cycling_strain;
+    std::vector<double> cycling_t_s, cycling_stress_pa, cycling_strain;
     // Every DMTA measurement of the scan (one per interval: hundreds, not thousands).
     std::vector<double> dmta_temperature_k, dmta_frequency_hz, dmta_tan_delta;
     std::vector<double> recovery_t_s, recovery_strain;  // time since the start of loading

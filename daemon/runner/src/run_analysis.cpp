@@ -80,7 +80,7 @@ void Run::add_work_done(const AnalysisInput& input, RunOutcome& outcome) {
         work_options.molar_mass_g_mol = molar_mass.g_mol;
         work_options.density_g_cm3 = job_.sample.density_kg_m3 / 1000.0;
     }
-    const auto work = analysis::analyze_cycling(input.cycling_t_s, input.cycling_stress_mpa,
+    const auto work = analysis::analyze_cycling(input.cycling_t_s, input.cycling_stress_pa,
                                                 input.cycling_strain, work_options);
     const auto optional_json = [](const std::optional<double>& value) {
         return value ? Json(*value) : Json();
@@ -94,7 +94,7 @@ void Run::add_work_done(const AnalysisInput& input, RunOutcome& outcome) {
                                         {"sample_step", input.cycling_step},
                                         {"cycles", work.cycles.size()},
                                         {"per_cycle", per_cycle},
-                                        {"stress_creep_mpa", work.stress_creep_mpa},
+                                        {"stress_creep_pa", work.stress_creep_pa},
                                         {"strain_creep", work.strain_creep},
                                         {"v_creep_j_m3", work.v_creep_j_m3},
                                         {"v_cycling_j_m3", work.v_cycling_j_m3},

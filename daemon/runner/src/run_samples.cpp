@@ -196,7 +196,7 @@ void Run::keep_for_analysis_locked(const protocols::Segment& segment, double pla
         case SegmentKind::creep:
             if (data_.cycling_seen++ % data_.cycling_step == 0) {
                 data_.cycling_t_s.push_back(plan_t_s);
-                data_.cycling_stress_mpa.push_back(row.stress_pa / 1e6);  // the fit takes MPa
+                data_.cycling_stress_pa.push_back(row.stress_pa);
                 data_.cycling_strain.push_back(row.strain);
             }
             break;

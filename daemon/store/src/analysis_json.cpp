@@ -74,8 +74,8 @@ Json to_json(const analysis::InstantKww& instant) {
 Json to_json(const analysis::CycleRecord& cycle) {
     return {{"t_start_s", cycle.t_start_s},
             {"t_end_s", cycle.t_end_s},
-            {"stress_min_mpa", cycle.stress_min_mpa},
-            {"stress_max_mpa", cycle.stress_max_mpa},
+            {"stress_min_pa", cycle.stress_min_pa},
+            {"stress_max_pa", cycle.stress_max_pa},
             {"strain_min", cycle.strain_min},
             {"strain_max", cycle.strain_max},
             {"strain_creep", cycle.strain_creep},
@@ -88,6 +88,38 @@ Json to_json(const analysis::TanDeltaPeak& peak) {
             {"temperature_k", peak.temperature_k},
             {"temperature_stderr_k", peak.temperature_stderr_k},
             {"fit", to_json(peak.summary)}};
+}
+
+namespace {
+
+// Renames an object's `<stem>_mpa` to `<stem>_pa`, scaled; the rest stays in its order.
+void mpa_to_pa(nlohmann::json& object, const std::string& stem) {
+    const auto old = object.find(stem + "_mpa");
+    if (old == object.end() || !old->is_number()) {
+        return;
+    }
+    const double pa = old->get<double>() * 1e6;
+    object.erase(old);
+    object[stem + "_pa"] = pa;
+}
+
+}  // namespace
+
+nlohmann::json work_done_stresses_in_pa(nlohmann::json work_done) {
+    if (!work_done.is_object()) {
+        return work_done;
+    }
+    mpa_to_pa(work_done, "stress_creep");
+    if (const auto cycles = work_done.find("per_cycle");
+        cycles != work_done.end() && cycles->is_array()) {
+        for (auto& cycle : *cycles) {
+            if (cycle.is_object()) {
+                mpa_to_pa(cycle, "stress_min");
+                mpa_to_pa(cycle, "stress_max");
+            }
+        }
+    }
+    return work_done;
 }
 
 }  // namespace dmacycle::store

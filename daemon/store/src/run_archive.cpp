@@ -6,6 +6,7 @@
 #include <span>
 
 #include "dmacycle/io/csv_table.hpp"
+#include "dmacycle/store/analysis_json.hpp"
 #include "dmacycle/store/names.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "dmacycle/store/sql_connection.hpp"
@@ -184,7 +185,12 @@ std::map<std::string, nlohmann::json> RunArchive::results(std::int64_t run_id) c
     db_->query("SELECT kind, json FROM results WHERE run_id = ?", {run_id}, [&](const SqlRow& row) {
         const std::string kind = row.text(0);
         try {
-            results[kind] = nlohmann::json::parse(row.text(1));
+            auto result = nlohmann::json::parse(row.text(1));
+            // An older file is read as it is, its work_done stresses as Pa.
+            if (kind == "work_done" && version_ < work_done_in_pa_since_version) {
+                result = work_done_stresses_in_pa(std::move(result));
+            }
+            results[kind] = std::move(result);
         } catch (const nlohmann::json::exception& error) {
             throw io::InputError(file_.string() + ": run " + std::to_string(run_id) +
                                  ": stored result '" + kind + "' is not JSON: " + error.what());

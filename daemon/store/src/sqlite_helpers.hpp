@@ -105,6 +105,8 @@ struct MpaColumn {
     std::string_view table, mpa_name, pa_name;
 };
 inline constexpr int stress_in_pa_since_version = 4;
+// Version 5 also keeps the work_done result's stresses in Pa (store::work_done_stresses_in_pa).
+inline constexpr int work_done_in_pa_since_version = 5;
 inline constexpr MpaColumn columns_in_mpa[] = {{"samples", "stress_mpa", "stress_pa"},
                                                {"cycles", "stress_min_mpa", "stress_min_pa"},
                                                {"cycles", "stress_max_mpa", "stress_max_pa"}};

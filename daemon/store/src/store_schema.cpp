@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "dmacycle/store/analysis_json.hpp"
 #include "dmacycle/store/names.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "sqlite_helpers.hpp"
@@ -91,6 +92,29 @@ std::string dmta_table_sql() {
     return run_table_sql("CREATE TABLE IF NOT EXISTS", "dmta", names::dmta, "seq");
 }
 
+// SQL function for the version-5 upgrade: one stored work_done result with its stresses in Pa.
+// Text that is not JSON is left as it is (a reader reports it, naming the run).
+void work_done_in_pa(sqlite3_context* context, int, sqlite3_value** argv) {
+    const auto* bytes = sqlite3_value_text(argv[0]);
+    const std::string text = bytes ? reinterpret_cast<const char*>(bytes) : "";
+    std::string out = text;
+    try {
+        out = work_done_stresses_in_pa(nlohmann::json::parse(text)).dump();
+    } catch (const nlohmann::json::exception&) {
+    }
+    sqlite3_result_text(context, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
+}
+
+void convert_work_done_to_pa(sqlite3* db) {
+    constexpr const char* name = "dmacycle_work_done_in_pa";
+    check(db,
+          sqlite3_create_function(db, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                  work_done_in_pa, nullptr, nullptr),
+          "registering the work_done upgrade");
+    exec(db, "UPDATE results SET json = dmacycle_work_done_in_pa(json) WHERE kind = 'work_done'");
+    sqlite3_create_function(db, name, 1, SQLITE_UTF8, nullptr, nullptr, nullptr, nullptr);
+}
+
 }  // namespace
 
 std::string_view store_schema_sql() {
@@ -131,6 +155,9 @@ void create_or_upgrade_schema(sqlite3* db, const std::string& path) {
                       " TO " + pa + "; UPDATE " + table + " SET " + pa + " = " + pa + " * 1e6")
                          .c_str());
         }
+    }
+    if (version >= 1 && version < work_done_in_pa_since_version) {
+        convert_work_done_to_pa(db);
     }
     if (version != store_schema_version) {
         exec(db, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());

@@ -12,7 +12,7 @@ namespace dmacycle::analysis {
 
 struct CycleRecord {
     double t_start_s = 0, t_end_s = 0;
-    double stress_min_mpa = 0, stress_max_mpa = 0;
+    double stress_min_pa = 0, stress_max_pa = 0;
     double strain_min = 0, strain_max = 0, strain_creep = 0;
     double loop_area_j_m3 = 0;      // after removing the cycle's linear strain drift
     double loop_area_raw_j_m3 = 0;  // shoelace area of the raw (ε, σ) polygon
@@ -31,7 +31,7 @@ struct WorkDoneOptions {
 struct WorkDone {
     FitSummary summary;
     std::vector<CycleRecord> cycles;  // complete σ_min → σ_max → σ_min cycles only
-    double stress_creep_mpa = 0;      // (σ_max + σ_min)/2
+    double stress_creep_pa = 0;       // (σ_max + σ_min)/2
     double strain_creep = 0;          // of the last cycle (pure creep: the last strain)
     double v_creep_j_m3 = 0, v_cycling_j_m3 = 0, v_total_j_m3 = 0;
     std::optional<double> molar_mass_g_mol, work_done_kj_mol;
@@ -41,7 +41,7 @@ struct WorkDone {
     std::vector<double> v_creep_over_time_j_m3, v_cycling_over_time_j_m3;
 };
 
-WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_mpa,
+WorkDone analyze_cycling(std::span<const double> time_s, std::span<const double> stress_pa,
                          std::span<const double> strain, const WorkDoneOptions& options = {});
 
 struct MolarMass {

@@ -23,4 +23,9 @@ Json to_json(const analysis::InstantKww& instant);
 Json to_json(const analysis::CycleRecord& cycle);
 Json to_json(const analysis::TanDeltaPeak& peak);
 
+// A work_done result as schema versions 1-4 stored it (stress_creep_mpa, per_cycle[].stress_min_mpa
+// and stress_max_mpa) with those stresses in Pa under their names since version 5; a result
+// already in Pa comes back as it was.
+nlohmann::json work_done_stresses_in_pa(nlohmann::json work_done);
+
 }  // namespace dmacycle::store

@@ -131,8 +131,9 @@ struct StoreOptions {
 };
 
 // The schema's version, kept in PRAGMA user_version. Older files are upgraded when opened:
-// version 1 (events not keyed), version 2 (no `dmta` table) and version 3 (stress in MPa).
-inline constexpr int store_schema_version = 4;
+// version 1 (events not keyed), version 2 (no `dmta` table), version 3 (stress in MPa) and
+// version 4 (the work_done result's stresses in MPa).
+inline constexpr int store_schema_version = 5;
 // The schema (CREATE statements), for tools and benchmarks that need the same tables.
 std::string_view store_schema_sql();
 
