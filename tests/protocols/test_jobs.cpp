@@ -465,7 +465,8 @@ TEST_CASE("the frame limit comes from the job's instrument profile") {
     CHECK(error.field == "profile");
     CHECK(error.message.find("unknown instrument profile 'nosuch'") != std::string::npos);
     const auto broken = parse_job(with(minimal, "profile: sim-la30", "profile: broken"), resolve);
-    CHECK(only_error(broken).message.find("not a positive number") != std::string::npos);
+    CHECK(only_error(broken).message.find("broken.yaml:2: frame.force_max_n: expected a number, "
+                                          "got 'lots'") != std::string::npos);
     fs::remove_all(dir);
 }
 
@@ -645,7 +646,7 @@ TEST_CASE("the profile narrows the DMTA ranges only where it states them") {
           "furnace.ambient_k): the furnace only heats (allowed range 299.15 K … 873.15 K)");
 }
 
-TEST_CASE("read_profile_limit reads the DMTA keys of sim-la30 and refuses a bad one") {
+TEST_CASE("read_profile_limit reads the limits of sim-la30, of any driver, and refuses a bad one") {
     const auto limit =
         read_profile_limit(fs::path(DMACYCLE_SOURCE_DIR) / "config/instruments/sim-la30.yaml");
     REQUIRE(limit.force_max_n.has_value());
@@ -661,8 +662,20 @@ TEST_CASE("read_profile_limit reads the DMTA keys of sim-la30 and refuses a bad 
     const auto refused = read_profile_limit(bad);
     fs::remove(bad);
     CHECK_FALSE(refused.force_max_n.has_value());
-    CHECK(refused.problem.find("frame.amplitude_max_m 'lots' is not a positive number") !=
+    CHECK(refused.problem ==
+          bad.string() + ":3: frame.amplitude_max_m: expected a number, got 'lots'");
+
+    // The same reader as the simulator's, for a real instrument's profile too: its limits, what
+    // it leaves out at the simulator's defaults; a misspelt key is refused, not skipped.
+    const fs::path real = fs::temp_directory_path() / "dmacycle-test-real-profile.yaml";
+    std::ofstream(real) << "driver: scpi-frame\nframe:\n  force_max_n: 50\n";
+    const auto limits = read_profile_limit(real);
+    CHECK(limits.force_max_n == 50.0);
+    CHECK(limits.frequency_max_hz == 200.0);
+    std::ofstream(real) << "driver: scpi-frame\nframe:\n  force_max_N: 50\n";
+    CHECK(read_profile_limit(real).problem.find("frame.force_max_N: unknown field") !=
           std::string::npos);
+    fs::remove(real);
 }
 
 // Installed programs never look into the checkout they were built from: the shipped profiles are

@@ -1,22 +1,27 @@
 #include "dmacycle/io/profiles.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "dmacycle/io/shipped_config.hpp"
+#include "dmacycle/sim/profile.hpp"
 
 namespace dmacycle::io {
 
 protocols::ProfileLimit read_profile_limit(const std::filesystem::path& profile_path) {
-    const std::string where = profile_path.string();
-    std::ifstream in(profile_path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in) {
-        return {std::nullopt, where + ": cannot read the profile"};
+    sim::Profile profile;
+    try {
+        profile = sim::load_profile(profile_path, sim::ProfileUse::limits);
+    } catch (const sim::ProfileError& error) {
+        return {std::nullopt, error.what()};
     }
-    return protocols::parse_profile_limit(text.str(), where);
+    protocols::ProfileLimit limit;
+    limit.force_max_n = profile.frame.force_max_n;
+    limit.frequency_min_hz = profile.frame.frequency_min_hz;
+    limit.frequency_max_hz = profile.frame.frequency_max_hz;
+    limit.amplitude_min_m = profile.frame.amplitude_min_m;
+    limit.amplitude_max_m = profile.frame.amplitude_max_m;
+    limit.ambient_k = profile.furnace.ambient_k;
+    return limit;
 }
 
 std::vector<std::filesystem::path> profile_candidates(const std::string& name,

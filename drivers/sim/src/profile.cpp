@@ -294,14 +294,13 @@ void read_furnace(Section& top, FurnaceParams& params) {
 }
 
 // The sections in a fixed order; the first problem throws ProfileError.
-Profile parse_root(const YAML::Node& root, const std::string& source) {
+Profile parse_root(const YAML::Node& root, const std::string& source, ProfileUse use) {
     Profile p;
     p.source = source;
     Section top(root, "", source);
-    // Instrument profiles name their driver; this parser reads only simulated instruments.
-    std::string driver = "sim";
-    top.text("driver", driver);
-    if (driver != "sim") {
+    // Instrument profiles name their driver; only driver: sim can be simulated.
+    top.text("driver", p.driver);
+    if (use == ProfileUse::simulate && p.driver != "sim") {
         top.fail(top.node()["driver"], "a simulator profile needs driver: sim", "driver");
     }
     read_identity(top, p.identity);
@@ -328,24 +327,25 @@ Profile default_profile() {
     return p;
 }
 
-Profile parse_profile(const std::string& yaml_text, const std::string& source_name) {
+Profile parse_profile(const std::string& yaml_text, const std::string& source_name,
+                      ProfileUse use) {
     YAML::Node root;
     try {
         root = YAML::Load(yaml_text);
     } catch (const YAML::Exception& e) {
         throw ProfileError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
-    return parse_root(root, source_name);
+    return parse_root(root, source_name, use);
 }
 
-Profile load_profile(const std::filesystem::path& path) {
+Profile load_profile(const std::filesystem::path& path, ProfileUse use) {
     std::ifstream in(path);
     if (!in) {
         throw ProfileError(path.string() + ": cannot open instrument profile");
     }
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_profile(text.str(), path.string());
+    return parse_profile(text.str(), path.string(), use);
 }
 
 }  // namespace dmacycle::sim

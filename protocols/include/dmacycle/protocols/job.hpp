@@ -145,8 +145,4 @@ using ProfileResolver = std::function<ProfileLimit(const std::string& profile)>;
 // find or read is an error at the `profile:` line.
 JobFile parse_job(std::string_view yaml_text, const ProfileResolver& resolve_profile);
 
-// The limits of an instrument profile's YAML text: its frame.force_max_n (required) and the
-// optional DMTA keys of ProfileLimit (only these keys are read). Problems name `where`.
-ProfileLimit parse_profile_limit(std::string_view yaml_text, const std::string& where);
-
 }  // namespace dmacycle::protocols

@@ -10,7 +10,8 @@
 // NAME.yaml in the instruments/ folder beside the job's folder, else in the shipped one.
 namespace dmacycle::io {
 
-// The limits of the profile file (protocols::parse_profile_limit), or why it cannot be read.
+// The limits of the profile file, read by the one profile reader (sim::load_profile, any
+// driver), or why it cannot be read.
 protocols::ProfileLimit read_profile_limit(const std::filesystem::path& profile_path);
 
 // Where profile `name` may be for the job file at `job_path`, in the order searched:

@@ -73,6 +73,7 @@ struct SampleSpectrum {
 
 struct Profile {
     std::string source = "<defaults>";
+    std::string driver = "sim";  // the instrument's: only `sim` can be simulated
     Identity identity;
     FrameLimits frame;
     Geometry geometry;
@@ -90,8 +91,15 @@ struct ProfileError : std::runtime_error {
 
 // The built-in defaults (domain.md §4), elements and prefactor derived.
 Profile default_profile();
-// Throws ProfileError "file:line: field: problem" for unreadable or invalid input.
-Profile load_profile(const std::filesystem::path& path);
-Profile parse_profile(const std::string& yaml_text, const std::string& source_name);
+// What a profile is read for: to simulate it (its driver must be sim), or for the limits a job is
+// checked against (any driver: a real instrument's profile has the same frame and furnace
+// sections, and its simulation sections are not used).
+enum class ProfileUse { simulate, limits };
+
+// The one reader of instrument profiles (docs/job-files.md, "Instrument profile"): throws
+// ProfileError "file:line: field: problem" for unreadable or invalid input.
+Profile load_profile(const std::filesystem::path& path, ProfileUse use = ProfileUse::simulate);
+Profile parse_profile(const std::string& yaml_text, const std::string& source_name,
+                      ProfileUse use = ProfileUse::simulate);
 
 }  // namespace dmacycle::sim
