@@ -10,7 +10,7 @@
 #include "dmacycle/store/names.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "dmacycle/store/sql_connection.hpp"
-#include "sqlite_helpers.hpp"
+#include "store_schema.hpp"
 
 namespace dmacycle::store {
 namespace {

@@ -1,7 +1,6 @@
 #include "dmacycle/store/sample_store.hpp"
 
 #include <malloc.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +12,8 @@
 #include <variant>
 
 #include "dmacycle/store/names.hpp"
-#include "sqlite_helpers.hpp"
+#include "dmacycle/store/sql_connection.hpp"
+#include "store_schema.hpp"
 
 namespace dmacycle::store {
 namespace {
@@ -88,17 +88,15 @@ std::string format_utc(WallClock::time_point time) {
 }
 
 struct SampleStore::Statements {
-    Statement sample, event, cycle, result, dmta;
-    explicit Statements(sqlite3* db)
-        : sample(db, insert_sql("samples", names::samples).c_str()),
-          event(db,
-                "INSERT OR IGNORE INTO events (run_id, t_s, t_wall_utc, kind, message) "
-                "VALUES (?, ?, ?, ?, ?)"),
-          cycle(db, insert_sql("cycles", names::cycles).c_str()),
-          result(db,
-                 "INSERT OR REPLACE INTO results (run_id, kind, json, created_utc) "
-                 "VALUES (?, ?, ?, ?)"),
-          dmta(db, insert_sql("dmta", names::dmta).c_str()) {}
+    SqlStatement sample, event, cycle, result, dmta;
+    explicit Statements(SqlConnection& db)
+        : sample(db.statement(insert_sql("samples", names::samples))),
+          event(db.statement("INSERT OR IGNORE INTO events (run_id, t_s, t_wall_utc, kind, "
+                             "message) VALUES (?, ?, ?, ?, ?)")),
+          cycle(db.statement(insert_sql("cycles", names::cycles))),
+          result(db.statement("INSERT OR REPLACE INTO results (run_id, kind, json, created_utc) "
+                              "VALUES (?, ?, ?, ?)")),
+          dmta(db.statement(insert_sql("dmta", names::dmta))) {}
 };
 
 // What the writer thread executes, in the order it was queued.
@@ -127,7 +125,7 @@ struct SampleStore::Item {
     // Bookkeeping whose caller waits for its ticket to commit. `work` may run more than once (a
     // failed commit is retried), so it owns what it uses and resets what it produces.
     struct Task {
-        std::function<void(sqlite3*)> work;
+        std::function<void(SqlConnection&)> work;
         // create_run: the new id, added to the known runs when committed (not later, by the
         // caller, which another thread's append could overtake).
         std::shared_ptr<std::int64_t> created_run;
@@ -143,33 +141,20 @@ SampleStore::SampleStore(const std::string& path, StoreOptions options) : option
     if (options_.max_batch_rows == 0 || options_.max_pending_rows < options_.max_batch_rows) {
         throw StoreError("need 0 < max_batch_rows <= max_pending_rows");
     }
-    const int code =
-        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    db_ = std::make_unique<SqlConnection>(
+        path, SqlConnection::Options{.create = true,
+                                     .busy_timeout = options_.busy_timeout,
+                                     .synchronous_full = options_.sync_each_commit,
+                                     .max_page_count = options_.max_page_count});
     try {
-        check(db_, code, ("open " + path).c_str());
-        sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
-        if (query_text(db_, "PRAGMA journal_mode=WAL") != "wal") {
-            throw StoreError(path + ": WAL mode unavailable (a network file system?)");
-        }
-        exec(db_,
-             options_.sync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-        exec(db_, "PRAGMA foreign_keys=ON");
-        if (options_.max_page_count > 0) {
-            exec(db_, ("PRAGMA max_page_count=" + std::to_string(options_.max_page_count)).c_str());
-        }
-        create_or_upgrade_schema(db_, path);
-        sqlite3_stmt* runs = nullptr;
-        check(db_, sqlite3_prepare_v2(db_, "SELECT id FROM runs ORDER BY id", -1, &runs, nullptr),
-              "list runs");
-        while (sqlite3_step(runs) == SQLITE_ROW) {
-            known_runs_.push_back(sqlite3_column_int64(runs, 0));
-        }
-        sqlite3_finalize(runs);
-        statements_ = std::make_unique<Statements>(db_);
+        create_or_upgrade_schema(*db_, path);
+        db_->query("SELECT id FROM runs ORDER BY id", {},
+                   [&](const SqlRow& row) { known_runs_.push_back(row.integer(0)); });
+        statements_ = std::make_unique<Statements>(*db_);
     } catch (...) {
         statements_.reset();
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        sqlite3_close(db_);
+        rollback();
+        db_.reset();
         throw;
     }
     writer_ = std::thread([this] { writer_loop(); });
@@ -183,7 +168,15 @@ SampleStore::~SampleStore() {
     wake_writer_.notify_one();
     writer_.join();
     statements_.reset();
-    sqlite3_close(db_);
+    db_.reset();
+}
+
+void SampleStore::rollback() noexcept {
+    try {
+        db_->exec("ROLLBACK");
+    } catch (const StoreError&) {
+        // No transaction open, or it is gone already: nothing to undo.
+    }
 }
 
 void SampleStore::throw_if_failed() const {
@@ -336,20 +329,15 @@ void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
 std::int64_t SampleStore::create_run(const RunInfo& info) {
     auto run_id = std::make_shared<std::int64_t>(0);
     const auto ticket =
-        enqueue({Item::Task{[run_id, info, now = format_utc(WallClock::now())](sqlite3* db) {
+        enqueue({Item::Task{[run_id, info, now = format_utc(WallClock::now())](SqlConnection& db) {
                                 *run_id = 0;  // a retry after a rollback may be given another id
-                                Statement insert(db,
-                                                 "INSERT INTO runs (job_text, sample_id, profile, "
-                                                 "software_version, instrument_identity, "
-                                                 "created_utc) VALUES (?, ?, ?, ?, ?, ?)");
-                                insert.bind(1, info.job_text)
-                                    .bind(2, info.sample_id)
-                                    .bind(3, info.profile)
-                                    .bind(4, info.software_version)
-                                    .bind(5, info.instrument_identity)
-                                    .bind(6, now)
-                                    .run();
-                                *run_id = sqlite3_last_insert_rowid(db);
+                                db.run(
+                                    "INSERT INTO runs (job_text, sample_id, profile, "
+                                    "software_version, instrument_identity, created_utc) "
+                                    "VALUES (?, ?, ?, ?, ?, ?)",
+                                    {info.job_text, info.sample_id, info.profile,
+                                     info.software_version, info.instrument_identity, now});
+                                *run_id = db.last_insert_id();
                             },
                             run_id}},
                 0);
@@ -365,17 +353,16 @@ void SampleStore::set_status(std::int64_t run_id, RunStatus status) {
                             : status == RunStatus::running
                                 ? "UPDATE runs SET status = ?1, started_utc = ?3 WHERE id = ?2"
                                 : "UPDATE runs SET status = ?1, ended_utc = ?3 WHERE id = ?2";
-    const auto ticket =
-        enqueue({Item::Task{[sql, run_id, status, now = format_utc(WallClock::now())](sqlite3* db) {
-                                Statement update(db, sql);
-                                update.bind(1, to_string(status)).bind(2, run_id);
-                                if (status != RunStatus::queued) {
-                                    update.bind(3, now);
-                                }
-                                update.run();
-                            },
-                            nullptr}},
-                0, run_id);
+    const auto ticket = enqueue(
+        {Item::Task{[sql, run_id, status, now = format_utc(WallClock::now())](SqlConnection& db) {
+                        std::vector<SqlValue> values{std::string(to_string(status)), run_id};
+                        if (status != RunStatus::queued) {
+                            values.emplace_back(now);
+                        }
+                        db.run(sql, values);
+                    },
+                    nullptr}},
+        0, run_id);
     std::unique_lock lock(mutex_);
     wait_committed(
         lock, [&] { return committed_ticket_ >= ticket; }, "set_status");
@@ -384,22 +371,14 @@ void SampleStore::set_status(std::int64_t run_id, RunStatus status) {
 std::vector<std::int64_t> SampleStore::mark_interrupted() {
     auto ids = std::make_shared<std::vector<std::int64_t>>();
     const auto ticket = enqueue(
-        {Item::Task{[ids, now = format_utc(WallClock::now())](sqlite3* db) {
+        {Item::Task{[ids, now = format_utc(WallClock::now())](SqlConnection& db) {
                         ids->clear();
-                        sqlite3_stmt* running = nullptr;
-                        check(db,
-                              sqlite3_prepare_v2(
-                                  db, "SELECT id FROM runs WHERE status = 'running' ORDER BY id",
-                                  -1, &running, nullptr),
-                              "list running runs");
-                        while (sqlite3_step(running) == SQLITE_ROW) {
-                            ids->push_back(sqlite3_column_int64(running, 0));
-                        }
-                        sqlite3_finalize(running);
-                        Statement update(db,
-                                         "UPDATE runs SET status = 'interrupted', ended_utc = "
-                                         "? WHERE status = 'running'");
-                        update.bind(1, now).run();
+                        db.query("SELECT id FROM runs WHERE status = 'running' ORDER BY id", {},
+                                 [&](const SqlRow& row) { ids->push_back(row.integer(0)); });
+                        db.run(
+                            "UPDATE runs SET status = 'interrupted', ended_utc = ? WHERE "
+                            "status = 'running'",
+                            {now});
                     },
                     nullptr}},
         0);
@@ -470,7 +449,7 @@ void SampleStore::writer_loop() {
         bool passes = false;
         try {
             if (page_limit) {
-                exec(db_, ("PRAGMA max_page_count=" + std::to_string(*page_limit)).c_str());
+                db_->exec("PRAGMA max_page_count=" + std::to_string(*page_limit));
             }
             commit_batch(batch);
         } catch (const SqliteError& error) {
@@ -480,7 +459,7 @@ void SampleStore::writer_loop() {
             failure = error.what();
         }
         if (!failure.empty()) {
-            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            rollback();
         }
         lock.lock();
         if (failure.empty()) {
@@ -616,7 +595,7 @@ void SampleStore::give_up(std::vector<Item>& batch, const std::string& failure) 
 }
 
 void SampleStore::commit_batch(std::vector<Item>& batch) {
-    exec(db_, "BEGIN IMMEDIATE");
+    db_->exec("BEGIN IMMEDIATE");
     for (auto& item : batch) {
         std::visit(
             [&](auto& what) {
@@ -678,7 +657,7 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
                         .bind(4, at.view())
                         .run();
                 } else {
-                    what.work(db_);
+                    what.work(*db_);
                     if (what.created_run) {
                         // Known before the COMMIT makes the row visible: a thread that finds the
                         // run in the file can append to it at once. Its rows queue behind this
@@ -692,7 +671,7 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
             },
             item.what);
     }
-    exec(db_, "COMMIT");
+    db_->exec("COMMIT");
 }
 
 }  // namespace dmacycle::store

@@ -26,21 +26,42 @@ std::string SqlRow::text(int column) const {
                              static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
 }
 
-SqlConnection::SqlConnection(const std::filesystem::path& path, Access access) {
-    const int open_mode =
-        access == Access::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-    if (sqlite3_open_v2(path.c_str(), &db_, open_mode | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
+SqlConnection::SqlConnection(const std::filesystem::path& path, Access access)
+    : SqlConnection(path, Options{.access = access}) {}
+
+SqlConnection::SqlConnection(const std::filesystem::path& path, const Options& options) {
+    const bool read_only = options.access == Access::read_only;
+    const int open_mode = read_only        ? SQLITE_OPEN_READONLY
+                          : options.create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                           : SQLITE_OPEN_READWRITE;
+    if (const int code =
+            sqlite3_open_v2(path.c_str(), &db_, open_mode | SQLITE_OPEN_NOMUTEX, nullptr);
+        code != SQLITE_OK) {
         const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
-        throw StoreError(path.string() + ": " + message);
+        throw SqliteError(path.string() + ": " + message, code);
     }
-    // The SampleStore's writer commits every half second; waiting for it beats failing.
-    sqlite3_busy_timeout(db_, 5000);
-    if (access == Access::read_only) {
-        return;
+    try {
+        // The SampleStore's writer commits every half second; waiting for it beats failing.
+        sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout.count()));
+        if (read_only) {
+            return;
+        }
+        if (text("PRAGMA journal_mode=WAL") != "wal") {
+            throw StoreError(path.string() + ": WAL mode unavailable (a network file system?)");
+        }
+        exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        exec("PRAGMA foreign_keys=ON");
+        if (options.max_page_count > 0) {
+            exec("PRAGMA max_page_count=" + std::to_string(options.max_page_count));
+        }
+    } catch (...) {
+        for (auto& [sql, statement] : statements_) {
+            sqlite3_finalize(statement);
+        }
+        sqlite3_close(db_);
+        throw;
     }
-    exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL");
 }
 
 SqlConnection::~SqlConnection() {
@@ -52,10 +73,32 @@ SqlConnection::~SqlConnection() {
 
 void SqlConnection::exec(const std::string& sql) {
     char* message = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    if (const int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+        code != SQLITE_OK) {
         const std::string text = message != nullptr ? message : sqlite3_errmsg(db_);
         sqlite3_free(message);
-        throw StoreError(text + " (in: " + sql.substr(0, 60) + ")");
+        throw SqliteError(text + " (in: " + sql.substr(0, 60) + ")", code);
+    }
+}
+
+std::string SqlConnection::text(const std::string& sql) {
+    std::string first;
+    bool seen = false;
+    query(sql, {}, [&](const SqlRow& row) {
+        if (!seen) {
+            first = row.text(0);
+            seen = true;
+        }
+    });
+    return first;
+}
+
+void SqlConnection::define_function(const char* name, int arguments, Function function) {
+    if (const int code =
+            sqlite3_create_function(db_, name, arguments, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                    nullptr, function, nullptr, nullptr);
+        code != SQLITE_OK) {
+        fail(name, code);
     }
 }
 
@@ -74,8 +117,9 @@ sqlite3_stmt* SqlConnection::prepare(const std::string& sql, const std::vector<S
     auto found = statements_.find(sql);
     if (found == statements_.end()) {
         sqlite3_stmt* statement = nullptr;
-        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
-            fail(sql);
+        if (const int code = sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr);
+            code != SQLITE_OK) {
+            fail(sql, code);
         }
         found = statements_.emplace(sql, statement).first;
     }
@@ -106,14 +150,75 @@ bool SqlConnection::step(sqlite3_stmt* statement, const std::string& sql) {
     }
     sqlite3_reset(statement);  // ends the read transaction, so the WAL can be checkpointed
     if (code != SQLITE_DONE) {
-        fail(sql);
+        fail(sql, code);
     }
     return false;
 }
 
-void SqlConnection::fail(std::string_view what) const {
-    throw StoreError(std::string(sqlite3_errmsg(db_)) + " (in: " + std::string(what.substr(0, 60)) +
-                     ")");
+void SqlConnection::fail(std::string_view what, int code) const {
+    throw SqliteError(
+        std::string(sqlite3_errmsg(db_)) + " (in: " + std::string(what.substr(0, 60)) + ")", code);
+}
+
+bool SqliteError::passes() const {
+    return code_ == SQLITE_BUSY || code_ == SQLITE_LOCKED || code_ == SQLITE_FULL ||
+           code_ == SQLITE_IOERR || code_ == SQLITE_NOMEM || code_ == SQLITE_PROTOCOL;
+}
+
+SqlStatement::SqlStatement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (const int code = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                                            &statement_, nullptr);
+        code != SQLITE_OK) {
+        throw SqliteError(std::string(sqlite3_errmsg(db)) + " (in: " + sql.substr(0, 60) + ")",
+                          code);
+    }
+}
+
+SqlStatement::~SqlStatement() {
+    sqlite3_finalize(statement_);
+}
+
+namespace {
+
+void check_bind(sqlite3* db, int code) {
+    if (code != SQLITE_OK) {
+        throw SqliteError(std::string("bind: ") + sqlite3_errmsg(db), code);
+    }
+}
+
+}  // namespace
+
+SqlStatement& SqlStatement::bind(int index, std::int64_t value) {
+    check_bind(db_, sqlite3_bind_int64(statement_, index, value));
+    return *this;
+}
+
+SqlStatement& SqlStatement::bind(int index, double value) {
+    check_bind(db_, sqlite3_bind_double(statement_, index, value));
+    return *this;
+}
+
+SqlStatement& SqlStatement::bind(int index, std::string_view text) {
+    check_bind(db_, sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
+                                      SQLITE_TRANSIENT));
+    return *this;
+}
+
+std::optional<std::int64_t> SqlStatement::run() {
+    const int code = sqlite3_step(statement_);
+    std::optional<std::int64_t> value;
+    if (code == SQLITE_ROW) {
+        value = sqlite3_column_int64(statement_, 0);
+        while (sqlite3_step(statement_) == SQLITE_ROW) {
+        }
+    }
+    sqlite3_reset(statement_);
+    if (code != SQLITE_ROW && code != SQLITE_DONE) {
+        throw SqliteError(std::string(sqlite3_errmsg(db_)) +
+                              " (in: " + std::string(sqlite3_sql(statement_)).substr(0, 60) + ")",
+                          code);
+    }
+    return value;
 }
 
 }  // namespace dmacycle::store

@@ -1,5 +1,7 @@
 // The store's schema (docs/store-schema.md): the tables of a new file, and the upgrades of files
 // written by older versions.
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <span>
 #include <string>
@@ -8,7 +10,7 @@
 #include "dmacycle/store/analysis_json.hpp"
 #include "dmacycle/store/names.hpp"
 #include "dmacycle/store/sample_store.hpp"
-#include "sqlite_helpers.hpp"
+#include "store_schema.hpp"
 
 namespace dmacycle::store {
 namespace {
@@ -105,14 +107,11 @@ void work_done_in_pa(sqlite3_context* context, int, sqlite3_value** argv) {
     sqlite3_result_text(context, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 
-void convert_work_done_to_pa(sqlite3* db) {
+void convert_work_done_to_pa(SqlConnection& db) {
     constexpr const char* name = "dmacycle_work_done_in_pa";
-    check(db,
-          sqlite3_create_function(db, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                                  work_done_in_pa, nullptr, nullptr),
-          "registering the work_done upgrade");
-    exec(db, "UPDATE results SET json = dmacycle_work_done_in_pa(json) WHERE kind = 'work_done'");
-    sqlite3_create_function(db, name, 1, SQLITE_UTF8, nullptr, nullptr, nullptr, nullptr);
+    db.define_function(name, 1, work_done_in_pa);
+    db.exec("UPDATE results SET json = dmacycle_work_done_in_pa(json) WHERE kind = 'work_done'");
+    db.define_function(name, 1, nullptr);
 }
 
 }  // namespace
@@ -125,44 +124,43 @@ std::string_view store_schema_sql() {
     return full;
 }
 
-void create_or_upgrade_schema(sqlite3* db, const std::string& path) {
+void create_or_upgrade_schema(SqlConnection& db, const std::string& path) {
     // Read and create under one write lock, so two processes opening a new file at once
     // cannot both create the schema.
-    exec(db, "BEGIN IMMEDIATE");
-    const int version = std::stoi(query_text(db, "PRAGMA user_version"));
+    db.exec("BEGIN IMMEDIATE");
+    const int version = std::stoi(db.text("PRAGMA user_version"));
     if (version < 0 || version > store_schema_version) {
         throw StoreError(path + ": store schema version " + std::to_string(version) +
                          " is not the version this program writes (" +
                          std::to_string(store_schema_version) + ")");
     }
     if (version == 0) {
-        exec(db, std::string(store_schema_sql()).c_str());
+        db.exec(std::string(store_schema_sql()));
     } else if (version == 1) {
         // Version 1 stored a re-sent event twice: keep the first of each, then key them.
-        exec(db,
-             "DELETE FROM events WHERE id NOT IN (SELECT min(id) FROM events GROUP BY run_id, "
-             "t_s, kind, message); DROP INDEX IF EXISTS events_by_run; CREATE UNIQUE INDEX "
-             "events_once ON events (run_id, t_s, kind, message)");
+        db.exec(
+            "DELETE FROM events WHERE id NOT IN (SELECT min(id) FROM events GROUP BY run_id, "
+            "t_s, kind, message); DROP INDEX IF EXISTS events_by_run; CREATE UNIQUE INDEX "
+            "events_once ON events (run_id, t_s, kind, message)");
     }
     if (version == 1 || version == 2) {
-        exec(db, dmta_table_sql().c_str());
+        db.exec(dmta_table_sql());
     }
     if (version >= 1 && version < stress_in_pa_since_version) {
         // In this transaction with the version: converted entirely and once, or not at all.
         for (const auto& column : columns_in_mpa) {
             const std::string table(column.table), pa(column.pa_name);
-            exec(db, ("ALTER TABLE " + table + " RENAME COLUMN " + std::string(column.mpa_name) +
-                      " TO " + pa + "; UPDATE " + table + " SET " + pa + " = " + pa + " * 1e6")
-                         .c_str());
+            db.exec("ALTER TABLE " + table + " RENAME COLUMN " + std::string(column.mpa_name) +
+                    " TO " + pa + "; UPDATE " + table + " SET " + pa + " = " + pa + " * 1e6");
         }
     }
     if (version >= 1 && version < work_done_in_pa_since_version) {
         convert_work_done_to_pa(db);
     }
     if (version != store_schema_version) {
-        exec(db, ("PRAGMA user_version=" + std::to_string(store_schema_version)).c_str());
+        db.exec("PRAGMA user_version=" + std::to_string(store_schema_version));
     }
-    exec(db, "COMMIT");
+    db.exec("COMMIT");
 }
 
 }  // namespace dmacycle::store

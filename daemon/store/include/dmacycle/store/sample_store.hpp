@@ -13,11 +13,11 @@
 #include <thread>
 #include <vector>
 
-struct sqlite3;
-
 // The SQLite store of runs and their samples, events, cycles and results. Schema and durability
 // are documented in docs/store-schema.md.
 namespace dmacycle::store {
+
+class SqlConnection;
 
 class StoreError : public std::runtime_error {
   public:
@@ -206,12 +206,13 @@ class SampleStore {
     void report_health(std::unique_lock<std::mutex>& lock, const StoreHealth& health);
     void require_run(std::int64_t run_id) const;
     void throw_if_failed() const;
+    void rollback() noexcept;  // of the open transaction, if any
     // Waits on `committed_` until `done`; throws after stall_timeout of failing commits.
     template <typename Done>
     void wait_committed(std::unique_lock<std::mutex>& lock, Done done, std::string_view what);
 
     StoreOptions options_;
-    sqlite3* db_ = nullptr;
+    std::unique_ptr<SqlConnection> db_;  // the writer thread's, once constructed
     std::unique_ptr<Statements> statements_;
 
     mutable std::mutex mutex_;
