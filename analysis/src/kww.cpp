@@ -6,7 +6,6 @@
 #include <span>
 #include <vector>
 
-#include "dmacycle/analysis/numerics.hpp"
 #include "separable_fit.hpp"
 
 namespace dmacycle::analysis {
@@ -108,6 +107,7 @@ detail::SeparableResult fit_kww(const Samples& samples, Form form, KwwFit& out) 
         out.tau_s = std::exp(result.theta(0));
         out.beta = result.theta(1);
         out.rms_residual = result.rms_residual;
+        out.misfit_ratio = result.misfit_ratio;
     }
     if (!result.usable) {
         out.summary = FitSummary::failure(FitStatus::not_converged, result.message);
@@ -127,24 +127,25 @@ struct Linearized {
     std::vector<bool> adequate;
 };
 
-Linearized linearize(std::span<const double> time_s, std::span<const double> strain, double t0_s,
-                     const KwwFit& fit, double noise) {
+// Each bin with the noise of its mean.
+Linearized linearize(const BinnedCurve& curve, const KwwFit& fit, double noise) {
     const double amplitude = std::abs(fit.strain_an);
-    const double margin = kSignalMarginSigmas * noise;
-    const std::size_t n = time_s.size();
+    const std::size_t n = curve.size();
     Linearized out{std::vector<double>(n), std::vector<double>(n), std::vector<double>(n, 0.0),
                    std::vector<bool>(n, false)};
     for (std::size_t i = 0; i < n; ++i) {
-        const double since_unload_s = time_s[i] - t0_s;
+        const double since_unload_s = curve.time_s[i];
+        const double bin_noise = noise / std::sqrt(curve.count[i]);
+        const double margin = kSignalMarginSigmas * bin_noise;
         out.log_time[i] = std::log(since_unload_s);
         const double model_fraction = std::exp(-std::pow(since_unload_s / fit.tau_s, fit.beta));
         out.adequate[i] =
             amplitude * model_fraction >= margin && amplitude * (1 - model_fraction) >= margin;
-        const double fraction = (strain[i] - fit.strain_vp) / fit.strain_an;
+        const double fraction = (curve.value[i] - fit.strain_vp) / fit.strain_an;
         if (out.adequate[i] && fraction > 0 && fraction < 1) {
             out.y[i] = std::log(-std::log(fraction));
             const double sigma_y =
-                noise / (amplitude * model_fraction * std::abs(std::log(model_fraction)));
+                bin_noise / (amplitude * model_fraction * std::abs(std::log(model_fraction)));
             out.weight[i] = 1 / (sigma_y * sigma_y);
         }
     }
@@ -193,16 +194,21 @@ std::optional<LocalSlope> local_slope(const Linearized& points, std::size_t begi
 
 KwwFit fit_recovery_kww(std::span<const double> time_s, std::span<const double> strain,
                         double t0_s) {
-    KwwFit out;
     if (auto rejected = detail::reject_curve(time_s, strain, t0_s)) {
+        KwwFit out;
         out.summary = std::move(*rejected);
         return out;
     }
-    std::vector<double> since_unload_s(time_s.begin(), time_s.end());
-    for (double& t : since_unload_s) {
-        t -= t0_s;
+    return fit_recovery_kww(bin_recovery(time_s, strain, t0_s));
+}
+
+KwwFit fit_recovery_kww(const BinnedCurve& recovery) {
+    KwwFit out;
+    if (auto rejected = detail::reject_bins(recovery)) {
+        out.summary = std::move(*rejected);
+        return out;
     }
-    const Samples samples = detail::make_samples(since_unload_s, strain);
+    const Samples samples = detail::make_samples(recovery);
     const auto result = fit_kww(samples, Form::recovery, out);
     if (result.coefficients.size() == 2) {
         out.strain_an = result.coefficients(0);
@@ -238,8 +244,17 @@ KwwFit fit_creep_kww(std::span<const double> time_s, std::span<const double> str
 
 InstantKww instant_kww(std::span<const double> time_s, std::span<const double> strain, double t0_s,
                        const KwwFit& fit) {
-    InstantKww out;
     if (auto rejected = detail::reject_curve(time_s, strain, t0_s)) {
+        InstantKww out;
+        out.summary = std::move(*rejected);
+        return out;
+    }
+    return instant_kww(bin_recovery(time_s, strain, t0_s), fit);
+}
+
+InstantKww instant_kww(const BinnedCurve& recovery, const KwwFit& fit) {
+    InstantKww out;
+    if (auto rejected = detail::reject_bins(recovery)) {
         out.summary = std::move(*rejected);
         return out;
     }
@@ -249,13 +264,13 @@ InstantKww instant_kww(std::span<const double> time_s, std::span<const double> s
     }
     // The noise is what scatters ln ln(...) point to point; model misfit is not, so it comes from
     // the data rather than the fit residual. The floor keeps noise-free curves finite.
-    out.noise = std::max(estimate_noise(strain), 1e-12 * std::abs(fit.strain_an));
-    const Linearized points = linearize(time_s, strain, t0_s, fit, out.noise);
+    out.noise = std::max(recovery.noise, 1e-12 * std::abs(fit.strain_an));
+    const Linearized points = linearize(recovery, fit, out.noise);
 
-    const std::size_t n = time_s.size();
+    const std::size_t n = recovery.size();
     const double ln10 = std::log(10.0);
-    const double first = std::log10(time_s.front() - t0_s) + kHalfWindowDecades;
-    const double last = std::log10(time_s.back() - t0_s) - kHalfWindowDecades;
+    const double first = std::log10(recovery.time_s.front()) + kHalfWindowDecades;
+    const double last = std::log10(recovery.time_s.back()) - kHalfWindowDecades;
     const auto window_count = static_cast<int>(std::floor((last - first) / kStepDecades)) + 1;
     std::size_t begin = 0;
     for (int w = 0; w < window_count; ++w) {

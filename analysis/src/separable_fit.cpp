@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -22,8 +23,48 @@ struct Linear {
     double rss = std::numeric_limits<double>::infinity();
 };
 
-Eigen::Map<const Eigen::VectorXd> values_of(const Samples& samples) {
-    return {samples.value.data(), static_cast<Eigen::Index>(samples.value.size())};
+Eigen::Map<const Eigen::VectorXd> map(const std::vector<double>& values) {
+    return {values.data(), static_cast<Eigen::Index>(values.size())};
+}
+
+// The values as the least squares see them: times the square roots of their weights.
+Eigen::VectorXd values_of(const Samples& samples) {
+    if (samples.sqrt_weight.empty()) {
+        return map(samples.value);
+    }
+    return map(samples.value).cwiseProduct(map(samples.sqrt_weight));
+}
+
+double total_weight(const Samples& samples) {
+    return samples.sqrt_weight.empty() ? static_cast<double>(samples.value.size())
+                                       : map(samples.sqrt_weight).squaredNorm();
+}
+
+// The model at θ (a bin's mean over its spread), its rows weighted like values_of.
+void evaluate(const SeparableModel& model, const Samples& samples, const Eigen::VectorXd& theta,
+              Eigen::MatrixXd& basis, std::vector<Eigen::MatrixXd>* d_basis) {
+    if (samples.below) {
+        model.evaluate(*samples.below, theta, basis, d_basis);
+        Eigen::MatrixXd upper;
+        std::vector<Eigen::MatrixXd> d_upper;
+        model.evaluate(*samples.above, theta, upper, d_basis ? &d_upper : nullptr);
+        basis = 0.5 * (basis + upper);
+        for (std::size_t j = 0; d_basis && j < d_basis->size(); ++j) {
+            (*d_basis)[j] = 0.5 * ((*d_basis)[j] + d_upper[j]);
+        }
+    } else {
+        model.evaluate(samples, theta, basis, d_basis);
+    }
+    if (samples.sqrt_weight.empty()) {
+        return;
+    }
+    const auto w = map(samples.sqrt_weight);
+    basis = w.asDiagonal() * basis;
+    if (d_basis != nullptr) {
+        for (auto& d : *d_basis) {
+            d = w.asDiagonal() * d;
+        }
+    }
 }
 
 // Column-pivoting QR stays accurate when a slow mode and the constant offset are nearly
@@ -82,8 +123,8 @@ struct Projected {
 
 void project(const SeparableModel& model, const Samples& samples, const Eigen::VectorXd& theta,
              Projected& out) {
-    const auto y = values_of(samples);
-    model.evaluate(samples, theta, out.evaluation.basis, &out.evaluation.d_basis);
+    const Eigen::VectorXd y = values_of(samples);
+    evaluate(model, samples, theta, out.evaluation.basis, &out.evaluation.d_basis);
     const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(out.evaluation.basis);
     out.linear = solve_linear(qr, out.evaluation.basis, y);
     out.residual = y - out.evaluation.basis * out.linear.coefficients;
@@ -172,7 +213,14 @@ LmResult levenberg_marquardt(const SeparableModel& model, const Samples& samples
     return finish(false);
 }
 
+double last_time(const Samples& samples) {
+    return samples.last_s > 0 ? samples.last_s : samples.time_s.back();
+}
+
 double first_positive_time(const Samples& samples) {
+    if (samples.first_s > 0) {
+        return samples.first_s;
+    }
     const auto it =
         std::find_if(samples.time_s.begin(), samples.time_s.end(), [](double t) { return t > 0; });
     return it == samples.time_s.end() ? 1.0 : *it;
@@ -187,7 +235,7 @@ std::optional<Eigen::VectorXd> best_candidate(const SeparableModel& model, const
     double best_rss = std::numeric_limits<double>::infinity();
     Eigen::VectorXd best_theta;
     for (const auto& theta : theta_candidates) {
-        model.evaluate(samples, theta, basis, nullptr);
+        evaluate(model, samples, theta, basis, nullptr);
         const double rss = solve_linear(basis, values).rss;
         if (rss < best_rss) {
             best_rss = rss;
@@ -222,11 +270,22 @@ std::optional<Eigen::VectorXd> standard_errors(const SeparableModel& model, cons
         !(eigenvalues.minCoeff() > 1e-13 * eigenvalues.maxCoeff())) {
         return std::nullopt;
     }
-    const double residual_variance = fit.rss / (point_count - parameter_count);
     const Eigen::MatrixXd scaled_inverse = eigen.eigenvectors() *
                                            eigenvalues.cwiseInverse().asDiagonal() *
                                            eigen.eigenvectors().transpose();
-    return (residual_variance * scaled_inverse.diagonal()).cwiseSqrt().cwiseProduct(scale);
+    if (samples.noise_sd.empty()) {
+        const double residual_variance = fit.rss / (point_count - parameter_count);
+        return (residual_variance * scaled_inverse.diagonal()).cwiseSqrt().cwiseProduct(scale);
+    }
+    // Sandwich: the rows of jac carry √w, so the weighted residual of row i varies by w_i V_i.
+    Eigen::VectorXd row_variance = map(samples.noise_sd).cwiseAbs2();
+    if (!samples.sqrt_weight.empty()) {
+        row_variance = row_variance.cwiseProduct(map(samples.sqrt_weight).cwiseAbs2());
+    }
+    const Eigen::MatrixXd scaled_jac = jac * scale.asDiagonal();
+    const Eigen::MatrixXd meat = scaled_jac.transpose() * row_variance.asDiagonal() * scaled_jac;
+    const Eigen::MatrixXd covariance = scaled_inverse * meat * scaled_inverse;
+    return covariance.diagonal().cwiseMax(0.0).cwiseSqrt().cwiseProduct(scale);
 }
 
 }  // namespace
@@ -247,14 +306,24 @@ std::optional<FitSummary> reject_curve(std::span<const double> time_s,
         if (!std::isfinite(time_s[i]) || !std::isfinite(strain[i])) {
             return FitSummary::failure(FitStatus::invalid_input, "non-finite time or strain");
         }
-        if (i > 0 && !(time_s[i] > time_s[i - 1])) {
-            return FitSummary::failure(FitStatus::invalid_input, "time is not strictly increasing");
+        // Repeated time stamps are measurements too (real files have them); a time that goes
+        // back is not.
+        if (i > 0 && time_s[i] < time_s[i - 1]) {
+            return FitSummary::failure(FitStatus::invalid_input, "time goes backwards");
         }
     }
     if (t0_s ? !(time_s.front() > *t0_s) : time_s.front() < 0) {
         return FitSummary::failure(FitStatus::invalid_input, t0_s
                                                                  ? "recovery times must be after t0"
                                                                  : "creep times must be >= 0");
+    }
+    return std::nullopt;
+}
+
+std::optional<FitSummary> reject_bins(const BinnedCurve& curve) {
+    if (curve.size() < 10) {
+        return FitSummary::failure(FitStatus::insufficient_data,
+                                   "fewer than 10 bins of log time hold samples");
     }
     return std::nullopt;
 }
@@ -270,18 +339,36 @@ void resize_zero(std::vector<Eigen::MatrixXd>& d_basis, int nonlinear_count, Eig
 Eigen::Vector2d log_tau_bounds(const Samples& samples) {
     const double three_decades = 3 * std::log(10.0);
     return {std::log(first_positive_time(samples)) - three_decades,
-            std::log(samples.time_s.back()) + three_decades};
+            std::log(last_time(samples)) + three_decades};
 }
 
 std::vector<double> log_tau_grid(const Samples& samples, double step_decades) {
     const double lo = std::log10(first_positive_time(samples)) - 1;
-    const double hi = std::log10(samples.time_s.back()) + 1;
+    const double hi = std::log10(last_time(samples)) + 1;
     const auto count = static_cast<int>(std::floor((hi - lo) / step_decades)) + 1;
     std::vector<double> grid;
     for (int i = 0; i < count; ++i) {
         grid.push_back((lo + i * step_decades) * std::log(10.0));
     }
     return grid;
+}
+
+Samples make_samples(const BinnedCurve& curve) {
+    Samples out = make_samples(curve.time_s, curve.value);
+    out.first_s = curve.first_s;
+    out.last_s = curve.last_s;
+    std::vector<double> lower(curve.time_s), upper(curve.time_s);
+    for (std::size_t i = 0; i < curve.size(); ++i) {
+        out.noise_sd.push_back(curve.mean_noise(i));
+        lower[i] -= curve.time_spread_s[i];
+        upper[i] += curve.time_spread_s[i];
+    }
+    out.below = std::make_shared<const Samples>(make_samples(lower, curve.value));
+    out.above = std::make_shared<const Samples>(make_samples(upper, curve.value));
+    for (const double w : curve.weight) {
+        out.sqrt_weight.push_back(std::sqrt(w));
+    }
+    return out;
 }
 
 Samples make_samples(std::span<const double> time_s, std::span<const double> value) {
@@ -347,17 +434,21 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
 
     // Fitted in units of max|value|, so that sums of squares cannot overflow; the linear
     // parameters, their errors and the RMS scale back, θ is unaffected.
-    const double max_abs = values_of(samples).cwiseAbs().maxCoeff();
+    const double max_abs = map(samples.value).cwiseAbs().maxCoeff();
     const double unit = max_abs > 0 ? max_abs : 1.0;
     Samples scaled = samples;
     for (double& v : scaled.value) {
+        v /= unit;
+    }
+    for (double& v : scaled.noise_sd) {
         v /= unit;
     }
 
     // The grid search and a first refinement on the binned curve (cheap), so that the full data
     // need only a few steps.
     constexpr int kBinCount = 128;
-    const Samples binned = log_binned(scaled, kBinCount);
+    const Samples binned =
+        scaled.value.size() <= 4 * kBinCount ? scaled : log_binned(scaled, kBinCount);
     std::optional<Eigen::VectorXd> start = best_candidate(model, binned, theta_candidates);
     if (!start) {
         out.message = "no starting values: the model is not finite on this data";
@@ -368,7 +459,17 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
     const LmResult fine = levenberg_marquardt(model, scaled, coarse.theta, kFullMaxIterations);
     out.theta = fine.theta;
     out.coefficients = unit * fine.coefficients;
-    out.rms_residual = unit * std::sqrt(fine.rss / point_count);
+    out.rms_residual = unit * std::sqrt(fine.rss / total_weight(scaled));
+    if (!scaled.noise_sd.empty()) {
+        // What a perfect model leaves: Σ w_i V_i / Σw.
+        double expected = 0;
+        for (std::size_t i = 0; i < scaled.noise_sd.size(); ++i) {
+            const double w = scaled.sqrt_weight.empty() ? 1.0 : scaled.sqrt_weight[i];
+            expected += w * w * scaled.noise_sd[i] * scaled.noise_sd[i];
+        }
+        expected = unit * std::sqrt(expected / total_weight(scaled));
+        out.misfit_ratio = expected > 0 ? out.rms_residual / expected : 0.0;
+    }
     for (Eigen::Index j = 0; j < model.nonlinear_count; ++j) {
         if (fine.theta(j) <= model.theta_lo(j) || fine.theta(j) >= model.theta_hi(j)) {
             // The optimum lies beyond the box: the value is only a bound, its error meaningless.
@@ -405,6 +506,15 @@ FitSummary judge_relaxation(const SeparableResult& result, int amplitude_column)
         // τ (and β) mean nothing when the relaxation itself is lost in the noise.
         return FitSummary::failure(FitStatus::insufficient_data,
                                    "no relaxation resolved above the noise");
+    }
+    if (result.misfit_ratio > kMisfitWarnRatio) {
+        char text[200];
+        std::snprintf(text, sizeof text,
+                      "converged; warning: the RMS residual is %.3g x the noise level: the "
+                      "parameters describe the model's best approximation of this curve, and "
+                      "their standard errors only the noise",
+                      result.misfit_ratio);
+        return FitSummary::success(text);
     }
     return FitSummary::success();
 }

@@ -84,6 +84,7 @@ detail::SeparableResult fit_single(const detail::SeparableModel& model, const Sa
         out.tau_s = std::exp(result.theta(0));
         out.strain_an = result.coefficients(amplitude_column);
         out.rms_residual = result.rms_residual;
+        out.misfit_ratio = result.misfit_ratio;
     }
     if (!result.usable) {
         out.summary = FitSummary::failure(FitStatus::not_converged, result.message);
@@ -104,16 +105,25 @@ SingleTauFit fit_recovery_single_tau(std::span<const double> time_s, std::span<c
         out.summary = std::move(*rejected);
         return out;
     }
-    // With no loading time no strain was stored, and ε_1 is undefined.
     if (!(t0_s > 0)) {
         out.summary = FitSummary::failure(FitStatus::invalid_input, "t0 must be positive");
         return out;
     }
-    std::vector<double> since_unload_s(time_s.begin(), time_s.end());
-    for (double& t : since_unload_s) {
-        t -= t0_s;
+    return fit_recovery_single_tau(bin_recovery(time_s, strain, t0_s), t0_s);
+}
+
+SingleTauFit fit_recovery_single_tau(const BinnedCurve& recovery, double t0_s) {
+    SingleTauFit out;
+    if (auto rejected = detail::reject_bins(recovery)) {
+        out.summary = std::move(*rejected);
+        return out;
     }
-    const Samples samples = detail::make_samples(since_unload_s, strain);
+    // With no loading time no strain was stored, and ε_1 is undefined.
+    if (!(t0_s > 0) || !std::isfinite(t0_s)) {
+        out.summary = FitSummary::failure(FitStatus::invalid_input, "t0 must be positive");
+        return out;
+    }
+    const Samples samples = detail::make_samples(recovery);
     const auto result = fit_single(recovery_model(samples, t0_s), samples, 0, out);
     if (result.coefficients.size() == 2) {
         out.strain_vp = result.coefficients(1);

@@ -8,9 +8,10 @@
 // For τ ≫ the window ε_i itself is ill-determined (it trades against the viscoplastic term),
 // a_i is not; a_i ≥ 0, the offset / elastic / viscoplastic terms are free and unregularized.
 //
-// λ normalization, scale-invariant: with s = max|y| over the N data points the fit minimizes
-//     (1/N) Σ_j ((model(t_j) − y_j) / s)²  +  λ Σ_i (a_i / s)²
-// so λ means the same whatever the strain unit (%, raw) and the number of points.
+// λ normalization, scale-invariant: with s = max|y| over the N data points (a recovery's log-time
+// bins, weights w_j; samples of a creep curve, w_j = 1) the fit minimizes
+//     (1/Σw) Σ_j w_j ((model(t_j) − y_j) / s)²  +  λ Σ_i (a_i / s)²
+// so λ means the same whatever the strain unit (%, raw), the number of points and the sampling.
 // SpectrumFit::lambda reports λ in this normalization, whether given or chosen.
 //
 // Automatic λ: Morozov's discrepancy principle — the largest λ whose RMS residual stays within
@@ -58,13 +59,14 @@ constexpr int kBisectionSteps = 6;  // 1 decade / 2⁶ ≈ 0.016 decade
 // indistinguishable from the noise while giving the smoothest spectrum that fits; the noise
 // estimate itself is only good to about a per cent, so a tighter factor would chase it.
 constexpr double kDiscrepancyFactor = 1.02;
-// Goodness of fit: the best residual the model reaches (λ → 0) against the noise estimate. White
-// noise gives a ratio of about 1; the second-difference estimator underestimates correlated
-// noise, by 1.5× at lag-1 correlation 0.5 and 3× at 0.9, and the real curves of
-// docs/validation.md show 1.5-6× (all within the floor below). Above kMisfitWarnFactor the
+// Goodness of fit: the residual at λ → 0 (the model's own misfit) and at the λ used (a given λ
+// can smooth the data away) against the noise a perfect model would leave (log_bins.hpp: the
+// scatter within bins, over the bins' counts). White noise gives a ratio of about 1. The scatter
+// within a bin sees correlated noise's whole amplitude but not the extra variance it gives the
+// bins' means: AR(1) noise of lag-1 correlation 0.95 leaves 2.5x. Above kMisfitWarnFactor the
 // summary carries a warning; above kMisfitRejectFactor no plausible noise explains the residual
 // (a τ range missing the relaxation gave 170×) and the spectrum is not usable.
-constexpr double kMisfitWarnFactor = 3.0;
+constexpr double kMisfitWarnFactor = 2.0;
 constexpr double kMisfitRejectFactor = 20.0;
 // The noise estimate is floored at this fraction of max|strain| for that judgement: the default
 // grid (6 modes per decade) matches a single sharp line between its nodes only to ~1.2e-3 of
@@ -91,8 +93,9 @@ std::optional<FitSummary> check_series(std::span<const double> time_s,
         if (!std::isfinite(time_s[j]) || !std::isfinite(strain[j])) {
             return FitSummary::failure(FitStatus::invalid_input, "non-finite time or strain");
         }
-        if (j > 0 && time_s[j] <= time_s[j - 1]) {
-            return FitSummary::failure(FitStatus::invalid_input, "time is not increasing");
+        // Repeated time stamps are measurements too; a time that goes back is not.
+        if (j > 0 && time_s[j] < time_s[j - 1]) {
+            return FitSummary::failure(FitStatus::invalid_input, "time goes backwards");
         }
     }
     return std::nullopt;
@@ -191,12 +194,22 @@ struct ModeColumn {
 
 class Kernel {
   public:
+    // spread_s (binned data, log_bins.hpp): each row is the mean of the column at elapsed ∓ spread.
     Kernel(std::span<const double> elapsed_s, MatrixXd free_columns,
-           std::vector<ModeColumn> columns)
+           std::vector<ModeColumn> columns, std::span<const double> spread_s = {})
         : elapsed_s_(elapsed_s),
           block_steps_s_(uniform_block_steps(elapsed_s)),
           free_columns_(std::move(free_columns)),
-          columns_(std::move(columns)) {}
+          columns_(std::move(columns)) {
+        if (!spread_s.empty()) {
+            for (std::size_t j = 0; j < elapsed_s.size(); ++j) {
+                lower_s_.push_back(elapsed_s[j] - spread_s[j]);
+                upper_s_.push_back(elapsed_s[j] + spread_s[j]);
+            }
+            lower_steps_s_ = uniform_block_steps(lower_s_);
+            upper_steps_s_ = uniform_block_steps(upper_s_);
+        }
+    }
 
     Index points() const { return free_columns_.rows(); }
     Index modes() const { return static_cast<Index>(columns_.size()); }
@@ -205,7 +218,14 @@ class Kernel {
     // Column i over rows [first_row, first_row + out.size()).
     void fill(Index column, std::size_t first_row, Eigen::Ref<VectorXd> out) const {
         const ModeColumn& mode = columns_[static_cast<std::size_t>(column)];
-        fill_mode(elapsed_s_, block_steps_s_, mode.rate_per_s, mode.shape, first_row, out);
+        if (lower_s_.empty()) {
+            fill_mode(elapsed_s_, block_steps_s_, mode.rate_per_s, mode.shape, first_row, out);
+        } else {
+            fill_mode(lower_s_, lower_steps_s_, mode.rate_per_s, mode.shape, first_row, out);
+            VectorXd upper(out.size());
+            fill_mode(upper_s_, upper_steps_s_, mode.rate_per_s, mode.shape, first_row, upper);
+            out = 0.5 * (out + upper);
+        }
         out *= mode.scale;
         if (!mode.shift.isZero(0)) {
             out.noalias() -=
@@ -234,6 +254,8 @@ class Kernel {
   private:
     std::span<const double> elapsed_s_;
     std::vector<double> block_steps_s_;
+    std::vector<double> lower_s_, upper_s_;  // empty: no spread
+    std::vector<double> lower_steps_s_, upper_steps_s_;
     MatrixXd free_columns_;
     std::vector<ModeColumn> columns_;
 };
@@ -251,12 +273,18 @@ std::size_t rows_above_cutoff(std::span<const double> elapsed_s, double rate_per
 // kernel is never stored, and each chunk skips the columns that have died out.
 class NormalEquations {
   public:
-    // data: divided by the strain scale s and centred (limits cancellation in yᵀy).
-    NormalEquations(const Kernel& kernel, const VectorXd& data) : kernel_(kernel) {
+    // data: divided by the strain scale s and centred (limits cancellation in yᵀy). Row j weighs
+    // sqrt_weight(j)² (empty: every row 1); the sums are means over the total weight.
+    NormalEquations(const Kernel& kernel, const VectorXd& data, const VectorXd& sqrt_weight)
+        : kernel_(kernel) {
         constexpr std::size_t kChunkRows = 8 * kBlockPoints;
         static_assert(kChunkRows % kBlockPoints == 0, "fill_mode needs whole blocks");
         const Index modes = kernel.modes();
-        const MatrixXd& free_columns = kernel.free_columns();
+        const bool weighted = sqrt_weight.size() > 0;
+        const MatrixXd free_columns =
+            weighted ? MatrixXd(sqrt_weight.asDiagonal() * kernel.free_columns())
+                     : kernel.free_columns();
+        const VectorXd weighted_data = weighted ? VectorXd(sqrt_weight.cwiseProduct(data)) : data;
         MatrixXd gram = MatrixXd::Zero(modes, modes);
         free_times_kernel_ = MatrixXd::Zero(free_columns.cols(), modes);
         VectorXd kernel_times_data = VectorXd::Zero(modes);
@@ -270,26 +298,30 @@ class NormalEquations {
             for (Index i = first_column; i < modes; ++i) {
                 kernel.fill(i, static_cast<std::size_t>(first_row), chunk.col(i).head(rows));
             }
-            const auto block = chunk.block(0, first_column, rows, live);
+            auto block = chunk.block(0, first_column, rows, live);
+            if (weighted) {
+                block.array().colwise() *= sqrt_weight.segment(first_row, rows).array();
+            }
             gram.bottomRightCorner(live, live)
                 .selfadjointView<Eigen::Lower>()
                 .rankUpdate(block.transpose());
             free_times_kernel_.rightCols(live).noalias() +=
                 free_columns.middleRows(first_row, rows).transpose() * block;
             kernel_times_data.tail(live).noalias() +=
-                block.transpose() * data.segment(first_row, rows);
+                block.transpose() * weighted_data.segment(first_row, rows);
         }
         gram = gram.selfadjointView<Eigen::Lower>();
         free_gram_.compute(free_columns.transpose() * free_columns);
-        free_times_data_ = free_columns.transpose() * data;
+        free_times_data_ = free_columns.transpose() * weighted_data;
 
         // With F = QR: QᵀK = R⁻ᵀFᵀK, and FᵀF = RᵀR is the Cholesky factorization.
         const MatrixXd basis_kernel = free_gram_.matrixL().solve(free_times_kernel_);
         const VectorXd basis_data = free_gram_.matrixL().solve(free_times_data_);
-        const auto points = static_cast<double>(data.size());
+        const double points =
+            weighted ? sqrt_weight.squaredNorm() : static_cast<double>(data.size());
         gram_ = (gram - basis_kernel.transpose() * basis_kernel) / points;
         rhs_ = (kernel_times_data - basis_kernel.transpose() * basis_data) / points;
-        data_mean_square_ = (data.squaredNorm() - basis_data.squaredNorm()) / points;
+        data_mean_square_ = (weighted_data.squaredNorm() - basis_data.squaredNorm()) / points;
     }
 
     Index modes() const { return gram_.cols(); }
@@ -414,22 +446,34 @@ struct CoreFit {
     double noise = 0;
     double rms = 0;
     double misfit_ratio = 0;  // best RMS residual / max(noise estimate, floor)
+    double lambda_ratio = 0;  // RMS residual at the λ used / max(noise estimate, floor)
     FitSummary summary;
 };
 
+// The values fitted, with their weights and noise.
+struct FitData {
+    std::span<const double> value;
+    VectorXd sqrt_weight;       // empty: every value weighs 1
+    double noise = 0;           // of one sample
+    double residual_noise = 0;  // the weighted RMS residual a perfect model leaves
+};
+
 // F's first column must be the constant 1 (it absorbs the centring of the data).
-CoreFit solve_spectrum(const Kernel& kernel, std::span<const double> strain,
+CoreFit solve_spectrum(const Kernel& kernel, const FitData& fit_data,
                        const SpectrumOptions& options) {
-    const Eigen::Map<const VectorXd> data(strain.data(), static_cast<Index>(strain.size()));
+    const Eigen::Map<const VectorXd> data(fit_data.value.data(),
+                                          static_cast<Index>(fit_data.value.size()));
     const double max_abs = data.cwiseAbs().maxCoeff();
     const double scale = max_abs > 0 ? max_abs : 1.0;
     const double mean_scaled = data.mean() / scale;
     CoreFit out;
-    out.noise = estimate_noise(strain);
+    out.noise = fit_data.noise;
+    const VectorXd& sqrt_weight = fit_data.sqrt_weight;
+    const double noise_scaled = fit_data.residual_noise / scale;
 
-    const NormalEquations problem(kernel, (data / scale).array() - mean_scaled);
+    const NormalEquations problem(kernel, (data / scale).array() - mean_scaled, sqrt_weight);
     RegularizedSolution solution = options.lambda ? solve_with_lambda(problem, *options.lambda)
-                                                  : choose_lambda(problem, out.noise / scale);
+                                                  : choose_lambda(problem, noise_scaled);
     out.amplitude = scale * solution.amplitude;
     // Back to the unshifted kernel and the uncentred data.
     VectorXd free_coefficients =
@@ -441,10 +485,14 @@ CoreFit solve_spectrum(const Kernel& kernel, std::span<const double> strain,
     const VectorXd fitted = scale * fitted_scaled;
     out.fitted.assign(fitted.begin(), fitted.end());
     // In units of s: the unscaled sum of squares overflows for strains beyond ~1e154.
-    out.rms = scale * std::sqrt((fitted_scaled - data / scale).squaredNorm() /
-                                static_cast<double>(data.size()));
-    const double noise_scaled = out.noise / scale;
+    const VectorXd residual_scaled = fitted_scaled - data / scale;
+    out.rms =
+        scale * (sqrt_weight.size() > 0
+                     ? std::sqrt(residual_scaled.cwiseProduct(sqrt_weight).squaredNorm() /
+                                 sqrt_weight.squaredNorm())
+                     : std::sqrt(residual_scaled.squaredNorm() / static_cast<double>(data.size())));
     out.misfit_ratio = solution.best_rms / std::max(noise_scaled, kMisfitNoiseFloor);
+    out.lambda_ratio = out.rms / scale / std::max(noise_scaled, kMisfitNoiseFloor);
     out.lambda = solution.lambda;
     out.summary = solution.converged
                       ? FitSummary::success(solution.how)
@@ -540,7 +588,8 @@ void finish(SpectrumFit& fit, CoreFit core) {
     fit.rms_residual = core.rms;
     fit.fitted = std::move(core.fitted);
     fit.summary = std::move(core.summary);
-    fit.misfit = core.misfit_ratio > kMisfitWarnFactor;
+    // Judged at the λ used, whoever chose it: a given λ can smooth the data away.
+    fit.misfit = std::max(core.misfit_ratio, core.lambda_ratio) > kMisfitWarnFactor;
     bool finite =
         all_finite(fit.strain) && all_finite(fit.strain_at_unload) && all_finite(fit.fitted) &&
         all_finite(std::array{fit.strain_e, fit.strain_vp, fit.strain_rate_vp,
@@ -559,6 +608,8 @@ void finish(SpectrumFit& fit, CoreFit core) {
     }
     char ratio[64];
     std::snprintf(ratio, sizeof ratio, "%.3g", core.misfit_ratio);
+    char at_lambda[64];
+    std::snprintf(at_lambda, sizeof at_lambda, "%.3g", core.lambda_ratio);
     if (core.misfit_ratio > kMisfitRejectFactor) {
         fit.summary = FitSummary::failure(
             FitStatus::not_converged,
@@ -566,9 +617,23 @@ void finish(SpectrumFit& fit, CoreFit core) {
                 " x the noise level (widen the tau range?); " + fit.summary.message);
         return;
     }
-    if (fit.misfit) {
+    if (core.lambda_ratio > kMisfitRejectFactor) {
+        fit.summary =
+            FitSummary::failure(FitStatus::not_converged,
+                                std::string("lambda smooths the data away: the RMS residual is ") +
+                                    at_lambda + " x the noise level (the model reaches " + ratio +
+                                    " x; a smaller lambda?); " + fit.summary.message);
+        return;
+    }
+    if (core.misfit_ratio > kMisfitWarnFactor) {
         fit.summary.message = std::string("warning: the best RMS residual is ") + ratio +
                               " x the noise level (model misfit, or correlated noise); " +
+                              fit.summary.message;
+    } else if (fit.misfit) {
+        fit.summary.message = std::string("warning: at this lambda the RMS residual is ") +
+                              at_lambda +
+                              " x the noise level (or the tau grid's floor, 2e-3 of max|strain|): "
+                              "over-smoothed; " +
                               fit.summary.message;
     }
     if (std::any_of(fit.peaks.begin(), fit.peaks.end(),
@@ -612,11 +677,27 @@ SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<cons
             FitSummary::failure(FitStatus::invalid_input, "recovery times must all be after t0");
         return fit;
     }
-    const auto points = static_cast<Index>(time_s.size());
-    std::vector<double> elapsed_s(time_s.begin(), time_s.end());
-    for (double& t : elapsed_s) {
-        t -= t0_s;
+    return fit_recovery_spectrum(bin_recovery(time_s, strain, t0_s), t0_s, options);
+}
+
+SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
+                                  const SpectrumOptions& options) {
+    SpectrumFit fit;
+    if (const std::string problem = options.validate(); !problem.empty()) {
+        fit.summary = FitSummary::failure(FitStatus::invalid_input, problem);
+        return fit;
     }
+    if (recovery.size() < kMinPoints) {
+        fit.summary = FitSummary::failure(FitStatus::insufficient_data,
+                                          "a spectrum needs at least 10 bins of log time");
+        return fit;
+    }
+    if (!std::isfinite(t0_s) || t0_s <= 0) {
+        fit.summary = FitSummary::failure(FitStatus::invalid_input, "t0 must be positive");
+        return fit;
+    }
+    const std::span<const double> elapsed_s = recovery.time_s;
+    const auto points = static_cast<Index>(elapsed_s.size());
     fit.tau_s = log_space(options.tau_min_s, options.tau_max_s, options.modes);
     // Columns nearly constant over the window are held as their departure from the value at
     // its middle; the others die out and are exactly zero past the exp() cutoff.
@@ -630,10 +711,14 @@ SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<cons
              VectorXd::Constant(1, nearly_constant ? at_middle : 0.0),
              nearly_constant ? elapsed_s.size() : rows_above_cutoff(elapsed_s, 1.0 / tau_s)});
     }
-    const Kernel kernel(elapsed_s, MatrixXd::Ones(points, 1), std::move(columns));
-    CoreFit core = solve_spectrum(kernel, strain, options);
+    const Kernel kernel(elapsed_s, MatrixXd::Ones(points, 1), std::move(columns),
+                        recovery.time_spread_s);
+    const FitData data{recovery.value,
+                       Eigen::Map<const VectorXd>(recovery.weight.data(), points).cwiseSqrt(),
+                       recovery.noise, recovery.weighted_mean_noise()};
+    CoreFit core = solve_spectrum(kernel, data, options);
 
-    fit.window_s = elapsed_s.back();
+    fit.window_s = recovery.last_s;
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
         const double at_unload = core.amplitude(static_cast<Index>(i));
         fit.strain_at_unload.push_back(at_unload);
@@ -684,7 +769,8 @@ SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const d
         }
     }
     const Kernel kernel(time_s, std::move(free_columns), std::move(columns));
-    CoreFit core = solve_spectrum(kernel, strain, options);
+    const double noise = estimate_noise(strain);
+    CoreFit core = solve_spectrum(kernel, FitData{strain, VectorXd(), noise, noise}, options);
 
     fit.window_s = last_s;
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {

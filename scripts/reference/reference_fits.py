@@ -1,7 +1,8 @@
 """Reference solutions of dmacycle's fits with numpy/scipy, for validation and benchmarks only.
 
 They solve the same problems as analysis/src/*.cpp, written the way a scientist would with
-scipy: the spectrum by scipy.optimize.nnls on the Tikhonov-augmented system (same unknowns,
+scipy: a recovery read into the same log-time bins (bin_log_time, docs/analysis.md), the
+spectrum by scipy.optimize.nnls on the Tikhonov-augmented system (same unknowns, same weights,
 same lambda normalization, same discrepancy rule for the automatic lambda), KWW by
 scipy.optimize.curve_fit from a grid of starting points. Not part of the product.
 """
@@ -11,6 +12,9 @@ from scipy.optimize import nnls, curve_fit
 
 DISCREPANCY_FACTOR = 1.02
 TINY_LAMBDA = 1e-12
+BINS_PER_DECADE = 50
+FULL_WEIGHT_SAMPLES = 16.0
+MIN_POOLED_DOF = 30
 
 
 def load_csv(path, columns):
@@ -27,28 +31,89 @@ def noise_estimate(y):
     return np.median(d2) / (0.6745 * np.sqrt(6.0))
 
 
+def _correlation_factor(n, rho):
+    if rho <= 0:
+        return np.ones_like(n)
+    return np.where(n < 2, 1.0, (1 + rho) / (1 - rho)
+                    - 2 * rho * (1 - rho ** n) / (n * (1 - rho) ** 2))
+
+
+def bin_log_time(t, y):
+    """The bins of log time every dmacycle fit of a recovery reads (t > 0, in file order).
+
+    Returns a dict: t (mean time), s (spread of the times), y (mean), n, w (weight), noise (one
+    sample's), rho (lag-1 correlation), mean_noise (each bin mean's), residual_noise (the
+    weighted RMS a perfect model leaves).
+    """
+    keep = t > 0
+    t, y = t[keep], y[keep]
+    key = np.floor(np.log10(t) * BINS_PER_DECADE).astype(np.int64)
+    keys, inverse = np.unique(key, return_inverse=True)
+    out = {k: [] for k in ("t", "s", "y", "n")}
+    ss = dof = dd = pairs_dof = 0.0
+    for b in range(len(keys)):
+        tb, yb = t[inverse == b], y[inverse == b]
+        n = len(tb)
+        out["t"].append(tb.mean())
+        out["y"].append(yb.mean())
+        out["n"].append(n)
+        out["s"].append(np.sqrt(np.mean((tb - tb.mean()) ** 2)))
+        if n < 2:
+            continue
+        if np.ptp(tb) > 0:
+            if n < 3:
+                continue
+            slope, intercept = np.polyfit(tb - tb[0], yb, 1)
+            ss += np.sum((yb - intercept - slope * (tb - tb[0])) ** 2)
+            dof += n - 2
+        else:
+            ss += np.sum((yb - yb.mean()) ** 2)
+            dof += n - 1
+        if n >= 3:
+            d = np.diff(yb)
+            dd += np.sum((d - d.mean()) ** 2)
+            pairs_dof += len(d) - 1
+    r = {k: np.array(v, dtype=float) for k, v in out.items()}
+    r["w"] = np.minimum(r["n"], FULL_WEIGHT_SAMPLES) / FULL_WEIGHT_SAMPLES
+    r["rho"] = 0.0
+    if dof >= MIN_POOLED_DOF:
+        r["noise"] = np.sqrt(ss / dof)
+        if pairs_dof >= MIN_POOLED_DOF and ss > 0:
+            r["rho"] = float(np.clip(1 - (dd / pairs_dof) / (2 * ss / dof), 0.0, 0.99))
+    else:
+        r["noise"] = noise_estimate(r["y"])
+    r["mean_noise"] = r["noise"] * np.sqrt(_correlation_factor(r["n"], r["rho"]) / r["n"])
+    r["residual_noise"] = np.sqrt(np.sum(r["w"] * r["mean_noise"] ** 2) / np.sum(r["w"]))
+    return r
+
+
 def _project_out(kernel, y, free):
     """Eliminate the unregularized free columns (offset, line) by least-squares projection."""
     q, _ = np.linalg.qr(free)
     return kernel - q @ (q.T @ kernel), y - q @ (q.T @ y)
 
 
-def _spectrum(kernel, y, free, lam, modes):
+def _spectrum(kernel, y, free, lam, modes, weight=None, noise=None):
+    """Weighted rows (weight None: all 1); noise: the RMS residual a perfect model leaves."""
     n = len(y)
+    w = np.ones(n) if weight is None else weight
+    root_w = np.sqrt(w)
     s = np.max(np.abs(y))
-    kp, yp = _project_out(kernel, y, free)
+    kp, yp = _project_out(kernel * root_w[:, None], y * root_w, free * root_w[:, None])
+    total = np.sum(w)
 
     def solve(lmb):
-        a_mat = np.vstack([kp / (s * np.sqrt(n)), np.sqrt(lmb) / s * np.eye(modes)])
-        b = np.concatenate([yp / (s * np.sqrt(n)), np.zeros(modes)])
+        a_mat = np.vstack([kp / (s * np.sqrt(total)), np.sqrt(lmb) / s * np.eye(modes)])
+        b = np.concatenate([yp / (s * np.sqrt(total)), np.zeros(modes)])
         a, _ = nnls(a_mat, b, maxiter=50 * modes)
-        rms = np.sqrt(np.mean((kp @ a - yp) ** 2))
+        rms = np.sqrt(np.sum((kp @ a - yp) ** 2) / total)
         return a, rms
 
     if lam is not None:
         a, rms = solve(lam)
         return a, lam, rms
-    target = DISCREPANCY_FACTOR * max(noise_estimate(y), solve(TINY_LAMBDA)[1])
+    target = DISCREPANCY_FACTOR * max(noise_estimate(y) if noise is None else noise,
+                                      solve(TINY_LAMBDA)[1])
     best = TINY_LAMBDA
     for e in range(-11, 3):
         if solve(10.0 ** e)[1] <= target:
@@ -67,10 +132,13 @@ def _spectrum(kernel, y, free, lam, modes):
 
 
 def recovery_spectrum(t, y, t0, modes=60, tau_min=1e-2, tau_max=1e8, lam=None):
-    """Returns (tau, a = strain at unloading, lambda, rms residual)."""
+    """Returns (tau, a = strain at unloading, lambda, rms residual), fitted to the bins."""
     tau = np.logspace(np.log10(tau_min), np.log10(tau_max), modes)
-    kernel = np.exp(-np.outer(t - t0, 1.0 / tau))
-    a, lam, rms = _spectrum(kernel, y, np.ones((len(t), 1)), lam, modes)
+    b = bin_log_time(t - t0, y)
+    kernel = 0.5 * (np.exp(-np.outer(b["t"] - b["s"], 1.0 / tau))
+                    + np.exp(-np.outer(b["t"] + b["s"], 1.0 / tau)))
+    a, lam, rms = _spectrum(kernel, b["y"], np.ones((len(b["t"]), 1)), lam, modes, b["w"],
+                            b["residual_noise"])
     return tau, a, lam, rms
 
 
@@ -82,21 +150,24 @@ def creep_spectrum(t, y, modes=60, tau_min=1e-2, tau_max=1e8, lam=None):
 
 
 def kww_recovery(t, y, t0):
-    """eps = a exp(-(t'/tau)^beta) + c, best of curve_fit runs from a grid of starts."""
-    tp = t - t0
+    """eps = a exp(-(t'/tau)^beta) + c on the bins (the model's mean at t' -/+ spread, rows
+    weighted), best of curve_fit runs from a grid of starts."""
+    b = bin_log_time(t - t0, y)
+    lo, hi, yb, w = b["t"] - b["s"], b["t"] + b["s"], b["y"], b["w"]
 
-    def model(x, a, log_tau, beta, c):
-        return a * np.exp(-(x / np.exp(log_tau)) ** beta) + c
+    def model(_, a, log_tau, beta, c):
+        tau = np.exp(log_tau)
+        return a * 0.5 * (np.exp(-(lo / tau) ** beta) + np.exp(-(hi / tau) ** beta)) + c
 
     best = None
-    for log_tau in np.log(np.logspace(np.log10(tp[0]), np.log10(10 * tp[-1]), 6)):
+    for log_tau in np.log(np.logspace(np.log10(b["t"][0]), np.log10(10 * b["t"][-1]), 6)):
         for beta in (0.3, 0.6, 0.9):
-            p0 = (y[0] - y[-1], log_tau, beta, y[-1])
+            p0 = (yb[0] - yb[-1], log_tau, beta, yb[-1])
             try:
-                p, cov = curve_fit(model, tp, y, p0=p0, maxfev=4000)
+                p, cov = curve_fit(model, b["t"], yb, p0=p0, sigma=1 / np.sqrt(w), maxfev=4000)
             except RuntimeError:
                 continue
-            rms = np.sqrt(np.mean((model(tp, *p) - y) ** 2))
+            rms = np.sqrt(np.sum(w * (model(None, *p) - yb) ** 2) / np.sum(w))
             if best is None or rms < best[2]:
                 best = (p, cov, rms)
     p, cov, rms = best

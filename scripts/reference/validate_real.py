@@ -4,8 +4,9 @@ scipy reference (reference_fits.py), side by side; prints the markdown of docs/v
 
 usage: scripts/reference/validate_real.py [BUILD_DIR]   (needs python3-numpy python3-scipy)
 The curves are read from shared/ (GPL-3.0, not copied into the tree); converted files go to a
-temporary folder. Duplicate time stamps in the RepTate files are averaged, since dmacycle
-requires strictly increasing time.
+temporary folder. Rows are passed as they are, repeated time stamps included: a creep fit takes
+each row as a point, a recovery's bins average them (docs/analysis.md), and the reference does
+the same.
 """
 import json
 import os
@@ -37,10 +38,8 @@ def read_table(path, skip):
     return np.array(rows)
 
 
-def merge_duplicates(data):
-    times, inverse = np.unique(data[:, 0], return_inverse=True)
-    values = np.bincount(inverse, weights=data[:, 1]) / np.bincount(inverse)
-    return times, values
+def repeated(t):
+    return int(np.sum(np.diff(t) == 0))
 
 
 def write_csv(path, t, y):
@@ -68,7 +67,10 @@ def report(name, source, note, ours, err, ours_y, ours_t_last, reference_same_la
     print(f"Source: {source}. {note}\n")
     print("| quantity | dmacycle | scipy reference |")
     print("|---|---|---|")
-    print(f"| points | {ours['points']} | same |")
+    if ours["kind"] == "recovery":
+        print(f"| samples, log-time bins | {ours['samples']}, {ours['bins']} | same |")
+    else:
+        print(f"| points | {ours['points']} | same |")
     print(f"| λ (automatic, same normalization) | {ours['lambda']:.3g} | {reference_auto[2]:.3g} |")
     print(f"| RMS residual of the spectrum fit at dmacycle's λ | {ours['rms_residual'] * scale:.4g} "
           f"| {reference_same_lambda[3] * scale:.4g} |")
@@ -80,7 +82,7 @@ def report(name, source, note, ours, err, ours_y, ours_t_last, reference_same_la
     if ours["kind"] == "creep":
         ours_a = np.array(ours["spectrum"]["strain"]) * -np.expm1(-ours_t_last / tau)
     objective = lambda rms, a: (rms / s) ** 2 + ours["lambda"] * np.sum((a / s) ** 2)
-    print(f"| objective (1/N)Σ(r/s)² + λΣ(a/s)² at dmacycle's λ | "
+    print(f"| objective (1/Σw)Σw(r/s)² + λΣ(a/s)² at dmacycle's λ | "
           f"{objective(ours['rms_residual'], ours_a):.6e} | "
           f"{objective(reference_same_lambda[3], reference_same_lambda[1]):.6e} |")
     print(f"| RMS residual at each one's automatic λ | {ours['rms_residual'] * scale:.4g} "
@@ -108,33 +110,34 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         # Polystyrene creep compliance, 8 h at 1 Hz: strain under 1 Pa = J(t) numerically.
         ps = read_table(os.path.join(REAL, "creep_ps130_data.csv"), skip=1)
-        t, y = merge_duplicates(ps)
+        t, y = ps[:, 0], ps[:, 1]
         path = os.path.join(tmp, "ps130.csv")
         write_csv(path, t, y)
         ours, err = run(["creep", path, "--stress-mpa", "1e-6"])
         report("Polystyrene creep compliance at 130 °C (creep)",
                "comphy-lab/pyRheo, `demos/data/polystyrene/creep_ps130_data.csv`",
                f"J(t) [1/Pa] read as the strain under 1 Pa; figures in 1/Pa. The file's times "
-               f"carry 4-5 significant digits, so its {len(ps)} rows hold {len(t)} distinct "
-               f"times; rows sharing a time are averaged.",
+               f"carry 4-5 significant digits, so {repeated(t)} of its {len(ps)} rows repeat "
+               f"the time before them; each row is a point.",
                ours, err, y, t[-1], ref.creep_spectrum(t, y, lam=ours["lambda"]),
                ref.creep_spectrum(t, y), ref.kww_creep(t, y), 1.0)
 
         creep = read_table(os.path.join(REAL, "CM3_Creep.creep"), skip=3)
-        t, y = merge_duplicates(creep)
+        t, y = creep[:, 0], creep[:, 1]
         path = os.path.join(tmp, "cm3_creep.csv")
         write_csv(path, t, y)
         ours, err = run(["creep", path, "--stress-mpa", "1e-5"])
         report("Polyethylene melt CM3 at 150 °C, creep under 10 Pa",
                "jorge-ramirez-upm/RepTate, `data/Creep/CM3_Creep.creep`",
-               f"{len(creep)} rows, {len(creep) - len(t)} duplicate time stamps averaged.",
+               f"{len(creep)} rows, {repeated(t)} repeating the time before them; each row is a "
+               f"point.",
                ours, err, y, t[-1], ref.creep_spectrum(t, y, lam=ours["lambda"]),
                ref.creep_spectrum(t, y), ref.kww_creep(t, y), 1.0)
 
         t0 = t[-1]
         strain_at_unload = y[-1]
         rec = read_table(os.path.join(REAL, "CM3_CreepRecovery.creep"), skip=3)
-        tr, gamma = merge_duplicates(rec)
+        tr, gamma = rec[:, 0], rec[:, 1]
         tr, yr = t0 + tr, strain_at_unload - gamma
         path = os.path.join(tmp, "cm3_recovery.csv")
         write_csv(path, tr, yr)
@@ -143,8 +146,8 @@ def main():
                "jorge-ramirez-upm/RepTate, `data/Creep/CM3_CreepRecovery.creep`",
                f"Recoverable strain γ_r(t') turned into ε = ε(t0) − γ_r with t0 = {t0:g} s and "
                f"ε(t0) = {strain_at_unload:.4g}, the last strain of the creep file; "
-               f"{len(rec) - len(tr)} duplicate time stamps averaged.",
-               ours, err, yr, tr[-1], ref.recovery_spectrum(tr, yr, t0, lam=ours["lambda"]),
+               f"{repeated(tr)} rows repeat the time before them (averaged in their bin).",
+               ours, err, ref.bin_log_time(tr - t0, yr)["y"], tr[-1], ref.recovery_spectrum(tr, yr, t0, lam=ours["lambda"]),
                ref.recovery_spectrum(tr, yr, t0), ref.kww_recovery(tr, yr, t0), 1.0)
 
 

@@ -91,8 +91,8 @@ TEST_CASE("analyze refuses every class of malformed CSV with file, line and prob
         {"inf.csv", "time_s,strain\n1,inf\n", "inf.csv:2: column 'strain': 'inf' is not a finite"},
         {"ragged.csv", "time_s,strain\n1,0.001\n2,0.002,7\n",
          "ragged.csv:3: 3 cells, but the header has 2"},
-        {"order.csv", "time_s,strain\n1,0.001\n2,0.002\n2,0.003\n" + good_rows,
-         "order.csv:4: time_s 2 does not increase"},
+        {"order.csv", "time_s,strain\n1,0.001\n2,0.002\n1.5,0.003\n" + good_rows,
+         "order.csv:4: time_s 1.5 goes back"},
         {"few.csv", "time_s,strain\n11,0.001\n12,0.002\n13,0.003\n",
          "few.csv: too few recovery rows after t0 = 10 s (3); need at least 10"},
         {"before.csv", "time_s,strain\n" + good_rows,
@@ -188,6 +188,60 @@ TEST_CASE("analyze recovery --json reports the documented keys and finds the tru
     CHECK(table.exit_code == 0);
     CHECK(table.out.find("KWW") != std::string::npos);
     CHECK(table.out.find("not identifiable") != std::string::npos);
+}
+
+TEST_CASE("analyze recovery takes repeated time stamps as they are, averages and counts them") {
+    const Workspace ws;
+    const auto truth = synthetic::demo_truth();
+    std::vector<double> time_s;
+    for (int second = 1; second <= 8 * 3600; second += 2) {
+        time_s.push_back(truth.t0_s + second);
+    }
+    auto strain = synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, truth.t0_s, time_s);
+    synthetic::add_noise(strain, 1e-6, 42);
+    // A real file's rounding: every 10th row repeats the time of the row before it.
+    std::vector<double> rounded = time_s;
+    std::size_t repeated = 0;
+    for (std::size_t i = 10; i < rounded.size(); i += 10, ++repeated) {
+        rounded[i] = rounded[i - 1];
+    }
+    const auto path = ws.write("rounded.csv", recovery_csv(rounded, strain));
+    const auto run = ws.dmacycle("analyze recovery " + path + " --t0 28800 --json");
+    CAPTURE(run.err);
+    REQUIRE(run.exit_code == 0);
+    const auto doc = nlohmann::json::parse(run.out);
+    CHECK(doc["tied_samples"].get<std::size_t>() == repeated);
+    CHECK(doc["samples"].get<std::size_t>() == time_s.size());
+    // Rounding the time of a tenth of the rows by 2 s moves nothing that matters.
+    const auto exact = nlohmann::json::parse(
+        ws.dmacycle("analyze recovery " + ws.write("exact.csv", recovery_csv(time_s, strain)) +
+                    " --t0 28800 --json")
+            .out);
+    CHECK(doc["kww"]["beta"].get<double>() ==
+          doctest::Approx(exact["kww"]["beta"].get<double>()).epsilon(1e-3));
+    const auto text = ws.dmacycle("analyze recovery " + path + " --t0 28800");
+    CHECK(text.out.find(std::to_string(repeated) +
+                        " samples repeat the time stamp before them: averaged") !=
+          std::string::npos);
+}
+
+TEST_CASE("analyze recovery --db --run refuses what is not a stored recovery, in one line") {
+    const Workspace ws;
+    const auto csv = ws.write("ok.csv", "time_s,strain\n1,0\n");
+    check_refused(ws.dmacycle("analyze recovery --db " + csv + " --run 1"),
+                  "not a readable SQLite store");
+    check_refused(ws.dmacycle("analyze recovery --db " + csv),
+                  "--db STORE and --run ID go together");
+    check_refused(ws.dmacycle("analyze recovery " + csv + " --db x.db --run 1"),
+                  "no FILE, no --t0");
+    check_refused(ws.dmacycle("analyze recovery --db x.db --run 1 --t0 5"), "no FILE, no --t0");
+    // A run's export names its segments: t0 comes from them, not from --t0.
+    const auto exported =
+        ws.write("export.csv",
+                 "seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,stress_pa,"
+                 "strain\n0,0,2026-12-07T00:00:00.000Z,hold,365,0,0,0,0\n");
+    check_refused(ws.dmacycle("analyze recovery " + exported + " --t0 5"), "drop --t0");
+    check_refused(ws.dmacycle("analyze recovery " + exported), "too few rows");
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "analyze_common.hpp"
 #include "dmacycle/cli/commands.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
@@ -18,28 +19,10 @@ namespace dmacycle::cli {
 // Results are stored and printed as JSON (docs/names.md).
 using store::Json;
 using store::to_json;
-namespace {
+using namespace detail;
 
-// Fewer rows than this cannot support even the single-τ fit with its standard errors.
-constexpr std::size_t min_rows = 10;
+namespace detail {
 
-const char* const usage_text =
-    "usage: dmacycle analyze recovery FILE --t0 SECONDS [--lambda X] [--modes N] [--tau-min S]\n"
-    "                                      [--tau-max S] [--json]\n"
-    "       dmacycle analyze creep FILE --stress-mpa S [--lambda X] [--modes N] [--tau-min S]\n"
-    "                                  [--tau-max S] [--json]\n"
-    "       dmacycle analyze cycling FILE [--composition C --density G_PER_CM3] [--json]\n"
-    "       dmacycle analyze arrhenius FILE [--json]\n"
-    "       dmacycle analyze dsc SAMPLE BASELINE --composition C [--mass-mg M] [--exo-down]\n"
-    "                            [--range T1:T2] [--work-done-kj-mol W | --run ID --db FILE]\n"
-    "                            [--reference-kj-mol H0] [--json]\n"
-    "FILE is CSV with a header: recovery/creep time_s,strain; cycling time_s,stress_pa,strain\n"
-    "(stress_mpa in MPa is read too); arrhenius temperature_k,frequency_hz,tan_delta. dsc: SAMPLE\n"
-    "and BASELINE are heating scans as CSV time_s,temperature_k,heat_flow_w_g, TA Universal\n"
-    "Analysis or Netzsch text exports (docs/dsc.md). Exit 0 ok, 1 a fit is not usable (dsc: no\n"
-    "exotherm), 2 bad input.\n";
-
-// File names need not be UTF-8; JSON must be, so invalid bytes become U+FFFD.
 void print_json(std::ostream& out, const Json& doc) {
     out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
 }
@@ -83,7 +66,6 @@ analysis::SpectrumOptions spectrum_options(const io::Arguments& arguments) {
     return options;
 }
 
-// Names every fit that is not usable on stderr; a partial result is never silent.
 int report_fits(std::ostream& err,
                 const std::vector<std::pair<std::string, analysis::FitSummary>>& fits) {
     int code = exit_ok;
@@ -97,183 +79,27 @@ int report_fits(std::ostream& err,
     return code;
 }
 
-void print_spectrum_table(std::ostream& out, const analysis::SpectrumFit& fit, bool recovery) {
-    out << io::format(
-        "spectrum: %zu modes on [%.3g, %.3g] s, lambda %.3g, rms residual %.3g "
-        "(noise estimate %.3g)\n",
-        fit.tau_s.size(), fit.tau_s.empty() ? 0.0 : fit.tau_s.front(),
-        fit.tau_s.empty() ? 0.0 : fit.tau_s.back(), fit.lambda, fit.rms_residual,
-        fit.noise_estimate);
-    out << "  peak   tau_s          strain (eq. 2)   strain at unload\n";
-    for (std::size_t i = 0; i < fit.peaks.size(); ++i) {
-        const auto& peak = fit.peaks[i];
-        out << io::format("  %-5zu  %-13.4g  %-15.4e  %.4e\n", i + 1, peak.tau_s, peak.strain,
-                          peak.strain_at_unload);
-    }
-    if (recovery) {
-        out << io::format("strain_vp %.4e (rate %.4g 1/s)\n", fit.strain_vp, fit.strain_rate_vp);
-    } else {
-        out << io::format("strain_e %.4e, strain_rate_vp %.4g 1/s\n", fit.strain_e,
-                          fit.strain_rate_vp);
-    }
-    out << io::format(
-        "not identifiable from the %.4g s window: %.4e strain in modes with tau > "
-        "window (trades off against the viscoplastic term)\n",
-        fit.window_s, fit.strain_beyond_window);
-}
+}  // namespace detail
 
-void print_kww_table(std::ostream& out, const analysis::KwwFit& kww, bool recovery) {
-    out << io::format("KWW: strain_an %.4e ± %.2e, tau %.4g ± %.2g s, beta %.4f ± %.4f",
-                      kww.strain_an, kww.strain_an_stderr, kww.tau_s, kww.tau_s_stderr, kww.beta,
-                      kww.beta_stderr);
-    if (recovery) {
-        out << io::format(", strain_vp %.4e ± %.2e", kww.strain_vp, kww.strain_vp_stderr);
-    } else {
-        out << io::format(", strain_e %.4e, strain_rate_vp %.4g 1/s", kww.strain_e,
-                          kww.strain_rate_vp);
-    }
-    out << io::format(" [%s]\n", analysis::to_string(kww.summary.status));
-}
+namespace {
 
-void print_single_tau_table(std::ostream& out, const analysis::SingleTauFit& fit) {
-    out << io::format("single tau: tau %.4g ± %.2g s, strain_an %.4e, rms residual %.3g [%s]\n",
-                      fit.tau_s, fit.tau_s_stderr, fit.strain_an, fit.rms_residual,
-                      analysis::to_string(fit.summary.status));
-}
-
-int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    const io::Arguments arguments(args, {"t0", "lambda", "modes", "tau-min", "tau-max"}, {"json"});
-    const auto path = single_file(arguments);
-    const auto t0_s = arguments.number("t0");
-    if (!t0_s) {
-        throw io::UsageError(
-            "--t0 SECONDS is required (time of unloading, from the start of loading)");
-    }
-    if (*t0_s <= 0) {
-        throw io::UsageError("--t0 must be > 0 s");
-    }
-    const auto options = spectrum_options(arguments);
-
-    const auto table = io::read_csv(path, {"time_s", "strain"});
-    require_rows(table, 1, "rows");
-    io::require_increasing(table, "time_s");
-    const auto& all_time = table.column("time_s");
-    const auto& all_strain = table.column("strain");
-    const auto first = static_cast<std::size_t>(
-        std::upper_bound(all_time.begin(), all_time.end(), *t0_s) - all_time.begin());
-    if (first == all_time.size()) {
-        throw io::InputError(
-            io::format("%s: no recovery rows after t0 = %g s (last time_s is %g at line "
-                       "%zu)",
-                       path.c_str(), *t0_s, all_time.back(), table.line_of_row.back()));
-    }
-    const std::vector<double> time_s(all_time.begin() + static_cast<std::ptrdiff_t>(first),
-                                     all_time.end());
-    const std::vector<double> strain(all_strain.begin() + static_cast<std::ptrdiff_t>(first),
-                                     all_strain.end());
-    if (time_s.size() < min_rows) {
-        throw io::InputError(
-            io::format("%s: too few recovery rows after t0 = %g s (%zu); need at least %zu",
-                       path.c_str(), *t0_s, time_s.size(), min_rows));
-    }
-
-    const auto spectrum = analysis::fit_recovery_spectrum(time_s, strain, *t0_s, options);
-    const auto single = analysis::fit_recovery_single_tau(time_s, strain, *t0_s);
-    const auto kww = analysis::fit_recovery_kww(time_s, strain, *t0_s);
-    analysis::InstantKww instant;
-    if (kww.summary.usable) {
-        instant = analysis::instant_kww(time_s, strain, *t0_s, kww);
-    } else {
-        instant.summary = kww.summary;
-    }
-
-    if (arguments.flag("json")) {
-        Json doc = {{"kind", "recovery"},
-                    {"file", path},
-                    {"t0_s", *t0_s},
-                    {"points", time_s.size()},
-                    {"strain_vp", spectrum.strain_vp},
-                    {"strain_rate_vp", spectrum.strain_rate_vp}};
-        store::add_spectrum_fields(doc, spectrum);
-        doc["single_tau"] = to_json(single);
-        doc["kww"] = to_json(kww);
-        doc["instant_kww"] = to_json(instant);
-        print_json(out, doc);
-    } else {
-        out << io::format("recovery: %s, %zu points after t0 = %g s\n", path.c_str(), time_s.size(),
-                          *t0_s);
-        print_spectrum_table(out, spectrum, true);
-        print_single_tau_table(out, single);
-        print_kww_table(out, kww, true);
-        if (!instant.time_s.empty()) {
-            out << io::format("instant KWW over t' = %.4g .. %.4g s: beta %.3f .. %.3f\n",
-                              instant.time_s.front(), instant.time_s.back(),
-                              *std::min_element(instant.beta.begin(), instant.beta.end()),
-                              *std::max_element(instant.beta.begin(), instant.beta.end()));
-        }
-    }
-    return report_fits(err, {{"spectrum", spectrum.summary},
-                             {"single-tau", single.summary},
-                             {"KWW", kww.summary},
-                             {"instant KWW", instant.summary}});
-}
-
-int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    const io::Arguments arguments(args, {"stress-mpa", "lambda", "modes", "tau-min", "tau-max"},
-                                  {"json"});
-    const auto path = single_file(arguments);
-    const auto stress_mpa = arguments.number("stress-mpa");
-    if (!stress_mpa) {
-        throw io::UsageError("--stress-mpa S is required (the creep stress)");
-    }
-    if (*stress_mpa <= 0) {
-        throw io::UsageError("--stress-mpa must be > 0");
-    }
-    const auto options = spectrum_options(arguments);
-
-    const auto table = io::read_csv(path, {"time_s", "strain"});
-    require_rows(table, min_rows, "rows");
-    io::require_increasing(table, "time_s");
-    const auto& time_s = table.column("time_s");
-    const auto& strain = table.column("strain");
-    if (time_s.front() <= 0) {
-        throw io::InputError(io::format("%s:%zu: time_s %g must be > 0 (time since loading)",
-                                        path.c_str(), table.line_of_row.front(), time_s.front()));
-    }
-
-    const auto spectrum = analysis::fit_creep_spectrum(time_s, strain, options);
-    const auto single = analysis::fit_creep_single_tau(time_s, strain);
-    const auto kww = analysis::fit_creep_kww(time_s, strain);
-    const double stress_pa = *stress_mpa * 1e6;
-
-    if (arguments.flag("json")) {
-        Json doc = {
-            {"kind", "creep"},
-            {"file", path},
-            {"stress_pa", stress_pa},
-            {"points", time_s.size()},
-            {"strain_e", spectrum.strain_e},
-            {"modulus_pa", spectrum.strain_e > 0 ? Json(stress_pa / spectrum.strain_e) : Json()},
-            {"strain_rate_vp", spectrum.strain_rate_vp}};
-        store::add_spectrum_fields(doc, spectrum);
-        doc["single_tau"] = to_json(single);
-        doc["kww"] = to_json(kww);
-        print_json(out, doc);
-    } else {
-        out << io::format("creep: %s, %zu points at %g MPa\n", path.c_str(), time_s.size(),
-                          *stress_mpa);
-        print_spectrum_table(out, spectrum, false);
-        if (spectrum.strain_e > 0) {
-            out << io::format("apparent modulus sigma/strain_e %.4g GPa\n",
-                              stress_pa / spectrum.strain_e / 1e9);
-        }
-        print_single_tau_table(out, single);
-        print_kww_table(out, kww, false);
-    }
-    return report_fits(
-        err,
-        {{"spectrum", spectrum.summary}, {"single-tau", single.summary}, {"KWW", kww.summary}});
-}
+const char* const usage_text =
+    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | --db STORE --run ID) [--lambda X]\n"
+    "                                      [--modes N] [--tau-min S] [--tau-max S] [--json]\n"
+    "       dmacycle analyze creep FILE --stress-mpa S [--lambda X] [--modes N] [--tau-min S]\n"
+    "                                  [--tau-max S] [--json]\n"
+    "       dmacycle analyze cycling FILE [--composition C --density G_PER_CM3] [--json]\n"
+    "       dmacycle analyze arrhenius FILE [--json]\n"
+    "       dmacycle analyze dsc SAMPLE BASELINE --composition C [--mass-mg M] [--exo-down]\n"
+    "                            [--range T1:T2] [--work-done-kj-mol W | --run ID --db FILE]\n"
+    "                            [--reference-kj-mol H0] [--json]\n"
+    "FILE is CSV with a header: recovery/creep time_s,strain (recovery: with --t0, the loading\n"
+    "time), or recovery from a run's own export (dmacycle export: its segments give t0);\n"
+    "cycling time_s,stress_pa,strain\n"
+    "(stress_mpa in MPa is read too); arrhenius temperature_k,frequency_hz,tan_delta. dsc: SAMPLE\n"
+    "and BASELINE are heating scans as CSV time_s,temperature_k,heat_flow_w_g, TA Universal\n"
+    "Analysis or Netzsch text exports (docs/dsc.md). Exit 0 ok, 1 a fit is not usable (dsc: no\n"
+    "exotherm), 2 bad input.\n";
 
 // The table and its stress in Pa, read from `stress_pa` (as exports name it) or, in files
 // written before the store was SI, `stress_mpa`.
@@ -669,10 +495,10 @@ int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::
     const auto rest = args.subspan(1);
     try {
         if (kind == "recovery") {
-            return analyze_recovery(rest, out, err);
+            return detail::analyze_recovery(rest, out, err);
         }
         if (kind == "creep") {
-            return analyze_creep(rest, out, err);
+            return detail::analyze_creep(rest, out, err);
         }
         if (kind == "cycling") {
             return analyze_cycling(rest, out, err);

@@ -139,7 +139,8 @@ const std::vector<double>& CsvTable::column(std::string_view name) const {
     return columns[static_cast<std::size_t>(it - names.begin())];
 }
 
-CsvTable read_csv(const std::string& path, const std::vector<std::string>& required_columns) {
+CsvTable read_csv(const std::string& path, const std::vector<std::string>& required_columns,
+                  const std::vector<std::string>& text_columns) {
     std::ifstream file(path, std::ios::binary);
     if (!file) {
         throw InputError(path + ": cannot open file");
@@ -151,8 +152,11 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
     table.path = path;
     table.names = required_columns;
     table.columns.resize(required_columns.size());
+    table.text_names = text_columns;
+    table.text.resize(text_columns.size());
 
     std::vector<std::size_t> source_index;  // cell index of each required column
+    std::vector<std::size_t> text_index;    // cell index of each text column
     std::size_t header_cells = 0;
     std::size_t line_number = 0;
     bool have_header = false;
@@ -168,6 +172,7 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
         const auto cells = split_cells(line);
         if (!have_header) {
             source_index = header_index(path, line_number, line, cells, required_columns);
+            text_index = header_index(path, line_number, line, cells, text_columns);
             header_cells = cells.size();
             have_header = true;
             continue;
@@ -177,6 +182,14 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
                              " cells, but the header has " + std::to_string(header_cells));
         }
         read_row(path, line_number, cells, source_index, table);
+        for (std::size_t k = 0; k < text_index.size(); ++k) {
+            const std::string_view cell = cells[text_index[k]];
+            if (cell.find('"') != std::string_view::npos) {
+                throw InputError(where(path, line_number) + "column '" + text_columns[k] +
+                                 "': a quoted cell " + quote_for_message(cell));
+            }
+            table.text[k].emplace_back(cell);
+        }
     }
     if (!have_header) {
         throw InputError(path + ": empty file (no header line)");
@@ -202,17 +215,37 @@ std::vector<std::string> read_csv_header(const std::string& path) {
     return {};
 }
 
-void require_increasing(const CsvTable& table, std::string_view column) {
+namespace {
+
+// Throws for the first row below (or, without ties, not above) the one before; returns the ties.
+std::size_t check_order(const CsvTable& table, std::string_view column, bool allow_ties) {
     const auto& values = table.column(column);
+    std::size_t ties = 0;
     for (std::size_t row = 1; row < values.size(); ++row) {
+        if (allow_ties && values[row] == values[row - 1]) {
+            ++ties;
+            continue;
+        }
         if (!(values[row] > values[row - 1])) {
             std::ostringstream message;
             message.precision(10);
             message << where(table.path, table.line_of_row[row]) << column << " " << values[row]
-                    << " does not increase (previous row: " << values[row - 1] << ")";
+                    << (allow_ties ? " goes back" : " does not increase")
+                    << " (previous row: " << values[row - 1] << ")";
             throw InputError(message.str());
         }
     }
+    return ties;
+}
+
+}  // namespace
+
+void require_increasing(const CsvTable& table, std::string_view column) {
+    check_order(table, column, false);
+}
+
+std::size_t require_not_decreasing(const CsvTable& table, std::string_view column) {
+    return check_order(table, column, true);
 }
 
 }  // namespace dmacycle::io

@@ -118,7 +118,6 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
                 {
                     std::lock_guard lock(mutex_);
                     input = std::move(data_);
-                    input.t0_s = recovery_start_s_ - load_start_s_;
                 }
                 // The fits run beside the end of the acquisition, not after it.
                 analysis = std::jthread([&] { analyse(input, outcome); });

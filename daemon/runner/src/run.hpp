@@ -20,6 +20,7 @@
 #include "dmacycle/protocols/plan.hpp"
 #include "dmacycle/runner/runner.hpp"
 #include "dmacycle/runner/settle_window.hpp"
+#include "dmacycle/store/recovery_reading.hpp"
 #include "dmacycle/store/sample_store.hpp"
 
 namespace dmacycle::runner::detail {
@@ -56,11 +57,11 @@ inline std::string fixed(double value, int decimals) {
 }
 
 // What the analysis needs, kept during the acquisition and handed over when the recovery has
-// ended. Its size is bounded whatever the run's length (so is the fits' memory): the recovery's
-// first `analysis_full_rate_s` at the full sample rate, then every `recovery_step`-th sample so
-// that at most `analysis_max_points` remain; the cycling every `cycling_step`-th sample, as
-// long as a cycle keeps `min_points_per_cycle`. Every sample is in the store regardless.
-inline constexpr double analysis_full_rate_s = 600;
+// ended. Its size is bounded whatever the run's length (so is the fits' memory): every stored
+// sample read into the recovery's log-time bins (store::RecoveryReading, the reading
+// `analyze --db --run` and `analyze` of an export make too); the cycling every
+// `cycling_step`-th sample so that at most `analysis_max_points` remain, as long as a cycle keeps
+// `min_points_per_cycle`. Every sample is in the store regardless.
 inline constexpr double analysis_max_points = 40000;
 inline constexpr double min_points_per_cycle = 200;
 
@@ -68,10 +69,9 @@ struct AnalysisInput {
     std::vector<double> cycling_t_s, cycling_stress_pa, cycling_strain;
     // Every DMTA measurement of the scan (one per interval: hundreds, not thousands).
     std::vector<double> dmta_temperature_k, dmta_frequency_hz, dmta_tan_delta;
-    std::vector<double> recovery_t_s, recovery_strain;  // time since the start of loading
-    double t0_s = 0;                                    // loading time: recovery starts here
-    std::int64_t cycling_step = 1, recovery_step = 1;
-    std::int64_t cycling_seen = 0, recovery_seen = 0;
+    store::RecoveryReading recovery;
+    std::int64_t cycling_step = 1;
+    std::int64_t cycling_seen = 0;
 };
 
 // " (means over 60 s)" for an equilibration's end event; nothing for the one-reading rule.
@@ -92,17 +92,6 @@ class Run {
           // another connection, a broken ribbon) or the frame cannot follow.
           tracking_tolerance_pa_(std::max(0.1 * plan_.peak_stress_pa, 1e6)) {
         for (const auto& segment : plan_.segments) {
-            if (segment.kind == SegmentKind::load || segment.kind == SegmentKind::cycle ||
-                segment.kind == SegmentKind::creep) {
-                load_start_s_ = std::min(load_start_s_, segment.start_s);
-            }
-            if (segment.kind == SegmentKind::recovery) {
-                recovery_start_s_ = segment.start_s;
-                const double full_points = analysis_full_rate_s * options.sample_rate_hz;
-                data_.recovery_step =
-                    step_for((segment.duration_s * options.sample_rate_hz - full_points) /
-                             (analysis_max_points - full_points));
-            }
             if (segment.kind == SegmentKind::dmta_scan) {
                 scan_ = &segment;
             }
@@ -238,8 +227,6 @@ class Run {
     const RunnerOptions& options_;
     const protocols::Plan plan_;
     const double tracking_tolerance_pa_;
-    double load_start_s_ = 1e300;
-    double recovery_start_s_ = 0;
     const protocols::Segment* cycling_ = nullptr;  // the plan's cycle segment, if any
     const protocols::Segment* scan_ = nullptr;     // the plan's dmta_scan segment, if any
     const protocols::Segment* reequilibrate_ = nullptr;

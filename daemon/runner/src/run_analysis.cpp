@@ -1,9 +1,7 @@
 #include "run.hpp"
 
 #include "dmacycle/analysis/arrhenius.hpp"
-#include "dmacycle/analysis/kww.hpp"
-#include "dmacycle/analysis/single_tau.hpp"
-#include "dmacycle/analysis/spectrum.hpp"
+#include "dmacycle/analysis/recovery_fits.hpp"
 #include "dmacycle/analysis/work_done.hpp"
 #include "dmacycle/store/analysis_json.hpp"
 
@@ -33,7 +31,7 @@ void Run::analyse(const AnalysisInput& input, RunOutcome& outcome) {
     if (job_.kind == protocols::JobKind::dmta) {
         return;  // as cast: nothing was cycled or recovered
     }
-    if (!input.recovery_t_s.empty()) {
+    if (input.recovery.has_recovery()) {
         add_recovery_fits(input, outcome);
     }
     add_work_done(input, outcome);
@@ -46,30 +44,17 @@ void Run::add_recovery_fits(const AnalysisInput& input, RunOutcome& outcome) {
     spectrum_options.tau_min_s = job_.analysis.tau_min_s;
     spectrum_options.tau_max_s = job_.analysis.tau_max_s;
     spectrum_options.lambda = job_.analysis.lambda;
-    const auto& t = input.recovery_t_s;
-    const auto& strain = input.recovery_strain;
-    const auto spectrum = analysis::fit_recovery_spectrum(t, strain, input.t0_s, spectrum_options);
-    Json doc = {{"t0_s", input.t0_s},
-                {"points", t.size()},
-                {"full_rate_s", analysis_full_rate_s},
-                {"sample_step_after", input.recovery_step},
-                {"strain_vp", spectrum.strain_vp},
-                {"strain_rate_vp", spectrum.strain_rate_vp}};
-    store::add_spectrum_fields(doc, spectrum);
-    doc.erase("fitted");  // one value per sample: the samples are in the store already
+    const analysis::BinnedCurve curve = input.recovery.curve();
+    const double t0_s = input.recovery.t0_s();
+    const auto fits = analysis::fit_recovery(curve, t0_s, spectrum_options);
+    Json doc = store::recovery_reading_json(curve, t0_s);
+    doc["strain_vp"] = fits.spectrum.strain_vp;
+    doc["strain_rate_vp"] = fits.spectrum.strain_rate_vp;
+    store::add_spectrum_fields(doc, fits.spectrum);
     outcome.results["spectrum"] = doc.dump();
-
-    const auto kww = analysis::fit_recovery_kww(t, strain, input.t0_s);
-    outcome.results["kww"] = to_json(kww).dump();
-    analysis::InstantKww instant;
-    if (kww.summary.usable) {
-        instant = analysis::instant_kww(t, strain, input.t0_s, kww);
-    } else {
-        instant.summary = kww.summary;
-    }
-    outcome.results["instant_kww"] = to_json(instant).dump();
-    outcome.results["single_tau"] =
-        to_json(analysis::fit_recovery_single_tau(t, strain, input.t0_s)).dump();
+    outcome.results["kww"] = to_json(fits.kww).dump();
+    outcome.results["instant_kww"] = to_json(fits.instant).dump();
+    outcome.results["single_tau"] = to_json(fits.single_tau).dump();
 }
 
 void Run::add_work_done(const AnalysisInput& input, RunOutcome& outcome) {

@@ -55,6 +55,8 @@ void Run::on_sample(const drv::FrameSample& sample) {
         latch_locked(row.t_s, std::string("store: ") + error.what());
         return;
     }
+    // As `analyze --db --run` will read it: the stored row, whatever the plan made of it.
+    data_.recovery.add(row.t_s, row.segment, row.strain);
     ++samples_;
     last_seq_ = row.seq;
     if (options_.control != nullptr) {
@@ -198,15 +200,6 @@ void Run::keep_for_analysis_locked(const protocols::Segment& segment, double pla
                 data_.cycling_t_s.push_back(plan_t_s);
                 data_.cycling_stress_pa.push_back(row.stress_pa);
                 data_.cycling_strain.push_back(row.strain);
-            }
-            break;
-        case SegmentKind::recovery:
-            // The fits need t > t0.
-            if (plan_t_s > recovery_start_s_ &&
-                (plan_t_s - recovery_start_s_ < analysis_full_rate_s ||
-                 data_.recovery_seen++ % data_.recovery_step == 0)) {
-                data_.recovery_t_s.push_back(plan_t_s - load_start_s_);
-                data_.recovery_strain.push_back(row.strain);
             }
             break;
         default:

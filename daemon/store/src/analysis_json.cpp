@@ -33,6 +33,16 @@ void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
     doc["rms_residual"] = fit.rms_residual;
 }
 
+Json recovery_reading_json(const analysis::BinnedCurve& curve, double t0_s) {
+    return {{"t0_s", t0_s},
+            {"samples", curve.samples},
+            {"bins", curve.size()},
+            {"bins_per_decade", analysis::kBinsPerDecade},
+            {"tied_samples", curve.tied},
+            {"sample_noise", curve.noise},
+            {"noise_correlation", curve.noise_correlation}};
+}
+
 Json to_json(const analysis::SingleTauFit& fit) {
     return {{"fit", to_json(fit.summary)},
             {"tau_s", fit.tau_s},
@@ -42,7 +52,8 @@ Json to_json(const analysis::SingleTauFit& fit) {
             {"strain_vp", fit.strain_vp},
             {"strain_e", fit.strain_e},
             {"strain_rate_vp", fit.strain_rate_vp},
-            {"rms_residual", fit.rms_residual}};
+            {"rms_residual", fit.rms_residual},
+            {"misfit_ratio", fit.misfit_ratio}};
 }
 
 Json to_json(const analysis::KwwFit& fit) {
@@ -59,7 +70,8 @@ Json to_json(const analysis::KwwFit& fit) {
             {"strain_e_stderr", fit.strain_e_stderr},
             {"strain_rate_vp", fit.strain_rate_vp},
             {"strain_rate_vp_stderr", fit.strain_rate_vp_stderr},
-            {"rms_residual", fit.rms_residual}};
+            {"rms_residual", fit.rms_residual},
+            {"misfit_ratio", fit.misfit_ratio}};
 }
 
 Json to_json(const analysis::InstantKww& instant) {

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "dmacycle/analysis/fit_summary.hpp"
+#include "dmacycle/analysis/log_bins.hpp"
 
 // Eq. (3): Kohlrausch-Williams-Watts stretched exponential and its instant β and τ.
 namespace dmacycle::analysis {
@@ -16,10 +17,17 @@ struct KwwFit {
     double strain_e = 0, strain_e_stderr = 0;              // creep only
     double strain_rate_vp = 0, strain_rate_vp_stderr = 0;  // creep only, 1/s
     double rms_residual = 0;
+    // The RMS residual over the RMS the noise alone would leave (0: noise unknown). Standard
+    // errors are the noise's; well above 1 the model only approximates the curve (the summary
+    // says so).
+    double misfit_ratio = 0;
 };
 
-// Recovery, t' = t − t0: ε = ε_an exp(−(t'/τ)^β) + ε_vp. Starting values are found
-// automatically; no guesses are needed.
+// Recovery, t' = t − t0: ε = ε_an exp(−(t'/τ)^β) + ε_vp, fitted to the recovery's binned
+// reading (log_bins.hpp; its times are t'). Starting values are found automatically; no guesses
+// are needed.
+KwwFit fit_recovery_kww(const BinnedCurve& recovery);
+// The same from samples at times since loading (> t0), binned first.
 KwwFit fit_recovery_kww(std::span<const double> time_s, std::span<const double> strain,
                         double t0_s);
 // Creep: ε = ε_e + ε_an [1 − exp(−(t/τ)^β)] + ε̇_vp t.
@@ -35,7 +43,9 @@ struct InstantKww {
 };
 
 // Local slope of ln ln(ε_an(0)/ε_an(t')) against ln t', with ε_an(t') = ε(t') − ε_vp taken
-// from the KWW fit.
+// from the KWW fit, over the recovery's bins.
+InstantKww instant_kww(const BinnedCurve& recovery, const KwwFit& fit);
+// The same from samples at times since loading (> t0), binned first.
 InstantKww instant_kww(std::span<const double> time_s, std::span<const double> strain, double t0_s,
                        const KwwFit& fit);
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dmacycle/analysis/fit_summary.hpp"
+#include "dmacycle/analysis/log_bins.hpp"
 
 // Discrete relaxation-time spectrum, eq. (2) of the paper, for recovery and for creep.
 namespace dmacycle::analysis {
@@ -14,9 +15,10 @@ struct SpectrumOptions {
     double tau_min_s = 1e-2;
     double tau_max_s = 1e8;
     // Tikhonov parameter under the normalization documented in spectrum.cpp; nullopt = chosen
-    // automatically. Scale-invariant: with s = max|strain| over the N points and a_i each mode's
+    // automatically. Scale-invariant: with s = max|strain| over the N points (a recovery's
+    // log-time bins, weights w_j; a creep curve's samples, w_j = 1) and a_i each mode's
     // strain_at_unload (creep: the strain it reaches by the last time), the fit minimizes
-    //     (1/N) Σ_j ((model_j − strain_j) / s)² + λ Σ_i (a_i / s)².
+    //     (1/Σw) Σ_j w_j ((model_j − strain_j) / s)² + λ Σ_i (a_i / s)².
     std::optional<double> lambda;
 
     // Empty when the options are usable, otherwise what is wrong with them.
@@ -52,14 +54,17 @@ struct SpectrumFit {
     double lambda = 0;
     double noise_estimate = 0;  // strain, from the data
     double rms_residual = 0;
-    // Even unregularized, the model leaves a residual well above the noise estimate (the
-    // summary message says by how much): the τ range misses relaxations, or the noise is
-    // correlated. Far above it the fit is not usable.
+    // The residual, unregularized or at the λ used (given or chosen), is well above the noise
+    // estimate (the summary message says by how much): the τ range misses relaxations, the
+    // noise is correlated, or λ smooths the data away. Far above it the fit is not usable.
     bool misfit = false;
     std::vector<double> fitted;  // model at the input times
 };
 
-// time_s: time since the start of loading, every value > t0_s (the recovery rows only).
+// Fitted to the recovery's binned reading (log_bins.hpp: its times are t − t0), weighted by bin.
+SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
+                                  const SpectrumOptions& options = {});
+// The same from samples: time_s since the start of loading, every value > t0_s; binned first.
 SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<const double> strain,
                                   double t0_s, const SpectrumOptions& options = {});
 

@@ -3,6 +3,7 @@
 
 #include "dmacycle/analysis/arrhenius.hpp"
 #include "dmacycle/analysis/kww.hpp"
+#include "dmacycle/analysis/log_bins.hpp"
 #include "dmacycle/analysis/single_tau.hpp"
 #include "dmacycle/analysis/spectrum.hpp"
 #include "dmacycle/analysis/work_done.hpp"
@@ -17,6 +18,9 @@ Json to_json(const analysis::FitSummary& summary);
 Json to_json(const analysis::SpectrumPeak& peak);
 // Adds the fields every spectrum result carries: spectrum, peaks, window, λ, residuals.
 void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit);
+// How a recovery was read for its fits (docs/analysis.md): t0_s, samples, bins, bins per decade,
+// tied samples averaged, the noise of one sample.
+Json recovery_reading_json(const analysis::BinnedCurve& curve, double t0_s);
 Json to_json(const analysis::SingleTauFit& fit);
 Json to_json(const analysis::KwwFit& fit);
 Json to_json(const analysis::InstantKww& instant);

@@ -1,0 +1,30 @@
+#pragma once
+#include <optional>
+#include <string_view>
+
+#include "dmacycle/analysis/log_bins.hpp"
+
+// A run's recovery as every fit reads it: the runner while it acquires, `analyze --db --run` from
+// a store, `analyze` from an exported CSV. All three see the same stored samples in seq order
+// with their segment tags (docs/store-schema.md) and apply one rule, so they fit the same bins:
+// - t0, the loading time, runs from the first sample tagged load, cycle or creep to the first
+//   sample tagged recovery (an operator's pause holds the load, so it counts);
+// - each later recovery sample is binned at its time since that first recovery sample.
+namespace dmacycle::store {
+
+class RecoveryReading {
+  public:
+    void add(double t_s, std::string_view segment, double strain);
+
+    // A loading and at least one recovery sample after it were seen.
+    bool has_recovery() const { return loading_start_s_ && recovery_start_s_; }
+    double t0_s() const;
+    std::size_t recovery_samples() const { return binner_.samples(); }
+    analysis::BinnedCurve curve() const { return binner_.curve(); }
+
+  private:
+    std::optional<double> loading_start_s_, recovery_start_s_;
+    analysis::LogTimeBinner binner_;
+};
+
+}  // namespace dmacycle::store
