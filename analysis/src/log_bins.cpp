@@ -40,6 +40,12 @@ double BinnedCurve::weighted_mean_noise() const {
 }
 
 void LogTimeBinner::add(double time_s, double value) {
+    ++samples_;
+    if (time_s == 0) {
+        origin_sum_ += value;
+        origin_count_ += 1;
+        return;
+    }
     const auto key = static_cast<long>(std::floor(std::log10(time_s) * kBinsPerDecade));
     auto [it, fresh] = bins_.try_emplace(key);
     Bin& bin = it->second;
@@ -66,9 +72,9 @@ void LogTimeBinner::add(double time_s, double value) {
     bin.stt += t * t;
     bin.stv += t * v;
     bin.svv += v * v;
-    first_s_ = samples_ == 0 ? time_s : std::min(first_s_, time_s);
-    last_s_ = samples_ == 0 ? time_s : std::max(last_s_, time_s);
-    ++samples_;
+    const bool first = samples_ == static_cast<std::size_t>(origin_count_) + 1;
+    first_s_ = first ? time_s : std::min(first_s_, time_s);
+    last_s_ = first ? time_s : std::max(last_s_, time_s);
 }
 
 BinnedCurve LogTimeBinner::curve() const {
@@ -77,6 +83,9 @@ BinnedCurve LogTimeBinner::curve() const {
     out.tied = tied_;
     out.first_s = first_s_;
     out.last_s = last_s_;
+    if (origin_count_ > 0) {
+        out.value_at_origin = origin_sum_ / origin_count_;
+    }
     double unit = 0;  // the largest bin unit: the pooled sum of squares is kept in it
     for (const auto& [key, bin] : bins_) {
         unit = std::max(unit, bin.v_unit);
@@ -141,7 +150,7 @@ BinnedCurve bin_recovery(std::span<const double> time_s, std::span<const double>
     const std::size_t n = std::min(time_s.size(), strain.size());
     for (std::size_t i = 0; i < n; ++i) {
         const double since_unload_s = time_s[i] - t0_s;
-        if (since_unload_s > 0 && std::isfinite(since_unload_s) && std::isfinite(strain[i])) {
+        if (since_unload_s >= 0 && std::isfinite(since_unload_s) && std::isfinite(strain[i])) {
             binner.add(since_unload_s, strain[i]);
         }
     }

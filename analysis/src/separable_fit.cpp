@@ -312,10 +312,11 @@ std::optional<FitSummary> reject_curve(std::span<const double> time_s,
             return FitSummary::failure(FitStatus::invalid_input, "time goes backwards");
         }
     }
-    if (t0_s ? !(time_s.front() > *t0_s) : time_s.front() < 0) {
-        return FitSummary::failure(FitStatus::invalid_input, t0_s
-                                                                 ? "recovery times must be after t0"
-                                                                 : "creep times must be >= 0");
+    // A recovery's row at t0 itself is its strain at unloading (log_bins.hpp).
+    if (t0_s ? !(time_s.front() >= *t0_s) : time_s.front() < 0) {
+        return FitSummary::failure(
+            FitStatus::invalid_input,
+            t0_s ? "recovery times must not be before t0" : "creep times must be >= 0");
     }
     return std::nullopt;
 }

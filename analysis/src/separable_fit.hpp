@@ -15,7 +15,7 @@
 namespace dmacycle::analysis::detail {
 
 // Why a curve cannot be fitted, or nothing if it can: sizes match, at least a handful of finite
-// points, time never going back, all after t0 (recovery) or at t ≥ 0 (creep, no t0).
+// points, time never going back, none before t0 (recovery) or at t ≥ 0 (creep, no t0).
 std::optional<FitSummary> reject_curve(std::span<const double> time_s,
                                        std::span<const double> strain, std::optional<double> t0_s);
 // Why a binned recovery cannot be fitted: fewer than a handful of bins.

@@ -672,9 +672,9 @@ SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<cons
         fit.summary = FitSummary::failure(FitStatus::invalid_input, "t0 must be positive");
         return fit;
     }
-    if (time_s.front() <= t0_s) {
+    if (time_s.front() < t0_s) {
         fit.summary =
-            FitSummary::failure(FitStatus::invalid_input, "recovery times must all be after t0");
+            FitSummary::failure(FitStatus::invalid_input, "recovery times must not be before t0");
         return fit;
     }
     return fit_recovery_spectrum(bin_recovery(time_s, strain, t0_s), t0_s, options);

@@ -101,6 +101,14 @@ def report(name, source, note, ours, err, ours_y, ours_t_last, reference_same_la
     print(f"| KWW τ [s] | {k['tau_s']:.4g} ± {k['tau_s_stderr']:.2g} | {kww_ref['tau_s']:.4g} |")
     print(f"| KWW RMS residual | {k['rms_residual'] * scale:.4g} "
           f"| {kww_ref['rms_residual'] * scale:.4g} |")
+    if ours["kind"] == "recovery":
+        inst = ours["instant_kww"]
+        if inst["time_s"]:
+            print(f"| instant β (the paper's definition) over t' = {inst['time_s'][0]:.3g} – "
+                  f"{inst['time_s'][-1]:.3g} s | {min(inst['beta']):.3f} – {max(inst['beta']):.3f} "
+                  f"| — |")
+        else:
+            print(f"| instant β (the paper's definition) | none: {inst['fit']['message']} | — |")
     if err:
         print(f"\ndmacycle said: `{err}`")
     print()

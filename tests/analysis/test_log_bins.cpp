@@ -95,11 +95,17 @@ TEST_CASE("log bins: sparse log-spaced rows take the noise from the bins' second
     CHECK(binned.noise_correlation == 0);
 }
 
-TEST_CASE("log bins: a recovery is binned at its times since t0, none at or before it") {
-    const std::vector<double> time_s{100, 100.5, 101, 102};
-    const std::vector<double> value{1, 2, 3, 4};
+TEST_CASE(
+    "log bins: a recovery is binned since t0, its sample at t0 kept as the strain at unloading") {
+    const std::vector<double> time_s{99, 100, 100.5, 101, 102};
+    const std::vector<double> value{9, 1, 2, 3, 4};
     const BinnedCurve binned = bin_recovery(time_s, value, 100);
-    CHECK(binned.samples == 3);
+    CHECK(binned.samples == 4);  // not the one before t0
+    REQUIRE(binned.value_at_origin.has_value());
+    CHECK(*binned.value_at_origin == 1);
+    CHECK(binned.size() == 3);
     CHECK(binned.first_s == 0.5);
     CHECK(binned.last_s == 2.0);
+    CHECK_FALSE(bin_recovery(std::vector<double>{101.0}, std::vector<double>{1.0}, 100)
+                    .value_at_origin.has_value());
 }

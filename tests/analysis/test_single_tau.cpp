@@ -93,7 +93,7 @@ TEST_CASE("single-tau fits reject bad input without throwing") {
         {"mismatched sizes", time_s, short_strain, kT0_s, FitStatus::invalid_input},
         {"too few points", few_time, few_strain, kT0_s, FitStatus::insufficient_data},
         {"non-finite strain", time_s, with_inf, kT0_s, FitStatus::invalid_input},
-        {"time not after t0", time_s, strain, kT0_s + 1, FitStatus::invalid_input},
+        {"time before t0", time_s, strain, kT0_s + 2, FitStatus::invalid_input},
         {"time going backwards", backwards_time, strain, kT0_s, FitStatus::invalid_input},
         {"no loading time", time_s, strain, 0.0, FitStatus::invalid_input},
     };

@@ -3,6 +3,7 @@
 // their standard errors are what the noise moves them by (checked against five noise seeds).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -100,9 +101,27 @@ TEST_CASE(
             CHECK((*doc)["peaks"] == spectrum["peaks"]);
             CHECK((*doc)["lambda"] == spectrum["lambda"]);
         }
-        // 2 h of cycling, 2 h of recovery at 10 Hz: every sample after the first is read.
-        CHECK(spectrum["samples"].get<int>() == 2 * 3600 * 10 - 1);
+        // 2 h of cycling, 2 h of recovery at 10 Hz: every sample is read.
+        CHECK(spectrum["samples"].get<int>() == 2 * 3600 * 10);
         CHECK(spectrum["t0_s"].get<double>() == doctest::Approx(2 * 3600).epsilon(1e-9));
+        // The paper's instant β falls and τ rises with the recovery time (its Fig. 2c-d): the
+        // fast relaxations are spent first.
+        const auto& instant = stored.at("instant_kww");
+        const auto instant_beta = instant["beta"].get<std::vector<double>>();
+        const auto instant_tau = instant["tau_s"].get<std::vector<double>>();
+        REQUIRE(instant_beta.size() >= 10);
+        MESSAGE("instant beta ", instant_beta.front(), " at ", instant["time_s"].front(), " s to ",
+                instant_beta.back(), " at ", instant["time_s"].back(), " s; tau ",
+                instant_tau.front(), " to ", instant_tau.back(), " s");
+        CHECK(instant_beta.front() > 0.8);
+        CHECK(instant_beta.front() - *std::min_element(instant_beta.begin(), instant_beta.end()) >
+              0.25);
+        CHECK(instant_tau.back() > 2.5 * instant_tau.front());
+        double longest = 0;
+        for (const double local_tau : instant_tau) {
+            CHECK(local_tau >= 0.9 * longest);  // rising, to the last percent or so
+            longest = std::max(longest, local_tau);
+        }
     }
     // Honest errors: neither far below nor far above the scatter over noise seeds.
     const auto check_error = [](const char* name, const std::vector<double>& values,

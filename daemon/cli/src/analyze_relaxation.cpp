@@ -123,8 +123,9 @@ RecoveryInput recovery_from_csv(const std::string& path, double t0_s) {
     require_rows(table, 1, "rows");
     io::require_not_decreasing(table, "time_s");
     const auto& time_s = table.column("time_s");
+    // A row at t0 itself is the strain at unloading (log_bins.hpp).
     const auto first = static_cast<std::size_t>(
-        std::upper_bound(time_s.begin(), time_s.end(), t0_s) - time_s.begin());
+        std::lower_bound(time_s.begin(), time_s.end(), t0_s) - time_s.begin());
     if (first == time_s.size()) {
         throw io::InputError(
             io::format("%s: no recovery rows after t0 = %g s (last time_s is %g at "

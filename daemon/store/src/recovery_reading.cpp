@@ -11,10 +11,9 @@ void RecoveryReading::add(double t_s, std::string_view segment, double strain) {
     }
     if (!recovery_start_s_) {
         recovery_start_s_ = t_s;
-        return;  // t' = 0 has no place on a log axis
     }
-    if (const double since_unload_s = t_s - *recovery_start_s_; since_unload_s > 0) {
-        binner_.add(since_unload_s, strain);
+    if (const double since_unload_s = t_s - *recovery_start_s_; since_unload_s >= 0) {
+        binner_.add(since_unload_s, strain);  // at 0: the strain at unloading, kept apart
     }
 }
 

@@ -27,7 +27,8 @@ struct KwwFit {
 // reading (log_bins.hpp; its times are t'). Starting values are found automatically; no guesses
 // are needed.
 KwwFit fit_recovery_kww(const BinnedCurve& recovery);
-// The same from samples at times since loading (> t0), binned first.
+// The same from samples at times since loading (≥ t0; a row at t0 is the strain at unloading),
+// binned first.
 KwwFit fit_recovery_kww(std::span<const double> time_s, std::span<const double> strain,
                         double t0_s);
 // Creep: ε = ε_e + ε_an [1 − exp(−(t/τ)^β)] + ε̇_vp t.
@@ -42,10 +43,14 @@ struct InstantKww {
     double noise = 0;                 // strain noise σ estimated from the data
 };
 
-// Local slope of ln ln(ε_an(0)/ε_an(t')) against ln t', with ε_an(t') = ε(t') − ε_vp taken
-// from the KWW fit, over the recovery's bins.
+// The paper's instant β and τ (Zhang et al., eq. 3 rewritten; docs/analysis.md): the local slope
+// β of ln ln(ε_an(0)/ε_an(t')) against ln t' over ±0.25 decade, and τ = t' exp(−y/β), with
+// ε_an(t') = ε(t') − ε_vp, ε_vp the KWW fit's and ε_an(0) the strain measured at unloading (the
+// recovery's value at t' = 0; without one, its earliest bin) minus ε_vp. On a pure KWW curve
+// both are constant; on a spectrum of relaxations β falls and τ rises with t'.
 InstantKww instant_kww(const BinnedCurve& recovery, const KwwFit& fit);
-// The same from samples at times since loading (> t0), binned first.
+// The same from samples at times since loading (≥ t0; a row at t0 is the strain at unloading),
+// binned first.
 InstantKww instant_kww(std::span<const double> time_s, std::span<const double> strain, double t0_s,
                        const KwwFit& fit);
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -40,8 +41,10 @@ struct BinnedCurve {
     // Samples that share a time stamp with an earlier one (real files have them): averaged
     // with it in its bin.
     std::size_t tied = 0;
-    // The first and last sample times (the bins' mean times lie inside).
+    // The first and last sample times above 0 (the bins' mean times lie inside).
     double first_s = 0, last_s = 0;
+    // The mean of the samples at time 0, if any (a recovery's strain at unloading).
+    std::optional<double> value_at_origin;
 
     std::size_t size() const { return time_s.size(); }
     // Standard deviation of bin i's mean from the noise: σ/√n times the factor its correlation
@@ -54,7 +57,8 @@ struct BinnedCurve {
 
 class LogTimeBinner {
   public:
-    // time_s > 0 and finite (the caller refuses others); any order.
+    // time_s ≥ 0 and finite (the caller refuses others); any order. Samples at 0 (a
+    // recovery's first, at unloading) have no place on a log axis: their mean is kept apart.
     void add(double time_s, double value);
     BinnedCurve curve() const;
     std::size_t samples() const { return samples_; }
@@ -72,11 +76,13 @@ class LogTimeBinner {
     std::size_t samples_ = 0;
     std::size_t tied_ = 0;
     double first_s_ = 0, last_s_ = 0;
+    double origin_sum_ = 0, origin_count_ = 0;
 };
 
 // Every (time, value) pair with time > 0 binned; the others are skipped.
 BinnedCurve bin_log_time(std::span<const double> time_s, std::span<const double> value);
-// A recovery's samples at times since loading, binned at their times since unloading t − t0.
+// A recovery's samples at times since loading, binned at their times since unloading t − t0
+// (a sample at t0 itself is the value at the origin).
 BinnedCurve bin_recovery(std::span<const double> time_s, std::span<const double> strain,
                          double t0_s);
 

@@ -24,7 +24,8 @@ struct SingleTauFit {
 // Recovery: ε(t) = ε_1 [1 − exp(−t0/τ)] exp((t0 − t)/τ) + ε̇_vp t0, for t > t0, fitted to the
 // recovery's binned reading (log_bins.hpp; its times are t − t0).
 SingleTauFit fit_recovery_single_tau(const BinnedCurve& recovery, double t0_s);
-// The same from samples at times since loading (> t0), binned first.
+// The same from samples at times since loading (≥ t0; a row at t0 is the strain at unloading),
+// binned first.
 SingleTauFit fit_recovery_single_tau(std::span<const double> time_s, std::span<const double> strain,
                                      double t0_s);
 // Creep: ε(t) = ε_e + ε_1 [1 − exp(−t/τ)] + ε̇_vp t.

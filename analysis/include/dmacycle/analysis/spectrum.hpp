@@ -64,7 +64,8 @@ struct SpectrumFit {
 // Fitted to the recovery's binned reading (log_bins.hpp: its times are t − t0), weighted by bin.
 SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
                                   const SpectrumOptions& options = {});
-// The same from samples: time_s since the start of loading, every value > t0_s; binned first.
+// The same from samples: time_s since the start of loading, none before t0_s (a row at t0 is the
+// strain at unloading); binned first.
 SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<const double> strain,
                                   double t0_s, const SpectrumOptions& options = {});
 

@@ -9,7 +9,8 @@
 // with their segment tags (docs/store-schema.md) and apply one rule, so they fit the same bins:
 // - t0, the loading time, runs from the first sample tagged load, cycle or creep to the first
 //   sample tagged recovery (an operator's pause holds the load, so it counts);
-// - each later recovery sample is binned at its time since that first recovery sample.
+// - each recovery sample is binned at its time since that first recovery sample (which, at 0,
+//   gives the strain at unloading).
 namespace dmacycle::store {
 
 class RecoveryReading {
