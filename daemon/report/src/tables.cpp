@@ -129,31 +129,37 @@ std::string spectrum_tables(const RunData& data) {
          << row("strain beyond the window", result_cell(data, "spectrum.strain_beyond_window"))
          << row("window", result_cell(data, "spectrum.window_s"), "s")
          << row("λ", result_cell(data, "spectrum.lambda"))
-         << row("noise estimate", result_cell(data, "spectrum.noise_estimate"))
-         << row("rms residual", result_cell(data, "spectrum.rms_residual"))
-         << row("points fitted", result_cell(data, "spectrum.points"))
+         << row("noise of one sample", result_cell(data, "spectrum.noise_estimate"))
+         << row("noise lag-1 correlation", result_cell(data, "spectrum.noise_correlation"))
+         << row("rms residual (weighted over the bins)", result_cell(data, "spectrum.rms_residual"))
+         << row("samples read", result_cell(data, "spectrum.samples"))
+         << row("log-time bins fitted", result_cell(data, "spectrum.bins"))
          << row("misfit", text_of(data, "spectrum.misfit"))
          << fit_rows(data, "spectrum.spectrum.fit") << "</table>\n";
     return html.str();
 }
 
 std::string kww_table(const RunData& data) {
-    return "<table class=\"kv\"><caption>KWW fit (eq. 3), ± standard error</caption>\n" +
+    return "<table class=\"kv\"><caption>KWW fit (eq. 3), ± standard error from the "
+           "noise</caption>\n" +
            row("ε_an", result_cell(data, "kww.strain_an", "kww.strain_an_stderr")) +
            row("τ_KWW", result_cell(data, "kww.tau_s", "kww.tau_s_stderr"), "s") +
            row("β_KWW", result_cell(data, "kww.beta", "kww.beta_stderr")) +
            row("ε_vp", result_cell(data, "kww.strain_vp", "kww.strain_vp_stderr")) +
-           row("rms residual", result_cell(data, "kww.rms_residual")) + fit_rows(data, "kww.fit") +
-           "</table>\n";
+           row("rms residual", result_cell(data, "kww.rms_residual")) +
+           row("misfit (rms residual / noise's)", result_cell(data, "kww.misfit_ratio")) +
+           fit_rows(data, "kww.fit") + "</table>\n";
 }
 
 std::string single_tau_table(const RunData& data) {
-    return "<table class=\"kv\"><caption>Single-τ fit (eq. 1), ± standard error</caption>\n" +
+    return "<table class=\"kv\"><caption>Single-τ fit (eq. 1), ± standard error from the "
+           "noise</caption>\n" +
            row("τ", result_cell(data, "single_tau.tau_s", "single_tau.tau_s_stderr"), "s") +
            row("ε_an", result_cell(data, "single_tau.strain_an", "single_tau.strain_an_stderr")) +
            row("ε_vp", result_cell(data, "single_tau.strain_vp")) +
            row("ε̇_vp", result_cell(data, "single_tau.strain_rate_vp"), "1/s") +
            row("rms residual", result_cell(data, "single_tau.rms_residual")) +
+           row("misfit (rms residual / noise's)", result_cell(data, "single_tau.misfit_ratio")) +
            fit_rows(data, "single_tau.fit") + "</table>\n";
 }
 
