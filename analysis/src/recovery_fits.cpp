@@ -2,10 +2,10 @@
 
 namespace dmacycle::analysis {
 
-RecoveryFits fit_recovery(const BinnedCurve& recovery, double t0_s,
-                          const SpectrumOptions& options) {
+RecoveryFits fit_recovery(const BinnedCurve& recovery, double t0_s, const SpectrumOptions& options,
+                          const LoadingHistory* history) {
     RecoveryFits out;
-    out.spectrum = fit_recovery_spectrum(recovery, t0_s, options);
+    out.spectrum = fit_recovery_spectrum(recovery, t0_s, options, history);
     out.kww = fit_recovery_kww(recovery);
     if (out.kww.summary.usable) {
         out.instant = instant_kww(recovery, out.kww);

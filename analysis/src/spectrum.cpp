@@ -503,9 +503,12 @@ CoreFit solve_spectrum(const Kernel& kernel, const FitData& fit_data,
 
 // Local maxima of `detect` (ignoring numerically-zero ones), each with the strains summed
 // between its bounding minima and τ refined by a parabola in log τ through its neighbours.
+// response: each mode's h (loading_history.hpp), empty for creep; a peak holding modes the
+// loading left all but empty has modes whose eq. (2) strain is undetermined.
 std::vector<SpectrumPeak> find_peaks(const VectorXd& detect, std::span<const double> tau_s,
                                      std::span<const double> strain,
-                                     std::span<const double> strain_at_unload, double noise) {
+                                     std::span<const double> strain_at_unload,
+                                     std::span<const double> response, double noise) {
     const Index n = detect.size();
     const double largest = detect.maxCoeff();
     if (!(largest > 0)) {
@@ -545,6 +548,10 @@ std::vector<SpectrumPeak> find_peaks(const VectorXd& detect, std::span<const dou
             detected += detect(i);
             peak.strain += strain[static_cast<std::size_t>(i)];
             peak.strain_at_unload += strain_at_unload[static_cast<std::size_t>(i)];
+            peak.strain_undetermined =
+                peak.strain_undetermined ||
+                (!response.empty() && response[static_cast<std::size_t>(i)] < kMinLoadResponse &&
+                 detect(i) > 0);
         }
         first = last_of_peak[k] + 1;
         double offset = 0;  // in grid steps
@@ -637,6 +644,12 @@ void finish(SpectrumFit& fit, CoreFit core) {
                               fit.summary.message;
     }
     if (std::any_of(fit.peaks.begin(), fit.peaks.end(),
+                    [](const SpectrumPeak& peak) { return peak.strain_undetermined; })) {
+        fit.summary.message +=
+            "; warning: the loading left some of a peak's modes with under 1 % of their strain at "
+            "unloading: their eq. (2) strain cannot be had, their strain at unloading stands in";
+    }
+    if (std::any_of(fit.peaks.begin(), fit.peaks.end(),
                     [](const SpectrumPeak& peak) { return peak.at_grid_edge; })) {
         fit.summary.message +=
             "; warning: a peak sits at an end of the tau grid, its tau is only a bound";
@@ -681,7 +694,7 @@ SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<cons
 }
 
 SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
-                                  const SpectrumOptions& options) {
+                                  const SpectrumOptions& options, const LoadingHistory* history) {
     SpectrumFit fit;
     if (const std::string problem = options.validate(); !problem.empty()) {
         fit.summary = FitSummary::failure(FitStatus::invalid_input, problem);
@@ -719,15 +732,39 @@ SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
     CoreFit core = solve_spectrum(kernel, data, options);
 
     fit.window_s = recovery.last_s;
+    const bool recorded = history != nullptr && !history->empty() && history->mean_stress_pa() != 0;
+    std::vector<double> response;
+    if (recorded) {
+        response = history->response(fit.tau_s);
+        char text[160];
+        std::snprintf(text, sizeof text,
+                      "recorded stress history (Boltzmann superposition over %.6g s, sigma_ref = "
+                      "mean stress %.6g Pa)",
+                      history->duration_s(), history->mean_stress_pa());
+        fit.kernel = text;
+    } else {
+        for (const double tau_s : fit.tau_s) {
+            response.push_back(-std::expm1(-t0_s / tau_s));
+        }
+        fit.kernel = "eq. (2): constant stress for t0, unloaded at once";
+    }
+    // Only a recorded unloading empties modes (those faster than the loading); a mode slower
+    // than it was barely charged, under either kernel, and its ε_i is the ill-determined
+    // strain_beyond_window's.
+    std::vector<double> emptied_response;
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
         const double at_unload = core.amplitude(static_cast<Index>(i));
+        const bool may_be_emptied = recorded && fit.tau_s[i] < t0_s;
         fit.strain_at_unload.push_back(at_unload);
-        fit.strain.push_back(at_unload / -std::expm1(-t0_s / fit.tau_s[i]));
+        fit.strain.push_back(may_be_emptied ? strain_from_unload(at_unload, response[i])
+                                            : at_unload / response[i]);
+        emptied_response.push_back(may_be_emptied ? response[i] : 1.0);
     }
     fit.strain_vp = core.free_coefficients(0);
     fit.strain_rate_vp = fit.strain_vp / t0_s;
     fit.strain_beyond_window = strain_beyond(fit.tau_s, core.amplitude, fit.window_s);
-    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload, core.noise);
+    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload,
+                           emptied_response, core.noise);
     finish(fit, std::move(core));
     return fit;
 }
@@ -783,7 +820,8 @@ SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const d
     fit.strain_beyond_window = strain_beyond(fit.tau_s, core.amplitude, fit.window_s);
     // Detected on the strain reached within the window: ε_i of modes far beyond it is
     // ill-determined and would dominate.
-    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload, core.noise);
+    fit.peaks =
+        find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload, {}, core.noise);
     finish(fit, std::move(core));
     return fit;
 }

@@ -40,6 +40,7 @@ void print_spectrum_table(std::ostream& out, const analysis::SpectrumFit& fit, b
     }
     print_warning(out, fit.summary);
     if (recovery) {
+        out << "eq. (2) strains from the loading kernel: " << fit.kernel << "\n";
         out << io::format("strain_vp %.4e (rate %.4g 1/s)\n", fit.strain_vp, fit.strain_rate_vp);
     } else {
         out << io::format("strain_e %.4e, strain_rate_vp %.4g 1/s\n", fit.strain_e,
@@ -74,9 +75,10 @@ void print_single_tau_table(std::ostream& out, const analysis::SingleTauFit& fit
 
 // A recovery as the fits read it, and where it came from.
 struct RecoveryInput {
-    std::string source;  // for the output: the file, or "run ID in STORE"
-    Json source_json;    // {"file": …} or {"db": …, "run_id": …}
-    std::string how;     // what gave t0
+    analysis::LoadingHistory history;  // empty for a time_s,strain file
+    std::string source;                // for the output: the file, or "run ID in STORE"
+    Json source_json;                  // {"file": …} or {"db": …, "run_id": …}
+    std::string how;                   // what gave t0
     analysis::BinnedCurve curve;
     double t0_s = 0;
 };
@@ -87,34 +89,39 @@ RecoveryInput recovery_from_store(const std::string& db, std::int64_t run_id) {
     archive.run(run_id);  // an unknown run is refused by name
     store::RecoveryReading reading;
     archive.for_each_sample(run_id, [&](const store::ArchivedSample& sample) {
-        reading.add(sample.t_s, sample.segment, sample.strain);
+        reading.add(sample.t_s, sample.segment, sample.stress_pa, sample.strain);
     });
     const std::string source = "run " + std::to_string(run_id) + " in " + db;
     if (!reading.has_recovery()) {
         throw io::InputError(db + ": run " + std::to_string(run_id) +
                              " has no recovery samples after a loading");
     }
-    return {source, Json{{"db", db}, {"run_id", run_id}}, "t0 from the run's segments",
-            reading.curve(), reading.t0_s()};
+    return {reading.history(),
+            source,
+            Json{{"db", db}, {"run_id", run_id}},
+            "t0 from the run's segments",
+            reading.curve(),
+            reading.t0_s()};
 }
 
 // A run's own CSV export (dmacycle export): its segment column gives t0, as in the store.
 RecoveryInput recovery_from_export(const std::string& path) {
-    const auto table = io::read_csv(path, {"t_s", "strain"}, {"segment"});
+    const auto table = io::read_csv(path, {"t_s", "stress_pa", "strain"}, {"segment"});
     require_rows(table, min_rows, "rows");
     io::require_not_decreasing(table, "t_s");
     const auto& t_s = table.column("t_s");
+    const auto& stress_pa = table.column("stress_pa");
     const auto& strain = table.column("strain");
     store::RecoveryReading reading;
     for (std::size_t row = 0; row < table.rows(); ++row) {
-        reading.add(t_s[row], table.text[0][row], strain[row]);
+        reading.add(t_s[row], table.text[0][row], stress_pa[row], strain[row]);
     }
     if (!reading.has_recovery()) {
         throw io::InputError(path +
                              ": no rows tagged recovery after rows tagged load, cycle or creep");
     }
-    return {path, Json{{"file", path}}, "t0 from the export's segments", reading.curve(),
-            reading.t0_s()};
+    return {reading.history(), path,          Json{{"file", path}}, "t0 from the export's segments",
+            reading.curve(),   reading.t0_s()};
 }
 
 // time_s,strain rows; those after --t0 are the recovery. Repeated time stamps are averaged.
@@ -137,8 +144,12 @@ RecoveryInput recovery_from_csv(const std::string& path, double t0_s) {
             io::format("%s: too few recovery rows after t0 = %g s (%zu); need at least %zu",
                        path.c_str(), t0_s, time_s.size() - first, min_rows));
     }
-    return {path, Json{{"file", path}}, "t0 given",
-            analysis::bin_recovery(time_s, table.column("strain"), t0_s), t0_s};
+    return {{},
+            path,
+            Json{{"file", path}},
+            "t0 given",
+            analysis::bin_recovery(time_s, table.column("strain"), t0_s),
+            t0_s};
 }
 
 RecoveryInput read_recovery(const io::Arguments& arguments) {
@@ -182,7 +193,7 @@ int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, 
     const auto options = spectrum_options(arguments);
     const RecoveryInput input = read_recovery(arguments);
     const auto& curve = input.curve;
-    const auto fits = analysis::fit_recovery(curve, input.t0_s, options);
+    const auto fits = analysis::fit_recovery(curve, input.t0_s, options, &input.history);
 
     if (arguments.flag("json")) {
         Json doc = {{"kind", "recovery"}};

@@ -46,7 +46,8 @@ void Run::add_recovery_fits(const AnalysisInput& input, RunOutcome& outcome) {
     spectrum_options.lambda = job_.analysis.lambda;
     const analysis::BinnedCurve curve = input.recovery.curve();
     const double t0_s = input.recovery.t0_s();
-    const auto fits = analysis::fit_recovery(curve, t0_s, spectrum_options);
+    const auto fits =
+        analysis::fit_recovery(curve, t0_s, spectrum_options, &input.recovery.history());
     Json doc = store::recovery_reading_json(curve, t0_s);
     doc["strain_vp"] = fits.spectrum.strain_vp;
     doc["strain_rate_vp"] = fits.spectrum.strain_rate_vp;

@@ -56,7 +56,7 @@ void Run::on_sample(const drv::FrameSample& sample) {
         return;
     }
     // As `analyze --db --run` will read it: the stored row, whatever the plan made of it.
-    data_.recovery.add(row.t_s, row.segment, row.strain);
+    data_.recovery.add(row.t_s, row.segment, row.stress_pa, row.strain);
     ++samples_;
     last_seq_ = row.seq;
     if (options_.control != nullptr) {

@@ -12,6 +12,7 @@ Json to_json(const analysis::SpectrumPeak& peak) {
     return {{"tau_s", peak.tau_s},
             {"strain", peak.strain},
             {"strain_at_unload", peak.strain_at_unload},
+            {"strain_undetermined", peak.strain_undetermined},
             {"at_grid_edge", peak.at_grid_edge}};
 }
 
@@ -24,6 +25,9 @@ void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
                        {"tau_s", fit.tau_s},
                        {"strain", fit.strain},
                        {"strain_at_unload", fit.strain_at_unload}};
+    if (!fit.kernel.empty()) {
+        doc["spectrum"]["kernel"] = fit.kernel;
+    }
     doc["peaks"] = std::move(peaks);
     doc["misfit"] = fit.misfit;
     doc["strain_beyond_window"] = fit.strain_beyond_window;

@@ -2,9 +2,12 @@
 
 namespace dmacycle::store {
 
-void RecoveryReading::add(double t_s, std::string_view segment, double strain) {
+void RecoveryReading::add(double t_s, std::string_view segment, double stress_pa, double strain) {
     if (!loading_start_s_ && (segment == "load" || segment == "cycle" || segment == "creep")) {
         loading_start_s_ = t_s;
+    }
+    if (loading_start_s_ && !recovery_start_s_) {
+        history_.add(t_s, stress_pa);  // up to and with the recovery's first sample
     }
     if (segment != "recovery" || !loading_start_s_) {
         return;

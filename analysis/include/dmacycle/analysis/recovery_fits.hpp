@@ -15,8 +15,10 @@ struct RecoveryFits {
     SingleTauFit single_tau;
 };
 
-// recovery: times since unloading; t0_s: the loading time before it.
+// recovery: times since unloading; t0_s: the loading time before it; history: the stress over
+// that loading, when recorded (eq. 2's strains then come from its kernel).
 RecoveryFits fit_recovery(const BinnedCurve& recovery, double t0_s,
-                          const SpectrumOptions& options = {});
+                          const SpectrumOptions& options = {},
+                          const LoadingHistory* history = nullptr);
 
 }  // namespace dmacycle::analysis

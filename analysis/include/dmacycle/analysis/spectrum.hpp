@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dmacycle/analysis/fit_summary.hpp"
+#include "dmacycle/analysis/loading_history.hpp"
 #include "dmacycle/analysis/log_bins.hpp"
 
 // Discrete relaxation-time spectrum, eq. (2) of the paper, for recovery and for creep.
@@ -32,15 +33,22 @@ struct SpectrumPeak {
     // The maximum is the first or last mode of the grid: the true τ may lie beyond it, so
     // tau_s is only a bound.
     bool at_grid_edge = false;
+    // Recovery: some of its modes kept under 1 % of their strain at unloading (a slow unloading
+    // ramp empties the fast ones): their ε_i cannot be had from the recovery, and their strain at
+    // unloading stands in for it.
+    bool strain_undetermined = false;
 };
 
 struct SpectrumFit {
     FitSummary summary;
     std::vector<double> tau_s;
     std::vector<double> strain;  // eq. (2) ε_i
-    // Recovery: ε_i (1 − exp(−t0/τ_i)), the strain of each mode still present at unloading:
-    // the quantity the recovery data actually determine. Creep: equal to `strain`.
+    // Recovery: ε_i h(τ_i), the strain of each mode still present at unloading: the quantity
+    // the recovery data actually determine (h: eq. 2's 1 − exp(−t0/τ_i), or the recorded
+    // history's, loading_history.hpp). Creep: equal to `strain`.
     std::vector<double> strain_at_unload;
+    // Recovery: how ε_i was had from strain_at_unload (which loading kernel).
+    std::string kernel;
     std::vector<SpectrumPeak> peaks;
     double strain_e = 0;        // creep: instantaneous elastic strain
     double strain_vp = 0;       // recovery: ε̇_vp·t0; creep: ε̇_vp·(last time)
@@ -61,9 +69,11 @@ struct SpectrumFit {
     std::vector<double> fitted;  // model at the input times
 };
 
-// Fitted to the recovery's binned reading (log_bins.hpp: its times are t − t0), weighted by bin.
+// Fitted to the recovery's binned reading (log_bins.hpp: its times are t − t0), weighted by bin;
+// with a recorded loading history (not empty, mean stress not 0), ε_i from its kernel.
 SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
-                                  const SpectrumOptions& options = {});
+                                  const SpectrumOptions& options = {},
+                                  const LoadingHistory* history = nullptr);
 // The same from samples: time_s since the start of loading, none before t0_s (a row at t0 is the
 // strain at unloading); binned first.
 SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<const double> strain,
