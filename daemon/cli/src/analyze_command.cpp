@@ -88,7 +88,8 @@ const char* const usage_text =
     "                                      [--modes N] [--tau-min S] [--tau-max S] [--json]\n"
     "       dmacycle analyze creep FILE --stress-mpa S [--lambda X] [--modes N] [--tau-min S]\n"
     "                                  [--tau-max S] [--json]\n"
-    "       dmacycle analyze cycling FILE [--composition C --density G_PER_CM3] [--json]\n"
+    "       dmacycle analyze cycling (FILE | --db STORE --run ID) [--composition C\n"
+    "                                --density G_PER_CM3] [--json]\n"
     "       dmacycle analyze arrhenius FILE [--json]\n"
     "       dmacycle analyze dsc SAMPLE BASELINE --composition C [--mass-mg M] [--exo-down]\n"
     "                            [--range T1:T2] [--work-done-kj-mol W | --run ID --db FILE]\n"
@@ -115,9 +116,54 @@ std::pair<io::CsvTable, std::vector<double>> read_cycling_csv(const std::string&
     return {std::move(table), std::move(stress_pa)};
 }
 
+// The cycling as `analyze cycling` reads it: a file's rows, or a stored run's samples tagged
+// cycle or creep (as the runner's work done takes them, every one of them here).
+struct CyclingInput {
+    std::string source;
+    Json source_json;
+    std::vector<double> time_s, stress_pa, strain;
+};
+
+CyclingInput read_cycling(const io::Arguments& arguments) {
+    const auto db = arguments.text("db");
+    const auto run_id = arguments.integer("run");
+    if (db.has_value() != run_id.has_value()) {
+        throw io::UsageError("--db STORE and --run ID go together");
+    }
+    if (!db) {
+        const auto path = single_file(arguments);
+        auto [table, stress_pa] = read_cycling_csv(path);
+        require_rows(table, min_rows, "rows");
+        io::require_increasing(table, "time_s");
+        return {path, Json{{"file", path}}, table.column("time_s"), std::move(stress_pa),
+                table.column("strain")};
+    }
+    if (!arguments.positionals().empty()) {
+        throw io::UsageError("--db --run reads the run's samples: no FILE");
+    }
+    const store::RunArchive archive(*db);
+    archive.run(*run_id);  // an unknown run is refused by name
+    CyclingInput input{"run " + std::to_string(*run_id) + " in " + *db,
+                       Json{{"db", *db}, {"run_id", *run_id}},
+                       {},
+                       {},
+                       {}};
+    archive.for_each_sample(*run_id, [&](const store::ArchivedSample& sample) {
+        if (sample.segment == "cycle" || sample.segment == "creep") {
+            input.time_s.push_back(sample.t_s);
+            input.stress_pa.push_back(sample.stress_pa);
+            input.strain.push_back(sample.strain);
+        }
+    });
+    if (input.time_s.size() < min_rows) {
+        throw io::InputError(*db + ": run " + std::to_string(*run_id) +
+                             " has no cycling or creep samples to analyse");
+    }
+    return input;
+}
+
 int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    const io::Arguments arguments(args, {"composition", "density"}, {"json"});
-    const auto path = single_file(arguments);
+    const io::Arguments arguments(args, {"composition", "density", "db", "run"}, {"json"});
     const auto composition = arguments.text("composition");
     const auto density = arguments.number("density");
     if (composition.has_value() != density.has_value()) {
@@ -137,11 +183,11 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
         options.density_g_cm3 = density;
     }
 
-    const auto [table, stress_pa] = read_cycling_csv(path);
-    require_rows(table, min_rows, "rows");
-    io::require_increasing(table, "time_s");
-    const auto result = analysis::analyze_cycling(table.column("time_s"), stress_pa,
-                                                  table.column("strain"), options);
+    const CyclingInput input = read_cycling(arguments);
+    // A stored run's cycling starts and ends at σ_min by its plan, as the runner takes it.
+    options.edges_are_valleys = input.source_json.contains("db");
+    const auto result =
+        analysis::analyze_cycling(input.time_s, input.stress_pa, input.strain, options);
 
     const auto optional_json = [](const std::optional<double>& value) {
         return value ? Json(*value) : Json();
@@ -151,27 +197,27 @@ int analyze_cycling(std::span<const std::string_view> args, std::ostream& out, s
         for (const auto& cycle : result.cycles) {
             per_cycle.push_back(to_json(cycle));
         }
-        Json doc = {{"kind", "cycling"},
-                    {"file", path},
-                    {"points", table.rows()},
-                    {"fit", to_json(result.summary)},
-                    {"cycles", result.cycles.size()},
-                    {"per_cycle", per_cycle},
-                    {"stress_creep_pa", result.stress_creep_pa},
-                    {"strain_creep", result.strain_creep},
-                    {"v_creep_j_m3", result.v_creep_j_m3},
-                    {"v_cycling_j_m3", result.v_cycling_j_m3},
-                    {"v_total_j_m3", result.v_total_j_m3},
-                    {"molar_mass_g_mol", optional_json(result.molar_mass_g_mol)},
-                    {"work_done_kj_mol", optional_json(result.work_done_kj_mol)},
-                    {"v_total_time_s", result.v_total_time_s},
-                    {"v_creep_over_time_j_m3", result.v_creep_over_time_j_m3},
-                    {"v_cycling_over_time_j_m3", result.v_cycling_over_time_j_m3},
-                    {"v_total_over_time_j_m3", result.v_total_over_time_j_m3}};
+        Json doc = {{"kind", "cycling"}};
+        doc.update(input.source_json);
+        doc.update(Json{{"points", input.time_s.size()},
+                        {"fit", to_json(result.summary)},
+                        {"cycles", result.cycles.size()},
+                        {"per_cycle", per_cycle},
+                        {"stress_creep_pa", result.stress_creep_pa},
+                        {"strain_creep", result.strain_creep},
+                        {"v_creep_j_m3", result.v_creep_j_m3},
+                        {"v_cycling_j_m3", result.v_cycling_j_m3},
+                        {"v_total_j_m3", result.v_total_j_m3},
+                        {"molar_mass_g_mol", optional_json(result.molar_mass_g_mol)},
+                        {"work_done_kj_mol", optional_json(result.work_done_kj_mol)},
+                        {"v_total_time_s", result.v_total_time_s},
+                        {"v_creep_over_time_j_m3", result.v_creep_over_time_j_m3},
+                        {"v_cycling_over_time_j_m3", result.v_cycling_over_time_j_m3},
+                        {"v_total_over_time_j_m3", result.v_total_over_time_j_m3}});
         print_json(out, doc);
     } else {
-        out << io::format("cycling: %s, %zu points, %zu complete cycles\n", path.c_str(),
-                          table.rows(), result.cycles.size());
+        out << io::format("cycling: %s, %zu points, %zu complete cycles\n", input.source.c_str(),
+                          input.time_s.size(), result.cycles.size());
         out << "  cycle  t_start_s   t_end_s     strain_min   strain_max   loop J/m3    raw J/m3\n";
         for (std::size_t i = 0; i < result.cycles.size(); ++i) {
             const auto& c = result.cycles[i];

@@ -96,7 +96,7 @@ int run_synthetic_demo(const std::optional<std::string>& csv_path, std::ostream&
                   spectrum.strain_beyond_window, spectrum.window_s);
     out << line;
     std::snprintf(line, sizeof line,
-                  "KWW: beta %.3f ± %.3f, tau %.4g ± %.2g s, strain_an %.4e [%s]\n", kww.beta,
+                  "KWW: beta %.3f ± %.2g, tau %.4g ± %.2g s, strain_an %.4e [%s]\n", kww.beta,
                   kww.beta_stderr, kww.tau_s, kww.tau_s_stderr, kww.strain_an,
                   analysis::to_string(kww.summary.status));
     out << line;
@@ -213,7 +213,7 @@ int report_run(const nlohmann::json& run, const nlohmann::json& results, std::os
                       peak.value("strain", 0.0));
         out << line;
     }
-    std::snprintf(line, sizeof line, "\nKWW: beta %.3f ± %.3f, tau %.4g ± %.2g s\n",
+    std::snprintf(line, sizeof line, "\nKWW: beta %.3f ± %.2g, tau %.4g ± %.2g s\n",
                   kww.value("beta", 0.0), kww.value("beta_stderr", 0.0), kww.value("tau_s", 0.0),
                   kww.value("tau_s_stderr", 0.0));
     out << line;
