@@ -59,6 +59,18 @@ std::string recovery_csv(const std::vector<double>& time_s, const std::vector<do
     return csv.str();
 }
 
+// The domain.md model's 0-200 recovery, 8 h every 2 s after t0, with noise 1e-6.
+std::pair<std::vector<double>, std::vector<double>> demo_recovery() {
+    const auto truth = synthetic::demo_truth();
+    std::vector<double> time_s;
+    for (int second = 1; second <= 8 * 3600; second += 2) {
+        time_s.push_back(truth.t0_s + second);
+    }
+    auto strain = synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, truth.t0_s, time_s);
+    synthetic::add_noise(strain, 1e-6, 42);
+    return {time_s, strain};
+}
+
 // A refusal is exit 2, nothing on stdout and exactly one line on stderr containing `expected`.
 void check_refused(const Run& run, const std::string& expected) {
     CAPTURE(run.err);
@@ -149,12 +161,7 @@ TEST_CASE("analyze creep refuses a wrong header and times that do not start afte
 TEST_CASE("analyze recovery --json reports the documented keys and finds the true peaks") {
     const Workspace ws;
     const auto truth = synthetic::demo_truth();
-    std::vector<double> time_s;
-    for (int second = 1; second <= 8 * 3600; second += 2) {
-        time_s.push_back(truth.t0_s + second);
-    }
-    auto strain = synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, truth.t0_s, time_s);
-    synthetic::add_noise(strain, 1e-6, 42);
+    const auto [time_s, strain] = demo_recovery();
     const auto path = ws.write("recovery.csv", recovery_csv(time_s, strain));
 
     const auto run = ws.dmacycle("analyze recovery " + path + " --t0 28800 --json");
@@ -192,13 +199,7 @@ TEST_CASE("analyze recovery --json reports the documented keys and finds the tru
 
 TEST_CASE("analyze recovery takes repeated time stamps as they are, averages and counts them") {
     const Workspace ws;
-    const auto truth = synthetic::demo_truth();
-    std::vector<double> time_s;
-    for (int second = 1; second <= 8 * 3600; second += 2) {
-        time_s.push_back(truth.t0_s + second);
-    }
-    auto strain = synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, truth.t0_s, time_s);
-    synthetic::add_noise(strain, 1e-6, 42);
+    const auto [time_s, strain] = demo_recovery();
     // A real file's rounding: every 10th row repeats the time of the row before it.
     std::vector<double> rounded = time_s;
     std::size_t repeated = 0;
