@@ -189,7 +189,10 @@ TEST_CASE(
         const std::pair<std::string, std::string> jobs[] = {
             {"100-100", shipped_job("mode1-100-100.yaml", creep)},
             {"0-200", shipped_job("mode2-rate-50.yaml", cycling)}};
-        for (const auto& [name, job] : jobs) {
+        for (const auto& entry : jobs) {
+            // Named copies: clang 14 cannot capture structured bindings (CAPTURE, MESSAGE).
+            const std::string& name = entry.first;
+            const std::string& job = entry.second;
             CAPTURE(rate);
             CAPTURE(name);
             const auto results = run_linear(root.path / (name + "-at-" + rate), job);
