@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <utility>
 
 #include "dmacycle/analysis/numerics.hpp"
 #include "spectrum_kernel.hpp"
@@ -43,6 +44,7 @@ namespace {
 
 using detail::Index;
 using detail::Kernel;
+using detail::LambdaEvidence;
 using detail::MatrixXd;
 using detail::ModeColumn;
 using detail::ModeShape;
@@ -107,6 +109,7 @@ struct CoreFit {
     double rms = 0;
     double misfit_ratio = 0;  // best RMS residual / max(noise estimate, floor)
     double lambda_ratio = 0;  // RMS residual at the λ used / max(noise estimate, floor)
+    LambdaEvidence evidence;  // amplitudes in strain units
     FitSummary summary;
 };
 
@@ -132,8 +135,13 @@ CoreFit solve_spectrum(const Kernel& kernel, const FitData& fit_data,
     const double noise_scaled = fit_data.residual_noise / scale;
 
     const NormalEquations problem(kernel, (data / scale).array() - mean_scaled, sqrt_weight);
+    out.evidence = detail::weigh_lambdas(problem);
     RegularizedSolution solution = options.lambda ? solve_with_lambda(problem, *options.lambda)
-                                                  : choose_lambda(problem, noise_scaled);
+                                   : options.lambda_rule == LambdaRule::evidence
+                                       ? detail::solve_by_evidence(problem, out.evidence)
+                                       : choose_lambda(problem, noise_scaled);
+    out.evidence.mean *= scale;
+    out.evidence.sd *= scale;
     out.amplitude = scale * solution.amplitude;
     // Back to the unshifted kernel and the uncentred data.
     VectorXd free_coefficients =
@@ -232,6 +240,13 @@ std::vector<SpectrumPeak> find_peaks(const VectorXd& detect, std::span<const dou
     return peaks;
 }
 
+// The band's ends for mode i, in amplitude: the posterior mean ∓ 1 sd, not below 0.
+std::pair<double, double> band_at(const LambdaEvidence& evidence, std::size_t i) {
+    const auto at = static_cast<Index>(i);
+    return {std::max(evidence.mean(at) - evidence.sd(at), 0.0),
+            evidence.mean(at) + evidence.sd(at)};
+}
+
 double strain_beyond(std::span<const double> tau_s, const VectorXd& amplitude, double window_s) {
     double sum = 0;
     for (std::size_t i = 0; i < tau_s.size(); ++i) {
@@ -251,6 +266,9 @@ bool all_finite(std::span<const double> values) {
 // the ends of the τ grid, whose τ is then only a bound.
 void finish(SpectrumFit& fit, CoreFit core) {
     fit.lambda = core.lambda;
+    fit.lambda_evidence = core.evidence.lambda_bayes;
+    fit.lambda_plausible_low = core.evidence.plausible_low;
+    fit.lambda_plausible_high = core.evidence.plausible_high;
     fit.noise_estimate = core.noise;
     fit.rms_residual = core.rms;
     fit.fitted = std::move(core.fitted);
@@ -416,8 +434,15 @@ SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
         const double at_unload = core.amplitude(static_cast<Index>(i));
         const bool may_be_emptied = recorded && fit.tau_s[i] < t0_s;
         fit.strain_at_unload.push_back(at_unload);
-        fit.strain.push_back(may_be_emptied ? strain_from_unload(at_unload, response[i])
-                                            : at_unload / response[i]);
+        // The same reading for the band's ends.
+        const auto eq2_strain = [&](double strain_at_unload) {
+            return may_be_emptied ? strain_from_unload(strain_at_unload, response[i])
+                                  : strain_at_unload / response[i];
+        };
+        fit.strain.push_back(eq2_strain(at_unload));
+        const auto [low, high] = band_at(core.evidence, i);
+        fit.strain_low.push_back(eq2_strain(low));
+        fit.strain_high.push_back(eq2_strain(high));
         emptied_response.push_back(may_be_emptied ? response[i] : 1.0);
     }
     fit.strain_vp = core.free_coefficients(0);
@@ -472,6 +497,9 @@ SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const d
     fit.window_s = last_s;
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
         fit.strain.push_back(core.amplitude(static_cast<Index>(i)) / reached[i]);
+        const auto [low, high] = band_at(core.evidence, i);
+        fit.strain_low.push_back(low / reached[i]);
+        fit.strain_high.push_back(high / reached[i]);
     }
     fit.strain_at_unload = fit.strain;
     fit.strain_e = core.free_coefficients(0);

@@ -129,7 +129,7 @@ std::size_t rows_above_cutoff(std::span<const double> elapsed_s, double rate_per
 
 NormalEquations::NormalEquations(const Kernel& kernel, const VectorXd& data,
                                  const VectorXd& sqrt_weight)
-    : kernel_(kernel) {
+    : kernel_(kernel), rows_(data.size()) {
     constexpr std::size_t kChunkRows = 8 * kBlockPoints;
     static_assert(kChunkRows % kBlockPoints == 0, "fill_mode needs whole blocks");
     const Index modes = kernel.modes();
@@ -183,6 +183,38 @@ VectorXd NormalEquations::fitted(const VectorXd& amplitude) const {
             kernel_.fill(i, 0, column);
             out += amplitude(i) * column;
         }
+    }
+    return out;
+}
+
+double NormalEquations::log_det_hessian(double lambda) const {
+    MatrixXd hessian = gram_;
+    hessian.diagonal().array() += lambda;
+    const Eigen::LLT<MatrixXd> factor(hessian);
+    return 2.0 * factor.matrixLLT().diagonal().array().log().sum();
+}
+
+VectorXd NormalEquations::free_set_inverse_diagonal(double lambda,
+                                                    const VectorXd& amplitude) const {
+    std::vector<Index> free;
+    for (Index i = 0; i < amplitude.size(); ++i) {
+        if (amplitude(i) > 0) {
+            free.push_back(i);
+        }
+    }
+    const auto n = static_cast<Index>(free.size());
+    MatrixXd hessian(n, n);
+    for (Index r = 0; r < n; ++r) {
+        for (Index c = 0; c < n; ++c) {
+            hessian(r, c) =
+                gram_(free[static_cast<std::size_t>(r)], free[static_cast<std::size_t>(c)]);
+        }
+    }
+    hessian.diagonal().array() += lambda;
+    const MatrixXd inverse = hessian.llt().solve(MatrixXd::Identity(n, n));
+    VectorXd out = VectorXd::Zero(amplitude.size());
+    for (Index r = 0; r < n; ++r) {
+        out(free[static_cast<std::size_t>(r)]) = inverse(r, r);
     }
     return out;
 }

@@ -84,6 +84,13 @@ class NormalEquations {
     NormalEquations(const Kernel& kernel, const VectorXd& data, const VectorXd& sqrt_weight);
 
     Index modes() const { return gram_.cols(); }
+    Index rows() const { return rows_; }
+
+    // log det(G + λI), G the Gram matrix below: the evidence's Occam factor (spectrum_lambda).
+    double log_det_hessian(double lambda) const;
+    // The diagonal of (G_F + λI)⁻¹ over the modes F with a > 0 (those at the bound a = 0 held
+    // there), zero for the others: the amplitudes' posterior variance over the noise's σ²/N.
+    VectorXd free_set_inverse_diagonal(double lambda, const VectorXd& amplitude) const;
 
     // Mean square residual at amplitudes a, from the Gram form (cheap: no pass over the data).
     double mean_square_residual(const VectorXd& amplitude) const {
@@ -115,6 +122,7 @@ class NormalEquations {
     MatrixXd gram_;                   // K'ᵀK'/N, K' = K projected off span(F)
     VectorXd rhs_;                    // K'ᵀy/N
     double data_mean_square_ = 0;
+    Index rows_ = 0;
 };
 
 }  // namespace dmacycle::analysis::detail

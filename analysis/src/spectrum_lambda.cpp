@@ -1,7 +1,9 @@
 #include "spectrum_lambda.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
 
 namespace dmacycle::analysis::detail {
@@ -17,6 +19,11 @@ constexpr int kBisectionSteps = 6;  // 1 decade / 2⁶ ≈ 0.016 decade
 // indistinguishable from the noise while giving the smoothest spectrum that fits; the noise
 // estimate itself is only good to about a per cent, so a tighter factor would chase it.
 constexpr double kDiscrepancyFactor = 1.02;
+// The evidence's grid: 4 points per decade over [kTinyLambda, 10²], weighed downwards from the
+// top (warm starts) until log p falls kEvidenceSpan below its maximum (p < 1e-13).
+constexpr double kEvidenceLog10Step = 0.25;
+constexpr double kEvidenceSpan = 30.0;
+constexpr double kPlausibleTail = 0.025;
 
 // The nearly unregularized solution: the best residual the model reaches.
 VectorXd solve_best(const NormalEquations& problem, bool& converged) {
@@ -25,7 +32,91 @@ VectorXd solve_best(const NormalEquations& problem, bool& converged) {
     return amplitude;
 }
 
+// log10 λ where the cumulative posterior (ascending λ) reaches `level`.
+double quantile_log10(const std::vector<double>& log10_lambda, const std::vector<double>& p,
+                      double level) {
+    double cumulative = 0;
+    for (std::size_t k = 0; k < p.size(); ++k) {
+        cumulative += p[k];
+        if (cumulative >= level) {
+            return log10_lambda[k];
+        }
+    }
+    return log10_lambda.back();
+}
+
 }  // namespace
+
+LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
+    const double rows = static_cast<double>(problem.rows());
+    const double modes = static_cast<double>(problem.modes());
+    std::vector<double> log10_lambda, log_p;
+    std::vector<VectorXd> amplitude, variance;
+    LambdaEvidence out;
+    VectorXd a = VectorXd::Zero(problem.modes());
+    double best = -std::numeric_limits<double>::infinity();
+    const int steps =
+        static_cast<int>(std::lround((2.0 - std::log10(kTinyLambda)) / kEvidenceLog10Step));
+    for (int k = steps; k >= 0; --k) {
+        const double log10_l = std::log10(kTinyLambda) + k * kEvidenceLog10Step;
+        const double lambda = std::pow(10.0, log10_l);
+        out.converged = problem.solve(lambda, a) && out.converged;
+        const double objective =
+            std::max(problem.mean_square_residual(a) + lambda * a.squaredNorm(),
+                     std::numeric_limits<double>::min());
+        const double log_evidence = -0.5 * rows * std::log(objective) +
+                                    0.5 * modes * std::log(lambda) -
+                                    0.5 * problem.log_det_hessian(lambda);
+        log10_lambda.push_back(log10_l);
+        log_p.push_back(log_evidence);
+        amplitude.push_back(a);
+        // σ²/W at its posterior mode is Φ/N (the objective is a mean over the weight W).
+        variance.push_back(objective / rows * problem.free_set_inverse_diagonal(lambda, a));
+        best = std::max(best, log_evidence);
+        if (log_evidence < best - kEvidenceSpan) {
+            break;
+        }
+    }
+    std::reverse(log10_lambda.begin(), log10_lambda.end());
+    std::reverse(log_p.begin(), log_p.end());
+    std::reverse(amplitude.begin(), amplitude.end());
+    std::reverse(variance.begin(), variance.end());
+    std::vector<double> p;
+    double total = 0;
+    for (double& value : log_p) {
+        value -= best;
+        p.push_back(std::exp(value));
+        total += p.back();
+    }
+    double mean_log10 = 0;
+    out.mean = VectorXd::Zero(problem.modes());
+    VectorXd second = VectorXd::Zero(problem.modes());
+    for (std::size_t k = 0; k < p.size(); ++k) {
+        p[k] /= total;
+        mean_log10 += p[k] * log10_lambda[k];
+        out.mean += p[k] * amplitude[k];
+        second += p[k] * (variance[k] + amplitude[k].cwiseAbs2());
+        out.lambda.push_back(std::pow(10.0, log10_lambda[k]));
+    }
+    out.sd = (second - out.mean.cwiseAbs2()).cwiseMax(0.0).cwiseSqrt();
+    out.log_evidence = std::move(log_p);
+    out.lambda_bayes = std::pow(10.0, mean_log10);
+    out.plausible_low = std::pow(10.0, quantile_log10(log10_lambda, p, kPlausibleTail));
+    out.plausible_high = std::pow(10.0, quantile_log10(log10_lambda, p, 1.0 - kPlausibleTail));
+    return out;
+}
+
+RegularizedSolution solve_by_evidence(const NormalEquations& problem,
+                                      const LambdaEvidence& evidence) {
+    RegularizedSolution out = solve_with_lambda(problem, evidence.lambda_bayes);
+    char how[200];
+    std::snprintf(how, sizeof how,
+                  "lambda %.3g by the evidence (Bayesian; 95 %% of p(lambda) within [%.3g, %.3g])",
+                  evidence.lambda_bayes, evidence.plausible_low, evidence.plausible_high);
+    out.how = how;
+    out.converged = out.converged && evidence.converged;
+    return out;
+}
 
 RegularizedSolution solve_with_lambda(const NormalEquations& problem, double lambda) {
     bool best_converged = true;

@@ -142,17 +142,19 @@ void read_analysis(Reader& reader, const Entry& entry, AnalysisOptions& options)
         const std::string text = lambda->value.IsScalar() ? lambda->value.Scalar() : "";
         double value = 0;
         const auto [stop, code] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (text == "auto") {
+        if (text == "auto" || text == "evidence") {
             options.lambda.reset();
+            options.lambda_by_evidence = text == "evidence";
         } else if (text.empty() || code != std::errc() || stop != text.data() + text.size() ||
                    !std::isfinite(value)) {
             reader.error(Reader::mark_of(*lambda), lambda->path,
-                         "expected a number (the dimensionless regularization) or 'auto', got " +
+                         "expected a number (the dimensionless regularization), 'auto' or "
+                         "'evidence', got " +
                              kind_of(lambda->value));
         } else if (value < 0 || value > max_lambda) {
             reader.error(Reader::mark_of(*lambda), lambda->path,
                          text + " is out of range (allowed range 0 … " + number_text(max_lambda) +
-                             ", or auto)");
+                             ", or auto, or evidence)");
         } else {
             options.lambda = value;
         }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dmacycle/analysis/numerics.hpp"
 #include "dmacycle/analysis/spectrum.hpp"
 #include "dmacycle/analysis/synthetic.hpp"
 
@@ -581,4 +582,82 @@ TEST_CASE("spectrum: huge strains are fitted in scaled units or reported, never 
         CHECK_FALSE(fit.summary.usable);
         CHECK(fit.summary.message.find("floating-point range") != std::string::npos);
     }
+}
+
+namespace {
+
+// Lines on the fit's own τ grid (60 modes on [1e-2, 1e8] s) from two log-normal peaks, so each
+// fitted mode has a true value to compare with.
+std::vector<synthetic::Line> lines_on_fit_grid() {
+    const SpectrumOptions options;
+    const auto tau_s = log_space(options.tau_min_s, options.tau_max_s, options.modes);
+    std::vector<synthetic::Line> lines;
+    for (const double tau : tau_s) {
+        const double a = std::log10(tau) - 1.5, b = std::log10(tau) - 3.5;
+        lines.push_back(
+            {tau, 1e-3 * (std::exp(-a * a / (2 * 0.09)) + std::exp(-b * b / (2 * 0.09)))});
+    }
+    return lines;
+}
+
+SpectrumFit evidence_fit(std::span<const synthetic::Line> lines, double noise, std::uint64_t seed) {
+    const auto time_s = recovery_times();
+    auto strain = synthetic::recovery_curve(lines, kRateVp, kT0_s, time_s);
+    synthetic::add_noise(strain, noise, seed);
+    SpectrumOptions options;
+    options.lambda_rule = LambdaRule::evidence;
+    return fit_recovery_spectrum(time_s, strain, kT0_s, options);
+}
+
+}  // namespace
+
+// The band is a Bayesian credible band: it holds the regularization's bias as well as the
+// noise's scatter, so it must hold the truth and be at least as wide as the scatter over seeds,
+// yet leave each peak's top clear of zero.
+TEST_CASE("spectrum: the evidence's lambda grows with the noise and its band holds the truth") {
+    const auto lines = lines_on_fit_grid();
+    std::vector<double> median_lambda;
+    for (const double noise : {1e-6, 1e-5}) {
+        CAPTURE(noise);
+        std::vector<SpectrumFit> fits;
+        std::vector<double> lambdas;
+        for (const std::uint64_t seed : {1, 2, 3, 4, 5}) {
+            fits.push_back(evidence_fit(lines, noise, seed));
+            const SpectrumFit& fit = fits.back();
+            REQUIRE(fit.summary.usable);
+            CHECK(fit.lambda == fit.lambda_evidence);
+            CHECK(fit.lambda_plausible_low <= fit.lambda);
+            CHECK(fit.lambda <= fit.lambda_plausible_high);
+            CHECK(fit.summary.message.find("by the evidence") != std::string::npos);
+            lambdas.push_back(fit.lambda);
+        }
+        std::sort(lambdas.begin(), lambdas.end());
+        median_lambda.push_back(lambdas[2]);
+        int held = 0, counted = 0;
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            const double truth = lines[i].strain;
+            if (truth < 1e-4) {
+                continue;
+            }
+            CAPTURE(lines[i].tau_s);
+            double mean = 0, half = 0;
+            for (const auto& fit : fits) {
+                mean += fit.strain[i] / 5;
+                half += 0.5 * (fit.strain_high[i] - fit.strain_low[i]) / 5;
+                held += fit.strain_low[i] <= truth && truth <= fit.strain_high[i];
+                ++counted;
+            }
+            double variance = 0;
+            for (const auto& fit : fits) {
+                variance += (fit.strain[i] - mean) * (fit.strain[i] - mean) / 4;
+            }
+            CHECK(half >= 0.7 * std::sqrt(variance));
+            if (truth >= 5e-4) {
+                CHECK(half < truth);
+            }
+        }
+        CHECK(held >= 0.85 * counted);
+    }
+    // λ carries the noise's variance: 10x the noise, about 100x the λ.
+    CHECK(median_lambda[1] > 10 * median_lambda[0]);
 }

@@ -693,3 +693,23 @@ TEST_CASE("a profile is looked for beside the job's folder, then in the shipped 
               (shipped / "instruments" / "retired.yaml").string() + ")");
     CHECK(find_profile_limit("sim-la30", "/nowhere/jobs/job.yaml").force_max_n == 18.0);
 }
+
+TEST_CASE("lambda is a number or auto (the discrepancy principle) or evidence and nothing else") {
+    const std::string text = slurp(jobs_dir / "mode1-0-200.yaml");
+    const auto by_evidence = parse_job(with(text, "lambda: auto", "lambda: evidence"));
+    REQUIRE(by_evidence.errors.empty());
+    CHECK(by_evidence.runs.front().analysis.lambda_by_evidence);
+    CHECK_FALSE(by_evidence.runs.front().analysis.lambda);
+    const auto by_default = parse_job(text);
+    REQUIRE(by_default.errors.empty());
+    CHECK_FALSE(by_default.runs.front().analysis.lambda_by_evidence);
+    const auto given = parse_job(with(text, "lambda: auto", "lambda: 3.5e-6"));
+    REQUIRE(given.errors.empty());
+    CHECK(given.runs.front().analysis.lambda == doctest::Approx(3.5e-6));
+
+    const auto misspelt = parse_job(with(text, "lambda: auto", "lambda: bayes"));
+    CHECK(only_error(misspelt)
+              .to_string("job.yaml")
+              .find("analysis.lambda: expected a number (the dimensionless regularization), 'auto' "
+                    "or 'evidence', got 'bayes'") != std::string::npos);
+}

@@ -59,7 +59,13 @@ analysis::SpectrumOptions spectrum_options(const io::Arguments& arguments) {
     if (const auto tau_max = arguments.number("tau-max")) {
         options.tau_max_s = *tau_max;
     }
-    options.lambda = arguments.number("lambda");
+    // A number, or the rule that chooses it.
+    const auto lambda = arguments.text("lambda");
+    if (lambda == "evidence") {
+        options.lambda_rule = analysis::LambdaRule::evidence;
+    } else if (lambda && lambda != "discrepancy") {
+        options.lambda = arguments.number("lambda");
+    }
     if (const auto problem = options.validate(); !problem.empty()) {
         throw io::UsageError(problem);
     }
@@ -84,9 +90,11 @@ int report_fits(std::ostream& err,
 namespace {
 
 const char* const usage_text =
-    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | --db STORE --run ID) [--lambda X]\n"
+    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | --db STORE --run ID) [--lambda "
+    "X|evidence]\n"
     "                                      [--modes N] [--tau-min S] [--tau-max S] [--json]\n"
-    "       dmacycle analyze creep FILE --stress-mpa S [--lambda X] [--modes N] [--tau-min S]\n"
+    "       dmacycle analyze creep FILE --stress-mpa S [--lambda X|evidence] [--modes N] "
+    "[--tau-min S]\n"
     "                                  [--tau-max S] [--json]\n"
     "       dmacycle analyze cycling (FILE | --db STORE --run ID) [--composition C\n"
     "                                --density G_PER_CM3] [--json]\n"

@@ -30,6 +30,10 @@ void print_spectrum_table(std::ostream& out, const analysis::SpectrumFit& fit, b
         fit.tau_s.size(), fit.tau_s.empty() ? 0.0 : fit.tau_s.front(),
         fit.tau_s.empty() ? 0.0 : fit.tau_s.back(), fit.lambda, fit.rms_residual,
         fit.noise_estimate);
+    out << io::format(
+        "  the evidence's lambda %.3g (95 %% of p(lambda) in [%.3g, %.3g]); its band on each "
+        "mode's strain is in the JSON (strain_low, strain_high)\n",
+        fit.lambda_evidence, fit.lambda_plausible_low, fit.lambda_plausible_high);
     out << "  peak   tau_s          strain (eq. 2)   strain at unload\n";
     for (std::size_t i = 0; i < fit.peaks.size(); ++i) {
         const auto& peak = fit.peaks[i];

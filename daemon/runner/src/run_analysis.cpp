@@ -44,6 +44,9 @@ void Run::add_recovery_fits(const AnalysisInput& input, RunOutcome& outcome) {
     spectrum_options.tau_min_s = job_.analysis.tau_min_s;
     spectrum_options.tau_max_s = job_.analysis.tau_max_s;
     spectrum_options.lambda = job_.analysis.lambda;
+    if (job_.analysis.lambda_by_evidence) {
+        spectrum_options.lambda_rule = analysis::LambdaRule::evidence;
+    }
     const analysis::BinnedCurve curve = input.recovery.curve();
     const double t0_s = input.recovery.t0_s();
     const auto fits =

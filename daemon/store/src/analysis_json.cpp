@@ -24,7 +24,9 @@ void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
     doc["spectrum"] = {{"fit", to_json(fit.summary)},
                        {"tau_s", fit.tau_s},
                        {"strain", fit.strain},
-                       {"strain_at_unload", fit.strain_at_unload}};
+                       {"strain_at_unload", fit.strain_at_unload},
+                       {"strain_low", fit.strain_low},
+                       {"strain_high", fit.strain_high}};
     if (!fit.kernel.empty()) {
         doc["spectrum"]["kernel"] = fit.kernel;
     }
@@ -33,6 +35,8 @@ void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
     doc["strain_beyond_window"] = fit.strain_beyond_window;
     doc["window_s"] = fit.window_s;
     doc["lambda"] = fit.lambda;
+    doc["lambda_evidence"] = fit.lambda_evidence;
+    doc["lambda_plausible"] = {fit.lambda_plausible_low, fit.lambda_plausible_high};
     doc["noise_estimate"] = fit.noise_estimate;
     doc["rms_residual"] = fit.rms_residual;
 }

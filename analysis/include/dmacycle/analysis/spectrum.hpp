@@ -11,6 +11,10 @@
 // Discrete relaxation-time spectrum, eq. (2) of the paper, for recovery and for creep.
 namespace dmacycle::analysis {
 
+// How λ is chosen when not given (docs/analysis.md): the discrepancy principle (the smoothest
+// spectrum whose residual is the noise's), or the evidence (Bayesian, as pyReSpect-time).
+enum class LambdaRule { discrepancy, evidence };
+
 struct SpectrumOptions {
     int modes = 60;
     double tau_min_s = 1e-2;
@@ -21,6 +25,7 @@ struct SpectrumOptions {
     // strain_at_unload (creep: the strain it reaches by the last time), the fit minimizes
     //     (1/Σw) Σ_j w_j ((model_j − strain_j) / s)² + λ Σ_i (a_i / s)².
     std::optional<double> lambda;
+    LambdaRule lambda_rule = LambdaRule::discrepancy;  // when lambda is not given
 
     // Empty when the options are usable, otherwise what is wrong with them.
     std::string validate() const;
@@ -60,6 +65,12 @@ struct SpectrumFit {
     double window_s = 0;  // length of the observed window
     // The λ used, given or chosen, in the normalization of SpectrumOptions::lambda.
     double lambda = 0;
+    // The evidence over λ, whichever rule chose `lambda`: its choice (exp of the posterior mean
+    // of log λ), the central 95 % of p(λ), and a band on `strain`: the amplitudes' posterior
+    // mean ∓ 1 sd mixed over λ (the spread over plausible λ and, at each, the noise's).
+    double lambda_evidence = 0;
+    double lambda_plausible_low = 0, lambda_plausible_high = 0;
+    std::vector<double> strain_low, strain_high;
     double noise_estimate = 0;  // strain, from the data
     double rms_residual = 0;
     // The residual, unregularized or at the λ used (given or chosen), is well above the noise

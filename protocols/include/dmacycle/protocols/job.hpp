@@ -69,7 +69,8 @@ struct AnalysisOptions {
     int spectrum_modes = 60;
     double tau_min_s = 1e-2;
     double tau_max_s = 1e8;
-    std::optional<double> lambda;  // unset: chosen automatically
+    std::optional<double> lambda;     // unset: chosen automatically
+    bool lambda_by_evidence = false;  // `lambda: evidence`, else the discrepancy principle
 };
 
 struct Job {
