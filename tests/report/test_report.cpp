@@ -299,6 +299,16 @@ TEST_CASE("the report of a 0-200 run") {
         CHECK(ids.size() == clips.size());
     }
 
+    SUBCASE("the spectrum carries the evidence's band and instant beta its standard errors") {
+        const auto spectrum = read_file(s.out / "figures" / "spectrum.svg");
+        CHECK(spectrum.find("class=\"band\"") != std::string::npos);
+        CHECK(spectrum.find("band: ±1 sd over the plausible λ (evidence)") != std::string::npos);
+        const auto instant = read_file(s.out / "figures" / "instant_kww.svg");
+        CHECK(instant.find("class=\"error-bars\"") != std::string::npos);
+        CHECK(instant.find("eq. (3) fit, β = ") != std::string::npos);
+        CHECK(instant.find(" ± ") != std::string::npos);
+    }
+
     SUBCASE("every number equals the store") {
         const auto keys = check_values(s.db, read_file(s.out / "index.html"));
         for (const char* key : {"run.id",
@@ -389,11 +399,13 @@ TEST_CASE("a campaign report shows each condition of a short sweep") {
     const auto result =
         run_command(dmacycle_bin + " report 1 2 3 --db " + db.string() + " --out " + out.string());
     REQUIRE(result.code == 0);
-    for (const char* name : {"strains", "strain", "spectrum", "instant_kww", "work_done"}) {
+    for (const char* name : {"strains", "strain", "kww", "spectrum", "instant_kww", "work_done"}) {
         INFO(name);
         REQUIRE(fs::is_regular_file(out / "figures" / (std::string(name) + ".svg")));
         check_figure(out / "figures" / (std::string(name) + ".svg"));
     }
+    // KWW β and τ per condition, each with its standard error as a bar.
+    CHECK(read_file(out / "figures" / "kww.svg").find("class=\"error-bars\"") != std::string::npos);
     const auto html = read_file(out / "index.html");
     parse_page(html);
     for (const char* condition : {"100\u2013100 MPa", "50\u2013150 MPa", "0\u2013200 MPa"}) {

@@ -2,6 +2,7 @@
 // ticks, escaping, decimation and well-formed standalone documents.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -220,3 +221,48 @@ TEST_CASE("labels of markers close together go to separate rows") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("uncertainties are drawn as error bars or as a band and widen the y range") {
+    svg::Figure figure;
+    figure.id = "u";
+    svg::Panel panel;
+    panel.x.label = "x (s)";
+    panel.y.label = "y (m)";
+    svg::Series bars;
+    bars.style = svg::Style::markers;
+    for (int i = 0; i < 5; ++i) {
+        bars.x.push_back(i);
+        bars.y.push_back(1);
+        bars.y_low.push_back(0.5);
+        bars.y_high.push_back(i == 2 ? 7.5 : 1.5);  // beyond every y: the axis must reach it
+    }
+    svg::Series band = bars;
+    band.style = svg::Style::line;
+    band.band = true;
+    panel.series = {bars, band};
+    figure.panels = {panel};
+    const auto tree = parse_xml(svg::render(figure), "the figure");
+    std::vector<const pt::ptree*> paths, texts;
+    collect(tree.get_child("svg"), "path", paths);
+    collect(tree.get_child("svg"), "text", texts);
+    std::map<std::string, std::string> by_class;
+    for (const auto* path : paths) {
+        by_class[path->get<std::string>("<xmlattr>.class", "")] =
+            path->get<std::string>("<xmlattr>.d");
+    }
+    REQUIRE(by_class.count("error-bars") == 1);
+    REQUIRE(by_class.count("band") == 1);
+    const auto count = [](const std::string& d, char c) {
+        return std::count(d.begin(), d.end(), c);
+    };
+    CHECK(count(by_class["error-bars"], 'M') == 5);  // one bar per point
+    CHECK(count(by_class["error-bars"], 'L') == 5);
+    CHECK(count(by_class["band"], 'M') == 1);  // one closed polygon: out along the top, back
+    CHECK(count(by_class["band"], 'L') == 9);
+    CHECK(by_class["band"].back() == 'Z');
+    bool reaches = false;
+    for (const auto* node : texts) {
+        reaches = reaches || node->data() == "8";  // a tick at or above 7.5
+    }
+    CHECK(reaches);
+}

@@ -56,6 +56,37 @@ RenderedFigure recovery_strains_figure(const std::vector<RunData>& data) {
             svg::render(figure_of("strains", "Initial, final and anelastic strain", {panel}))};
 }
 
+// KWW β and τ of the recovery per condition, each ± its standard error (Table S1's fits).
+RenderedFigure kww_figure(const std::vector<RunData>& data) {
+    auto beta = panel_of(axis("condition (σ_min–σ_max)"), axis("β_KWW (dimensionless)"));
+    auto tau = panel_of(axis("condition (σ_min–σ_max)"), axis("τ_KWW (s)"));
+    beta.x.categories = tau.x.categories = condition_labels(data);
+    auto beta_series = series_of("eq. (3) fit ± standard error", svg::Style::markers);
+    auto tau_series = series_of("eq. (3) fit ± standard error", svg::Style::markers);
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        const auto add = [&](svg::Series& series, const char* key, const char* stderr_key) {
+            const auto value = result_number(data[i], key);
+            if (!value || !fit_usable(data[i], "kww")) {
+                return;
+            }
+            const double error = result_number(data[i], stderr_key).value_or(0.0);
+            series.x.push_back(static_cast<double>(i));
+            series.y.push_back(*value);
+            series.y_low.push_back(*value - error);
+            series.y_high.push_back(*value + error);
+        };
+        add(beta_series, "kww.beta", "kww.beta_stderr");
+        add(tau_series, "kww.tau_s", "kww.tau_s_stderr");
+    }
+    beta.series = {beta_series};
+    tau.series = {tau_series};
+    return {
+        "kww",
+        "KWW β and τ of the recovery per condition, each with its standard error (the "
+        "noise's, docs/analysis.md) as an error bar.",
+        svg::render(figure_of("kww", "KWW fit of the recovery per condition", {beta, tau}, 260))};
+}
+
 // Strain against the time since loading, one curve per condition (Fig. 1b–d).
 RenderedFigure strain_curves_figure(const std::vector<RunData>& data,
                                     const std::vector<const RunData*>& runs) {
@@ -84,7 +115,7 @@ std::vector<RenderedFigure> campaign_figures(const std::vector<RunData>& data) {
         runs.push_back(&run);
     }
     std::vector<RenderedFigure> figures = {recovery_strains_figure(data),
-                                           strain_curves_figure(data, runs)};
+                                           strain_curves_figure(data, runs), kww_figure(data)};
     if (const auto figure = spectrum_figure(runs, "spectrum")) {
         figures.push_back(
             {"spectrum", "Relaxation-time spectra overlaid (as Fig. 2b).", svg::render(*figure)});

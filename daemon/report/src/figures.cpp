@@ -266,6 +266,19 @@ std::optional<svg::Figure> spectrum_figure(const std::vector<const RunData*>& ru
         for (double value : strain) {
             series.y.push_back(value * 100);
         }
+        // The evidence's credible band (docs/analysis.md), when stored.
+        const auto low = result_numbers(*data, "spectrum.spectrum.strain_low");
+        const auto high = result_numbers(*data, "spectrum.spectrum.strain_high");
+        if (low.size() == tau.size() && high.size() == tau.size()) {
+            for (std::size_t i = 0; i < tau.size(); ++i) {
+                series.y_low.push_back(low[i] * 100);
+                series.y_high.push_back(high[i] * 100);
+            }
+            series.band = true;
+            if (runs.size() == 1) {
+                series.name += "; band: ±1 sd over the plausible λ (evidence)";
+            }
+        }
         panel.series.push_back(std::move(series));
         if (runs.size() == 1) {
             for (std::size_t k = 0;; ++k) {
@@ -297,13 +310,23 @@ std::optional<svg::Figure> instant_figure(const std::vector<const RunData*>& run
             continue;
         }
         const std::string name = runs.size() > 1 ? data->condition : "instant";
-        beta.series.push_back(series_of(name, time, b, svg::Style::line_and_markers));
+        auto beta_series = series_of(name, time, b, svg::Style::line_and_markers);
+        const auto b_stderr = result_numbers(*data, "instant_kww.beta_stderr");
+        if (b_stderr.size() == b.size()) {
+            for (std::size_t i = 0; i < b.size(); ++i) {
+                beta_series.y_low.push_back(b[i] - b_stderr[i]);
+                beta_series.y_high.push_back(b[i] + b_stderr[i]);
+            }
+        }
+        beta.series.push_back(std::move(beta_series));
         tau.series.push_back(series_of(name, time, t, svg::Style::line_and_markers));
         const auto fit_beta = result_number(*data, "kww.beta");
         const auto fit_tau = result_number(*data, "kww.tau_s");
         if (runs.size() == 1 && fit_beta && fit_tau) {
             const std::vector<double> ends = {time.front(), time.back()};
-            beta.series.push_back(series_of("eq. (3) fit, β = " + io::format("%.3f", *fit_beta),
+            const double beta_stderr = result_number(*data, "kww.beta_stderr").value_or(0.0);
+            beta.series.push_back(series_of("eq. (3) fit, β = " + io::format("%.3f", *fit_beta) +
+                                                io::format(" ± %.2g", beta_stderr),
                                             ends, {*fit_beta, *fit_beta}, svg::Style::line, true));
             tau.series.push_back(
                 series_of("eq. (3) fit, τ = " + io::format("%.4g", *fit_tau) + " s", ends,

@@ -93,12 +93,20 @@ std::pair<double, double> data_range(const Panel& panel, bool x_axis, Scale scal
     for (const auto& series : panel.series) {
         const auto& values = x_axis ? series.x : series.y;
         const auto& other = x_axis ? series.y : series.x;
-        for (std::size_t i = 0; i < values.size() && i < other.size(); ++i) {
-            const double v = values[i];
-            if (std::isfinite(v) && std::isfinite(other[i]) && (scale == Scale::linear || v > 0)) {
-                lo = std::min(lo, v);
-                hi = std::max(hi, v);
+        const auto include = [&](std::span<const double> values) {
+            for (std::size_t i = 0; i < values.size() && i < other.size(); ++i) {
+                const double v = values[i];
+                if (std::isfinite(v) && std::isfinite(other[i]) &&
+                    (scale == Scale::linear || v > 0)) {
+                    lo = std::min(lo, v);
+                    hi = std::max(hi, v);
+                }
             }
+        };
+        include(values);
+        if (!x_axis) {
+            include(series.y_low);
+            include(series.y_high);
         }
     }
     if (x_axis) {
@@ -242,8 +250,49 @@ double plot_height_px(const Figure& figure) {
     return std::max(60.0, figure.panel_height_px - 2.2 * tick_font_px - 1.8 * label_font_px - 20);
 }
 
+// The series' y_low..y_high: a shaded band (a polygon out along y_high and back along y_low),
+// or one vertical bar per point; points the axes cannot show are left out.
+void draw_uncertainty(std::ostringstream& out, const Series& series, const std::string& color,
+                      const Mapping& mx, const Mapping& my) {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0;
+         i < series.x.size() && i < series.y_low.size() && i < series.y_high.size(); ++i) {
+        if (mx.shows(series.x[i]) && my.shows(series.y_low[i]) && my.shows(series.y_high[i])) {
+            shown.push_back(i);
+        }
+    }
+    if (shown.empty()) {
+        return;
+    }
+    std::string path;
+    const auto point = [&](char command, std::size_t i, double y) {
+        path += command;
+        path += px(mx(series.x[i]));
+        path += ',';
+        path += px(my(y));
+    };
+    if (series.band) {
+        for (std::size_t k = 0; k < shown.size(); ++k) {
+            point(k == 0 ? 'M' : 'L', shown[k], series.y_high[shown[k]]);
+        }
+        for (std::size_t k = shown.size(); k-- > 0;) {
+            point('L', shown[k], series.y_low[shown[k]]);
+        }
+        out << "<path d=\"" << path << "Z\" fill=\"" << color
+            << "\" fill-opacity=\"0.2\" stroke=\"none\" class=\"band\"/>\n";
+        return;
+    }
+    for (const std::size_t i : shown) {
+        point('M', i, series.y_low[i]);
+        point('L', i, series.y_high[i]);
+    }
+    out << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << color
+        << "\" stroke-width=\"1.2\" class=\"error-bars\"/>\n";
+}
+
 void draw_series(std::ostringstream& out, const Series& series, const std::string& color,
                  const Mapping& mx, const Mapping& my, double plot_width) {
+    draw_uncertainty(out, series, color, mx, my);
     // Pixel points, runs of drawable points split where a value cannot be shown.
     std::vector<std::vector<Point>> runs(1);
     for (std::size_t i = 0; i < series.x.size() && i < series.y.size(); ++i) {

@@ -43,6 +43,10 @@ struct Series {
     Style style = Style::line;
     std::string color;  // "" = the next colour of the palette
     bool dashed = false;
+    // When not empty (one per y): each y's uncertainty, from y_low to y_high, drawn as error
+    // bars, or as a shaded band when `band`.
+    std::vector<double> y_low, y_high;
+    bool band = false;
 };
 
 // A vertical line across a panel at x, labelled at its top (e.g. "recovery").
