@@ -111,6 +111,8 @@ try {
   check(close(shown['KWW β'], args.kwwBeta), `KWW β ${shown['KWW β']} (stored ${args.kwwBeta})`);
   const modes = await page.evaluate(() => Number(document.getElementById('chart-spectrum').dataset.points));
   check(modes === Number(args.spectrumModes), `the spectrum chart draws its ${modes} modes`);
+  const band = await page.evaluate(() => Number(document.getElementById('chart-spectrum').dataset.band));
+  check(band > 1 && band < Number(args.spectrumModes), `the spectrum chart shades the evidence's band over the ${band} modes within the recovery window`);
 
   await page.screenshot({ path: args.screenshot, fullPage: true });
   console.log('screenshot: ' + args.screenshot);

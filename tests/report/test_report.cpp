@@ -302,7 +302,8 @@ TEST_CASE("the report of a 0-200 run") {
     SUBCASE("the spectrum carries the evidence's band and instant beta its standard errors") {
         const auto spectrum = read_file(s.out / "figures" / "spectrum.svg");
         CHECK(spectrum.find("class=\"band\"") != std::string::npos);
-        CHECK(spectrum.find("band: ±1 sd over the plausible λ (evidence)") != std::string::npos);
+        CHECK(spectrum.find("band: ±1 sd over the plausible λ (evidence), within the window") !=
+              std::string::npos);
         const auto instant = read_file(s.out / "figures" / "instant_kww.svg");
         CHECK(instant.find("class=\"error-bars\"") != std::string::npos);
         CHECK(instant.find("eq. (3) fit, β = ") != std::string::npos);

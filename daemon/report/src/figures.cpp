@@ -269,14 +269,17 @@ std::optional<svg::Figure> spectrum_figure(const std::vector<const RunData*>& ru
         // The evidence's credible band (docs/analysis.md), when stored.
         const auto low = result_numbers(*data, "spectrum.spectrum.strain_low");
         const auto high = result_numbers(*data, "spectrum.spectrum.strain_high");
+        // Only over the observed window: past it ε_i is not identifiable (strain_beyond_window).
+        const double window_s = result_number(*data, "spectrum.window_s").value_or(INFINITY);
         if (low.size() == tau.size() && high.size() == tau.size()) {
             for (std::size_t i = 0; i < tau.size(); ++i) {
-                series.y_low.push_back(low[i] * 100);
-                series.y_high.push_back(high[i] * 100);
+                const bool inside = tau[i] <= window_s;
+                series.y_low.push_back(inside ? low[i] * 100 : NAN);
+                series.y_high.push_back(inside ? high[i] * 100 : NAN);
             }
             series.band = true;
             if (runs.size() == 1) {
-                series.name += "; band: ±1 sd over the plausible λ (evidence)";
+                series.name += "; band: ±1 sd over the plausible λ (evidence), within the window";
             }
         }
         panel.series.push_back(std::move(series));

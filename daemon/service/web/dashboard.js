@@ -358,11 +358,32 @@ function drawSpectrum(canvas, spectrum) {
   }
   const logs = taus.slice(0, n).map((t) => Math.log10(t));
   const values = strains.slice(0, n).map((s) => s * 1e3);
+  // The evidence's credible band (docs/analysis.md), when the run stored one.
+  const low = (spectrum.spectrum.strain_low || []).map((s) => s * 1e3);
+  const high = (spectrum.spectrum.strain_high || []).map((s) => s * 1e3);
+  // Only over the observed window: past it ε_i is not identifiable (strain_beyond_window).
+  const window = spectrum.window_s || Infinity;
+  const inside = logs.filter((v) => 10 ** v <= window).length;
+  const band = low.length === n && high.length === n && inside > 1;
+  canvas.dataset.band = String(band ? inside : 0);
   const x = linearAxis(Math.min(...logs), Math.max(...logs), box.left, box.right, 6);
   x.label = (v) => String(Math.round(v));
   x.ticks.values = x.ticks.values.filter((v) => Number.isInteger(Math.round(v * 1e6) / 1e6));
-  const y = linearAxis(0, Math.max(...values) * 1.1 || 1, box.bottom, box.top, 4);
+  const top = Math.max(...values, ...(band ? high.slice(0, inside) : []));
+  const y = linearAxis(0, top * 1.1 || 1, box.bottom, box.top, 4);
   drawAxes(context, box, x, y, 'relaxation time log₁₀(τ / s)', 'strain / 10⁻³');
+  if (band) {
+    context.fillStyle = 'rgba(31, 95, 153, 0.18)';
+    context.beginPath();
+    for (let i = 0; i < inside; i++) {
+      context[i ? 'lineTo' : 'moveTo'](x.map(logs[i]), y.map(high[i]));
+    }
+    for (let i = inside - 1; i >= 0; i--) {
+      context.lineTo(x.map(logs[i]), y.map(low[i]));
+    }
+    context.closePath();
+    context.fill();
+  }
   const barWidth = Math.max(2, ((box.right - box.left) / n) * 0.7);
   context.fillStyle = '#1f5f99';
   for (let i = 0; i < n; i++) {
