@@ -455,7 +455,7 @@ SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
 }
 
 SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const double> strain,
-                               const SpectrumOptions& options) {
+                               const SpectrumOptions& options, const CreepRamp* ramp) {
     SpectrumFit fit;
     if (auto failure = check_series(time_s, strain, options)) {
         fit.summary = std::move(*failure);
@@ -495,21 +495,44 @@ SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const d
     CoreFit core = solve_spectrum(kernel, FitData{strain, VectorXd(), noise, noise}, options);
 
     fit.window_s = last_s;
-    for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
-        fit.strain.push_back(core.amplitude(static_cast<Index>(i)) / reached[i]);
-        const auto [low, high] = band_at(core.evidence, i);
-        fit.strain_low.push_back(low / reached[i]);
-        fit.strain_high.push_back(high / reached[i]);
-    }
-    fit.strain_at_unload = fit.strain;
-    fit.strain_e = core.free_coefficients(0);
     fit.strain_vp = core.free_coefficients(1);
     fit.strain_rate_vp = fit.strain_vp / last_s;
+    fit.strain_e = core.free_coefficients(0);
+    // g_i: the share of each mode's strain still to come when the hold began (1: a step load).
+    std::vector<double> shown(fit.tau_s.size(), 1.0);
+    const bool recorded = ramp != nullptr && !ramp->history.empty() &&
+                          ramp->history.duration_s() > 0 && ramp->hold_stress_pa != 0;
+    if (recorded) {
+        const double to_hold = ramp->history.mean_stress_pa() / ramp->hold_stress_pa;
+        const auto filled = ramp->history.response(fit.tau_s);
+        for (std::size_t i = 0; i < shown.size(); ++i) {
+            shown[i] = 1.0 - filled[i] * to_hold;
+        }
+        fit.strain_e -= fit.strain_rate_vp * ramp->history.duration_s() * to_hold;
+        char text[160];
+        std::snprintf(text, sizeof text,
+                      "recorded load ramp (%.6g s up to %.6g Pa), times from the start of the hold",
+                      ramp->history.duration_s(), ramp->hold_stress_pa);
+        fit.kernel = text;
+    } else {
+        fit.kernel = "eq. (2): a step load at time 0";
+    }
+    for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
+        const auto [low, high] = band_at(core.evidence, i);
+        const double reached_now = core.amplitude(static_cast<Index>(i)) / reached[i];
+        fit.strain_at_unload.push_back(reached_now);
+        fit.strain.push_back(strain_from_unload(reached_now, shown[i]));
+        fit.strain_low.push_back(strain_from_unload(low / reached[i], shown[i]));
+        fit.strain_high.push_back(strain_from_unload(high / reached[i], shown[i]));
+        if (shown[i] >= kMinLoadResponse) {  // what the ramp gave this mode is elastic-like
+            fit.strain_e -= (1.0 - shown[i]) * fit.strain.back();
+        }
+    }
     fit.strain_beyond_window = strain_beyond(fit.tau_s, core.amplitude, fit.window_s);
     // Detected on the strain reached within the window: ε_i of modes far beyond it is
     // ill-determined and would dominate.
-    fit.peaks =
-        find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload, {}, core.noise);
+    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload,
+                           recorded ? shown : std::vector<double>{}, core.noise);
     finish(fit, std::move(core));
     return fit;
 }

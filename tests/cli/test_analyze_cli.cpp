@@ -245,6 +245,30 @@ TEST_CASE("analyze recovery --db --run refuses what is not a stored recovery, in
     check_refused(ws.dmacycle("analyze recovery " + exported), "too few rows");
 }
 
+TEST_CASE("analyze creep --db --run or an export refuses what is not a stored creep, in one line") {
+    const Workspace ws;
+    const auto csv = ws.write("ok.csv", "time_s,strain\n1,0\n");
+    check_refused(ws.dmacycle("analyze creep --db " + csv + " --run 1"),
+                  "not a readable SQLite store");
+    check_refused(ws.dmacycle("analyze creep --db " + csv), "--db STORE and --run ID go together");
+    check_refused(ws.dmacycle("analyze creep --db x.db --run 1 --stress-mpa 5"),
+                  "no FILE, no --stress-mpa");
+    check_refused(ws.dmacycle("analyze creep " + csv), "--stress-mpa S is required");
+    // A run's export gives the stress; a cycling run has no creep to fit.
+    std::string rows =
+        "seq,t_s,t_wall_utc,segment,temperature_k,force_n,displacement_m,stress_pa,strain\n";
+    for (int i = 0; i < 20; ++i) {
+        rows += std::to_string(i) + "," + std::to_string(i) + ",2026-12-07T00:00:00.000Z,cycle," +
+                "365,1,0,1e8,0.001\n";
+    }
+    const auto exported = ws.write("export.csv", rows);
+    check_refused(ws.dmacycle("analyze creep " + exported + " --stress-mpa 5"),
+                  "drop --stress-mpa");
+    check_refused(ws.dmacycle("analyze creep " + exported),
+                  "0 samples tagged creep; a creep fit needs at least 10 (a cycling run has no "
+                  "constant-stress segment: fit its recovery)");
+}
+
 namespace {
 
 // Triangle 0-200 MPa at 50 MPa/min (period 480 s), 3.5 cycles, on a linear elastic sample with

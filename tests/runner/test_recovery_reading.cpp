@@ -44,8 +44,8 @@ fs::path run_seed(const fs::path& root, int seed) {
 }
 
 // A job run on the shipped profile with its spectrum as the profile gives it: no stress
-// activation, no rejuvenation (Kelvin modes under any stress); returns the stored results.
-std::map<std::string, Json> run_linear(const fs::path& dir, const std::string& job) {
+// activation, no rejuvenation (Kelvin modes under any stress); returns the store it ran into.
+fs::path run_linear_store(const fs::path& dir, const std::string& job) {
     fs::create_directories(dir / "jobs");
     fs::create_directories(dir / "instruments");
     std::ofstream(dir / "instruments" / "sim-la30.yaml") << shipped_profile(
@@ -57,7 +57,12 @@ std::map<std::string, Json> run_linear(const fs::path& dir, const std::string& j
                                                (dir / "jobs" / "job.yaml").string() + " --db " +
                                                db.string() + " --speed max --json");
     REQUIRE(run.code == 0);
-    return dmacycle::store::RunArchive(db).results(1);
+    return db;
+}
+
+// The same, its stored results.
+std::map<std::string, Json> run_linear(const fs::path& dir, const std::string& job) {
+    return dmacycle::store::RunArchive(run_linear_store(dir, job)).results(1);
 }
 
 Json analyze(const std::string& args) {
@@ -218,5 +223,60 @@ TEST_CASE(
             CHECK(recorded == doctest::Approx(truth).epsilon(0.2));
             CHECK(instant < 0.8 * truth);  // what eq. (2)'s instant unloading made of it
         }
+    }
+}
+
+TEST_CASE(
+    "creep: analyze creep --db --run reads the hold after the recorded load ramp, at 12.5 "
+    "and 200 MPa/min alike" *
+    long_run) {
+    // The profile's first relaxation (weight 0.20 of 2.2e-11 1/Pa at 100 MPa, near 10^1.4 s)
+    // and its modulus: a load ramp of 8 min fills the first, a step-load reading would put it
+    // and the ramp's creep into the elastic strain.
+    const double truth = 0.20 * 2.2e-11 * 100e6;
+    const double modulus_pa = 36.0e9;
+    const TempDir root;
+    for (const std::string rate : {"12.5", "200"}) {
+        CAPTURE(rate);
+        const auto db = run_linear_store(
+            root.path / ("creep-at-" + rate),
+            shipped_job("mode1-100-100.yaml",
+                        {{"hold: 10 min", "hold: 0 s"},
+                         {"duration: 8 h", "duration: 2 h"},
+                         {"recovery: 8 h", "recovery: 10 min"},
+                         {"stress_rate: 50 MPa/min", "stress_rate: " + rate + " MPa/min"},
+                         {"temperature_band: 1 K", "temperature_band: 1 K\n  stale_link: 30 s"}}));
+        const auto from_store = test_support::run_command(
+            bin_dir + "/dmacycle analyze creep --db " + db.string() + " --run 1 --json");
+        REQUIRE(from_store.code == 0);
+        const auto fit = Json::parse(from_store.out);
+        CHECK(fit["spectrum"]["kernel"].get<std::string>().find("recorded load ramp") !=
+              std::string::npos);
+        CHECK(fit["stress_pa"].get<double>() == doctest::Approx(100e6).epsilon(0.01));
+        CHECK(fit["modulus_pa"].get<double>() == doctest::Approx(modulus_pa).epsilon(0.05));
+        const auto tau = fit["spectrum"]["tau_s"].get<std::vector<double>>();
+        const auto strain = fit["spectrum"]["strain"].get<std::vector<double>>();
+        double first = 0;  // summed to halfway to the second relaxation, 10^2.85 s
+        for (std::size_t i = 0; i < tau.size(); ++i) {
+            if (tau[i] >= std::pow(10.0, 0.4) && tau[i] <= std::pow(10.0, 2.125)) {
+                first += strain[i];
+            }
+        }
+        MESSAGE(rate, " MPa/min: first relaxation ", first, ", the profile's ", truth, "; modulus ",
+                fit["modulus_pa"].get<double>());
+        CHECK(first == doctest::Approx(truth).epsilon(0.2));
+
+        // The run's export reads alike: same samples, same ramp, same fit.
+        const auto csv = root.path / ("creep-at-" + rate + ".csv");
+        REQUIRE(test_support::run_command(bin_dir + "/dmacycle export 1 --db " + db.string() +
+                                          " --out " + csv.string())
+                    .code == 0);
+        const auto from_export = test_support::run_command(bin_dir + "/dmacycle analyze creep " +
+                                                           csv.string() + " --json");
+        REQUIRE(from_export.code == 0);
+        const auto exported = Json::parse(from_export.out);
+        CHECK(exported["spectrum"]["strain"] == fit["spectrum"]["strain"]);
+        CHECK(exported["kww"]["beta"].get<double>() ==
+              doctest::Approx(fit["kww"]["beta"].get<double>()).epsilon(1e-6));
     }
 }

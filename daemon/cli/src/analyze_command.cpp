@@ -90,12 +90,12 @@ int report_fits(std::ostream& err,
 namespace {
 
 const char* const usage_text =
-    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | --db STORE --run ID) [--lambda "
-    "X|evidence]\n"
-    "                                      [--modes N] [--tau-min S] [--tau-max S] [--json]\n"
-    "       dmacycle analyze creep FILE --stress-mpa S [--lambda X|evidence] [--modes N] "
-    "[--tau-min S]\n"
-    "                                  [--tau-max S] [--json]\n"
+    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | --db STORE --run ID)\n"
+    "                                 [--lambda X|evidence] [--modes N] [--tau-min S]\n"
+    "                                 [--tau-max S] [--json]\n"
+    "       dmacycle analyze creep (FILE --stress-mpa S | EXPORT | --db STORE --run ID)\n"
+    "                              [--lambda X|evidence] [--modes N] [--tau-min S]\n"
+    "                              [--tau-max S] [--json]\n"
     "       dmacycle analyze cycling (FILE | --db STORE --run ID) [--composition C\n"
     "                                --density G_PER_CM3] [--json]\n"
     "       dmacycle analyze arrhenius FILE [--json]\n"

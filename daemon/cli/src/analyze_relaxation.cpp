@@ -1,7 +1,10 @@
 // `analyze recovery` and `analyze creep`: the relaxation fits of eqs. (1)-(3).
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "analyze_common.hpp"
 #include "dmacycle/analysis/recovery_fits.hpp"
@@ -34,7 +37,8 @@ void print_spectrum_table(std::ostream& out, const analysis::SpectrumFit& fit, b
         "  the evidence's lambda %.3g (95 %% of p(lambda) in [%.3g, %.3g]); its band on each "
         "mode's strain is in the JSON (strain_low, strain_high)\n",
         fit.lambda_evidence, fit.lambda_plausible_low, fit.lambda_plausible_high);
-    out << "  peak   tau_s          strain (eq. 2)   strain at unload\n";
+    out << (recovery ? "  peak   tau_s          strain (eq. 2)   strain at unload\n"
+                     : "  peak   tau_s          strain (eq. 2)   strain over the hold\n");
     for (std::size_t i = 0; i < fit.peaks.size(); ++i) {
         const auto& peak = fit.peaks[i];
         out << io::format(
@@ -189,6 +193,140 @@ RecoveryInput read_recovery(const io::Arguments& arguments) {
     return recovery_from_csv(path, *t0_s);
 }
 
+// A creep as the fits read it: times since loading (> 0), or since the hold after a recorded
+// load ramp, strains, the stress.
+struct CreepInput {
+    std::string source;  // for the output: the file, or "run ID in STORE"
+    Json source_json;    // {"file": …} or {"db": …, "run_id": …}
+    std::string how;     // what gave the times and the stress
+    std::vector<double> time_s, strain;
+    double stress_pa = 0;
+    std::optional<analysis::CreepRamp> ramp;
+};
+
+// A run's samples tagged creep at their mean stress, timed from the start of the hold: the
+// samples tagged load before it are the ramp (analysis::CreepRamp). Without a ramp the load is
+// a step one sample step before the first creep sample.
+class CreepReading {
+  public:
+    void add(double t_s, const std::string& segment, double stress_pa, double strain) {
+        if (segment == "load" && input_.time_s.empty()) {
+            ramp_.add(t_s, stress_pa);
+            hold_start_s_ = t_s;
+        } else if (segment == "creep") {
+            if (!hold_start_s_) {
+                first_creep_s_ = t_s;
+                hold_start_s_ = t_s;
+            }
+            input_.time_s.push_back(t_s - *hold_start_s_);
+            input_.strain.push_back(strain);
+            stress_sum_pa_ += stress_pa;
+        }
+    }
+
+    CreepInput finish(std::string source, Json source_json, const std::string& what) && {
+        if (input_.time_s.size() < min_rows) {
+            throw io::InputError(io::format(
+                "%s: %zu samples tagged creep; a creep fit needs at least %zu (a cycling run has "
+                "no constant-stress segment: fit its recovery)",
+                what.c_str(), input_.time_s.size(), min_rows));
+        }
+        input_.stress_pa = stress_sum_pa_ / static_cast<double>(input_.time_s.size());
+        if (first_creep_s_) {
+            const double step_s = input_.time_s[1] - input_.time_s[0];
+            for (double& t : input_.time_s) {
+                t += step_s;
+            }
+            input_.how = "the samples tagged creep, after a step load";
+        } else {
+            input_.ramp = analysis::CreepRamp{std::move(ramp_), input_.stress_pa};
+            input_.how = "the samples tagged creep, after the recorded load ramp";
+        }
+        input_.source = std::move(source);
+        input_.source_json = std::move(source_json);
+        return std::move(input_);
+    }
+
+  private:
+    analysis::LoadingHistory ramp_;
+    std::optional<double> hold_start_s_, first_creep_s_;
+    double stress_sum_pa_ = 0;
+    CreepInput input_;
+};
+
+CreepInput creep_from_store(const std::string& db, std::int64_t run_id) {
+    const store::RunArchive archive(db);
+    archive.run(run_id);  // an unknown run is refused by name
+    CreepReading reading;
+    archive.for_each_sample(run_id, [&](const store::ArchivedSample& sample) {
+        reading.add(sample.t_s, sample.segment, sample.stress_pa, sample.strain);
+    });
+    const std::string source = "run " + std::to_string(run_id) + " in " + db;
+    return std::move(reading).finish(source, Json{{"db", db}, {"run_id", run_id}},
+                                     db + ": run " + std::to_string(run_id));
+}
+
+CreepInput creep_from_export(const std::string& path) {
+    const auto table = io::read_csv(path, {"t_s", "stress_pa", "strain"}, {"segment"});
+    io::require_not_decreasing(table, "t_s");
+    CreepReading reading;
+    for (std::size_t row = 0; row < table.rows(); ++row) {
+        reading.add(table.column("t_s")[row], table.text[0][row], table.column("stress_pa")[row],
+                    table.column("strain")[row]);
+    }
+    return std::move(reading).finish(path, Json{{"file", path}}, path);
+}
+
+// time_s,strain rows since loading, at the stress given.
+CreepInput creep_from_csv(const std::string& path, double stress_mpa) {
+    const auto table = io::read_csv(path, {"time_s", "strain"});
+    require_rows(table, min_rows, "rows");
+    io::require_not_decreasing(table, "time_s");
+    const auto& time_s = table.column("time_s");
+    if (time_s.front() <= 0) {
+        throw io::InputError(io::format("%s:%zu: time_s %g must be > 0 (time since loading)",
+                                        path.c_str(), table.line_of_row.front(), time_s.front()));
+    }
+    CreepInput input{path,        Json{{"file", path}},   "stress given, a step load at time 0",
+                     time_s,      table.column("strain"), stress_mpa * 1e6,
+                     std::nullopt};
+    return input;
+}
+
+CreepInput read_creep(const io::Arguments& arguments) {
+    const auto db = arguments.text("db");
+    const auto run_id = arguments.integer("run");
+    const auto stress_mpa = arguments.number("stress-mpa");
+    if (db.has_value() != run_id.has_value()) {
+        throw io::UsageError("--db STORE and --run ID go together");
+    }
+    if (db) {
+        if (!arguments.positionals().empty() || stress_mpa) {
+            throw io::UsageError(
+                "--db --run reads the run's samples and stress: no FILE, no --stress-mpa");
+        }
+        return creep_from_store(*db, *run_id);
+    }
+    const auto path = single_file(arguments);
+    const auto header = io::read_csv_header(path);
+    if (std::ranges::find(header, "t_s") != header.end() &&
+        std::ranges::find(header, "segment") != header.end()) {
+        if (stress_mpa) {
+            throw io::UsageError(path +
+                                 " is a run's export: its rows give the stress, drop "
+                                 "--stress-mpa");
+        }
+        return creep_from_export(path);
+    }
+    if (!stress_mpa) {
+        throw io::UsageError("--stress-mpa S is required (the creep stress)");
+    }
+    if (*stress_mpa <= 0) {
+        throw io::UsageError("--stress-mpa must be > 0");
+    }
+    return creep_from_csv(path, *stress_mpa);
+}
+
 }  // namespace
 
 int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
@@ -238,49 +376,35 @@ int analyze_recovery(std::span<const std::string_view> args, std::ostream& out, 
 }
 
 int analyze_creep(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    const io::Arguments arguments(args, {"stress-mpa", "lambda", "modes", "tau-min", "tau-max"},
-                                  {"json"});
-    const auto path = single_file(arguments);
-    const auto stress_mpa = arguments.number("stress-mpa");
-    if (!stress_mpa) {
-        throw io::UsageError("--stress-mpa S is required (the creep stress)");
-    }
-    if (*stress_mpa <= 0) {
-        throw io::UsageError("--stress-mpa must be > 0");
-    }
+    const io::Arguments arguments(
+        args, {"stress-mpa", "lambda", "modes", "tau-min", "tau-max", "db", "run"}, {"json"});
     const auto options = spectrum_options(arguments);
+    const CreepInput input = read_creep(arguments);
+    const auto& time_s = input.time_s;
+    const auto& strain = input.strain;
+    const double stress_pa = input.stress_pa;
 
-    const auto table = io::read_csv(path, {"time_s", "strain"});
-    require_rows(table, min_rows, "rows");
-    io::require_not_decreasing(table, "time_s");
-    const auto& time_s = table.column("time_s");
-    const auto& strain = table.column("strain");
-    if (time_s.front() <= 0) {
-        throw io::InputError(io::format("%s:%zu: time_s %g must be > 0 (time since loading)",
-                                        path.c_str(), table.line_of_row.front(), time_s.front()));
-    }
-
-    const auto spectrum = analysis::fit_creep_spectrum(time_s, strain, options);
+    const auto spectrum =
+        analysis::fit_creep_spectrum(time_s, strain, options, input.ramp ? &*input.ramp : nullptr);
     const auto single = analysis::fit_creep_single_tau(time_s, strain);
     const auto kww = analysis::fit_creep_kww(time_s, strain);
-    const double stress_pa = *stress_mpa * 1e6;
 
     if (arguments.flag("json")) {
         Json doc = {
             {"kind", "creep"},
-            {"file", path},
             {"stress_pa", stress_pa},
             {"points", time_s.size()},
             {"strain_e", spectrum.strain_e},
             {"modulus_pa", spectrum.strain_e > 0 ? Json(stress_pa / spectrum.strain_e) : Json()},
             {"strain_rate_vp", spectrum.strain_rate_vp}};
+        doc.update(input.source_json);
         store::add_spectrum_fields(doc, spectrum);
         doc["single_tau"] = to_json(single);
         doc["kww"] = to_json(kww);
         print_json(out, doc);
     } else {
-        out << io::format("creep: %s, %zu points at %g MPa\n", path.c_str(), time_s.size(),
-                          *stress_mpa);
+        out << io::format("creep: %s, %zu points at %.6g MPa (%s)\n", input.source.c_str(),
+                          time_s.size(), stress_pa / 1e6, input.how.c_str());
         print_spectrum_table(out, spectrum, false);
         if (spectrum.strain_e > 0) {
             out << io::format("apparent modulus sigma/strain_e %.4g GPa\n",

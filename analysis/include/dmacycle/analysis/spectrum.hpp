@@ -38,9 +38,9 @@ struct SpectrumPeak {
     // The maximum is the first or last mode of the grid: the true τ may lie beyond it, so
     // tau_s is only a bound.
     bool at_grid_edge = false;
-    // Recovery: some of its modes kept under 1 % of their strain at unloading (a slow unloading
-    // ramp empties the fast ones): their ε_i cannot be had from the recovery, and their strain at
-    // unloading stands in for it.
+    // Some of its modes kept under 1 % of their strain at unloading (a slow unloading ramp
+    // empties the fast ones; in creep, a load ramp fills them before the hold): their ε_i cannot
+    // be had from the data, and their strain at unloading (creep: over the hold) stands in.
     bool strain_undetermined = false;
 };
 
@@ -50,9 +50,10 @@ struct SpectrumFit {
     std::vector<double> strain;  // eq. (2) ε_i
     // Recovery: ε_i h(τ_i), the strain of each mode still present at unloading: the quantity
     // the recovery data actually determine (h: eq. 2's 1 − exp(−t0/τ_i), or the recorded
-    // history's, loading_history.hpp). Creep: equal to `strain`.
+    // history's, loading_history.hpp). Creep: the strain each mode shows over the hold (equal to
+    // `strain` after a step load).
     std::vector<double> strain_at_unload;
-    // Recovery: how ε_i was had from strain_at_unload (which loading kernel).
+    // How ε_i was had from strain_at_unload (which loading kernel).
     std::string kernel;
     std::vector<SpectrumPeak> peaks;
     double strain_e = 0;        // creep: instantaneous elastic strain
@@ -90,8 +91,19 @@ SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
 SpectrumFit fit_recovery_spectrum(std::span<const double> time_s, std::span<const double> strain,
                                   double t0_s, const SpectrumOptions& options = {});
 
-// time_s: time since loading (> 0), strain including the elastic jump.
+// A creep's recorded loading before its hold (the load ramp). Each mode then enters the hold
+// holding h_i of its strain (loading_history.hpp, at the hold stress) and shows the rest,
+// g_i = 1 − h_i, as a step response from the hold's start: the fit's amplitudes are g_i ε_i,
+// and the strain the ramp gave (h_i ε_i, and ε̇_vp over the ramp) joins the elastic step.
+struct CreepRamp {
+    LoadingHistory history;  // from the start of loading to the start of the hold
+    double hold_stress_pa = 0;
+};
+
+// time_s: time since loading (> 0), strain including the elastic jump. With a ramp: time since
+// the hold began (> 0), and ε_i and ε_e corrected for what the ramp did.
 SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const double> strain,
-                               const SpectrumOptions& options = {});
+                               const SpectrumOptions& options = {},
+                               const CreepRamp* ramp = nullptr);
 
 }  // namespace dmacycle::analysis
