@@ -110,6 +110,7 @@ struct CoreFit {
     double misfit_ratio = 0;  // best RMS residual / max(noise estimate, floor)
     double lambda_ratio = 0;  // RMS residual at the λ used / max(noise estimate, floor)
     LambdaEvidence evidence;  // amplitudes in strain units
+    MatrixXd covariance;      // of `amplitude` with the noise, at the λ used (strain units²)
     FitSummary summary;
 };
 
@@ -143,6 +144,9 @@ CoreFit solve_spectrum(const Kernel& kernel, const FitData& fit_data,
     out.evidence.mean *= scale;
     out.evidence.sd *= scale;
     out.amplitude = scale * solution.amplitude;
+    out.covariance =
+        (scale * scale * noise_scaled * noise_scaled / static_cast<double>(problem.rows())) *
+        problem.free_set_sandwich(solution.lambda, solution.amplitude);
     // Back to the unshifted kernel and the uncentred data.
     VectorXd free_coefficients =
         problem.free_coefficients(solution.amplitude) - kernel.shifts() * solution.amplitude;
@@ -173,10 +177,15 @@ CoreFit solve_spectrum(const Kernel& kernel, const FitData& fit_data,
 // between its bounding minima and τ refined by a parabola in log τ through its neighbours.
 // response: each mode's h (loading_history.hpp), empty for creep; a peak holding modes the
 // loading left all but empty has modes whose eq. (2) strain is undetermined.
+// Each peak's modes are [first, last] of `modes`.
+struct ModeRange {
+    Index first = 0, last = 0;
+};
 std::vector<SpectrumPeak> find_peaks(const VectorXd& detect, std::span<const double> tau_s,
                                      std::span<const double> strain,
                                      std::span<const double> strain_at_unload,
-                                     std::span<const double> response, double noise) {
+                                     std::span<const double> response, double noise,
+                                     std::vector<ModeRange>& modes) {
     const Index n = detect.size();
     const double largest = detect.maxCoeff();
     if (!(largest > 0)) {
@@ -210,6 +219,7 @@ std::vector<SpectrumPeak> find_peaks(const VectorXd& detect, std::span<const dou
     Index first = 0;
     for (std::size_t k = 0; k < maxima.size(); ++k) {
         const Index top = maxima[k];
+        const ModeRange range{first, last_of_peak[k]};
         SpectrumPeak peak;
         double detected = 0;
         for (Index i = first; i <= last_of_peak[k]; ++i) {
@@ -235,16 +245,38 @@ std::vector<SpectrumPeak> find_peaks(const VectorXd& detect, std::span<const dou
         // A peak holding less strain than the noise is not evidenced by the data.
         if (detected > noise) {
             peaks.push_back(peak);
+            modes.push_back(range);
         }
     }
     return peaks;
 }
 
-// The band's ends for mode i, in amplitude: the posterior mean ∓ 1 sd, not below 0.
-std::pair<double, double> band_at(const LambdaEvidence& evidence, std::size_t i) {
-    const auto at = static_cast<Index>(i);
-    return {std::max(evidence.mean(at) - evidence.sd(at), 0.0),
-            evidence.mean(at) + evidence.sd(at)};
+// Each mode's ε_i = to_strain_i · a_i (its loading kernel's reading), the band's ends read
+// alike, the peaks (detected on a, flagged where `response` < kMinLoadResponse) and each
+// peak's standard error. fit.strain_at_unload must be filled.
+void add_modes(SpectrumFit& fit, const CoreFit& core, const std::vector<double>& to_strain,
+               std::span<const double> response, double first_s) {
+    const LambdaEvidence& evidence = core.evidence;
+    for (std::size_t i = 0; i < to_strain.size(); ++i) {
+        const auto at = static_cast<Index>(i);
+        fit.strain.push_back(core.amplitude(at) * to_strain[i]);
+        fit.strain_low.push_back(std::max(evidence.mean(at) - evidence.sd(at), 0.0) * to_strain[i]);
+        fit.strain_high.push_back((evidence.mean(at) + evidence.sd(at)) * to_strain[i]);
+    }
+    std::vector<ModeRange> ranges;
+    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload, response,
+                           core.noise, ranges);
+    for (std::size_t k = 0; k < fit.peaks.size(); ++k) {
+        VectorXd weights = VectorXd::Zero(static_cast<Index>(to_strain.size()));
+        // Modes outside the window are not identifiable: those faster than its first point show
+        // only as a step before it, those slower are strain_beyond_window's. Left out.
+        for (Index i = ranges[k].first; i <= ranges[k].last; ++i) {
+            const auto mode = static_cast<std::size_t>(i);
+            const double tau_s = fit.tau_s[mode];
+            weights(i) = tau_s >= first_s && tau_s <= fit.window_s ? to_strain[mode] : 0.0;
+        }
+        fit.peaks[k].strain_stderr = std::sqrt(weights.dot(core.covariance * weights));
+    }
 }
 
 double strain_beyond(std::span<const double> tau_s, const VectorXd& amplitude, double window_s) {
@@ -324,8 +356,9 @@ void finish(SpectrumFit& fit, CoreFit core) {
     if (std::any_of(fit.peaks.begin(), fit.peaks.end(),
                     [](const SpectrumPeak& peak) { return peak.strain_undetermined; })) {
         fit.summary.message +=
-            "; warning: the loading left some of a peak's modes with under 1 % of their strain at "
-            "unloading: their eq. (2) strain cannot be had, their strain at unloading stands in";
+            "; warning: some of a peak's modes show under 1 % of their strain (a ramp emptied or "
+            "filled them first): their eq. (2) strain cannot be had, the strain they show stands "
+            "in";
     }
     if (std::any_of(fit.peaks.begin(), fit.peaks.end(),
                     [](const SpectrumPeak& peak) { return peak.at_grid_edge; })) {
@@ -429,27 +462,18 @@ SpectrumFit fit_recovery_spectrum(const BinnedCurve& recovery, double t0_s,
     // Only a recorded unloading empties modes (those faster than the loading); a mode slower
     // than it was barely charged, under either kernel, and its ε_i is the ill-determined
     // strain_beyond_window's.
-    std::vector<double> emptied_response;
+    std::vector<double> emptied_response, to_strain;
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
-        const double at_unload = core.amplitude(static_cast<Index>(i));
         const bool may_be_emptied = recorded && fit.tau_s[i] < t0_s;
-        fit.strain_at_unload.push_back(at_unload);
-        // The same reading for the band's ends.
-        const auto eq2_strain = [&](double strain_at_unload) {
-            return may_be_emptied ? strain_from_unload(strain_at_unload, response[i])
-                                  : strain_at_unload / response[i];
-        };
-        fit.strain.push_back(eq2_strain(at_unload));
-        const auto [low, high] = band_at(core.evidence, i);
-        fit.strain_low.push_back(eq2_strain(low));
-        fit.strain_high.push_back(eq2_strain(high));
+        fit.strain_at_unload.push_back(core.amplitude(static_cast<Index>(i)));
+        to_strain.push_back(may_be_emptied ? strain_from_unload(1.0, response[i])
+                                           : 1.0 / response[i]);
         emptied_response.push_back(may_be_emptied ? response[i] : 1.0);
     }
+    add_modes(fit, core, to_strain, emptied_response, recovery.time_s.front());
     fit.strain_vp = core.free_coefficients(0);
     fit.strain_rate_vp = fit.strain_vp / t0_s;
     fit.strain_beyond_window = strain_beyond(fit.tau_s, core.amplitude, fit.window_s);
-    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload,
-                           emptied_response, core.noise);
     finish(fit, std::move(core));
     return fit;
 }
@@ -517,22 +541,20 @@ SpectrumFit fit_creep_spectrum(std::span<const double> time_s, std::span<const d
     } else {
         fit.kernel = "eq. (2): a step load at time 0";
     }
+    std::vector<double> to_strain;
     for (std::size_t i = 0; i < fit.tau_s.size(); ++i) {
-        const auto [low, high] = band_at(core.evidence, i);
-        const double reached_now = core.amplitude(static_cast<Index>(i)) / reached[i];
-        fit.strain_at_unload.push_back(reached_now);
-        fit.strain.push_back(strain_from_unload(reached_now, shown[i]));
-        fit.strain_low.push_back(strain_from_unload(low / reached[i], shown[i]));
-        fit.strain_high.push_back(strain_from_unload(high / reached[i], shown[i]));
-        if (shown[i] >= kMinLoadResponse) {  // what the ramp gave this mode is elastic-like
-            fit.strain_e -= (1.0 - shown[i]) * fit.strain.back();
-        }
+        fit.strain_at_unload.push_back(core.amplitude(static_cast<Index>(i)) / reached[i]);
+        to_strain.push_back(strain_from_unload(1.0, shown[i]) / reached[i]);
     }
     fit.strain_beyond_window = strain_beyond(fit.tau_s, core.amplitude, fit.window_s);
     // Detected on the strain reached within the window: ε_i of modes far beyond it is
     // ill-determined and would dominate.
-    fit.peaks = find_peaks(core.amplitude, fit.tau_s, fit.strain, fit.strain_at_unload,
-                           recorded ? shown : std::vector<double>{}, core.noise);
+    add_modes(fit, core, to_strain, recorded ? shown : std::vector<double>{}, time_s.front());
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+        if (shown[i] >= kMinLoadResponse) {  // what the ramp gave this mode is elastic-like
+            fit.strain_e -= (1.0 - shown[i]) * fit.strain[i];
+        }
+    }
     finish(fit, std::move(core));
     return fit;
 }

@@ -194,29 +194,58 @@ double NormalEquations::log_det_hessian(double lambda) const {
     return 2.0 * factor.matrixLLT().diagonal().array().log().sum();
 }
 
-VectorXd NormalEquations::free_set_inverse_diagonal(double lambda,
-                                                    const VectorXd& amplitude) const {
+namespace {
+
+// The modes with a > 0.
+std::vector<Index> free_modes(const VectorXd& amplitude) {
     std::vector<Index> free;
     for (Index i = 0; i < amplitude.size(); ++i) {
         if (amplitude(i) > 0) {
             free.push_back(i);
         }
     }
-    const auto n = static_cast<Index>(free.size());
-    MatrixXd hessian(n, n);
+    return free;
+}
+
+MatrixXd submatrix(const MatrixXd& full, const std::vector<Index>& rows) {
+    const auto n = static_cast<Index>(rows.size());
+    MatrixXd out(n, n);
     for (Index r = 0; r < n; ++r) {
         for (Index c = 0; c < n; ++c) {
-            hessian(r, c) =
-                gram_(free[static_cast<std::size_t>(r)], free[static_cast<std::size_t>(c)]);
+            out(r, c) = full(rows[static_cast<std::size_t>(r)], rows[static_cast<std::size_t>(c)]);
         }
     }
-    hessian.diagonal().array() += lambda;
-    const MatrixXd inverse = hessian.llt().solve(MatrixXd::Identity(n, n));
-    VectorXd out = VectorXd::Zero(amplitude.size());
-    for (Index r = 0; r < n; ++r) {
-        out(free[static_cast<std::size_t>(r)]) = inverse(r, r);
+    return out;
+}
+
+MatrixXd embed(const MatrixXd& part, const std::vector<Index>& rows, Index size) {
+    MatrixXd out = MatrixXd::Zero(size, size);
+    for (Index r = 0; r < part.rows(); ++r) {
+        for (Index c = 0; c < part.cols(); ++c) {
+            out(rows[static_cast<std::size_t>(r)], rows[static_cast<std::size_t>(c)]) = part(r, c);
+        }
     }
     return out;
+}
+
+}  // namespace
+
+MatrixXd NormalEquations::free_set_inverse(double lambda, const VectorXd& amplitude) const {
+    const auto free = free_modes(amplitude);
+    MatrixXd hessian = submatrix(gram_, free);
+    hessian.diagonal().array() += lambda;
+    const auto n = hessian.rows();
+    return embed(hessian.llt().solve(MatrixXd::Identity(n, n)), free, amplitude.size());
+}
+
+MatrixXd NormalEquations::free_set_sandwich(double lambda, const VectorXd& amplitude) const {
+    const auto free = free_modes(amplitude);
+    const MatrixXd gram = submatrix(gram_, free);
+    MatrixXd hessian = gram;
+    hessian.diagonal().array() += lambda;
+    const Eigen::LLT<MatrixXd> factor(hessian);
+    const MatrixXd half = factor.solve(gram);                              // H⁻¹G
+    return embed(factor.solve(half.transpose()), free, amplitude.size());  // H⁻¹ G H⁻¹
 }
 
 }  // namespace dmacycle::analysis::detail

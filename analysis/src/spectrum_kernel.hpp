@@ -88,9 +88,12 @@ class NormalEquations {
 
     // log det(G + λI), G the Gram matrix below: the evidence's Occam factor (spectrum_lambda).
     double log_det_hessian(double lambda) const;
-    // The diagonal of (G_F + λI)⁻¹ over the modes F with a > 0 (those at the bound a = 0 held
-    // there), zero for the others: the amplitudes' posterior variance over the noise's σ²/N.
-    VectorXd free_set_inverse_diagonal(double lambda, const VectorXd& amplitude) const;
+    // (G_F + λI)⁻¹ over the modes F with a > 0 (those at the bound a = 0 held there), zero
+    // elsewhere: the amplitudes' posterior covariance over the noise's σ²/N.
+    MatrixXd free_set_inverse(double lambda, const VectorXd& amplitude) const;
+    // H⁻¹ G_F H⁻¹, H = G_F + λI, over the same modes: the sampling covariance of the amplitudes
+    // at λ over the noise's σ²/N (the regularized estimate moves by this much with the noise).
+    MatrixXd free_set_sandwich(double lambda, const VectorXd& amplitude) const;
 
     // Mean square residual at amplitudes a, from the Gram form (cheap: no pass over the data).
     double mean_square_residual(const VectorXd& amplitude) const {

@@ -51,7 +51,8 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
     const double rows = static_cast<double>(problem.rows());
     const double modes = static_cast<double>(problem.modes());
     std::vector<double> log10_lambda, log_p;
-    std::vector<VectorXd> amplitude, variance;
+    std::vector<VectorXd> amplitude;
+    std::vector<MatrixXd> covariance;
     LambdaEvidence out;
     VectorXd a = VectorXd::Zero(problem.modes());
     double best = -std::numeric_limits<double>::infinity();
@@ -71,7 +72,7 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
         log_p.push_back(log_evidence);
         amplitude.push_back(a);
         // σ²/W at its posterior mode is Φ/N (the objective is a mean over the weight W).
-        variance.push_back(objective / rows * problem.free_set_inverse_diagonal(lambda, a));
+        covariance.push_back(objective / rows * problem.free_set_inverse(lambda, a));
         best = std::max(best, log_evidence);
         if (log_evidence < best - kEvidenceSpan) {
             break;
@@ -80,7 +81,7 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
     std::reverse(log10_lambda.begin(), log10_lambda.end());
     std::reverse(log_p.begin(), log_p.end());
     std::reverse(amplitude.begin(), amplitude.end());
-    std::reverse(variance.begin(), variance.end());
+    std::reverse(covariance.begin(), covariance.end());
     std::vector<double> p;
     double total = 0;
     for (double& value : log_p) {
@@ -95,7 +96,7 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
         p[k] /= total;
         mean_log10 += p[k] * log10_lambda[k];
         out.mean += p[k] * amplitude[k];
-        second += p[k] * (variance[k] + amplitude[k].cwiseAbs2());
+        second += p[k] * (covariance[k].diagonal() + amplitude[k].cwiseAbs2());
         out.lambda.push_back(std::pow(10.0, log10_lambda[k]));
     }
     out.sd = (second - out.mean.cwiseAbs2()).cwiseMax(0.0).cwiseSqrt();

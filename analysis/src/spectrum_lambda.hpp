@@ -31,8 +31,8 @@ struct LambdaEvidence {
     std::vector<double> log_evidence;              // log p(λ), its maximum 0
     double lambda_bayes = 0;                       // exp of the posterior mean of log λ
     double plausible_low = 0, plausible_high = 0;  // the central 95 % of p(λ)
-    // The amplitudes' posterior (scaled by 1/s) mixed over λ: its mean and standard deviation,
-    // the spread over plausible λ and, at each, the noise's (on the modes off the bound).
+    // The amplitudes' posterior mixed over λ: its mean and standard deviation, the spread over
+    // plausible λ and, at each, the noise's (on the modes off the bound).
     VectorXd mean, sd;
     bool converged = true;
 };

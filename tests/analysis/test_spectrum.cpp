@@ -661,3 +661,51 @@ TEST_CASE("spectrum: the evidence's lambda grows with the noise and its band hol
     // λ carries the noise's variance: 10x the noise, about 100x the λ.
     CHECK(median_lambda[1] > 10 * median_lambda[0]);
 }
+
+// The peaks' standard errors are the noise's, at the λ used: of the order of how far the
+// peaks' strains move between noise seeds (robust scatter: the discrepancy rule's λ and the
+// peaks' bounds also move, now and then by much).
+TEST_CASE("spectrum: a peak's standard error is of the order of its scatter over noise seeds") {
+    const auto lines = lines_on_fit_grid();
+    const auto time_s = recovery_times();
+    for (const double noise : {1e-6, 1e-5}) {
+        CAPTURE(noise);
+        std::vector<double> first, second, first_se, second_se;
+        for (const std::uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8}) {
+            auto strain = synthetic::recovery_curve(lines, kRateVp, kT0_s, time_s);
+            synthetic::add_noise(strain, noise, seed);
+            const auto fit = fit_recovery_spectrum(time_s, strain, kT0_s);
+            REQUIRE(fit.summary.usable);
+            for (const auto& peak : fit.peaks) {
+                if (decades_between(peak.tau_s, std::pow(10.0, 1.5)) < 0.2) {
+                    first.push_back(peak.strain);
+                    first_se.push_back(peak.strain_stderr);
+                } else if (decades_between(peak.tau_s, std::pow(10.0, 3.5)) < 0.2) {
+                    second.push_back(peak.strain);
+                    second_se.push_back(peak.strain_stderr);
+                }
+            }
+        }
+        REQUIRE(first.size() == 8);
+        REQUIRE(second.size() == 8);
+        const auto median = [](std::vector<double> values) {
+            std::sort(values.begin(), values.end());
+            return 0.5 * (values[values.size() / 2 - 1] + values[values.size() / 2]);
+        };
+        const auto robust_scatter = [&](const std::vector<double>& values) {
+            const double middle = median(values);
+            std::vector<double> deviation;
+            for (const double v : values) {
+                deviation.push_back(std::abs(v - middle));
+            }
+            return 1.4826 * median(deviation);
+        };
+        for (const auto& [values, errors] :
+             {std::pair{first, first_se}, std::pair{second, second_se}}) {
+            const double ratio = median(errors) / robust_scatter(values);
+            MESSAGE("standard error / scatter over seeds: ", ratio);
+            CHECK(ratio > 0.25);
+            CHECK(ratio < 4.0);
+        }
+    }
+}

@@ -392,7 +392,7 @@ TEST_SUITE("export") {
                 }
             };
             check_columns(table("spectrum"), stored["spectrum"]["spectrum"],
-                          {"tau_s", "strain", "strain_at_unload"});
+                          {"tau_s", "strain", "strain_at_unload", "strain_high", "strain_low"});
             check_columns(table("instant_kww"), stored["instant_kww"],
                           {"time_s", "tau_s", "beta", "beta_stderr"});
             const auto per_cycle = table("work_done-per_cycle");

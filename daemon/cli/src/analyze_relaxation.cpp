@@ -34,16 +34,16 @@ void print_spectrum_table(std::ostream& out, const analysis::SpectrumFit& fit, b
         fit.tau_s.empty() ? 0.0 : fit.tau_s.back(), fit.lambda, fit.rms_residual,
         fit.noise_estimate);
     out << io::format(
-        "  the evidence's lambda %.3g (95 %% of p(lambda) in [%.3g, %.3g]); its band on each "
-        "mode's strain is in the JSON (strain_low, strain_high)\n",
+        "  the evidence's lambda %.3g (95 %% of p(lambda) in [%.3g, %.3g]); ± its noise's "
+        "standard error; the band on each mode's strain is in the JSON (strain_low, strain_high)\n",
         fit.lambda_evidence, fit.lambda_plausible_low, fit.lambda_plausible_high);
-    out << (recovery ? "  peak   tau_s          strain (eq. 2)   strain at unload\n"
-                     : "  peak   tau_s          strain (eq. 2)   strain over the hold\n");
+    out << (recovery ? "  peak   tau_s          strain (eq. 2) ± se        strain at unload\n"
+                     : "  peak   tau_s          strain (eq. 2) ± se        strain over the hold\n");
     for (std::size_t i = 0; i < fit.peaks.size(); ++i) {
         const auto& peak = fit.peaks[i];
         out << io::format(
-            "  %-5zu  %-13.4g  %-15.4e  %.4e%s\n", i + 1, peak.tau_s, peak.strain,
-            peak.strain_at_unload,
+            "  %-5zu  %-13.4g  %.4e ± %-9.2e  %.4e%s\n", i + 1, peak.tau_s, peak.strain,
+            peak.strain_stderr, peak.strain_at_unload,
             peak.at_grid_edge ? "  (at an end of the tau grid: tau only a bound)" : "");
     }
     print_warning(out, fit.summary);

@@ -113,13 +113,14 @@ std::string work_done_table(const RunData& data) {
 std::string spectrum_tables(const RunData& data) {
     std::ostringstream html;
     html << "<table><caption>Spectrum peaks (eq. 2)</caption>\n"
-         << "<tr><th>peak</th><th>τ (s)</th><th>strain ε</th><th>strain at unloading</th>"
+         << "<tr><th>peak</th><th>τ (s)</th><th>strain ε ± standard error</th><th>strain at "
+            "unloading</th>"
             "<th>at the grid's edge</th></tr>\n";
     for (std::size_t k = 0; result_at(data, io::format("spectrum.peaks.%zu", k)); ++k) {
         const std::string key = io::format("spectrum.peaks.%zu", k);
         html << "<tr><td>" << k + 1 << "</td><td>" << result_cell(data, key + ".tau_s")
-             << "</td><td>" << result_cell(data, key + ".strain") << "</td><td>"
-             << result_cell(data, key + ".strain_at_unload") << "</td><td>"
+             << "</td><td>" << result_cell(data, key + ".strain", key + ".strain_stderr")
+             << "</td><td>" << result_cell(data, key + ".strain_at_unload") << "</td><td>"
              << text_of(data, key + ".at_grid_edge") << "</td></tr>\n";
     }
     html << "</table>\n<table class=\"kv\"><caption>Spectrum fit (eq. 2)</caption>\n"
@@ -129,6 +130,7 @@ std::string spectrum_tables(const RunData& data) {
          << row("strain beyond the window", result_cell(data, "spectrum.strain_beyond_window"))
          << row("window", result_cell(data, "spectrum.window_s"), "s")
          << row("λ", result_cell(data, "spectrum.lambda"))
+         << row("λ by the evidence", result_cell(data, "spectrum.lambda_evidence"))
          << row("noise of one sample", result_cell(data, "spectrum.noise_estimate"))
          << row("noise lag-1 correlation", result_cell(data, "spectrum.noise_correlation"))
          << row("rms residual (weighted over the bins)", result_cell(data, "spectrum.rms_residual"))

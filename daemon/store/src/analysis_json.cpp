@@ -11,6 +11,7 @@ Json to_json(const analysis::FitSummary& summary) {
 Json to_json(const analysis::SpectrumPeak& peak) {
     return {{"tau_s", peak.tau_s},
             {"strain", peak.strain},
+            {"strain_stderr", peak.strain_stderr},
             {"strain_at_unload", peak.strain_at_unload},
             {"strain_undetermined", peak.strain_undetermined},
             {"at_grid_edge", peak.at_grid_edge}};
@@ -36,7 +37,8 @@ void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
     doc["window_s"] = fit.window_s;
     doc["lambda"] = fit.lambda;
     doc["lambda_evidence"] = fit.lambda_evidence;
-    doc["lambda_plausible"] = {fit.lambda_plausible_low, fit.lambda_plausible_high};
+    doc["lambda_plausible_low"] = fit.lambda_plausible_low;
+    doc["lambda_plausible_high"] = fit.lambda_plausible_high;
     doc["noise_estimate"] = fit.noise_estimate;
     doc["rms_residual"] = fit.rms_residual;
 }

@@ -35,6 +35,11 @@ struct SpectrumPeak {
     double tau_s = 0;             // relaxation time at the local maximum
     double strain = 0;            // eq. (2) strains summed over the peak
     double strain_at_unload = 0;  // recovery: the same modes' strain still present at t0
+    // The standard error of `strain` from the noise, at the λ used (the sandwich
+    // (G_F + λI)⁻¹ G_F (G_F + λI)⁻¹ over the modes off the bound, summed over the peak's modes
+    // within the window). Like the other fits' standard errors it leaves out the model: here the
+    // choice of λ and where the peak's bounds fall (docs/analysis.md).
+    double strain_stderr = 0;
     // The maximum is the first or last mode of the grid: the true τ may lie beyond it, so
     // tau_s is only a bound.
     bool at_grid_edge = false;
