@@ -115,6 +115,11 @@ RegularizedSolution solve_by_evidence(const NormalEquations& problem,
                   "lambda %.3g by the evidence (Bayesian; 95 %% of p(lambda) within [%.3g, %.3g])",
                   evidence.lambda_bayes, evidence.plausible_low, evidence.plausible_high);
     out.how = how;
+    if (evidence.plausible_low <= kTinyLambda) {
+        out.how += "; warning: the evidence rises to the smallest lambda weighed, 1e-12: these "
+                   "data ask for no smoothing (many points, or a misfit the noise does not "
+                   "explain), so the evidence's lambda is only a bound";
+    }
     out.converged = out.converged && evidence.converged;
     return out;
 }
