@@ -130,11 +130,12 @@ def main():
                ours, err, y, t[-1], ref.creep_spectrum(t, y, lam=ours["lambda"]),
                ref.creep_spectrum(t, y), ref.kww_creep(t, y), 1.0)
 
-        creep = read_table(os.path.join(REAL, "CM3_Creep.creep"), skip=3)
+        # The RepTate files as they are: dmacycle reads them (stress=10 Pa from the creep's
+        # parameters; the recovery's t0 and strain at unloading from the creep's last row).
+        creep_file = os.path.join(REAL, "CM3_Creep.creep")
+        creep = read_table(creep_file, skip=3)
         t, y = creep[:, 0], creep[:, 1]
-        path = os.path.join(tmp, "cm3_creep.csv")
-        write_csv(path, t, y)
-        ours, err = run(["creep", path, "--stress-mpa", "1e-5"])
+        ours, err = run(["creep", creep_file])
         report("Polyethylene melt CM3 at 150 °C, creep under 10 Pa",
                "jorge-ramirez-upm/RepTate, `data/Creep/CM3_Creep.creep`",
                f"{len(creep)} rows, {repeated(t)} repeating the time before them; each row is a "
@@ -144,12 +145,11 @@ def main():
 
         t0 = t[-1]
         strain_at_unload = y[-1]
-        rec = read_table(os.path.join(REAL, "CM3_CreepRecovery.creep"), skip=3)
+        rec_file = os.path.join(REAL, "CM3_CreepRecovery.creep")
+        rec = read_table(rec_file, skip=3)
         tr, gamma = rec[:, 0], rec[:, 1]
         tr, yr = t0 + tr, strain_at_unload - gamma
-        path = os.path.join(tmp, "cm3_recovery.csv")
-        write_csv(path, tr, yr)
-        ours, err = run(["recovery", path, "--t0", repr(t0)])
+        ours, err = run(["recovery", rec_file, "--after", creep_file])
         report("Polyethylene melt CM3, recovery after the creep above",
                "jorge-ramirez-upm/RepTate, `data/Creep/CM3_CreepRecovery.creep`",
                f"Recoverable strain γ_r(t') turned into ε = ε(t0) − γ_r with t0 = {t0:g} s and "

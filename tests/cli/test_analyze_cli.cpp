@@ -271,6 +271,87 @@ TEST_CASE("analyze creep --db --run or an export refuses what is not a stored cr
 
 namespace {
 
+// Rows "t<TAB>strain" as RepTate writes them, after its parameter, names and units lines.
+std::string reptate_text(const std::string& parameters, const std::vector<double>& t_s,
+                         const std::vector<double>& strain) {
+    std::ostringstream text;
+    text.precision(12);
+    text << parameters << "\nt\tstrain\tstress\tT\ns\t-\tPa\tC\n";
+    for (std::size_t i = 0; i < t_s.size(); ++i) {
+        text << t_s[i] << "\t" << strain[i] << "\n";
+    }
+    return text.str();
+}
+
+}  // namespace
+
+// Built from known lines: a creep of 2 h under 10 Pa and the recovery after it, written as
+// RepTate writes them, fit as the same rows in our CSV with --stress-mpa and --t0.
+TEST_CASE("analyze reads RepTate creep and recovery files as they are") {
+    const Workspace ws;
+    const std::vector<synthetic::Line> lines = {{3.0, 2e-4}, {60.0, 5e-4}, {900.0, 8e-4}};
+    std::vector<double> creep_t, recovery_t, since_unload;
+    for (int i = 1; i <= 7200; i += 3) {
+        creep_t.push_back(i);
+    }
+    auto creep = synthetic::creep_curve(lines, 1e-3, 2e-8, creep_t);
+    synthetic::add_noise(creep, 1e-6, 3);
+    const double t0_s = creep_t.back();
+    for (int i = 1; i <= 3600; i += 3) {
+        recovery_t.push_back(t0_s + i);
+        since_unload.push_back(i);
+    }
+    auto recovery = synthetic::recovery_curve(lines, 2e-8, t0_s, recovery_t);
+    synthetic::add_noise(recovery, 1e-6, 4);
+    std::vector<double> recovered;  // RepTate's γ_r: the strain given back since unloading
+    for (const double strain : recovery) {
+        recovered.push_back(creep.back() - strain);
+    }
+    const auto creep_file =
+        ws.write("c.creep", reptate_text("chem=MG;label=c;T=92;stress=10;", creep_t, creep));
+    const auto recovery_file = ws.write(
+        "r.creep", reptate_text("chem=MG;label=c;T=92;stress=10;rec=1;", since_unload, recovered));
+
+    const auto from_reptate = ws.dmacycle("analyze creep " + creep_file + " --json");
+    REQUIRE(from_reptate.exit_code == 0);
+    const auto as_csv =
+        ws.dmacycle("analyze creep " + ws.write("c.csv", recovery_csv(creep_t, creep)) +
+                    " --stress-mpa 1e-5 --json");
+    REQUIRE(as_csv.exit_code == 0);
+    const auto a = nlohmann::json::parse(from_reptate.out), b = nlohmann::json::parse(as_csv.out);
+    CHECK(a["stress_pa"].get<double>() == doctest::Approx(10));
+    CHECK(a["spectrum"]["strain"] == b["spectrum"]["strain"]);
+    CHECK(a["kww"]["beta"] == b["kww"]["beta"]);
+
+    const auto rec =
+        ws.dmacycle("analyze recovery " + recovery_file + " --after " + creep_file + " --json");
+    REQUIRE(rec.exit_code == 0);
+    const auto rec_csv =
+        ws.dmacycle("analyze recovery " + ws.write("r.csv", recovery_csv(recovery_t, recovery)) +
+                    " --t0 " + std::to_string(t0_s) + " --json");
+    REQUIRE(rec_csv.exit_code == 0);
+    const auto c = nlohmann::json::parse(rec.out), d = nlohmann::json::parse(rec_csv.out);
+    CHECK(c["t0_s"].get<double>() == t0_s);
+    CHECK(c["kww"]["beta"].get<double>() ==
+          doctest::Approx(d["kww"]["beta"].get<double>()).epsilon(1e-9));
+    CHECK(c["strain_vp"].get<double>() ==
+          doctest::Approx(d["strain_vp"].get<double>()).epsilon(1e-9));
+
+    check_refused(ws.dmacycle("analyze recovery " + recovery_file), "--after CREEP");
+    check_refused(ws.dmacycle("analyze recovery " + creep_file + " --after " + creep_file),
+                  "not a recovery (no rec=1 parameter)");
+    check_refused(ws.dmacycle("analyze creep " + recovery_file), "a recovery (rec=1)");
+    check_refused(ws.dmacycle("analyze creep " +
+                              ws.write("n.creep", reptate_text("chem=MG;", creep_t, creep))),
+                  "no positive stress= parameter");
+    check_refused(
+        ws.dmacycle("analyze creep " +
+                    ws.write("bad.creep", "chem=MG;stress=10;\nt\tstrain\n1\t0.1\n2\tx\n")),
+        "bad.creep:4: not a row of numbers: '2\tx'");
+}
+
+namespace {
+
 // Triangle 0-200 MPa at 50 MPa/min (period 480 s), 3.5 cycles, on a linear elastic sample with
 // a small lag: the loops are thin but the cycle bookkeeping is exact. The stress column is
 // `stress_name`, in Pa for stress_pa and in MPa for stress_mpa.

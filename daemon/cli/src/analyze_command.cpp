@@ -90,10 +90,12 @@ int report_fits(std::ostream& err,
 namespace {
 
 const char* const usage_text =
-    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | --db STORE --run ID)\n"
+    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | REPTATE.creep --after CREEP\n"
+    "                                  | --db STORE --run ID)\n"
     "                                 [--lambda X|evidence] [--modes N] [--tau-min S]\n"
     "                                 [--tau-max S] [--json]\n"
-    "       dmacycle analyze creep (FILE --stress-mpa S | EXPORT | --db STORE --run ID)\n"
+    "       dmacycle analyze creep (FILE --stress-mpa S | EXPORT | REPTATE.creep\n"
+    "                              | --db STORE --run ID)\n"
     "                              [--lambda X|evidence] [--modes N] [--tau-min S]\n"
     "                              [--tau-max S] [--json]\n"
     "       dmacycle analyze cycling (FILE | --db STORE --run ID) [--composition C\n"
