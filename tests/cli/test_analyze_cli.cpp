@@ -487,13 +487,7 @@ TEST_CASE("analyze arrhenius names a frequency whose peak could not be located")
 
 TEST_CASE("analyze --json survives a file name that is not UTF-8") {
     const Workspace ws;
-    const auto truth = synthetic::demo_truth();
-    std::vector<double> time_s;
-    for (int second = 10; second <= 8 * 3600; second += 10) {
-        time_s.push_back(truth.t0_s + second);
-    }
-    auto strain = synthetic::recovery_curve(truth.lines, truth.strain_rate_vp, truth.t0_s, time_s);
-    synthetic::add_noise(strain, 1e-6, 3);
+    const auto [time_s, strain] = demo_recovery();
     const auto path = ws.write("bad\xff.csv", recovery_csv(time_s, strain));
     const auto run = ws.dmacycle("analyze recovery '" + path + "' --t0 28800 --json");
     CAPTURE(run.err);
