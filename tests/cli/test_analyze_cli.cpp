@@ -485,6 +485,32 @@ TEST_CASE("analyze arrhenius names a frequency whose peak could not be located")
     CHECK(run.out.find("0.00 ± 0.00") == std::string::npos);
 }
 
+// The reader goes line by line (memory is the table, not the file): a byte-order mark, CRLF line
+// ends, comments and blank lines read as the plain file does, and a NUL names its line.
+TEST_CASE("analyze reads a CSV with a byte-order mark, CRLF, comments and blank lines alike") {
+    const Workspace ws;
+    const auto [time_s, strain] = demo_recovery();
+    const std::string plain = recovery_csv(time_s, strain);
+    std::string windows = "\xEF\xBB\xBF# exported by a spreadsheet\r\n\r\n";
+    for (const char c : plain) {
+        windows += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    }
+    const auto a =
+        ws.dmacycle("analyze recovery " + ws.write("plain.csv", plain) + " --t0 28800 --json");
+    const auto b =
+        ws.dmacycle("analyze recovery " + ws.write("windows.csv", windows) + " --t0 28800 --json");
+    REQUIRE(a.exit_code == 0);
+    REQUIRE(b.exit_code == 0);
+    auto x = nlohmann::json::parse(a.out), y = nlohmann::json::parse(b.out);
+    x.erase("file");
+    y.erase("file");
+    CHECK(x == y);
+    std::string with_nul = plain;
+    with_nul.insert(with_nul.find('\n', 200) + 1, std::string("1\0", 2));
+    check_refused(ws.dmacycle("analyze recovery " + ws.write("nul.csv", with_nul) + " --t0 28800"),
+                  "binary data (NUL bytes)");
+}
+
 TEST_CASE("analyze --json survives a file name that is not UTF-8") {
     const Workspace ws;
     const auto [time_s, strain] = demo_recovery();

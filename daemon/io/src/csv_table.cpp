@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace dmacycle::io {
@@ -14,32 +13,32 @@ std::string where(const std::string& path, std::size_t line) {
     return path + ":" + std::to_string(line) + ": ";
 }
 
-std::vector<std::string_view> split_cells(std::string_view line) {
-    std::vector<std::string_view> cells;
+// The line's comma-separated cells, trimmed, into `cells` (reused: no allocation per row).
+void split_cells(std::string_view line, std::vector<std::string_view>& cells) {
+    cells.clear();
     std::size_t start = 0;
     while (true) {
         const auto comma = line.find(',', start);
         cells.push_back(trim_blanks(line.substr(start, comma - start)));
         if (comma == std::string_view::npos) {
-            return cells;
+            return;
         }
         start = comma + 1;
     }
 }
 
-// `text` without a UTF-8 byte-order mark; refuses binary data (a NUL byte).
-std::string_view text_body(const std::string& path, const std::string& text) {
-    std::string_view rest(text);
-    if (rest.substr(0, 3) == "\xEF\xBB\xBF") {
-        rest.remove_prefix(3);
-    }
-    if (const auto nul = rest.find('\0'); nul != std::string_view::npos) {
-        const auto line =
-            1 + std::count(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
-        throw InputError(where(path, static_cast<std::size_t>(line)) +
+std::vector<std::string_view> split_cells(std::string_view line) {
+    std::vector<std::string_view> cells;
+    split_cells(line, cells);
+    return cells;
+}
+
+// Refuses binary data: a NUL byte on the line.
+void require_no_nul(const std::string& path, std::size_t line_number, std::string_view line) {
+    if (line.find('\0') != std::string_view::npos) {
+        throw InputError(where(path, line_number) +
                          "binary data (NUL bytes); expected a UTF-8 or ASCII CSV file");
     }
-    return rest;
 }
 
 // The cell index of each required column in the header line, each of which it names once.
@@ -145,9 +144,6 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
     if (!file) {
         throw InputError(path + ": cannot open file");
     }
-    const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-    std::string_view rest = text_body(path, text);
-
     CsvTable table;
     table.path = path;
     table.names = required_columns;
@@ -155,21 +151,24 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>& requi
     table.text_names = text_columns;
     table.text.resize(text_columns.size());
 
+    // Line by line into buffers kept across rows: memory is the table's columns, not the file.
     std::vector<std::size_t> source_index;  // cell index of each required column
     std::vector<std::size_t> text_index;    // cell index of each text column
+    std::vector<std::string_view> cells;
     std::size_t header_cells = 0;
-    std::size_t line_number = 0;
     bool have_header = false;
-    while (!rest.empty()) {
-        const auto newline = rest.find('\n');
-        const std::string_view raw = rest.substr(0, newline);
-        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-        ++line_number;
-        const std::string_view line = trim_blanks(raw);
+    std::string raw;
+    for (std::size_t line_number = 1; std::getline(file, raw); ++line_number) {
+        require_no_nul(path, line_number, raw);
+        std::string_view line = raw;
+        if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") {
+            line.remove_prefix(3);  // a UTF-8 byte-order mark
+        }
+        line = trim_blanks(line);
         if (line.empty() || line.front() == '#') {
             continue;
         }
-        const auto cells = split_cells(line);
+        split_cells(line, cells);
         if (!have_header) {
             source_index = header_index(path, line_number, line, cells, required_columns);
             text_index = header_index(path, line_number, line, cells, text_columns);
