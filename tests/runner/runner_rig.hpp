@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <atomic>
 #include <chrono>
@@ -305,5 +306,26 @@ class Db {
   private:
     sqlite3* db_ = nullptr;
 };
+
+// What the simulator sent (seqs in any order) against the store: every sample up to the plan's
+// end stored once, none twice, no hole, and those past it (sent while the stream stopped) the
+// number the run's event names, none stored (docs/runner.md).
+inline void check_stored_up_to_plan_end(const Db& db, std::int64_t run_id,
+                                        std::vector<std::int64_t> sent, std::uint64_t samples) {
+    const auto stored = db.seqs(run_id);
+    std::sort(sent.begin(), sent.end());
+    REQUIRE(!stored.empty());
+    CHECK(std::adjacent_find(sent.begin(), sent.end()) == sent.end());  // no seq sent twice
+    CHECK(stored.size() == samples);
+    REQUIRE(stored.size() <= sent.size());
+    CHECK(std::equal(stored.begin(), stored.end(), sent.begin()));
+    CHECK(stored.front() == 0);
+    CHECK(stored.back() == static_cast<std::int64_t>(stored.size()) - 1);
+    const auto past =
+        db.value("SELECT message FROM events WHERE run_id = " + std::to_string(run_id) +
+                 " AND message LIKE '% samples past the plan''s end%'");
+    const std::size_t not_stored = past.empty() ? 0 : std::stoull(past);
+    CHECK(sent.size() - stored.size() == not_stored);
+}
 
 }  // namespace runner_test

@@ -94,16 +94,8 @@ std::string where_run(std::int64_t run_id, const std::string& more = "") {
     return " WHERE run_id = " + std::to_string(run_id) + more;
 }
 
-// Every sample the simulator sent is stored once: no hole in seq, nothing twice.
 void check_no_hole(const Db& db, const Done& done) {
-    const auto stored = db.seqs(done.outcome.run_id);
-    auto sent = done.simulator_seqs;
-    std::sort(sent.begin(), sent.end());
-    REQUIRE(!stored.empty());
-    CHECK(stored == sent);
-    CHECK(stored.size() == done.outcome.samples);
-    CHECK(stored.front() == 0);
-    CHECK(stored.back() == static_cast<std::int64_t>(stored.size()) - 1);
+    check_stored_up_to_plan_end(db, done.outcome.run_id, done.simulator_seqs, done.outcome.samples);
 }
 
 double count(const Db& db, std::int64_t id, const std::string& table, const std::string& where) {

@@ -192,7 +192,7 @@ void Run::open_run(const std::string& setup_error, RunOutcome& outcome) {
 }
 
 // The safe state after a latch, the furnace to standby after a completed run; then the stream
-// stops (its last samples stored) and the supervisors with it.
+// stops (its samples past the plan's end counted in an event) and the supervisors with it.
 void Run::leave_devices(bool completed) {
     if (frame_ && frame_->state() != drv::LinkState::disconnected) {
         if (!completed) {
@@ -205,6 +205,16 @@ void Run::leave_devices(bool completed) {
         } catch (const drv::DriverError& error) {
             event("link", std::string("stopping the stream: ") + error.what());
         }
+    }
+    std::uint64_t after_plan = 0;
+    {
+        std::lock_guard lock(mutex_);
+        after_plan = after_plan_;
+    }
+    if (after_plan > 0) {
+        event("segment", std::to_string(after_plan) +
+                             " samples past the plan's end, sent while the stream stopped: "
+                             "checked by the interlocks, not stored");
     }
     if (frame_) {
         frame_->stop();

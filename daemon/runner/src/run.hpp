@@ -255,6 +255,7 @@ class Run {
     const protocols::Segment* current_segment_ = nullptr;
     double segment_min_k_ = 0, segment_max_k_ = 0;  // temperatures seen in the current segment
     std::uint64_t samples_ = 0;
+    std::uint64_t after_plan_ = 0;  // samples past the plan's end: judged, not stored
     std::int64_t first_seq_ = 0, last_seq_ = -1;
     // Per-cycle bookkeeping of the cycle in progress.
     std::int64_t cycle_index_ = -1;

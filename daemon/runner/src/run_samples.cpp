@@ -46,6 +46,13 @@ void Run::on_sample(const drv::FrameSample& sample) {
         changed_.notify_all();
     }
     sync_hold_locked();
+    // Past the plan's end the run is over: what the stream still sends while it stops (at
+    // --speed max, while the fits run) has been judged by the interlocks above, and is counted,
+    // not stored (docs/runner.md).
+    if (row.segment == "after_plan") {
+        ++after_plan_;
+        return;
+    }
     if (segment != nullptr && !latched_) {
         keep_for_analysis_locked(*segment, plan_t_s, row);
     }
