@@ -238,20 +238,38 @@ CreepInput creep_from_reptate(const std::string& path, std::optional<double> str
     return input;
 }
 
-}  // namespace
-
-RecoveryInput read_recovery(const io::Arguments& arguments) {
+// --db STORE --run ID, or nullopt when neither is given. Refuses one without the other, and a
+// FILE or --OPTION beside them: the run's own samples give what these would.
+std::optional<std::pair<std::string, std::int64_t>> stored_run(const io::Arguments& arguments,
+                                                               bool option_given,
+                                                               const std::string& option) {
     const auto db = arguments.text("db");
     const auto run_id = arguments.integer("run");
-    const auto t0_s = arguments.number("t0");
     if (db.has_value() != run_id.has_value()) {
         throw io::UsageError("--db STORE and --run ID go together");
     }
-    if (db) {
-        if (!arguments.positionals().empty() || t0_s) {
-            throw io::UsageError("--db --run reads the run's samples and t0: no FILE, no --t0");
-        }
-        return recovery_from_store(*db, *run_id);
+    if (!db) {
+        return std::nullopt;
+    }
+    if (!arguments.positionals().empty() || option_given) {
+        throw io::UsageError("--db --run reads the run's own samples: no FILE, no --" + option);
+    }
+    return std::pair{*db, *run_id};
+}
+
+// A run's CSV export (dmacycle export): its header names t_s and segment.
+bool is_run_export(const std::string& path) {
+    const auto header = io::read_csv_header(path);
+    return std::ranges::find(header, "t_s") != header.end() &&
+           std::ranges::find(header, "segment") != header.end();
+}
+
+}  // namespace
+
+RecoveryInput read_recovery(const io::Arguments& arguments) {
+    const auto t0_s = arguments.number("t0");
+    if (const auto run = stored_run(arguments, t0_s.has_value(), "t0")) {
+        return recovery_from_store(run->first, run->second);
     }
     const auto path = single_file(arguments);
     const auto after = arguments.text("after");
@@ -266,10 +284,7 @@ RecoveryInput read_recovery(const io::Arguments& arguments) {
     if (after) {
         throw io::UsageError("--after CREEP goes with a RepTate recovery file only");
     }
-    const auto header = io::read_csv_header(path);
-    const bool is_export = std::ranges::find(header, "t_s") != header.end() &&
-                           std::ranges::find(header, "segment") != header.end();
-    if (is_export) {
+    if (is_run_export(path)) {
         if (t0_s) {
             throw io::UsageError(path + " is a run's export: its segments give t0, drop --t0");
         }
@@ -286,26 +301,15 @@ RecoveryInput read_recovery(const io::Arguments& arguments) {
 }
 
 CreepInput read_creep(const io::Arguments& arguments) {
-    const auto db = arguments.text("db");
-    const auto run_id = arguments.integer("run");
     const auto stress_mpa = arguments.number("stress-mpa");
-    if (db.has_value() != run_id.has_value()) {
-        throw io::UsageError("--db STORE and --run ID go together");
-    }
-    if (db) {
-        if (!arguments.positionals().empty() || stress_mpa) {
-            throw io::UsageError(
-                "--db --run reads the run's samples and stress: no FILE, no --stress-mpa");
-        }
-        return creep_from_store(*db, *run_id);
+    if (const auto run = stored_run(arguments, stress_mpa.has_value(), "stress-mpa")) {
+        return creep_from_store(run->first, run->second);
     }
     const auto path = single_file(arguments);
     if (io::is_reptate_file(path)) {
         return creep_from_reptate(path, stress_mpa);
     }
-    const auto header = io::read_csv_header(path);
-    if (std::ranges::find(header, "t_s") != header.end() &&
-        std::ranges::find(header, "segment") != header.end()) {
+    if (is_run_export(path)) {
         if (stress_mpa) {
             throw io::UsageError(path +
                                  " is a run's export: its rows give the stress, drop "
