@@ -220,8 +220,6 @@ TEST_CASE("labels of markers close together go to separate rows") {
     CHECK(y_of["peak 10⁶ s"] == y_of["peak 684 s"]);  // far away: the first row
 }
 
-TEST_SUITE_END();
-
 TEST_CASE("uncertainties are drawn as error bars or as a band and widen the y range") {
     svg::Figure figure;
     figure.id = "u";
@@ -266,3 +264,5 @@ TEST_CASE("uncertainties are drawn as error bars or as a band and widen the y ra
     }
     CHECK(reaches);
 }
+
+TEST_SUITE_END();
