@@ -52,7 +52,7 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
     const double modes = static_cast<double>(problem.modes());
     std::vector<double> log10_lambda, log_p;
     std::vector<VectorXd> amplitude;
-    std::vector<MatrixXd> covariance;
+    std::vector<VectorXd> variance;
     LambdaEvidence out;
     VectorXd a = VectorXd::Zero(problem.modes());
     double best = -std::numeric_limits<double>::infinity();
@@ -72,7 +72,7 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
         log_p.push_back(log_evidence);
         amplitude.push_back(a);
         // σ²/W at its posterior mode is Φ/N (the objective is a mean over the weight W).
-        covariance.push_back(objective / rows * problem.free_set_inverse(lambda, a));
+        variance.push_back(objective / rows * problem.free_set_inverse(lambda, a).diagonal());
         best = std::max(best, log_evidence);
         if (log_evidence < best - kEvidenceSpan) {
             break;
@@ -81,7 +81,7 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
     std::reverse(log10_lambda.begin(), log10_lambda.end());
     std::reverse(log_p.begin(), log_p.end());
     std::reverse(amplitude.begin(), amplitude.end());
-    std::reverse(covariance.begin(), covariance.end());
+    std::reverse(variance.begin(), variance.end());
     std::vector<double> p;
     double total = 0;
     for (double& value : log_p) {
@@ -96,11 +96,9 @@ LambdaEvidence weigh_lambdas(const NormalEquations& problem) {
         p[k] /= total;
         mean_log10 += p[k] * log10_lambda[k];
         out.mean += p[k] * amplitude[k];
-        second += p[k] * (covariance[k].diagonal() + amplitude[k].cwiseAbs2());
-        out.lambda.push_back(std::pow(10.0, log10_lambda[k]));
+        second += p[k] * (variance[k] + amplitude[k].cwiseAbs2());
     }
     out.sd = (second - out.mean.cwiseAbs2()).cwiseMax(0.0).cwiseSqrt();
-    out.log_evidence = std::move(log_p);
     out.lambda_bayes = std::pow(10.0, mean_log10);
     out.plausible_low = std::pow(10.0, quantile_log10(log10_lambda, p, kPlausibleTail));
     out.plausible_high = std::pow(10.0, quantile_log10(log10_lambda, p, 1.0 - kPlausibleTail));
@@ -116,9 +114,10 @@ RegularizedSolution solve_by_evidence(const NormalEquations& problem,
                   evidence.lambda_bayes, evidence.plausible_low, evidence.plausible_high);
     out.how = how;
     if (evidence.plausible_low <= kTinyLambda) {
-        out.how += "; warning: the evidence rises to the smallest lambda weighed, 1e-12: these "
-                   "data ask for no smoothing (many points, or a misfit the noise does not "
-                   "explain), so the evidence's lambda is only a bound";
+        out.how +=
+            "; warning: the evidence rises to the smallest lambda weighed, 1e-12: these "
+            "data ask for no smoothing (many points, or a misfit the noise does not "
+            "explain), so the evidence's lambda is only a bound";
     }
     out.converged = out.converged && evidence.converged;
     return out;

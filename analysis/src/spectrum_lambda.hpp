@@ -27,8 +27,6 @@ RegularizedSolution choose_lambda(const NormalEquations& problem, double noise_s
 //     log p(λ | data) = −(N/2) log Φ(λ) + (n/2) log λ − ½ log det(G + λI) + const,
 // Φ(λ) = the objective at its minimum, N rows, n modes, under a uniform prior on log λ.
 struct LambdaEvidence {
-    std::vector<double> lambda;                    // the grid points weighed, ascending
-    std::vector<double> log_evidence;              // log p(λ), its maximum 0
     double lambda_bayes = 0;                       // exp of the posterior mean of log λ
     double plausible_low = 0, plausible_high = 0;  // the central 95 % of p(λ)
     // The amplitudes' posterior mixed over λ: its mean and standard deviation, the spread over

@@ -22,12 +22,9 @@ void add_spectrum_fields(Json& doc, const analysis::SpectrumFit& fit) {
     for (const auto& peak : fit.peaks) {
         peaks.push_back(to_json(peak));
     }
-    doc["spectrum"] = {{"fit", to_json(fit.summary)},
-                       {"tau_s", fit.tau_s},
-                       {"strain", fit.strain},
-                       {"strain_at_unload", fit.strain_at_unload},
-                       {"strain_low", fit.strain_low},
-                       {"strain_high", fit.strain_high}};
+    doc["spectrum"] = {{"fit", to_json(fit.summary)},  {"tau_s", fit.tau_s},
+                       {"strain", fit.strain},         {"strain_at_unload", fit.strain_at_unload},
+                       {"strain_low", fit.strain_low}, {"strain_high", fit.strain_high}};
     if (!fit.kernel.empty()) {
         doc["spectrum"]["kernel"] = fit.kernel;
     }
