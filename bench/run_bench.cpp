@@ -1,8 +1,9 @@
 // The whole product on the main job: `dmacycle run config/jobs/mode1-0-200.yaml --speed max`
 // (10 min hold + 8 h cycling + 8 h recovery at 10 Hz: the simulator in-process, TCP drivers,
 // SQLite, the analysis), beside a shortened variant (10 min + 1 h + 1 h), each as its own
-// process so the peak RSS of each is its own. Prints the wall time and peak RSS of every
-// repetition and the medians; docs/benchmarks.md records them.
+// process so the peak RSS of each is its own, at each sample rate given (`bench_run [REPETITIONS]
+// [DIR] [RATE_HZ ...]`, default 10 Hz). Prints the wall time and peak RSS of every repetition and
+// their median and range; docs/benchmarks.md records them.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@ struct Measurement {
     int status = -1;
 };
 
-Measurement run_once(const fs::path& job, const fs::path& db) {
+Measurement run_once(const fs::path& job, const fs::path& db, const std::string& rate_hz) {
     fs::remove(db);
     fs::remove(db.string() + "-wal");
     fs::remove(db.string() + "-shm");
@@ -37,7 +38,7 @@ Measurement run_once(const fs::path& job, const fs::path& db) {
     if (child == 0) {
         std::freopen("/dev/null", "w", stdout);
         ::execl(binary.c_str(), "dmacycle", "run", job.c_str(), "--db", db.c_str(), "--speed",
-                "max", "--json", static_cast<char*>(nullptr));
+                "max", "--sample-rate", rate_hz.c_str(), "--json", static_cast<char*>(nullptr));
         std::_Exit(127);
     }
     int status = 0;
@@ -53,6 +54,28 @@ Measurement run_once(const fs::path& job, const fs::path& db) {
 double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     return values[values.size() / 2];
+}
+
+// Runs `job` `repetitions` times; prints each and the median and range. False if any failed.
+bool bench_job(const std::string& label, const fs::path& job, const fs::path& dir,
+               const std::string& rate, int repetitions) {
+    bool ok = true;
+    std::vector<double> walls, rss;
+    for (int i = 0; i < repetitions; ++i) {
+        const auto m = run_once(job, dir / "bench-run.db", rate);
+        std::printf("%-40s run %d: wall %.2f s  peak RSS %.1f MB  exit %d\n", label.c_str(), i + 1,
+                    m.wall_s, m.peak_rss_mb, m.status);
+        ok = ok && m.status == 0;
+        walls.push_back(m.wall_s);
+        rss.push_back(m.peak_rss_mb);
+    }
+    const auto [wall_min, wall_max] = std::minmax_element(walls.begin(), walls.end());
+    const auto [rss_min, rss_max] = std::minmax_element(rss.begin(), rss.end());
+    std::printf("%-40s median: wall %.2f s (%.2f-%.2f)  peak RSS %.1f MB (%.1f-%.1f)\n",
+                label.c_str(), median(walls), *wall_min, *wall_max, median(rss), *rss_min,
+                *rss_max);
+    std::fflush(stdout);
+    return ok;
 }
 
 }  // namespace
@@ -76,20 +99,19 @@ int main(int argc, char** argv) {
         std::ofstream(short_job) << job;
     }
 
+    // The sample rates to run both jobs at (default 10 Hz, the service's default).
+    std::vector<std::string> rates(argv + std::min(argc, 3), argv + argc);
+    if (rates.empty()) {
+        rates.push_back("10");
+    }
     bool ok = true;
-    for (const auto& [label, job] : {std::pair{"10 min + 1 h + 1 h (2.2 h)", short_job},
-                                     std::pair{"10 min + 8 h + 8 h (16.2 h)", full}}) {
-        std::vector<double> walls, rss;
-        for (int i = 0; i < repetitions; ++i) {
-            const auto m = run_once(job, dir / "bench-run.db");
-            std::printf("%-28s run %d: wall %.2f s  peak RSS %.1f MB  exit %d\n", label, i + 1,
-                        m.wall_s, m.peak_rss_mb, m.status);
-            ok = ok && m.status == 0;
-            walls.push_back(m.wall_s);
-            rss.push_back(m.peak_rss_mb);
+    for (const auto& rate : rates) {
+        for (const auto& [label, job] : {std::pair{"10 min + 1 h + 1 h (2.2 h)", short_job},
+                                         std::pair{"10 min + 8 h + 8 h (16.2 h)", full}}) {
+            ok = bench_job(std::string(label) + " at " + rate + " Hz", job, dir, rate,
+                           repetitions) &&
+                 ok;
         }
-        std::printf("%-28s median: wall %.2f s  peak RSS %.1f MB\n", label, median(walls),
-                    median(rss));
     }
     fs::remove_all(dir / "bench-jobs");
     fs::remove(dir / "bench-run.db");

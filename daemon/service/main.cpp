@@ -123,6 +123,11 @@ int serve(const svc::ServiceOptions& options) {
     if (!setup) {
         return exit_bad_config;
     }
+    if (options.check) {
+        std::cout << "dmacycled: " << options.config << ": ok (" << setup->config.sample_rate_hz
+                  << " Hz, listening on " << setup->config.listen << ")\n";
+        return exit_ok;
+    }
     const svc::ServiceConfig& config = setup->config;
 
     asio::io_context io;

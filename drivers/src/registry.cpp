@@ -17,18 +17,27 @@ std::string join(const std::vector<std::string_view>& names) {
     return out;
 }
 
-std::unique_ptr<FrameDriver> scpi_frame(const DeviceSpec& spec, std::string_view model,
-                                        const PeerStarvation& peer_starved) {
+const FrameCommandSet& scpi_frame_model(std::string_view model) {
     const FrameCommandSet* commands = find_frame_commands(model);
     if (commands == nullptr) {
         throw DriverError(ErrorKind::config, "frame driver scpi-frame has no model '" +
                                                  std::string(model) +
                                                  "' (known: " + join(frame_command_models()) + ")");
     }
+    return *commands;
+}
+
+std::unique_ptr<FrameDriver> scpi_frame(const DeviceSpec& spec, std::string_view model,
+                                        const PeerStarvation& peer_starved) {
     ScpiFrameOptions options;
     options.scpi.exchange_timeout = spec.timeout;
     options.scpi.peer_starved = peer_starved;
-    return std::make_unique<ScpiFrame>(parse_connection_uri(spec.uri), *commands, options);
+    return std::make_unique<ScpiFrame>(parse_connection_uri(spec.uri), scpi_frame_model(model),
+                                       options);
+}
+
+double scpi_frame_stream_rate_max_hz(std::string_view model) {
+    return scpi_frame_model(model).stream_rate_max_hz;
 }
 
 std::unique_ptr<FurnaceDriver> modbus_furnace(const DeviceSpec& spec, std::string_view model) {
@@ -47,6 +56,7 @@ struct FrameEntry {
     std::string_view default_model;
     std::unique_ptr<FrameDriver> (*make)(const DeviceSpec&, std::string_view,
                                          const PeerStarvation&);
+    double (*stream_rate_max_hz)(std::string_view model);
 };
 struct FurnaceEntry {
     std::string_view driver;
@@ -55,7 +65,7 @@ struct FurnaceEntry {
 };
 
 constexpr std::array<FrameEntry, 1> frame_drivers{{
-    {"scpi-frame", "dmacycle-scpi", scpi_frame},
+    {"scpi-frame", "dmacycle-scpi", scpi_frame, scpi_frame_stream_rate_max_hz},
 }};
 constexpr std::array<FurnaceEntry, 1> furnace_drivers{{
     {"modbus-furnace", "eurotherm-2400", modbus_furnace},
@@ -82,6 +92,11 @@ std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec,
                                         const PeerStarvation& peer_starved) {
     const auto& entry = find_driver(frame_drivers, spec.driver, "frame");
     return entry.make(spec, spec.model.empty() ? entry.default_model : spec.model, peer_starved);
+}
+
+double frame_stream_rate_max_hz(const DeviceSpec& spec) {
+    const auto& entry = find_driver(frame_drivers, spec.driver, "frame");
+    return entry.stream_rate_max_hz(spec.model.empty() ? entry.default_model : spec.model);
 }
 
 std::unique_ptr<FurnaceDriver> make_furnace(const DeviceSpec& spec) {

@@ -28,6 +28,7 @@ constexpr std::array<FrameCommandSet, 1> frame_models{{
      .program_cycle = "SOURce:PROGram:CYCLe {},{},{},{}",
      .program_cut = "SOURce:PROGram:CUT {}",
      .stream_rate = "STReam:RATE {}",
+     .stream_rate_max_hz = 1000,  // `STReam:RATE`: 1e-3 ≤ f ≤ 1000 Hz
      .stream_start = "STReam:STARt",
      .stream_stop = "STReam:STOP",
      .oscillation_frequency = "DMTA:FREQuency {}",

@@ -76,6 +76,29 @@ TEST_CASE("dmacycled: a missing config file and a readable tokens file are refus
     CHECK(result.out.find(admin_token) == std::string::npos);
 }
 
+TEST_CASE(
+    "dmacycled: --check reads the config and exits, a sample rate the frame cannot stream "
+    "is refused at start") {
+    DaemonProcess daemon;  // a valid config; its store exists from the start
+    const auto config = daemon.config_file().string();
+    const auto check = run_dmacycled("--config " + config + " --check --db " +
+                                     (daemon.dir() / "unused.db").string());
+    CHECK(check.code == 0);
+    CHECK(check.out.find(": ok (10 Hz") != std::string::npos);
+    CHECK(!fs::exists(daemon.dir() / "unused.db"));  // --check opens nothing
+
+    std::ofstream(config, std::ios::app) << "sample_rate: 2000\n";
+    for (const std::string flag : {" --check", ""}) {
+        const auto result =
+            run_dmacycled("--config " + config + flag + " --listen 127.0.0.1:0 --db " +
+                          (daemon.dir() / "other.db").string() + " 2>&1");
+        CHECK(result.code == 2);
+        CHECK(result.out.find("sample_rate: 2000 Hz is above the 1000 Hz the frame can stream") !=
+              std::string::npos);
+        CHECK(!fs::exists(daemon.dir() / "other.db"));
+    }
+}
+
 TEST_CASE("dmacycled: 401 and 403 refused and audited without the token and healthz needs none") {
     DaemonProcess daemon;
     const auto port = daemon.port();

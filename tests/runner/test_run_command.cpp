@@ -185,6 +185,48 @@ TEST_CASE("run: the executable runs a shortened sweep at max speed with a fresh 
     }
 }
 
+TEST_CASE(
+    "run --sample-rate: at 1 kHz the fits get a bounded input, above the frame's rate refused") {
+    TempDir dir;
+    fs::create_directories(dir.path / "jobs");
+    // One 8-min cycle and a 5-min recovery: 780,000 samples at 1 kHz.
+    const auto job = dir.path / "jobs" / "fast.yaml";
+    write_file(job, shipped_job("mode1-0-200.yaml", {{"hold: 10 min", "hold: 0 s"},
+                                                     {"duration: 8 h", "duration: 8 min"},
+                                                     {"recovery: 8 h", "recovery: 5 min"}}));
+    const auto db = dir.path / "runs.db";
+
+    auto refused = run_in_process(
+        {job.string(), "--db", db.string(), "--speed", "max", "--sample-rate", "1500"});
+    CHECK(refused.code == dmacycle::cli::exit_bad_input);
+    CHECK(refused.err.find("1500 Hz is above the 1000 Hz the frame can stream") !=
+          std::string::npos);
+    refused = run_in_process({job.string(), "--db", db.string(), "--sample-rate", "fast"});
+    CHECK(refused.code == dmacycle::cli::exit_bad_input);
+    CHECK(refused.err.find("--sample-rate must be a positive number") != std::string::npos);
+    CHECK(!fs::exists(db));
+
+    const auto result = run_in_process(
+        {job.string(), "--db", db.string(), "--speed", "max", "--sample-rate", "1000", "--json"});
+    INFO(result.err);
+    REQUIRE(result.code == dmacycle::cli::exit_ok);
+    const auto run = Json::parse(result.out)["runs"][0];
+    CHECK(run["missing_samples"] == 0);
+    Db store(db);
+    const auto id = run["run_id"].dump();
+    CHECK(store.number("SELECT count(*) FROM samples WHERE run_id = " + id +
+                       " AND segment = 'cycle'") == 480001);
+    // The cycling (both ends stored) reaches the work-done fit thinned to every 12th sample, the
+    // recovery's 300,000 samples as log-time bins: 50 a decade over 1 ms..300 s.
+    const auto& work = run["results"]["work_done"];
+    CHECK(work["sample_step"] == 12);
+    CHECK(work["points"] == 40001);
+    const auto& reading = run["results"]["spectrum"];
+    CHECK(reading["samples"].get<double>() == doctest::Approx(300000).epsilon(0.001));
+    CHECK(reading["bins"].get<int>() <= 50 * 6);
+    CHECK(run["results"]["kww"]["fit"]["usable"] == true);
+}
+
 TEST_CASE("run: a sweep stops at the first run that faults, and a completed run ends at standby") {
     TempDir dir;
     fs::create_directories(dir.path / "jobs");

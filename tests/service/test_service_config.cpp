@@ -17,6 +17,9 @@ std::string config_error(const std::string& text) {
     fs::create_directories(dir.path / "instruments");
     fs::copy_file(fs::path(DMACYCLE_SOURCE_DIR) / "config" / "instruments" / "sim-la30.yaml",
                   dir.path / "instruments" / "sim-la30.yaml");
+    write_file(
+        dir.path / "instruments" / "slow.yaml",
+        runner_test::shipped_profile({{"stream_rate_max_hz: 1000.0", "stream_rate_max_hz: 50.0"}}));
     write_file(dir.path / "d.yaml", text);
     try {
         dmacycle::service::load_service_config(dir.path / "d.yaml");
@@ -99,6 +102,17 @@ TEST_CASE("config: every error names file line and field") {
           "d.yaml:3: limits.max_database_bytes: at least 1048576 (1 MiB)");
     CHECK(config_error(sim_instrument + "sample_rate: -1\n") ==
           "d.yaml:3: sample_rate: '-1': expected a positive number");
+    // A rate the frame cannot stream is refused at start, not when the first run starts: the
+    // simulator's profile, then the frame driver's limit of a real rig.
+    CHECK(config_error(sim_instrument + "sample_rate: 5000\n") ==
+          "d.yaml:3: sample_rate: 5000 Hz is above the 1000 Hz the frame can stream (its driver, "
+          "docs/frame-protocol.md)");
+    CHECK(config_error(sim_instrument + "sample_rate: 0.0001\n") ==
+          "d.yaml:3: sample_rate: 0.0001 Hz is below the frame's slowest stream, 0.001 Hz");
+    CHECK(config_error("instrument:\n  simulate: {profile: instruments/slow.yaml}\n"
+                       "sample_rate: 100\n") ==
+          "d.yaml:3: sample_rate: 100 Hz is above the 50 Hz the frame can stream (the simulator's "
+          "profile, frame.stream_rate_max_hz)");
     CHECK(config_error(sim_instrument + "spool_poll: [1]\n") ==
           "d.yaml:3: spool_poll: expected a non-empty value");
     CHECK(config_error("listen: [\n").rfind("d.yaml:", 0) == 0);

@@ -1,6 +1,6 @@
-// `dmacycle run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--json]`: one job (or each
-// point of a sweep) run in the foreground on the devices a rig names, or on the simulator of the
-// job's profile; docs/runner.md.
+// `dmacycle run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--sample-rate HZ] [--json]`:
+// one job (or each point of a sweep) run in the foreground on the devices a rig names, or on the
+// simulator of the job's profile; docs/runner.md.
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 namespace sim = dmacycle::sim;
 
 const char* const run_usage =
-    "usage: dmacycle run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--json]";
+    "usage: dmacycle run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--sample-rate HZ] "
+    "[--json]";
 
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
@@ -149,6 +150,7 @@ struct RunRequest {
     std::string db;
     std::optional<std::string> rig;      // RIG.yaml; none: the simulator of the job's profile
     std::optional<sim::SimClock> speed;  // a simulator's, when given
+    double sample_rate_hz = 10;          // streamed and stored per second
     bool json = false;
 };
 
@@ -174,7 +176,16 @@ RunRequest run_request(const io::Arguments& arguments) {
                                  "'");
         }
     }
-    return {path, *db, rig, speed, arguments.flag("json")};
+    RunRequest request{path, *db, rig, speed};
+    if (const auto rate = arguments.text("sample-rate")) {
+        request.sample_rate_hz = io::parse_finite(*rate).value_or(0);
+        if (!(request.sample_rate_hz > 0)) {
+            throw io::UsageError("--sample-rate must be a positive number of Hz, not '" + *rate +
+                                 "'");
+        }
+    }
+    request.json = arguments.flag("json");
+    return request;
 }
 
 // The instrument profile the job file names; one that does not load is the input's fault.
@@ -208,6 +219,19 @@ runner::RigSpec run_rig(const RunRequest& request, const protocols::JobFile& job
         rig.simulator->clock = *request.speed;
     }
     return rig;
+}
+
+// The rig's frame must stream the rate asked for (default 10 Hz).
+void check_sample_rate(const RunRequest& request, const runner::RigSpec& rig) {
+    std::string problem;
+    try {
+        problem = runner::sample_rate_problem(rig, request.sample_rate_hz);
+    } catch (const drivers::DriverError& error) {
+        throw io::InputError(error.what());
+    }
+    if (!problem.empty()) {
+        throw io::UsageError("--sample-rate: " + problem);
+    }
 }
 
 // Where the runs of a job file go: the open store and the rig brought up.
@@ -272,6 +296,7 @@ int run_job_file(const RunRequest& request, const std::string& text,
     auto devices = runner::bring_up(rig);
     std::mutex out_mutex;
     runner::RunnerOptions options;
+    options.sample_rate_hz = request.sample_rate_hz;
     options.hold_at = devices.hold_at();
     options.frame_starved = devices.frame_starved();
     if (!request.json) {
@@ -287,13 +312,14 @@ int run_job_file(const RunRequest& request, const std::string& text,
 
 int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
     try {
-        const io::Arguments arguments(args, {"db", "rig", "speed"}, {"json"});
+        const io::Arguments arguments(args, {"db", "rig", "speed", "sample-rate"}, {"json"});
         const auto request = run_request(arguments);
         // Everything is checked before the database is opened: a refused job writes nothing.
         const std::string text = io::read_job_text(request.path);
         auto job_file = protocols::parse_job(text);
         if (job_file.ok()) {
             auto rig = run_rig(request, job_file);
+            check_sample_rate(request, rig);
             // The job must also fit the instrument the profile describes: its frame's force
             // and, for a DMTA scan, its frequency and amplitude ranges and the furnace's ambient.
             job_file = protocols::parse_job(text, [&](const std::string& name) {

@@ -1,5 +1,7 @@
 #include "dmacycle/runner/rig.hpp"
 
+#include <cstdio>
+
 namespace dmacycle::runner {
 namespace {
 
@@ -36,6 +38,30 @@ RigSpec check_rig(const drivers::RigProfile& rig) {
         }
     }
     return spec;
+}
+
+std::string sample_rate_problem(const RigSpec& rig, double sample_rate_hz) {
+    constexpr double min_hz = 1e-3;  // STReam:RATE's floor (docs/frame-protocol.md)
+    // The simulator speaks the default frame driver's default model.
+    double max_hz =
+        drivers::frame_stream_rate_max_hz(rig.simulator ? drivers::DeviceSpec{} : rig.frame);
+    std::string whose = "its driver, docs/frame-protocol.md";
+    if (rig.simulator && rig.simulator->profile.frame.stream_rate_max_hz < max_hz) {
+        max_hz = rig.simulator->profile.frame.stream_rate_max_hz;
+        whose = "the simulator's profile, frame.stream_rate_max_hz";
+    }
+    char text[160];
+    if (!(sample_rate_hz <= max_hz)) {
+        std::snprintf(text, sizeof text, "%g Hz is above the %g Hz the frame can stream (%s)",
+                      sample_rate_hz, max_hz, whose.c_str());
+        return text;
+    }
+    if (!(sample_rate_hz >= min_hz)) {
+        std::snprintf(text, sizeof text, "%g Hz is below the frame's slowest stream, %g Hz",
+                      sample_rate_hz, min_hz);
+        return text;
+    }
+    return "";
 }
 
 RigSpec load_rig(const std::filesystem::path& path) {

@@ -10,21 +10,25 @@ namespace dmacycle::service {
 
 const char* const dmacycled_usage =
     "usage: dmacycled --config FILE [--listen ADDR:PORT] [--db FILE] [--spool DIR]\n"
-    "                 [--tokens FILE]\n"
+    "                 [--tokens FILE] [--check]\n"
     "The dmacycle service: the job queue, the HTTP API and the spool folder (docs/service.md).\n"
     "  --config FILE       the service's configuration (e.g. /etc/dmacycled/dmacycled.yaml)\n"
     "  --listen ADDR:PORT  address to serve HTTP on; port 0 picks a free one\n"
     "  --db FILE           the SQLite store\n"
     "  --spool DIR         the spool folder watched for job files\n"
     "  --tokens FILE       the bearer tokens file (mode 600)\n"
+    "  --check             check the configuration (the instrument, the sample rate, the\n"
+    "                      tokens, the address) and exit; opens nothing and drives nothing\n"
     "  --help              this text\n"
     "The flags override the config file. Exit codes: 0 stopped by SIGTERM/SIGINT, 1 the service\n"
     "could not start or failed, 2 bad arguments or configuration.\n";
 
 ServiceOptions parse_service_options(std::span<const std::string_view> args) {
-    const io::Arguments parsed(args, {"config", "listen", "db", "spool", "tokens"}, {"help"});
+    const io::Arguments parsed(args, {"config", "listen", "db", "spool", "tokens"},
+                               {"help", "check"});
     ServiceOptions options;
     options.help = parsed.flag("help");
+    options.check = parsed.flag("check");
     if (!parsed.positionals().empty()) {
         throw io::UsageError("unexpected argument '" + parsed.positionals().front() + "'");
     }

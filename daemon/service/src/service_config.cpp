@@ -153,6 +153,21 @@ void read_instrument(const ConfigReader& reader, const YAML::Node& node, const f
     }
 }
 
+// The instrument must stream the rate asked for: refused here, at start, not when a run starts.
+void check_sample_rate(const ConfigReader& reader, const YAML::Node& root,
+                       const ServiceConfig& config) {
+    const YAML::Node at = root["sample_rate"] ? root["sample_rate"] : root["instrument"];
+    std::string problem;
+    try {
+        problem = runner::sample_rate_problem(*config.instrument, config.sample_rate_hz);
+    } catch (const drivers::DriverError& error) {
+        reader.fail(root["instrument"], "instrument", error.what());
+    }
+    if (!problem.empty()) {
+        reader.fail(at, "sample_rate", problem);
+    }
+}
+
 }  // namespace
 
 ServiceConfig load_service_config(const fs::path& path) {
@@ -205,6 +220,7 @@ ServiceConfig load_service_config(const fs::path& path) {
     if (const YAML::Node rate = root["sample_rate"]) {
         config.sample_rate_hz = reader.positive(rate, "sample_rate");
     }
+    check_sample_rate(reader, root, config);
     if (const YAML::Node limits = root["limits"]) {
         reader.mapping(limits, "limits", "max_request_bytes, max_job_bytes, max_database_bytes");
         reader.only(limits, "limits.",

@@ -25,4 +25,8 @@ std::unique_ptr<FrameDriver> make_frame(const DeviceSpec& spec,
                                         const PeerStarvation& peer_starved = {});
 std::unique_ptr<FurnaceDriver> make_furnace(const DeviceSpec& spec);
 
+// The fastest sample stream the frame's driver and model send (0: none); throws as make_frame
+// for an unknown driver or model.
+double frame_stream_rate_max_hz(const DeviceSpec& spec);
+
 }  // namespace dmacycle::drivers

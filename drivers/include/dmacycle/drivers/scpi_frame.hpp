@@ -28,6 +28,7 @@ struct FrameCommandSet {
     std::string_view program_cycle;  // min_pa,max_pa,rate_pa_s,count ("" = no program)
     std::string_view program_cut;    // t_s; refused with -222 when t_s has passed
     std::string_view stream_rate;    // "" = no stream
+    double stream_rate_max_hz = 0;   // the fastest stream the model sends
     std::string_view stream_start;
     std::string_view stream_stop;
     std::string_view oscillation_frequency;  // "" = no oscillation

@@ -33,10 +33,10 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
 // of each run. Invalid jobs exit 2 with one "FILE:LINE:COLUMN: field: problem" line per problem.
 int run_validate(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int run_plan(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
-// `run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--json]`: runs each run of the job on
-// the devices the rig names (real ones, or `driver: sim`: the simulator in-process on loopback
-// ports), without --rig on the simulator of the job's profile, storing into FILE;
-// docs/runner.md. A refused job exits 2 and writes nothing.
+// `run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--sample-rate HZ] [--json]`: runs each
+// run of the job on the devices the rig names (real ones, or `driver: sim`: the simulator
+// in-process on loopback ports), without --rig on the simulator of the job's profile, storing into
+// FILE; docs/runner.md. A refused job exits 2 and writes nothing.
 int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 // The client of dmacycled (docs/cli.md). Server from `--server URL`, else $DMACYCLE_SERVER, else

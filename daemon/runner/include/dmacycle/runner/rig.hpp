@@ -34,6 +34,9 @@ struct RigSpec {
 // "file:line: field: problem".
 RigSpec load_rig(const std::filesystem::path& path);
 RigSpec check_rig(const drivers::RigProfile& rig);
+// Why the rig's frame cannot stream `sample_rate_hz` ("" when it can): above the fastest
+// stream its driver's model sends, the simulator's profile's, or below the protocol's 1e-3 Hz.
+std::string sample_rate_problem(const RigSpec& rig, double sample_rate_hz);
 // The simulator alone: `dmacycle run` without --rig, dmacycled's `instrument: simulate:`.
 RigSpec simulated_rig(sim::Profile profile, sim::SimClock clock);
 

@@ -15,6 +15,7 @@ extern const char* const dmacycled_usage;
 
 struct ServiceOptions {
     bool help = false;
+    bool check = false;  // the configuration read and checked, then exit
     std::string config;  // required unless help
     std::optional<std::string> listen, database, spool, tokens;
 };
