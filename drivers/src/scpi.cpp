@@ -79,22 +79,18 @@ std::vector<std::string> ScpiClient::read_stream(Deadline deadline) {
     bool wait = lines.empty();
     while (wait || channel_.has_buffered_line()) {
         wait = false;
-        std::string line;
-        try {
-            line = channel_.read_line(deadline);
-        } catch (const DriverError& error) {
-            if (error.kind() == ErrorKind::timeout) {
-                return lines;  // a quiet stream is not an error here: staleness is the caller's
-            }
-            throw;
+        // A quiet stream is not an error here: staleness is the caller's.
+        auto line = channel_.wait_line(deadline);
+        if (!line) {
+            return lines;
         }
         // A garbled line (or a late reply) costs itself, not the good lines around it: the
         // sample numbers show the loss and the count says why.
-        if (!line.starts_with(options_.stream_prefix)) {
+        if (!line->starts_with(options_.stream_prefix)) {
             ++unexpected_stream_lines_;
             continue;
         }
-        lines.push_back(std::move(line));
+        lines.push_back(std::move(*line));
     }
     return lines;
 }

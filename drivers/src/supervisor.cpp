@@ -268,11 +268,13 @@ void Supervisor::loop() {
             }
             wake_at = retry_at();
         } else {
-            wake_at = Clock::now() + options_.heartbeat_interval;
-            beat(wake_at);
+            const auto beat_start = Clock::now();
+            wake_at = beat_start + options_.heartbeat_interval;
+            const auto until = std::max(wake_at, beat_start + options_.quiet_wait);
+            beat(until);
             {
                 std::lock_guard lock(state_mutex_);
-                discount_starvation_locked(wake_at);
+                discount_starvation_locked(until);
             }
             if (state() == LinkState::fault) {
                 wake_at = retry_at();  // lost during the beat: the first retry is due at once

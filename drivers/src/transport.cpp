@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -61,15 +62,46 @@ class AsioTransport : public Transport {
                                     done = true;
                                 });
         run(done, result, deadline, "read");
-        if (result) {
-            close();
-            const bool closed =
-                result == asio::error::eof || result == asio::error::connection_reset;
-            throw DriverError(
-                ErrorKind::link,
-                name_ + (closed ? ": peer closed the link" : ": read failed: " + result.message()));
+        return read_result(result, got);
+    }
+
+    std::size_t wait_some(std::span<char> into, Deadline deadline) override {
+        require_open();
+        if (woken_.exchange(false)) {
+            return 0;
         }
-        return got;
+        boost::system::error_code result;
+        std::size_t got = 0;
+        bool done = false;
+        stream_.async_read_some(asio::buffer(into.data(), into.size()),
+                                [&](const boost::system::error_code& ec, std::size_t n) {
+                                    result = ec;
+                                    got = n;
+                                    done = true;
+                                });
+        io_.restart();
+        while (!done && !woken_.load() && io_.run_one_until(deadline) > 0) {
+        }
+        woken_.store(false);
+        if (!done) {
+            // As in run(): bytes that came while this thread was not running still count.
+            io_.restart();
+            io_.poll();
+        }
+        if (!done) {
+            cancel();
+            io_.restart();
+            io_.run();
+            if (result == asio::error::operation_aborted) {
+                return 0;
+            }
+        }
+        return read_result(result, got);
+    }
+
+    void wake() noexcept override {
+        woken_.store(true);
+        asio::post(io_, [] {});  // run_one_until returns, and the loop sees the flag
     }
 
   protected:
@@ -99,6 +131,17 @@ class AsioTransport : public Transport {
         }
     }
     virtual void cancel() { stream_.cancel(); }
+    std::size_t read_result(const boost::system::error_code& result, std::size_t got) {
+        if (result) {
+            close();
+            const bool closed =
+                result == asio::error::eof || result == asio::error::connection_reset;
+            throw DriverError(
+                ErrorKind::link,
+                name_ + (closed ? ": peer closed the link" : ": read failed: " + result.message()));
+        }
+        return got;
+    }
     void require_open() const {
         if (!stream_.is_open()) {
             throw DriverError(ErrorKind::link, name_ + ": not connected");
@@ -108,6 +151,7 @@ class AsioTransport : public Transport {
     asio::io_context io_;
     Stream stream_;
     std::string name_;
+    std::atomic<bool> woken_{false};  // wake() was called: the next wait ends at once
 };
 
 class TcpTransport final : public AsioTransport<tcp::socket> {
@@ -211,6 +255,17 @@ class SerialTransport final : public AsioTransport<asio::serial_port> {
 };
 
 }  // namespace
+
+std::size_t Transport::wait_some(std::span<char> into, Deadline deadline) {
+    try {
+        return read_some(into, deadline);
+    } catch (const DriverError& error) {
+        if (error.kind() == ErrorKind::timeout) {
+            return 0;
+        }
+        throw;
+    }
+}
 
 std::vector<std::string> resolve_host(const std::string& host, Deadline deadline,
                                       const std::string& name) {
@@ -317,23 +372,43 @@ bool LineChannel::has_buffered_line() const {
     return buffer_.find(options_.terminator.back()) != std::string::npos;
 }
 
-std::string LineChannel::read_line(Deadline deadline) {
-    const char end = options_.terminator.back();
+std::optional<std::string> LineChannel::take_line() {
+    if (const auto at = buffer_.find(options_.terminator.back()); at != std::string::npos) {
+        std::string line = buffer_.substr(0, at);
+        buffer_.erase(0, at + 1);
+        while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
+            line.pop_back();
+        }
+        return line;
+    }
+    if (buffer_.size() > options_.max_line_bytes) {
+        buffer_.clear();
+        throw DriverError(ErrorKind::protocol, name() + ": line longer than " +
+                                                   std::to_string(options_.max_line_bytes) +
+                                                   " bytes without a terminator");
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> LineChannel::wait_line(Deadline deadline) {
     std::array<char, 4096> chunk{};
     while (true) {
-        if (const auto at = buffer_.find(end); at != std::string::npos) {
-            std::string line = buffer_.substr(0, at);
-            buffer_.erase(0, at + 1);
-            while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
-                line.pop_back();
-            }
+        if (auto line = take_line()) {
             return line;
         }
-        if (buffer_.size() > options_.max_line_bytes) {
-            buffer_.clear();
-            throw DriverError(ErrorKind::protocol, name() + ": line longer than " +
-                                                       std::to_string(options_.max_line_bytes) +
-                                                       " bytes without a terminator");
+        const std::size_t n = transport_->wait_some(chunk, deadline);
+        if (n == 0) {
+            return std::nullopt;
+        }
+        buffer_.append(chunk.data(), n);
+    }
+}
+
+std::string LineChannel::read_line(Deadline deadline) {
+    std::array<char, 4096> chunk{};
+    while (true) {
+        if (auto line = take_line()) {
+            return std::move(*line);
         }
         try {
             const std::size_t n = transport_->read_some(chunk, deadline);

@@ -433,3 +433,32 @@ TEST_CASE("supervision: time an in-process peer could not run ages no data and t
     CHECK(stale->at > resumed_at);
     supervisor.stop();
 }
+
+TEST_CASE("supervision: a quiet stream is waited on, and an owner's call wakes the wait") {
+    SimRig rig{sim::SimClock(1.0)};
+    const std::string uri = rig.start_frame_tcp();
+    EventQueue events;
+    SampleLog log;
+    FrameLink link(make_frame({"", "", uri, milliseconds(500)}), log.sink());
+    link.set_streaming(true, 0.05);  // one sample in 20 s: the stream is quiet
+    SupervisorOptions options = fast_options();
+    options.heartbeat_interval = milliseconds(10);
+    options.max_age = milliseconds(60000);
+    options.quiet_wait = milliseconds(20000);  // a beat may wait this long for data
+    Supervisor supervisor("frame", link, options, events.sink());
+    supervisor.start();
+    REQUIRE(events.wait_for(EventKind::connected, milliseconds(2000)));
+    REQUIRE(supervisor.activate());
+    // Each call finds the heartbeat waiting on the quiet stream and wakes it: it is answered
+    // at once, not after the 20 s wait.
+    for (int i = 0; i < 5; ++i) {
+        std::this_thread::sleep_for(milliseconds(50));  // the beat is back in its wait
+        const auto start = std::chrono::steady_clock::now();
+        const auto state = supervisor.with_device([&] { return link.driver().state(); });
+        CHECK(state.mode == "HOLD");
+        CHECK(elapsed_s(start) < test_support::scaled_s(2.0));
+    }
+    CHECK(supervisor.state() == LinkState::active);
+    CHECK_FALSE(events.wait_for(EventKind::stale, milliseconds(0)));
+    supervisor.stop();
+}

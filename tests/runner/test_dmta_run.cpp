@@ -168,6 +168,7 @@ TEST_CASE("dmta run: a scan after cycling shows the beta energy set after the cy
     };
     const auto outcome = dmacycle::runner::execute_run(file.runs[0], text, store, rig.frame_spec(),
                                                        rig.furnace_spec(), options);
+    INFO(outcome.message);
     REQUIRE(outcome.status == RunStatus::completed);
     CHECK(energy_sets == 1);
     CHECK(outcome.cycles == 2);

@@ -90,6 +90,16 @@ bool Run::connect(drv::Supervisor& supervisor, const char* name) {
     return false;
 }
 
+// Clears the RunControl's waker when execute ends, however it ends: the waker points here.
+struct ControlWaker {
+    RunControl* control;
+    ~ControlWaker() {
+        if (control != nullptr) {
+            control->set_waker({});
+        }
+    }
+};
+
 // Connects, creates the run, acquires until the plan ends or a latch, leaves the devices safe,
 // stores the fits, and says how the run ended.
 RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec& furnace_spec) {
@@ -101,6 +111,10 @@ RunOutcome Run::execute(const drv::DeviceSpec& frame_spec, const drv::DeviceSpec
         setup_error.empty() && connect(*furnace_, "furnace") && connect(*frame_, "frame");
     open_run(setup_error, outcome);
 
+    if (options_.control != nullptr) {
+        options_.control->set_waker([this] { changed_.notify_all(); });
+    }
+    const ControlWaker waker{options_.control};
     bool completed = false;
     AnalysisInput input;
     std::jthread analysis;  // declared after what it uses; joins even if a store call throws
@@ -144,10 +158,11 @@ std::string Run::make_links(const drv::DeviceSpec& frame_spec,
     supervision.max_age =
         std::chrono::milliseconds(static_cast<long long>(job_.limits.stale_link_s * 1000));
     supervision.connect_timeout = options_.connect_timeout;
-    // The furnace changes slowly: a poll every 100 ms is plenty, whatever the frame needs.
+    // The furnace changes slowly: a poll (four requests) every 200 ms is plenty, whatever the
+    // frame needs.
     drv::SupervisorOptions furnace_supervision = supervision;
     furnace_supervision.heartbeat_interval =
-        std::max(options_.heartbeat_interval, std::chrono::milliseconds(100));
+        std::max(options_.heartbeat_interval, std::chrono::milliseconds(200));
     const auto device_sink = [this](const drv::DeviceEvent& e) { on_device_event(e); };
     try {
         frame_link_ =
@@ -161,6 +176,10 @@ std::string Run::make_links(const drv::DeviceSpec& frame_spec,
     }
     drv::SupervisorOptions frame_supervision = supervision;
     frame_supervision.peer_starved = options_.frame_starved;
+    // A quiet stream is waited on, not polled: a beat ends as samples arrive, at an owner's
+    // call, or after a quarter of the stale limit (so a stall is still reported on time).
+    frame_supervision.quiet_wait =
+        std::min(std::chrono::milliseconds(250), frame_supervision.max_age / 4);
     frame_ =
         std::make_unique<drv::Supervisor>("frame", *frame_link_, frame_supervision, device_sink);
     furnace_ = std::make_unique<drv::Supervisor>("furnace", *furnace_link_, furnace_supervision,

@@ -14,6 +14,7 @@ bool RunControl::request_pause(std::string& why_not) {
     } else {
         pending_ = Pending::pause;
         progress_.pause_pending = true;
+        wake_locked();
         return true;
     }
     return false;
@@ -36,6 +37,7 @@ bool RunControl::request_resume(std::string& why_not) {
         return true;
     }
     pending_ = Pending::resume;
+    wake_locked();
     return true;
 }
 
@@ -44,6 +46,7 @@ void RunControl::request_abort(const std::string& reason) {
     if (!abort_reason_) {
         abort_reason_ = reason;
         progress_.abort_pending = true;
+        wake_locked();
     }
 }
 
@@ -82,6 +85,17 @@ void RunControl::update(const RunProgress& progress) {
     progress_ = progress;
     progress_.pause_pending = pause_pending || progress.pause_pending;
     progress_.abort_pending = abort_pending;
+}
+
+void RunControl::set_waker(std::function<void()> wake) {
+    std::lock_guard lock(mutex_);
+    waker_ = std::move(wake);
+}
+
+void RunControl::wake_locked() const {
+    if (waker_) {
+        waker_();
+    }
 }
 
 }  // namespace dmacycle::runner

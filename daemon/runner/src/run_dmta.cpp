@@ -22,9 +22,16 @@ void Run::retry_scan_exchange(const drv::DriverError& error) {
 
 std::optional<double> Run::scan_hold_locked() const {
     const bool scan_ahead = scan_ != nullptr && (!scan_started_ || current_segment_ == scan_);
-    if (!scan_ahead || !program_started_ || !acquiring_ || latched_ || pause_ ||
-        (reequilibrate_ != nullptr && !reequilibrated_)) {
+    if (!scan_ahead || !program_started_ || !acquiring_ || latched_ || pause_) {
         return std::nullopt;
+    }
+    if (reequilibrate_ != nullptr && !reequilibrated_) {
+        // The scan's setpoint is written at the plan's time, not wherever the instrument has
+        // run ahead to meanwhile; then the settle window judges the samples as they come.
+        if (reequilibrate_setpoint_written_) {
+            return std::nullopt;
+        }
+        return program_start_s_ + paused_s_ + reequilibrate_->start_s;
     }
     return scan_started_ ? next_measure_s_ : program_start_s_ + paused_s_ + scan_->start_s;
 }
@@ -67,6 +74,7 @@ void Run::step_reequilibrate(std::unique_lock<std::mutex>& lock) {
               "furnace setpoint " + fixed(target_k, 2) + " K for the scan, at the pre-tension");
         lock.lock();
         reequilibrate_setpoint_written_ = true;  // after the exchange: a failed one is redone
+        sync_hold_locked();
     }
     if (equilibrated_locked(target_k)) {
         // Plan time resumes here: the scan starts with the next sample.

@@ -53,7 +53,7 @@ bool Run::equilibrate() {
                 break;
             }
         }
-        changed_.wait_for(lock, std::chrono::milliseconds(5));
+        changed_.wait_for(lock, idle_wait);
     }
     settling_ = false;
     return false;
@@ -157,8 +157,14 @@ bool Run::wait_for_end() {
     while (true) {
         {
             std::unique_lock lock(mutex_);
-            changed_.wait_for(lock, std::chrono::milliseconds(20),
-                              [&] { return latched_ || plan_ended_locked() || scan_due_locked(); });
+            if (reequilibrating_locked() && reequilibrate_setpoint_written_) {
+                changed_.wait_for(lock, idle_wait);  // each sample: the settle window's verdict
+            } else {
+                changed_.wait_for(lock, idle_wait, [&] {
+                    return latched_ || plan_ended_locked() || scan_due_locked() ||
+                           reequilibrating_locked();
+                });
+            }
             check_abort_locked();
             if (latched_) {
                 return false;
@@ -198,6 +204,7 @@ bool Run::wait_for_end() {
         // fails on the link (closed, timed out, garbled) is an outage: the supervisor
         // reconnects and the frame keeps running its program; if the data stays away for
         // limits.stale_link, the stale-link interlock ends the run.
+        state_poll_due_ = drv::Clock::now() + idle_wait;
         drv::FrameState state;
         try {
             state = frame_->with_device([&] { return frame_link_->driver().state(); });

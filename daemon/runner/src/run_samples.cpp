@@ -83,6 +83,7 @@ store::SampleRow Run::make_row_locked(const drv::FrameSample& sample) {
         if (const auto reading = furnace_link_->latest()) {
             settle_window_.add(m.t_s, reading->first.temperature_k, m.temperature_k);
         }
+        changed_.notify_all();  // the equilibration judges each sample as it comes
     }
     store::SampleRow row;
     row.seq = static_cast<std::int64_t>(sample.seq);

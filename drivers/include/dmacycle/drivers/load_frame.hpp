@@ -66,6 +66,8 @@ class SampleStream {
     // Samples received until deadline (none if the instrument is quiet). Lines that do not
     // parse are counted in malformed_samples() and skipped: the sequence gap shows the loss.
     virtual std::vector<RawSample> read_samples(Deadline deadline) = 0;
+    // From any thread: a read_samples waiting now (or the next one) returns at once.
+    virtual void wake() noexcept {}
     virtual std::uint64_t malformed_samples() const = 0;
     // Samples received on the link that just failed but not yet read (set aside while waiting
     // for a reply): call before connecting again, so they are not lost with the old link.

@@ -38,6 +38,8 @@ class ScpiClient {
     // Waits until deadline for streamed lines; returns what arrived (maybe nothing). Other
     // lines arriving here (garbled, late replies) are dropped and counted.
     std::vector<std::string> read_stream(Deadline deadline);
+    // From any thread: a read_stream waiting now (or the next one) returns at once.
+    void wake() noexcept { channel_.wake(); }
     std::uint64_t unexpected_stream_lines() const { return unexpected_stream_lines_; }
     // Streamed lines set aside while waiting for replies, oldest first.
     std::vector<std::string> take_stream_lines();

@@ -80,6 +80,7 @@ class ScpiFrame final : public FrameDriver,
     void start_stream() override;
     void stop_stream() override;
     std::vector<RawSample> read_samples(Deadline deadline) override;
+    void wake() noexcept override { scpi_.wake(); }
     std::uint64_t malformed_samples() const override {
         return malformed_ + scpi_.unexpected_stream_lines();
     }

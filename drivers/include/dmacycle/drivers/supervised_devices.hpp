@@ -37,6 +37,11 @@ class FrameLink final : public SupervisedDevice {
     std::string connect_and_identify(Deadline deadline) override;
     void reapply_settings() override;
     bool heartbeat(Deadline until, const Report& report) override;
+    void wake() noexcept override {
+        if (SampleStream* stream = driver_->stream()) {
+            stream->wake();
+        }
+    }
     void disconnect() noexcept override;
 
   private:

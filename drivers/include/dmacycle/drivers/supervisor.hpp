@@ -84,11 +84,16 @@ class SupervisedDevice {
     // may take its own bounded timeout (stop() waits for it). True if fresh data came.
     // Throws DriverError when the link fails.
     virtual bool heartbeat(Deadline until, const Report& report) = 0;
+    // From any thread: a heartbeat waiting on a quiet stream (or the next one) returns at once.
+    virtual void wake() noexcept {}
     virtual void disconnect() noexcept = 0;
 };
 
 struct SupervisorOptions {
     std::chrono::milliseconds heartbeat_interval{100};
+    // How long a heartbeat may wait for a quiet stream's data (at least heartbeat_interval);
+    // an owner's call wakes it, and data ends it as it arrives.
+    std::chrono::milliseconds quiet_wait{0};
     std::chrono::milliseconds max_age{1000};  // data older than this is stale
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds backoff_initial{50};
@@ -136,6 +141,7 @@ class Supervisor {
     auto run(bool need_active, F&& fn) {
         std::unique_lock device_lock(device_mutex_, std::defer_lock);
         ++owners_waiting_;
+        device_.wake();  // after the count: a beat that missed it has not begun its wait yet
         device_lock.lock();
         --owners_waiting_;
         check_usable(need_active);

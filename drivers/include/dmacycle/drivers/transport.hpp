@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,12 @@ class Transport {
     virtual void write(std::string_view bytes, Deadline deadline) = 0;
     // At least one byte, or throws (timeout, or link when the peer closed).
     virtual std::size_t read_some(std::span<char> into, Deadline deadline) = 0;
+    // As read_some, but 0 when the deadline passes or wake() ends the wait: for a quiet
+    // stream, where no data yet is not an error. The default calls read_some.
+    virtual std::size_t wait_some(std::span<char> into, Deadline deadline);
+    // From any thread: a wait_some waiting now (or the next one) returns 0 at once, so another
+    // thread that needs the link does not wait for a quiet stream's deadline.
+    virtual void wake() noexcept {}
     // Drops whatever has arrived but not been read (stale replies from before a reconnect).
     virtual void discard_input() = 0;
     virtual const std::string& name() const = 0;  // the connection string, for messages
@@ -58,11 +65,18 @@ class LineChannel {
     // The next line without terminator; throws timeout (naming any partial line), link,
     // or protocol for a line longer than max_line_bytes.
     std::string read_line(Deadline deadline);
+    // The same on a quiet stream: nothing (no exception) when the deadline passes or wake()
+    // ends the wait first.
+    std::optional<std::string> wait_line(Deadline deadline);
+    void wake() noexcept { transport_->wake(); }
     // A complete line already received, without waiting.
     bool has_buffered_line() const;
     const std::string& name() const { return transport_->name(); }
 
   private:
+    // The first complete line of the buffer, if any; throws protocol past max_line_bytes.
+    std::optional<std::string> take_line();
+
     std::unique_ptr<Transport> transport_;
     LineOptions options_;
     std::string buffer_;

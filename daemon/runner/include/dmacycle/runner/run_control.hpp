@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -45,13 +46,19 @@ class RunControl {
     void set_accepting_pause(bool cycling);  // whether request_pause can be accepted now
     void pause_not_taken();  // an accepted pause found no boundary left: no longer pending
     void update(const RunProgress& progress);
+    // Called (under this object's lock) when a request arrives, so the runner need not poll;
+    // the runner sets it for the length of a run and clears it ({}) before it ends.
+    void set_waker(std::function<void()> wake);
 
   private:
+    void wake_locked() const;
+
     mutable std::mutex mutex_;
     RunProgress progress_;
     std::optional<std::string> abort_reason_;
     Pending pending_ = Pending::none;
     bool accepting_pause_ = false;
+    std::function<void()> waker_;
 };
 
 }  // namespace dmacycle::runner
