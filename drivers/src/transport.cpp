@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -51,52 +52,20 @@ class AsioTransport : public Transport {
     }
 
     std::size_t read_some(std::span<char> into, Deadline deadline) override {
-        require_open();
-        boost::system::error_code result;
-        std::size_t got = 0;
-        bool done = false;
-        stream_.async_read_some(asio::buffer(into.data(), into.size()),
-                                [&](const boost::system::error_code& ec, std::size_t n) {
-                                    result = ec;
-                                    got = n;
-                                    done = true;
-                                });
-        run(done, result, deadline, "read");
-        return read_result(result, got);
+        const auto got = read(into, deadline, false);
+        if (!got) {
+            throw DriverError(ErrorKind::timeout, name_ + ": read timed out");
+        }
+        return *got;
     }
 
     std::size_t wait_some(std::span<char> into, Deadline deadline) override {
-        require_open();
         if (woken_.exchange(false)) {
             return 0;
         }
-        boost::system::error_code result;
-        std::size_t got = 0;
-        bool done = false;
-        stream_.async_read_some(asio::buffer(into.data(), into.size()),
-                                [&](const boost::system::error_code& ec, std::size_t n) {
-                                    result = ec;
-                                    got = n;
-                                    done = true;
-                                });
-        io_.restart();
-        while (!done && !woken_.load() && io_.run_one_until(deadline) > 0) {
-        }
+        const auto got = read(into, deadline, true);
         woken_.store(false);
-        if (!done) {
-            // As in run(): bytes that came while this thread was not running still count.
-            io_.restart();
-            io_.poll();
-        }
-        if (!done) {
-            cancel();
-            io_.restart();
-            io_.run();
-            if (result == asio::error::operation_aborted) {
-                return 0;
-            }
-        }
-        return read_result(result, got);
+        return got.value_or(0);
     }
 
     void wake() noexcept override {
@@ -105,10 +74,45 @@ class AsioTransport : public Transport {
     }
 
   protected:
+    // Some bytes; nothing if the deadline passed or, when `wakeable`, wake() ended the wait.
+    std::optional<std::size_t> read(std::span<char> into, Deadline deadline, bool wakeable) {
+        require_open();
+        boost::system::error_code result;
+        std::size_t got = 0;
+        bool done = false;
+        stream_.async_read_some(asio::buffer(into.data(), into.size()),
+                                [&](const boost::system::error_code& ec, std::size_t n) {
+                                    result = ec;
+                                    got = n;
+                                    done = true;
+                                });
+        if (!run_until(done, result, deadline, wakeable)) {
+            return std::nullopt;
+        }
+        if (result) {
+            close();
+            const bool closed =
+                result == asio::error::eof || result == asio::error::connection_reset;
+            throw DriverError(
+                ErrorKind::link,
+                name_ + (closed ? ": peer closed the link" : ": read failed: " + result.message()));
+        }
+        return got;
+    }
+
     void run(bool& done, const boost::system::error_code& result, Deadline deadline,
              const char* what) {
+        if (!run_until(done, result, deadline, false)) {
+            throw DriverError(ErrorKind::timeout, name_ + ": " + what + " timed out");
+        }
+    }
+
+    // Runs the operation started until it completes, the deadline passes or (if `wakeable`)
+    // wake() is called; false if it did not complete (then it is cancelled).
+    bool run_until(bool& done, const boost::system::error_code& result, Deadline deadline,
+                   bool wakeable) {
         io_.restart();
-        while (!done && io_.run_one_until(deadline) > 0) {
+        while (!done && !(wakeable && woken_.load()) && io_.run_one_until(deadline) > 0) {
         }
         if (!done) {
             // The deadline may have passed while this process was not running (a loaded
@@ -124,24 +128,11 @@ class AsioTransport : public Transport {
             io_.run();  // completes the cancelled operation, usually with operation_aborted
             // It may have finished before the cancel reached it (a read with its bytes): then
             // it succeeded, and reporting a timeout would lose what it read.
-            if (result != asio::error::operation_aborted) {
-                return;
-            }
-            throw DriverError(ErrorKind::timeout, name_ + ": " + what + " timed out");
+            return result != asio::error::operation_aborted;
         }
+        return true;
     }
     virtual void cancel() { stream_.cancel(); }
-    std::size_t read_result(const boost::system::error_code& result, std::size_t got) {
-        if (result) {
-            close();
-            const bool closed =
-                result == asio::error::eof || result == asio::error::connection_reset;
-            throw DriverError(
-                ErrorKind::link,
-                name_ + (closed ? ": peer closed the link" : ": read failed: " + result.message()));
-        }
-        return got;
-    }
     void require_open() const {
         if (!stream_.is_open()) {
             throw DriverError(ErrorKind::link, name_ + ": not connected");
