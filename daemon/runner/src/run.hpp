@@ -40,9 +40,9 @@ inline constexpr std::chrono::seconds safe_state_retry{10};
 // max samples arrive by the hundred thousand per second.
 inline constexpr std::chrono::milliseconds progress_interval{20};
 // The runner's waits are woken by what they wait for (samples while equilibrating, the plan's
-// end, a latch, a scan's step, RunControl's requests); this bounds them otherwise. It is also
-// how often the frame's state is asked during the program: a trip shows in the samples first
-// (the load gone), the state says why.
+// end, a latch, a scan's step, RunControl's requests); this bounds them otherwise. wait_for_end
+// asks the frame's state once a round, so at least this often: a trip shows in the samples
+// first (the load gone), the state says why.
 inline constexpr std::chrono::milliseconds idle_wait{250};
 
 // Segments in which the frame follows a stress command the sample must carry.
@@ -302,7 +302,6 @@ class Run {
 
     bool accepting_pause_ = false;
     drv::Clock::time_point progress_due_{};
-    drv::Clock::time_point state_poll_due_{};  // wait_for_end's next frame state poll
     std::string progress_segment_;
     store::SampleRow last_row_;
     double last_plan_t_s_ = 0;

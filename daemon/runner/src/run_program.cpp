@@ -204,7 +204,6 @@ bool Run::wait_for_end() {
         // fails on the link (closed, timed out, garbled) is an outage: the supervisor
         // reconnects and the frame keeps running its program; if the data stays away for
         // limits.stale_link, the stale-link interlock ends the run.
-        state_poll_due_ = drv::Clock::now() + idle_wait;
         drv::FrameState state;
         try {
             state = frame_->with_device([&] { return frame_link_->driver().state(); });
