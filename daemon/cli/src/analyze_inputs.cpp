@@ -21,7 +21,7 @@ RecoveryInput recovery_from_store(const std::string& db, std::int64_t run_id) {
     const store::RunArchive archive(db);
     archive.run(run_id);  // an unknown run is refused by name
     store::RecoveryReading reading;
-    archive.for_each_sample(run_id, [&](const store::ArchivedSample& sample) {
+    archive.for_each_trace(run_id, [&](const store::ArchivedTrace& sample) {
         reading.add(sample.t_s, sample.segment, sample.stress_pa, sample.strain);
     });
     const std::string source = "run " + std::to_string(run_id) + " in " + db;
@@ -90,7 +90,7 @@ RecoveryInput recovery_from_csv(const std::string& path, double t0_s) {
 // a step one sample step before the first creep sample.
 class CreepReading {
   public:
-    void add(double t_s, const std::string& segment, double stress_pa, double strain) {
+    void add(double t_s, std::string_view segment, double stress_pa, double strain) {
         if (segment == "load" && input_.time_s.empty()) {
             ramp_.add(t_s, stress_pa);
             hold_start_s_ = t_s;
@@ -139,7 +139,7 @@ CreepInput creep_from_store(const std::string& db, std::int64_t run_id) {
     const store::RunArchive archive(db);
     archive.run(run_id);  // an unknown run is refused by name
     CreepReading reading;
-    archive.for_each_sample(run_id, [&](const store::ArchivedSample& sample) {
+    archive.for_each_trace(run_id, [&](const store::ArchivedTrace& sample) {
         reading.add(sample.t_s, sample.segment, sample.stress_pa, sample.strain);
     });
     const std::string source = "run " + std::to_string(run_id) + " in " + db;

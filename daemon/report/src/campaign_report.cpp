@@ -94,10 +94,10 @@ RenderedFigure strain_curves_figure(const std::vector<RunData>& data,
     auto panel = panel_of(axis("time since loading t (" + unit.symbol + ")"), axis("strain ε (%)"));
     for (const auto& run : data) {
         auto series = series_of(run.condition);
-        for (std::size_t i = 0; i < run.t_s.size(); ++i) {
-            if (run.t_s[i] >= run.zero_s && run.t_s[i] <= run.plan_end_s) {
-                series.x.push_back((run.t_s[i] - run.zero_s) / unit.seconds);
-                series.y.push_back(run.strain[i] * 100);
+        for (const auto& p : run.trace) {
+            if (p.t_s >= run.zero_s && p.t_s <= run.plan_end_s) {
+                series.x.push_back((p.t_s - run.zero_s) / unit.seconds);
+                series.y.push_back(p.strain * 100);
             }
         }
         panel.series.push_back(std::move(series));

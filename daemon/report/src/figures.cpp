@@ -120,20 +120,22 @@ std::optional<WorkSeries> work_series(const RunData& data, const TimeUnit& unit)
         // Pure creep: no cycles, v_total(t) = v_creep(t) = σ_creep·ε(t) over the creep (eq. 4
         // with ε_creep the strain reached), at most model_points of its samples.
         out.cycling.style = svg::Style::line;
-        const auto first = static_cast<std::size_t>(
-            std::lower_bound(data.t_s.begin(), data.t_s.end(), creep->t_start_s) -
-            data.t_s.begin());
-        const auto step = std::max<std::int64_t>(1, creep->samples / model_points);
-        for (std::size_t i = first; i < data.t_s.size() && data.t_s[i] <= creep->t_end_s;
-             i += static_cast<std::size_t>(step)) {
-            out.cycling.x.push_back((data.t_s[i] - data.zero_s) / unit.seconds);
-            out.cycling.y.push_back(*sigma * data.strain[i] / j_per_mj);
+        std::vector<TracePoint> points;
+        for (const auto& p : data.trace) {
+            if (p.t_s >= creep->t_start_s && p.t_s <= creep->t_end_s) {
+                points.push_back(p);
+            }
+        }
+        const auto step = std::max<std::size_t>(1, points.size() / model_points);
+        for (std::size_t i = 0; i < points.size(); i += step) {
+            out.cycling.x.push_back((points[i].t_s - data.zero_s) / unit.seconds);
+            out.cycling.y.push_back(*sigma * points[i].strain / j_per_mj);
         }
     }
     const auto vp = result_number(data, "spectrum.strain_vp");
-    if (data.recovery_first && vp && spectrum_anelastic(data, 0)) {
-        const double start = data.t_s[*data.recovery_first];
-        const double length = data.t_s[*data.recovery_last] - start;
+    if (data.recovery && vp && spectrum_anelastic(data, 0)) {
+        const double start = data.recovery->t_start_s;
+        const double length = data.recovery->t_end_s - start;
         const double v_vp = *sigma * *vp;
         const double v_diss = *v_cycling / 2;
         out.vp.dashed = out.an.dashed = out.diss.dashed = true;
@@ -214,15 +216,15 @@ svg::Figure strain_figure(const RunData& data, const std::string& id) {
     auto stress = panel_of(axis(time_axis_label(data, unit)), axis("stress σ (MPa)"));
     auto strain_series = series_of("", svg::Style::line, "#0072B2");
     auto stress_series = series_of("", svg::Style::line, "#D55E00");
-    for (std::size_t i = 0; i < data.t_s.size(); ++i) {
-        if (data.t_s[i] < data.zero_s || data.t_s[i] > data.plan_end_s) {
+    for (const auto& p : data.trace) {
+        if (p.t_s < data.zero_s || p.t_s > data.plan_end_s) {
             continue;  // equilibration and hold before time zero; the furnace's cooling after
         }
-        const double t = (data.t_s[i] - data.zero_s) / unit.seconds;
+        const double t = (p.t_s - data.zero_s) / unit.seconds;
         strain_series.x.push_back(t);
-        strain_series.y.push_back(data.strain[i] * 100);
+        strain_series.y.push_back(p.strain * 100);
         stress_series.x.push_back(t);
-        stress_series.y.push_back(data.stress_pa[i] / 1e6);
+        stress_series.y.push_back(p.stress_pa / 1e6);
     }
     for (const auto& span : data.spans) {
         if (span.t_start_s > data.zero_s && span.t_start_s <= data.plan_end_s) {
@@ -238,8 +240,7 @@ svg::Figure strain_figure(const RunData& data, const std::string& id) {
 }
 
 std::optional<svg::Figure> recovery_figure(const RunData& data, const std::string& id) {
-    const auto points = recovery_points(data);
-    auto markers = log_spaced_markers(points, recovery_markers, 100);
+    auto markers = log_spaced_markers(data.recovery_curve, recovery_markers, 100);
     if (markers.x.empty()) {
         return std::nullopt;
     }
@@ -382,10 +383,10 @@ std::optional<svg::Figure> work_figure(const std::vector<const RunData*>& runs,
     if (panel.series.empty()) {
         return std::nullopt;
     }
-    if (runs.size() == 1 && runs.front()->recovery_first) {
+    if (runs.size() == 1 && runs.front()->recovery) {
         const auto& data = *runs.front();
         panel.markers.push_back(
-            {(data.t_s[*data.recovery_first] - data.zero_s) / unit.seconds, "recovery"});
+            {(data.recovery->t_start_s - data.zero_s) / unit.seconds, "recovery"});
     }
     return figure_of(id, "Strain energy density v_total over cycling and recovery",
                      {std::move(panel)});

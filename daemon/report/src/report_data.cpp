@@ -10,28 +10,27 @@
 namespace dmacycle::report {
 namespace {
 
-bool is_loading(const std::string& segment) {
+bool is_loading(std::string_view segment) {
     return segment == "load" || segment == "cycle" || segment == "creep";
 }
 
-}  // namespace
-
-RunData load_run(const store::RunArchive& archive, std::int64_t run_id) {
-    RunData data;
-    data.run = archive.run(run_id);
+// The samples' share of load_run: one pass, each sample thinned or counted as it streams.
+struct SampleReader {
+    explicit SampleReader(RunData& run) : data(run) {}
+    RunData& data;
+    Envelope trace;
+    LogSteps recovery;
     double stress_lo = std::numeric_limits<double>::infinity();
     double stress_hi = -stress_lo;
-    bool stressed = false;
     std::optional<double> load_start;
-    archive.for_each_sample(run_id, [&](const store::ArchivedSample& sample) {
-        const std::size_t index = data.t_s.size();
-        data.t_s.push_back(sample.t_s);
-        data.strain.push_back(sample.strain);
-        data.stress_pa.push_back(sample.stress_pa);
+
+    void add(const store::ArchivedTrace& sample) {
+        ++data.samples;
+        trace.add({sample.t_s, sample.strain, sample.stress_pa});
         auto span = std::find_if(data.spans.begin(), data.spans.end(),
                                  [&](const SegmentSpan& s) { return s.name == sample.segment; });
         if (span == data.spans.end()) {
-            data.spans.push_back({sample.segment, sample.t_s, sample.t_s, 0});
+            data.spans.push_back({std::string(sample.segment), sample.t_s, sample.t_s, 0});
             span = data.spans.end() - 1;
         }
         span->t_end_s = sample.t_s;
@@ -40,32 +39,49 @@ RunData load_run(const store::RunArchive& archive, std::int64_t run_id) {
             data.plan_end_s = sample.t_s;
         }
         if (is_loading(sample.segment)) {
-            if (!load_start) {
-                load_start = sample.t_s;
-            }
+            load_start = load_start.value_or(sample.t_s);
             if (sample.segment != "load") {
                 stress_lo = std::min(stress_lo, sample.stress_pa);
                 stress_hi = std::max(stress_hi, sample.stress_pa);
-                stressed = true;
             }
         }
         if (sample.segment == "recovery") {
-            if (!data.recovery_first) {
-                data.recovery_first = index;
+            auto& rec = data.recovery;
+            if (!rec) {
+                rec = RecoverySpan{sample.t_s, sample.t_s, sample.strain, sample.strain};
             }
-            data.recovery_last = index;
+            rec->t_end_s = sample.t_s;
+            rec->strain_last = sample.strain;
+            recovery.add(sample.t_s - rec->t_start_s, sample.strain);
         }
+    }
+};
+
+}  // namespace
+
+RunData load_run(const store::RunArchive& archive, std::int64_t run_id) {
+    RunData data;
+    data.run = archive.run(run_id);
+    SampleReader reader(data);
+    double first_s = 0;
+    archive.for_each_trace(run_id, [&](const store::ArchivedTrace& sample) {
+        first_s = data.samples == 0 ? sample.t_s : first_s;
+        reader.add(sample);
     });
+    data.trace = reader.trace.points();
+    data.recovery_curve = reader.recovery.points();
     data.events = archive.events(run_id);
     data.cycles = archive.cycles(run_id);
     data.dmta = archive.dmta(run_id);
     data.results = archive.results(run_id);
-    data.loaded = load_start.has_value();
-    data.zero_s = load_start.value_or(data.t_s.empty() ? 0.0 : data.t_s.front());
+    data.loaded = reader.load_start.has_value();
+    data.zero_s = reader.load_start.value_or(first_s);
     // The cycling's stress range in whole MPa: the pre-tension under a clipped triangle is "0".
-    data.condition = stressed ? io::format("%.0f\u2013%.0f MPa", std::round(stress_lo / 1e6) + 0.0,
-                                           std::round(stress_hi / 1e6) + 0.0)
-                              : "not loaded";
+    const bool stressed = reader.stress_lo <= reader.stress_hi;
+    data.condition =
+        stressed ? io::format("%.0f\u2013%.0f MPa", std::round(reader.stress_lo / 1e6) + 0.0,
+                              std::round(reader.stress_hi / 1e6) + 0.0)
+                 : "not loaded";
     return data;
 }
 
@@ -113,18 +129,6 @@ bool fit_usable(const RunData& data, const std::string& kind) {
     return fit && fit->is_object() && fit->value("usable", false);
 }
 
-std::vector<std::pair<double, double>> recovery_points(const RunData& data) {
-    std::vector<std::pair<double, double>> points;
-    if (!data.recovery_first) {
-        return points;
-    }
-    const double start = data.t_s[*data.recovery_first];
-    for (std::size_t i = *data.recovery_first; i <= *data.recovery_last; ++i) {
-        points.emplace_back(data.t_s[i] - start, data.strain[i]);
-    }
-    return points;
-}
-
 std::optional<double> spectrum_anelastic(const RunData& data, double since_unload_s) {
     const auto tau = result_numbers(data, "spectrum.spectrum.tau_s");
     const auto at_unload = result_numbers(data, "spectrum.spectrum.strain_at_unload");
@@ -139,11 +143,11 @@ std::optional<double> spectrum_anelastic(const RunData& data, double since_unloa
 }
 
 std::optional<RecoveryStrains> recovery_strains(const RunData& data) {
-    if (!data.recovery_first) {
+    if (!data.recovery) {
         return std::nullopt;
     }
-    const double initial = data.strain[*data.recovery_first];
-    const double final_ = data.strain[*data.recovery_last];
+    const double initial = data.recovery->strain_first;
+    const double final_ = data.recovery->strain_last;
     return RecoveryStrains{initial, final_, initial - final_};
 }
 

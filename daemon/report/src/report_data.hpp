@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dmacycle/store/run_archive.hpp"
+#include "thinned_samples.hpp"
 
 // One stored run as the report needs it (docs/report.md), read through RunArchive only, and the
 // queries the figures and tables share.
@@ -23,9 +24,17 @@ struct SegmentSpan {
     std::int64_t samples = 0;
 };
 
+// The recovery's first and last sample.
+struct RecoverySpan {
+    double t_start_s = 0, t_end_s = 0;
+    double strain_first = 0, strain_last = 0;
+};
+
+// Read in one pass, thinned as it streams: its size does not grow with the run's length or rate.
 struct RunData {
     store::ArchivedRun run;
-    std::vector<double> t_s, strain, stress_pa;
+    std::int64_t samples = 0;
+    std::vector<TracePoint> trace;   // the samples thinned to their envelope (Envelope)
     std::vector<SegmentSpan> spans;  // in order of first appearance
     std::vector<store::ArchivedEvent> events;
     std::vector<store::ArchivedCycle> cycles;
@@ -36,8 +45,10 @@ struct RunData {
     double zero_s = 0;
     double plan_end_s = 0;  // the last sample not tagged after_plan: the figures end there
     bool loaded = false;
-    std::optional<std::size_t> recovery_first, recovery_last;  // sample indices
-    std::string condition;                                     // e.g. "0–200 MPa"
+    std::optional<RecoverySpan> recovery;
+    // The recovery's (t − t0 in s, strain) at log-spaced times (LogSteps).
+    std::vector<std::pair<double, double>> recovery_curve;
+    std::string condition;  // e.g. "0–200 MPa"
 };
 
 RunData load_run(const store::RunArchive& archive, std::int64_t run_id);
@@ -50,9 +61,6 @@ std::vector<double> result_numbers(const RunData& data, const std::string& key);
 
 // Whether the stored fit of KIND ("spectrum", "kww", ...) is flagged usable.
 bool fit_usable(const RunData& data, const std::string& kind);
-
-// Recovery time t − t0 and strain of each sample of the recovery, s.
-std::vector<std::pair<double, double>> recovery_points(const RunData& data);
 
 // Eq. (2) in the recovery from the stored spectrum: Σ ε_i(t0)·exp(−(t − t0)/τ_i), the
 // anelastic part; the model adds ε_vp.

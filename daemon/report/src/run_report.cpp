@@ -19,7 +19,7 @@ using svg::escape;
 std::vector<RenderedFigure> run_figures(const RunData& data) {
     const std::vector<const RunData*> runs = {&data};
     std::vector<RenderedFigure> figures;
-    if (!data.t_s.empty()) {
+    if (data.samples > 0) {
         figures.push_back({"strain",
                            "Strain ε and stress σ against the time since loading over the cycling "
                            "and the recovery (as the paper's Fig. 1b–d); dashed lines mark where "

@@ -1,6 +1,7 @@
 #include "dmacycle/store/run_archive.hpp"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <optional>
 #include <span>
@@ -129,6 +130,22 @@ void RunArchive::for_each_sample(std::int64_t run_id,
                                 .stress_pa = row.real(names::index_of(at, "stress_pa")),
                                 .strain = row.real(names::index_of(at, "strain"))});
         });
+}
+
+void RunArchive::for_each_trace(std::int64_t run_id,
+                                const std::function<void(const ArchivedTrace&)>& each) const {
+    constexpr auto& at = names::samples;
+    const std::array<names::Column, 4> columns = {
+        at[names::index_of(at, "t_s")], at[names::index_of(at, "segment")],
+        at[names::index_of(at, "stress_pa")], at[names::index_of(at, "strain")]};
+    db_->query("SELECT " + select_list("samples", columns, version_) +
+                   " FROM samples WHERE run_id = ? ORDER BY seq",
+               {run_id}, [&](const SqlRow& row) {
+                   each(ArchivedTrace{.t_s = row.real(0),
+                                      .segment = row.text_view(1),
+                                      .stress_pa = row.real(2),
+                                      .strain = row.real(3)});
+               });
 }
 
 std::vector<ArchivedEvent> RunArchive::events(std::int64_t run_id) const {

@@ -19,11 +19,16 @@ double SqlRow::real(int column) const {
 }
 
 std::string SqlRow::text(int column) const {
+    return std::string(text_view(column));
+}
+
+std::string_view SqlRow::text_view(int column) const {
     const auto* text = sqlite3_column_text(statement_, column);
     return text == nullptr
-               ? std::string()
-               : std::string(reinterpret_cast<const char*>(text),
-                             static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
+               ? std::string_view()
+               : std::string_view(
+                     reinterpret_cast<const char*>(text),
+                     static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
 }
 
 SqlConnection::SqlConnection(const std::filesystem::path& path, Access access)

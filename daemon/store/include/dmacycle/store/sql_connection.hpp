@@ -42,6 +42,8 @@ class SqlRow {
     std::int64_t integer(int column) const;
     double real(int column) const;
     std::string text(int column) const;  // "" for NULL
+    // The same without a copy: valid until the statement steps on.
+    std::string_view text_view(int column) const;
 
   private:
     sqlite3_stmt* statement_;
