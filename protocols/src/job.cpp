@@ -125,16 +125,34 @@ void check_scan_combination(Reader& reader, JobKind kind,
     }
 }
 
+// The sample rate, within the frame's fastest stream when the profile states it.
+void read_sample_rate(Reader& reader, const std::vector<Entry>& entries,
+                      const std::optional<ProfileLimit>& profile, Job& job) {
+    const Entry* const entry = Reader::find(entries, "sample_rate");
+    if (entry == nullptr) {
+        return;
+    }
+    job.sample_rate_hz = reader.quantity(*entry, sample_rate_range);
+    if (job.sample_rate_hz && profile && profile->stream_rate_max_hz &&
+        *job.sample_rate_hz > *profile->stream_rate_max_hz) {
+        reader.error(Reader::mark_of(*entry), entry->path,
+                     number_text(*job.sample_rate_hz) +
+                         " Hz is faster than the frame can stream (allowed range 0.001 Hz … " +
+                         number_text(*profile->stream_rate_max_hz) + " Hz, " +
+                         profile->stream_rate_limit_by + ")");
+    }
+}
+
 // Reads every key and section, reporting all problems; expands the job into runs only when
 // there were none.
 JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limit_n,
                  const ProfileResolver* resolve_profile) {
     JobFile file;
-    const auto entries =
-        reader.mapping(root, YAML::Mark{}, "",
-                       {"name", "profile", "sample", "temperature", "equilibrate", "hold",
-                        "pre_tension", "cycling", "recovery", "dmta", "limits", "analysis"},
-                       "a job: a mapping");
+    const auto entries = reader.mapping(
+        root, YAML::Mark{}, "",
+        {"name", "profile", "sample", "temperature", "equilibrate", "hold", "pre_tension",
+         "sample_rate", "cycling", "recovery", "dmta", "limits", "analysis"},
+        "a job: a mapping");
     if (!root.IsMap()) {
         return file;
     }
@@ -154,6 +172,7 @@ JobFile read_job(Reader& reader, const YAML::Node& root, double frame_force_limi
                        "gauge_length");
     }
     const std::optional<Source> tolerance_source = read_conditions(reader, entries, root, job);
+    read_sample_rate(reader, entries, profile_limits, job);
     const LimitSources limit_sources =
         read_job_limits(reader, entries, frame_force_limit_n, tolerance_source, job);
     if (const Entry* analysis = Reader::find(entries, "analysis")) {

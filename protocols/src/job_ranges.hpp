@@ -27,6 +27,8 @@ inline constexpr Range max_stress_range{Dimension::stress, 1e6, "MPa", 5e9, "MPa
 inline constexpr Range max_strain_range{Dimension::strain, 1e-3, "%", 1, "%"};
 inline constexpr Range band_range{Dimension::temperature_difference, 0.1, "K", 20, "K"};
 inline constexpr Range stale_link_range{Dimension::time, 0.1, "s", 60, "s"};
+// The fastest stream of any frame driver (dmacycle-scpi: 1 kHz); the profile narrows it.
+inline constexpr Range sample_rate_range{Dimension::frequency, 0.001, "Hz", 1000, "Hz"};
 inline constexpr Range tau_min_range{Dimension::time, 1e-4, "s", 1e4, "s"};
 inline constexpr Range tau_max_range{Dimension::time, 1, "s", 1e10, "s"};
 // DMTA scans (TA Q800: heating up to 20 K/min, 0.01-200 Hz); the profile narrows them.

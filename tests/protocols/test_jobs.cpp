@@ -646,6 +646,36 @@ TEST_CASE("the profile narrows the DMTA ranges only where it states them") {
           "furnace.ambient_k): the furnace only heats (allowed range 299.15 K … 873.15 K)");
 }
 
+TEST_CASE("a job's sample_rate: in Hz, within 1 kHz and the rate the profile's frame streams") {
+    CHECK_FALSE(parse_job(minimal).runs.front().sample_rate_hz.has_value());
+    const auto fast =
+        parse_job(with(minimal, "temperature:", "sample_rate: 0.2 kHz\ntemperature:"));
+    REQUIRE(fast.ok());
+    CHECK(fast.runs.front().sample_rate_hz == 200.0);
+
+    const auto too_fast =
+        parse_job(with(minimal, "temperature:", "sample_rate: 2 kHz\ntemperature:"));
+    CHECK(only_error(too_fast).to_string("job.yaml") ==
+          "job.yaml:9:14: sample_rate: 2 kHz is out of range (allowed range 0.001 Hz … 1000 Hz)");
+    const auto garbage =
+        parse_job(with(minimal, "temperature:", "sample_rate: often\ntemperature:"));
+    CHECK(only_error(garbage).field == "sample_rate");
+
+    // A profile whose frame streams at most 100 Hz refuses 200 Hz, naming the limit.
+    const auto slow_frame = [](const std::string&) {
+        ProfileLimit limit{18.0, {}};
+        limit.stream_rate_max_hz = 100.0;
+        limit.stream_rate_limit_by = "profile frame.stream_rate_max_hz";
+        return limit;
+    };
+    const auto text = with(minimal, "temperature:", "sample_rate: 200 Hz\ntemperature:");
+    CHECK(only_error(parse_job(text, slow_frame)).to_string("job.yaml") ==
+          "job.yaml:9:14: sample_rate: 200 Hz is faster than the frame can stream (allowed range "
+          "0.001 Hz … 100 Hz, profile frame.stream_rate_max_hz)");
+    CHECK(parse_job(with(minimal, "temperature:", "sample_rate: 100 Hz\ntemperature:"), slow_frame)
+              .ok());
+}
+
 TEST_CASE("read_profile_limit reads the limits of sim-la30, of any driver, and refuses a bad one") {
     const auto limit =
         read_profile_limit(fs::path(DMACYCLE_SOURCE_DIR) / "config/instruments/sim-la30.yaml");
@@ -656,6 +686,7 @@ TEST_CASE("read_profile_limit reads the limits of sim-la30, of any driver, and r
     CHECK(limit.amplitude_min_m == 0.5e-6);
     CHECK(limit.amplitude_max_m == 50e-6);
     CHECK(limit.ambient_k == 298.15);
+    CHECK(limit.stream_rate_max_hz == 1000.0);
 
     const fs::path bad = fs::temp_directory_path() / "dmacycle-test-bad-dmta-profile.yaml";
     std::ofstream(bad) << "frame:\n  force_max_n: 18\n  amplitude_max_m: lots\n";

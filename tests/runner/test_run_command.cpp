@@ -227,6 +227,32 @@ TEST_CASE(
     CHECK(run["results"]["kww"]["fit"]["usable"] == true);
 }
 
+TEST_CASE("run: the job file's sample_rate is the run's rate unless --sample-rate says otherwise") {
+    TempDir dir;
+    fs::create_directories(dir.path / "jobs");
+    // One 8-min cycle and a 5-min recovery at the job's 100 Hz.
+    const auto job = dir.path / "jobs" / "rate.yaml";
+    write_file(job, shipped_job("mode1-0-200.yaml", {{"hold: 10 min", "hold: 0 s"},
+                                                     {"duration: 8 h", "duration: 8 min"},
+                                                     {"recovery: 8 h", "recovery: 5 min"},
+                                                     {"temperature: 365 K",
+                                                      "temperature: 365 K\nsample_rate: 100 Hz"}}));
+    const auto db = dir.path / "runs.db";
+    const auto cycle_samples = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args = {job.string(), "--db", db.string(),
+                                         "--speed",    "max",  "--json"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto result = run_in_process(args);
+        INFO(result.err);
+        REQUIRE(result.code == dmacycle::cli::exit_ok);
+        const auto id = Json::parse(result.out)["runs"][0]["run_id"].dump();
+        return Db(db).number("SELECT count(*) FROM samples WHERE run_id = " + id +
+                             " AND segment = 'cycle'");
+    };
+    CHECK(cycle_samples({}) == 48001);
+    CHECK(cycle_samples({"--sample-rate", "10"}) == 4801);
+}
+
 TEST_CASE("run: a sweep stops at the first run that faults, and a completed run ends at standby") {
     TempDir dir;
     fs::create_directories(dir.path / "jobs");

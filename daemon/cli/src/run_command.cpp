@@ -148,9 +148,9 @@ Json outcome_json(const protocols::Job& job, const runner::RunOutcome& outcome) 
 struct RunRequest {
     std::string path;  // JOB.yaml
     std::string db;
-    std::optional<std::string> rig;      // RIG.yaml; none: the simulator of the job's profile
-    std::optional<sim::SimClock> speed;  // a simulator's, when given
-    double sample_rate_hz = 10;          // streamed and stored per second
+    std::optional<std::string> rig;        // RIG.yaml; none: the simulator of the job's profile
+    std::optional<sim::SimClock> speed;    // a simulator's, when given
+    std::optional<double> sample_rate_hz;  // --sample-rate; else the job's, else 10 Hz
     bool json = false;
 };
 
@@ -176,10 +176,10 @@ RunRequest run_request(const io::Arguments& arguments) {
                                  "'");
         }
     }
-    RunRequest request{path, *db, rig, speed};
+    RunRequest request{path, *db, rig, speed, std::nullopt};
     if (const auto rate = arguments.text("sample-rate")) {
         request.sample_rate_hz = io::parse_finite(*rate).value_or(0);
-        if (!(request.sample_rate_hz > 0)) {
+        if (!(*request.sample_rate_hz > 0)) {
             throw io::UsageError("--sample-rate must be a positive number of Hz, not '" + *rate +
                                  "'");
         }
@@ -221,16 +221,25 @@ runner::RigSpec run_rig(const RunRequest& request, const protocols::JobFile& job
     return rig;
 }
 
-// The rig's frame must stream the rate asked for (default 10 Hz).
-void check_sample_rate(const RunRequest& request, const runner::RigSpec& rig) {
+// The rate streamed and stored: --sample-rate, else the job file's `sample_rate`, else 10 Hz.
+double sample_rate_of(const RunRequest& request, const protocols::JobFile& job_file) {
+    return request.sample_rate_hz.value_or(job_file.runs.front().sample_rate_hz.value_or(10.0));
+}
+
+// The rig's frame must stream that rate.
+void check_sample_rate(const RunRequest& request, const protocols::JobFile& job_file,
+                       const runner::RigSpec& rig) {
     std::string problem;
     try {
-        problem = runner::sample_rate_problem(rig, request.sample_rate_hz);
+        problem = runner::sample_rate_problem(rig, sample_rate_of(request, job_file));
     } catch (const drivers::DriverError& error) {
         throw io::InputError(error.what());
     }
-    if (!problem.empty()) {
+    if (!problem.empty() && request.sample_rate_hz) {
         throw io::UsageError("--sample-rate: " + problem);
+    }
+    if (!problem.empty()) {
+        throw io::InputError(request.path + ": sample_rate: " + problem);
     }
 }
 
@@ -296,7 +305,7 @@ int run_job_file(const RunRequest& request, const std::string& text,
     auto devices = runner::bring_up(rig);
     std::mutex out_mutex;
     runner::RunnerOptions options;
-    options.sample_rate_hz = request.sample_rate_hz;
+    options.sample_rate_hz = sample_rate_of(request, job_file);
     options.hold_at = devices.hold_at();
     options.frame_starved = devices.frame_starved();
     if (!request.json) {
@@ -319,13 +328,14 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
         auto job_file = protocols::parse_job(text);
         if (job_file.ok()) {
             auto rig = run_rig(request, job_file);
-            check_sample_rate(request, rig);
             // The job must also fit the instrument the profile describes: its frame's force
-            // and, for a DMTA scan, its frequency and amplitude ranges and the furnace's ambient.
+            // and stream rate and, for a DMTA scan, its frequency and amplitude ranges and the
+            // furnace's ambient.
             job_file = protocols::parse_job(text, [&](const std::string& name) {
                 return io::find_profile_limit(name, request.path);
             });
             if (job_file.ok()) {
+                check_sample_rate(request, job_file, rig);
                 return run_job_file(request, text, job_file, std::move(rig), out, err);
             }
         }

@@ -21,6 +21,8 @@ protocols::ProfileLimit read_profile_limit(const std::filesystem::path& profile_
     limit.amplitude_min_m = profile.frame.amplitude_min_m;
     limit.amplitude_max_m = profile.frame.amplitude_max_m;
     limit.ambient_k = profile.furnace.ambient_k;
+    limit.stream_rate_max_hz = profile.frame.stream_rate_max_hz;
+    limit.stream_rate_limit_by = "profile frame.stream_rate_max_hz";
     return limit;
 }
 

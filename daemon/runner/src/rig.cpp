@@ -40,16 +40,21 @@ RigSpec check_rig(const drivers::RigProfile& rig) {
     return spec;
 }
 
+StreamLimit stream_rate_limit(const RigSpec& rig) {
+    // The simulator speaks the default frame driver's default model.
+    StreamLimit limit{
+        drivers::frame_stream_rate_max_hz(rig.simulator ? drivers::DeviceSpec{} : rig.frame),
+        "its driver, docs/frame-protocol.md"};
+    if (rig.simulator && rig.simulator->profile.frame.stream_rate_max_hz < limit.max_hz) {
+        limit = {rig.simulator->profile.frame.stream_rate_max_hz,
+                 "the simulator's profile, frame.stream_rate_max_hz"};
+    }
+    return limit;
+}
+
 std::string sample_rate_problem(const RigSpec& rig, double sample_rate_hz) {
     constexpr double min_hz = 1e-3;  // STReam:RATE's floor (docs/frame-protocol.md)
-    // The simulator speaks the default frame driver's default model.
-    double max_hz =
-        drivers::frame_stream_rate_max_hz(rig.simulator ? drivers::DeviceSpec{} : rig.frame);
-    std::string whose = "its driver, docs/frame-protocol.md";
-    if (rig.simulator && rig.simulator->profile.frame.stream_rate_max_hz < max_hz) {
-        max_hz = rig.simulator->profile.frame.stream_rate_max_hz;
-        whose = "the simulator's profile, frame.stream_rate_max_hz";
-    }
+    const auto [max_hz, whose] = stream_rate_limit(rig);
     char text[160];
     if (!(sample_rate_hz <= max_hz)) {
         std::snprintf(text, sizeof text, "%g Hz is above the %g Hz the frame can stream (%s)",

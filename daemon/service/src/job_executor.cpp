@@ -126,7 +126,7 @@ std::optional<JobEnd> JobService::Impl::run_point(std::int64_t job_id, const std
               job.name + (job.sweep_point.empty() ? "" : " " + job.sweep_point) + ", sample " +
               job.sample.id);
     runner::RunnerOptions options;
-    options.sample_rate_hz = config.sample_rate_hz;
+    options.sample_rate_hz = job.sample_rate_hz.value_or(config.sample_rate_hz);
     options.control = &control;
     options.hold_at = rig.hold_at();
     options.frame_starved = rig.frame_starved();

@@ -1,6 +1,8 @@
 // JobService: its lifecycle, submissions and control requests (docs/service.md, docs/api.md).
 #include "job_service_impl.hpp"
 
+#include <cmath>
+
 #include "dmacycle/io/profiles.hpp"
 
 namespace dmacycle::service {
@@ -51,7 +53,7 @@ JobService::Impl::~Impl() {
 
 protocols::JobFile JobService::Impl::parse(const std::string& text) const {
     // The job's profile from the service's profiles folder (as `dmacycle run` finds it next to
-    // the job file): its frame's force limit validates the job.
+    // the job file): its frame's limits validate the job, the stream rate also the rig's.
     const protocols::ProfileResolver resolve = [this](const std::string& name) {
         const fs::path path = config.profiles / (name + ".yaml");
         std::error_code ignored;
@@ -59,7 +61,15 @@ protocols::JobFile JobService::Impl::parse(const std::string& text) const {
             return protocols::ProfileLimit{std::nullopt, "unknown instrument profile '" + name +
                                                              "' (no " + path.string() + ")"};
         }
-        return io::read_profile_limit(path);
+        auto limit = io::read_profile_limit(path);
+        if (config.instrument) {  // the rig's frame driver may stream slower than the profile
+            const auto driver = runner::stream_rate_limit(*config.instrument);
+            if (limit.force_max_n && driver.max_hz < limit.stream_rate_max_hz.value_or(INFINITY)) {
+                limit.stream_rate_max_hz = driver.max_hz;
+                limit.stream_rate_limit_by = "the service's instrument: " + driver.by;
+            }
+        }
+        return limit;
     };
     return protocols::parse_job(text, resolve);
 }

@@ -85,6 +85,8 @@ struct Job {
     double equilibrate_settle_s = 60;
     double hold_s = 600;
     double pre_tension_n = 0.01;
+    // `sample_rate`: samples streamed and stored per second; unset, the runner's or service's.
+    std::optional<double> sample_rate_hz;
     JobKind kind = JobKind::cycling;
     Cycling cycling;                 // unused (default) when kind is dmta
     double recovery_s = 8 * 3600.0;  // cycling_dmta: the recovery before the scan (may be 0)
@@ -139,6 +141,10 @@ struct ProfileLimit {
     std::optional<double> amplitude_min_m{};   // frame.amplitude_min_m
     std::optional<double> amplitude_max_m{};   // frame.amplitude_max_m
     std::optional<double> ambient_k{};  // furnace.ambient_k: the furnace cannot cool below it
+    // The fastest stream the frame sends (frame.stream_rate_max_hz, or its driver's if lower)
+    // and where that limit comes from, for the message.
+    std::optional<double> stream_rate_max_hz{};
+    std::string stream_rate_limit_by{};
 };
 using ProfileResolver = std::function<ProfileLimit(const std::string& profile)>;
 

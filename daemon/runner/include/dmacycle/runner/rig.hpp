@@ -34,6 +34,14 @@ struct RigSpec {
 // "file:line: field: problem".
 RigSpec load_rig(const std::filesystem::path& path);
 RigSpec check_rig(const drivers::RigProfile& rig);
+// The fastest stream the rig's frame sends, and what sets it (its driver's model, or a
+// simulator's profile when lower).
+struct StreamLimit {
+    double max_hz = 0;
+    std::string by;
+};
+StreamLimit stream_rate_limit(const RigSpec& rig);
+
 // Why the rig's frame cannot stream `sample_rate_hz` ("" when it can): above the fastest
 // stream its driver's model sends, the simulator's profile's, or below the protocol's 1e-3 Hz.
 std::string sample_rate_problem(const RigSpec& rig, double sample_rate_hz);
