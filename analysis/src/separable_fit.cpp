@@ -40,54 +40,50 @@ double total_weight(const Samples& samples) {
                                        : map(samples.sqrt_weight).squaredNorm();
 }
 
-// The model at θ (a bin's mean over its spread), its rows weighted like values_of.
-void evaluate(const SeparableModel& model, const Samples& samples, const Eigen::VectorXd& theta,
-              Eigen::MatrixXd& basis, std::vector<Eigen::MatrixXd>* d_basis) {
-    if (samples.below) {
-        model.evaluate(*samples.below, theta, basis, d_basis);
-        Eigen::MatrixXd upper;
-        std::vector<Eigen::MatrixXd> d_upper;
-        model.evaluate(*samples.above, theta, upper, d_basis ? &d_upper : nullptr);
-        basis = 0.5 * (basis + upper);
-        for (std::size_t j = 0; d_basis && j < d_basis->size(); ++j) {
-            (*d_basis)[j] = 0.5 * ((*d_basis)[j] + d_upper[j]);
-        }
-    } else {
-        model.evaluate(samples, theta, basis, d_basis);
-    }
-    if (samples.sqrt_weight.empty()) {
-        return;
-    }
-    const auto w = map(samples.sqrt_weight);
-    basis = w.asDiagonal() * basis;
-    if (d_basis != nullptr) {
-        for (auto& d : *d_basis) {
-            d = w.asDiagonal() * d;
-        }
-    }
-}
-
-// Column-pivoting QR stays accurate when a slow mode and the constant offset are nearly
-// collinear, which the normal equations would not.
-Linear solve_linear(const Eigen::ColPivHouseholderQR<Eigen::MatrixXd>& qr,
-                    const Eigen::MatrixXd& basis, const Eigen::VectorXd& y) {
-    Linear out;
-    out.coefficients = qr.solve(y);
-    const double rss = (y - basis * out.coefficients).squaredNorm();
-    if (std::isfinite(rss)) {
-        out.rss = rss;
-    }
-    return out;
-}
-
-Linear solve_linear(const Eigen::MatrixXd& basis, const Eigen::VectorXd& y) {
-    return solve_linear(basis.colPivHouseholderQr(), basis, y);
-}
-
+// The model at θ, and its derivatives when asked for.
 struct Evaluation {
     Eigen::MatrixXd basis;
     std::vector<Eigen::MatrixXd> d_basis;
 };
+
+// The model at θ (a bin's mean over its spread), its rows weighted like values_of. `upper` holds
+// the bins' upper edges: kept by the caller, so that repeated evaluations allocate nothing.
+void evaluate(const SeparableModel& model, const Samples& samples, const Eigen::VectorXd& theta,
+              bool with_derivatives, Evaluation& out, Evaluation& upper) {
+    std::vector<Eigen::MatrixXd>* const d_basis = with_derivatives ? &out.d_basis : nullptr;
+    if (samples.below) {
+        model.evaluate(*samples.below, theta, out.basis, d_basis);
+        model.evaluate(*samples.above, theta, upper.basis,
+                       with_derivatives ? &upper.d_basis : nullptr);
+        out.basis = 0.5 * (out.basis + upper.basis);
+        for (std::size_t j = 0; d_basis && j < d_basis->size(); ++j) {
+            (*d_basis)[j] = 0.5 * ((*d_basis)[j] + upper.d_basis[j]);
+        }
+    } else {
+        model.evaluate(samples, theta, out.basis, d_basis);
+    }
+    if (samples.sqrt_weight.empty()) {
+        return;
+    }
+    const auto w = map(samples.sqrt_weight).array();
+    out.basis.array().colwise() *= w;
+    for (std::size_t j = 0; d_basis && j < d_basis->size(); ++j) {
+        (*d_basis)[j].array().colwise() *= w;
+    }
+}
+
+// Column-pivoting QR stays accurate when a slow mode and the constant offset are nearly
+// collinear, which the normal equations would not. Fills `residual` too (y − basis c), into
+// storage kept by the caller.
+void solve_linear(const Eigen::ColPivHouseholderQR<Eigen::MatrixXd>& qr,
+                  const Eigen::MatrixXd& basis, const Eigen::VectorXd& y, Linear& out,
+                  Eigen::VectorXd& residual) {
+    out.coefficients = qr.solve(y);
+    residual.noalias() = basis * out.coefficients;
+    residual = y - residual;
+    const double rss = residual.squaredNorm();
+    out.rss = std::isfinite(rss) ? rss : std::numeric_limits<double>::infinity();
+}
 
 // Model Jacobian with respect to (c, θ), c first.
 Eigen::MatrixXd jacobian(const Evaluation& eval, const Eigen::VectorXd& coefficients) {
@@ -112,27 +108,35 @@ Eigen::VectorXd unit_diagonal_scale(const Eigen::MatrixXd& normal) {
     return scale;
 }
 
-// The model at θ with the linear parameters solved exactly, and what the θ step needs.
+// The model at θ with the linear parameters solved exactly, and what the θ step needs. Kept
+// across trials: every evaluation reuses its matrices (no copies or allocations in the loop).
 struct Projected {
     Evaluation evaluation;
     Linear linear;
     Eigen::VectorXd residual;
     // Kaufman's Jacobian of the projected residual: −P⊥ ∂basis/∂θ_j c, P⊥ = I − basis basis⁺.
     Eigen::MatrixXd theta_jacobian;
+    // Scratch: the QR of basis, the bins' upper edges, ∂basis/∂θ_j c and its projection.
+    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr;
+    Evaluation upper;
+    Eigen::VectorXd d, solved;
 };
 
-void project(const SeparableModel& model, const Samples& samples, const Eigen::VectorXd& theta,
-             Projected& out) {
-    const Eigen::VectorXd y = values_of(samples);
-    evaluate(model, samples, theta, out.evaluation.basis, &out.evaluation.d_basis);
-    const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(out.evaluation.basis);
-    out.linear = solve_linear(qr, out.evaluation.basis, y);
-    out.residual = y - out.evaluation.basis * out.linear.coefficients;
-    out.theta_jacobian.resize(out.evaluation.basis.rows(), model.nonlinear_count);
+// `y` is values_of(samples).
+void project(const SeparableModel& model, const Samples& samples, const Eigen::VectorXd& y,
+             const Eigen::VectorXd& theta, Projected& out) {
+    evaluate(model, samples, theta, true, out.evaluation, out.upper);
+    const Eigen::MatrixXd& basis = out.evaluation.basis;
+    out.qr.compute(basis);
+    solve_linear(out.qr, basis, y, out.linear, out.residual);
+    out.theta_jacobian.resize(basis.rows(), model.nonlinear_count);
     for (int j = 0; j < model.nonlinear_count; ++j) {
-        const Eigen::VectorXd d =
+        out.d.noalias() =
             out.evaluation.d_basis[static_cast<std::size_t>(j)] * out.linear.coefficients;
-        out.theta_jacobian.col(j) = d - out.evaluation.basis * qr.solve(d);
+        out.solved = out.qr.solve(out.d);
+        auto column = out.theta_jacobian.col(j);
+        column.noalias() = basis * out.solved;
+        column = out.d - column;
     }
 }
 
@@ -152,9 +156,10 @@ LmResult levenberg_marquardt(const SeparableModel& model, const Samples& samples
                              Eigen::VectorXd theta, int max_iterations) {
     const Eigen::Index q = model.nonlinear_count;
     LmResult out;
+    const Eigen::VectorXd y = values_of(samples);
     Projected current;
     Projected trial;
-    project(model, samples, theta, current);
+    project(model, samples, y, theta, current);
     double damping = 1e-3;
     const auto finish = [&](bool converged) {
         out.theta = std::move(theta);
@@ -192,7 +197,7 @@ LmResult levenberg_marquardt(const SeparableModel& model, const Samples& samples
                 scale.cwiseProduct((scaled + damping * identity).ldlt().solve(scaled_gradient));
             const Eigen::VectorXd trial_theta =
                 (theta + step).cwiseMax(model.theta_lo).cwiseMin(model.theta_hi);
-            project(model, samples, trial_theta, trial);
+            project(model, samples, y, trial_theta, trial);
             const double rss = current.linear.rss;
             if (trial.linear.rss < rss) {
                 const bool small_gain = rss - trial.linear.rss <= kRelativeRssTolerance * rss;
@@ -231,14 +236,18 @@ double first_positive_time(const Samples& samples) {
 std::optional<Eigen::VectorXd> best_candidate(const SeparableModel& model, const Samples& samples,
                                               std::span<const Eigen::VectorXd> theta_candidates) {
     const Eigen::VectorXd values = values_of(samples);
-    Eigen::MatrixXd basis;
+    Evaluation eval, upper;
+    Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr;
+    Linear linear;
+    Eigen::VectorXd residual;
     double best_rss = std::numeric_limits<double>::infinity();
     Eigen::VectorXd best_theta;
     for (const auto& theta : theta_candidates) {
-        evaluate(model, samples, theta, basis, nullptr);
-        const double rss = solve_linear(basis, values).rss;
-        if (rss < best_rss) {
-            best_rss = rss;
+        evaluate(model, samples, theta, false, eval, upper);
+        qr.compute(eval.basis);
+        solve_linear(qr, eval.basis, values, linear, residual);
+        if (linear.rss < best_rss) {
+            best_rss = linear.rss;
             best_theta = theta;
         }
     }
@@ -448,8 +457,9 @@ SeparableResult fit_separable(const SeparableModel& model, const Samples& sample
     // The grid search and a first refinement on the binned curve (cheap), so that the full data
     // need only a few steps.
     constexpr int kBinCount = 128;
-    const Samples binned =
-        scaled.value.size() <= 4 * kBinCount ? scaled : log_binned(scaled, kBinCount);
+    const bool rebin = scaled.value.size() > 4 * kBinCount;
+    const Samples rebinned = rebin ? log_binned(scaled, kBinCount) : Samples{};
+    const Samples& binned = rebin ? rebinned : scaled;
     std::optional<Eigen::VectorXd> start = best_candidate(model, binned, theta_candidates);
     if (!start) {
         out.message = "no starting values: the model is not finite on this data";
