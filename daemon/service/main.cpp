@@ -214,6 +214,10 @@ int main(int argc, char** argv) {
         std::cout << svc::dmacycled_usage;
         return exit_ok;
     }
+    if (options.version) {
+        std::cout << "dmacycled " DMACYCLE_VERSION "\n";
+        return exit_ok;
+    }
     // What the service creates (the store and its -wal/-shm, the lock, spool outcomes) is for
     // its user and group only, as with the unit's UMask=0027 also when started by hand; a
     // stricter umask stays.

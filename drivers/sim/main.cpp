@@ -29,7 +29,8 @@ constexpr std::string_view usage =
     "  --frame-pty        also serve the load frame on a pseudo-terminal\n"
     "  --furnace-rtu-pty  also serve the furnace as Modbus RTU on a pseudo-terminal\n"
     "  --speed X|max      simulated seconds per wall second (default 1); max: as fast as\n"
-    "                     the clients consume\n";
+    "                     the clients consume\n"
+    "  --help, --version  this text, the version\n";
 
 struct Options {
     std::optional<std::string> profile;
@@ -90,6 +91,9 @@ Options parse(int argc, char** argv) {
             options.speed = value();
         } else if (flag == "--help" || flag == "-h") {
             std::cout << usage;
+            std::exit(0);
+        } else if (flag == "--version") {
+            std::cout << "dmacycle-sim " DMACYCLE_VERSION "\n";
             std::exit(0);
         } else {
             throw UsageError{"unknown option '" + std::string(flag) + "'"};

@@ -7,6 +7,7 @@
 
 #include "analyze_common.hpp"
 #include "dmacycle/cli/commands.hpp"
+#include "dmacycle/cli/help.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/io/dsc_file.hpp"
@@ -88,29 +89,6 @@ int report_fits(std::ostream& err,
 }  // namespace detail
 
 namespace {
-
-const char* const usage_text =
-    "usage: dmacycle analyze recovery (FILE [--t0 SECONDS] | REPTATE.creep --after CREEP\n"
-    "                                  | --db STORE --run ID)\n"
-    "                                 [--lambda X|evidence] [--modes N] [--tau-min S]\n"
-    "                                 [--tau-max S] [--json]\n"
-    "       dmacycle analyze creep (FILE --stress-mpa S | EXPORT | REPTATE.creep\n"
-    "                              | --db STORE --run ID)\n"
-    "                              [--lambda X|evidence] [--modes N] [--tau-min S]\n"
-    "                              [--tau-max S] [--json]\n"
-    "       dmacycle analyze cycling (FILE | --db STORE --run ID) [--composition C\n"
-    "                                --density G_PER_CM3] [--json]\n"
-    "       dmacycle analyze arrhenius FILE [--json]\n"
-    "       dmacycle analyze dsc SAMPLE BASELINE --composition C [--mass-mg M] [--exo-down]\n"
-    "                            [--range T1:T2] [--work-done-kj-mol W | --run ID --db FILE]\n"
-    "                            [--reference-kj-mol H0] [--json]\n"
-    "FILE is CSV with a header: recovery/creep time_s,strain (recovery: with --t0, the loading\n"
-    "time), or recovery from a run's own export (dmacycle export: its segments give t0);\n"
-    "cycling time_s,stress_pa,strain\n"
-    "(stress_mpa in MPa is read too); arrhenius temperature_k,frequency_hz,tan_delta. dsc: SAMPLE\n"
-    "and BASELINE are heating scans as CSV time_s,temperature_k,heat_flow_w_g, TA Universal\n"
-    "Analysis or Netzsch text exports (docs/dsc.md). Exit 0 ok, 1 a fit is not usable (dsc: no\n"
-    "exotherm), 2 bad input.\n";
 
 // The table and its stress in Pa, read from `stress_pa` (as exports name it) or, in files
 // written before the store was SI, `stress_mpa`.
@@ -543,9 +521,9 @@ int analyze_dsc(std::span<const std::string_view> args, std::ostream& out, std::
 }  // namespace
 
 int run_analyze(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    if (args.empty() || args.front() == "--help" || args.front() == "-h") {
-        (args.empty() ? err : out) << usage_text;
-        return args.empty() ? exit_bad_input : exit_ok;
+    if (args.empty()) {
+        print_help(err, *find_help("analyze"));
+        return exit_bad_input;
     }
     const std::string kind(args.front());
     const auto rest = args.subspan(1);

@@ -14,6 +14,7 @@
 #include "client_common.hpp"
 #include "dmacycle/cli/api_client.hpp"
 #include "dmacycle/cli/commands.hpp"
+#include "dmacycle/cli/help.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/io/text.hpp"
@@ -122,8 +123,8 @@ int guarded_command(
         const io::Arguments arguments(args, valued, command.flags);
         return body(arguments, connection);
     } catch (const io::UsageError& error) {
-        err << "dmacycle " << command.name << ": " << error.what() << " (usage: dmacycle "
-            << command.usage << " [--server URL] [--token-file FILE])\n";
+        err << "dmacycle " << command.name << ": " << error.what() << " (" << usage_of(command.name)
+            << ")\n";
         return exit_bad_input;
     } catch (const io::InputError& error) {
         err << "dmacycle " << command.name << ": " << error.what() << "\n";
@@ -314,8 +315,7 @@ int job_action(const Command& command, const char* action, std::span<const std::
 }  // namespace
 
 int run_submit(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{
-        "submit", "submit JOB.yaml [--wait [--timeout S]] [--json]", {"timeout"}, {"wait", "json"}};
+    static const Command command{"submit", {"timeout"}, {"wait", "json"}};
     return client_command(
         command, args, err, [&](const io::Arguments& arguments, const Connection& c) {
             if (arguments.positionals().size() != 1) {
@@ -347,7 +347,7 @@ int run_submit(std::span<const std::string_view> args, std::ostream& out, std::o
 }
 
 int run_list(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{"list", "list [--json]", {}, {"json"}};
+    static const Command command{"list", {}, {"json"}};
     return client_command(
         command, args, err, [&](const io::Arguments& arguments, const Connection& c) {
             if (!arguments.positionals().empty()) {
@@ -384,7 +384,7 @@ int run_list(std::span<const std::string_view> args, std::ostream& out, std::ost
 }
 
 int run_status(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{"status", "status JOB [--json]", {}, {"json"}};
+    static const Command command{"status", {}, {"json"}};
     return client_command(
         command, args, err, [&](const io::Arguments& arguments, const Connection& c) {
             const auto job =
@@ -399,7 +399,7 @@ int run_status(std::span<const std::string_view> args, std::ostream& out, std::o
 }
 
 int run_wait(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{"wait", "wait JOB [--timeout S] [--json]", {"timeout"}, {"json"}};
+    static const Command command{"wait", {"timeout"}, {"json"}};
     return client_command(command, args, err,
                           [&](const io::Arguments& arguments, const Connection& c) {
                               const auto id = the_id(arguments, "job");
@@ -409,17 +409,17 @@ int run_wait(std::span<const std::string_view> args, std::ostream& out, std::ost
 }
 
 int run_pause(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{"pause", "pause JOB [--json]", {}, {"json"}};
+    static const Command command{"pause", {}, {"json"}};
     return job_action(command, "pause", args, out, err);
 }
 
 int run_resume(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{"resume", "resume JOB [--json]", {}, {"json"}};
+    static const Command command{"resume", {}, {"json"}};
     return job_action(command, "resume", args, out, err);
 }
 
 int run_abort(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{"abort", "abort JOB [--json]", {}, {"json"}};
+    static const Command command{"abort", {}, {"json"}};
     return job_action(command, "abort", args, out, err);
 }
 

@@ -16,8 +16,7 @@
 namespace dmacycle::cli {
 
 struct Command {
-    const char* name;
-    const char* usage;  // after "dmacycle "
+    const char* name;  // its usage and help: help.hpp
     std::set<std::string> valued, flags;
 };
 

@@ -21,6 +21,7 @@
 #include "dmacycle/cli/api_client.hpp"
 #include "dmacycle/cli/commands.hpp"
 #include "dmacycle/cli/daemon_child.hpp"
+#include "dmacycle/cli/help.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/io/shipped_config.hpp"
@@ -391,9 +392,7 @@ int run_demo(std::span<const std::string_view> args, std::ostream& out, std::ost
             report::check_report_dir(*report_dir);
         }
     } catch (const io::UsageError& error) {
-        err << "dmacycle demo: " << error.what()
-            << " (usage: dmacycle demo [--db FILE] [--report DIR] | dmacycle demo --synthetic "
-               "[--write-csv FILE])\n";
+        err << "dmacycle demo: " << error.what() << " (" << usage_of("demo") << ")\n";
         return exit_bad_input;
     } catch (const io::InputError& error) {
         err << "dmacycle demo: " << error.what() << "\n";

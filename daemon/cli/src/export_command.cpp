@@ -305,11 +305,7 @@ int write_export(const ExportRequest& request, const ExportSource& source, std::
 }  // namespace
 
 int run_export(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    static const Command command{"export",
-                                 "export RUN --out FILE [--format csv|ta] [--every K] "
-                                 "[--results FILE.json|FILE.csv] [--dmta FILE.csv] [--db STORE]",
-                                 {"out", "format", "every", "results", "dmta", "db"},
-                                 {}};
+    static const Command command{"export", {"out", "format", "every", "results", "dmta", "db"}, {}};
     return guarded_command(
         command, args, err,
         [&](const io::Arguments& arguments, std::optional<Connection>& connection) {

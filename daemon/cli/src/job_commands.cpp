@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dmacycle/cli/commands.hpp"
+#include "dmacycle/cli/help.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/io/profiles.hpp"
@@ -245,8 +246,7 @@ int run_validate(std::span<const std::string_view> args, std::ostream& out, std:
     } catch (const io::InputError& error) {
         err << error.what() << "\n";
     } catch (const io::UsageError& error) {
-        err << "dmacycle validate: " << error.what()
-            << " (usage: dmacycle validate JOB.yaml [JOB.yaml ...])\n";
+        err << "dmacycle validate: " << error.what() << " (" << usage_of("validate") << ")\n";
     }
     return exit_bad_input;
 }
@@ -278,7 +278,7 @@ int run_plan(std::span<const std::string_view> args, std::ostream& out, std::ost
     } catch (const io::InputError& error) {
         err << error.what() << "\n";
     } catch (const io::UsageError& error) {
-        err << "dmacycle plan: " << error.what() << " (usage: dmacycle plan JOB.yaml [--json])\n";
+        err << "dmacycle plan: " << error.what() << " (" << usage_of("plan") << ")\n";
     }
     return exit_bad_input;
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "dmacycle/cli/commands.hpp"
+#include "dmacycle/cli/help.hpp"
 #include "dmacycle/drivers/registry.hpp"
 #include "dmacycle/drivers/rig_profile.hpp"
 #include "dmacycle/io/arguments.hpp"
@@ -16,10 +17,6 @@ namespace {
 
 namespace drv = dmacycle::drivers;
 using nlohmann::json;
-
-constexpr const char* usage =
-    "usage: dmacycle probe [--rig FILE] [--frame URI] [--furnace URI] [--frame-model NAME] "
-    "[--furnace-model NAME] [--timeout-ms N] [--json]";
 
 // A device that failed shows why, and nothing read before the failure (an identity from a
 // link that then faulted would vouch for a device that was never read).
@@ -164,7 +161,7 @@ int run_probe(std::span<const std::string_view> args, std::ostream& out, std::os
             drv::make_furnace(furnace);
         }
     } catch (const io::UsageError& error) {
-        err << "dmacycle probe: " << error.what() << " (" << usage << ")\n";
+        err << "dmacycle probe: " << error.what() << " (" << usage_of("probe") << ")\n";
         return exit_bad_input;
     } catch (const std::exception& error) {  // DriverError: a bad connection string or model
         err << "dmacycle probe: " << drv::printable(error.what(), 400) << "\n";

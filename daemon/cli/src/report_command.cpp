@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "dmacycle/cli/commands.hpp"
+#include "dmacycle/cli/help.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/report/report.hpp"
@@ -10,10 +11,6 @@
 
 namespace dmacycle::cli {
 namespace {
-
-const char* const report_usage =
-    "usage: dmacycle report RUN [RUN ...] [--db FILE] --out DIR | dmacycle report --job JOB "
-    "[--db FILE] --out DIR";
 
 // The service's store (config/dmacycled.yaml): reports are usually of the service's runs.
 const char* const default_store = "/var/lib/dmacycled/dmacycle.db";
@@ -66,7 +63,7 @@ int run_report(std::span<const std::string_view> args, std::ostream& out, std::o
         out << index.string() << "\n";
         return exit_ok;
     } catch (const io::UsageError& error) {
-        err << "dmacycle report: " << error.what() << " (" << report_usage << ")\n";
+        err << "dmacycle report: " << error.what() << " (" << usage_of("report") << ")\n";
     } catch (const io::InputError& error) {
         err << "dmacycle report: " << error.what() << "\n";
     } catch (const std::exception& error) {

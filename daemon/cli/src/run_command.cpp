@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "dmacycle/cli/commands.hpp"
+#include "dmacycle/cli/help.hpp"
 #include "dmacycle/io/arguments.hpp"
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/io/profiles.hpp"
@@ -24,10 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace sim = dmacycle::sim;
-
-const char* const run_usage =
-    "usage: dmacycle run JOB.yaml --db FILE [--rig RIG.yaml] [--speed X|max] [--sample-rate HZ] "
-    "[--json]";
 
 // The profile a job names, found as `validate` and `plan` find it (docs/job-files.md).
 fs::path find_profile(const std::string& job_path, const std::string& name) {
@@ -346,7 +343,7 @@ int run_run(std::span<const std::string_view> args, std::ostream& out, std::ostr
     } catch (const io::InputError& error) {
         err << error.what() << "\n";
     } catch (const io::UsageError& error) {
-        err << "dmacycle run: " << error.what() << " (" << run_usage << ")\n";
+        err << "dmacycle run: " << error.what() << " (" << usage_of("run") << ")\n";
     } catch (const store::StoreError& error) {
         err << "dmacycle run: store: " << error.what() << "\n";
     } catch (const std::exception& error) {

@@ -20,19 +20,21 @@ const char* const dmacycled_usage =
     "  --check             check the configuration (the instrument, the sample rate, the\n"
     "                      tokens, the address) and exit; opens nothing and drives nothing\n"
     "  --help              this text\n"
+    "  --version           the version\n"
     "The flags override the config file. Exit codes: 0 stopped by SIGTERM/SIGINT, 1 the service\n"
     "could not start or failed, 2 bad arguments or configuration.\n";
 
 ServiceOptions parse_service_options(std::span<const std::string_view> args) {
     const io::Arguments parsed(args, {"config", "listen", "db", "spool", "tokens"},
-                               {"help", "check"});
+                               {"help", "check", "version"});
     ServiceOptions options;
     options.help = parsed.flag("help");
+    options.version = parsed.flag("version");
     options.check = parsed.flag("check");
     if (!parsed.positionals().empty()) {
         throw io::UsageError("unexpected argument '" + parsed.positionals().front() + "'");
     }
-    if (options.help) {
+    if (options.help || options.version) {
         return options;
     }
     const auto config = parsed.text("config");

@@ -15,8 +15,9 @@ extern const char* const dmacycled_usage;
 
 struct ServiceOptions {
     bool help = false;
+    bool version = false;
     bool check = false;  // the configuration read and checked, then exit
-    std::string config;  // required unless help
+    std::string config;  // required unless help or version
     std::optional<std::string> listen, database, spool, tokens;
 };
 
