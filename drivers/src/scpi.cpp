@@ -75,15 +75,18 @@ bool ScpiClient::command_unless(std::string_view command, int accepted_refusal) 
 
 std::vector<std::string> ScpiClient::read_stream(Deadline deadline) {
     std::vector<std::string> lines = take_stream_lines();
-    // Wait only when nothing is at hand; then take every complete line already received.
-    bool wait = lines.empty();
-    while (wait || channel_.has_buffered_line()) {
-        wait = false;
+    // Wait only when nothing is at hand; then take everything already received, what the
+    // socket holds included (a read that does not wait), up to max_stream_read lines: one
+    // chunk a call would cap the stream at a chunk a beat, and the instrument's buffer would
+    // overflow behind it. A wake() ends it like a wait.
+    Deadline until = lines.empty() ? deadline : Deadline{};
+    while (lines.size() < options_.max_stream_read) {
         // A quiet stream is not an error here: staleness is the caller's.
-        auto line = channel_.wait_line(deadline);
+        auto line = channel_.wait_line(until);
         if (!line) {
-            return lines;
+            break;
         }
+        until = Deadline{};
         // A garbled line (or a late reply) costs itself, not the good lines around it: the
         // sample numbers show the loss and the count says why.
         if (!line->starts_with(options_.stream_prefix)) {

@@ -329,10 +329,11 @@ std::unique_ptr<Transport> make_transport(const ConnectionUri& uri) {
 }
 
 LineChannel::LineChannel(std::unique_ptr<Transport> transport, LineOptions options)
-    : transport_(std::move(transport)), options_(std::move(options)) {}
+    : transport_(std::move(transport)), options_(std::move(options)), chunk_(read_chunk_bytes) {}
 
 void LineChannel::open(Deadline deadline) {
     buffer_.clear();
+    taken_ = 0;
     transport_->open(deadline);
     if (options_.flush_on_open) {
         transport_->discard_input();
@@ -342,6 +343,7 @@ void LineChannel::open(Deadline deadline) {
 void LineChannel::close() noexcept {
     transport_->close();
     buffer_.clear();
+    taken_ = 0;
 }
 
 void LineChannel::send(std::string_view line, Deadline deadline) {
@@ -359,19 +361,17 @@ void LineChannel::send(std::string_view line, Deadline deadline) {
     last_send_ = Clock::now();
 }
 
-bool LineChannel::has_buffered_line() const {
-    return buffer_.find(options_.terminator.back()) != std::string::npos;
-}
-
 std::optional<std::string> LineChannel::take_line() {
-    if (const auto at = buffer_.find(options_.terminator.back()); at != std::string::npos) {
-        std::string line = buffer_.substr(0, at);
-        buffer_.erase(0, at + 1);
+    if (const auto at = buffer_.find(options_.terminator.back(), taken_); at != std::string::npos) {
+        std::string line = buffer_.substr(taken_, at - taken_);
+        taken_ = at + 1;  // erased once the buffer runs dry, not once a line (quadratic)
         while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
             line.pop_back();
         }
         return line;
     }
+    buffer_.erase(0, taken_);
+    taken_ = 0;
     if (buffer_.size() > options_.max_line_bytes) {
         buffer_.clear();
         throw DriverError(ErrorKind::protocol, name() + ": line longer than " +
@@ -382,28 +382,26 @@ std::optional<std::string> LineChannel::take_line() {
 }
 
 std::optional<std::string> LineChannel::wait_line(Deadline deadline) {
-    std::array<char, 4096> chunk{};
     while (true) {
         if (auto line = take_line()) {
             return line;
         }
-        const std::size_t n = transport_->wait_some(chunk, deadline);
+        const std::size_t n = transport_->wait_some(chunk_, deadline);
         if (n == 0) {
             return std::nullopt;
         }
-        buffer_.append(chunk.data(), n);
+        buffer_.append(chunk_.data(), n);
     }
 }
 
 std::string LineChannel::read_line(Deadline deadline) {
-    std::array<char, 4096> chunk{};
     while (true) {
         if (auto line = take_line()) {
             return std::move(*line);
         }
         try {
-            const std::size_t n = transport_->read_some(chunk, deadline);
-            buffer_.append(chunk.data(), n);
+            const std::size_t n = transport_->read_some(chunk_, deadline);
+            buffer_.append(chunk_.data(), n);
         } catch (const DriverError& error) {
             if (error.kind() == ErrorKind::timeout && !buffer_.empty()) {
                 throw DriverError(ErrorKind::timeout, std::string(error.what()) +

@@ -426,3 +426,27 @@ TEST_CASE("sample stream: samples set aside during a reply are handed over, not 
     CHECK(pending[1].link_seq == 8);
     CHECK(frame->stream()->take_pending_samples().empty());
 }
+
+TEST_CASE("sample stream: one read takes every line already received, not one chunk of it") {
+    constexpr int count = 1000;  // ~20 kB: five chunks of 4 kB, the reads before
+    HostilePeer peer([](int fd, int, const std::atomic<bool>& stop) {
+        std::string buffer, line;
+        while (test_support::read_line(fd, buffer, line, stop)) {
+            if (line == "SOURce:STATe?") {  // the reply, then a burst of samples behind it
+                std::string bytes = "HOLD,0,0\n";
+                for (int i = 0; i < count; ++i) {
+                    bytes += "S," + std::to_string(i) + "," + std::to_string(i) + ",1,2,300\n";
+                }
+                test_support::send_all(fd, bytes);
+            }
+        }
+    });
+    auto frame =
+        make_frame({"", "", "tcp://127.0.0.1:" + std::to_string(peer.port()), milliseconds(500)});
+    frame->connect(deadline_in(milliseconds(500)));
+    CHECK(frame->state().mode == "HOLD");
+    // Sent with the reply in one write on loopback: all received by now.
+    const auto samples = frame->stream()->read_samples(deadline_in(milliseconds(1000)));
+    REQUIRE(samples.size() == count);
+    CHECK(samples.back().link_seq == count - 1);
+}

@@ -185,6 +185,15 @@ class Run {
     bool equilibrated_locked(double target_k) const;
     // Starts judging an equilibration: the samples from now on fill settle_window_.
     void start_settling_locked();
+    // While settling, before a sample at t_s is judged: when the furnace PV it would be paired
+    // with was first used more than settle_furnace_step_s() of instrument time ago, reads the
+    // furnace now (without the lock; the furnace's own polls are 200 ms of wall time apart,
+    // which at --speed max is any amount of instrument time).
+    void refresh_settle_furnace(double t_s);
+    double settle_furnace_step_s() const { return std::max(1.0, job_.equilibrate_settle_s / 10); }
+    // The furnace PV a sample at t_s is paired with: the supervisor's latest reading, or the
+    // one refresh_settle_furnace read when newer.
+    std::optional<double> settle_furnace_k_locked(double t_s);
     // The chained scan's equilibration and the scan's measurements, from wait_for_end; true when
     // it spoke to the frame (a scan's start or a measurement).
     bool step_dmta();
@@ -251,6 +260,9 @@ class Run {
     double last_run_t_s_ = 0;
     bool settling_ = false;  // an equilibration is in progress: samples go to settle_window_
     SettleWindow settle_window_;
+    std::optional<double> settle_furnace_k_;        // the furnace PV samples are paired with
+    drv::Clock::time_point settle_furnace_read_{};  // when it was read
+    double settle_furnace_t_s_ = 0;                 // the sample time it was first paired at
     bool program_started_ = false;
     double program_start_s_ = 0;  // instrument time of plan time 0 (start of the hold)
     bool uploading_ = false;

@@ -27,6 +27,7 @@ const protocols::Segment* Run::segment_at(double plan_t_s) const {
 // One sample, in order: its row, where it stands in the plan, the interlocks, the analysis's
 // share, the store, the progress.
 void Run::on_sample(const drv::FrameSample& sample) {
+    refresh_settle_furnace(sample.value.t_s);
     std::lock_guard lock(mutex_);
     const double t_s = sample.value.t_s;
     store::SampleRow row = make_row_locked(sample);
@@ -80,8 +81,8 @@ store::SampleRow Run::make_row_locked(const drv::FrameSample& sample) {
     }
     latest_t_s_ = m.t_s;
     if (settling_) {
-        if (const auto reading = furnace_link_->latest()) {
-            settle_window_.add(m.t_s, reading->first.temperature_k, m.temperature_k);
+        if (const auto furnace_k = settle_furnace_k_locked(m.t_s)) {
+            settle_window_.add(m.t_s, *furnace_k, m.temperature_k);
         }
         changed_.notify_all();  // the equilibration judges each sample as it comes
     }
@@ -96,6 +97,37 @@ store::SampleRow Run::make_row_locked(const drv::FrameSample& sample) {
     row.strain = m.displacement_m / job_.sample.gauge_length_m;
     last_run_t_s_ = row.t_s;
     return row;
+}
+
+std::optional<double> Run::settle_furnace_k_locked(double t_s) {
+    if (const auto reading = furnace_link_->latest();
+        reading && reading->second > settle_furnace_read_) {
+        settle_furnace_k_ = reading->first.temperature_k;
+        settle_furnace_read_ = reading->second;
+        settle_furnace_t_s_ = t_s;
+    }
+    return settle_furnace_k_;
+}
+
+void Run::refresh_settle_furnace(double t_s) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!settling_ || !settle_furnace_k_ ||
+            t_s - settle_furnace_t_s_ <= settle_furnace_step_s()) {
+            return;
+        }
+    }
+    // Not under mutex_: the furnace's supervisor reports its events under its device's lock.
+    drv::FurnaceReading reading;
+    try {
+        reading = furnace_->with_device([&] { return furnace_link_->driver().read(); });
+    } catch (const drv::DriverError&) {
+        return;  // its supervisor reconnects; a link that stays down ends the run as stale
+    }
+    std::lock_guard lock(mutex_);
+    settle_furnace_k_ = reading.temperature_k;
+    settle_furnace_read_ = drv::Clock::now();
+    settle_furnace_t_s_ = t_s;
 }
 
 // At the instrument clock's resolution, so a sample due exactly at a segment's boundary belongs

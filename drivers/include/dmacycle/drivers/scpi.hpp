@@ -21,6 +21,9 @@ struct ScpiOptions {
     std::string stream_prefix = "S,";
     // Lines held for the reader; beyond it the oldest go, which the sample numbers then show.
     std::size_t max_stream_backlog = 1'000'000;
+    // Lines one read_stream takes at most, so a stream faster than its consumer cannot hold
+    // the reader (and the device) for good.
+    std::size_t max_stream_read = 32'768;
 };
 
 class ScpiClient {
@@ -35,8 +38,9 @@ class ScpiClient {
     void command(std::string_view command);
     // The same, but a refusal with code `accepted_refusal` returns false instead of throwing.
     bool command_unless(std::string_view command, int accepted_refusal);
-    // Waits until deadline for streamed lines; returns what arrived (maybe nothing). Other
-    // lines arriving here (garbled, late replies) are dropped and counted.
+    // Waits until deadline for streamed lines; returns what arrived (maybe nothing) and every
+    // line already received after it, up to max_stream_read. Other lines arriving here
+    // (garbled, late replies) are dropped and counted.
     std::vector<std::string> read_stream(Deadline deadline);
     // From any thread: a read_stream waiting now (or the next one) returns at once.
     void wake() noexcept { channel_.wake(); }
