@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "dmacycle/store/sample_codec.hpp"
 #include "stored_samples.hpp"
 
 namespace fs = std::filesystem;
@@ -137,16 +138,24 @@ std::int64_t seed_finished_job(const fs::path& db_path, const std::string& job_t
     const auto job_id = sqlite3_last_insert_rowid(db);
     sql(db, "INSERT INTO job_runs (job_id, run_id, point) VALUES (" + std::to_string(job_id) +
                 ", " + std::to_string(run_id) + ", 0)");
+    // `samples` is a view: the rows go into sample_rows as the store codes them, off the run's
+    // 10 Hz line from 2026-11-28T00:00:00.000Z (so wall = now + t), segment 3 ("cycle").
+    sql(db,
+        "UPDATE runs SET first_seq = 0, first_t_us = 0, first_wall_ms = 1795824000000, "
+        "sample_step_us = 100000 WHERE id = " +
+            std::to_string(run_id));
+    const auto code = [](double value) {
+        return std::to_string(std::get<std::int64_t>(dmacycle::store::codec::value_cell(value)));
+    };
     const std::string insert_sql =
-        "INSERT INTO samples (run_id, seq, t_s, t_wall_utc, segment, temperature_k, force_n, "
-        "displacement_m, stress_pa, strain) VALUES (?, ?, ?, " +
-        now + ", 'cycle', 523.15, 0.1, 1e-6, 1e8, 0.001)";
+        "INSERT INTO sample_rows (run_id, seq, t_code, wall_code, segment_id, temperature_code, "
+        "force_code, displacement_code, stress_pa, strain) VALUES (?, ?, 0, 0, 3, " +
+        code(523.15) + ", " + code(0.1) + ", " + code(1e-6) + ", 1e8, 0.001)";
     sqlite3_stmt* insert = nullptr;
     sqlite3_prepare_v2(db, insert_sql.c_str(), -1, &insert, nullptr);
     for (std::int64_t seq = 0; seq < rows; ++seq) {
         sqlite3_bind_int64(insert, 1, run_id);
         sqlite3_bind_int64(insert, 2, seq);
-        sqlite3_bind_double(insert, 3, static_cast<double>(seq) * 0.1);
         if (sqlite3_step(insert) != SQLITE_DONE) {
             throw std::runtime_error(std::string("seeding the store: ") + sqlite3_errmsg(db));
         }

@@ -1,24 +1,37 @@
-// Store ingest against the fastest plain SQLite insert of the same rows, in the same run.
+// Store ingest against the fastest plain SQLite insert of the same rows into the same schema, in
+// the same run, and the bytes a sample takes in the file.
 //
-// usage: bench_store_ingest [ROWS] [DIR]   (default 580,000 rows: 16.1 h at 10 Hz, the main
-// job; DIR default: the system temp folder). Goal (issue 5): the store reaches >= 0.8 of the
-// plain insert's rate, bar 0.5. Prints a markdown table for docs/benchmarks.md.
+// usage: bench_store_ingest [ROWS] [DIR] [RATE_HZ]   (default 580,000 rows: 16.1 h at 10 Hz, the
+// main job; DIR default: the system temp folder; RATE_HZ default 10). Goals (issue 19, point 5):
+// the store reaches >= 0.8 of the plain insert's rate, and <= 40 B/sample. Prints a markdown
+// table for docs/benchmarks.md: min / median / max over the repeats.
 //
-// Plain: one connection, the same schema and pragmas, one prepared INSERT OR IGNORE bound per
-// row, all rows in one transaction. Store: SampleStore::append per row from this thread, the
-// writer thread committing batches within the default commit window, then flush().
+// Rows: as the frame sends them and the runner makes them (drivers/src/scpi_frame.cpp, Run::
+// make_row_locked): instrument time with 6 decimals, force 7 significant digits, displacement 9
+// (1 nm quantum), temperature 3 decimals, each parsed from its text, with noise; t_s the
+// instrument's time minus the first's; stress and strain force / area and displacement / gauge
+// length; the wall clock the run's start + t + 0-3 ms. (Smooth synthetic values would flatter
+// the codes.)
+// Plain: one connection, synchronous=NORMAL, the store's schema, one prepared INSERT OR IGNORE
+// into sample_rows per row (its codes included), all rows in one transaction. Store:
+// SampleStore::append per row from this thread, the writer thread committing batches within the
+// default commit window (synchronous=FULL), then flush(). B/sample: the file after a
+// checkpoint, divided by the rows.
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "dmacycle/store/sample_codec.hpp"
 #include "dmacycle/store/sample_store.hpp"
 
 namespace fs = std::filesystem;
@@ -27,81 +40,140 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int repeats = 3;
+constexpr int repeats = 5;
+constexpr double cross_section_m2 = 1.2e-3 * 30e-6, gauge_length_m = 10e-3;
 
 void check(sqlite3* db, int code) {
-    if (code != SQLITE_OK && code != SQLITE_DONE) {
+    if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
         std::fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
         std::exit(1);
     }
 }
 
-// 0-200 MPa at 50 MPa/min, 10 Hz: the main job's cycling record.
-std::vector<SampleRow> make_rows(std::size_t count) {
+// `value` as the instrument's text gives it: `precision` digits in `format`, parsed.
+double sent(double value, std::chars_format format, int precision) {
+    char text[64];
+    const auto end = std::to_chars(text, text + sizeof text, value, format, precision);
+    double parsed = 0;
+    std::from_chars(text, end.ptr, parsed);
+    return parsed;
+}
+
+// 0-200 MPa triangles at 50 MPa/min: the main job's cycling record, at `rate_hz`.
+std::vector<SampleRow> make_rows(std::size_t count, double rate_hz) {
     std::vector<SampleRow> rows(count);
+    std::mt19937_64 random(5);
+    std::normal_distribution<double> noise(0, 1);
+    std::uniform_int_distribution<int> jitter_ms(0, 3);
     const auto start = WallClock::now();
+    const double t_first = sent(1234.567891, std::chars_format::fixed, 6);
     for (std::size_t i = 0; i < count; ++i) {
-        const double t_s = 0.1 * static_cast<double>(i);
-        const double phase = std::fmod(t_s, 480.0);
-        const double stress_mpa = phase < 240 ? phase * 50 / 60 : 200 - (phase - 240) * 50 / 60;
+        const double t = static_cast<double>(i) / rate_hz;
+        const double phase = std::fmod(t, 480.0);
+        const double stress = (phase < 240 ? phase * 50 / 60 : 200 - (phase - 240) * 50 / 60) * 1e6;
         auto& row = rows[i];
         row.seq = static_cast<std::int64_t>(i);
-        row.t_s = t_s;
-        row.t_wall = start + std::chrono::milliseconds(100 * static_cast<long long>(i));
+        row.t_s = sent(t_first + t, std::chars_format::fixed, 6) - t_first;
+        row.t_wall = start + std::chrono::milliseconds(std::llround(t * 1000) + jitter_ms(random));
         row.segment = "cycle";
-        row.temperature_k = 365.0 + 0.05 * std::sin(t_s);
-        row.force_n = stress_mpa * 1e6 * 3.6e-8;
-        row.strain = stress_mpa * 1e6 / 36e9;
-        row.displacement_m = row.strain * 0.01;
-        row.stress_pa = stress_mpa * 1e6;
+        row.temperature_k = sent(365.0 + 0.02 * noise(random), std::chars_format::fixed, 3);
+        row.force_n = sent(stress * cross_section_m2 + 1e-3 * noise(random),
+                           std::chars_format::scientific, 6);
+        row.displacement_m = sent(std::round((stress / 36e9 * gauge_length_m) * 1e9) * 1e-9,
+                                  std::chars_format::scientific, 8);
+        row.stress_pa = row.force_n / cross_section_m2;
+        row.strain = row.displacement_m / gauge_length_m;
     }
     return rows;
 }
 
-long long count_rows(const std::string& path) {
-    sqlite3* db = nullptr;
-    check(db, sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr));
-    sqlite3_stmt* statement = nullptr;
-    check(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM samples", -1, &statement, nullptr));
-    sqlite3_step(statement);
-    const long long count = sqlite3_column_int64(statement, 0);
-    sqlite3_finalize(statement);
-    sqlite3_close(db);
-    return count;
-}
-
-double plain_insert_s(const std::string& path, const std::vector<SampleRow>& rows) {
+sqlite3* open(const std::string& path) {
     sqlite3* db = nullptr;
     check(db, sqlite3_open(path.c_str(), &db));
+    return db;
+}
+
+long long scalar(sqlite3* db, const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    check(db, sqlite3_prepare_v2(db, sql, -1, &statement, nullptr));
+    check(db, sqlite3_step(statement));
+    const long long value = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    return value;
+}
+
+// Rows in the file and its bytes per row once the WAL is checkpointed into it.
+std::pair<long long, double> rows_and_bytes(const std::string& path) {
+    sqlite3* db = open(path);
+    check(db, sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr));
+    const long long rows = scalar(db, "SELECT count(*) FROM sample_rows");
+    sqlite3_close(db);
+    return {rows, static_cast<double>(fs::file_size(path)) / static_cast<double>(rows)};
+}
+
+void bind(sqlite3_stmt* insert, int index, const codec::Cell& cell) {
+    if (const auto* code = std::get_if<std::int64_t>(&cell)) {
+        sqlite3_bind_int64(insert, index, *code);
+    } else {
+        sqlite3_bind_double(insert, index, std::get<double>(cell));
+    }
+}
+
+void bind(sqlite3_stmt* insert, int index, const std::optional<double>& value) {
+    if (value) {
+        sqlite3_bind_double(insert, index, *value);
+    } else {
+        sqlite3_bind_null(insert, index);
+    }
+}
+
+codec::Values values_of(const SampleRow& row) {
+    return {.t_s = row.t_s,
+            .wall_ms =
+                std::chrono::duration_cast<std::chrono::milliseconds>(row.t_wall.time_since_epoch())
+                    .count(),
+            .temperature_k = row.temperature_k,
+            .force_n = row.force_n,
+            .displacement_m = row.displacement_m,
+            .stress_pa = row.stress_pa,
+            .strain = row.strain};
+}
+
+double plain_insert_s(const std::string& path, const std::vector<SampleRow>& rows, double rate_hz) {
+    sqlite3* db = open(path);
+    const auto line = codec::with_origin({.step_us = std::llround(1e6 / rate_hz),
+                                          .cross_section_m2 = cross_section_m2,
+                                          .gauge_length_m = gauge_length_m},
+                                         0, values_of(rows.front()));
     const std::string setup =
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA foreign_keys=ON;" +
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;" +
         std::string(store_schema_sql()) +
-        "INSERT INTO runs (job_text, sample_id, profile, software_version, "
-        "instrument_identity, created_utc) VALUES ('', 'R1', 'sim', '0', "
-        "'', '');";
+        "INSERT INTO runs (job_text, sample_id, profile, software_version, instrument_identity, "
+        "created_utc, cross_section_m2, gauge_length_m, sample_step_us, first_seq, first_t_us, "
+        "first_wall_ms) VALUES ('', 'R1', 'sim', '0', '', '', " +
+        std::to_string(cross_section_m2) + ", " + std::to_string(gauge_length_m) + ", " +
+        std::to_string(line.step_us) + ", 0, " + std::to_string(line.first_t_us) + ", " +
+        std::to_string(line.first_wall_ms) + ");";
     check(db, sqlite3_exec(db, setup.c_str(), nullptr, nullptr, nullptr));
     sqlite3_stmt* insert = nullptr;
     check(db, sqlite3_prepare_v2(db,
-                                 "INSERT OR IGNORE INTO samples (run_id, seq, t_s, t_wall_utc, "
-                                 "segment, temperature_k, force_n, displacement_m, stress_pa, "
-                                 "strain) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 "INSERT OR IGNORE INTO sample_rows (run_id, seq, t_code, "
+                                 "wall_code, segment_id, temperature_code, force_code, "
+                                 "displacement_code, stress_pa, strain) VALUES (1, ?, ?, ?, 3, "
+                                 "?, ?, ?, ?, ?)",
                                  -1, &insert, nullptr));
     const auto start = Clock::now();
     check(db, sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr));
     for (const auto& row : rows) {
-        const UtcText wall(row.t_wall);
+        const auto codes = codec::encode(line, row.seq, values_of(row));
         sqlite3_bind_int64(insert, 1, row.seq);
-        sqlite3_bind_double(insert, 2, row.t_s);
-        sqlite3_bind_text(insert, 3, wall.view().data(), static_cast<int>(wall.view().size()),
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(insert, 4, row.segment.data(), static_cast<int>(row.segment.size()),
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_double(insert, 5, row.temperature_k);
-        sqlite3_bind_double(insert, 6, row.force_n);
-        sqlite3_bind_double(insert, 7, row.displacement_m);
-        sqlite3_bind_double(insert, 8, row.stress_pa);
-        sqlite3_bind_double(insert, 9, row.strain);
+        bind(insert, 2, codes.t);
+        sqlite3_bind_int64(insert, 3, codes.wall);
+        bind(insert, 4, codes.temperature);
+        bind(insert, 5, codes.force);
+        bind(insert, 6, codes.displacement);
+        bind(insert, 7, codes.stress);
+        bind(insert, 8, codes.strain);
         check(db, sqlite3_step(insert));
         sqlite3_reset(insert);
     }
@@ -112,9 +184,13 @@ double plain_insert_s(const std::string& path, const std::vector<SampleRow>& row
     return seconds;
 }
 
-double store_ingest_s(const std::string& path, const std::vector<SampleRow>& rows) {
+double store_ingest_s(const std::string& path, const std::vector<SampleRow>& rows, double rate_hz) {
     SampleStore store(path);
-    const auto run = store.create_run({"", "R1", "sim", "0", ""});
+    RunInfo info{"", "R1", "sim", "0", ""};
+    info.cross_section_m2 = cross_section_m2;
+    info.gauge_length_m = gauge_length_m;
+    info.sample_period_s = 1 / rate_hz;
+    const auto run = store.create_run(info);
     const auto start = Clock::now();
     for (const auto& row : rows) {
         store.append(run, row);
@@ -123,9 +199,16 @@ double store_ingest_s(const std::string& path, const std::vector<SampleRow>& row
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double median(std::vector<double> values) {
+// "min / median / max" of `values`, with `decimals` decimals.
+std::string spread(std::vector<double> values, int decimals) {
     std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
+    std::string text;
+    for (const double value : {values.front(), values[values.size() / 2], values.back()}) {
+        char part[32];
+        std::snprintf(part, sizeof part, "%.*f", decimals, value);
+        text += (text.empty() ? "" : " / ") + std::string(part);
+    }
+    return text;
 }
 
 }  // namespace
@@ -134,32 +217,42 @@ int main(int argc, char** argv) {
     const std::size_t count = argc > 1 ? std::stoul(argv[1]) : 580'000;
     const fs::path dir = fs::path(argc > 2 ? argv[2] : fs::temp_directory_path().string()) /
                          ("dmacycle-bench-" + std::to_string(getpid()));
+    const double rate_hz = argc > 3 ? std::stod(argv[3]) : 10.0;
     fs::create_directories(dir);
-    const auto rows = make_rows(count);
+    const auto rows = make_rows(count, rate_hz);
 
-    std::vector<double> plain_s, store_s;
+    std::vector<double> plain_rate, store_rate, ratio, plain_bytes, store_bytes;
     for (int i = 0; i < repeats; ++i) {
         // Alternate, each on a fresh file, so neither side always runs on a warmer cache.
         const auto plain_path = (dir / ("plain-" + std::to_string(i) + ".db")).string();
         const auto store_path = (dir / ("store-" + std::to_string(i) + ".db")).string();
-        plain_s.push_back(plain_insert_s(plain_path, rows));
-        store_s.push_back(store_ingest_s(store_path, rows));
-        if (count_rows(plain_path) != static_cast<long long>(count) ||
-            count_rows(store_path) != static_cast<long long>(count)) {
+        const double plain_s = plain_insert_s(plain_path, rows, rate_hz);
+        const double store_s = store_ingest_s(store_path, rows, rate_hz);
+        const auto [plain_rows, plain_b] = rows_and_bytes(plain_path);
+        const auto [store_rows, store_b] = rows_and_bytes(store_path);
+        if (plain_rows != static_cast<long long>(count) ||
+            store_rows != static_cast<long long>(count)) {
             std::fprintf(stderr, "row count mismatch\n");
             return 1;
         }
-        std::printf("repeat %d: plain %.3f s, store %.3f s\n", i + 1, plain_s.back(),
-                    store_s.back());
+        const double n = static_cast<double>(count);
+        plain_rate.push_back(n / plain_s);
+        store_rate.push_back(n / store_s);
+        ratio.push_back(plain_s / store_s);
+        plain_bytes.push_back(plain_b);
+        store_bytes.push_back(store_b);
+        std::printf("repeat %d: plain %.3f s, store %.3f s, ratio %.2f, %.1f B/sample\n", i + 1,
+                    plain_s, store_s, ratio.back(), store_b);
     }
     fs::remove_all(dir);
 
-    const double plain_rate = static_cast<double>(count) / median(plain_s);
-    const double store_rate = static_cast<double>(count) / median(store_s);
     std::printf(
-        "\n| rows | plain insert, one transaction | store (WAL, writer thread, "
-        "batches) | ratio (goal >= 0.8, bar 0.5) |\n|---|---|---|---|\n");
-    std::printf("| %zu | %.0f rows/s (%.3f s) | %.0f rows/s (%.3f s) | %.2f |\n", count, plain_rate,
-                median(plain_s), store_rate, median(store_s), store_rate / plain_rate);
+        "\n| rows, rate | plain insert, one transaction (rows/s) | store: WAL, writer thread, "
+        "batches (rows/s) | store / plain (goal >= 0.8) | store B/sample (goal <= 40) | plain "
+        "B/sample |\n|---|---|---|---|---|---|\n");
+    std::printf("| %zu at %g Hz | %s | %s | %s | %s | %s |\n", count, rate_hz,
+                spread(plain_rate, 0).c_str(), spread(store_rate, 0).c_str(),
+                spread(ratio, 2).c_str(), spread(store_bytes, 1).c_str(),
+                spread(plain_bytes, 1).c_str());
     return 0;
 }

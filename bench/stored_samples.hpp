@@ -14,8 +14,8 @@ inline StoredSamples stored_samples(const std::filesystem::path& database, std::
     sqlite3* db = nullptr;
     sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_stmt* query = nullptr;
-    sqlite3_prepare_v2(db, "SELECT count(*), min(seq), max(seq) FROM samples WHERE run_id = ?", -1,
-                       &query, nullptr);
+    sqlite3_prepare_v2(db, "SELECT count(*), min(seq), max(seq) FROM sample_rows WHERE run_id = ?",
+                       -1, &query, nullptr);
     sqlite3_bind_int64(query, 1, run_id);
     if (sqlite3_step(query) == SQLITE_ROW) {
         stored = {sqlite3_column_int64(query, 0), sqlite3_column_int64(query, 1),

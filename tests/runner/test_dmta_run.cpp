@@ -19,6 +19,7 @@
 #include "dmacycle/protocols/job.hpp"
 #include "dmacycle/runner/runner.hpp"
 #include "dmacycle/store/run_archive.hpp"
+#include "old_store_versions.hpp"
 #include "runner_rig.hpp"
 #include "time_scale.hpp"
 
@@ -222,12 +223,15 @@ TEST_CASE("dmta store: a version-2 file is upgraded with every row kept and DMTA
         // What a version-2 program wrote: the same tables without `dmta`, stress in MPa.
         sqlite3* db = nullptr;
         REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-        REQUIRE(sqlite3_exec(db,
-                             "DROP TABLE dmta; ALTER TABLE samples RENAME stress_pa TO stress_mpa; "
-                             "ALTER TABLE cycles RENAME stress_min_pa TO stress_min_mpa; "
-                             "ALTER TABLE cycles RENAME stress_max_pa TO stress_max_mpa; "
-                             "PRAGMA user_version = 2",
-                             nullptr, nullptr, nullptr) == SQLITE_OK);
+        REQUIRE(
+            sqlite3_exec(db,
+                         (store_test::to_version_5_sql +
+                          "DROP TABLE dmta; ALTER TABLE samples RENAME stress_pa TO stress_mpa; "
+                          "ALTER TABLE cycles RENAME stress_min_pa TO stress_min_mpa; "
+                          "ALTER TABLE cycles RENAME stress_max_pa TO stress_max_mpa; "
+                          "PRAGMA user_version = 2")
+                             .c_str(),
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }
     // Read-only, a version-2 file is read as it is: no DMTA rows, nothing changed.

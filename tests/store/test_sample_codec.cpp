@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "dmacycle/store/run_archive.hpp"
 #include "dmacycle/store/sample_codec.hpp"
 #include "dmacycle/store/sample_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace dmacycle::store;
 using codec::same_bits;
@@ -300,4 +302,62 @@ TEST_CASE("the samples view decodes the codes to the very values and UtcText's w
         }
         check_view(db, written);
     }
+}
+
+TEST_CASE("the store gives back every sample bit for bit, whatever its values and order") {
+    test_support::TempDir dir("dmacycle-codec");
+    const auto path = dir.path / "store.db";
+    std::mt19937_64 random(11);
+    std::vector<SampleRow> written;
+    for (std::int64_t seq = 0; seq < 2000; ++seq) {
+        const auto values = main_job_sample(random, seq);
+        SampleRow row{.seq = seq,
+                      .t_s = seq % 7 == 0 ? values.t_s + 1e-9 : values.t_s,  // not whole µs
+                      .t_wall = WallClock::time_point(std::chrono::microseconds(
+                          values.wall_ms * 1000 + static_cast<std::int64_t>(random() % 1000))),
+                      .segment = seq % 100 == 0 ? "warmup" : "cycle",  // a name not known yet
+                      .temperature_k = values.temperature_k,
+                      .force_n = seq % 5 == 0 ? any_finite(random) : values.force_n,
+                      .displacement_m = seq % 3 == 0 ? -0.0 : values.displacement_m,
+                      .stress_pa = seq % 11 == 0 ? 1.5e8 : values.stress_pa,
+                      .strain = values.strain};
+        written.push_back(row);
+    }
+    std::vector<std::string> rows_written;
+    const auto text = [](const ArchivedSample& s) {
+        return std::to_string(s.seq) + " " + std::to_string(std::bit_cast<std::uint64_t>(s.t_s)) +
+               " " + s.t_wall_utc + " " + s.segment + " " +
+               std::to_string(std::bit_cast<std::uint64_t>(s.temperature_k)) + " " +
+               std::to_string(std::bit_cast<std::uint64_t>(s.force_n)) + " " +
+               std::to_string(std::bit_cast<std::uint64_t>(s.displacement_m)) + " " +
+               std::to_string(std::bit_cast<std::uint64_t>(s.stress_pa)) + " " +
+               std::to_string(std::bit_cast<std::uint64_t>(s.strain));
+    };
+    for (const auto& row : written) {
+        rows_written.push_back(
+            text({row.seq, row.t_s, format_utc(row.t_wall), row.segment, row.temperature_k,
+                  row.force_n, row.displacement_m, row.stress_pa, row.strain}));
+    }
+    std::int64_t run = 0;
+    {
+        SampleStore store(path.string());
+        RunInfo info;
+        info.cross_section_m2 = main_job_line().cross_section_m2;
+        info.gauge_length_m = main_job_line().gauge_length_m;
+        info.sample_period_s = 0.1;
+        run = store.create_run(info);
+        for (std::size_t i = 1000; i < 2000; ++i) {  // the second half first: the origin
+            store.append(run, written[i]);
+        }
+        for (std::size_t i = 0; i < 2000; ++i) {
+            auto replayed = written[i];
+            store.append(run, written[i]);
+            replayed.force_n += 1;  // a replay's later value is not stored
+            store.append(run, replayed);
+        }
+    }
+    std::vector<std::string> rows_read;
+    RunArchive(path).for_each_sample(
+        run, [&](const ArchivedSample& s) { rows_read.push_back(text(s)); });
+    CHECK(rows_read == rows_written);
 }

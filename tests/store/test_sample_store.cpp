@@ -24,6 +24,7 @@
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/store/run_archive.hpp"
 #include "dmacycle/store/sample_store.hpp"
+#include "old_store_versions.hpp"
 
 namespace fs = std::filesystem;
 using namespace dmacycle::store;
@@ -568,13 +569,15 @@ TEST_CASE("a re-sent event is stored once - version 1 files are upgraded keeping
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
-                         "DROP INDEX events_once; CREATE INDEX events_by_run ON events (run_id, "
-                         "t_s); INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
-                         "SELECT run_id, t_s, 'later', kind, message FROM events; "
-                         "ALTER TABLE samples RENAME stress_pa TO stress_mpa; "
-                         "ALTER TABLE cycles RENAME stress_min_pa TO stress_min_mpa; "
-                         "ALTER TABLE cycles RENAME stress_max_pa TO stress_max_mpa; "
-                         "PRAGMA user_version = 1",
+                         (store_test::to_version_5_sql +
+                          "DROP INDEX events_once; CREATE INDEX events_by_run ON events (run_id, "
+                          "t_s); INSERT INTO events (run_id, t_s, t_wall_utc, kind, message) "
+                          "SELECT run_id, t_s, 'later', kind, message FROM events; "
+                          "ALTER TABLE samples RENAME stress_pa TO stress_mpa; "
+                          "ALTER TABLE cycles RENAME stress_min_pa TO stress_min_mpa; "
+                          "ALTER TABLE cycles RENAME stress_max_pa TO stress_max_mpa; "
+                          "PRAGMA user_version = 1")
+                             .c_str(),
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
     {

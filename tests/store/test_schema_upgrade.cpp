@@ -6,12 +6,16 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <bit>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "dmacycle/store/run_archive.hpp"
 #include "dmacycle/store/sample_store.hpp"
+#include "old_store_versions.hpp"
 #include "store_reader.hpp"
 #include "temp_dir.hpp"
 
@@ -112,7 +116,80 @@ std::vector<double> times_1e6(std::vector<double> values) {
     return values;
 }
 
+// A second run for version_3_sql as the runner wrote them: a wall clock per sample, times not all
+// in whole µs, instrument decimals and values that are not, a gap in seq, a segment name this
+// version does not know, stress in MPa from the force.
+const std::string second_run_sql = R"sql(
+INSERT INTO runs (job_text, sample_id, profile, software_version, instrument_identity, status,
+    created_utc) VALUES ('name: second', 'R2', 'sim-la30', '0.3.0', 'sim', 'completed',
+    '2026-06-01T00:00:00.000Z');
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2999)
+INSERT INTO samples SELECT 2, i * 3 + (i > 1500) * 7, i * 0.3 + (i % 3) * 1e-7,
+    strftime('%Y-%m-%dT%H:%M:%fZ', 1796000000 + i * 0.3 + (i % 4) * 0.001, 'unixepoch'),
+    CASE WHEN i % 500 = 0 THEN 'warmup' ELSE 'recovery' END, round(365 + (i % 1000) * 0.001, 3),
+    (i % 200 - 100) * 0.0123, i * 1e-9 - 1e-6, (i % 200 - 100) * 0.0123 / 3.6e-8 / 1e6,
+    (i * 1e-9 - 1e-6) / 0.01 FROM n;
+)sql";
+
+std::string bits(double value) {
+    char text[24];
+    std::snprintf(text, sizeof text, "%016llx",
+                  static_cast<unsigned long long>(std::bit_cast<std::uint64_t>(value)));
+    return text;
+}
+
+// Every sample of every run as RunArchive reads it, each double as its bits.
+std::vector<std::string> archived_samples(const fs::path& path) {
+    std::vector<std::string> rows;
+    const RunArchive archive(path);
+    for (const auto& run : daemon_test::Store(path).column("SELECT id FROM runs ORDER BY id")) {
+        archive.for_each_sample(std::stoll(run), [&](const ArchivedSample& s) {
+            rows.push_back(run + " " + std::to_string(s.seq) + " " + bits(s.t_s) + " " +
+                           s.t_wall_utc + " " + s.segment + " " + bits(s.temperature_k) + " " +
+                           bits(s.force_n) + " " + bits(s.displacement_m) + " " +
+                           bits(s.stress_pa) + " " + bits(s.strain));
+        });
+    }
+    return rows;
+}
+
 }  // namespace
+
+TEST_CASE("a version-3 store keeps every sample bit for bit through the version-6 upgrade") {
+    test_support::TempDir dir("dmacycle-upgrade");
+    const auto path = dir.path / "v3.db";
+    write_file(path, version_3_sql() + second_run_sql);
+    const auto before = archived_samples(path);  // read-only: stress_mpa * 1e6
+    REQUIRE(before.size() == 4000);
+    { SampleStore upgraded(path.string()); }
+    CHECK(archived_samples(path) == before);
+    daemon_test::Store reader(path);
+    CHECK(reader.integer("PRAGMA user_version") == 6);
+    CHECK(reader.integer("SELECT count(*) FROM sample_rows") == 4000);
+    CHECK(reader.integer("SELECT count(*) FROM sqlite_master WHERE name = 'samples' AND type = "
+                         "'view'") == 1);
+    // The temperatures (3 decimals) took integer codes; the run's step was inferred from its
+    // first and last samples (the gap in seq makes it 0.08 % short, costing bytes, no value).
+    CHECK(reader.integer("SELECT count(*) FROM sample_rows WHERE run_id = 2 AND "
+                         "typeof(temperature_code) = 'integer'") == 3000);
+    CHECK(reader.integer("SELECT sample_step_us FROM runs WHERE id = 2") == 99'922);
+    CHECK(reader.column("SELECT DISTINCT segment FROM samples WHERE run_id = 2 ORDER BY 1") ==
+          std::vector<std::string>{"recovery", "warmup"});
+}
+
+TEST_CASE(
+    "a wall clock the store did not write fails the upgrade, and the file is left as it was") {
+    test_support::TempDir dir("dmacycle-upgrade");
+    const auto path = dir.path / "v3.db";
+    write_file(path, version_3_sql() + second_run_sql +
+                         "UPDATE samples SET t_wall_utc = 'yesterday' WHERE run_id = 2 AND "
+                         "seq = 9;");
+    const auto before = archived_samples(path);
+    CHECK_THROWS_WITH_AS(SampleStore(path.string()), doctest::Contains("run 2 seq 9: t_wall_utc"),
+                         StoreError);
+    CHECK(daemon_test::Store(path).integer("PRAGMA user_version") == 3);
+    CHECK(archived_samples(path) == before);
+}
 
 TEST_CASE("a version-3 store's stress in MPa is converted to Pa in place, once, every row kept") {
     test_support::TempDir dir("dmacycle-upgrade");
@@ -207,7 +284,7 @@ TEST_CASE("a version-4 store's work_done result is converted to Pa, its other re
     test_support::TempDir dir("dmacycle-upgrade");
     const auto path = dir.path / "v4.db";
     { SampleStore created(path.string()); }
-    write_file(path, R"sql(
+    write_file(path, store_test::to_version_5_sql + R"sql(
 INSERT INTO runs (id, job_text, sample_id, profile, software_version, instrument_identity,
     created_utc) VALUES (1, 'job', 'ribbon', 'default', '0.4', 'sim', '2026-01-01T00:00:00.000Z');
 INSERT INTO results VALUES (1, 'work_done', '{"stress_creep_mpa": 100, "v_total_j_m3": 4.5e4,

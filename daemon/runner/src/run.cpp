@@ -191,6 +191,10 @@ std::string Run::make_links(const drv::DeviceSpec& frame_spec,
 // latches at once.
 void Run::open_run(const std::string& setup_error, RunOutcome& outcome) {
     store::RunInfo info{job_text_, job_.sample.id, job_.profile, DMACYCLE_VERSION, ""};
+    // make_row_locked's divisors and the stream's period: the store codes the rows by them.
+    info.cross_section_m2 = plan_.cross_section_m2;
+    info.gauge_length_m = job_.sample.gauge_length_m;
+    info.sample_period_s = 1 / options_.sample_rate_hz;
     if (setup_error.empty()) {
         info.instrument_identity =
             "frame: " + frame_->identity() + "; furnace: " + furnace_->identity();

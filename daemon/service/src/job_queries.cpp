@@ -28,14 +28,15 @@ const SampleTally& JobService::Impl::tally(std::int64_t run_id) const {
     reader->query("SELECT status NOT IN ('queued', 'running') FROM runs WHERE id = ?", {run_id},
                   [&](const store::SqlRow& row) { ended = row.integer(0) != 0; });
     // A range of the primary key (run_id, seq): only the rows committed since the last call.
-    reader->query("SELECT count(*), min(seq), max(seq) FROM samples WHERE run_id = ? AND seq > ?",
-                  {run_id, tally.last_seq}, [&](const store::SqlRow& row) {
-                      tally.count += row.integer(0);
-                      if (!row.null(1)) {
-                          tally.first_seq = tally.first_seq < 0 ? row.integer(1) : tally.first_seq;
-                          tally.last_seq = row.integer(2);
-                      }
-                  });
+    reader->query(
+        "SELECT count(*), min(seq), max(seq) FROM sample_rows WHERE run_id = ? AND seq > ?",
+        {run_id, tally.last_seq}, [&](const store::SqlRow& row) {
+            tally.count += row.integer(0);
+            if (!row.null(1)) {
+                tally.first_seq = tally.first_seq < 0 ? row.integer(1) : tally.first_seq;
+                tally.last_seq = row.integer(2);
+            }
+        });
     tally.final = ended;
     return tally;
 }

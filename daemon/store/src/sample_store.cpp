@@ -12,7 +12,9 @@
 #include <variant>
 
 #include "dmacycle/store/names.hpp"
+#include "dmacycle/store/sample_codec.hpp"
 #include "dmacycle/store/sql_connection.hpp"
+#include "sample_rows.hpp"
 #include "store_schema.hpp"
 
 namespace dmacycle::store {
@@ -49,6 +51,16 @@ std::string insert_sql(std::string_view table, std::span<const names::Column> co
 template <std::size_t N>
 consteval int parameter(const std::array<names::Column, N>& table, std::string_view name) {
     return names::index_of(table, name) + 2;
+}
+
+// A run's divisor for its codes: NULL (unknown, stress or strain stored) unless usable.
+SqlValue divisor(double value) {
+    return value != 0 && std::isfinite(value) ? SqlValue(value) : SqlValue(nullptr);
+}
+
+// The clock line's step in whole µs; 0 when the period is unknown.
+std::int64_t step_us(double period_s) {
+    return period_s > 0 && period_s < 1e6 ? std::llround(period_s * 1e6) : 0;
 }
 
 }  // namespace
@@ -88,9 +100,10 @@ std::string format_utc(WallClock::time_point time) {
 }
 
 struct SampleStore::Statements {
-    SqlStatement sample, event, cycle, result, dmta;
+    SampleRowWriter sample;
+    SqlStatement event, cycle, result, dmta;
     explicit Statements(SqlConnection& db)
-        : sample(db.statement(insert_sql("samples", names::samples))),
+        : sample(db),
           event(db.statement("INSERT OR IGNORE INTO events (run_id, t_s, t_wall_utc, kind, "
                              "message) VALUES (?, ?, ?, ?, ?)")),
           cycle(db.statement(insert_sql("cycles", names::cycles))),
@@ -263,10 +276,12 @@ void SampleStore::append(std::int64_t run_id, const SampleRow& row) {
                                               {"displacement_m", row.displacement_m},
                                               {"stress_pa", row.stress_pa},
                                               {"strain", row.strain}});
-    if (bad != nullptr || row.seq < 0 || row.segment.empty()) {
+    const bool far = bad == nullptr && !(std::fabs(row.t_s) < codec::max_abs_t_s);
+    if (bad != nullptr || far || row.seq < 0 || row.segment.empty()) {
         const std::string what =
             "sample seq " + std::to_string(row.seq) + " of run " + std::to_string(run_id);
         throw StoreError(bad != nullptr ? not_finite(what, bad)
+                         : far          ? what + ": |t_s| must be < 1e12 s"
                          : row.seq < 0  ? what + ": seq must be >= 0"
                                         : what + ": empty segment");
     }
@@ -328,19 +343,21 @@ void SampleStore::store_result(std::int64_t run_id, const std::string& kind,
 
 std::int64_t SampleStore::create_run(const RunInfo& info) {
     auto run_id = std::make_shared<std::int64_t>(0);
-    const auto ticket =
-        enqueue({Item::Task{[run_id, info, now = format_utc(WallClock::now())](SqlConnection& db) {
-                                *run_id = 0;  // a retry after a rollback may be given another id
-                                db.run(
-                                    "INSERT INTO runs (job_text, sample_id, profile, "
-                                    "software_version, instrument_identity, created_utc) "
-                                    "VALUES (?, ?, ?, ?, ?, ?)",
-                                    {info.job_text, info.sample_id, info.profile,
-                                     info.software_version, info.instrument_identity, now});
-                                *run_id = db.last_insert_id();
-                            },
-                            run_id}},
-                0);
+    const auto ticket = enqueue(
+        {Item::Task{[run_id, info, now = format_utc(WallClock::now())](SqlConnection& db) {
+                        *run_id = 0;  // a retry after a rollback may be given another id
+                        db.run(
+                            "INSERT INTO runs (job_text, sample_id, profile, "
+                            "software_version, instrument_identity, created_utc, "
+                            "cross_section_m2, gauge_length_m, sample_step_us) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            {info.job_text, info.sample_id, info.profile, info.software_version,
+                             info.instrument_identity, now, divisor(info.cross_section_m2),
+                             divisor(info.gauge_length_m), step_us(info.sample_period_s)});
+                        *run_id = db.last_insert_id();
+                    },
+                    run_id}},
+        0);
     std::unique_lock lock(mutex_);
     wait_committed(
         lock, [&] { return committed_ticket_ >= ticket; }, "create_run");
@@ -460,6 +477,7 @@ void SampleStore::writer_loop() {
         }
         if (!failure.empty()) {
             rollback();
+            statements_->sample.forget();
         }
         lock.lock();
         if (failure.empty()) {
@@ -601,20 +619,7 @@ void SampleStore::commit_batch(std::vector<Item>& batch) {
             [&](auto& what) {
                 using T = std::decay_t<decltype(what)>;
                 if constexpr (std::is_same_v<T, Item::Sample>) {
-                    const auto& row = what.row;
-                    const UtcText wall(row.t_wall);
-                    constexpr auto& at = names::samples;
-                    statements_->sample.bind(1, what.run_id)
-                        .bind(parameter(at, "seq"), row.seq)
-                        .bind(parameter(at, "t_s"), row.t_s)
-                        .bind(parameter(at, "t_wall_utc"), wall.view())
-                        .bind(parameter(at, "segment"), std::string_view(row.segment))
-                        .bind(parameter(at, "temperature_k"), row.temperature_k)
-                        .bind(parameter(at, "force_n"), row.force_n)
-                        .bind(parameter(at, "displacement_m"), row.displacement_m)
-                        .bind(parameter(at, "stress_pa"), row.stress_pa)
-                        .bind(parameter(at, "strain"), row.strain)
-                        .run();
+                    statements_->sample.write(what.run_id, what.row);
                 } else if constexpr (std::is_same_v<T, Item::Event>) {
                     const UtcText wall(what.row.t_wall);
                     statements_->event.bind(1, what.run_id)

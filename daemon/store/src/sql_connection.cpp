@@ -209,6 +209,11 @@ SqlStatement& SqlStatement::bind(int index, std::string_view text) {
     return *this;
 }
 
+SqlStatement& SqlStatement::bind(int index, std::nullptr_t) {
+    check_bind(db_, sqlite3_bind_null(statement_, index));
+    return *this;
+}
+
 std::optional<std::int64_t> SqlStatement::run() {
     const int code = sqlite3_step(statement_);
     std::optional<std::int64_t> value;

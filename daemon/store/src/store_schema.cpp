@@ -9,6 +9,7 @@
 
 #include "dmacycle/store/analysis_json.hpp"
 #include "dmacycle/store/names.hpp"
+#include "dmacycle/store/sample_codec.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "store_schema.hpp"
 
@@ -27,8 +28,40 @@ CREATE TABLE runs (
                         ('queued', 'running', 'completed', 'aborted', 'faulted', 'interrupted')),
     created_utc         TEXT NOT NULL,
     started_utc         TEXT,
-    ended_utc           TEXT
+    ended_utc           TEXT,
+    cross_section_m2    REAL,
+    gauge_length_m      REAL,
+    sample_step_us      INTEGER,
+    first_seq           INTEGER,
+    first_t_us          INTEGER,
+    first_wall_ms       INTEGER
 );
+)sql";
+
+// The samples' storage (version 6): codes (store::codec) read through the `samples` view. The
+// coded columns have no declared type, so a REAL is stored as bound (a REAL column would store
+// -0.0 as the integer 0).
+constexpr std::string_view sample_rows_sql = R"sql(
+CREATE TABLE segments (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+INSERT INTO segments (id, name) VALUES (0, 'equilibrate'), (1, 'hold'), (2, 'load'),
+    (3, 'cycle'), (4, 'creep'), (5, 'unload'), (6, 'recovery'), (7, 'paused'),
+    (8, 'safe_state'), (9, 'after_plan');
+CREATE TABLE sample_rows (
+    run_id            INTEGER NOT NULL REFERENCES runs(id),
+    seq               INTEGER NOT NULL,
+    t_code            NOT NULL,
+    wall_code         INTEGER NOT NULL,
+    segment_id        INTEGER NOT NULL REFERENCES segments(id),
+    temperature_code  NOT NULL,
+    force_code        NOT NULL,
+    displacement_code NOT NULL,
+    stress_pa,
+    strain,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 )sql";
 
 constexpr std::string_view events_sql = R"sql(
@@ -67,9 +100,9 @@ std::string_view sql_type(names::Type type) {
 
 // A table of a run's rows with the columns of its names table, keyed by (run_id, KEY) and kept
 // in that order (WITHOUT ROWID), written out as one would by hand:
-//   CREATE TABLE samples (
+//   CREATE TABLE cycles (
 //       run_id         INTEGER NOT NULL REFERENCES runs(id),
-//       seq            INTEGER NOT NULL, ...
+//       cycle          INTEGER NOT NULL, ...
 std::string run_table_sql(std::string_view create, std::string_view table,
                           std::span<const names::Column> columns, std::string_view key) {
     constexpr std::size_t name_width = 15;
@@ -116,9 +149,13 @@ void convert_work_done_to_pa(SqlConnection& db) {
 
 }  // namespace
 
+std::string sample_tables_sql() {
+    return std::string(sample_rows_sql);
+}
+
 std::string_view store_schema_sql() {
     static const std::string full =
-        std::string(runs_sql) + run_table_sql("CREATE TABLE", "samples", names::samples, "seq") +
+        std::string(runs_sql) + sample_tables_sql() + codec::samples_view_sql() +
         std::string(events_sql) + run_table_sql("CREATE TABLE", "cycles", names::cycles, "cycle") +
         std::string(results_sql) + dmta_table_sql();
     return full;
@@ -156,6 +193,9 @@ void create_or_upgrade_schema(SqlConnection& db, const std::string& path) {
     }
     if (version >= 1 && version < work_done_in_pa_since_version) {
         convert_work_done_to_pa(db);
+    }
+    if (version >= 1 && version < sample_rows_since_version) {
+        upgrade_samples_to_rows(db);
     }
     if (version != store_schema_version) {
         db.exec("PRAGMA user_version=" + std::to_string(store_schema_version));

@@ -46,6 +46,13 @@ struct RunInfo {
     std::string profile;
     std::string software_version;
     std::string instrument_identity;  // e.g. the frame's and furnace's *IDN? replies
+    // What the samples' stress and strain are divided by, and the time between samples: the
+    // store keeps a sample's stress and strain only when they are not force / cross_section_m2
+    // and displacement / gauge_length_m, and its time as an offset off the sample period's
+    // line. 0: unknown (the values are stored, every one still exact).
+    double cross_section_m2 = 0;
+    double gauge_length_m = 0;
+    double sample_period_s = 0;
 };
 
 struct SampleRow {
@@ -131,9 +138,10 @@ struct StoreOptions {
 };
 
 // The schema's version, kept in PRAGMA user_version. Older files are upgraded when opened:
-// version 1 (events not keyed), version 2 (no `dmta` table), version 3 (stress in MPa) and
-// version 4 (the work_done result's stresses in MPa).
-inline constexpr int store_schema_version = 5;
+// version 1 (events not keyed), version 2 (no `dmta` table), version 3 (stress in MPa),
+// version 4 (the work_done result's stresses in MPa) and version 5 (a row of plain values per
+// sample; version 6 stores codes in `sample_rows` and reads them through the `samples` view).
+inline constexpr int store_schema_version = 6;
 // The schema (CREATE statements), for tools and benchmarks that need the same tables.
 std::string_view store_schema_sql();
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -61,6 +62,7 @@ class SqlStatement {
     SqlStatement& bind(int index, std::int64_t value);
     SqlStatement& bind(int index, double value);
     SqlStatement& bind(int index, std::string_view text);
+    SqlStatement& bind(int index, std::nullptr_t);  // NULL
     // Runs to completion; the first column of the first row when there is one.
     std::optional<std::int64_t> run();
 
