@@ -6,17 +6,18 @@
 // the store reaches >= 0.8 of the plain insert's rate, and <= 40 B/sample. Prints a markdown
 // table for docs/benchmarks.md: min / median / max over the repeats.
 //
-// Rows: as the frame sends them and the runner makes them (drivers/src/scpi_frame.cpp, Run::
-// make_row_locked): instrument time with 6 decimals, force 7 significant digits, displacement 9
-// (1 nm quantum), temperature 3 decimals, each parsed from its text, with noise; t_s the
-// instrument's time minus the first's; stress and strain force / area and displacement / gauge
-// length; the wall clock the run's start + t + 0-3 ms. (Smooth synthetic values would flatter
-// the codes.)
+// Rows: as the frame sends them and the runner makes them (drivers/src/scpi_frame.cpp,
+// Run::make_row_locked): instrument time with 6 decimals, force 7 significant digits,
+// displacement 9 (1 nm quantum), temperature 3 decimals, each parsed from its text, with noise;
+// t_s the instrument's time minus the first's, in whole µs; stress and strain force / area and
+// displacement / gauge length; the wall clock the run's start + t + 0-3 ms. (Smooth synthetic
+// values would flatter the codes.)
+//
 // Plain: one connection, synchronous=NORMAL, the store's schema, one prepared INSERT OR IGNORE
 // into sample_rows per row (its codes included), all rows in one transaction. Store:
 // SampleStore::append per row from this thread, the writer thread committing batches within the
-// default commit window (synchronous=FULL), then flush(). B/sample: the file after a
-// checkpoint, divided by the rows.
+// default commit window (synchronous=FULL), then flush(). B/sample: the file after a checkpoint,
+// divided by the rows.
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -73,7 +74,10 @@ std::vector<SampleRow> make_rows(std::size_t count, double rate_hz) {
         const double stress = (phase < 240 ? phase * 50 / 60 : 200 - (phase - 240) * 50 / 60) * 1e6;
         auto& row = rows[i];
         row.seq = static_cast<std::int64_t>(i);
-        row.t_s = sent(t_first + t, std::chars_format::fixed, 6) - t_first;
+        // Run::make_row_locked: the difference in whole µs (both times have 6 decimals).
+        const double t_sent = sent(t_first + t, std::chars_format::fixed, 6);
+        row.t_s =
+            static_cast<double>(std::llround(t_sent * 1e6) - std::llround(t_first * 1e6)) / 1e6;
         row.t_wall = start + std::chrono::milliseconds(std::llround(t * 1000) + jitter_ms(random));
         row.segment = "cycle";
         row.temperature_k = sent(365.0 + 0.02 * noise(random), std::chars_format::fixed, 3);

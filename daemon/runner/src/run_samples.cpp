@@ -1,5 +1,7 @@
 #include "run.hpp"
 
+#include "dmacycle/store/sample_codec.hpp"
+
 namespace dmacycle::runner::detail {
 
 double Run::pause_setpoint_pa(const Pause& pause, double t_s) const {
@@ -72,6 +74,21 @@ void Run::on_sample(const drv::FrameSample& sample) {
     }
 }
 
+namespace {
+
+// t_s - t_first, computed in whole µs when both are (the frame's 6 decimals): the difference is
+// then itself whole µs, which the store keeps in 0-1 byte instead of an 8-byte REAL, and differs
+// from the double subtraction by less than 1e-9 s.
+double since_first(double t_s, double t_first) {
+    const auto ticks = store::codec::whole_us(t_s), first = store::codec::whole_us(t_first);
+    if (ticks && first) {
+        return static_cast<double>(*ticks - *first) / 1e6;
+    }
+    return t_s - t_first;
+}
+
+}  // namespace
+
 store::SampleRow Run::make_row_locked(const drv::FrameSample& sample) {
     const auto& m = sample.value;
     if (!have_first_) {
@@ -88,7 +105,7 @@ store::SampleRow Run::make_row_locked(const drv::FrameSample& sample) {
     }
     store::SampleRow row;
     row.seq = static_cast<std::int64_t>(sample.seq);
-    row.t_s = m.t_s - t_first_;
+    row.t_s = since_first(m.t_s, t_first_);
     row.t_wall = store::WallClock::now();
     row.temperature_k = m.temperature_k;
     row.force_n = m.force_n;
