@@ -6,12 +6,7 @@
 // the store reaches >= 0.8 of the plain insert's rate, and <= 40 B/sample. Prints a markdown
 // table for docs/benchmarks.md: min / median / max over the repeats.
 //
-// Rows: as the frame sends them and the runner makes them (drivers/src/scpi_frame.cpp,
-// Run::make_row_locked): instrument time with 6 decimals, force 7 significant digits,
-// displacement 9 (1 nm quantum), temperature 3 decimals, each parsed from its text, with noise;
-// t_s the instrument's time minus the first's, in whole µs; stress and strain force / area and
-// displacement / gauge length; the wall clock the run's start + t + 0-3 ms. (Smooth synthetic
-// values would flatter the codes.)
+// Rows: bench/instrument_rows.hpp (the main job's triangles, shaped as the frame sends them).
 //
 // Plain: one connection, synchronous=NORMAL, the store's schema, one prepared INSERT OR IGNORE
 // into sample_rows per row (its codes included), all rows in one transaction. Store:
@@ -22,18 +17,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "dmacycle/store/sample_codec.hpp"
 #include "dmacycle/store/sample_store.hpp"
+#include "instrument_rows.hpp"
 
 namespace fs = std::filesystem;
 using namespace dmacycle::store;
@@ -42,53 +36,12 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int repeats = 5;
-constexpr double cross_section_m2 = 1.2e-3 * 30e-6, gauge_length_m = 10e-3;
 
 void check(sqlite3* db, int code) {
     if (code != SQLITE_OK && code != SQLITE_DONE && code != SQLITE_ROW) {
         std::fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
         std::exit(1);
     }
-}
-
-// `value` as the instrument's text gives it: `precision` digits in `format`, parsed.
-double sent(double value, std::chars_format format, int precision) {
-    char text[64];
-    const auto end = std::to_chars(text, text + sizeof text, value, format, precision);
-    double parsed = 0;
-    std::from_chars(text, end.ptr, parsed);
-    return parsed;
-}
-
-// 0-200 MPa triangles at 50 MPa/min: the main job's cycling record, at `rate_hz`.
-std::vector<SampleRow> make_rows(std::size_t count, double rate_hz) {
-    std::vector<SampleRow> rows(count);
-    std::mt19937_64 random(5);
-    std::normal_distribution<double> noise(0, 1);
-    std::uniform_int_distribution<int> jitter_ms(0, 3);
-    const auto start = WallClock::now();
-    const double t_first = sent(1234.567891, std::chars_format::fixed, 6);
-    for (std::size_t i = 0; i < count; ++i) {
-        const double t = static_cast<double>(i) / rate_hz;
-        const double phase = std::fmod(t, 480.0);
-        const double stress = (phase < 240 ? phase * 50 / 60 : 200 - (phase - 240) * 50 / 60) * 1e6;
-        auto& row = rows[i];
-        row.seq = static_cast<std::int64_t>(i);
-        // Run::make_row_locked: the difference in whole µs (both times have 6 decimals).
-        const double t_sent = sent(t_first + t, std::chars_format::fixed, 6);
-        row.t_s =
-            static_cast<double>(std::llround(t_sent * 1e6) - std::llround(t_first * 1e6)) / 1e6;
-        row.t_wall = start + std::chrono::milliseconds(std::llround(t * 1000) + jitter_ms(random));
-        row.segment = "cycle";
-        row.temperature_k = sent(365.0 + 0.02 * noise(random), std::chars_format::fixed, 3);
-        row.force_n = sent(stress * cross_section_m2 + 1e-3 * noise(random),
-                           std::chars_format::scientific, 6);
-        row.displacement_m = sent(std::round((stress / 36e9 * gauge_length_m) * 1e9) * 1e-9,
-                                  std::chars_format::scientific, 8);
-        row.stress_pa = row.force_n / cross_section_m2;
-        row.strain = row.displacement_m / gauge_length_m;
-    }
-    return rows;
 }
 
 sqlite3* open(const std::string& path) {
@@ -223,7 +176,7 @@ int main(int argc, char** argv) {
                          ("dmacycle-bench-" + std::to_string(getpid()));
     const double rate_hz = argc > 3 ? std::stod(argv[3]) : 10.0;
     fs::create_directories(dir);
-    const auto rows = make_rows(count, rate_hz);
+    const auto rows = instrument_rows(count, rate_hz);
 
     std::vector<double> plain_rate, store_rate, ratio, plain_bytes, store_bytes;
     for (int i = 0; i < repeats; ++i) {
