@@ -357,7 +357,15 @@ TEST_CASE("the store gives back every sample bit for bit, whatever its values an
         }
     }
     std::vector<std::string> rows_read;
-    RunArchive(path).for_each_sample(
-        run, [&](const ArchivedSample& s) { rows_read.push_back(text(s)); });
+    const RunArchive archive(path);
+    archive.for_each_sample(run, [&](const ArchivedSample& s) { rows_read.push_back(text(s)); });
     CHECK(rows_read == rows_written);
+    // What the report reads of the same rows.
+    std::size_t traced = 0;
+    archive.for_each_trace(run, [&](const ArchivedTrace& trace) {
+        const auto& row = written.at(traced++);
+        CHECK((same_bits(trace.t_s, row.t_s) && trace.segment == row.segment &&
+               same_bits(trace.stress_pa, row.stress_pa) && same_bits(trace.strain, row.strain)));
+    });
+    CHECK(traced == written.size());
 }

@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <span>
 
 #include "dmacycle/io/csv_table.hpp"
 #include "dmacycle/store/analysis_json.hpp"
 #include "dmacycle/store/names.hpp"
+#include "dmacycle/store/sample_codec.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "dmacycle/store/sql_connection.hpp"
 #include "store_schema.hpp"
@@ -35,7 +38,62 @@ std::string select_list(std::string_view table, std::span<const names::Column> c
     return list;
 }
 
+// A coded column of sample_rows: its INTEGER code, or the REAL value itself.
+codec::Cell cell(const SqlRow& row, int column) {
+    if (row.integral(column)) {
+        return row.integer(column);
+    }
+    return row.real(column);
+}
+
+std::optional<double> unless_null(const SqlRow& row, int column) {
+    if (row.null(column)) {
+        return std::nullopt;
+    }
+    return row.real(column);
+}
+
+// The columns decode_row reads, in its order.
+constexpr const char* sample_rows_columns =
+    "seq, t_code, wall_code, segment_id, temperature_code, force_code, displacement_code, "
+    "stress_pa, strain";
+
+codec::Values decode_row(const codec::RunLine& line, const SqlRow& row) {
+    return codec::decode(line, row.integer(0),
+                         {.t = cell(row, 1),
+                          .wall = row.integer(2),
+                          .temperature = cell(row, 4),
+                          .force = cell(row, 5),
+                          .displacement = cell(row, 6),
+                          .stress = unless_null(row, 7),
+                          .strain = unless_null(row, 8)});
+}
+
 }  // namespace
+
+// Version 6: sample_rows decoded here, as the `samples` view does in SQL but 3-4 times faster
+// (the report reads every sample of a run).
+struct RunArchive::Coded {
+    codec::RunLine line;
+    std::map<std::int64_t, std::string> segments;
+
+    Coded(SqlConnection& db, std::int64_t run_id) {
+        db.query("SELECT id, name FROM segments", {},
+                 [&](const SqlRow& row) { segments[row.integer(0)] = row.text(1); });
+        db.query(
+            "SELECT first_seq, first_t_us, first_wall_ms, sample_step_us, cross_section_m2, "
+            "gauge_length_m FROM runs WHERE id = ?",
+            {run_id}, [&](const SqlRow& row) {
+                line = {.first_seq = row.integer(0),
+                        .first_t_us = row.integer(1),
+                        .first_wall_ms = row.integer(2),
+                        .step_us = row.integer(3),
+                        .cross_section_m2 = row.real(4),
+                        .gauge_length_m = row.real(5)};
+            });
+    }
+    const std::string& segment(std::int64_t id) const { return segments.at(id); }
+};
 
 RunArchive::RunArchive(const std::filesystem::path& file) : file_(file) {
     const auto refuse = [&](const std::string& problem) {
@@ -115,6 +173,26 @@ std::vector<std::int64_t> RunArchive::runs_of_job(std::int64_t job_id) const {
 void RunArchive::for_each_sample(std::int64_t run_id,
                                  const std::function<void(const ArchivedSample&)>& each,
                                  std::int64_t every) const {
+    if (version_ >= sample_rows_since_version) {
+        const Coded coded(*db_, run_id);
+        db_->query(
+            std::string("SELECT ") + sample_rows_columns +
+                " FROM sample_rows WHERE run_id = ? AND seq % ? = 0 ORDER BY seq",
+            {run_id, std::max<std::int64_t>(every, 1)}, [&](const SqlRow& row) {
+                const auto v = decode_row(coded.line, row);
+                const UtcText wall(WallClock::time_point(std::chrono::milliseconds(v.wall_ms)));
+                each(ArchivedSample{.seq = row.integer(0),
+                                    .t_s = v.t_s,
+                                    .t_wall_utc = std::string(wall.view()),
+                                    .segment = coded.segment(row.integer(3)),
+                                    .temperature_k = v.temperature_k,
+                                    .force_n = v.force_n,
+                                    .displacement_m = v.displacement_m,
+                                    .stress_pa = v.stress_pa,
+                                    .strain = v.strain});
+            });
+        return;
+    }
     constexpr auto& at = names::samples;
     db_->query(
         "SELECT " + select_list("samples", at, version_) +
@@ -134,6 +212,19 @@ void RunArchive::for_each_sample(std::int64_t run_id,
 
 void RunArchive::for_each_trace(std::int64_t run_id,
                                 const std::function<void(const ArchivedTrace&)>& each) const {
+    if (version_ >= sample_rows_since_version) {
+        const Coded coded(*db_, run_id);
+        db_->query(std::string("SELECT ") + sample_rows_columns +
+                       " FROM sample_rows WHERE run_id = ? ORDER BY seq",
+                   {run_id}, [&](const SqlRow& row) {
+                       const auto v = decode_row(coded.line, row);
+                       each(ArchivedTrace{.t_s = v.t_s,
+                                          .segment = coded.segment(row.integer(3)),
+                                          .stress_pa = v.stress_pa,
+                                          .strain = v.strain});
+                   });
+        return;
+    }
     constexpr auto& at = names::samples;
     const std::array<names::Column, 4> columns = {
         at[names::index_of(at, "t_s")], at[names::index_of(at, "segment")],

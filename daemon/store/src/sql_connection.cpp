@@ -10,6 +10,10 @@ bool SqlRow::null(int column) const {
     return sqlite3_column_type(statement_, column) == SQLITE_NULL;
 }
 
+bool SqlRow::integral(int column) const {
+    return sqlite3_column_type(statement_, column) == SQLITE_INTEGER;
+}
+
 std::int64_t SqlRow::integer(int column) const {
     return sqlite3_column_int64(statement_, column);
 }

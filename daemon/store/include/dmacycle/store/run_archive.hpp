@@ -113,6 +113,7 @@ class RunArchive {
     std::map<std::string, nlohmann::json> results(std::int64_t run_id) const;
 
   private:
+    struct Coded;
     std::filesystem::path file_;
     std::unique_ptr<SqlConnection> db_;
     bool has_dmta_ = false;

@@ -40,6 +40,7 @@ class SqlRow {
   public:
     explicit SqlRow(sqlite3_stmt* statement) : statement_(statement) {}
     bool null(int column) const;
+    bool integral(int column) const;  // an INTEGER value (not REAL, text or NULL)
     std::int64_t integer(int column) const;
     double real(int column) const;
     std::string text(int column) const;  // "" for NULL
