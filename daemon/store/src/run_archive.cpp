@@ -14,6 +14,7 @@
 #include "dmacycle/store/sample_codec.hpp"
 #include "dmacycle/store/sample_store.hpp"
 #include "dmacycle/store/sql_connection.hpp"
+#include "sample_rows.hpp"
 #include "store_schema.hpp"
 
 namespace dmacycle::store {
@@ -80,17 +81,7 @@ struct RunArchive::Coded {
     Coded(SqlConnection& db, std::int64_t run_id) {
         db.query("SELECT id, name FROM segments", {},
                  [&](const SqlRow& row) { segments[row.integer(0)] = row.text(1); });
-        db.query(
-            "SELECT first_seq, first_t_us, first_wall_ms, sample_step_us, cross_section_m2, "
-            "gauge_length_m FROM runs WHERE id = ?",
-            {run_id}, [&](const SqlRow& row) {
-                line = {.first_seq = row.integer(0),
-                        .first_t_us = row.integer(1),
-                        .first_wall_ms = row.integer(2),
-                        .step_us = row.integer(3),
-                        .cross_section_m2 = row.real(4),
-                        .gauge_length_m = row.real(5)};
-            });
+        line = read_run_line(db, run_id);
     }
     const std::string& segment(std::int64_t id) const { return segments.at(id); }
 };

@@ -31,18 +31,15 @@ void SampleRowWriter::forget() {
     segments_.clear();
 }
 
-const codec::RunLine& SampleRowWriter::line_of(std::int64_t run_id, std::int64_t seq,
-                                               const codec::Values& values) {
-    if (const auto found = lines_.find(run_id); found != lines_.end()) {
-        return found->second;
-    }
+codec::RunLine read_run_line(SqlConnection& db, std::int64_t run_id, bool* has_origin) {
     codec::RunLine line;
-    bool has_origin = false;
-    db_.query(
+    db.query(
         "SELECT first_seq, first_t_us, first_wall_ms, sample_step_us, cross_section_m2, "
         "gauge_length_m FROM runs WHERE id = ?",
         {run_id}, [&](const SqlRow& row) {
-            has_origin = !row.null(0);
+            if (has_origin != nullptr) {
+                *has_origin = !row.null(0);
+            }
             line = {.first_seq = row.integer(0),
                     .first_t_us = row.integer(1),
                     .first_wall_ms = row.integer(2),
@@ -50,6 +47,16 @@ const codec::RunLine& SampleRowWriter::line_of(std::int64_t run_id, std::int64_t
                     .cross_section_m2 = row.real(4),
                     .gauge_length_m = row.real(5)};
         });
+    return line;
+}
+
+const codec::RunLine& SampleRowWriter::line_of(std::int64_t run_id, std::int64_t seq,
+                                               const codec::Values& values) {
+    if (const auto found = lines_.find(run_id); found != lines_.end()) {
+        return found->second;
+    }
+    bool has_origin = false;
+    codec::RunLine line = read_run_line(db_, run_id, &has_origin);
     if (!has_origin) {
         // Guarded, so a replay of the run's first rows cannot move an origin already set.
         line = codec::with_origin(line, seq, values);

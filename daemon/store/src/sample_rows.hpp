@@ -12,6 +12,9 @@
 // line in `runs` and its segment's id in `segments` (docs/store-schema.md).
 namespace dmacycle::store {
 
+// The run's line as stored in `runs`; `has_origin` is false until its first sample set it.
+codec::RunLine read_run_line(SqlConnection& db, std::int64_t run_id, bool* has_origin = nullptr);
+
 class SampleRowWriter {
   public:
     explicit SampleRowWriter(SqlConnection& db);
