@@ -51,6 +51,17 @@ void operator delete(void* p, std::size_t) noexcept {
     operator delete(p);
 }
 
+// The nothrow forms too (std::stable_sort's buffer): a sanitizer's own would pair with ours.
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    void* p = std::malloc(size ? size : 1);
+    note_allocation(p);
+    return p;
+}
+
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    operator delete(p);
+}
+
 TEST_SUITE_BEGIN("report");
 
 using namespace dmacycle;
